@@ -1,0 +1,215 @@
+"""Measured facts about one run: claims about the returned tensors, each checked with numpy
+and reported with its measured max absolute difference. No TensorFlow here: the runner hands
+over plain arrays (the layer's outputs and those of probe layers that share its weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnnshape.spec import LayerSpec
+
+# Two float32 tensors computed by the same ops are bit-identical; a probe layer with the same
+# weights may differ by rounding only. Anything above this is a real difference.
+EQUAL_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class Check:
+    claim: str
+    holds: bool
+    max_abs_diff: float
+    kind: str  # "equal": holds when diff <= tolerance; "differ": holds when diff > tolerance
+
+    def to_dict(self) -> dict:
+        return {"claim": self.claim, "holds": self.holds, "max_abs_diff": self.max_abs_diff, "kind": self.kind}
+
+
+@dataclass
+class Probe:
+    """Arrays from layers that share the inspected layer's weights.
+
+    seq: h at every step in the order the layer reads the input (plain layers), h/c: final
+    states. For Bidirectional, the forward/backward versions (backward flipped to time order).
+    """
+
+    seq: np.ndarray | None = None
+    h: np.ndarray | None = None
+    c: np.ndarray | None = None
+    reversed_input_seq: np.ndarray | None = None  # go_backwards=False layer on x[:, ::-1]
+    forward_seq: np.ndarray | None = None
+    backward_seq: np.ndarray | None = None
+    state_variables: list[np.ndarray] = field(default_factory=list)  # stateful: layer.states after the call
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
+
+
+def _equal(claim: str, a, b) -> Check:
+    diff = max_abs_diff(a, b)
+    return Check(claim, diff <= EQUAL_TOLERANCE, diff, "equal")
+
+
+def _differ(claim: str, a, b) -> Check:
+    diff = max_abs_diff(a, b)
+    return Check(claim, diff > EQUAL_TOLERANCE, diff, "differ")
+
+
+def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """Every fact this configuration allows, measured on this run's arrays."""
+    if spec.bidirectional:
+        checks = _bidirectional(spec, out, probe)
+    else:
+        checks = _plain(spec, out, probe)
+    if spec.stateful and probe.state_variables:
+        finals = [out[n] for n in spec.state_names()] if spec.return_state else _probe_finals(spec, probe)
+        names = spec.state_names() or _probe_state_labels(spec)
+        for name, variable, final in zip(names, probe.state_variables, finals):
+            checks.append(_equal(f"stateful: the layer's state variable now holds {name}, "
+                                 "the initial state of the next batch", variable, final))
+    if spec.lengths is not None:
+        checks.extend(_masking(spec, out, probe))
+    return checks
+
+
+def _probe_finals(spec: LayerSpec, probe: Probe) -> list[np.ndarray]:
+    if spec.bidirectional:
+        return []
+    return [probe.h, probe.c] if spec.has_cell_state else [probe.h]
+
+
+def _probe_state_labels(spec: LayerSpec) -> list[str]:
+    if spec.bidirectional:
+        return []
+    return ["h_T", "c_T"] if spec.has_cell_state else ["h_T"]
+
+
+def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    checks: list[Check] = []
+    output = out["output"]
+    if spec.return_sequences:
+        if spec.return_state:
+            if spec.go_backwards:
+                claim = ("go_backwards: output runs in reversed time order, so its LAST element "
+                         "output[:, -1] equals state_h")
+            else:
+                claim = "the last step of output, output[:, -1], equals state_h"
+            checks.append(_equal(claim, output[:, -1], out["state_h"]))
+        else:
+            checks.append(_equal("the last step of output, output[:, -1], equals the final hidden "
+                                 "state h_T (probe with return_state=True)", output[:, -1], probe.h))
+    else:
+        if spec.return_state:
+            checks.append(_equal("output equals state_h (without return_sequences both are h_T)",
+                                 output, out["state_h"]))
+        checks.append(_equal("output equals the last step of the full sequence "
+                             "(probe with the same weights and return_sequences=True)",
+                             output, probe.seq[:, -1]))
+    if spec.has_cell_state and spec.return_state:
+        checks.append(_differ("state_c differs from state_h (c is the memory, h = o * tanh(c))",
+                              out["state_c"], out["state_h"]))
+    if spec.has_cell_state and spec.return_state:
+        # h = o * tanh(c) with 0 < o < 1; the reported figure is how far the bound is exceeded.
+        excess = float(max(0.0, np.max(np.abs(out["state_h"]) - np.abs(np.tanh(out["state_c"])))))
+        checks.append(Check("|state_h| <= |tanh(state_c)| element-wise, as h = o * tanh(c) with 0 < o < 1",
+                            excess <= EQUAL_TOLERANCE, excess, "bound"))
+    if spec.go_backwards and probe.reversed_input_seq is not None:
+        checks.append(_equal("go_backwards=True gives the same h sequence as go_backwards=False "
+                             "reading the time-reversed input x[:, ::-1]",
+                             probe.seq, probe.reversed_input_seq))
+    return checks
+
+
+def _bidirectional(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    checks: list[Check] = []
+    u, seq, mode = spec.units, spec.return_sequences, spec.merge_mode
+    fwd, bwd = probe.forward_seq, probe.backward_seq  # (B, T, U), both in time order
+    # The backward layer ends at the FIRST step. Under a mask the forward layer ends at each
+    # sample's last valid step, and Bidirectional zeroes the masked steps of the sequences.
+    last = _last_valid_index(spec)
+    rows = np.arange(spec.batch)
+    fwd_final, bwd_final = fwd[rows, last], bwd[:, 0]
+    masked = spec.lengths is not None
+    at_last = "the LAST valid step" if masked else "the LAST step"
+    last_index = "i, length_i - 1" if masked else ":, -1"
+    if spec.return_state:
+        if mode == "concat":
+            if seq:
+                checks.append(_equal(f"forward_state_h equals the forward half of output at {at_last}, "
+                                     f"output[{last_index}, :units]", out["output"][rows, last, :u], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals the backward half of output at the FIRST step, "
+                                     "output[:, 0, units:]", out["output"][:, 0, u:], out["backward_state_h"]))
+            else:
+                checks.append(_equal("forward_state_h equals output[:, :units]",
+                                     out["output"][:, :u], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals output[:, units:]",
+                                     out["output"][:, u:], out["backward_state_h"]))
+        elif mode == "none":
+            if seq:
+                checks.append(_equal(f"forward_state_h equals forward_output at {at_last}",
+                                     out["forward_output"][rows, last], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals backward_output at the FIRST step "
+                                     "(the backward layer's sequence is flipped back to time order)",
+                                     out["backward_output"][:, 0], out["backward_state_h"]))
+            else:
+                checks.append(_equal("forward_state_h equals forward_output",
+                                     out["forward_output"], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals backward_output",
+                                     out["backward_output"], out["backward_state_h"]))
+        else:
+            checks.append(_equal(f"forward_state_h equals the forward layer's h at {at_last}",
+                                 fwd_final, out["forward_state_h"]))
+            checks.append(_equal("backward_state_h equals the backward layer's h at the FIRST step",
+                                 bwd_final, out["backward_state_h"]))
+        if spec.has_cell_state:
+            checks.append(_differ("forward_state_c differs from forward_state_h",
+                                  out["forward_state_c"], out["forward_state_h"]))
+    a, b = (fwd, bwd) if seq else (fwd_final, bwd_final)
+    if mode in ("concat", "sum", "mul", "ave"):
+        merged = {"concat": lambda: np.concatenate([a, b], axis=-1), "sum": lambda: a + b,
+                  "mul": lambda: a * b, "ave": lambda: (a + b) / 2}[mode]()
+        formula = {"concat": "concat([forward, backward], axis=-1)", "sum": "forward + backward",
+                   "mul": "forward * backward", "ave": "(forward + backward) / 2"}[mode]
+        checks.append(_equal(f"output equals {formula} (each direction measured alone, same weights)",
+                             out["output"], merged))
+    else:
+        checks.append(_equal("forward_output and backward_output equal the two directions measured alone",
+                             np.stack([out["forward_output"], out["backward_output"]]), np.stack([a, b])))
+    return checks
+
+
+def _last_valid_index(spec: LayerSpec) -> np.ndarray:
+    if spec.lengths is None:
+        return np.full(spec.batch, spec.timesteps - 1)
+    return np.asarray(spec.lengths) - 1
+
+
+def _masking(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """With --lengths: what a mask does to the returned tensors (plain layers)."""
+    checks: list[Check] = []
+    padded = [(i, n) for i, n in enumerate(spec.lengths) if n < spec.timesteps]
+    if spec.bidirectional:
+        if spec.return_sequences and padded:
+            merged = [out[n] for n in spec.output_names() if "state" not in n]
+            masked = np.concatenate([o[i, n:].ravel() for o in merged for i, n in padded])
+            diff = float(np.max(np.abs(masked)))
+            checks.append(Check("masking: Bidirectional returns zeros at masked steps (it sets "
+                                "zero_output_for_mask=True when return_sequences)", diff <= EQUAL_TOLERANCE, diff, "equal"))
+        return checks
+    if spec.go_backwards:
+        return checks
+    lengths = np.asarray(spec.lengths)
+    seq = probe.seq  # probe ran with the same mask
+    rows = np.arange(spec.batch)
+    last_valid = seq[rows, lengths - 1]
+    checks.append(_equal("masking: each sample's final state equals its output at its last VALID step "
+                         "(output[i, length_i - 1])", probe.h, last_valid))
+    if padded:
+        repeated = np.concatenate([seq[i, n:] - seq[i, n - 1] for i, n in padded])
+        diff = float(np.max(np.abs(repeated)))
+        checks.append(Check("masking: at masked steps Keras repeats the last valid output "
+                            "(it does not compute on the zero padding)", diff <= EQUAL_TOLERANCE, diff, "equal"))
+    return checks

@@ -1,0 +1,249 @@
+"""The one module that imports Keras and TensorFlow, always inside its functions.
+
+It builds a real layer with deterministic weights, runs a deterministic input through it and
+returns plain numpy results. TensorFlow's log lines (Python and C++, including those printed
+during import that ignore TF_CPP_MIN_LOG_LEVEL) are kept off the user's terminal by pointing
+file descriptor 2 at a private log file while TensorFlow works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnnshape.errors import BackendError
+from rnnshape.facts import Check, Probe, measure
+from rnnshape.spec import KERAS_LAYER_NAME, LayerSpec
+
+_keras: Any = None
+_native_log: Any = None  # binary temp file; fd 2 points here while TensorFlow works
+_native_log_text: Any = None
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send fd 2, sys.stderr and Python warnings to a private log while the block runs."""
+    global _native_log, _native_log_text
+    if _native_log is None:
+        _native_log = tempfile.TemporaryFile(mode="w+b")
+        _native_log_text = io.TextIOWrapper(_native_log, encoding="utf-8", errors="replace", write_through=True)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved_fd = os.dup(2)
+    saved_stderr = sys.stderr
+    os.dup2(_native_log.fileno(), 2)
+    sys.stderr = _native_log_text
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        with contextlib.suppress(Exception):
+            _native_log_text.flush()
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        sys.stderr = saved_stderr
+
+
+def native_log() -> str:
+    """What TensorFlow printed so far (for --debug)."""
+    if _native_log is None:
+        return ""
+    _native_log.seek(0)
+    text = _native_log.read().decode("utf-8", "replace")
+    _native_log.seek(0, os.SEEK_END)
+    return text
+
+
+def load_keras() -> Any:
+    """Import Keras 3 on the TensorFlow backend, once per process, quietly."""
+    global _keras
+    if _keras is not None:
+        return _keras
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    with quiet_native_stderr():
+        try:
+            import keras
+            import tensorflow as tf
+        except Exception as exc:  # ImportError, or a broken install raising anything
+            raise BackendError(
+                f"TensorFlow/Keras could not be imported ({type(exc).__name__}: {_first_line(exc)}); "
+                "install it with: pip install tensorflow  (or run with --static for shapes without it)"
+            ) from exc
+        if not keras.__version__.startswith("3."):
+            raise BackendError(f"rnnshape needs Keras 3, found keras {keras.__version__}; pip install -U keras")
+        tf.get_logger().setLevel("ERROR")
+        with contextlib.suppress(Exception):
+            import absl.logging
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+    _keras = keras
+    return keras
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+# ---- deterministic numbers ---------------------------------------------------------------
+def deterministic_weights(seed: int, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """The tool's own weights: uniform in [-0.5, 0.5), drawn in Keras' weight order."""
+    rng = np.random.default_rng([seed, 0])
+    return [rng.uniform(-0.5, 0.5, size=shape).astype(np.float32) for shape in shapes]
+
+
+def deterministic_input(spec: LayerSpec) -> np.ndarray:
+    """Input [batch, timesteps, features], uniform in [-1, 1] rounded to 2 decimals so the
+    numbers read easily; with --lengths the steps past each length are zero padding."""
+    rng = np.random.default_rng([spec.seed, 1])
+    x = np.round(rng.uniform(-1.0, 1.0, size=spec.input_shape), 2).astype(np.float32)
+    mask = input_mask(spec)
+    if mask is not None:
+        x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
+    return x
+
+
+def input_mask(spec: LayerSpec) -> np.ndarray | None:
+    if spec.lengths is None:
+        return None
+    steps = np.arange(spec.timesteps)[None, :]
+    return steps < np.asarray(spec.lengths)[:, None]
+
+
+# ---- building ----------------------------------------------------------------------------
+def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
+    """The Keras layer for ``spec`` (``overrides`` replace constructor flags), built for the
+    input shape. Weights are Keras' defaults until set."""
+    keras = load_keras()
+    flags = {
+        "return_sequences": spec.return_sequences,
+        "return_state": spec.return_state,
+        "stateful": spec.stateful,
+        "go_backwards": spec.go_backwards,
+    }
+    flags.update({k: v for k, v in overrides.items() if k in flags})
+    bidirectional = overrides.get("bidirectional", spec.bidirectional)
+    merge_mode = overrides.get("merge_mode", spec.merge_mode)
+    cls = getattr(keras.layers, spec.keras_class)
+    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags)
+    if bidirectional:
+        layer = keras.layers.Bidirectional(
+            layer, merge_mode=None if merge_mode == "none" else merge_mode, name="bidirectional"
+        )
+    layer.build(spec.input_shape)
+    return layer
+
+
+def set_deterministic_weights(layer: Any, seed: int) -> None:
+    shapes = [tuple(w.shape) for w in layer.weights]
+    layer.set_weights(deterministic_weights(seed, shapes))
+
+
+# ---- results -----------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    """Plain results of one run: nothing here holds a TensorFlow object."""
+
+    spec: LayerSpec
+    input: np.ndarray
+    outputs: dict[str, np.ndarray]  # in Keras order
+    symbolic_shapes: dict[str, tuple[int, ...]]  # layer.compute_output_shape
+    weights: list[tuple[str, tuple[int, ...]]]  # (path, shape) in Keras order
+    count_params: int
+    checks: list[Check] = field(default_factory=list)
+
+
+def run(spec: LayerSpec) -> RunResult:
+    """Build, run and measure one configuration."""
+    return run_many([spec])[0]
+
+
+def run_many(specs: list[LayerSpec]) -> list[RunResult]:
+    """Every configuration in this process, with one TensorFlow import."""
+    load_keras()
+    results = []
+    with quiet_native_stderr():
+        for spec in specs:
+            try:
+                results.append(_run_one(spec))
+            except BackendError:
+                raise
+            except Exception as exc:
+                raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
+                                   f"{_first_line(exc)}") from exc
+    return results
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _run_one(spec: LayerSpec) -> RunResult:
+    layer = build_layer(spec)
+    set_deterministic_weights(layer, spec.seed)
+    weights = layer.get_weights()
+    x = deterministic_input(spec)
+    mask = input_mask(spec)
+    raw = _as_list(layer(x, mask=mask) if mask is not None else layer(x))
+    names = spec.output_names()
+    if len(raw) != len(names):
+        raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
+                           f"({', '.join(names)}) for {spec.keras_call()}")
+    outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
+    symbolic = _as_list(layer.compute_output_shape(spec.input_shape))
+    symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, _symbolic_list(symbolic, len(names)))}
+    probe = _probe(spec, layer, weights, x, mask)
+    return RunResult(
+        spec=spec,
+        input=x,
+        outputs=outputs,
+        symbolic_shapes=symbolic_shapes,
+        weights=[(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
+        count_params=int(layer.count_params()),
+        checks=measure(spec, outputs, probe),
+    )
+
+
+def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
+    """compute_output_shape gives one shape tuple for a single output, else a sequence of them."""
+    if count == 1 and shapes and not isinstance(shapes[0], (list, tuple)):
+        return [tuple(shapes)]
+    return [tuple(s) for s in shapes]
+
+
+def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray, mask: np.ndarray | None) -> Probe:
+    """Run layers that share the weights, to measure what the returned tensors are."""
+    probe = Probe()
+    if spec.stateful:
+        targets = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
+        probe.state_variables = [np.asarray(v.numpy()) for t in targets for v in t.states]
+    kwargs = {"mask": mask} if mask is not None else {}
+    if spec.bidirectional:
+        twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
+        twin.set_weights(weights)
+        fwd, bwd = _as_list(twin(x, **kwargs))[:2]
+        probe.forward_seq, probe.backward_seq = np.asarray(fwd), np.asarray(bwd)
+        return probe
+    twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False)
+    twin.set_weights(weights)
+    seq, *states = _as_list(twin(x, **kwargs))
+    probe.seq, probe.h = np.asarray(seq), np.asarray(states[0])
+    if spec.has_cell_state:
+        probe.c = np.asarray(states[1])
+    if spec.go_backwards and mask is None:
+        forward = build_layer(spec, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
+        forward.set_weights(weights)
+        probe.reversed_input_seq = np.asarray(forward(x[:, ::-1]))
+    return probe
