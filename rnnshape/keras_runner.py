@@ -190,12 +190,28 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _run_one(spec: LayerSpec) -> RunResult:
-    layer = build_layer(spec)
+@dataclass
+class Prepared:
+    """A built layer with the run's weights set, and the run's input and mask."""
+
+    layer: Any
+    weights: list[np.ndarray]
+    x: np.ndarray
+    mask: np.ndarray | None
+
+
+def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
+    """The layer and input every command uses for ``spec``: the same options and seed give
+    the same weights and the same input in inspect, compare, trace and stateful.
+    ``overrides`` change constructor flags (see build_layer) but never the numbers."""
+    layer = build_layer(spec, **overrides)
     set_deterministic_weights(layer, spec.seed)
-    weights = layer.get_weights()
-    x = deterministic_input(spec)
-    mask = input_mask(spec)
+    return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec))
+
+
+def _run_one(spec: LayerSpec) -> RunResult:
+    prepared = prepare(spec)
+    layer, weights, x, mask = prepared.layer, prepared.weights, prepared.x, prepared.mask
     raw = _as_list(layer(x, mask=mask) if mask is not None else layer(x))
     names = spec.output_names()
     if len(raw) != len(names):
