@@ -130,9 +130,9 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--layer", "layer", type=LAYER, multiple=multiple_layers,
                      default=None if multiple_layers else "lstm", show_default=not multiple_layers, help=layer_help),
         click.option("--units", type=int, default=4, show_default=True, help="units (size of h and c)"),
-        click.option("--timesteps", type=int, default=3, show_default=True, help="timesteps T of the input"),
-        click.option("--features", type=int, default=2, show_default=True, help="features per timestep"),
-        click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch"),
+        click.option("--timesteps", type=int, default=None, help="timesteps T of the input [default: 3, or from --input FILE]"),
+        click.option("--features", type=int, default=None, help="features per timestep [default: 2, or from --input FILE]"),
+        click.option("--batch", type=int, default=None, help="samples in the batch [default: 1, or from --input FILE]"),
         click.option("--return-sequences/--no-return-sequences", default=False, help="return h at every timestep"),
         click.option("--return-state/--no-return-state", default=False, help="also return the final states"),
         click.option("--stateful/--no-stateful", default=False, help="keep the final state for the next batch"),
@@ -143,6 +143,15 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
         click.option("--lengths", default=None, metavar="L1,L2,...",
                      help="valid length of each sample; the rest is zero padding under a mask"),
+        click.option("--kernel-init", default=None, metavar="NUMBER|NAME",
+                     help="kernel initializer: a number means Constant(number); a name is a Keras "
+                          "initializer (glorot_uniform, orthogonal, zeros, ones, he_normal, ...) seeded by "
+                          "--seed [default: rnnshape's own seeded weights]"),
+        click.option("--recurrent-init", default=None, metavar="NUMBER|NAME", help="recurrent kernel initializer (as --kernel-init)"),
+        click.option("--bias-init", default=None, metavar="NUMBER|NAME", help="bias initializer (as --kernel-init)"),
+        click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
+                     help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
+                          "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
         click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
                      help="refuse configurations estimated to need more memory than this"),
     ]
@@ -156,7 +165,8 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
 
 
 LAYER_KEYS = ("layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
-              "stateful", "go_backwards", "bidirectional", "merge_mode", "seed", "lengths")
+              "stateful", "go_backwards", "bidirectional", "merge_mode", "seed", "lengths",
+              "kernel_init", "recurrent_init", "bias_init", "input")
 
 
 def spec_from_options(options: dict[str, Any], **overrides: Any) -> LayerSpec:

@@ -72,7 +72,19 @@ def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[C
                                  "the initial state of the next batch", variable, final))
     if spec.lengths is not None:
         checks.extend(_masking(spec, out, probe))
+    if spec.constant_weights:
+        checks.append(_identical_units(spec, out))
     return checks
+
+
+def _identical_units(spec: LayerSpec, out: dict[str, np.ndarray]) -> Check:
+    """Constant initializers give every unit the same weights, so the same number."""
+    diff = 0.0
+    for array in out.values():
+        blocks = array.reshape(array.shape[:-1] + (-1, spec.units))  # concat: one block per direction
+        diff = max(diff, max_abs_diff(blocks, blocks[..., :1]))
+    return Check("constant initializers give every unit identical weights, so every unit computes the "
+                 "same number: the columns of each tensor are equal", diff <= EQUAL_TOLERANCE, diff, "equal")
 
 
 def _probe_finals(spec: LayerSpec, probe: Probe) -> list[np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from rnnshape.errors import BackendError
 from rnnshape.facts import Check, Probe, measure
-from rnnshape.spec import KERAS_LAYER_NAME, LayerSpec
+from rnnshape.spec import INIT_KEYS, INITIALIZERS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
 
 _keras: Any = None
 _native_log: Any = None  # binary temp file; fd 2 points here while TensorFlow works
@@ -105,10 +105,14 @@ def deterministic_weights(seed: int, shapes: list[tuple[int, ...]]) -> list[np.n
 
 
 def deterministic_input(spec: LayerSpec) -> np.ndarray:
-    """Input [batch, timesteps, features], uniform in [-1, 1] rounded to 2 decimals so the
-    numbers read easily; with --lengths the steps past each length are zero padding."""
-    rng = np.random.default_rng([spec.seed, 1])
-    x = np.round(rng.uniform(-1.0, 1.0, size=spec.input_shape), 2).astype(np.float32)
+    """Input [batch, timesteps, features] from --input (by default seeded uniform numbers in
+    [-1, 1], rounded to 2 decimals); with --lengths the steps past each length are zero padding."""
+    from rnnshape.inputs import INPUT_KINDS, generated_input, load_input_file
+
+    if spec.input in INPUT_KINDS:
+        x = generated_input(spec.input, spec.seed, spec.input_shape)
+    else:
+        x = load_input_file(spec.input).array
     mask = input_mask(spec)
     if mask is not None:
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
@@ -137,7 +141,7 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     bidirectional = overrides.get("bidirectional", spec.bidirectional)
     merge_mode = overrides.get("merge_mode", spec.merge_mode)
     cls = getattr(keras.layers, spec.keras_class)
-    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags)
+    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags, **initializers(spec))
     if bidirectional:
         layer = keras.layers.Bidirectional(
             layer, merge_mode=None if merge_mode == "none" else merge_mode, name="bidirectional"
@@ -146,9 +150,37 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     return layer
 
 
-def set_deterministic_weights(layer: Any, seed: int) -> None:
+def initializers(spec: LayerSpec) -> dict[str, Any]:
+    """Constructor arguments for the initializers the user chose (--kernel-init ...)."""
+    keras = load_keras()
+    chosen = {}
+    for key, keyword in INIT_KEYS.items():
+        value = getattr(spec, key)
+        if value is None:
+            continue
+        if isinstance(value, float):
+            chosen[keyword] = keras.initializers.Constant(value)
+        elif value in SEEDLESS_INITIALIZERS:
+            chosen[keyword] = value
+        else:
+            cls = getattr(keras.initializers, INITIALIZERS[value])
+            chosen[keyword] = cls(seed=spec.seed)
+    return chosen
+
+
+# Which initializer option governs a weight, by the last part of its path.
+_WEIGHT_INIT_KEY = {"kernel": "kernel_init", "recurrent_kernel": "recurrent_init", "bias": "bias_init"}
+
+
+def set_deterministic_weights(layer: Any, spec: LayerSpec) -> None:
+    """rnnshape's own seeded weights, for every weight whose initializer the user left unset
+    (the others keep what the chosen Keras initializer drew)."""
     shapes = [tuple(w.shape) for w in layer.weights]
-    layer.set_weights(deterministic_weights(seed, shapes))
+    own = deterministic_weights(spec.seed, shapes)
+    for variable, value in zip(layer.weights, own):
+        key = _WEIGHT_INIT_KEY.get(variable.path.rsplit("/", 1)[-1])
+        if key is None or getattr(spec, key) is None:
+            variable.assign(value)
 
 
 # ---- results -----------------------------------------------------------------------------
@@ -205,7 +237,7 @@ def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
     the same weights and the same input in inspect, compare, trace and stateful.
     ``overrides`` change constructor flags (see build_layer) but never the numbers."""
     layer = build_layer(spec, **overrides)
-    set_deterministic_weights(layer, spec.seed)
+    set_deterministic_weights(layer, spec)
     return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec))
 
 

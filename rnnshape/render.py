@@ -61,7 +61,11 @@ def render_layer(console: Console, data: dict[str, Any], *, values: bool = False
             f"seed {config['seed']}")
     if config.get("lengths"):
         line += f", valid lengths {','.join(str(n) for n in config['lengths'])} (the rest is masked zero padding)"
+    if inp.get("source", "random") != "random":
+        line += f", input {inp['source']}"
     console.print(line)
+    for note in inp.get("notes", []):
+        console.print(f"note: {note}")
     if config.get("stateful"):
         console.print(f"stateful: the batch size is fixed, as Keras requires: {data['keras_input']}")
     if data.get("static"):
@@ -131,6 +135,8 @@ def checks_table(checks: list[dict[str, Any]]) -> Table:
 
 def render_values(console: Console, data: dict[str, Any]) -> None:
     """The tensors, elided in the middle when long (JSON has them in full)."""
+    if data["config"].get("kernel_init") is not None and any("constant initializers" in n for n in data["input"].get("notes", [])):
+        console.print("note: every unit has identical weights, so the columns below repeat the same number")
     with np.printoptions(precision=4, suppress=True, threshold=80, edgeitems=3, linewidth=max(40, console.width - 4)):
         if "values" in data["input"]:
             console.print(Text("x (input)", style="bold"))

@@ -90,7 +90,8 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         "config": spec.config(),
         "keras_call": spec.keras_call(),
         "keras_input": spec.keras_input(),
-        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32"},
+        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32",
+                  "source": spec.input, "notes": input_notes(spec)},
         "outputs": outputs,
         "params": params,
         "h_vs_c": spec.h_vs_c(),
@@ -106,6 +107,17 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         data["checks"] = []
         data["not_measured"] = "values and measured checks need a real run: drop --static"
     return data
+
+
+def input_notes(spec: LayerSpec) -> list[str]:
+    """Why the input has the shape it has, and what makes its numbers special."""
+    from rnnshape.inputs import INPUT_KINDS, load_input_file
+
+    notes = [] if spec.input in INPUT_KINDS else list(load_input_file(spec.input).notes)
+    if spec.constant_weights:
+        notes.append("constant initializers: every unit has identical weights, so every unit computes the "
+                     "same number (which is why tutorials print repeated columns)")
+    return notes
 
 
 def expectations_data(comparisons: list[ShapeComparison]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rnnshape.errors import SpecError, UsageError
+from rnnshape.errors import SpecError, UsageError, option_name
 
 LAYERS = ("lstm", "gru", "simplernn")
 MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
@@ -38,7 +38,23 @@ DEFAULTS: dict[str, Any] = {
     "merge_mode": None,
     "seed": 0,
     "lengths": None,
+    "kernel_init": None,
+    "recurrent_init": None,
+    "bias_init": None,
+    "input": "random",
 }
+# Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
+INITIALIZERS = {
+    "zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
+    "he_uniform": "HeUniform", "he_normal": "HeNormal", "lecun_uniform": "LecunUniform",
+    "lecun_normal": "LecunNormal", "orthogonal": "Orthogonal", "random_normal": "RandomNormal",
+    "random_uniform": "RandomUniform", "truncated_normal": "TruncatedNormal", "identity": "Identity",
+    "variance_scaling": "VarianceScaling",
+}
+SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
+INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
+             "bias_init": "bias_initializer"}
+SIZE_KEYS = ("batch", "timesteps", "features")
 INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
     "units": (1, 1_000_000),  # the memory estimate is the real guard.
     "timesteps": (1, 10_000_000),
@@ -101,6 +117,11 @@ class LayerSpec:
     merge_mode: str | None = None  # resolved: "concat" when bidirectional, None otherwise
     seed: int = 0
     lengths: tuple[int, ...] | None = None
+    kernel_init: float | str | None = None  # None: rnnshape's own seeded weights
+    recurrent_init: float | str | None = None
+    bias_init: float | str | None = None
+    input: str = "random"  # random, arange, ones, zeros, or a .npy/.csv path
+    input_sha256: str | None = None
 
     # ---- identity -------------------------------------------------------------------
     @property
@@ -120,6 +141,23 @@ class LayerSpec:
         out = dataclasses.asdict(self)
         out["lengths"] = list(self.lengths) if self.lengths is not None else None
         return out
+
+    @property
+    def constant_weights(self) -> bool:
+        """Every weight from a constant: then every unit computes the same number."""
+        return all(isinstance(getattr(self, key), float) or getattr(self, key) in ("zeros", "ones")
+                   for key in INIT_KEYS)
+
+    def initializer_call(self, key: str) -> str | None:
+        """The Python for one chosen initializer, as a user would paste it."""
+        value = getattr(self, key)
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return f"keras.initializers.Constant({value!r})"
+        if value in SEEDLESS_INITIALIZERS:
+            return f'"{value}"'
+        return f"keras.initializers.{INITIALIZERS[value]}(seed={self.seed})"
 
     # ---- names and shapes -----------------------------------------------------------
     def state_names(self) -> list[str]:
@@ -290,6 +328,10 @@ class LayerSpec:
         for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
             if getattr(self, key):
                 args.append(f"{key}=True")
+        for key, keyword in INIT_KEYS.items():
+            init = self.initializer_call(key)
+            if init is not None:
+                args.append(f"{keyword}={init}")
         call = f"keras.layers.{self.keras_class}({', '.join(args)})"
         if self.bidirectional:
             extra = ""
@@ -330,6 +372,9 @@ def make_spec(**options: Any) -> LayerSpec:
         if value is not None or key == "merge_mode":
             values[key] = value
     values["layer"] = canonical_layer(values["layer"])
+    values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS})
+    for key in INIT_KEYS:
+        values[key] = canonical_initializer(key, values[key])
     for key, (low, high) in INT_LIMITS.items():
         value = values[key]
         if isinstance(value, bool) or not isinstance(value, int):
@@ -347,6 +392,50 @@ def make_spec(**options: Any) -> LayerSpec:
         values["merge_mode"] = "concat"
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
     return LayerSpec(**values)
+
+
+def canonical_initializer(key: str, value: Any) -> float | str | None:
+    """A number (or numeric string) means Constant(value); else a Keras initializer name."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise SpecError(key, f"{value!r} is neither a number nor an initializer name")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if text.lower() in INITIALIZERS:
+            return text.lower()
+        try:
+            number = float(text)
+        except ValueError:
+            raise SpecError(key, f"{value!r} is neither a number (a constant) nor one of "
+                                 f"{', '.join(INITIALIZERS)}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise SpecError(key, f"{value!r} is not a finite number")
+    return number
+
+
+def _resolve_input(values: dict[str, Any], explicit: dict[str, Any]) -> str | None:
+    """For a file input: take batch, timesteps and features from its shape (refusing explicit
+    sizes that contradict it) and return its sha256; None for generated inputs."""
+    from rnnshape.inputs import INPUT_KINDS, load_input_file  # numpy only, on demand
+
+    source = values["input"]
+    if not isinstance(source, str) or not source.strip():
+        raise SpecError("input", f"{source!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
+    if source.strip().lower() in INPUT_KINDS:
+        values["input"] = source.strip().lower()
+        return None
+    loaded = load_input_file(source)
+    for key, size in zip(SIZE_KEYS, loaded.array.shape):
+        given = explicit.get(key)
+        if given is not None and given != size:
+            raise SpecError(key, f"{given} contradicts --input {source}, whose data has {key} {size} "
+                                 f"(shape {tuple(loaded.array.shape)} as [batch, timesteps, features]); "
+                                 f"drop {option_name(key)} or change the file")
+        values[key] = int(size)
+    return loaded.sha256
 
 
 def _check_lengths(lengths: Any, batch: int, timesteps: int) -> tuple[int, ...] | None:

@@ -13,7 +13,8 @@ ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
 DATA_KEYS = {"config", "keras_call", "keras_input", "input", "outputs", "params", "checks", "versions",
              "h_vs_c", "static"}
 CONFIG_KEYS = {"layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
-               "stateful", "go_backwards", "bidirectional", "merge_mode", "seed", "lengths"}
+               "stateful", "go_backwards", "bidirectional", "merge_mode", "seed", "lengths",
+               "kernel_init", "recurrent_init", "bias_init", "input", "input_sha256"}
 
 
 def test_json_contract_key_sets(invoke_json):
@@ -27,7 +28,8 @@ def test_json_contract_key_sets(invoke_json):
     assert set(data["config"]) == CONFIG_KEYS
     assert data["config"]["layer"] == "gru" and data["config"]["merge_mode"] is None
     assert data["keras_call"] == "keras.layers.GRU(4, return_sequences=True, return_state=True)"
-    assert data["input"] == {"shape": [2, 5, 3], "axes": ["batch", "timesteps", "features"], "dtype": "float32"}
+    assert data["input"] == {"shape": [2, 5, 3], "axes": ["batch", "timesteps", "features"], "dtype": "float32",
+                             "source": "random", "notes": []}
     assert [(o["name"], o["shape"]) for o in data["outputs"]] == [("output", [2, 5, 4]), ("state_h", [2, 4])]
     assert all(set(o) == {"name", "shape", "axes", "dtype", "meaning"} for o in data["outputs"])
     assert set(data["params"]) == {"total", "formula", "weights", "keras_count_params"}
