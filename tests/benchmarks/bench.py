@@ -1,0 +1,146 @@
+"""Benchmarks: every command held to its budget, as ratios measured side by side in one run.
+
+Run from the repository root:  python tests/benchmarks/bench.py  [--runs 5] [--quick]
+Each figure is the median of N alternating runs (command, baseline, command, baseline, ...);
+wall time and peak resident memory (ru_maxrss of that child) are measured per child process.
+Prints a table and exits 1 when a budget is missed. Not part of the test suite on purpose:
+timing belongs here, not in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE_KERAS = """\
+import numpy as np
+import keras
+layer = keras.layers.LSTM(6, return_state=True)
+x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 2)).astype("float32")
+outputs = layer(x)
+print([tuple(o.shape) for o in outputs])
+"""
+FLOOR = [sys.executable, "-c", "import click, rich.console, rich.table"]
+
+
+def rnnshape_cmd(*args: str) -> list[str]:
+    exe = shutil.which("rnnshape")
+    return ([exe] if exe else [sys.executable, "-m", "rnnshape"]) + list(args)
+
+
+def measure(cmd: list[str], cwd: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1, 2):
+        raise SystemExit(f"benchmark command failed with exit {code}: {' '.join(cmd)}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def paired(cmd: list[str], base: list[str], runs: int, cwd: str) -> dict[str, float]:
+    walls, mems, base_walls, base_mems = [], [], [], []
+    measure(cmd, cwd), measure(base, cwd)  # warm the file cache for both
+    for _ in range(runs):
+        w, m = measure(cmd, cwd)
+        bw, bm = measure(base, cwd)
+        walls.append(w), mems.append(m), base_walls.append(bw), base_mems.append(bm)
+    return {
+        "wall": statistics.median(walls), "base_wall": statistics.median(base_walls),
+        "mem": statistics.median(mems), "base_mem": statistics.median(base_mems),
+    }
+
+
+def write_check_file(path: Path, cases: int) -> None:
+    layers, lines = ["lstm", "gru", "simplernn"], []
+    for i in range(cases):
+        layer = layers[i % 3]
+        seq, state = bool(i & 1), bool(i & 2)
+        units = 2 + i % 5
+        lines += ["[[case]]", f'name = "case {i}"', f'layer = "{layer}"', f"units = {units}",
+                  f"return_sequences = {str(seq).lower()}", f"return_state = {str(state).lower()}", "[case.expect]",
+                  f"output = [1, 3, {units}]" if seq else f"output = [1, {units}]"]
+        if state:
+            lines.append(f"state_h = [1, {units}]")
+            if layer == "lstm":
+                lines.append(f"state_c = [1, {units}]")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs per pair (median taken)")
+    parser.add_argument("--quick", action="store_true", help="skip the large-layer scale run")
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="rnnshape-bench-")
+    bare = Path(workdir) / "bare_keras.py"
+    bare.write_text(BARE_KERAS)
+    base_keras = [sys.executable, str(bare)]
+    check_file = Path(workdir) / "twenty.toml"
+    write_check_file(check_file, 20)
+    commands = set(subprocess.run(rnnshape_cmd("--help"), capture_output=True, text=True).stdout.split())
+
+    rows = []  # (what, against, metric, measured, budget)
+
+    def add(what, cmd, base, against, budgets):
+        result = paired(cmd, base, args.runs, workdir)
+        for metric, budget in budgets:
+            ratio = result[metric] / result["base_" + metric]
+            rows.append((what, against, metric, result[metric], result["base_" + metric], ratio, budget))
+
+    floor = "import click, rich"
+    add("rnnshape --help", rnnshape_cmd("--help"), FLOOR, floor, [("wall", 4.0)])
+    add("rnnshape --version", rnnshape_cmd("--version"), FLOOR, floor, [("wall", 4.0)])
+    add("usage error (inspect --units 0)", rnnshape_cmd("inspect", "--units", "0"), FLOOR, floor, [("wall", 4.0)])
+    add("inspect --static", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state", "--static"),
+        FLOOR, floor, [("wall", 5.0)])
+    add("inspect lstm 6 --return-state", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state"),
+        base_keras, "bare Keras script", [("wall", 1.15), ("mem", 1.15)])
+    if "compare" in commands:
+        add("compare 3 layers x 8 (24 rows)", rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer",
+                                                          "simplernn", "--vary", "stateful"),
+            base_keras, "bare Keras script", [("wall", 1.6)])
+    if "check" in commands:
+        add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
+
+    scale = None
+    if not args.quick:
+        cmd = rnnshape_cmd("inspect", "--layer", "lstm", "--units", "1024", "--timesteps", "1000", "--batch", "32",
+                           "--features", "8", "--return-sequences", "--return-state")
+        wall, mem = measure(cmd, workdir)
+        scale = (wall, mem)
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs")
+    header = f"{'what':34} {'against':18} {'metric':6} {'measured':>10} {'baseline':>10} {'ratio':>7} {'budget':>7}  ok"
+    print(header)
+    print("-" * len(header))
+    missed = 0
+    for what, against, metric, value, base, ratio, budget in rows:
+        unit = "s" if metric == "wall" else "MiB"
+        fmt = (lambda v: f"{v:.3f}{unit}") if metric == "wall" else (lambda v: f"{v:.0f}{unit}")
+        ok = ratio <= budget
+        missed += not ok
+        print(f"{what:34} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
+              f"{'yes' if ok else 'MISSED'}")
+    if scale:
+        print(f"scale: inspect lstm units 1024, timesteps 1000, batch 32, features 8: {scale[0]:.1f}s wall, "
+              f"{scale[1]:.0f} MiB peak")
+    print(f"{len(rows) - missed} within budget, {missed} missed")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
