@@ -318,14 +318,14 @@ def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], 
 
 def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], values: bool, static: bool,
              max_memory: int) -> Outcome:
-    from rnnshape.compare import changes, grid_flags, grid_options
+    from rnnshape.compare import changes, drop_refused, grid_flags, grid_options
     from rnnshape.schema import layer_data
 
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
     layers = tuple(dict.fromkeys(options.pop("layer") or ("lstm",)))
     flags = grid_flags(vary, fixed)
-    specs = [spec_from_options(row) for row in grid_options(options, layers, flags)]
+    specs, skipped = drop_refused([spec_from_options(row) for row in grid_options(options, layers, flags)], flags)
     for spec in specs:
         check_size(spec, max_memory)
     if static:
@@ -337,7 +337,7 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
     fixed_values = {key: options[key] for key in ("return_sequences", "return_state", "stateful", "go_backwards",
                                                    "bidirectional", "merge_mode") if key not in flags}
     data = {
-        "grid": {"layers": list(layers), "vary": list(flags), "fixed": fixed_values},
+        "grid": {"layers": list(layers), "vary": list(flags), "fixed": fixed_values, "skipped": skipped},
         "rows": rows,
         "changes": changes(rows, flags),
         "static": static,

@@ -11,6 +11,7 @@ import itertools
 from typing import Any, Iterable
 
 from rnnshape.errors import SpecError, UsageError, option_name
+from rnnshape.spec import LayerSpec
 
 # The flags a grid can vary, in the order rows are laid out (the first one changes slowest).
 GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional")
@@ -54,6 +55,33 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
                 row["merge_mode"] = None
             rows.append(row)
     return rows
+
+
+# A rule of Keras (keras/src/layers/rnn/bidirectional.py): Bidirectional makes its backward
+# copy with go_backwards=True, and raises ValueError when both directions would read the same way.
+BIDIRECTIONAL_GO_BACKWARDS = ("Keras refuses it: Bidirectional builds its backward copy with go_backwards=True, "
+                              "so both directions would read backwards (ValueError; rule of Keras)")
+
+
+def refusal(spec: LayerSpec) -> str | None:
+    """Why Keras refuses to build this configuration, or None."""
+    if spec.bidirectional and spec.go_backwards:
+        return BIDIRECTIONAL_GO_BACKWARDS
+    return None
+
+
+def drop_refused(specs: list[LayerSpec], flags: tuple[str, ...]) -> tuple[list[LayerSpec], list[dict[str, str]]]:
+    """Rows of a grid that Keras would refuse to build are left out (and listed), but only when
+    the grid itself made them: a refused configuration given by fixed flags still goes to Keras,
+    whose own error then reaches the user (exit 3) as with inspect."""
+    kept, skipped = [], []
+    for spec in specs:
+        reason = refusal(spec)
+        if reason and any(flag in flags for flag in ("bidirectional", "go_backwards")):
+            skipped.append({"keras_call": spec.keras_call(), "reason": reason})
+        else:
+            kept.append(spec)
+    return kept, skipped
 
 
 def row_key(row: dict[str, Any], flags: tuple[str, ...]) -> tuple[str, tuple[bool, ...]]:
@@ -163,12 +191,16 @@ def changes(rows: list[dict[str, Any]], flags: tuple[str, ...]) -> list[dict[str
         entries.extend(groups.values())
 
     combos = list(itertools.product((False, True), repeat=len(flags)))
+
+    def present(candidates: list[tuple[Any, Any]]) -> list[tuple[int, int]]:
+        return [(index[a], index[b]) for a, b in candidates if a in index and b in index]  # skipped rows drop out
+
     for other in layers[1:]:
-        pairs = [(index[(layers[0], combo)], index[(other, combo)]) for combo in combos]
+        pairs = present([((layers[0], combo), (other, combo)) for combo in combos])
         add("layer", layers[0], other, f"layer {layers[0]} -> {other}", pairs, "absolute")
     for position, flag in enumerate(flags):
-        pairs = [(index[(layer, combo)], index[(layer, combo[:position] + (True,) + combo[position + 1:])])
-                 for layer in layers for combo in combos if not combo[position]]
+        pairs = present([((layer, combo), (layer, combo[:position] + (True,) + combo[position + 1:]))
+                         for layer in layers for combo in combos if not combo[position]])
         add(flag, False, True, f"{flag} off -> on", pairs, "ratio")
     return entries
 

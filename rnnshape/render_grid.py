@@ -39,6 +39,11 @@ def render_compare(console: Console, data: dict[str, Any], *, values: bool = Fal
         console.print("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run")
     console.print()
     console.print(compare_table(rows))
+    skipped = grid.get("skipped", [])
+    if skipped:
+        console.print(f"left out: {len(skipped)} combinations, e.g. {_short_call(skipped[0]['keras_call'])}: "
+                      f"{skipped[0]['reason']}")
+        console.print()
     if data["changes"]:
         console.print(changes_table(data["changes"], grid["layers"], static=bool(data.get("static"))))
     if not data.get("static"):
@@ -64,7 +69,7 @@ def compare_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="One row per configuration (layer calls without the keras.layers. prefix)",
                   title_justify="left", box=TABLE_BOX)
     table.add_column("#", justify="right")
-    table.add_column("Keras call", overflow="fold", min_width=30)
+    table.add_column("Keras call", overflow="fold", min_width=24)
     table.add_column("outputs: name shape", no_wrap=True)
     table.add_column("params", justify="right")
     table.add_column("what differs", overflow="fold", min_width=24)
