@@ -45,7 +45,8 @@ def render_compare(console: Console, data: dict[str, Any], *, values: bool = Fal
                       f"{skipped[0]['reason']}")
         console.print()
     if data["changes"]:
-        console.print(changes_table(data["changes"], grid["layers"], static=bool(data.get("static"))))
+        console.print(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")),
+                                    width=console.width))
     if not data.get("static"):
         held, total = check_totals(rows)
         line = f"measured in this run: {held} of {total} checks hold across the {len(rows)} rows"
@@ -89,22 +90,25 @@ def compare_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _rows_text(pairs: list[list[int]], limit: int = 2) -> str:
-    shown = [f"{a}->{b}" for a, b in pairs[:limit]]
-    if len(pairs) > limit:
-        shown.append(f"+{len(pairs) - limit} more")
+def _rows_text(pairs: list[list[int]]) -> str:
+    """'0->2, 1->3' for two pairs; '0->8, +11 more' for more."""
+    shown = [f"{a}->{b}" for a, b in (pairs if len(pairs) <= 2 else pairs[:1])]
+    if len(pairs) > 2:
+        shown.append(f"+{len(pairs) - 1} more")
     return ", ".join(shown)
 
 
-def changes_table(changes: list[dict[str, Any]], layers: list[str], *, static: bool = False) -> Table:
+def changes_table(changes: list[dict[str, Any]], layers: list[str], *, static: bool = False, width: int = 100) -> Table:
     """Each flag (and each layer after the first) alone; a flag whose effect depends on the
     layer gets one line per group of layers, named in brackets."""
     source = "rnnshape's static model" if static else "the shapes Keras returned"
     table = Table(title=f"What each change does alone (pairs of rows that differ only there; {source})",
-                  title_justify="left", box=TABLE_BOX)
-    table.add_column("change", overflow="fold", min_width=26)
-    table.add_column("effect", overflow="fold", min_width=36)
-    table.add_column("rows", overflow="fold", min_width=16)
+                  title_justify="left", box=TABLE_BOX, expand=True)
+    # Fixed widths for the label and the row pairs leave the rest to the effect; at 100 columns
+    # every label and pair list of a grid fits on one line.
+    table.add_column("change", overflow="fold", width=min(30, width * 3 // 10))
+    table.add_column("effect", overflow="fold", ratio=1)
+    table.add_column("rows", overflow="fold", width=min(16, width // 6))
     for entry in changes:
         label = entry["change"]
         if entry["dimension"] != "layer" and entry["layers"] != layers:
@@ -116,17 +120,21 @@ def changes_table(changes: list[dict[str, Any]], layers: list[str], *, static: b
 # ---- check --------------------------------------------------------------------------------
 def render_check(console: Console, data: dict[str, Any]) -> None:
     total = data["summary"]
-    console.print(Text(f"rnnshape check {data['file']}: {total['cases']} cases", style="bold"))
+    console.print(Text(f"rnnshape check {data['file']}: {_count(total['cases'], 'case')}", style="bold"))
     if data.get("static"):
         console.print("static: shapes from rnnshape's model of Keras' rules; nothing was run")
     console.print()
     console.print(check_table(data["cases"]))
-    verdict = f"{total['passed']} of {total['cases']} cases hold"
+    verdict = f"{total['passed']} of {_count(total['cases'], 'case')} " + ("holds" if total["cases"] == 1 else "hold")
     if total["failed"]:
         verdict += f", {total['failed']} failed"
     console.print(Text(verdict, style="bold red" if total["failed"] else "green"))
     if data.get("junit"):
         console.print(f"JUnit report: {data['junit']}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def check_table(cases: list[dict[str, Any]]) -> Table:
