@@ -279,6 +279,170 @@ def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[
     return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
 
 
+# ---- compare --------------------------------------------------------------------------------
+class VaryFlag(click.ParamType):
+    name = "FLAG"
+
+    def convert(self, value, param, ctx):
+        from rnnshape.compare import canonical_flag
+
+        try:
+            return canonical_flag(value)
+        except RnnshapeError as exc:
+            self.fail(exc.problem if hasattr(exc, "problem") else exc.message, param, ctx)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@layer_options(multiple_layers=True)
+@click.option("--vary", multiple=True, type=VaryFlag(),
+              help="add a flag to the grid (repeatable): return-sequences, return-state, stateful, "
+                   "go-backwards, bidirectional")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document; data.rows holds one inspect object per row")
+@click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
+@click.option("--static", is_flag=True, help="names, shapes and parameters from the pure model, without TensorFlow")
+def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], max_memory: int, **options: Any) -> int:
+    """Many configurations side by side, one row each, all run in one process.
+
+    The grid is return_sequences x return_state (4 rows per layer); each --vary FLAG adds a
+    flag, each --layer adds a layer. A flag set explicitly (e.g. --return-state) is held fixed
+    in every row instead of varied; the other layer options apply to every row. Each row shows
+    the Keras call, every output with its shape and the parameters, and what differs from the
+    layer's first row; a second table isolates what each flag (and each layer) changes.
+
+    \b
+    Examples:
+      rnnshape compare --layer lstm
+      rnnshape compare --layer lstm --layer gru --layer simplernn --vary stateful
+      rnnshape compare --layer lstm --vary bidirectional --json
+      rnnshape compare --layer lstm --layer gru --return-state --return-sequences
+    """
+    from click.core import ParameterSource
+
+    from rnnshape.compare import GRID_FLAGS
+
+    context = click.get_current_context()
+    fixed = [flag for flag in GRID_FLAGS
+             if context.get_parameter_source(flag) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+    return execute("compare", json_mode, lambda: _compare(options, vary, fixed, values, static, max_memory))
+
+
+def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], values: bool, static: bool,
+             max_memory: int) -> Outcome:
+    from rnnshape.compare import changes, drop_refused, grid_flags, grid_options
+    from rnnshape.schema import layer_data
+
+    if static and values:
+        raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    layers = tuple(dict.fromkeys(options.pop("layer") or ("lstm",)))
+    flags = grid_flags(vary, fixed)
+    specs, skipped = drop_refused([spec_from_options(row) for row in grid_options(options, layers, flags)], flags)
+    for spec in specs:
+        check_size(spec, max_memory)
+    if static:
+        rows = [layer_data(spec, None) for spec in specs]
+    else:
+        from rnnshape import keras_runner
+
+        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, keras_runner.run_many(specs))]
+    fixed_values = {key: options[key] for key in ("return_sequences", "return_state", "stateful", "go_backwards",
+                                                   "bidirectional", "merge_mode") if key not in flags}
+    data = {
+        "grid": {"layers": list(layers), "vary": list(flags), "fixed": fixed_values, "skipped": skipped},
+        "rows": rows,
+        "changes": changes(rows, flags),
+        "static": static,
+    }
+
+    def render(console: Any) -> None:
+        from rnnshape.render_grid import render_compare
+
+        render_compare(console, data, values=values)
+
+    return Outcome(data, render)
+
+
+# ---- check ----------------------------------------------------------------------------------
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("file", metavar="FILE.toml")
+@click.option("--junit", "junit_path", metavar="FILE", default=None,
+              help="also write a JUnit XML report (one testcase per case) for CI; folders are created")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+@click.option("--static", is_flag=True, help="shapes from the pure model, without TensorFlow")
+@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+              help="refuse cases estimated to need more memory than this")
+def check(file: str, junit_path: str | None, json_mode: bool, static: bool, max_memory: int) -> int:
+    """Check a shape contract file: every case's expected output shapes, in one process.
+
+    Each [[case]] has a name, the layer options as keys (layer, units, timesteps, features,
+    batch, return_sequences, return_state, stateful, go_backwards, bidirectional, merge_mode,
+    seed, lengths) and an expect table of output name -> shape. Exit 0 when every case holds,
+    1 when any fails, 2 for an unreadable file, an unknown key or a bad value (naming the case
+    and the key), 3 when TensorFlow/Keras fails.
+
+    \b
+    Examples:
+      rnnshape check examples/shapes.toml
+      rnnshape check examples/shapes.toml --junit reports/rnnshape.xml --json
+
+    \b
+    A case:
+      [[case]]
+      name = "encoder returns h and c"
+      layer = "lstm"
+      units = 6
+      return_state = true
+      [case.expect]
+      output = [1, 6]
+      state_h = [1, 6]
+      state_c = [1, 6]
+    """
+    return execute("check", json_mode, lambda: _check(file, junit_path, static, max_memory))
+
+
+def _check(file: str, junit_path: str | None, static: bool, max_memory: int) -> Outcome:
+    from rnnshape import contract
+    from rnnshape.errors import ExpectationFailed
+    from rnnshape.schema import layer_data, versions
+
+    cases = contract.load(file)
+    for case in cases:
+        try:
+            check_size(case.spec, max_memory)
+        except UsageError as exc:
+            raise UsageError(f"{file}: {case.label}: {exc.message}") from None
+    if junit_path:
+        contract.check_writable(junit_path)
+    specs = [case.spec for case in cases]
+    if static:
+        rows = [layer_data(spec, None) for spec in specs]
+    else:
+        from rnnshape import keras_runner
+
+        rows = [layer_data(spec, result) for spec, result in zip(specs, keras_runner.run_many(specs))]
+    verdicts = [contract.judge(case, row) for case, row in zip(cases, rows)]
+    found = versions()
+    if junit_path:
+        properties = {"rnnshape": found["rnnshape"], "keras": found["keras"], "tensorflow": found["tensorflow"],
+                      "static": str(static).lower()}
+        contract.write_junit(junit_path, contract.junit_tree(file, verdicts, properties))
+    data = {
+        "file": file,
+        "cases": [contract.verdict_data(v) for v in verdicts],
+        "summary": contract.summary(verdicts),
+        "static": static,
+        "junit": junit_path,
+        "versions": found,
+    }
+    errors: list[RnnshapeError] = [ExpectationFailed(v.message()) for v in verdicts if not v.passed]
+
+    def render(console: Any) -> None:
+        from rnnshape.render_grid import render_check
+
+        render_check(console, data)
+
+    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+
+
 def main() -> None:
     """The console script: run, then keep TensorFlow's exit-time log lines off the terminal."""
     code = cli.main(standalone_mode=False)

@@ -264,6 +264,27 @@ def _run_one(spec: LayerSpec) -> RunResult:
     )
 
 
+def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
+    """Only what Keras says about each configuration: eager output shapes and dtypes (in order),
+    symbolic compute_output_shape, count_params. For checking the pure model at scale."""
+    load_keras()
+    answers = []
+    with quiet_native_stderr():
+        for spec in specs:
+            layer = build_layer(spec)
+            x = np.zeros(spec.input_shape, np.float32)
+            raw = _as_list(layer(x))
+            symbolic = _symbolic_list(_as_list(layer.compute_output_shape(spec.input_shape)), len(raw))
+            answers.append({
+                "shapes": [tuple(int(d) for d in t.shape) for t in raw],
+                "dtypes": [str(np.asarray(t).dtype) for t in raw],
+                "symbolic": [tuple(int(d) for d in s) for s in symbolic],
+                "count_params": int(layer.count_params()),
+                "weights": [(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
+            })
+    return answers
+
+
 def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
     """compute_output_shape gives one shape tuple for a single output, else a sequence of them."""
     if count == 1 and shapes and not isinstance(shapes[0], (list, tuple)):

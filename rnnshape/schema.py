@@ -10,7 +10,7 @@ from importlib import metadata
 from typing import Any
 
 import rnnshape
-from rnnshape.errors import RnnshapeError
+from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.spec import LayerSpec, ShapeComparison
 
 SCHEMA = "rnnshape/v1"
@@ -68,6 +68,9 @@ def versions() -> dict[str, str]:
 def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> dict[str, Any]:
     """The inspect object for one configuration. ``result`` is a keras_runner.RunResult, or
     None for --static (names, shapes and parameters from the pure model only)."""
+    if result is None and spec.keras_refusal():
+        raise UsageError(f"--static cannot answer for {spec.keras_call()}: {spec.keras_refusal()}; "
+                         "drop --static to see what Keras itself says")
     outputs = []
     for tensor in spec.outputs():
         shape = list(result.outputs[tensor.name].shape) if result is not None else list(tensor.shape)

@@ -245,6 +245,19 @@ class LayerSpec:
             text += "; kept by the layer as the next batch's initial state"
         return text
 
+    def keras_refusal(self) -> str | None:
+        """Why Keras (the installed version) cannot build or run this configuration, or None.
+        The pure model refuses to answer for these (exit 2) instead of guessing."""
+        if self.bidirectional and self.go_backwards:
+            # keras/src/layers/rnn/bidirectional.py: the backward copy gets go_backwards=True too.
+            return ("Keras refuses it: Bidirectional builds its backward copy with go_backwards=True, "
+                    "so both directions would read backwards (ValueError; rule of Keras)")
+        if self.bidirectional and self.stateful and self.return_state:
+            # Bidirectional.compute_mask multiplies a generator (state_mask * 2): a TypeError.
+            return ("Keras 3 fails on Bidirectional(stateful=True, return_state=True): "
+                    "Bidirectional.compute_mask raises TypeError")
+        return None
+
     # ---- h versus c (rules of Keras) ----------------------------------------------
     def h_vs_c(self) -> list[dict[str, str]]:
         """What h and c are, their equations, and where each is returned under these flags."""

@@ -1,0 +1,53 @@
+"""--static answers from the pure model in spec.py; wherever it answers, it must equal real
+Keras. Hypothesis draws random configurations over every layer, flag, merge mode and size."""
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rnnshape import keras_runner
+from rnnshape.spec import LAYERS, MERGE_MODES, make_spec
+
+
+@st.composite
+def configurations(draw):
+    bidirectional = draw(st.booleans())
+    options = dict(
+        layer=draw(st.sampled_from(LAYERS)),
+        units=draw(st.integers(1, 9)),
+        timesteps=draw(st.integers(1, 7)),
+        features=draw(st.integers(1, 6)),
+        batch=draw(st.integers(1, 4)),
+        return_sequences=draw(st.booleans()),
+        return_state=draw(st.booleans()),
+        stateful=draw(st.booleans()),
+        go_backwards=draw(st.booleans()) and not bidirectional,  # Keras refuses Bidirectional(go_backwards)
+        bidirectional=bidirectional,
+        merge_mode=draw(st.sampled_from(MERGE_MODES)) if bidirectional else None,
+    )
+    spec = make_spec(**options)
+    assume(spec.keras_refusal() is None)  # those are refused, tested below
+    return spec
+
+
+BATCHES = 30
+
+
+@settings(max_examples=BATCHES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.lists(configurations(), min_size=10, max_size=10))
+def test_static_model_equals_keras_on_random_configurations(specs):
+    # 30 examples x 10 configurations = 300 configurations, in batches so Keras is imported once.
+    for spec, keras_says in zip(specs, keras_runner.keras_shapes(specs)):
+        outputs = spec.outputs()
+        assert keras_says["shapes"] == [t.shape for t in outputs], spec
+        assert keras_says["symbolic"] == [t.shape for t in outputs], spec
+        assert keras_says["dtypes"] == [t.dtype for t in outputs], spec
+        assert keras_says["count_params"] == spec.param_total(), spec
+        assert keras_says["weights"] == [(w.name, w.shape) for w in spec.weights()], spec
+
+
+def test_static_refuses_what_keras_cannot_build_and_keras_really_fails(invoke):
+    for flags in (["--go-backwards"], ["--stateful", "--return-state"]):
+        static = invoke(["inspect", "--bidirectional", *flags, "--static"])
+        assert static.exit_code == 2 and "drop --static" in static.stderr
+        real = invoke(["inspect", "--bidirectional", *flags])
+        assert real.exit_code == 3 and "Keras failed" in real.stderr
