@@ -63,8 +63,8 @@ def render_trace(console: Console, data: dict[str, Any], shown_positions: list[i
         console.print()
     console.print(checks_table(data["checks"]))
     verdict = "agrees" if data["agrees"] else "DOES NOT agree"
-    console.print(Text(f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} over every step, sample and "
-                       f"returned tensor (limit {data['tolerance']:.0e}): the recomputation {verdict} with Keras",
+    console.print(Text(f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} (limit {data['tolerance']:.0e}): "
+                       f"the recomputation {verdict} with Keras",
                        style="bold" if data["agrees"] else "bold red"))
 
 
@@ -124,12 +124,10 @@ def steps_table(data: dict[str, Any], direction: dict[str, Any], steps: list[dic
 
 
 def returned_text(step: dict[str, Any]) -> str:
-    lines = []
+    lines = [f"0 -> {name}" for name in step["returned_as"].get("zero", [])]
     for state in ("h", "c"):
         for name in step["returned_as"].get(state, []):
             lines.append(f"{state} -> {name}")
-    for name in step["returned_as"].get("zero", []):
-        lines.append(f"0 -> {name}")
     if step["masked"]:
         lines.append("state carried over")
     return "\n".join(lines)
