@@ -225,8 +225,9 @@ def equations(layer: str, activation: str | None, recurrent_activation: str | No
             (f"f_t = {ra}(x_t W_f + h_(t-1) U_f + b_f)", "forget gate"),
             (f"g_t = {a}(x_t W_c + h_(t-1) U_c + b_c)", "candidate (Keras' 'c' block)"),
             (f"o_t = {ra}(x_t W_o + h_(t-1) U_o + b_o)", "output gate"),
-            ("c_t = f_t * c_(t-1) + i_t * g_t", "cell state: the memory, never an output of a step"),
-            (f"h_t = o_t * {a}(c_t)", "hidden state: the output of the step; h_0 = c_0 = 0"),
+            ("c_t = f_t * c_(t-1) + i_t * g_t", "cell state: the memory; never a step's output"),
+            (f"h_t = o_t * {a}(c_t)", "hidden state: the step's output"),
+            ("h_0 = 0, c_0 = 0", "the initial states"),
         ]
     elif layer == "gru":
         if reset_after:
@@ -241,9 +242,11 @@ def equations(layer: str, activation: str | None, recurrent_activation: str | No
                 (f"r_t = {ra}(x_t W_r + h_(t-1) U_r + b_r)", "reset gate"),
                 (f"h~_t = {a}(x_t W_h + (r_t * h_(t-1)) U_h + b_h)", "candidate: reset BEFORE U_h"),
             ]
-        rows.append(("h_t = z_t * h_(t-1) + (1 - z_t) * h~_t", "hidden state: the output of the step; h_0 = 0"))
+        rows += [("h_t = z_t * h_(t-1) + (1 - z_t) * h~_t", "hidden state: the step's output"),
+                 ("h_0 = 0", "the initial state")]
     else:
-        rows = [(f"h_t = {a}(x_t W + h_(t-1) U + b)", "hidden state: the output of the step; h_0 = 0")]
+        rows = [(f"h_t = {a}(x_t W + h_(t-1) U + b)", "hidden state: the step's output"),
+                ("h_0 = 0", "the initial state")]
     return [{"equation": e, "what": w} for e, w in rows]
 
 
