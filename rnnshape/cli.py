@@ -441,6 +441,63 @@ def _check(file: str, junit_path: str | None, static: bool, max_memory: int) -> 
         render_check(console, data)
 
     return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@layer_options()
+@click.option("--reset-after/--no-reset-after", "reset_after", default=None,
+              help="GRU only: Keras' reset_after (reset gate after U_h, bias (2, 3*units)) "
+                   "[default: --reset-after, as Keras]")
+@click.option("--sample", type=int, default=0, show_default=True, help="which sample of the batch to show (from 0)")
+@click.option("--steps", default=None, metavar="T1-T2,T3",
+              help="timesteps t to show, counted from 1 as in x_t, e.g. 1-3,10 "
+                   "[default: all up to 12, else the first and last 5 read]")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+def trace(json_mode: bool, reset_after: bool | None, sample: int, steps: str | None, max_memory: int, **options: Any) -> int:
+    """Every gate and state of every timestep, recomputed from the layer's own weights.
+
+    Builds the same layer, weights and input as inspect (same options and seed), reads its
+    weights, recomputes the cell in numpy (LSTM i, f, g, o and c; GRU z, r, h~; SimpleRNN) in the
+    order the layer reads the input, and checks every step and every returned tensor against
+    Keras: the measured max |difference| is printed, and above 1e-4 the command exits 3.
+    One table per direction (go_backwards reads x_T first; Bidirectional shows both), marking
+    which returned tensor each h and c ends up in. --lengths is supported: a masked step keeps
+    the previous state, as in Keras.
+
+    \b
+    Examples:
+      rnnshape trace --layer lstm --units 3 --timesteps 4 --features 2
+      rnnshape trace --layer gru --units 2 --timesteps 5 --batch 2 --sample 1 --json
+      rnnshape trace --layer gru --no-reset-after --go-backwards --return-sequences
+      rnnshape trace --layer lstm --bidirectional --return-state --steps 1,2
+      rnnshape trace --layer simplernn --timesteps 50 --steps 1-3,50
+    """
+    return execute("trace", json_mode, lambda: _trace(options, reset_after, sample, steps, max_memory))
+
+
+def _trace(options: dict[str, Any], reset_after: bool | None, sample: int, steps: str | None, max_memory: int) -> Outcome:
+    from rnnshape import trace as tracing
+
+    spec = spec_from_options(options)
+    resolved = tracing.resolve_reset_after(spec.layer, reset_after)
+    tracing.check_sample(sample, spec.batch)
+    chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
+    check_size(spec, max_memory)
+    from rnnshape import keras_runner
+    from rnnshape.schema import versions
+
+    run = keras_runner.trace_many([spec], [{"reset_after": resolved} if resolved is not None else {}])[0]
+    traces = tracing.recompute(run)
+    checks = tracing.measure(run, traces)
+    data = tracing.trace_data(run, traces, checks, sample=sample, chosen=chosen, reset_after=resolved,
+                              versions=versions())
+    positions, note = tracing.shown_steps(spec.timesteps, chosen)
+    error = tracing.verdict_error(data)
+
+    def render(console: Any) -> None:
+        from rnnshape.render_trace import render_trace
+
+        render_trace(console, data, positions, note)
+
+    return Outcome(data, render, ExitCode.BACKEND if error else ExitCode.OK, [error] if error else [])
 
 
 def main() -> None:
