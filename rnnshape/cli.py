@@ -473,17 +473,13 @@ def window(length: int, look_back: int, features: int, horizon: int, stride: int
 def _window(length: int, look_back: int, features: int, horizon: int, stride: int, show: int, static: bool,
             max_memory: int) -> Outcome:
     from rnnshape.schema import versions
-    from rnnshape.window import make_series, make_window_spec, window_data
+    from rnnshape.window import make_series, make_window_spec, run_keras, window_data
 
     spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon,
                             stride=stride, show=show)
     _memory_guard(spec.estimated_bytes(), max_memory, f"{spec.samples:,} windows of {look_back} x {features}")
-    keras_xy = None
-    if not static:
-        from rnnshape import keras_runner
-
-        keras_xy = keras_runner.keras_windows(make_series(spec), look_back, horizon, stride)
-    data = window_data(spec, show, keras_xy)
+    keras = None if static else run_keras(spec, make_series(spec))
+    data = window_data(spec, show, keras)
     data["versions"] = versions()
     failed = [c["claim"] for c in data["checks"] if not c["holds"]]
     errors: list[RnnshapeError] = []

@@ -395,3 +395,22 @@ def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
     if not xs:
         return np.zeros((0, look_back, features), series.dtype), np.zeros((0, features), series.dtype)
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride: int) -> int:
+    """How many windows Keras' utility makes of the whole series, read from the dataset's
+    cardinality (unbatched) without iterating it."""
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            dataset = keras.utils.timeseries_dataset_from_array(
+                series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
+                sequence_stride=stride, shuffle=False, batch_size=None)
+            count = int(dataset.cardinality().numpy())
+        except Exception as exc:
+            raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
+                               f"{_first_line(exc)}") from exc
+    if count < 0:  # tf.data's UNKNOWN (-2) or INFINITE (-1): count by iterating
+        with quiet_native_stderr():
+            count = sum(1 for _ in dataset)
+    return count

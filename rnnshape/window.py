@@ -13,14 +13,18 @@ import numpy as np
 from rnnshape.errors import UsageError
 
 LIMITS = {  # option -> (minimum, maximum)
-    "length": (2, 10_000_000),
+    "length": (2, 1_000_000),  # the create_dataset loop runs in Python over the whole series
     "look_back": (1, 1_000_000),
     "features": (1, 10_000),
     "horizon": (1, 1_000_000),
-    "stride": (1, 10_000_000),
+    "stride": (1, 1_000_000),
     "show": (0, 1000),
 }
 BYTES_PER_VALUE = 8  # the series is int64
+# Keras' utility makes windows one tf.data element at a time (about 0.1 ms each here): beyond
+# this many windows it is compared on the first and the last KERAS_SEGMENT windows, and its
+# count on the whole series.
+KERAS_SEGMENT = 4000
 
 
 @dataclass(frozen=True)
@@ -146,25 +150,68 @@ def create_dataset_note(series: np.ndarray, spec: WindowSpec) -> dict[str, Any]:
     }
 
 
-def window_data(spec: WindowSpec, show: int, keras_xy: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
-    """The window object. ``keras_xy`` is what Keras' utility gave, or None for --static."""
+@dataclass
+class KerasWindows:
+    """What Keras' utility gave: its window count on the whole series, and the windows of the
+    segments it was run on, each as (first sample index, X, y)."""
+
+    count: int
+    segments: list[tuple[int, np.ndarray, np.ndarray]]
+
+
+def segments(spec: WindowSpec) -> list[tuple[int, int, int]]:
+    """(first sample, sample count, first step) of the parts of the series Keras is run on:
+    the whole series, or its first and last KERAS_SEGMENT windows."""
+    if spec.samples <= 2 * KERAS_SEGMENT:
+        return [(0, spec.samples, 0)]
+    tail = spec.samples - KERAS_SEGMENT
+    return [(0, KERAS_SEGMENT, 0), (tail, KERAS_SEGMENT, tail * spec.stride)]
+
+
+def run_keras(spec: WindowSpec, series: np.ndarray) -> KerasWindows:
+    """Keras' utility on the series (see ``segments``); a segment starting at a window's first
+    step, made with the same call, holds exactly the windows from there on."""
+    from rnnshape import keras_runner
+
+    parts = []
+    for first, count, step in segments(spec):
+        end = step + (count - 1) * spec.stride + spec.look_back + spec.horizon
+        kx, ky = keras_runner.keras_windows(series[step:end], spec.look_back, spec.horizon, spec.stride)
+        parts.append((first, kx, ky))
+    if len(parts) == 1:
+        total = len(parts[0][1])
+    else:
+        total = keras_runner.keras_window_count(series, spec.look_back, spec.horizon, spec.stride)
+    return KerasWindows(total, parts)
+
+
+def window_data(spec: WindowSpec, show: int, keras: KerasWindows | None) -> dict[str, Any]:
+    """The window object. ``keras`` is what Keras' utility gave, or None for --static."""
     from rnnshape.facts import Check, max_abs_diff
 
     series = make_series(spec)
     starts, x, y = slice_windows(series, spec)
     checks: list[Check] = []
-    if keras_xy is not None:
-        kx, ky = keras_xy
-        checks.append(Check(f"Keras makes {len(kx)} windows, the formula's {spec.samples}",
-                            len(kx) == spec.samples, float(abs(len(kx) - spec.samples)), "equal"))
-        if kx.shape == x.shape and ky.shape == y.shape:
-            checks.append(_exact("Keras' X equals plain slicing: X[i] = series[i*stride : i*stride + look_back]",
-                                 max_abs_diff(kx, x) if x.size else 0.0))
-            checks.append(_exact("Keras' y equals plain slicing: y[i] = series[i*stride + look_back + horizon - 1]",
-                                 max_abs_diff(ky, y) if y.size else 0.0))
-        else:
-            checks.append(Check(f"Keras' X {kx.shape} and y {ky.shape} have the shapes of plain slicing "
-                                f"{x.shape} and {y.shape}", False, float("inf"), "equal"))
+    if keras is not None:
+        checks.append(Check(f"Keras makes {keras.count} windows, the formula's {spec.samples}",
+                            keras.count == spec.samples, float(abs(keras.count - spec.samples)), "equal"))
+        where = ""
+        if len(keras.segments) > 1:
+            sizes = " and ".join(f"{'first' if first == 0 else 'last'} {len(kx):,}" for first, kx, _ in keras.segments)
+            where = f" (on the {sizes} of {spec.samples:,} windows)"
+        x_diff = y_diff = 0.0
+        for first, kx, ky in keras.segments:
+            want_x, want_y = x[first:first + len(kx)], y[first:first + len(ky)]
+            if kx.shape != want_x.shape or ky.shape != want_y.shape or first + len(kx) > len(x):
+                x_diff = y_diff = float("inf")
+                break
+            if kx.size:
+                x_diff = max(x_diff, max_abs_diff(kx, want_x))
+                y_diff = max(y_diff, max_abs_diff(ky, want_y))
+        checks.append(_exact(f"Keras' X equals plain slicing{where}: X[i] = series[i*stride : i*stride + look_back]",
+                             x_diff))
+        checks.append(_exact(f"Keras' y equals plain slicing{where}: "
+                             "y[i] = series[i*stride + look_back + horizon - 1]", y_diff))
     data: dict[str, Any] = {
         "config": {"length": spec.length, "look_back": spec.look_back, "features": spec.features,
                    "horizon": spec.horizon, "stride": spec.stride, "show": show},
@@ -180,7 +227,7 @@ def window_data(spec: WindowSpec, show: int, keras_xy: tuple[np.ndarray, np.ndar
         "keras_call": spec.keras_call(),
         "checks": [c.to_dict() for c in checks],
         "create_dataset": create_dataset_note(series, spec),
-        "static": keras_xy is None,
+        "static": keras is None,
     }
     return data
 
