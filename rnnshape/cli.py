@@ -498,6 +498,231 @@ def _trace(options: dict[str, Any], reset_after: bool | None, sample: int, steps
         render_trace(console, data, positions, note)
 
     return Outcome(data, render, ExitCode.BACKEND if error else ExitCode.OK, [error] if error else [])
+# ---- stack, patterns, window ---------------------------------------------------------------
+def _memory_guard(needed: int, max_memory_mb: int, what: str) -> None:
+    """Refuse, before TensorFlow is imported, what would not fit."""
+    if max_memory_mb < 1:
+        raise UsageError(f"Invalid value for --max-memory: {max_memory_mb} is not a positive number of MiB")
+    if needed > max_memory_mb * 2**20:
+        raise UsageError(f"{what} needs about {needed / 2**20:,.0f} MiB, above the limit of {max_memory_mb:,} MiB; "
+                         "use smaller sizes or raise --max-memory MB")
+
+
+def _check_seed(seed: int) -> None:
+    from rnnshape.spec import INT_LIMITS
+
+    low, high = INT_LIMITS["seed"]
+    if not low <= seed <= high:
+        raise UsageError(f"Invalid value for --seed: {seed} is not in the range {low}..{high}")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("tokens", nargs=-1, metavar="SPEC...")
+@click.option("--timesteps", type=int, default=None, help="timesteps T of the input  [default: 3]")
+@click.option("--features", type=int, default=2, show_default=True, help="features per timestep")
+@click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch (keras.Input batch_size)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
+@click.option("--static", is_flag=True, help="shapes, parameters and the diagnosis from the pure model, without TensorFlow")
+@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+              help="refuse stacks estimated to need more memory than this")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
+          max_memory: int, json_mode: bool) -> int:
+    """Build a stack of layers as a real keras.Model and show the shapes flowing through it.
+
+    One token per layer, in order:
+
+    \b
+      lstm|gru|simplernn:UNITS[:seq][:bi][:back]
+                   a recurrent layer; flags in any order: seq = return_sequences=True,
+                   bi = Bidirectional (concat), back = go_backwards=True (not with bi)
+      dense:N      keras.layers.Dense(N)
+      td:N         keras.layers.TimeDistributed(keras.layers.Dense(N))
+      repeat:N     keras.layers.RepeatVector(N)
+
+    The input is [batch, timesteps, features], except when the first token is repeat:N: then
+    it is [batch, features] (one vector per sample, repeated N times) and --timesteps does not
+    apply. Each layer shows its Keras call, input and output shapes (axes labelled) and
+    parameters. A stack Keras refuses exits 1 with Keras' own message, which token fails, why,
+    and the fix; a bad token exits 2.
+
+    \b
+    Examples:
+      rnnshape stack --timesteps 5 --features 2 lstm:32:seq lstm:16 dense:1
+      rnnshape stack --timesteps 5 --features 2 lstm:8:seq lstm:4:seq td:1
+      rnnshape stack --features 2 repeat:4 lstm:3:seq
+      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4      (the classic mistake, diagnosed)
+      rnnshape stack --timesteps 5 --features 2 gru:8:bi:seq dense:1 --static --json
+    """
+    return execute("stack", json_mode, lambda: _stack(tokens, timesteps, features, batch, seed, static, max_memory))
+
+
+def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
+           max_memory: int) -> Outcome:
+    from rnnshape.errors import BackendError
+    from rnnshape.schema import versions
+    from rnnshape.stack_spec import incompatible_error, parse_tokens, plan_data, plan_stack, repair
+
+    tokens = parse_tokens(texts)
+    _check_seed(seed)
+    plan = plan_stack(tokens, batch, 3 if timesteps is None else timesteps, features)
+    repaired = repair(plan)[0] if plan.problem is not None and repair(plan) is not None else None
+    for each in (plan, repaired):
+        if each is not None:
+            _memory_guard(each.estimated_bytes(), max_memory, f"the stack {each.command()}")
+    if static:
+        data = plan_data(plan)
+    else:
+        from rnnshape import keras_runner
+
+        run = keras_runner.run_stacks([(plan, repaired)], seed)[0]
+        expected = plan.problem.token.index if plan.problem is not None else None
+        if run.failed_index != expected:
+            raise BackendError(f"rnnshape's shape rules and Keras disagree on {plan.command()}: Keras "
+                               + (f"refused token {run.failed_index}: {run.keras_message}" if run.failed_index
+                                  else "built every token") + "; please report this")
+        data = plan_data(plan, run)
+    data["config"]["seed"] = seed
+    data["notes"] = []
+    if tokens[0].kind == "repeat" and timesteps is not None:
+        data["notes"].append(f"--timesteps {timesteps} does not apply: the first token {tokens[0].text} takes the "
+                             "input as [batch, features] and makes its own timesteps")
+    data["versions"] = versions()
+    errors: list[RnnshapeError] = [] if plan.compatible else [incompatible_error(data)]
+
+    def render(console: Any) -> None:
+        from rnnshape.render_stack import render_stack
+
+        render_stack(console, data)
+
+    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--units", type=int, default=4, show_default=True, help="units of every recurrent layer")
+@click.option("--timesteps", type=int, default=3, show_default=True,
+              help="timesteps of the input (and of the output of one-to-many and encoder-decoder)")
+@click.option("--features", type=int, default=2, show_default=True, help="features per timestep")
+@click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
+@click.option("--static", is_flag=True, help="shapes and parameters from the pure model, without TensorFlow")
+@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+              help="refuse patterns estimated to need more memory than this")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+def patterns(units: int, timesteps: int, features: int, batch: int, seed: int, static: bool, max_memory: int,
+             json_mode: bool) -> int:
+    """The canonical recurrent model shapes, each built for real with these options.
+
+    many-to-one, many-to-many, one-to-many with RepeatVector, an encoder-decoder (autoencoder)
+    with RepeatVector, and stacked layers: each with its stack spec and the rnnshape stack
+    command that shows it in full.
+
+    \b
+    Examples:
+      rnnshape patterns
+      rnnshape patterns --units 8 --timesteps 5 --features 3 --batch 2
+      rnnshape patterns --json
+    """
+    return execute("patterns", json_mode,
+                   lambda: _patterns(units, timesteps, features, batch, seed, static, max_memory))
+
+
+def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, static: bool,
+              max_memory: int) -> Outcome:
+    from rnnshape.errors import BackendError
+    from rnnshape.schema import versions
+    from rnnshape.stack_spec import pattern_data, pattern_plans
+
+    _check_seed(seed)
+    plans = pattern_plans(units, timesteps, features, batch)
+    _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
+    if static:
+        runs: list[Any] = [None] * len(plans)
+    else:
+        from rnnshape import keras_runner
+
+        runs = keras_runner.run_stacks([(plan, None) for _, plan in plans], seed)
+        for (pattern, plan), run in zip(plans, runs):
+            if run.failed_index is not None:
+                raise BackendError(f"Keras refused the {pattern.name} pattern {plan.command()}: {run.keras_message}")
+    data = {
+        "config": {"units": units, "timesteps": timesteps, "features": features, "batch": batch, "seed": seed},
+        "patterns": [pattern_data(pattern, plan, run) for (pattern, plan), run in zip(plans, runs)],
+        "static": static,
+        "versions": versions(),
+    }
+    failed = [p["name"] for p in data["patterns"] if any(not c["holds"] for c in p["checks"])]
+    errors: list[RnnshapeError] = []
+    if failed:
+        from rnnshape.errors import ExpectationFailed
+
+        errors.append(ExpectationFailed(f"a measured check failed for: {', '.join(failed)}"))
+
+    def render(console: Any) -> None:
+        from rnnshape.render_stack import render_patterns
+
+        render_patterns(console, data)
+
+    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--length", type=int, default=100, show_default=True, help="steps in the series")
+@click.option("--look-back", type=int, default=3, show_default=True, help="steps per window (the model's timesteps)")
+@click.option("--features", type=int, default=1, show_default=True, help="values per step")
+@click.option("--horizon", type=int, default=1, show_default=True,
+              help="the target is the value this many steps after a window's last step")
+@click.option("--stride", type=int, default=1, show_default=True, help="steps between the starts of two windows")
+@click.option("--show", type=int, default=5, show_default=True, help="windows to list (then the last one)")
+@click.option("--static", is_flag=True, help="plain numpy slicing only, without TensorFlow")
+@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+              help="refuse series whose windows are estimated to need more memory than this")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+def window(length: int, look_back: int, features: int, horizon: int, stride: int, show: int, static: bool,
+           max_memory: int, json_mode: bool) -> int:
+    """How a series becomes X [samples, look_back, features] and y [samples, features].
+
+    The series has --length steps of --features values (series[t, f] = t + f * length, so the
+    windows read as step indices). Each window of --look-back steps is paired with the value
+    --horizon steps after its last step. The windows come from Keras' own
+    keras.utils.timeseries_dataset_from_array (the equivalent call is shown) and are checked
+    against plain slicing; the widely copied create_dataset loop is run to show the window it
+    drops.
+
+    \b
+    Examples:
+      rnnshape window --length 100 --look-back 3
+      rnnshape window --length 10 --look-back 3 --features 2 --horizon 2 --json
+      rnnshape window --length 20 --look-back 4 --stride 3
+    """
+    return execute("window", json_mode,
+                   lambda: _window(length, look_back, features, horizon, stride, show, static, max_memory))
+
+
+def _window(length: int, look_back: int, features: int, horizon: int, stride: int, show: int, static: bool,
+            max_memory: int) -> Outcome:
+    from rnnshape.schema import versions
+    from rnnshape.window import make_series, make_window_spec, run_keras, window_data
+
+    spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon,
+                            stride=stride, show=show)
+    _memory_guard(spec.estimated_bytes(), max_memory, f"{spec.samples:,} windows of {look_back} x {features}")
+    keras = None if static else run_keras(spec, make_series(spec))
+    data = window_data(spec, show, keras)
+    data["versions"] = versions()
+    failed = [c["claim"] for c in data["checks"] if not c["holds"]]
+    errors: list[RnnshapeError] = []
+    if failed:
+        from rnnshape.errors import ExpectationFailed
+
+        errors.append(ExpectationFailed(f"measured check failed: {failed[0]}"))
+
+    def render(console: Any) -> None:
+        from rnnshape.render_stack import render_window
+
+        render_window(console, data)
+
+    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
 
 
 def main() -> None:

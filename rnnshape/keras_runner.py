@@ -413,3 +413,152 @@ def _activation_name(serialized: Any) -> str | None:
     if isinstance(serialized, dict):
         return str(serialized.get("config", serialized.get("class_name")))
     return str(serialized)
+# ---- stacks of layers (rnnshape stack, rnnshape patterns) -----------------------------------
+@dataclass
+class StackLayerRun:
+    """One token's layer as Keras built and ran it."""
+
+    symbolic_shape: tuple[int, ...]  # the functional model's output shape
+    output_shape: tuple[int, ...]  # measured on the eager run
+    params: int  # layer.count_params()
+
+
+@dataclass
+class StackRun:
+    """Plain results of building a stack as a keras.Model and running it once."""
+
+    layers: list[StackLayerRun]  # the layers Keras built, in token order
+    count_params: int
+    failed_index: int | None  # the token Keras refused, or None
+    keras_message: str | None  # Keras' own message for that token
+    fixed_output_shape: tuple[int, ...] | None = None  # the repaired stack, built and run
+    checks: list[Check] = field(default_factory=list)
+
+
+def deterministic_stack_input(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The stack's input: uniform in [-1, 1] rounded to 2 decimals, drawn like inspect's."""
+    rng = np.random.default_rng([seed, 1])
+    return np.round(rng.uniform(-1.0, 1.0, size=shape), 2).astype(np.float32)
+
+
+def stack_layer(keras: Any, token: Any) -> Any:
+    """The Keras layer for a stack_spec.Token, named by its position."""
+    layers = keras.layers
+    if token.recurrent:
+        cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
+        layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name)
+        return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
+    if token.kind == "dense":
+        return layers.Dense(token.n, name=token.keras_name)
+    if token.kind == "td":
+        return layers.TimeDistributed(layers.Dense(token.n, name=f"dense_{token.index}"), name=token.keras_name)
+    return layers.RepeatVector(token.n, name=token.keras_name)
+
+
+def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
+    """Build and run each (plan, repaired plan or None) with one TensorFlow import."""
+    load_keras()
+    results = []
+    with quiet_native_stderr():
+        for plan, repaired in jobs:
+            try:
+                result = _run_stack(plan, seed)
+                if repaired is not None and result.failed_index is not None:
+                    fixed = _run_stack(repaired, seed)
+                    if fixed.failed_index is None and fixed.layers:
+                        result.fixed_output_shape = fixed.layers[-1].output_shape
+            except BackendError:
+                raise
+            except Exception as exc:
+                raise BackendError(f"Keras failed running the stack {plan.command()}: {type(exc).__name__}: "
+                                   f"{_first_line(exc)}") from exc
+            results.append(result)
+    return results
+
+
+def _run_stack(plan: Any, seed: int) -> StackRun:
+    from rnnshape.facts import max_abs_diff
+
+    keras = load_keras()
+    inputs = keras.Input(shape=plan.input_shape[1:], batch_size=plan.batch, name="input")
+    tensor, outputs, built = inputs, [], []
+    failed_index, message = None, None
+    for token in plan.tokens:
+        layer = stack_layer(keras, token)
+        try:
+            tensor = layer(tensor)
+        except Exception as exc:  # Keras refuses this input: that is the answer, not a crash
+            failed_index, message = token.index, " ".join(str(exc).split())
+            break
+        outputs.append(tensor)
+        built.append(layer)
+    if not outputs:
+        return StackRun([], 0, failed_index, message)
+    model = keras.Model(inputs, outputs, name="stack")
+    model.set_weights(deterministic_weights(seed, [tuple(w.shape) for w in model.weights]))
+    x = deterministic_stack_input(seed, plan.input_shape)
+    values = [np.asarray(v) for v in _as_list(model(x))]
+    layers = [StackLayerRun(tuple(int(d) for d in t.shape), tuple(v.shape), int(layer.count_params()))
+              for t, v, layer in zip(outputs, values, built)]
+    checks = []
+    rules = [layer.output_shape for layer in plan.layers[:len(layers)]]
+    mismatched = [i for i, (rule, got) in enumerate(zip(rules, layers))
+                  if tuple(rule or ()) != got.output_shape or got.symbolic_shape != got.output_shape]
+    checks.append(Check(
+        f"every layer's output shape, measured on the eager run of input {tuple(plan.input_shape)} (seed {seed}), "
+        "equals Keras' symbolic shape and rnnshape's rule", not mismatched, 0.0 if not mismatched else float("inf"),
+        "equal"))
+    for position, (token, layer) in enumerate(zip(plan.tokens, built)):
+        if token.kind == "dense" and values[position].ndim == 3:
+            seen = x if position == 0 else values[position - 1]
+            twin = keras.layers.TimeDistributed(keras.layers.Dense(token.n))
+            twin.build(seen.shape)
+            twin.set_weights(layer.get_weights())
+            diff = max_abs_diff(np.asarray(twin(seen)), values[position])
+            checks.append(Check(
+                f"token {token.index} {token.text} on the sequence gives the same values as td:{token.n} "
+                "(TimeDistributed(Dense)) with the same weights", diff <= 1e-5, diff, "equal"))
+    return StackRun(layers, int(sum(layer.params for layer in layers)), failed_index, message, checks=checks)
+
+
+# ---- windows of a series (rnnshape window) ----------------------------------------------
+def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
+                  batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """X and y from keras.utils.timeseries_dataset_from_array, called as window.WindowSpec.keras_call
+    shows: data series[:-horizon], targets series[look_back + horizon - 1:]."""
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            dataset = keras.utils.timeseries_dataset_from_array(
+                series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
+                sequence_stride=stride, shuffle=False, batch_size=batch_size)
+            xs, ys = [], []
+            for x, y in dataset:
+                xs.append(np.asarray(x))
+                ys.append(np.asarray(y))
+        except Exception as exc:
+            raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
+                               f"{_first_line(exc)}") from exc
+    features = series.shape[1]
+    if not xs:
+        return np.zeros((0, look_back, features), series.dtype), np.zeros((0, features), series.dtype)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride: int) -> int:
+    """How many windows Keras' utility makes of the whole series, read from the dataset's
+    cardinality (unbatched) without iterating it."""
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            dataset = keras.utils.timeseries_dataset_from_array(
+                series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
+                sequence_stride=stride, shuffle=False, batch_size=None)
+            count = int(dataset.cardinality().numpy())
+        except Exception as exc:
+            raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
+                               f"{_first_line(exc)}") from exc
+    if count < 0:  # tf.data's UNKNOWN (-2) or INFINITE (-1): count by iterating
+        with quiet_native_stderr():
+            count = sum(1 for _ in dataset)
+    return count
