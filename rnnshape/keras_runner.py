@@ -9,6 +9,7 @@ file descriptor 2 at a private log file while TensorFlow works.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -20,7 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.facts import Check, Probe, measure
+from rnnshape.facts import Check, Probe, UnmaskedRun, measure
 from rnnshape.spec import KERAS_LAYER_NAME, LayerSpec
 
 _keras: Any = None
@@ -247,6 +248,29 @@ def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
     return [tuple(s) for s in shapes]
 
 
+# Unmasked reference runs are one call per distinct padded length; beyond this many lengths
+# the masking claims name the samples they measured.
+MAX_UNMASKED_LENGTHS = 32
+
+
+def _state_names(spec: LayerSpec) -> list[str]:
+    """The state names of spec with return_state=True (the probe twins always return states)."""
+    return dataclasses.replace(spec, return_state=True).state_names()
+
+
+def _unmasked_runs(spec: LayerSpec, twin: Any, x: np.ndarray) -> list[UnmaskedRun]:
+    """The probe twin (return_sequences and return_state) without a mask on each padded
+    sample's valid steps only, x[rows, :length], one call per distinct length."""
+    runs = []
+    lengths = np.asarray(spec.lengths)
+    for length in sorted({int(n) for n in lengths if n < spec.timesteps})[:MAX_UNMASKED_LENGTHS]:
+        rows = np.flatnonzero(lengths == length)
+        outputs = [np.asarray(t) for t in _as_list(twin(x[rows, :length]))]
+        names = (["forward_output", "backward_output"] if spec.bidirectional else ["output"]) + _state_names(spec)
+        runs.append(UnmaskedRun(rows, length, dict(zip(names, outputs))))
+    return runs
+
+
 def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray, mask: np.ndarray | None) -> Probe:
     """Run layers that share the weights, to measure what the returned tensors are."""
     probe = Probe()
@@ -257,8 +281,11 @@ def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray
     if spec.bidirectional:
         twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
         twin.set_weights(weights)
-        fwd, bwd = _as_list(twin(x, **kwargs))[:2]
+        fwd, bwd, *states = _as_list(twin(x, **kwargs))
         probe.forward_seq, probe.backward_seq = np.asarray(fwd), np.asarray(bwd)
+        probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+        if mask is not None:
+            probe.unmasked = _unmasked_runs(spec, twin, x)
         return probe
     twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False)
     twin.set_weights(weights)
@@ -266,6 +293,9 @@ def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray
     probe.seq, probe.h = np.asarray(seq), np.asarray(states[0])
     if spec.has_cell_state:
         probe.c = np.asarray(states[1])
+    probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+    if mask is not None:
+        probe.unmasked = _unmasked_runs(spec, twin, x)
     if spec.go_backwards and mask is None:
         forward = build_layer(spec, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
         forward.set_weights(weights)

@@ -366,7 +366,8 @@ def stateful_data(spec: LayerSpec, split: tuple[int, ...], split_given: bool, ru
     return {
         "config": spec.config(),
         "split": list(split),
-        "split_source": "--split" if split_given else "default: two halves, the first rounded down",
+        "split_source": "--split" if split_given else (
+            "default: two halves, the first rounded down" if len(split) > 1 else "default: one chunk, as timesteps is 1"),
         "keras_call": spec.keras_call(),
         "keras_input": spec.keras_input(),
         "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"],
