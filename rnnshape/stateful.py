@@ -221,8 +221,9 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
                     "sequence; final state against that pass's final state")
     else:
         ends = ", ".join(str(stop - 1) for _start, stop in bounds)
+        word = "step" if count == 1 else "steps"
         one_claim = (f"each chunk's output (its last step only, return_sequences=False) equals the output of "
-                     f"one non-stateful pass over the whole sequence at that chunk's last step (step {ends}; "
+                     f"one non-stateful pass over the whole sequence at that chunk's last step ({word} {ends}; "
                      "probe with return_sequences=True, same weights)")
         compared = ("each chunk's output (its last step) against one non-stateful pass over the whole sequence "
                     f"at the step each direction read last; final state against that pass's final state")
