@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -331,8 +332,6 @@ class StatefulRun:
 
 def keras_message(exc: BaseException) -> str:
     """Keras' own message without its colour codes and the 'Arguments received' listing."""
-    import re
-
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     keep = []
     for line in text.splitlines():

@@ -66,10 +66,6 @@ def chunk_bounds(split: tuple[int, ...]) -> list[tuple[int, int]]:
     return [(stop - n, stop) for n, stop in zip(split, stops)]
 
 
-def steps_text(start: int, stop: int) -> str:
-    return str(start) if stop - start == 1 else f"{start}..{stop - 1}"
-
-
 # ---- the directions and the order they read the input -------------------------------------
 @dataclass(frozen=True)
 class Direction:
@@ -220,13 +216,15 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         compared = ("the chunk outputs concatenated along time against one non-stateful pass over the whole "
                     "sequence; final state against that pass's final state")
     else:
-        ends = ", ".join(str(stop - 1) for _start, stop in bounds)
-        word = "step" if count == 1 else "steps"
+        if any(d.reversed for d in dirs):
+            where = "the step each direction read last"
+        else:
+            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop - 1) for _start, stop in bounds)
         one_claim = (f"each chunk's output (its last step only, return_sequences=False) equals the output of "
-                     f"one non-stateful pass over the whole sequence at that chunk's last step ({word} {ends}; "
+                     f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
                      "probe with return_sequences=True, same weights)")
         compared = ("each chunk's output (its last step) against one non-stateful pass over the whole sequence "
-                    f"at the step each direction read last; final state against that pass's final state")
+                    "at the step each direction read last; final state against that pass's final state")
     if not any_reversed:
         checks.append(Check(one_claim, out_diff <= EQUAL_TOLERANCE, out_diff, "equal"))
         checks.append(_equal("the last chunk's final state equals the final state of that one pass "
