@@ -725,6 +725,57 @@ def _window(length: int, look_back: int, features: int, horizon: int, stride: in
     return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
 
 
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@layer_options()
+@click.option("--split", default=None, metavar="N1,N2,...",
+              help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]")
+@click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+def stateful(json_mode: bool, split: str | None, max_memory: int, **options: Any) -> int:
+    """Cut one sequence into consecutive batches and feed them to a stateful layer.
+
+    The input and weights are those of inspect with the same options and seed. Shows each
+    chunk's initial state, final state and output; measures that chunk k+1 starts from chunk k's
+    final state (sample i continues sample i), that the chunks equal one non-stateful pass, and
+    that after layer.reset_state() the states are zeros and the layer starts over. Shows Keras'
+    own error for a batch of another size. The layer is always built with stateful=True.
+
+    \b
+    Examples:
+      rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4
+      rnnshape stateful --layer gru --timesteps 5 --split 1,1,3 --return-sequences --json
+      rnnshape stateful --layer simplernn --timesteps 6 --split 2,4 --go-backwards
+    """
+    return execute("stateful", json_mode, lambda: _stateful(options, split, max_memory))
+
+
+def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int) -> Outcome:
+    if options.get("lengths") is not None:
+        raise UsageError("Invalid value for --lengths: stateful feeds whole sequences without a mask; "
+                         "see padding under a mask with rnnshape inspect --lengths")
+    spec = spec_from_options(options, stateful=True)
+    from rnnshape import stateful as chunking
+
+    split = chunking.parse_split(split_text, spec.timesteps)
+    check_size(spec, max_memory)
+    from rnnshape import keras_runner
+    from rnnshape.schema import versions
+
+    bounds = chunking.chunk_bounds(split)
+    dirs = chunking.directions(spec)
+    orders = None
+    if len(bounds) > 1 and any(d.reversed for d in dirs):
+        orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
+    run = keras_runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch))
+    data = chunking.stateful_data(spec, split, split_text is not None, run, versions())
+
+    def render(console: Any) -> None:
+        from rnnshape.render_stateful import render_stateful
+
+        render_stateful(console, data)
+
+    return Outcome(data, render)
+
+
 def main() -> None:
     """The console script: run, then keep TensorFlow's exit-time log lines off the terminal."""
     code = cli.main(standalone_mode=False)

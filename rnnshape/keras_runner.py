@@ -9,8 +9,10 @@ file descriptor 2 at a private log file while TensorFlow works.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -20,7 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.facts import Check, Probe, measure
+from rnnshape.facts import Check, Probe, UnmaskedRun, measure
 from rnnshape.spec import INIT_KEYS, INITIALIZERS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
 
 _keras: Any = None
@@ -219,8 +221,16 @@ def run_many(specs: list[LayerSpec]) -> list[RunResult]:
                 raise
             except Exception as exc:
                 raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                                   f"{_first_line(exc)}") from exc
+                                   f"{_first_line(exc)}{_failure_hint(spec, exc)}") from exc
     return results
+
+
+def _failure_hint(spec: LayerSpec, exc: BaseException) -> str:
+    """A known Keras failure, explained after Keras' own message."""
+    if spec.bidirectional and spec.stateful and spec.return_state and isinstance(exc, TypeError):
+        return (" (Keras' Bidirectional.compute_mask fails when stateful=True and return_state=True: "
+                "drop --return-state)")
+    return ""
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -297,6 +307,29 @@ def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
     return [tuple(s) for s in shapes]
 
 
+# Unmasked reference runs are one call per distinct padded length; beyond this many lengths
+# the masking claims name the samples they measured.
+MAX_UNMASKED_LENGTHS = 32
+
+
+def _state_names(spec: LayerSpec) -> list[str]:
+    """The state names of spec with return_state=True (the probe twins always return states)."""
+    return dataclasses.replace(spec, return_state=True).state_names()
+
+
+def _unmasked_runs(spec: LayerSpec, twin: Any, x: np.ndarray) -> list[UnmaskedRun]:
+    """The probe twin (return_sequences and return_state) without a mask on each padded
+    sample's valid steps only, x[rows, :length], one call per distinct length."""
+    runs = []
+    lengths = np.asarray(spec.lengths)
+    for length in sorted({int(n) for n in lengths if n < spec.timesteps})[:MAX_UNMASKED_LENGTHS]:
+        rows = np.flatnonzero(lengths == length)
+        outputs = [np.asarray(t) for t in _as_list(twin(x[rows, :length]))]
+        names = (["forward_output", "backward_output"] if spec.bidirectional else ["output"]) + _state_names(spec)
+        runs.append(UnmaskedRun(rows, length, dict(zip(names, outputs))))
+    return runs
+
+
 def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray, mask: np.ndarray | None) -> Probe:
     """Run layers that share the weights, to measure what the returned tensors are."""
     probe = Probe()
@@ -307,8 +340,11 @@ def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray
     if spec.bidirectional:
         twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
         twin.set_weights(weights)
-        fwd, bwd = _as_list(twin(x, **kwargs))[:2]
+        fwd, bwd, *states = _as_list(twin(x, **kwargs))
         probe.forward_seq, probe.backward_seq = np.asarray(fwd), np.asarray(bwd)
+        probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+        if mask is not None:
+            probe.unmasked = _unmasked_runs(spec, twin, x)
         return probe
     twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False)
     twin.set_weights(weights)
@@ -316,6 +352,9 @@ def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray
     probe.seq, probe.h = np.asarray(seq), np.asarray(states[0])
     if spec.has_cell_state:
         probe.c = np.asarray(states[1])
+    probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+    if mask is not None:
+        probe.unmasked = _unmasked_runs(spec, twin, x)
     if spec.go_backwards and mask is None:
         forward = build_layer(spec, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
         forward.set_weights(weights)
@@ -562,3 +601,132 @@ def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride:
         with quiet_native_stderr():
             count = sum(1 for _ in dataset)
     return count
+# ---- stateful: one sequence cut into consecutive batches ----------------------------------
+@dataclass
+class ChunkCall:
+    """One call of the stateful layer: its state variables before and after, and what it returned."""
+
+    initial: list[np.ndarray]  # the state variables before the call (forward, then backward)
+    final: list[np.ndarray]  # the state variables after the call
+    outputs: list[np.ndarray]  # what the call returned, in Keras order
+
+
+@dataclass
+class StatefulRun:
+    """Plain results of `rnnshape stateful`: nothing here holds a TensorFlow object."""
+
+    x: np.ndarray
+    chunks: list[ChunkCall]
+    after_reset: list[np.ndarray]  # the state variables right after layer.reset_state()
+    rerun: ChunkCall  # the last chunk fed again after reset_state()
+    fresh_last: list[np.ndarray]  # a non-stateful layer (return_state=True) on the last chunk alone
+    one_pass: list[np.ndarray]  # non-stateful, return_sequences and return_state (merge_mode none) on all of x
+    as_read: list[list[np.ndarray]] | None  # per direction: [seq, *states] of a forward layer on x read in order
+    shuffled: ChunkCall | None  # after reset: chunk 1, then chunk 2 with its rows in another order
+    batch_error: tuple[int, str, str] | None  # (batch tried, exception type, Keras' message); None if no error
+    api: dict[str, bool]
+
+
+def keras_message(exc: BaseException) -> str:
+    """Keras' own message without its colour codes and the 'Arguments received' listing."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    keep = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("Exception encountered when calling", "•")):
+            continue
+        if stripped.startswith("Arguments received by"):
+            continue
+        keep.append(stripped)
+    return " ".join(keep) or type(exc).__name__
+
+
+def _state_targets(spec: LayerSpec, layer: Any) -> list[Any]:
+    return [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
+
+
+def _read_states(targets: list[Any]) -> list[np.ndarray]:
+    return [np.array(v.numpy()) for t in targets for v in t.states]
+
+
+def _call(layer: Any, targets: list[Any], x: np.ndarray) -> ChunkCall:
+    initial = _read_states(targets)
+    outputs = [np.asarray(t) for t in _as_list(layer(x))]
+    return ChunkCall(initial, _read_states(targets), outputs)
+
+
+def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: list[np.ndarray] | None = None,
+                 shuffle_rows: np.ndarray | None = None) -> StatefulRun:
+    """Feed the chunks ``bounds`` ([start, stop) along time) of the run's input as consecutive
+    batches to one stateful layer, then reset it, and run the references that share its weights.
+
+    ``read_orders`` (one index array per direction) asks for forward layers over x[:, order]:
+    the input in the order each direction of the stateful layer actually reads it.
+    ``shuffle_rows`` (needs two chunks) feeds chunk 2 with its samples in that order after a reset.
+    """
+    if not spec.stateful:
+        raise ValueError("run_stateful needs a spec with stateful=True")
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
+                               f"{_first_line(exc)}{_failure_hint(spec, exc)}") from exc
+
+
+def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
+                  read_orders: list[np.ndarray] | None, shuffle_rows: np.ndarray | None) -> StatefulRun:
+    prepared = prepare(spec)
+    layer, weights, x = prepared.layer, prepared.weights, prepared.x
+    targets = _state_targets(spec, layer)
+    chunks = [_call(layer, targets, x[:, start:stop]) for start, stop in bounds]
+    layer.reset_state()
+    after_reset = _read_states(targets)
+    last_start, last_stop = bounds[-1]
+    rerun = _call(layer, targets, x[:, last_start:last_stop])
+
+    fresh = build_layer(spec, stateful=False, return_state=True)
+    fresh.set_weights(weights)
+    fresh_last = [np.asarray(t) for t in _as_list(fresh(x[:, last_start:last_stop]))]
+    whole = build_layer(spec, stateful=False, return_sequences=True, return_state=True,
+                        merge_mode="none" if spec.bidirectional else spec.merge_mode)
+    whole.set_weights(weights)
+    one_pass = [np.asarray(t) for t in _as_list(whole(x))]
+
+    as_read = None
+    if read_orders is not None:
+        direction_weights = ([target.get_weights() for target in targets] if spec.bidirectional else [weights])
+        as_read = []
+        for order, own in zip(read_orders, direction_weights):
+            reader = build_layer(spec, bidirectional=False, go_backwards=False, stateful=False,
+                                 return_sequences=True, return_state=True)
+            reader.set_weights(own)
+            as_read.append([np.asarray(t) for t in _as_list(reader(x[:, np.asarray(order)]))])
+
+    shuffled = None
+    if shuffle_rows is not None and len(bounds) >= 2:
+        layer.reset_state()
+        layer(x[:, bounds[0][0]:bounds[0][1]])
+        shuffled = _call(layer, targets, x[np.asarray(shuffle_rows), bounds[1][0]:bounds[1][1]])
+
+    # The batch size is fixed: try one sample more and keep Keras' own message.
+    batch_error = None
+    other = spec.batch + 1
+    first_start, first_stop = bounds[0]
+    wrong = np.concatenate([x[:, first_start:first_stop], x[:1, first_start:first_stop]], axis=0)
+    try:
+        layer(wrong)
+    except Exception as exc:  # Keras raises ValueError; whatever it raises is what we show
+        batch_error = (other, type(exc).__name__, keras_message(exc))
+    layer.reset_state()
+
+    api = {
+        "layer.reset_state": hasattr(layer, "reset_state"),
+        "layer.reset_states": hasattr(layer, "reset_states"),
+        "keras.Model.reset_state": hasattr(keras.Model, "reset_state"),
+        "keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
+    }
+    return StatefulRun(x, chunks, after_reset, rerun, fresh_last, one_pass, as_read, shuffled, batch_error, api)

@@ -79,6 +79,8 @@ def render_layer(console: Console, data: dict[str, Any], *, values: bool = False
     console.print(h_vs_c_table(data["h_vs_c"], config["layer"]))
     if data.get("checks"):
         console.print(checks_table(data["checks"]))
+    if data.get("masking"):
+        console.print(masking_table(data["masking"]))
     if values:
         render_values(console, data)
 
@@ -130,6 +132,24 @@ def checks_table(checks: list[dict[str, Any]]) -> Table:
     for check in checks:
         mark = Text("yes", style="green") if check["holds"] else Text("NO", style="bold red")
         table.add_row(mark, check["claim"], diff_text(check["max_abs_diff"]))
+    return table
+
+
+def masking_table(rows: list[dict[str, Any]]) -> Table:
+    """What the output holds at each padded sample's masked steps, measured."""
+    table = Table(title="Outputs at masked steps, measured in this run", title_justify="left", box=TABLE_BOX)
+    table.add_column("sample", justify="right")
+    table.add_column("length", justify="right")
+    table.add_column("masked output steps", no_wrap=True)
+    table.add_column("the output there is", overflow="fold")
+    table.add_column("max |diff|", justify="right")
+    for row in rows:
+        steps = row["masked_output_steps"]
+        span = str(steps[0]) if len(steps) == 1 else f"{steps[0]}..{steps[-1]}"
+        mark = "" if row["holds"] else " (NO)"
+        where = "\n".join(f"{name}[{row['sample']}, {span}]" for name in row["outputs"])
+        table.add_row(str(row["sample"]), str(row["length"]), where,
+                      row["output_there"] + mark, diff_text(row["max_abs_diff"]))
     return table
 
 

@@ -104,6 +104,10 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     if result is not None:
         params["keras_count_params"] = result.count_params
         data["checks"] = [c.to_dict() for c in result.checks]
+        if spec.lengths is not None:
+            from rnnshape.facts import masked_steps
+
+            data["masking"] = masked_steps(spec, result.outputs)
         if values:
             data["input"]["values"] = result.input.tolist()
     else:
