@@ -164,10 +164,14 @@ def _export_title(command: str, width: int = 100) -> str:
 def export_options(function: Callable) -> Callable:
     """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw the layer."""
     options = [
-        click.option("--diagram", is_flag=True, help="draw the layer unrolled over the timesteps, returned tensors highlighted"),
-        click.option("--ascii", "ascii_only", is_flag=True, help="draw with plain ASCII characters (no box-drawing characters)"),
-        click.option("--svg", "svg", default=None, metavar="FILE", help="also save what is printed (tables; the picture with --diagram) as an SVG image, in colour"),
-        click.option("--html", "html", default=None, metavar="FILE", help="also save what is printed as an HTML page, in colour"),
+        click.option("--diagram", is_flag=True,
+                     help="draw the layer unrolled over the timesteps, the returned tensors highlighted"),
+        click.option("--ascii", "ascii_only", is_flag=True,
+                     help="draw with plain ASCII characters (no box-drawing characters)"),
+        click.option("--svg", "svg", default=None, metavar="FILE",
+                     help="also save what is printed (tables; the picture with --diagram) as an SVG image"),
+        click.option("--html", "html", default=None, metavar="FILE",
+                     help="also save what is printed as an HTML page"),
     ]
     for option in reversed(options):
         function = option(function)

@@ -194,7 +194,7 @@ class UnrolledDiagram:
             how = MERGE_TEXT[spec.merge_mode or "concat"].format(a="h_t", b="h_t")
             shape = shape_text(self.shapes["output"])
             return [f"output {shape} = {listing('y_{}', visible)}, y_t = {how}"], {c: f"y_{c}" for c in shown}
-        labels = {t: f"fwd h_{t}", 1: f"bwd h_{1}"} if t > 1 else {1: "h_1"}
+        labels = {t: f"fwd h_{t}", 1: "bwd h_1"} if t > 1 else {1: "h_1"}
         if spec.merge_mode == "none":
             fwd, bwd = (shape_text(self.shapes[n]) for n in ("forward_output", "backward_output"))
             return [f"forward_output {fwd} = forward h_{t}; backward_output {bwd} = backward h_1",
@@ -367,7 +367,8 @@ class UnrolledDiagram:
         if spec.stateful:
             leftwards = not spec.bidirectional and spec.go_backwards
             arrow = g["left"] + g["kept"] * 2 if leftwards else g["kept"] * 2 + g["right"]
-            notes.append(f"{arrow} kept: stateful=True keeps the final {states} in the layer; they leave this "
+            they = "they leave" if len(self.states) > 1 else "it leaves"
+            notes.append(f"{arrow} kept: stateful=True keeps the final {states} in the layer; {they} this "
                          "batch as the next batch's initial state (zeros after reset_states())")
         else:
             notes.append(f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)")
