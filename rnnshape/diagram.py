@@ -117,7 +117,7 @@ class UnrolledDiagram:
     def render_lines(self, width: int) -> list[Text]:
         spec = self.spec
         if spec.bidirectional and spec.go_backwards:
-            return [*self._title(), Text(
+            return [self._title()[0], Text(
                 "no picture: Keras refuses Bidirectional around a layer with go_backwards=True (its "
                 "backward copy would also read backwards), so there is nothing to draw")]
         canvas, visible = self._draw(width)
