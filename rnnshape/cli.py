@@ -36,6 +36,13 @@ class RnnshapeGroup(click.Group):
     """Runs click without its own error printing, so every failure is one line (or one JSON
     document under --json) with the exit code of shared/CLI.md."""
 
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        # The command line as typed, for the title of --svg files (ctx.meta is shared by subcommands).
+        argv = list(args)
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["rnnshape.argv"] = [info_name or "rnnshape", *argv]
+        return ctx
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         argv = list(sys.argv[1:] if args is None else args)
         json_mode = "--json" in argv
@@ -92,9 +99,22 @@ class Outcome:
     errors: list[RnnshapeError] = field(default_factory=list)
 
 
-def execute(command: str, json_mode: bool, work: Callable[[], Outcome]) -> int:
+def execute(command: str, json_mode: bool, work: Callable[[], Outcome], *, svg: str | None = None,
+            html: str | None = None) -> int:
+    """Run ``work`` and show its outcome: JSON, or the rich view. ``svg``/``html`` save the rich
+    view to files, drawn at COLUMNS (default 100) whatever the terminal, before anything is
+    shown; under --json stdout still holds only the one document."""
     try:
+        check_export_paths(svg=svg, html=html)
         outcome = work()
+        if svg or html:
+            import io
+
+            from rnnshape.render import make_console, save_exports
+
+            recorder = make_console(file=io.StringIO(), record=True)
+            outcome.render(recorder)
+            save_exports(recorder, svg, html, title=_export_title(command, recorder.width))
     except RnnshapeError as exc:
         return _report(f"rnnshape {command}", json_mode, exc)
     if json_mode:
@@ -106,6 +126,56 @@ def execute(command: str, json_mode: bool, work: Callable[[], Outcome]) -> int:
         for error in outcome.errors:
             _error_line(f"rnnshape {command}", error.message)
     return outcome.exit_code
+
+
+def check_export_paths(**paths: str | None) -> None:
+    """Refuse, before any work, an --svg/--html file whose directory does not exist."""
+    for key, path in paths.items():
+        if path is None:
+            continue
+        if not path or os.path.isdir(path):
+            raise UsageError(f"Invalid value for --{key}: {path!r} is not a file name")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise UsageError(f"Invalid value for --{key}: the directory {directory!r} does not exist")
+
+
+def _export_title(command: str, width: int = 100) -> str:
+    """The command line as typed, without --json and the --svg/--html file names (the file shows
+    the human view), as the window title of the SVG; 'rnnshape COMMAND' when too long."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    argv = list(ctx.meta.get("rnnshape.argv") or []) if ctx is not None else []
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--svg", "--html"):
+            skip = True
+        elif arg != "--json" and not arg.startswith(("--svg=", "--html=")):
+            kept.append(arg)
+    title = shlex.join(kept)
+    # The title font is about as wide as the terminal's: ~1.1 title characters per column fit.
+    return title if kept and len(title) <= width * 11 // 10 else f"rnnshape {command}"
+
+
+def export_options(function: Callable) -> Callable:
+    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw the layer."""
+    options = [
+        click.option("--diagram", is_flag=True,
+                     help="draw the layer unrolled over the timesteps, the returned tensors highlighted"),
+        click.option("--ascii", "ascii_only", is_flag=True,
+                     help="draw with plain ASCII characters (no box-drawing characters)"),
+        click.option("--svg", "svg", default=None, metavar="FILE",
+                     help="also save what is printed (tables; the picture with --diagram) as an SVG image"),
+        click.option("--html", "html", default=None, metavar="FILE",
+                     help="also save what is printed as an HTML page"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
 
 # ---- options shared by the layer commands --------------------------------------------------
@@ -223,12 +293,15 @@ def cli() -> None:
 @click.option("--static", is_flag=True, help="names, shapes and parameters from the pure model, without TensorFlow")
 @click.option("--expect", multiple=True, metavar="NAME=D1,D2,...",
               help="assert an output's shape, e.g. output=1,6 (repeatable); exit 1 when it differs")
-def inspect(json_mode: bool, values: bool, static: bool, expect: tuple[str, ...], max_memory: int, **options: Any) -> int:
+@export_options
+def inspect(json_mode: bool, values: bool, static: bool, expect: tuple[str, ...], max_memory: int, diagram: bool,
+            ascii_only: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
 
     Shows the Keras call, each returned tensor with its name, shape (axes labelled), dtype and
     meaning, the parameters with their formula, the h-versus-c table and facts measured in
-    this run.
+    this run. --diagram draws the layer unrolled over time (--ascii without box characters);
+    --svg/--html save what was printed.
 
     \b
     Examples:
@@ -237,11 +310,16 @@ def inspect(json_mode: bool, values: bool, static: bool, expect: tuple[str, ...]
           --return-sequences --return-state --json
       rnnshape inspect --layer lstm --units 3 --bidirectional --return-sequences --return-state
       rnnshape inspect --layer lstm --units 6 --expect output=1,6
+      rnnshape inspect --layer lstm --units 6 --return-sequences --return-state --diagram
+      rnnshape inspect --layer gru --bidirectional --diagram --svg gru.svg
     """
-    return execute("inspect", json_mode, lambda: _inspect(options, values, static, expect, max_memory))
+    return execute("inspect", json_mode,
+                   lambda: _inspect(options, values, static, expect, max_memory, diagram, ascii_only),
+                   svg=svg, html=html)
 
 
-def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[str, ...], max_memory: int) -> Outcome:
+def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[str, ...], max_memory: int,
+             diagram: bool = False, ascii_only: bool = False) -> Outcome:
     from rnnshape.schema import expectations_data, layer_data
     from rnnshape.spec import compare_shapes, parse_expect
 
@@ -272,9 +350,14 @@ def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[
     def render(console: Any) -> None:
         from rnnshape.render import expectations_table, render_layer
 
-        render_layer(console, data, values=values)
+        render_layer(console, data, values=values, diagram=diagram, ascii=ascii_only)
         if "expectations" in data:
-            console.print(expectations_table(data["expectations"]))
+            table = expectations_table(data["expectations"])
+            if ascii_only:
+                from rnnshape.render import ASCII_TABLE_BOX
+
+                table.box = ASCII_TABLE_BOX
+            console.print(table)
 
     return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
 

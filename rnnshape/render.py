@@ -13,10 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 TABLE_BOX = box.SIMPLE_HEAD
+# SIMPLE_HEAD drawn with '-' only, for --ascii (terminals without box-drawing characters).
+ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
-def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None) -> Console:
-    """One Console per run. Colour only on a terminal and never under NO_COLOR."""
+def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
+                 record: bool = False) -> Console:
+    """One Console per run. Colour only on a terminal and never under NO_COLOR. With ``record``
+    the console keeps what it printed, styles included, for save_exports."""
     file = file or sys.stdout
     is_tty = file.isatty()
     if color is None:
@@ -34,7 +38,25 @@ def make_console(file: TextIO | None = None, width: int | None = None, color: bo
         markup=False,
         emoji=False,
         soft_wrap=False,
+        record=record,
     )
+
+
+def save_exports(console: Console, svg: str | None = None, html: str | None = None, title: str = "rnnshape") -> None:
+    """Save what a recording console printed as SVG and/or HTML. The files keep the colours
+    even when the terminal showed none (the recording holds the styles)."""
+    from rnnshape.errors import UsageError
+
+    for option, path in (("--svg", svg), ("--html", html)):
+        if not path:
+            continue
+        try:
+            if option == "--svg":
+                console.save_svg(path, title=title, clear=False)
+            else:
+                console.save_html(path, clear=False)
+        except OSError as exc:
+            raise UsageError(f"Invalid value for {option}: cannot write {path!r}: {exc.strerror or exc}") from exc
 
 
 def shape_text(shape: Any) -> str:
@@ -52,8 +74,10 @@ def diff_text(value: float) -> str:
     return "0.0" if value == 0 else f"{value:.3g}"
 
 
-def render_layer(console: Console, data: dict[str, Any], *, values: bool = False) -> None:
-    """The whole inspect view of one configuration."""
+def render_layer(console: Console, data: dict[str, Any], *, values: bool = False, diagram: bool = False,
+                 ascii: bool = False) -> None:
+    """The whole inspect view of one configuration; ``diagram`` adds the unrolled picture
+    before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     console.print(Text(data["keras_call"], style="bold"))
     inp = data["input"]
@@ -72,15 +96,21 @@ def render_layer(console: Console, data: dict[str, Any], *, values: bool = False
         console.print("static: shapes and parameters from rnnshape's model of Keras' rules; "
                       "nothing was run (drop --static for values and measured checks)")
     console.print()
-    console.print(outputs_table(data["outputs"]))
-    console.print(params_table(data["params"]))
-    console.print(params_line(data["params"]))
-    console.print()
-    console.print(h_vs_c_table(data["h_vs_c"], config["layer"]))
+    if diagram:
+        from rnnshape.diagram import diagram_for
+
+        console.print(diagram_for(data, ascii=ascii))
+        console.print()
+    tables = [outputs_table(data["outputs"]), params_table(data["params"]), params_line(data["params"]), Text(),
+              h_vs_c_table(data["h_vs_c"], config["layer"])]
     if data.get("checks"):
-        console.print(checks_table(data["checks"]))
+        tables.append(checks_table(data["checks"]))
     if data.get("masking"):
-        console.print(masking_table(data["masking"]))
+        tables.append(masking_table(data["masking"]))
+    for table in tables:
+        if ascii and isinstance(table, Table):
+            table.box = ASCII_TABLE_BOX
+        console.print(table)
     if values:
         render_values(console, data)
 

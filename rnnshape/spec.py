@@ -379,6 +379,8 @@ def make_spec(**options: Any) -> LayerSpec:
     Unknown keys, wrong types and values out of range raise SpecError naming the key.
     """
     values = dict(DEFAULTS)
+    options = dict(options)
+    pinned_sha256 = options.pop("input_sha256", None)  # derived; given back (config, check file): verified
     for key, value in options.items():
         if key not in DEFAULTS:
             raise UsageError(f"unknown option {key!r}: allowed are {', '.join(DEFAULTS)}")
@@ -386,6 +388,9 @@ def make_spec(**options: Any) -> LayerSpec:
             values[key] = value
     values["layer"] = canonical_layer(values["layer"])
     values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS})
+    if pinned_sha256 is not None and pinned_sha256 != values["input_sha256"]:
+        raise SpecError("input_sha256", f"{pinned_sha256!r} does not match the input {values['input']!r} "
+                                        f"(sha256 {values['input_sha256']})")
     for key in INIT_KEYS:
         values[key] = canonical_initializer(key, values[key])
     for key, (low, high) in INT_LIMITS.items():

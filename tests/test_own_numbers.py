@@ -132,3 +132,14 @@ def test_constant_note_sits_next_to_the_values(invoke):
     assert "the columns below repeat the same number" in result.stdout
     json_doc = json.loads(invoke(["inspect", "--kernel-init", "0.1", "--json"]).stdout)
     assert json_doc["data"]["input"]["notes"] == []  # only one initializer is constant: no such note
+
+
+def test_a_pinned_sha256_must_match_the_file(tmp_path):
+    from rnnshape.errors import SpecError
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.ones((1, 2, 3), np.float32))
+    spec = make_spec(input=str(path))
+    assert make_spec(input=str(path), input_sha256=spec.input_sha256) == spec  # config round-trips
+    with pytest.raises(SpecError, match="does not match"):
+        make_spec(input=str(path), input_sha256="0" * 64)

@@ -1,0 +1,379 @@
+"""The recurrent layer unrolled over time, drawn with rich. Render side only: no TensorFlow.
+
+``diagram_for(spec_or_data)`` builds the picture from a LayerSpec or from the data object of
+schema.layer_data (one row of compare has the same keys), so every command can draw it. The
+picture is laid out when rich renders it, at the console's width: one cell per timestep, x_t
+entering from below, h (and c for LSTM) passing to the next step, and exactly the tensors that
+the flags return highlighted and named with their shapes. Everything it shows is a rule of
+Keras (the measured facts are in the inspect tables).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from rich.console import Console, ConsoleOptions
+from rich.text import Text
+
+from rnnshape.spec import LayerSpec, make_spec
+
+UNICODE = {
+    "h": "─", "v": "│", "tl": "┌", "tr": "┐", "bl": "└", "br": "┘", "up_t": "┴", "down_t": "┬",
+    "left_t": "├", "right_t": "┤", "right": "▶", "left": "◀", "up": "▲", "gap": " ⋯ ", "to": "→", "kept": "═",
+}
+ASCII = {
+    "h": "-", "v": "|", "tl": "+", "tr": "+", "bl": "+", "br": "+", "up_t": "+", "down_t": "+",
+    "left_t": "+", "right_t": "+", "right": ">", "left": "<", "up": "^", "gap": " ... ", "to": "->", "kept": "=",
+}
+STYLE_OUTPUT = "bold green"
+STYLE_STATE = {"h": "bold cyan", "c": "bold yellow"}
+STYLE_INPUT = "magenta"
+STYLE_CELL = "bold"
+STYLE_DIM = "dim"
+MERGE_TEXT = {
+    "concat": "concat(forward {a}, backward {b})",
+    "sum": "forward {a} + backward {b}",
+    "mul": "forward {a} * backward {b}",
+    "ave": "(forward {a} + backward {b}) / 2",
+}
+
+
+def diagram_for(spec_or_data: LayerSpec | dict[str, Any], ascii: bool = False) -> "UnrolledDiagram":
+    """The unrolled picture of one layer configuration, as a rich renderable.
+
+    ``spec_or_data`` is a LayerSpec (shapes from the pure rules) or an inspect data object
+    (``config`` and ``outputs``: shapes as measured in the run)."""
+    if isinstance(spec_or_data, LayerSpec):
+        spec = spec_or_data
+        shapes = {t.name: tuple(t.shape) for t in spec.outputs()}
+    else:
+        spec = make_spec(**spec_or_data["config"])
+        shapes = {out["name"]: tuple(out["shape"]) for out in spec_or_data["outputs"]}
+    return UnrolledDiagram(spec, shapes, ascii)
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    dims = [str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One direction of reading: a row of cells with its states passing along it."""
+
+    name: str  # "" for a plain layer, else "forward" / "backward"
+    left_to_right: bool  # reads x_1 .. x_T
+    tag: str  # printed in the cell before t=: "" or "fwd " / "bwd "
+
+
+class Canvas:
+    """A grid of characters with a style per character; writes outside it are clipped."""
+
+    def __init__(self, width: int):
+        self.width = width
+        self.rows: list[list[tuple[str, str]]] = []
+
+    def put(self, row: int, col: int, text: str, style: str = "") -> None:
+        while len(self.rows) <= row:
+            self.rows.append([(" ", "")] * self.width)
+        for offset, char in enumerate(text):
+            if 0 <= col + offset < self.width:
+                self.rows[row][col + offset] = (char, style)
+
+    def lines(self) -> list[Text]:
+        out = []
+        for cells in self.rows:
+            end = len(cells)
+            while end and cells[end - 1][0] == " ":
+                end -= 1
+            text = Text(no_wrap=True, overflow="crop", end="\n")
+            run, run_style = "", ""
+            for char, style in cells[:end]:  # one span per run of equal style
+                if style != run_style and run:
+                    text.append(run, run_style or None)
+                    run = ""
+                run, run_style = run + char, style
+            if run:
+                text.append(run, run_style or None)
+            out.append(text)
+        return out
+
+
+class UnrolledDiagram:
+    """Rich renderable; the layout is computed at render time for the available width."""
+
+    def __init__(self, spec: LayerSpec, shapes: dict[str, tuple[int, ...]], ascii: bool = False):
+        self.spec = spec
+        self.shapes = shapes
+        self.g = ASCII if ascii else UNICODE
+        self.ascii = ascii
+
+    # ---- rich protocol --------------------------------------------------------------------
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        yield from self.render_lines(options.max_width)
+
+    def render_lines(self, width: int) -> list[Text]:
+        spec = self.spec
+        if spec.bidirectional and spec.go_backwards:
+            return [self._title()[0], Text(
+                "no picture: Keras refuses Bidirectional around a layer with go_backwards=True (its "
+                "backward copy would also read backwards), so there is nothing to draw")]
+        canvas, visible = self._draw(width)
+        return [*self._title(), Text(""), *canvas.lines(), *self._footer(visible, width)]
+
+    # ---- what is drawn ----------------------------------------------------------------------
+    @property
+    def states(self) -> list[str]:
+        return ["h", "c"] if self.spec.has_cell_state else ["h"]
+
+    def lanes(self) -> list[Lane]:
+        if self.spec.bidirectional:
+            return [Lane("forward", True, "fwd "), Lane("backward", False, "bwd ")]
+        return [Lane("", not self.spec.go_backwards, "")]
+
+    def _reading(self, left_to_right: bool) -> str:
+        t, to = self.spec.timesteps, self.g["to"]
+        if t == 1:
+            return "x_1"
+        return f"x_1 {to} x_{t}" if left_to_right else f"x_{t} {to} x_1"
+
+    def _title(self) -> list[Text]:
+        spec = self.spec
+        steps = f"{spec.timesteps} timestep" + ("" if spec.timesteps == 1 else "s")
+        layer = f"{spec.keras_class}({spec.units})"
+        if spec.bidirectional:
+            layer = f"Bidirectional({layer})"
+            reading = f"forward lane reads {self._reading(True)}; backward lane reads {self._reading(False)}"
+        else:
+            reading = f"reads {self._reading(not spec.go_backwards)}"
+            if spec.go_backwards:
+                reading += " (go_backwards=True)"
+        return [Text(f"{layer} unrolled over {steps} (rules of Keras)", style="bold"), Text(reading)]
+
+    def _state_name(self, lane: Lane, state: str) -> str:
+        return (f"{lane.name}_" if lane.name else "") + f"state_{state}"
+
+    def _exit_label(self, lane: Lane, state: str) -> tuple[str, str]:
+        if self.spec.return_state:
+            name = self._state_name(lane, state)
+            return f"{name} {shape_text(self.shapes[name])}", STYLE_STATE[state]
+        return "(not returned)", STYLE_DIM
+
+    def _entry_label(self) -> str:
+        return "kept" if self.spec.stateful else "0"
+
+    def _outputs(self, visible: list[int | None]) -> tuple[list[str], dict[int, str]]:
+        """Header lines naming the output tensor(s) and the label above each column that
+        feeds them."""
+        spec, t = self.spec, self.spec.timesteps
+        shown = [c for c in visible if c is not None]
+        seq = spec.return_sequences
+
+        def listing(label: str, order: list[int | None]) -> str:
+            return "[" + ", ".join("..." if c is None else label.format(c) for c in order) + "]"
+
+        if not spec.bidirectional:
+            shape = shape_text(self.shapes["output"])
+            if seq:
+                if spec.go_backwards:
+                    header = (f"output {shape} = {listing('h_{}', list(reversed(visible)))}: "
+                              "h at every step, in reading order")
+                else:
+                    header = f"output {shape} = {listing('h_{}', visible)}: h at every step"
+                return [header], {c: f"h_{c}" for c in shown}
+            last = 1 if spec.go_backwards else t
+            return [f"output {shape} = h_{last}: the last step read only"], {last: f"h_{last}"}
+        if seq:
+            if spec.merge_mode == "none":
+                fwd, bwd = (shape_text(self.shapes[n]) for n in ("forward_output", "backward_output"))
+                return [f"forward_output {fwd} = {listing('h_{}', visible)} of the forward lane",
+                        f"backward_output {bwd} = {listing('h_{}', visible)} of the backward lane, in time order"], \
+                    {c: f"h_{c}" for c in shown}
+            how = MERGE_TEXT[spec.merge_mode or "concat"].format(a="h_t", b="h_t")
+            shape = shape_text(self.shapes["output"])
+            return [f"output {shape} = {listing('y_{}', visible)}, y_t = {how}"], {c: f"y_{c}" for c in shown}
+        labels = {t: f"fwd h_{t}", 1: "bwd h_1"} if t > 1 else {1: "h_1"}
+        if spec.merge_mode == "none":
+            fwd, bwd = (shape_text(self.shapes[n]) for n in ("forward_output", "backward_output"))
+            return [f"forward_output {fwd} = forward h_{t}; backward_output {bwd} = backward h_1",
+                    "each direction's final h"], labels
+        how = MERGE_TEXT[spec.merge_mode or "concat"].format(a=f"h_{t}", b="h_1")
+        shape = shape_text(self.shapes["output"])
+        return [f"output {shape} = {how}: each direction's final h"], labels
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _visible(self, width: int, fixed: int, cell: int, link: int) -> list[int | None]:
+        """The timesteps drawn, left to right; None marks the elided middle."""
+        t = self.spec.timesteps
+        if fixed + t * cell + (t - 1) * link <= width:
+            return list(range(1, t + 1))
+        gap = link + len(self.g["gap"])
+        keep = 1
+        while fixed + 2 * (keep + 1) * cell + (2 * keep + 1) * link + gap <= width and 2 * (keep + 1) < t:
+            keep += 1
+        return list(range(1, keep + 1)) + [None] + list(range(t - keep + 1, t + 1))
+
+    def _draw(self, width: int) -> tuple[Canvas, list[int | None]]:
+        g, spec, t = self.g, self.spec, self.spec.timesteps
+        lanes, states = self.lanes(), self.states
+        cell = max(7, max(len(f"{lane.tag}t={t}") for lane in lanes) + 2)
+        cell += 1 - cell % 2  # odd, so that the arrows sit in the middle
+        link = max(len(f"{s}_{t}") for s in states) + 3
+        left_labels, right_labels = [], []
+        for lane in lanes:
+            for state in states:
+                entry, exit_ = (self._entry_label(), STYLE_DIM), self._exit_label(lane, state)
+                left, right = (entry, exit_) if lane.left_to_right else (exit_, entry)
+                left_labels.append(left)
+                right_labels.append(right)
+        margin_left = max(len(text) for text, _ in left_labels) + 1 + link
+        margin_right = link + 1 + max(len(text) for text, _ in right_labels)
+        visible = self._visible(width, margin_left + margin_right, cell, link)
+        headers, labels = self._outputs(visible)
+
+        # x position of every drawn item (a cell, or the elision mark)
+        positions: list[tuple[int | None, int]] = []
+        x = margin_left
+        for item in visible:
+            positions.append((item, x))
+            x += (cell if item is not None else len(g["gap"])) + link
+        right_edge = x - link
+        canvas = Canvas(max(width, 1))
+        centre = {item: col + cell // 2 for item, col in positions if item is not None}
+
+        # the outputs above: header lines, a bracket over the feeding columns, labels, arrows
+        feeding = sorted(labels)
+        lo, hi = centre[feeding[0]], centre[feeding[-1]]
+        row = 0
+        longest = max(len(header) for header in headers)
+        start = max(0, min((lo + hi) // 2 - longest // 2, canvas.width - longest))
+        for header in headers:
+            canvas.put(row, start, header, STYLE_OUTPUT)
+            row += 1
+        if lo == hi:
+            canvas.put(row, lo, g["v"], STYLE_OUTPUT)
+        else:
+            canvas.put(row, lo, g["tl"] + g["h"] * (hi - lo - 1) + g["tr"], STYLE_OUTPUT)
+            for item in feeding[1:-1]:
+                canvas.put(row, centre[item], g["down_t"], STYLE_OUTPUT)
+        row += 1
+        for item, label in labels.items():
+            start = max(0, min(centre[item] - len(label) // 2, canvas.width - len(label)))
+            canvas.put(row, start, label, STYLE_OUTPUT)
+            canvas.put(row + 1, centre[item], g["up"], STYLE_OUTPUT)
+        if spec.return_sequences:
+            for item, col in positions:
+                if item is None:
+                    canvas.put(row, col, g["gap"], STYLE_OUTPUT)
+        row += 2
+
+        # the cells: top border, one row per state per lane (a divider between lanes), bottom
+        top = row
+        lane_rows: list[tuple[Lane, str, int]] = []
+        row += 1
+        for index, lane in enumerate(lanes):
+            if index:
+                row += 1  # divider
+            for state in states:
+                lane_rows.append((lane, state, row))
+                row += 1
+        bottom = row
+        for item, col in positions:
+            if item is None:
+                continue
+            inner = g["h"] * (cell - 2)
+            mid = cell // 2
+            top_edge = g["tl"] + inner + g["tr"]
+            if item in labels:
+                top_edge = top_edge[:mid] + g["up_t"] + top_edge[mid + 1:]
+            canvas.put(top, col, top_edge, STYLE_CELL)
+            bottom_edge = g["bl"] + inner + g["br"]
+            canvas.put(bottom, col, bottom_edge[:mid] + g["down_t"] + bottom_edge[mid + 1:], STYLE_CELL)
+            for r in range(top + 1, bottom):
+                canvas.put(r, col, g["v"] + " " * (cell - 2) + g["v"], STYLE_CELL)
+            for index, lane in enumerate(lanes):
+                first = [r for ln, _, r in lane_rows if ln is lane][0]
+                if index:
+                    canvas.put(first - 1, col, g["left_t"] + inner + g["right_t"], STYLE_CELL)
+                name = f"{lane.tag}t={item}"
+                canvas.put(first, col + (cell - len(name)) // 2, name, STYLE_CELL)
+
+        # the states passing from cell to cell, entering and leaving
+        for (lane, state, r), (left_text, left_style), (right_text, right_style) in zip(lane_rows, left_labels, right_labels):
+            for (a, col_a), (b, col_b) in zip(positions, positions[1:]):
+                start = col_a + (cell if a is not None else len(g["gap"]))
+                if lane.left_to_right:
+                    step = a if a is not None else b - 1  # type: ignore[operator]
+                else:
+                    step = b if b is not None else a + 1  # type: ignore[operator]
+                canvas.put(r, start, self._link(f"{state}_{step}", link, lane.left_to_right))
+            for item, col in positions:
+                if item is None:
+                    canvas.put(r, col, g["gap"])
+            first_col, last_col = positions[0][1], right_edge
+            kept = spec.stateful  # the states cross into the next batch: drawn with a double line
+            if lane.left_to_right:
+                canvas.put(r, first_col - link, self._link("", link, True, kept), left_style)
+                canvas.put(r, last_col, self._link(f"{state}_{t}", link, True, kept), right_style)
+            else:
+                canvas.put(r, first_col - link, self._link(f"{state}_1", link, False, kept), left_style)
+                canvas.put(r, last_col, self._link("", link, False, kept), right_style)
+            canvas.put(r, first_col - link - 1 - len(left_text), left_text, left_style)
+            canvas.put(r, last_col + link + 1, right_text, right_style)
+
+        # the inputs below
+        for item, col in positions:
+            if item is None:
+                canvas.put(bottom + 2, col, g["gap"], STYLE_INPUT)
+                continue
+            canvas.put(bottom + 1, centre[item], g["up"], STYLE_INPUT)
+            name = f"x_{item}"
+            canvas.put(bottom + 2, centre[item] - len(name) // 2, name, STYLE_INPUT)
+        return canvas, visible
+
+    def _link(self, label: str, width: int, rightwards: bool, kept: bool = False) -> str:
+        g = self.g
+        line = g["kept"] if kept else g["h"]
+        body = (line + label).ljust(width - 1, line) if label else line * (width - 1)
+        return body + g["right"] if rightwards else g["left"] + body
+
+    # ---- the lines under the picture ------------------------------------------------------------
+    def _footer(self, visible: list[int | None], width: int) -> list[Text]:
+        spec, g = self.spec, self.g
+        # "returns:" and the tensors, wrapped between tensors (never inside a shape)
+        lines, line = [], Text("returns: ")
+        names = spec.output_names()
+        for index, name in enumerate(names):
+            item = f"{name} {shape_text(self.shapes[name])}" + ("," if index < len(names) - 1 else "")
+            if len(line) > len("returns: ") and len(line) + 1 + len(item) > width:
+                lines.append(line)
+                line = Text("  ")
+            elif index:
+                line.append(" ")
+            style = STYLE_STATE[name[-1]] if "state_" in name else STYLE_OUTPUT
+            line.append(item.rstrip(","), style)
+            if item.endswith(","):
+                line.append(",")
+        lines.append(line)
+        notes = []
+        states = " and ".join(self.states)
+        if None in visible:
+            gap = visible.index(None)
+            first, last = visible[gap - 1] + 1, visible[gap + 1] - 1  # type: ignore[operator]
+            steps = f"t={first}: 1 step" if first == last else f"t={first} .. t={last}: {last - first + 1} steps"
+            notes.append(f"{g['gap'].strip()} {steps} not drawn (the same cell, with the same weights, at every step)")
+        if spec.stateful:
+            leftwards = not spec.bidirectional and spec.go_backwards
+            arrow = g["left"] + g["kept"] * 2 if leftwards else g["kept"] * 2 + g["right"]
+            they = "they leave" if len(self.states) > 1 else "it leaves"
+            notes.append(f"{arrow} kept: stateful=True keeps the final {states} in the layer; {they} this "
+                         "batch as the next batch's initial state (zeros after reset_states())")
+        else:
+            notes.append(f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)")
+        if spec.lengths is not None:
+            notes.append(f"--lengths: at a masked step {states} pass through unchanged")
+        for note in notes:
+            lines += [Text(part) for part in textwrap.wrap(note, max(width, 20), break_on_hyphens=False)]
+        return lines
