@@ -51,3 +51,37 @@ def test_static_refuses_what_keras_cannot_build_and_keras_really_fails(invoke):
         assert static.exit_code == 2 and "drop --static" in static.stderr
         real = invoke(["inspect", "--bidirectional", *flags])
         assert real.exit_code == 3 and "Keras failed" in real.stderr
+
+
+@st.composite
+def stacks(draw):
+    """Random token lists, compatible or not, as `rnnshape stack` takes them."""
+    from rnnshape.stack_spec import parse_tokens
+
+    words = []
+    for position in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["lstm", "gru", "simplernn", "dense", "td", "repeat"]))
+        n = draw(st.integers(1, 5))
+        if kind in ("lstm", "gru", "simplernn"):
+            bi, back = draw(st.booleans()), draw(st.booleans())
+            flags = [f for f, on in (("seq", draw(st.booleans())), ("bi", bi), ("back", back and not bi)) if on]
+            words.append(":".join([kind, str(n), *flags]))
+        else:
+            words.append(f"{kind}:{n}")
+    return parse_tokens(words)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.lists(stacks(), min_size=6, max_size=6), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4))
+def test_static_stack_model_equals_keras_on_random_stacks(token_lists, batch, features, timesteps):
+    # 10 examples x 6 stacks = 60 random stacks, compatible or not, built as real keras Models.
+    from rnnshape.stack_spec import plan_stack
+
+    plans = [plan_stack(tokens, batch, timesteps, features) for tokens in token_lists]
+    for plan, run in zip(plans, keras_runner.run_stacks([(plan, None) for plan in plans])):
+        if plan.compatible:
+            assert run.failed_index is None, (plan.command(), run.keras_message)
+            assert [layer.output_shape for layer in plan.layers] == [r.output_shape for r in run.layers], plan.command()
+            assert [layer.params for layer in plan.layers] == [r.params for r in run.layers], plan.command()
+        else:
+            assert run.failed_index == plan.problem.token.index, (plan.command(), run.keras_message)
