@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnshape.errors import SpecError
+from rnnshape.spec import INPUT_KINDS
 
-INPUT_KINDS = ("random", "arange", "ones", "zeros")
 FILE_SUFFIXES = (".npy", ".csv")
 
 

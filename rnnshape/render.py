@@ -6,7 +6,8 @@ import os
 import sys
 from typing import Any, TextIO
 
-import numpy as np
+import math
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -134,7 +135,7 @@ def params_table(params: dict[str, Any]) -> Table:
     table.add_column("shape")
     table.add_column("size", justify="right")
     for weight in params["weights"]:
-        table.add_row(weight["name"], shape_text(weight["shape"]), str(int(np.prod(weight["shape"]))))
+        table.add_row(weight["name"], shape_text(weight["shape"]), str(math.prod(weight["shape"])))
     return table
 
 
@@ -187,6 +188,8 @@ def render_values(console: Console, data: dict[str, Any]) -> None:
     """The tensors, elided in the middle when long (JSON has them in full)."""
     if data["config"].get("kernel_init") is not None and any("constant initializers" in n for n in data["input"].get("notes", [])):
         console.print("note: every unit has identical weights, so the columns below repeat the same number")
+    import numpy as np  # only when values are shown
+
     with np.printoptions(precision=4, suppress=True, threshold=80, edgeitems=3, linewidth=max(40, console.width - 4)):
         if "values" in data["input"]:
             console.print(Text("x (input)", style="bold"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import rnnshape
 from rnnshape.errors import RnnshapeError, UsageError
-from rnnshape.spec import LayerSpec, ShapeComparison
+from rnnshape.spec import INPUT_KINDS, LayerSpec, ShapeComparison
 
 SCHEMA = "rnnshape/v1"
 
@@ -118,9 +118,11 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
 
 def input_notes(spec: LayerSpec) -> list[str]:
     """Why the input has the shape it has, and what makes its numbers special."""
-    from rnnshape.inputs import INPUT_KINDS, load_input_file
+    notes: list[str] = []
+    if spec.input not in INPUT_KINDS:
+        from rnnshape.inputs import load_input_file
 
-    notes = [] if spec.input in INPUT_KINDS else list(load_input_file(spec.input).notes)
+        notes = list(load_input_file(spec.input).notes)
     if spec.constant_weights:
         notes.append("constant initializers: every unit has identical weights, so every unit computes the "
                      "same number (which is why tutorials print repeated columns)")

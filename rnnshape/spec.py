@@ -55,6 +55,7 @@ SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
 INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
              "bias_init": "bias_initializer"}
 SIZE_KEYS = ("batch", "timesteps", "features")
+INPUT_KINDS = ("random", "arange", "ones", "zeros")  # --input values other than a file
 INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
     "units": (1, 1_000_000),  # the memory estimate is the real guard.
     "timesteps": (1, 10_000_000),
@@ -437,14 +438,14 @@ def canonical_initializer(key: str, value: Any) -> float | str | None:
 def _resolve_input(values: dict[str, Any], explicit: dict[str, Any]) -> str | None:
     """For a file input: take batch, timesteps and features from its shape (refusing explicit
     sizes that contradict it) and return its sha256; None for generated inputs."""
-    from rnnshape.inputs import INPUT_KINDS, load_input_file  # numpy only, on demand
-
     source = values["input"]
     if not isinstance(source, str) or not source.strip():
         raise SpecError("input", f"{source!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
     if source.strip().lower() in INPUT_KINDS:
         values["input"] = source.strip().lower()
         return None
+    from rnnshape.inputs import load_input_file  # numpy, only for a file
+
     loaded = load_input_file(source)
     for key, size in zip(SIZE_KEYS, loaded.array.shape):
         given = explicit.get(key)
