@@ -161,11 +161,15 @@ def _export_title(command: str, width: int = 100) -> str:
     return title if kept and len(title) <= width * 11 // 10 else f"rnnshape {command}"
 
 
-def export_options(function: Callable) -> Callable:
-    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw the layer."""
+def export_options(function: Callable | None = None, *,
+                   diagram_help: str = "draw the layer unrolled over the timesteps, the returned tensors highlighted"
+                   ) -> Callable:
+    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw a picture;
+    ``@export_options`` or ``@export_options(diagram_help="what --diagram draws here")``."""
+    if function is None:
+        return lambda f: export_options(f, diagram_help=diagram_help)
     options = [
-        click.option("--diagram", is_flag=True,
-                     help="draw the layer unrolled over the timesteps, the returned tensors highlighted"),
+        click.option("--diagram", is_flag=True, help=diagram_help),
         click.option("--ascii", "ascii_only", is_flag=True,
                      help="draw with plain ASCII characters (no box-drawing characters)"),
         click.option("--svg", "svg", default=None, metavar="FILE",
@@ -383,7 +387,7 @@ class VaryFlag(click.ParamType):
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document; data.rows holds one inspect object per row")
 @click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
 @click.option("--static", is_flag=True, help="names, shapes and parameters from the pure model, without TensorFlow")
-@export_options
+@export_options(diagram_help="draw the layer unrolled, one picture per distinct output structure, after the tables")
 def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], max_memory: int, diagram: bool,
             ascii_only: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Many configurations side by side, one row each, all run in one process.
@@ -617,7 +621,7 @@ def _check_seed(seed: int) -> None:
 @click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse stacks estimated to need more memory than this")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
-@export_options
+@export_options(diagram_help="draw the stack top to bottom, the shape on every edge, the refused edge marked")
 def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
           max_memory: int, json_mode: bool, diagram: bool, ascii_only: bool, svg: str | None, html: str | None) -> int:
     """Build a stack of layers as a real keras.Model and show the shapes flowing through it.
@@ -826,7 +830,7 @@ def _window(length: int, look_back: int, features: int, horizon: int, stride: in
 @click.option("--split", default=None, metavar="N1,N2,...",
               help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
-@export_options
+@export_options(diagram_help="draw the chunks as consecutive batches, the state crossing from each into the next")
 def stateful(json_mode: bool, split: str | None, max_memory: int, diagram: bool, ascii_only: bool, svg: str | None,
              html: str | None, **options: Any) -> int:
     """Cut one sequence into consecutive batches and feed them to a stateful layer.

@@ -6,6 +6,11 @@ picture is laid out when rich renders it, at the console's width: one cell per t
 entering from below, h (and c for LSTM) passing to the next step, and exactly the tensors that
 the flags return highlighted and named with their shapes. Everything it shows is a rule of
 Keras (the measured facts are in the inspect tables).
+
+The other commands' pictures reuse the same canvas, glyphs and arrows: ``stack_diagram`` (the
+layers top to bottom, the shape on every edge, the refused edge marked), ``stateful_diagram``
+(the measured chunks as consecutive batches, the state crossing between them, the reset) and
+``compare_diagrams`` (the unrolled picture once per distinct output structure).
 """
 
 from __future__ import annotations
