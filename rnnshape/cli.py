@@ -161,11 +161,15 @@ def _export_title(command: str, width: int = 100) -> str:
     return title if kept and len(title) <= width * 11 // 10 else f"rnnshape {command}"
 
 
-def export_options(function: Callable) -> Callable:
-    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw the layer."""
+def export_options(function: Callable | None = None, *,
+                   diagram_help: str = "draw the layer unrolled over the timesteps, the returned tensors highlighted"
+                   ) -> Callable:
+    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw a picture;
+    ``@export_options`` or ``@export_options(diagram_help="what --diagram draws here")``."""
+    if function is None:
+        return lambda f: export_options(f, diagram_help=diagram_help)
     options = [
-        click.option("--diagram", is_flag=True,
-                     help="draw the layer unrolled over the timesteps, the returned tensors highlighted"),
+        click.option("--diagram", is_flag=True, help=diagram_help),
         click.option("--ascii", "ascii_only", is_flag=True,
                      help="draw with plain ASCII characters (no box-drawing characters)"),
         click.option("--svg", "svg", default=None, metavar="FILE",
@@ -383,7 +387,9 @@ class VaryFlag(click.ParamType):
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document; data.rows holds one inspect object per row")
 @click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
 @click.option("--static", is_flag=True, help="names, shapes and parameters from the pure model, without TensorFlow")
-def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], max_memory: int, **options: Any) -> int:
+@export_options(diagram_help="draw the layer unrolled, one picture per distinct output structure, after the tables")
+def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], max_memory: int, diagram: bool,
+            ascii_only: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Many configurations side by side, one row each, all run in one process.
 
     The grid is return_sequences x return_state (4 rows per layer); each --vary FLAG adds a
@@ -391,6 +397,9 @@ def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], 
     in every row instead of varied; the other layer options apply to every row. Each row shows
     the Keras call, every output with its shape and the parameters, and what differs from the
     layer's first row; a second table isolates what each flag (and each layer) changes.
+    --diagram draws the layer unrolled, one picture per distinct output structure (rows that
+    differ only in the layer's name, like GRU and SimpleRNN, share one); --svg/--html save
+    what was printed.
 
     \b
     Examples:
@@ -398,6 +407,7 @@ def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], 
       rnnshape compare --layer lstm --layer gru --layer simplernn --vary stateful
       rnnshape compare --layer lstm --vary bidirectional --json
       rnnshape compare --layer lstm --layer gru --return-state --return-sequences
+      rnnshape compare --layer lstm --diagram --svg compare.svg
     """
     from click.core import ParameterSource
 
@@ -406,11 +416,13 @@ def compare(json_mode: bool, values: bool, static: bool, vary: tuple[str, ...], 
     context = click.get_current_context()
     fixed = [flag for flag in GRID_FLAGS
              if context.get_parameter_source(flag) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
-    return execute("compare", json_mode, lambda: _compare(options, vary, fixed, values, static, max_memory))
+    return execute("compare", json_mode,
+                   lambda: _compare(options, vary, fixed, values, static, max_memory, diagram, ascii_only),
+                   svg=svg, html=html)
 
 
 def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], values: bool, static: bool,
-             max_memory: int) -> Outcome:
+             max_memory: int, diagram: bool = False, ascii_only: bool = False) -> Outcome:
     from rnnshape.compare import changes, drop_refused, grid_flags, grid_options
     from rnnshape.schema import layer_data
 
@@ -439,7 +451,7 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
     def render(console: Any) -> None:
         from rnnshape.render_grid import render_compare
 
-        render_compare(console, data, values=values)
+        render_compare(console, data, values=values, diagram=diagram, ascii=ascii_only)
 
     return Outcome(data, render)
 
@@ -609,8 +621,9 @@ def _check_seed(seed: int) -> None:
 @click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse stacks estimated to need more memory than this")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
+@export_options(diagram_help="draw the stack top to bottom, the shape on every edge, the refused edge marked")
 def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
-          max_memory: int, json_mode: bool) -> int:
+          max_memory: int, json_mode: bool, diagram: bool, ascii_only: bool, svg: str | None, html: str | None) -> int:
     """Build a stack of layers as a real keras.Model and show the shapes flowing through it.
 
     One token per layer, in order:
@@ -627,7 +640,8 @@ def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: 
     it is [batch, features] (one vector per sample, repeated N times) and --timesteps does not
     apply. Each layer shows its Keras call, input and output shapes (axes labelled) and
     parameters. A stack Keras refuses exits 1 with Keras' own message, which token fails, why,
-    and the fix; a bad token exits 2.
+    and the fix; a bad token exits 2. --diagram draws the stack top to bottom with the shape
+    on every edge (a sequence as a double line) and the edge Keras refuses marked.
 
     \b
     Examples:
@@ -636,12 +650,15 @@ def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: 
       rnnshape stack --features 2 repeat:4 lstm:3:seq
       rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4      (the classic mistake, diagnosed)
       rnnshape stack --timesteps 5 --features 2 gru:8:bi:seq dense:1 --static --json
+      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4 dense:1 --diagram
     """
-    return execute("stack", json_mode, lambda: _stack(tokens, timesteps, features, batch, seed, static, max_memory))
+    return execute("stack", json_mode,
+                   lambda: _stack(tokens, timesteps, features, batch, seed, static, max_memory, diagram, ascii_only),
+                   svg=svg, html=html)
 
 
 def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
-           max_memory: int) -> Outcome:
+           max_memory: int, diagram: bool = False, ascii_only: bool = False) -> Outcome:
     from rnnshape.errors import BackendError
     from rnnshape.schema import versions
     from rnnshape.stack_spec import incompatible_error, parse_tokens, plan_data, plan_stack, repair
@@ -676,7 +693,7 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
     def render(console: Any) -> None:
         from rnnshape.render_stack import render_stack
 
-        render_stack(console, data)
+        render_stack(console, data, diagram=diagram, ascii=ascii_only)
 
     return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
 
@@ -813,7 +830,9 @@ def _window(length: int, look_back: int, features: int, horizon: int, stride: in
 @click.option("--split", default=None, metavar="N1,N2,...",
               help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
-def stateful(json_mode: bool, split: str | None, max_memory: int, **options: Any) -> int:
+@export_options(diagram_help="draw the chunks as consecutive batches, the state crossing from each into the next")
+def stateful(json_mode: bool, split: str | None, max_memory: int, diagram: bool, ascii_only: bool, svg: str | None,
+             html: str | None, **options: Any) -> int:
     """Cut one sequence into consecutive batches and feed them to a stateful layer.
 
     The input and weights are those of inspect with the same options and seed. Shows each
@@ -821,17 +840,22 @@ def stateful(json_mode: bool, split: str | None, max_memory: int, **options: Any
     final state (sample i continues sample i), that the chunks equal one non-stateful pass, and
     that after layer.reset_state() the states are zeros and the layer starts over. Shows Keras'
     own error for a batch of another size. The layer is always built with stateful=True.
+    --diagram draws the chunks as consecutive batches with the state crossing from each batch
+    into the next, and the reset.
 
     \b
     Examples:
       rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4
       rnnshape stateful --layer gru --timesteps 5 --split 1,1,3 --return-sequences --json
       rnnshape stateful --layer simplernn --timesteps 6 --split 2,4 --go-backwards
+      rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4 --diagram
     """
-    return execute("stateful", json_mode, lambda: _stateful(options, split, max_memory))
+    return execute("stateful", json_mode, lambda: _stateful(options, split, max_memory, diagram, ascii_only),
+                   svg=svg, html=html)
 
 
-def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int) -> Outcome:
+def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int, diagram: bool = False,
+              ascii_only: bool = False) -> Outcome:
     if options.get("lengths") is not None:
         raise UsageError("Invalid value for --lengths: stateful feeds whole sequences without a mask; "
                          "see padding under a mask with rnnshape inspect --lengths")
@@ -854,7 +878,7 @@ def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int) 
     def render(console: Any) -> None:
         from rnnshape.render_stateful import render_stateful
 
-        render_stateful(console, data)
+        render_stateful(console, data, diagram=diagram, ascii=ascii_only)
 
     return Outcome(data, render)
 

@@ -18,6 +18,13 @@ TABLE_BOX = box.SIMPLE_HEAD
 ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
+def boxed(table: Table, ascii: bool = False) -> Table:
+    """The table, drawn with ASCII_TABLE_BOX under --ascii (tables without a box stay so)."""
+    if ascii and table.box is not None:
+        table.box = ASCII_TABLE_BOX
+    return table
+
+
 def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
                  record: bool = False) -> Console:
     """One Console per run. Colour only on a terminal and never under NO_COLOR. With ``record``

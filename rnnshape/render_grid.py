@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.compare import check_totals, reference_rows, row_changes
-from rnnshape.render import TABLE_BOX, axes_text, render_values, shape_text
+from rnnshape.render import TABLE_BOX, axes_text, boxed, render_values, shape_text
 
 KERAS_PREFIX = "keras.layers."
 CHANGE_STYLE = "bold yellow"
@@ -24,7 +24,10 @@ def _flag_text(flags: list[str]) -> str:
     return " x ".join(flags) if flags else "none"
 
 
-def render_compare(console: Console, data: dict[str, Any], *, values: bool = False) -> None:
+def render_compare(console: Console, data: dict[str, Any], *, values: bool = False, diagram: bool = False,
+                   ascii: bool = False) -> None:
+    """The compare view; ``diagram`` adds the unrolled pictures after the tables (one per
+    distinct output structure), ``ascii`` draws pictures and tables with ASCII characters only."""
     rows, grid = data["rows"], data["grid"]
     first = rows[0]
     layers = ", ".join(grid["layers"])
@@ -38,15 +41,15 @@ def render_compare(console: Console, data: dict[str, Any], *, values: bool = Fal
     if data.get("static"):
         console.print("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run")
     console.print()
-    console.print(compare_table(rows))
+    console.print(boxed(compare_table(rows), ascii))
     skipped = grid.get("skipped", [])
     if skipped:
         console.print(f"left out: {len(skipped)} combinations, e.g. {_short_call(skipped[0]['keras_call'])}: "
                       f"{skipped[0]['reason']}")
         console.print()
     if data["changes"]:
-        console.print(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")),
-                                    width=console.width))
+        console.print(boxed(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")),
+                                          width=console.width), ascii))
     if not data.get("static"):
         held, total = check_totals(rows)
         line = f"measured in this run: {held} of {total} checks hold across the {len(rows)} rows"
@@ -57,6 +60,12 @@ def render_compare(console: Console, data: dict[str, Any], *, values: bool = Fal
                 if not check["holds"]:
                     console.print(Text(f"  row {index}: does NOT hold: {check['claim']} "
                                        f"(max |diff| {check['max_abs_diff']:.3g})", style="bold red"))
+    if diagram:
+        from rnnshape.diagram import compare_diagrams
+
+        if not data.get("static"):
+            console.print()  # after the measured line (a table already ends with a blank line)
+        console.print(compare_diagrams(rows, ascii=ascii))
     if values:
         for index, row in enumerate(rows):
             console.print()

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.render import TABLE_BOX, axes_text, checks_table, shape_text
+from rnnshape.render import TABLE_BOX, axes_text, boxed, checks_table, shape_text
 
 
 def _shape_cell(shape: Any, axes: Any) -> str:
@@ -46,7 +46,9 @@ def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None)
     return table
 
 
-def render_stack(console: Console, data: dict[str, Any]) -> None:
+def render_stack(console: Console, data: dict[str, Any], *, diagram: bool = False, ascii: bool = False) -> None:
+    """The stack view; ``diagram`` draws the stack top to bottom before the table, ``ascii``
+    draws picture and tables with ASCII characters only."""
     inp = data["input"]
     console.print(Text(inp["keras_input"], style="bold"))
     line = f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}"
@@ -59,7 +61,12 @@ def render_stack(console: Console, data: dict[str, Any]) -> None:
     for note in data.get("notes", []):
         console.print(Text(f"note: {note}"))
     console.print()
-    console.print(layers_table(data["layers"], data["diagnosis"]))
+    if diagram:
+        from rnnshape.diagram import stack_diagram
+
+        console.print(stack_diagram(data, ascii=ascii))
+        console.print()
+    console.print(boxed(layers_table(data["layers"], data["diagnosis"]), ascii))
     # rich tables end with a blank line; text lines need one before the next block
     after_text = False
     if data["compatible"]:
@@ -81,7 +88,7 @@ def render_stack(console: Console, data: dict[str, Any]) -> None:
     if data["checks"]:
         if after_text:
             console.print()
-        console.print(checks_table(data["checks"]))
+        console.print(boxed(checks_table(data["checks"]), ascii))
         after_text = False
     if data["diagnosis"] is not None:
         if after_text:

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.render import TABLE_BOX, axes_text, checks_table, diff_text, shape_text
+from rnnshape.render import TABLE_BOX, axes_text, boxed, checks_table, diff_text, shape_text
 
 
 def _array_text(values: Any, width: int) -> str:
@@ -41,7 +41,9 @@ def _print_output(console: Console, chunk: dict[str, Any]) -> None:
         console.print(Text(_array_text(values, console.width - 4)))
 
 
-def render_stateful(console: Console, data: dict[str, Any]) -> None:
+def render_stateful(console: Console, data: dict[str, Any], *, diagram: bool = False, ascii: bool = False) -> None:
+    """The stateful view; ``diagram`` draws the batches and the state crossing between them
+    before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     names = data["state_names"]
     console.print(Text(data["keras_call"], style="bold"))
@@ -66,10 +68,15 @@ def render_stateful(console: Console, data: dict[str, Any]) -> None:
             shown = ": steps " + " | ".join(pieces)
         console.print(f"{reading['layer']} reads {how}{shown}")
     console.print()
+    if diagram:
+        from rnnshape.diagram import stateful_diagram
+
+        console.print(stateful_diagram(data, ascii=ascii))
+        console.print()
     for chunk in chunks:
         start, stop = chunk["steps"][0], chunk["steps"][-1] + 1
-        console.print(_chunk_table(f"Chunk {chunk['index']}: steps {_steps(chunk['steps'])}, "
-                                   f"layer(x[:, {start}:{stop}])", chunk, names, console.width))
+        console.print(boxed(_chunk_table(f"Chunk {chunk['index']}: steps {_steps(chunk['steps'])}, "
+                                         f"layer(x[:, {start}:{stop}])", chunk, names, console.width), ascii))
         _print_output(console, chunk)
         console.print()
     console.print(Text("After layer.reset_state()", style="bold"))
@@ -78,11 +85,11 @@ def render_stateful(console: Console, data: dict[str, Any]) -> None:
     reset.add_column("value", no_wrap=True)
     for name in names:
         reset.add_row(Text(name, style="bold cyan"), _array_text(data["after_reset"][name], console.width - 20))
-    console.print(reset)
+    console.print(boxed(reset, ascii))
     rerun = data["after_reset_rerun"]
     start, stop = rerun["steps"][0], rerun["steps"][-1] + 1
-    console.print(_chunk_table(f"Chunk {rerun['index']} fed again after the reset, layer(x[:, {start}:{stop}])",
-                               rerun, names, console.width))
+    console.print(boxed(_chunk_table(f"Chunk {rerun['index']} fed again after the reset, layer(x[:, {start}:{stop}])",
+                                     rerun, names, console.width), ascii))
     _print_output(console, rerun)
     console.print()
     single = data["single_pass"]
@@ -97,7 +104,7 @@ def render_stateful(console: Console, data: dict[str, Any]) -> None:
                       f"output max |diff| {diff_text(read['output_max_abs_diff'])}, final state max |diff| "
                       f"{diff_text(read['final_state_max_abs_diff'])})")
     console.print()
-    console.print(checks_table(data["checks"]))
+    console.print(boxed(checks_table(data["checks"]), ascii))
     error = data["batch_size_error"]
     console.print(Text("Measured: the batch size is fixed", style="bold"))
     if error["raised"]:
@@ -111,7 +118,7 @@ def render_stateful(console: Console, data: dict[str, Any]) -> None:
     api.add_column("exists")
     for name, present in data["api"].items():
         api.add_row(f"{name}()", "yes" if present else Text("no", style="bold"))
-    console.print(api)
+    console.print(boxed(api, ascii))
     console.print(Text("Rules of Keras (from its documentation and source; not measured here)", style="bold"))
     rules = Table.grid(padding=(0, 1))
     rules.add_column(no_wrap=True)
