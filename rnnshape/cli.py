@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from rnnshape import __version__
 from rnnshape.errors import ExitCode, InternalError, RnnshapeError, UsageError
@@ -98,13 +99,16 @@ class RnnshapeGroup(click.Group):
         except (_StdoutClosed, BrokenPipeError):
             code = _stdout_closed()
         if standalone_mode:
-            sys.exit(code)
-        return code
+            sys.exit(int(code))
+        return int(code)
 
     def _run(self, argv: list[str], prog: str, json_mode: bool, complete_var: Any, **extra: Any) -> int:
         try:
             code = super().main(args=argv, prog_name=prog, complete_var=complete_var, standalone_mode=False, **extra)
             return int(code) if isinstance(code, int) else 0
+        except NoArgsIsHelpError as exc:  # `rnnshape` alone: the help, to stderr as click does (exit 2)
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
+            return ExitCode.USAGE
         except click.UsageError as exc:
             # click's parser raises some errors (an option missing its value) without a context:
             # the command is then the first word naming one.
@@ -253,6 +257,9 @@ def export_options(function: Callable) -> Callable:
     return function
 
 
+POSITIVE = click.IntRange(min=1)  # --max-memory MB, --max-seconds S
+
+
 # ---- options shared by the layer commands --------------------------------------------------
 class LayerType(click.ParamType):
     name = "{lstm,gru,simplernn}"
@@ -297,7 +304,7 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
                      help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
                           "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
-        click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+        click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
                      help="refuse configurations estimated to need more memory than this"),
         max_seconds_option("configurations"),
     ]
@@ -324,15 +331,13 @@ def spec_from_options(options: dict[str, Any], **overrides: Any) -> LayerSpec:
 def max_seconds_option(what: str) -> Callable[[Callable], Callable]:
     """--max-seconds S: its value is kept in ctx.meta for check_time (so that the commands'
     signatures need not carry it)."""
-    return click.option("--max-seconds", type=int, default=DEFAULT_MAX_SECONDS, show_default=True, metavar="S",
+    return click.option("--max-seconds", type=POSITIVE, default=DEFAULT_MAX_SECONDS, show_default=True, metavar="S",
                         expose_value=False, callback=_remember_max_seconds,
                         help=f"refuse {what} estimated to take longer than this (a rough estimate, made before "
                              "TensorFlow is imported)")
 
 
 def _remember_max_seconds(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value < 1:
-        raise click.BadParameter(f"{value} is not a positive number of seconds", ctx, param)
     ctx.meta["rnnshape.max_seconds"] = value
     return value
 
@@ -346,8 +351,8 @@ def check_time(seconds: float, what: str) -> None:
         sizes = "/".join(f"--{name}" for name in ("timesteps", "units", "batch") if name in names) or "sizes"
         static = ", --static" if "static" in names else ""
         raise UsageError(
-            f"{what} would take about {_duration(seconds)} (a rough estimate: Keras reads a sequence one step at a "
-            f"time), above the limit of {limit:,} s; use smaller {sizes}{static} or raise --max-seconds S")
+            f"{what} would take about {_duration(seconds)} (a rough estimate, made before running "
+            f"anything), above the limit of {limit:,} s; use smaller {sizes}{static} or raise --max-seconds S")
 
 
 def _duration(seconds: float) -> str:
@@ -587,7 +592,7 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
               help="also write a JUnit XML report (one testcase per case) for CI; folders are created")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 @click.option("--static", is_flag=True, help="shapes from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse cases estimated to need more memory than this")
 @max_seconds_option("contract files")
 def check(file: str, junit_path: str | None, json_mode: bool, static: bool, max_memory: int) -> int:
@@ -749,7 +754,7 @@ def _check_seed(seed: int) -> None:
 @click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch (keras.Input batch_size)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option("--static", is_flag=True, help="shapes, parameters and the diagnosis from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse stacks estimated to need more memory than this")
 @max_seconds_option("stacks")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
@@ -836,7 +841,7 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
 @click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option("--static", is_flag=True, help="shapes and parameters from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse patterns estimated to need more memory than this")
 @max_seconds_option("patterns")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
@@ -908,7 +913,7 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
 @click.option("--stride", type=int, default=1, show_default=True, help="steps between the starts of two windows")
 @click.option("--show", type=int, default=5, show_default=True, help="windows to list (then the last one)")
 @click.option("--static", is_flag=True, help="plain numpy slicing only, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse series whose windows are estimated to need more memory than this")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 def window(length: int, look_back: int, features: int, horizon: int, stride: int, show: int, static: bool,

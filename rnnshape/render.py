@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any, TextIO
@@ -17,6 +18,13 @@ TABLE_BOX = box.SIMPLE_HEAD
 ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 (our "expectation failed"): let rnnshape.cli handle a closed stdout.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout was closed")
+
+
 def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
                  record: bool = False) -> Console:
     """One Console per run. Colour only on a terminal and never under NO_COLOR. With ``record``
@@ -28,7 +36,7 @@ def make_console(file: TextIO | None = None, width: int | None = None, color: bo
     if width is None and not is_tty:
         # Piped output: rich would use 80 columns; honour COLUMNS, else give tables room.
         width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 100
-    return Console(
+    return _Console(
         file=file,
         width=width,
         no_color=not color,

@@ -52,6 +52,7 @@ INITIALIZERS = {
     "variance_scaling": "VarianceScaling",
 }
 SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
+MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D weights (GRU's bias is 2-D)
 INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
              "bias_init": "bias_initializer"}
 SIZE_KEYS = ("batch", "timesteps", "features")
@@ -427,6 +428,10 @@ def make_spec(**options: Any) -> LayerSpec:
                                         f"(sha256 {values['input_sha256']})")
     for key in INIT_KEYS:
         values[key] = canonical_initializer(key, values[key])
+    if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
+        raise SpecError("bias_init", f"{values['bias_init']} fills 2-D weights only, and the "
+                                     f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
+                                     "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...")
     for key, (low, high) in INT_LIMITS.items():
         value = values[key]
         if isinstance(value, bool) or not isinstance(value, int):

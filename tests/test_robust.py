@@ -32,6 +32,7 @@ ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
 SECONDS_PER_LINE = 20  # one command line; a valid run here takes well under a second
 EXAMPLES_PER_COMMAND = int(os.environ.get("RNNSHAPE_PROPERTY_EXAMPLES", "90"))
 TRIED: dict[str, int] = {}  # command -> generated command lines run, reported at the end
+DISTINCT: set[tuple[str, ...]] = set()
 FOUND_EXIT_CODES: dict[str, set[int]] = {}
 
 # ---- value pools ---------------------------------------------------------------------------
@@ -39,7 +40,6 @@ HUGE = [str(10**30), str(2**31), str(2**63), "1" * 5000]
 HOSTILE_INT = ["0", "-1", "-7", "1.5", "nan", "inf", "", " ", "1e3", "0x10", "٣", "x" * 5000, *HUGE,
                "100000", "10000000"]
 HOSTILE_TEXT = ["", " ", "nan", "-1", "0", "☃", "ünïcödé,✓", "x" * 5000, "1," * 2500, ",", "--", "a\tb", "\x7f"]
-VALID_BY_TYPE = {click.INT: ["1", "2", "3"], click.STRING: ["1"]}
 
 # Files for FILE arguments and --input, made once per session in a temporary directory.
 FILE_KINDS = ["good.npy", "good.csv", "series.csv", "missing.npy", "folder.npy", "empty.csv", "garbage.npy",
@@ -113,7 +113,7 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
                  "return_sequences"],
         "svg": [out + "/pic.svg"],
         "html": [out + "/page.html"],
-        "junit": [out + "/reports/junit.xml"],
+        "junit_path": [out + "/reports/junit.xml"],
         "split": ["1,2", "3", "1,1,1", "2,1"],
         "steps": ["1", "1-3", "2,3", "3", "1-2,3"],
         "sample": ["0", "1"],
@@ -142,7 +142,7 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "expect": ["nope=1", "output=", "=1", "output=1,,4", "output=0,4", "x" * 5000, "output=" + "9" * 40,
                    "output=1,4=5", "", "☃=1", "output = 1, 4"],
         "vary": ["nope", "", "-", "x" * 5000, "units"],
-        "svg": bad_paths, "html": bad_paths, "junit": bad_paths,
+        "svg": bad_paths, "html": bad_paths, "junit_path": bad_paths,
         "split": ["0", "4", "", "a", ",", "1,"*3000, "0,3", "1,1,1,1", "-1,4", "9" * 40],
         "steps": ["0", "3-1", "1-", "-1", "99", "", "a-b", "1--2", "1-" + "9" * 40, "1,,2"],
         "sample": ["-1", "2", "99", *HUGE],
@@ -168,8 +168,8 @@ def value_strategy(param: click.Parameter, valid: dict, hostile: dict) -> st.Sea
     if good is None and isinstance(param.type, click.Choice):
         good = list(param.type.choices)
     if good is None:
-        good = VALID_BY_TYPE.get(param.type, ["1"])
-    bad = hostile.get(param.name) or (HOSTILE_INT if param.type is click.INT else HOSTILE_TEXT)
+        good = ["1", "2", "3"] if isinstance(param.type, click.types.IntParamType) else ["1"]
+    bad = hostile.get(param.name) or (HOSTILE_INT if isinstance(param.type, click.types.IntParamType) else HOSTILE_TEXT)
     return st.one_of(st.sampled_from(good), st.sampled_from(good), st.sampled_from(good), st.sampled_from(bad))
 
 
@@ -255,6 +255,7 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
         warnings.simplefilter("always")
         result = runner.invoke(cli, argv, env=env, catch_exceptions=True)
     took = time.monotonic() - started
+    DISTINCT.add(tuple(argv))
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in argv)
 
     def tail(text: str) -> str:
@@ -302,6 +303,15 @@ def value_pools(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", autouse=True)
+def scratch_directory(tmp_path_factory):
+    """Run in an empty directory: a relative file name generated for --svg, --junit ... lands there."""
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
+@pytest.fixture(scope="module", autouse=True)
 def report_count(request, record_testsuite_property):
     started = time.monotonic()
     yield
@@ -309,7 +319,8 @@ def report_count(request, record_testsuite_property):
     if not total:
         return
     by_command = ", ".join(f"{name} {count} (exits {sorted(FOUND_EXIT_CODES[name])})" for name, count in TRIED.items())
-    line = (f"property tests: {total} generated command lines in {time.monotonic() - started:.1f} s: {by_command}")
+    line = (f"property tests: {total} generated command lines ({len(DISTINCT)} distinct) in "
+            f"{time.monotonic() - started:.1f} s: {by_command}")
     record_testsuite_property("generated_command_lines", total)  # for --junitxml reports
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -354,7 +365,7 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
     for param in params:
         if isinstance(param, click.Option) and param.is_flag:
             continue
-        bad = hostile.get(param.name) or (HOSTILE_INT if param.type is click.INT else HOSTILE_TEXT)
+        bad = hostile.get(param.name) or (HOSTILE_INT if isinstance(param.type, click.types.IntParamType) else HOSTILE_TEXT)
         for value in bad:
             if isinstance(param, click.Argument):
                 args = [value] if param.required or param.nargs == -1 else []
@@ -377,7 +388,7 @@ def test_every_hostile_value_of_every_option_alone(name, value_pools):
 
 
 GROUP_LINES = [
-    [], ["--version"], ["--no-such-option"], ["no-such-command"], ["INSPECT"], ["--debug"],
+    ["--version"], ["--no-such-option"], ["no-such-command"], ["INSPECT"], ["--debug"],
     ["--units", "3", "inspect"], ["--json"], ["--json", "inspect", "--static"], ["--debug", "inspect", "--units", "0"],
     ["--debug", "--json", "stack", "lstm:0"], ["☃"], ["x" * 5000], ["--version", "--json"], ["inspect", "--", "--json"],
 ]
@@ -389,3 +400,9 @@ def test_group_level_command_lines_end_cleanly(argv):
     result = run_line(argv, json_mode, debug="--debug" in argv, command=None if argv[:1] == ["inspect"] else "rnnshape")
     TRIED["(group)"] = TRIED.get("(group)", 0) + 1
     FOUND_EXIT_CODES.setdefault("(group)", set()).add(result.exit_code)
+
+
+def test_rnnshape_alone_shows_the_help_on_stderr_as_a_usage_error():
+    result = CliRunner().invoke(cli, [])
+    assert result.exit_code == 2 and result.stdout == "" and result.stderr.startswith("Usage: rnnshape")
+    assert all(name in result.stderr for name in cli.commands)
