@@ -465,7 +465,8 @@ def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[
     expectations = [parse_expect(text) for text in expect]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
-    check_size(spec, max_memory, passes=0 if static else run_passes(spec), values=spec.value_count() if values else 0)
+    if not static:  # --static builds nothing: any size can be answered
+        check_size(spec, max_memory, passes=run_passes(spec), values=spec.value_count() if values else 0)
     if static:
         data = layer_data(spec, None)
     else:
@@ -557,9 +558,9 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
     layers = tuple(dict.fromkeys(options.pop("layer") or ("lstm",)))
     flags = grid_flags(vary, fixed)
     specs, skipped = drop_refused([spec_from_options(row) for row in grid_options(options, layers, flags)], flags)
-    for spec in specs:
-        check_size(spec, max_memory, passes=0 if static else run_passes(spec), values=spec.value_count() if values else 0)
-    if not static:
+    if not static:  # --static builds nothing: any size can be answered
+        for spec in specs:
+            check_size(spec, max_memory, passes=run_passes(spec), values=spec.value_count() if values else 0)
         check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
                        for spec in specs), f"the {len(specs)} rows")
     if static:
@@ -630,9 +631,9 @@ def _check(file: str, junit_path: str | None, static: bool, max_memory: int) -> 
     from rnnshape.schema import layer_data, versions
 
     cases = contract.load(file)
-    for case in cases:
+    for case in cases if not static else []:  # --static builds nothing: any size can be answered
         try:
-            check_size(case.spec, max_memory, passes=0 if static else run_passes(case.spec))
+            check_size(case.spec, max_memory, passes=run_passes(case.spec))
         except UsageError as exc:
             raise UsageError(f"{file}: {case.label}: {exc.message}") from None
     if not static:
@@ -799,7 +800,7 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
     _check_seed(seed)
     plan = plan_stack(tokens, batch, 3 if timesteps is None else timesteps, features)
     repaired = repair(plan)[0] if plan.problem is not None and repair(plan) is not None else None
-    for each in (plan, repaired):
+    for each in (plan, repaired) if not static else ():  # --static builds nothing
         if each is not None:
             _memory_guard(each.estimated_bytes(), max_memory, f"the stack {each.command()}")
     if not static:
@@ -871,8 +872,8 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
 
     _check_seed(seed)
     plans = pattern_plans(units, timesteps, features, batch)
-    _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
-    if not static:
+    if not static:  # --static builds nothing: any size can be answered
+        _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
         check_time(sum(plan.estimated_seconds() for _, plan in plans), "the patterns")
     if static:
         runs: list[Any] = [None] * len(plans)

@@ -545,8 +545,10 @@ def incompatible_error(data: dict[str, Any]) -> IncompatibleStack:
 
 def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list[tuple[Pattern, StackPlan]]:
     """Every canonical pattern, planned for these options."""
-    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_N:
-        raise UsageError(f"Invalid value for --units: {units!r} is not in the range 1..{MAX_N}")
+    # --units and --timesteps become token numbers (lstm:UNITS, repeat:TIMESTEPS): the token range.
+    for key, value in (("units", units), ("timesteps", timesteps)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_N:
+            raise UsageError(f"Invalid value for --{key}: {value!r} is not in the range 1..{MAX_N}")
     plans = []
     for pattern in PATTERNS:
         plan = plan_stack(pattern_tokens(pattern, units, timesteps, features), batch, timesteps, features)

@@ -351,15 +351,15 @@ def test_every_generated_command_line_ends_cleanly(name, value_pools):
     assert 0 in FOUND_EXIT_CODES[name] and 2 in FOUND_EXIT_CODES[name], FOUND_EXIT_CODES[name]
 
 
-def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list[str], bool]]:
+def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list[str], bool, tuple[str, ...]]]:
     """Every hostile value of every option of one command, alone on an otherwise valid
-    command line (JSON and human output alternately): the random lines above combine values,
-    this makes sure none of them is left out."""
+    command line (JSON and human output alternately), with the words a refusal must name: the
+    random lines above combine values, this makes sure none of them is left out."""
     command = cli.commands[name]
     params = parameters(command)
     required: list[str] = []
     for param in params:
-        if isinstance(param, click.Argument) and param.required:
+        if isinstance(param, click.Argument):  # FILE, and SPEC... (optional to click, needed by stack)
             required.append(valid.get(param.name, ["1"])[0])
     lines = []
     for param in params:
@@ -368,23 +368,31 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
         bad = hostile.get(param.name) or (HOSTILE_INT if isinstance(param.type, click.types.IntParamType) else HOSTILE_TEXT)
         for value in bad:
             if isinstance(param, click.Argument):
-                args = [value] if param.required or param.nargs == -1 else []
-                rest = [r for r in required if not (param.required and r == valid.get(param.name, [None])[0])]
-                argv = [name, *rest, *args]
+                own = valid.get(param.name, ["1"])[0]
+                argv = [name, *(r for r in required if r != own), value]
+                # FILE.toml, SPEC...: a refusal names the argument or quotes the value given
+                names = ((param.metavar or param.name.upper()).split(".")[0], value[:40])
             else:
                 argv = [name, *required, param.opts[0], value]
+                names = tuple(param.opts)
             json_mode = len(lines) % 2 == 0
-            lines.append((argv[:1] + (["--json"] if json_mode else []) + argv[1:], json_mode))
+            lines.append((argv[:1] + (["--json"] if json_mode else []) + argv[1:], json_mode, names))
     return lines
+
+
+GUARDS = ("--max-memory", "--max-seconds")  # the size guard names its own limits
 
 
 @pytest.mark.parametrize("name", sorted(cli.commands))
 def test_every_hostile_value_of_every_option_alone(name, value_pools):
     valid, hostile = value_pools
-    for argv, json_mode in single_fault_lines(name, valid, hostile):
+    for argv, json_mode, names in single_fault_lines(name, valid, hostile):
         result = run_line(argv, json_mode)
         TRIED[name] = TRIED.get(name, 0) + 1
         FOUND_EXIT_CODES.setdefault(name, set()).add(result.exit_code)
+        if result.exit_code == 2:  # one line naming what is wrong
+            message = json.loads(result.stdout)["errors"][0]["message"] if json_mode else result.stderr
+            assert any(word in message for word in names + GUARDS), (argv[:6], names, message[:500])
 
 
 GROUP_LINES = [
