@@ -16,7 +16,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from rnnshape import __version__
-from rnnshape.errors import ExitCode, InternalError, RnnshapeError, UsageError
+from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 from rnnshape.schema import dumps, envelope, error_entry
 from rnnshape.spec import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
                            SECONDS_PER_SHOWN_VALUE, LayerSpec, canonical_layer, make_spec)
@@ -119,6 +119,10 @@ class RnnshapeGroup(click.Group):
             return _report(prog, json_mode, UsageError(exc.format_message()))
         except RnnshapeError as exc:
             return _report(prog, json_mode, exc)
+        except MemoryError:  # the estimate let through more than this machine has
+            return _report(self._command_path(prog, argv), json_mode, BackendError(
+                "out of memory: this machine cannot hold the run; use smaller sizes (the size guard's "
+                "estimate was too low here: a lower --max-memory MB refuses such runs in advance)"))
         except Exception as exc:  # a bug of ours: still one line, the traceback on request
             if debug_enabled():
                 traceback.print_exc()

@@ -172,6 +172,13 @@ def test_a_bug_of_ours_is_exit_3_one_line_and_its_traceback_with_debug(invoke, m
     debug = invoke(["--debug", "inspect"])
     assert debug.exit_code == 3 and "Traceback" in debug.stderr and "ZeroDivisionError" in debug.stderr
 
+    def exhausted(*_args, **_kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(rnnshape.cli, "spec_from_options", exhausted)
+    out_of_memory = invoke(["inspect"])
+    assert out_of_memory.exit_code == 3 and out_of_memory.stderr.startswith("rnnshape inspect: error: out of memory")
+
 
 # ---- streams: closed pipes and Ctrl-C --------------------------------------------------------------
 def test_a_closed_pipe_ends_quietly_with_exit_141():
