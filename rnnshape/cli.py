@@ -4,24 +4,38 @@ bodies so that --help, --version and usage errors stay fast."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from rnnshape import __version__
-from rnnshape.errors import ExitCode, RnnshapeError, UsageError
+from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 from rnnshape.schema import dumps, envelope, error_entry
-from rnnshape.spec import DEFAULT_MAX_MEMORY_MB, MERGE_MODES, LayerSpec, canonical_layer, make_spec
+from rnnshape.spec import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
+                           SECONDS_PER_SHOWN_VALUE, LayerSpec, canonical_layer, make_spec)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+_debug_requested = False  # rnnshape --debug, for this run (reset by RnnshapeGroup.main)
+
+
 def debug_enabled() -> bool:
-    return os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0")
+    """rnnshape --debug or RNNSHAPE_DEBUG=1: tracebacks and TensorFlow's own log on errors."""
+    return _debug_requested or os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0")
+
+
+def _request_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    global _debug_requested
+    if value:
+        _debug_requested = True
 
 
 def _one_line(text: str) -> str:
@@ -32,46 +46,109 @@ def _error_line(prefix: str, message: str) -> None:
     click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
 
 
+class _Interrupted(BaseException):
+    """Ctrl-C, carried past click (which would print its own blank line and "Aborted!")."""
+
+
+class _StdoutClosed(BaseException):
+    """The reader of stdout went away (EPIPE), carried past click (which would exit 1, our
+    "expectation failed")."""
+
+
+@contextlib.contextmanager
+def _streams_guarded() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Interrupted() from None
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise _StdoutClosed() from None
+        raise
+
+
 class RnnshapeGroup(click.Group):
     """Runs click without its own error printing, so every failure is one line (or one JSON
-    document under --json) with the exit code of shared/CLI.md."""
+    document under --json) with the exit code of shared/CLI.md. Ctrl-C exits 130 and a closed
+    stdout 141 (128 + the signal, as a shell reports a process ended by SIGINT or SIGPIPE),
+    quietly, whatever was running."""
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
         # The command line as typed, for the title of --svg files (ctx.meta is shared by subcommands).
         argv = list(args)
-        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        with _streams_guarded():
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
         ctx.meta["rnnshape.argv"] = [info_name or "rnnshape", *argv]
         return ctx
 
+    def invoke(self, ctx):  # type: ignore[override]
+        with _streams_guarded():
+            return super().invoke(ctx)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        global _debug_requested
+        _debug_requested = False
         argv = list(sys.argv[1:] if args is None else args)
         json_mode = "--json" in argv
         prog = prog_name or "rnnshape"
         try:
+            code = self._run(argv, prog, json_mode, complete_var, **extra)
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+        except (_Interrupted, KeyboardInterrupt, click.Abort):
+            code = _interrupted()
+        except (_StdoutClosed, BrokenPipeError):
+            code = _stdout_closed()
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+    def _run(self, argv: list[str], prog: str, json_mode: bool, complete_var: Any, **extra: Any) -> int:
+        try:
             code = super().main(args=argv, prog_name=prog, complete_var=complete_var, standalone_mode=False, **extra)
-            code = int(code) if isinstance(code, int) else 0
+            return int(code) if isinstance(code, int) else 0
+        except NoArgsIsHelpError as exc:  # `rnnshape` alone: the help, to stderr as click does (exit 2)
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
+            return ExitCode.USAGE
         except click.UsageError as exc:
-            command = exc.ctx.command_path if exc.ctx is not None else prog
-            message = exc.format_message()
-            if exc.ctx is not None:
-                message += f" (see '{command} --help')"
-            code = _report(command, json_mode, UsageError(message))
+            # click's parser raises some errors (an option missing its value) without a context:
+            # the command is then the first word naming one.
+            command = exc.ctx.command_path if exc.ctx is not None else self._command_path(prog, argv)
+            message = exc.format_message() + f" (see '{command} --help')"
+            return _report(command, json_mode, UsageError(message))
         except click.ClickException as exc:  # e.g. a file option that cannot be opened
-            code = _report(prog, json_mode, UsageError(exc.format_message()))
-        except (click.Abort, KeyboardInterrupt):
-            click.echo("rnnshape: interrupted", err=True)
-            code = ExitCode.INTERRUPTED
+            return _report(prog, json_mode, UsageError(exc.format_message()))
         except RnnshapeError as exc:
-            code = _report(prog, json_mode, exc)
+            return _report(prog, json_mode, exc)
+        except MemoryError:  # the estimate let through more than this machine has
+            return _report(self._command_path(prog, argv), json_mode, BackendError(
+                "out of memory: this machine cannot hold the run; use smaller sizes (the size guard's "
+                "estimate was too low here: a lower --max-memory MB refuses such runs in advance)"))
         except Exception as exc:  # a bug of ours: still one line, the traceback on request
             if debug_enabled():
                 traceback.print_exc()
-            code = _report(prog, json_mode, RnnshapeError(
-                f"internal error: {type(exc).__name__}: {exc} (set RNNSHAPE_DEBUG=1 for the traceback)"))
-            code = ExitCode.BACKEND
-        if standalone_mode:
-            sys.exit(code)
-        return code
+            return _report(self._command_path(prog, argv), json_mode, InternalError(
+                f"internal error: {type(exc).__name__}: {exc} (please report it; rnnshape --debug ... "
+                "or RNNSHAPE_DEBUG=1 shows the traceback)"))
+
+    def _command_path(self, prog: str, argv: list[str]) -> str:
+        words = [arg for arg in argv if not arg.startswith("-")]
+        return f"{prog} {words[0]}" if words and words[0] in self.commands else prog
+
+
+def _interrupted() -> int:
+    with contextlib.suppress(Exception):
+        click.echo("rnnshape: interrupted", err=True)
+    return ExitCode.INTERRUPTED
+
+
+def _stdout_closed() -> int:
+    """Nothing more can reach the reader: send what is left of stdout to /dev/null, so that
+    Python's exit-time flush does not fail with a BrokenPipeError message."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return ExitCode.STDOUT_CLOSED
 
 
 def _report(command: str, json_mode: bool, error: RnnshapeError) -> int:
@@ -138,6 +215,12 @@ def check_export_paths(**paths: str | None) -> None:
         directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise UsageError(f"Invalid value for --{key}: the directory {directory!r} does not exist")
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+            raise UsageError(f"Invalid value for --{key}: {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _export_title(command: str, width: int = 100) -> str:
@@ -180,6 +263,9 @@ def export_options(function: Callable | None = None, *,
     for option in reversed(options):
         function = option(function)
     return function
+
+
+POSITIVE = click.IntRange(min=1)  # --max-memory MB, --max-seconds S
 
 
 # ---- options shared by the layer commands --------------------------------------------------
@@ -226,8 +312,9 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
                      help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
                           "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
-        click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+        click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
                      help="refuse configurations estimated to need more memory than this"),
+        max_seconds_option("configurations"),
     ]
 
     def decorate(function: Callable) -> Callable:
@@ -249,17 +336,68 @@ def spec_from_options(options: dict[str, Any], **overrides: Any) -> LayerSpec:
     return make_spec(**values)
 
 
-def check_size(spec: LayerSpec, max_memory_mb: int) -> None:
-    """Refuse, before TensorFlow is imported, what would not fit."""
+def max_seconds_option(what: str) -> Callable[[Callable], Callable]:
+    """--max-seconds S: its value is kept in ctx.meta for check_time (so that the commands'
+    signatures need not carry it)."""
+    return click.option("--max-seconds", type=POSITIVE, default=DEFAULT_MAX_SECONDS, show_default=True, metavar="S",
+                        expose_value=False, callback=_remember_max_seconds,
+                        help=f"refuse {what} estimated to take longer than this (a rough estimate, made before "
+                             "TensorFlow is imported)")
+
+
+def _remember_max_seconds(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    ctx.meta["rnnshape.max_seconds"] = value
+    return value
+
+
+def check_time(seconds: float, what: str) -> None:
+    """Refuse, before TensorFlow is imported, what would take minutes (see spec.SECONDS_PER_STEP)."""
+    ctx = click.get_current_context(silent=True)
+    limit = ctx.meta.get("rnnshape.max_seconds", DEFAULT_MAX_SECONDS) if ctx is not None else DEFAULT_MAX_SECONDS
+    if seconds > limit:
+        names = {p.name for p in ctx.command.params} if ctx is not None else set()
+        sizes = "/".join(f"--{name}" for name in ("timesteps", "units", "batch") if name in names) or "sizes"
+        static = ", --static" if "static" in names else ""
+        raise UsageError(
+            f"{what} would take about {_duration(seconds)} (a rough estimate, made before running "
+            f"anything), above the limit of {limit:,} s; use smaller {sizes}{static} or raise --max-seconds S")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:,.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:,.0f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def run_passes(spec: LayerSpec) -> int:
+    """The eager passes keras_runner.run makes over the sequence: the layer, its probe twin, a
+    forward reader for go_backwards, one per distinct partial length under --lengths."""
+    from rnnshape.keras_runner import MAX_UNMASKED_LENGTHS
+
+    partial = len({n for n in spec.lengths if n < spec.timesteps}) if spec.lengths else 0
+    return 2 + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
+
+
+def check_size(spec: LayerSpec, max_memory_mb: int, passes: int = 0, values: int = 0) -> None:
+    """Refuse, before TensorFlow is imported, what would not fit in memory, or (for ``passes``
+    eager passes over the sequence; 0 for --static) would take too long; ``values`` is how many
+    numbers the output shows (--values)."""
     if max_memory_mb < 1:
         raise UsageError(f"Invalid value for --max-memory: {max_memory_mb} is not a positive number of MiB")
-    needed = spec.estimated_bytes()
+    needed = spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE
     if needed > max_memory_mb * 2**20:
         raise UsageError(
             f"{spec.keras_call()} on input {spec.input_shape} needs about {needed / 2**20:,.0f} MiB "
             f"(weights, activations, outputs), above the limit of {max_memory_mb:,} MiB; "
             "use smaller --units/--timesteps/--batch or raise --max-memory MB"
         )
+    if passes:
+        check_time(spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
+                   f"{spec.keras_call()} on input {spec.input_shape}")
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -277,6 +415,9 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.group(name="rnnshape", cls=RnnshapeGroup, context_settings=CONTEXT_SETTINGS)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="show the versions of rnnshape, keras and tensorflow (without importing TensorFlow)")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_request_debug,
+              help="on errors, also print the full traceback and TensorFlow's own log to stderr "
+                   "(as RNNSHAPE_DEBUG=1)")
 def cli() -> None:
     """Explore the shapes and semantics of Keras recurrent layers, measured on real runs.
 
@@ -285,8 +426,9 @@ def cli() -> None:
       rnnshape inspect --layer lstm --units 6 --return-state
       rnnshape inspect --layer gru --return-sequences --return-state --json
 
-    Exit codes: 0 done, 1 an expectation failed, 2 bad usage, 3 backend failure.
-    Set RNNSHAPE_DEBUG=1 to see tracebacks and TensorFlow's own log.
+    Exit codes: 0 done, 1 an expectation failed, 2 bad usage, 3 backend failure
+    (130 interrupted, 141 stdout closed early). rnnshape --debug COMMAND ... (or
+    RNNSHAPE_DEBUG=1) shows tracebacks and TensorFlow's own log.
     """
 
 
@@ -331,7 +473,8 @@ def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[
     expectations = [parse_expect(text) for text in expect]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
-    check_size(spec, max_memory)
+    if not static:  # --static builds nothing: any size can be answered
+        check_size(spec, max_memory, passes=run_passes(spec), values=spec.value_count() if values else 0)
     if static:
         data = layer_data(spec, None)
     else:
@@ -431,8 +574,11 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
     layers = tuple(dict.fromkeys(options.pop("layer") or ("lstm",)))
     flags = grid_flags(vary, fixed)
     specs, skipped = drop_refused([spec_from_options(row) for row in grid_options(options, layers, flags)], flags)
-    for spec in specs:
-        check_size(spec, max_memory)
+    if not static:  # --static builds nothing: any size can be answered
+        for spec in specs:
+            check_size(spec, max_memory, passes=run_passes(spec), values=spec.value_count() if values else 0)
+        check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
+                       for spec in specs), f"the {len(specs)} rows")
     if static:
         rows = [layer_data(spec, None) for spec in specs]
     else:
@@ -463,8 +609,9 @@ def _compare(options: dict[str, Any], vary: tuple[str, ...], fixed: list[str], v
               help="also write a JUnit XML report (one testcase per case) for CI; folders are created")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 @click.option("--static", is_flag=True, help="shapes from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse cases estimated to need more memory than this")
+@max_seconds_option("contract files")
 def check(file: str, junit_path: str | None, json_mode: bool, static: bool, max_memory: int) -> int:
     """Check a shape contract file: every case's expected output shapes, in one process.
 
@@ -500,11 +647,14 @@ def _check(file: str, junit_path: str | None, static: bool, max_memory: int) -> 
     from rnnshape.schema import layer_data, versions
 
     cases = contract.load(file)
-    for case in cases:
+    for case in cases if not static else []:  # --static builds nothing: any size can be answered
         try:
-            check_size(case.spec, max_memory)
+            check_size(case.spec, max_memory, passes=run_passes(case.spec))
         except UsageError as exc:
             raise UsageError(f"{file}: {case.label}: {exc.message}") from None
+    if not static:
+        check_time(sum(case.spec.estimated_seconds(run_passes(case.spec)) for case in cases),
+                   f"{file}: the {len(cases)} cases")
     if junit_path:
         contract.check_writable(junit_path)
     specs = [case.spec for case in cases]
@@ -568,14 +718,17 @@ def trace(json_mode: bool, reset_after: bool | None, sample: int, steps: str | N
     return execute("trace", json_mode, lambda: _trace(options, reset_after, sample, steps, max_memory))
 
 
+TRACE_PASSES = 3  # the layer, a twin per direction, and the step-by-step recomputation in numpy
+
+
 def _trace(options: dict[str, Any], reset_after: bool | None, sample: int, steps: str | None, max_memory: int) -> Outcome:
     from rnnshape import trace as tracing
 
     spec = spec_from_options(options)
     resolved = tracing.resolve_reset_after(spec.layer, reset_after)
     tracing.check_sample(sample, spec.batch)
+    check_size(spec, max_memory, passes=TRACE_PASSES)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
-    check_size(spec, max_memory)
     from rnnshape import keras_runner
     from rnnshape.schema import versions
 
@@ -618,8 +771,9 @@ def _check_seed(seed: int) -> None:
 @click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch (keras.Input batch_size)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option("--static", is_flag=True, help="shapes, parameters and the diagnosis from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse stacks estimated to need more memory than this")
+@max_seconds_option("stacks")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 @export_options(diagram_help="draw the stack top to bottom, the shape on every edge, the refused edge marked")
 def stack(tokens: tuple[str, ...], timesteps: int | None, features: int, batch: int, seed: int, static: bool,
@@ -667,9 +821,12 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
     _check_seed(seed)
     plan = plan_stack(tokens, batch, 3 if timesteps is None else timesteps, features)
     repaired = repair(plan)[0] if plan.problem is not None and repair(plan) is not None else None
-    for each in (plan, repaired):
+    for each in (plan, repaired) if not static else ():  # --static builds nothing
         if each is not None:
             _memory_guard(each.estimated_bytes(), max_memory, f"the stack {each.command()}")
+    if not static:
+        check_time(sum(each.estimated_seconds() for each in (plan, repaired) if each is not None),
+                   f"the stack {plan.command()}")
     if static:
         data = plan_data(plan)
     else:
@@ -706,8 +863,9 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
 @click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option("--static", is_flag=True, help="shapes and parameters from the pure model, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse patterns estimated to need more memory than this")
+@max_seconds_option("patterns")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 def patterns(units: int, timesteps: int, features: int, batch: int, seed: int, static: bool, max_memory: int,
              json_mode: bool) -> int:
@@ -735,7 +893,9 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
 
     _check_seed(seed)
     plans = pattern_plans(units, timesteps, features, batch)
-    _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
+    if not static:  # --static builds nothing: any size can be answered
+        _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
+        check_time(sum(plan.estimated_seconds() for _, plan in plans), "the patterns")
     if static:
         runs: list[Any] = [None] * len(plans)
     else:
@@ -775,7 +935,7 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
 @click.option("--stride", type=int, default=1, show_default=True, help="steps between the starts of two windows")
 @click.option("--show", type=int, default=5, show_default=True, help="windows to list (then the last one)")
 @click.option("--static", is_flag=True, help="plain numpy slicing only, without TensorFlow")
-@click.option("--max-memory", type=int, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
+@click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True, metavar="MB",
               help="refuse series whose windows are estimated to need more memory than this")
 @click.option("--json", "json_mode", is_flag=True, help="print one JSON document (shared/CLI.md envelope)")
 def window(length: int, look_back: int, features: int, horizon: int, stride: int, show: int, static: bool,
@@ -854,6 +1014,9 @@ def stateful(json_mode: bool, split: str | None, max_memory: int, diagram: bool,
                    svg=svg, html=html)
 
 
+STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pass, readers, a shuffled batch
+
+
 def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int, diagram: bool = False,
               ascii_only: bool = False) -> Outcome:
     if options.get("lengths") is not None:
@@ -863,7 +1026,7 @@ def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int, 
     from rnnshape import stateful as chunking
 
     split = chunking.parse_split(split_text, spec.timesteps)
-    check_size(spec, max_memory)
+    check_size(spec, max_memory, passes=STATEFUL_PASSES, values=chunking.value_count(spec, split))
     from rnnshape import keras_runner
     from rnnshape.schema import versions
 
@@ -885,12 +1048,9 @@ def _stateful(options: dict[str, Any], split_text: str | None, max_memory: int, 
 
 def main() -> None:
     """The console script: run, then keep TensorFlow's exit-time log lines off the terminal."""
-    code = cli.main(standalone_mode=False)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
+    code = cli.main(standalone_mode=False)  # flushes stdout; handles Ctrl-C and a closed pipe
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
     if "tensorflow" in sys.modules:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)

@@ -69,7 +69,7 @@ def drop_refused(specs: list[LayerSpec], flags: tuple[str, ...]) -> tuple[list[L
     kept, skipped = [], []
     for spec in specs:
         reason = refusal(spec)
-        if reason and any(flag in flags for flag in ("bidirectional", "go_backwards", "stateful", "return_state")):
+        if reason and any(flag in flags for flag in spec.keras_refusal_flags()):
             skipped.append({"keras_call": spec.keras_call(), "reason": reason})
         else:
             kept.append(spec)

@@ -73,8 +73,8 @@ def load(path: str) -> list[Case]:
         raw = Path(path).read_bytes()
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a TOML contract file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the contract file: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
+        raise UsageError(f"{path}: cannot read the contract file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -202,13 +202,17 @@ def junit_tree(source: str, verdicts: list[Verdict], properties: dict[str, str])
 def check_writable(path: str) -> None:
     """Refuse a --junit path that cannot be written, before anything runs."""
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"Invalid value for --junit: {path} is a directory; give a file name such as reports/rnnshape.xml")
-    for parent in target.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"Invalid value for --junit: {parent} is not a directory")
-            break
+    try:
+        if not path or target.is_dir():
+            raise UsageError(f"Invalid value for --junit: {path!r} is a directory; give a file name such as "
+                             "reports/rnnshape.xml")
+        for parent in target.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"Invalid value for --junit: {parent} is not a directory")
+                break
+    except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+        raise UsageError(f"Invalid value for --junit: {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def write_junit(path: str, tree: ET.ElementTree) -> None:

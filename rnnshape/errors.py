@@ -10,7 +10,8 @@ class ExitCode(enum.IntEnum):
     EXPECTATION_FAILED = 1
     USAGE = 2
     BACKEND = 3
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a process it interrupted
+    STDOUT_CLOSED = 141  # the reader of stdout went away: 128 + SIGPIPE, as for any Unix filter
 
 
 class RnnshapeError(Exception):
@@ -55,6 +56,14 @@ class BackendError(RnnshapeError):
 
     exit_code = ExitCode.BACKEND
     type = "backend"
+
+
+class InternalError(RnnshapeError):
+    """A bug of rnnshape's own (an exception nothing else expected): exit 3, one line, the
+    traceback with --debug."""
+
+    exit_code = ExitCode.BACKEND
+    type = "internal"
 
 
 def option_name(key: str) -> str:

@@ -46,8 +46,8 @@ def _stat(path: str) -> os.stat_result:
         raise SpecError("input", f"{path!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
     try:
         stat = os.stat(path)
-    except OSError as exc:
-        raise SpecError("input", f"cannot read {path!r}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name (from a check file)
+        raise SpecError("input", f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
     if not os.path.isfile(path):
         raise SpecError("input", f"{path!r} is not a file")
     return stat
@@ -105,9 +105,13 @@ def _read_npy(path: str, name: str) -> np.ndarray:
 def _read_csv(raw: bytes, name: str) -> np.ndarray:
     import io
 
+    import warnings
+
     try:
         text = raw.decode("utf-8")
-        return np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=1)
+        with warnings.catch_warnings():  # "input contained no data": the empty array is refused below
+            warnings.simplefilter("ignore")
+            return np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=1)
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError("input", f"{name!r} is not a numeric CSV (rows of comma-separated numbers): {first}") from None

@@ -148,7 +148,12 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     merge_mode = overrides.get("merge_mode", spec.merge_mode)
     cell_options = {k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None}
     cls = getattr(keras.layers, spec.keras_class)
-    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags, **cell_options, **initializers(spec))
+    # Weights the user left to rnnshape are overwritten right after building: start them at zeros
+    # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
+    # minutes for thousands of units).
+    placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
+    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags, **cell_options,
+                **{**placeholders, **initializers(spec)})
     if bidirectional:
         layer = keras.layers.Bidirectional(
             layer, merge_mode=None if merge_mode == "none" else merge_mode, name="bidirectional"
@@ -483,14 +488,17 @@ def deterministic_stack_input(seed: int, shape: tuple[int, ...]) -> np.ndarray:
 def stack_layer(keras: Any, token: Any) -> Any:
     """The Keras layer for a stack_spec.Token, named by its position."""
     layers = keras.layers
+    # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
         cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
-        layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name)
+        layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name,
+                    kernel_initializer="zeros", recurrent_initializer="zeros")
         return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
     if token.kind == "dense":
-        return layers.Dense(token.n, name=token.keras_name)
+        return layers.Dense(token.n, name=token.keras_name, kernel_initializer="zeros")
     if token.kind == "td":
-        return layers.TimeDistributed(layers.Dense(token.n, name=f"dense_{token.index}"), name=token.keras_name)
+        return layers.TimeDistributed(layers.Dense(token.n, name=f"dense_{token.index}", kernel_initializer="zeros"),
+                                      name=token.keras_name)
     return layers.RepeatVector(token.n, name=token.keras_name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any, TextIO
@@ -23,6 +24,11 @@ def boxed(table: Table, ascii: bool = False) -> Table:
     if ascii and table.box is not None:
         table.box = ASCII_TABLE_BOX
     return table
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 (our "expectation failed"): let rnnshape.cli handle a closed stdout.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout was closed")
 
 
 def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
@@ -36,7 +42,7 @@ def make_console(file: TextIO | None = None, width: int | None = None, color: bo
     if width is None and not is_tty:
         # Piped output: rich would use 80 columns; honour COLUMNS, else give tables room.
         width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 100
-    return Console(
+    return _Console(
         file=file,
         width=width,
         no_color=not color,

@@ -52,6 +52,7 @@ INITIALIZERS = {
     "variance_scaling": "VarianceScaling",
 }
 SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
+MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D weights (GRU's bias is 2-D)
 INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
              "bias_init": "bias_initializer"}
 SIZE_KEYS = ("batch", "timesteps", "features")
@@ -66,6 +67,23 @@ INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd value
 DTYPE = "float32"
 BYTES_PER_FLOAT = 4
 DEFAULT_MAX_MEMORY_MB = 4096
+# A rough cost of Keras' work, only to refuse in advance runs that would take minutes: eager
+# Keras reads a sequence one step at a time at ~1.4 ms per step and direction whatever the
+# sizes (measured on a 2-core CPU, Keras 3.15 on TensorFlow 2.21), plus the arithmetic, plus
+# drawing and setting the weights.
+SECONDS_PER_STEP = 0.0015
+FLOPS_PER_SECOND = 5e9
+SECONDS_PER_WEIGHT = 4e-8
+DEFAULT_MAX_SECONDS = 60
+# Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
+SECONDS_PER_SHOWN_VALUE = 3e-6
+BYTES_PER_SHOWN_VALUE = 96
+
+
+def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1) -> float:
+    """The estimated seconds of one eager pass of a recurrent layer over a sequence."""
+    flops = directions * batch * timesteps * 2 * GATES[layer] * units * (units + features)
+    return directions * timesteps * SECONDS_PER_STEP + flops / FLOPS_PER_SECOND
 
 
 def canonical_layer(name: Any) -> str:
@@ -246,6 +264,14 @@ class LayerSpec:
             text += "; kept by the layer as the next batch's initial state"
         return text
 
+    def keras_refusal_flags(self) -> tuple[str, ...]:
+        """The flags that together make keras_refusal() true (empty when Keras can build it)."""
+        if self.bidirectional and self.go_backwards:
+            return ("bidirectional", "go_backwards")
+        if self.bidirectional and self.stateful and self.return_state:
+            return ("bidirectional", "stateful", "return_state")
+        return ()
+
     def keras_refusal(self) -> str | None:
         """Why Keras (the installed version) cannot build or run this configuration, or None.
         The pure model refuses to answer for these (exit 2) instead of guessing."""
@@ -368,10 +394,27 @@ class LayerSpec:
         gate activations and outputs (twice for Bidirectional and for the probe runs)."""
         b, t, f, u, g = self.batch, self.timesteps, self.features, self.units, GATES[self.layer]
         directions = 2 if self.bidirectional else 1
-        floats = self.param_total() * 2  # weights and their numpy copies
+        floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
         floats += b * t * f * 2  # input and its reversed copy
         floats += directions * b * t * u * (g + 4) * 3  # gates, h, c and outputs; layer and probes
         return floats * BYTES_PER_FLOAT
+
+    def value_count(self) -> int:
+        """The numbers --values shows: the input and every returned tensor."""
+        count = self.batch * self.timesteps * self.features
+        for tensor in self.outputs():
+            size = 1
+            for d in tensor.shape:
+                size *= d
+            count += size
+        return count
+
+    def estimated_seconds(self, passes: int) -> float:
+        """A rough estimate of ``passes`` eager passes over the sequence, each building the
+        layer and setting its weights (see SECONDS_PER_STEP)."""
+        directions = 2 if self.bidirectional else 1
+        one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions)
+        return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
 
 
 def make_spec(**options: Any) -> LayerSpec:
@@ -394,6 +437,10 @@ def make_spec(**options: Any) -> LayerSpec:
                                         f"(sha256 {values['input_sha256']})")
     for key in INIT_KEYS:
         values[key] = canonical_initializer(key, values[key])
+    if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
+        raise SpecError("bias_init", f"{values['bias_init']} fills 2-D weights only, and the "
+                                     f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
+                                     "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...")
     for key, (low, high) in INT_LIMITS.items():
         value = values[key]
         if isinstance(value, bool) or not isinstance(value, int):

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.spec import BYTES_PER_FLOAT, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES, make_spec
+from rnnshape.spec import (BYTES_PER_FLOAT, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
+                           SECONDS_PER_WEIGHT, make_spec, pass_seconds)
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")
@@ -227,6 +228,21 @@ class StackPlan:
                 b, t, _ = layer.input_shape
                 floats += (2 if layer.token.bi else 1) * b * t * layer.token.n * (GATES[layer.token.kind] + 4) * 3
         return floats * BYTES_PER_FLOAT
+
+    def estimated_seconds(self) -> float:
+        """A rough estimate of one real run (see spec.SECONDS_PER_STEP): every recurrent layer
+        reads its sequence step by step; Dense layers cost their arithmetic."""
+        seconds = 2 * sum(layer.params or 0 for layer in self.layers) * SECONDS_PER_WEIGHT
+        for layer in self.layers:
+            shape = layer.input_shape
+            if shape is None:
+                continue
+            if layer.token.recurrent and len(shape) == 3:
+                b, t, f = shape
+                seconds += pass_seconds(layer.token.kind, layer.token.n, f, b, t, 2 if layer.token.bi else 1)
+            elif layer.token.kind in ("dense", "td"):
+                seconds += 2 * _prod(shape) * layer.token.n / FLOPS_PER_SECOND
+        return seconds
 
 
 def _prod(shape: tuple[int, ...]) -> int:
@@ -529,8 +545,10 @@ def incompatible_error(data: dict[str, Any]) -> IncompatibleStack:
 
 def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list[tuple[Pattern, StackPlan]]:
     """Every canonical pattern, planned for these options."""
-    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_N:
-        raise UsageError(f"Invalid value for --units: {units!r} is not in the range 1..{MAX_N}")
+    # --units and --timesteps become token numbers (lstm:UNITS, repeat:TIMESTEPS): the token range.
+    for key, value in (("units", units), ("timesteps", timesteps)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_N:
+            raise UsageError(f"Invalid value for --{key}: {value!r} is not in the range 1..{MAX_N}")
     plans = []
     for pattern in PATTERNS:
         plan = plan_stack(pattern_tokens(pattern, units, timesteps, features), batch, timesteps, features)

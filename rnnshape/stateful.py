@@ -89,6 +89,17 @@ def state_names(spec: LayerSpec) -> list[str]:
     return [d.prefix + name for d in directions(spec) for name in own]
 
 
+def value_count(spec: LayerSpec, split: tuple[int, ...]) -> int:
+    """About how many numbers stateful_data holds (for the size guard): the input, every
+    state before and after each call, and each call's output."""
+    width = spec.units * (2 if spec.bidirectional else 1)
+    states = len(state_names(spec)) * spec.batch * spec.units
+    calls = len(split) + 1  # the chunks and the rerun after reset_state()
+    steps = spec.timesteps + split[-1]
+    outputs = spec.batch * width * (steps if spec.return_sequences else calls)
+    return spec.batch * spec.timesteps * spec.features + (2 * calls + 1) * states + outputs
+
+
 def read_order(bounds: list[tuple[int, int]], reversed_: bool) -> np.ndarray:
     """The time steps in the order a stateful layer reads them, chunk after chunk."""
     parts = [np.arange(stop - 1, start - 1, -1) if reversed_ else np.arange(start, stop) for start, stop in bounds]

@@ -76,8 +76,8 @@ def make_window_spec(**options: Any) -> WindowSpec:
     spec = WindowSpec(**{k: v for k, v in options.items() if k != "show"})
     if spec.length < spec.look_back + spec.horizon:
         raise UsageError(
-            f"Invalid value for --length: {spec.length} steps hold no window: a window needs look_back + horizon = "
-            f"{spec.look_back} + {spec.horizon} = {spec.look_back + spec.horizon} steps")
+            f"Invalid value for --length: {spec.length} steps hold no window: a window needs --look-back + --horizon "
+            f"= {spec.look_back} + {spec.horizon} = {spec.look_back + spec.horizon} steps")
     if spec.stride >= spec.length - spec.horizon:
         raise UsageError(
             f"Invalid value for --stride: {spec.stride} must be below length - horizon = {spec.length - spec.horizon} "

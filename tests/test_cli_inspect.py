@@ -124,6 +124,8 @@ def test_static_matches_the_real_run(invoke_json):
     assert static["data"]["params"]["total"] == real["data"]["params"]["keras_count_params"]
 
 
-def test_every_command_has_help_with_an_example():
+def test_every_command_has_help_with_an_example(invoke):
     for name, command in cli.commands.items():
         assert command.help and "Examples:" in command.help and f"rnnshape {name}" in command.help, name
+    listed = invoke(["--help"]).stdout.split("Commands:")[1].split()
+    assert set(cli.commands) <= set(listed)
