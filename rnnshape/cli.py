@@ -176,6 +176,18 @@ class Outcome:
     errors: list[RnnshapeError] = field(default_factory=list)
 
 
+def verdict(data: Any, render: Callable[[Any], None], errors: list[RnnshapeError]) -> Outcome:
+    """An Outcome whose exit code follows its errors: 1 when an expectation failed, else 0."""
+    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+
+
+def failed_checks(failed: list[str], lead: str) -> list[RnnshapeError]:
+    """One ExpectationFailed naming what failed, when a measured check of the run did not hold."""
+    from rnnshape.errors import ExpectationFailed
+
+    return [ExpectationFailed(f"{lead}: {', '.join(failed)}")] if failed else []
+
+
 def execute(command: str, json_mode: bool, work: Callable[[], Outcome], *, svg: str | None = None,
             html: str | None = None) -> int:
     """Run ``work`` and show its outcome: JSON, or the rich view. ``svg``/``html`` save the rich
@@ -506,7 +518,7 @@ def _inspect(options: dict[str, Any], values: bool, static: bool, expect: tuple[
                 table.box = ASCII_TABLE_BOX
             console.print(table)
 
-    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+    return verdict(data, render, errors)
 
 
 # ---- compare --------------------------------------------------------------------------------
@@ -685,7 +697,7 @@ def _check(file: str, junit_path: str | None, static: bool, max_memory: int) -> 
 
         render_check(console, data)
 
-    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+    return verdict(data, render, errors)
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
 @click.option("--reset-after/--no-reset-after", "reset_after", default=None,
@@ -852,7 +864,7 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
 
         render_stack(console, data, diagram=diagram, ascii=ascii_only)
 
-    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+    return verdict(data, render, errors)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -912,18 +924,14 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
         "versions": versions(),
     }
     failed = [p["name"] for p in data["patterns"] if any(not c["holds"] for c in p["checks"])]
-    errors: list[RnnshapeError] = []
-    if failed:
-        from rnnshape.errors import ExpectationFailed
-
-        errors.append(ExpectationFailed(f"a measured check failed for: {', '.join(failed)}"))
+    errors = failed_checks(failed, "a measured check failed for")
 
     def render(console: Any) -> None:
         from rnnshape.render_stack import render_patterns
 
         render_patterns(console, data)
 
-    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+    return verdict(data, render, errors)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -971,18 +979,14 @@ def _window(length: int, look_back: int, features: int, horizon: int, stride: in
     data = window_data(spec, show, keras)
     data["versions"] = versions()
     failed = [c["claim"] for c in data["checks"] if not c["holds"]]
-    errors: list[RnnshapeError] = []
-    if failed:
-        from rnnshape.errors import ExpectationFailed
-
-        errors.append(ExpectationFailed(f"measured check failed: {failed[0]}"))
+    errors = failed_checks(failed[:1], "measured check failed")
 
     def render(console: Any) -> None:
         from rnnshape.render_stack import render_window
 
         render_window(console, data)
 
-    return Outcome(data, render, ExitCode.EXPECTATION_FAILED if errors else ExitCode.OK, errors)
+    return verdict(data, render, errors)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)

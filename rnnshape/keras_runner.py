@@ -569,6 +569,14 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
 
 
 # ---- windows of a series (rnnshape window) ----------------------------------------------
+def _window_dataset(keras: Any, series: np.ndarray, look_back: int, horizon: int, stride: int,
+                    batch_size: int | None) -> Any:
+    """Keras' utility, called as window.WindowSpec.keras_call shows."""
+    return keras.utils.timeseries_dataset_from_array(
+        series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
+        sequence_stride=stride, shuffle=False, batch_size=batch_size)
+
+
 def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
                   batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """X and y from keras.utils.timeseries_dataset_from_array, called as window.WindowSpec.keras_call
@@ -576,9 +584,7 @@ def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
     keras = load_keras()
     with quiet_native_stderr():
         try:
-            dataset = keras.utils.timeseries_dataset_from_array(
-                series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
-                sequence_stride=stride, shuffle=False, batch_size=batch_size)
+            dataset = _window_dataset(keras, series, look_back, horizon, stride, batch_size)
             xs, ys = [], []
             for x, y in dataset:
                 xs.append(np.asarray(x))
@@ -598,9 +604,7 @@ def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride:
     keras = load_keras()
     with quiet_native_stderr():
         try:
-            dataset = keras.utils.timeseries_dataset_from_array(
-                series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
-                sequence_stride=stride, shuffle=False, batch_size=None)
+            dataset = _window_dataset(keras, series, look_back, horizon, stride, None)
             count = int(dataset.cardinality().numpy())
         except Exception as exc:
             raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
@@ -609,6 +613,8 @@ def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride:
         with quiet_native_stderr():
             count = sum(1 for _ in dataset)
     return count
+
+
 # ---- stateful: one sequence cut into consecutive batches ----------------------------------
 @dataclass
 class ChunkCall:
