@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterator
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from rnnshape import __version__
 from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 from rnnshape.schema import dumps, envelope, error_entry
 from rnnshape.spec import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
@@ -394,19 +393,22 @@ def run_passes(spec: LayerSpec) -> int:
     return 2 + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
 
 
+def memory_guard(needed: int, max_memory_mb: int, what: str, detail: str = "", smaller: str = "sizes") -> None:
+    """Refuse, before TensorFlow is imported, what would not fit in --max-memory."""
+    if max_memory_mb < 1:
+        raise UsageError(f"Invalid value for --max-memory: {max_memory_mb} is not a positive number of MiB")
+    if needed > max_memory_mb * 2**20:
+        raise UsageError(f"{what} needs about {needed / 2**20:,.0f} MiB{detail}, above the limit of "
+                         f"{max_memory_mb:,} MiB; use smaller {smaller} or raise --max-memory MB")
+
+
 def check_size(spec: LayerSpec, max_memory_mb: int, passes: int = 0, values: int = 0) -> None:
     """Refuse, before TensorFlow is imported, what would not fit in memory, or (for ``passes``
     eager passes over the sequence; 0 for --static) would take too long; ``values`` is how many
     numbers the output shows (--values)."""
-    if max_memory_mb < 1:
-        raise UsageError(f"Invalid value for --max-memory: {max_memory_mb} is not a positive number of MiB")
-    needed = spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE
-    if needed > max_memory_mb * 2**20:
-        raise UsageError(
-            f"{spec.keras_call()} on input {spec.input_shape} needs about {needed / 2**20:,.0f} MiB "
-            f"(weights, activations, outputs), above the limit of {max_memory_mb:,} MiB; "
-            "use smaller --units/--timesteps/--batch or raise --max-memory MB"
-        )
+    memory_guard(spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE, max_memory_mb,
+                 f"{spec.keras_call()} on input {spec.input_shape}", " (weights, activations, outputs)",
+                 "--units/--timesteps/--batch")
     if passes:
         check_time(spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
                    f"{spec.keras_call()} on input {spec.input_shape}")
@@ -759,15 +761,6 @@ def _trace(options: dict[str, Any], reset_after: bool | None, sample: int, steps
 
     return Outcome(data, render, ExitCode.BACKEND if error else ExitCode.OK, [error] if error else [])
 # ---- stack, patterns, window ---------------------------------------------------------------
-def _memory_guard(needed: int, max_memory_mb: int, what: str) -> None:
-    """Refuse, before TensorFlow is imported, what would not fit."""
-    if max_memory_mb < 1:
-        raise UsageError(f"Invalid value for --max-memory: {max_memory_mb} is not a positive number of MiB")
-    if needed > max_memory_mb * 2**20:
-        raise UsageError(f"{what} needs about {needed / 2**20:,.0f} MiB, above the limit of {max_memory_mb:,} MiB; "
-                         "use smaller sizes or raise --max-memory MB")
-
-
 def _check_seed(seed: int) -> None:
     from rnnshape.spec import INT_LIMITS
 
@@ -835,7 +828,7 @@ def _stack(texts: tuple[str, ...], timesteps: int | None, features: int, batch: 
     repaired = repair(plan)[0] if plan.problem is not None and repair(plan) is not None else None
     for each in (plan, repaired) if not static else ():  # --static builds nothing
         if each is not None:
-            _memory_guard(each.estimated_bytes(), max_memory, f"the stack {each.command()}")
+            memory_guard(each.estimated_bytes(), max_memory, f"the stack {each.command()}")
     if not static:
         check_time(sum(each.estimated_seconds() for each in (plan, repaired) if each is not None),
                    f"the stack {plan.command()}")
@@ -906,7 +899,7 @@ def _patterns(units: int, timesteps: int, features: int, batch: int, seed: int, 
     _check_seed(seed)
     plans = pattern_plans(units, timesteps, features, batch)
     if not static:  # --static builds nothing: any size can be answered
-        _memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
+        memory_guard(sum(plan.estimated_bytes() for _, plan in plans), max_memory, "the patterns")
         check_time(sum(plan.estimated_seconds() for _, plan in plans), "the patterns")
     if static:
         runs: list[Any] = [None] * len(plans)
@@ -974,7 +967,7 @@ def _window(length: int, look_back: int, features: int, horizon: int, stride: in
 
     spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon,
                             stride=stride, show=show)
-    _memory_guard(spec.estimated_bytes(), max_memory, f"{spec.samples:,} windows of {look_back} x {features}")
+    memory_guard(spec.estimated_bytes(), max_memory, f"{spec.samples:,} windows of {look_back} x {features}")
     keras = None if static else run_keras(spec, make_series(spec))
     data = window_data(spec, show, keras)
     data["versions"] = versions()

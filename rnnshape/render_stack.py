@@ -203,5 +203,5 @@ def render_window(console: Console, data: dict[str, Any]) -> None:
     if note["loop_windows"]:
         same = "equal" if note["loop_windows_equal_the_first_correct_ones"] else "DO NOT equal"
         text += f"; its {note['loop_windows']} windows {same} the first {note['loop_windows']} correct ones"
-    text += f". The correct loop is range(len(dataset) - look_back)."
+    text += ". The correct loop is range(len(dataset) - look_back)."
     console.print(Text(text))

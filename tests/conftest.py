@@ -27,6 +27,22 @@ def run_process(args: list[str], env: dict[str, str] | None = None, timeout: flo
     return subprocess.run(_command() + args, capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+def run_in_fresh_interpreter(command_lines: list[list[str]]) -> tuple[list[int], list[str]]:
+    """Run each command line with cli.main in ONE new Python process; return the exit codes and
+    which of tensorflow/keras that process ended up importing."""
+    script = (
+        "import json, sys\n"
+        "from rnnshape.cli import cli\n"
+        f"codes = [cli.main(args, standalone_mode=False) for args in {command_lines!r}]\n"
+        "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "print('REPORT:' + json.dumps({'codes': codes, 'heavy': heavy}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1].removeprefix("REPORT:"))
+    return report["codes"], report["heavy"]
+
+
 @pytest.fixture
 def invoke():
     """Run the CLI in this process; returns click's Result (stdout and stderr apart)."""

@@ -3,9 +3,6 @@ malformed files are rejected with exit 2 naming the case and the key."""
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -189,21 +186,13 @@ def test_unreadable_files_and_bad_junit_paths_exit_2(invoke, invoke_json, tmp_pa
 
 
 def test_static_check_and_compare_do_not_import_tensorflow(tmp_path):
-    script = textwrap.dedent(f"""
-        import sys
-        from rnnshape.cli import cli
-        codes = [cli.main(["check", {str(SAMPLE)!r}, "--static", "--junit", {str(tmp_path / "r.xml")!r}],
-                          standalone_mode=False),
-                 cli.main(["compare", "--layer", "lstm", "--vary", "bidirectional", "--static", "--json"],
-                          standalone_mode=False),
-                 cli.main(["check", "--help"], standalone_mode=False),
-                 cli.main(["compare", "--help"], standalone_mode=False)]
-        heavy = [m for m in ("tensorflow", "keras") if m in sys.modules]
-        print("CODES:" + ",".join(str(c) for c in codes) + " HEAVY:" + ",".join(heavy))
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "CODES:0,0,0,0 HEAVY:"
+    from conftest import run_in_fresh_interpreter
+
+    codes, heavy = run_in_fresh_interpreter([
+        ["check", str(SAMPLE), "--static", "--junit", str(tmp_path / "r.xml")],
+        ["compare", "--layer", "lstm", "--vary", "bidirectional", "--static", "--json"],
+        ["check", "--help"], ["compare", "--help"]])
+    assert codes == [0, 0, 0, 0] and heavy == []
     _, suite = _junit(tmp_path / "r.xml")
     assert suite.get("tests") == "6"
 

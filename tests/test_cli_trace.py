@@ -256,18 +256,8 @@ def test_real_process_json_and_clean_stderr():
 
 
 def test_help_and_usage_errors_do_not_import_tensorflow():
-    import subprocess
-    import sys
-    import textwrap
+    from conftest import run_in_fresh_interpreter
 
-    script = textwrap.dedent("""
-        import sys
-        from rnnshape.cli import cli
-        for args in (["trace", "--help"], ["trace", "--sample", "3"], ["trace", "--steps", "9"],
-                     ["trace", "--layer", "lstm", "--no-reset-after"]):
-            cli.main(args, standalone_mode=False)
-        print("HEAVY:" + ",".join(m for m in ("tensorflow", "keras") if m in sys.modules))
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY:"
+    _, heavy = run_in_fresh_interpreter([["trace", "--help"], ["trace", "--sample", "3"], ["trace", "--steps", "9"],
+                                         ["trace", "--layer", "lstm", "--no-reset-after"]])
+    assert heavy == []

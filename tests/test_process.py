@@ -2,11 +2,8 @@
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
-from conftest import run_process
+from conftest import run_in_fresh_interpreter, run_process
 
 
 def test_successful_run_leaves_stderr_empty_and_stdout_one_json_document():
@@ -31,18 +28,9 @@ def test_two_processes_give_byte_identical_json():
 
 
 def test_help_version_and_usage_errors_do_not_import_tensorflow():
-    script = textwrap.dedent("""
-        import sys
-        from rnnshape.cli import cli
-        for args in (["--help"], ["inspect", "--help"], ["--version"], ["inspect", "--units", "0"],
-                     ["inspect", "--layer", "nope"], ["inspect", "--static", "--json"]):
-            cli.main(args, standalone_mode=False)
-        heavy = [m for m in ("tensorflow", "keras") if m in sys.modules]
-        print("HEAVY:" + ",".join(heavy))
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY:"
+    _, heavy = run_in_fresh_interpreter([["--help"], ["inspect", "--help"], ["--version"], ["inspect", "--units", "0"],
+                                         ["inspect", "--layer", "nope"], ["inspect", "--static", "--json"]])
+    assert heavy == []
 
 
 def test_usage_error_is_exit_2_one_line_no_traceback():

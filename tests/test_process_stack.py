@@ -1,11 +1,8 @@
 """stack, patterns and window as the user runs them: a real subprocess (stderr, exit code) and
 which commands stay free of TensorFlow."""
 
-import subprocess
-import sys
-import textwrap
 
-from conftest import run_process
+from conftest import run_in_fresh_interpreter, run_process
 
 
 def test_incompatible_stack_in_a_real_process_exit_1_one_stderr_line():
@@ -18,17 +15,8 @@ def test_incompatible_stack_in_a_real_process_exit_1_one_stderr_line():
 
 
 def test_help_static_and_usage_errors_do_not_import_tensorflow():
-    script = textwrap.dedent("""
-        import sys
-        from rnnshape.cli import cli
-        for args in (["stack", "--help"], ["patterns", "--help"], ["window", "--help"],
-                     ["stack", "lstm:8", "lstm:4", "--static", "--json"], ["stack", "conv:3"],
-                     ["patterns", "--static", "--json"], ["window", "--static", "--json"],
-                     ["window", "--look-back", "0"]):
-            cli.main(args, standalone_mode=False)
-        heavy = [m for m in ("tensorflow", "keras") if m in sys.modules]
-        print("HEAVY:" + ",".join(heavy))
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY:"
+    _, heavy = run_in_fresh_interpreter([
+        ["stack", "--help"], ["patterns", "--help"], ["window", "--help"],
+        ["stack", "lstm:8", "lstm:4", "--static", "--json"], ["stack", "conv:3"],
+        ["patterns", "--static", "--json"], ["window", "--static", "--json"], ["window", "--look-back", "0"]])
+    assert heavy == []

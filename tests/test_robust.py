@@ -86,7 +86,7 @@ def make_files(root) -> dict[str, str]:
     (root / "bad_expect.toml").write_text('[[case]]\nname = "x"\n[case.expect]\noutput = [1, -4]\n"☃" = [1]\n')
     (root / "not_cases.toml").write_text('case = 3\n')
     (root / "duplicate.toml").write_text('[[case]]\nname = "a"\n[case.expect]\noutput = [1, 4]\n' * 2)
-    (root / "long.toml").write_text(f'[[case]]\nname = "long"\ntimesteps = 300000\n[case.expect]\noutput = [1, 4]\n')
+    (root / "long.toml").write_text('[[case]]\nname = "long"\ntimesteps = 300000\n[case.expect]\noutput = [1, 4]\n')
     (root / "input_file.toml").write_text(f'[[case]]\nname = "file"\ninput = "{paths["good.csv"]}"\n'
                                           '[case.expect]\noutput = [1, 4]\n')
     return paths
@@ -94,7 +94,6 @@ def make_files(root) -> dict[str, str]:
 
 def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(valid, hostile) values keyed by the click parameter's name."""
-    input_files = [files[kind] for kind in FILE_KINDS]
     out = str(outdir)
     bad_paths = ["", out, "/nonexistent-dir/x.out", "/dev/full", "/proc/self/x.out", "ü/" * 200 + "x",
                  out + "/" + "x" * 300]

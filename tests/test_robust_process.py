@@ -18,7 +18,6 @@ import time
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from conftest import _command
 from rnnshape.cli import cli
