@@ -1,3 +1,85 @@
-"""rnnshape: the shapes and semantics of Keras recurrent layers, measured on real runs."""
+"""rnnshape: the shapes and semantics of Keras recurrent layers, measured on real runs.
 
-__version__ = "0.1.0"
+One function per command, each returning a result object (rnnshape.results) that renders
+itself with rich and gives ``to_dict()``, the ``data`` of the command's ``--json``::
+
+    import rnnshape
+    result = rnnshape.inspect(layer="lstm", units=6, return_state=True)
+    result.shapes          # {'output': (1, 6), 'state_h': (1, 6), 'state_c': (1, 6)}
+    rich.print(result)     # the tables of `rnnshape inspect`
+
+Importing rnnshape imports neither TensorFlow, Keras nor numpy: a command imports what it
+needs when it is called. Failures raise the exceptions below (exit codes on the command line).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rnnshape.errors import (BackendError, ExitCode, ExpectationFailed, InternalError, RnnshapeError, SpecError,
+                             UsageError)
+from rnnshape.versions import __version__
+
+if TYPE_CHECKING:
+    from rnnshape.results import (CheckResult, CompareResult, InspectResult, PatternsResult, StackResult,
+                                  StatefulResult, TraceResult, WindowResult)
+
+__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window",
+           "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
+
+
+def inspect(layer: str = "lstm", units: int = 4, **options: Any) -> InspectResult:
+    """One recurrent layer built, run and explained (``rnnshape inspect``); see
+    rnnshape.api.inspect.inspect for every option."""
+    from rnnshape.api.inspect import inspect as run
+
+    return run(layer, units, **options)
+
+
+def compare(layers: Any = ("lstm",), **options: Any) -> CompareResult:
+    """Many configurations side by side (``rnnshape compare``); see rnnshape.api.compare.compare."""
+    from rnnshape.api.compare import compare as run
+
+    return run(layers, **options)
+
+
+def check(file: str, **options: Any) -> CheckResult:
+    """A shape contract file checked (``rnnshape check``); see rnnshape.api.check.check."""
+    from rnnshape.api.check import check as run
+
+    return run(file, **options)
+
+
+def trace(layer: str = "lstm", units: int = 4, **options: Any) -> TraceResult:
+    """Every gate and state of every step, recomputed (``rnnshape trace``); see rnnshape.api.trace.trace."""
+    from rnnshape.api.trace import trace as run
+
+    return run(layer, units, **options)
+
+
+def stateful(layer: str = "lstm", units: int = 4, **options: Any) -> StatefulResult:
+    """A sequence fed as consecutive batches (``rnnshape stateful``); see rnnshape.api.stateful.stateful."""
+    from rnnshape.api.stateful import stateful as run
+
+    return run(layer, units, **options)
+
+
+def stack(tokens: Any, **options: Any) -> StackResult:
+    """Shapes through a stack of layers (``rnnshape stack``); see rnnshape.api.stack.stack."""
+    from rnnshape.api.stack import stack as run
+
+    return run(tokens, **options)
+
+
+def patterns(**options: Any) -> PatternsResult:
+    """The canonical model shapes, built (``rnnshape patterns``); see rnnshape.api.patterns.patterns."""
+    from rnnshape.api.patterns import patterns as run
+
+    return run(**options)
+
+
+def window(**options: Any) -> WindowResult:
+    """A series cut into windows (``rnnshape window``); see rnnshape.api.window.window."""
+    from rnnshape.api.window import window as run
+
+    return run(**options)

@@ -61,3 +61,14 @@ def invoke_json(invoke):
         return result, json.loads(result.stdout)
 
     return _invoke
+
+
+def measured(run):
+    """The measured facts of a runner RunResult (the runner returns arrays; measure judges them)."""
+    from rnnshape.measure.inspect import measure
+
+    return measure(run.spec, run.outputs, run.probe)
+
+
+# Every command of the CLI, by name (the group imports a command's module only when asked).
+COMMANDS = {name: cli.get_command(None, name) for name in cli.list_commands(None)}

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnshape import cells, keras_runner
-from rnnshape import trace as tracing
-from rnnshape.spec import make_spec
+from rnnshape.measure import cells
+from rnnshape.runner import keras as keras_runner
+from rnnshape.measure import trace as tracing
+from rnnshape.model.layer import make_spec
 
 AGREEMENT = 1e-5
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import COMMANDS
 from rnnshape.cli import cli
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -125,7 +126,7 @@ def test_static_matches_the_real_run(invoke_json):
 
 
 def test_every_command_has_help_with_an_example(invoke):
-    for name, command in cli.commands.items():
+    for name, command in COMMANDS.items():
         assert command.help and "Examples:" in command.help and f"rnnshape {name}" in command.help, name
     listed = invoke(["--help"]).stdout.split("Commands:")[1].split()
-    assert set(cli.commands) <= set(listed)
+    assert set(COMMANDS) <= set(listed)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnshape import keras_runner
-from rnnshape.stack_spec import PATTERNS, parse_tokens, plan_stack
+from rnnshape.runner import keras as keras_runner
+from rnnshape.model.stack import PATTERNS, parse_tokens, plan_stack
 
 GOLDEN = Path(__file__).parent / "golden"
 LAYER_KEYS = {"index", "spec", "keras_call", "input_shape", "input_axes", "output_shape", "output_axes", "params",

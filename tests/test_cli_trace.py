@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnshape import cells
+from rnnshape.measure import cells
 
 GOLDEN = Path(__file__).parent / "golden"
 DATA_KEYS = {"config", "keras_call", "input", "activations", "equations", "weights_layout", "gates", "directions",

@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rnnshape.diagram import diagram_for, shape_text
-from rnnshape.spec import LAYERS, MERGE_MODES, make_spec
+from rnnshape.model.words import shape_text
+from rnnshape.views.pictures.unrolled import diagram_for as picture_of
+from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
+
+
+def diagram_for(spec_or_data, ascii=False):
+    """The picture of a LayerSpec (shapes from the rules) or of an inspect data object."""
+    if isinstance(spec_or_data, dict):
+        return picture_of(make_spec(**spec_or_data["config"]), spec_or_data, ascii=ascii)
+    return picture_of(spec_or_data, None, ascii=ascii)
 
 
 def draw(spec_or_data, ascii=False, width=WIDTH) -> str:
@@ -150,7 +158,7 @@ def test_lengths_are_mentioned():
 
 
 def test_drawn_from_the_data_object_like_from_the_spec():
-    from rnnshape.schema import layer_data
+    from rnnshape.measure.inspect import layer_data
 
     spec = make_spec(layer="lstm", bidirectional=True, merge_mode="none", return_sequences=True, return_state=True)
     assert draw(layer_data(spec, None)) == draw(spec)

@@ -1,5 +1,5 @@
-"""--diagram on stack, stateful and compare (rnnshape.diagram: stack_diagram, stateful_diagram,
-compare_diagrams): golden text at 100 columns without colour, the pictures' claims checked
+"""--diagram on stack, stateful and compare (rnnshape.views.pictures: stack_diagram,
+stateful_diagram, compare_diagrams): golden text at 100 columns without colour, the pictures' claims checked
 against the data they draw, --ascii, --svg/--html and JSON left untouched.
 
 stack and compare are drawn from --static data (pure, no TensorFlow); stateful draws measured
@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rnnshape.diagram import compare_diagrams, stack_diagram, stateful_diagram, structure_groups
-from rnnshape.schema import layer_data
-from rnnshape.spec import make_spec
-from rnnshape.stack_spec import parse_tokens, plan_data, plan_stack
+from rnnshape.measure.stack import plan_data
+from rnnshape.measure.stateful import picture_facts
+from rnnshape.views.pictures import unrolled as pictures
+from rnnshape.measure.inspect import layer_data
+from rnnshape.model.layer import make_spec
+from rnnshape.model.stack import parse_tokens, plan_stack
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
@@ -38,6 +40,24 @@ def golden(name: str, text: str) -> None:
     if os.environ.get("RNNSHAPE_UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text()
+
+
+def stack_diagram(data: dict, ascii=False):
+    """The stack picture of a data object (its tokens parsed again here, as the API keeps them)."""
+    return pictures.stack_diagram(data, parse_tokens([layer["spec"] for layer in data["layers"]]), ascii=ascii)
+
+
+def compare_diagrams(rows: list):
+    return pictures.compare_diagrams(rows, [make_spec(**row["config"]) for row in rows])
+
+
+def structure_groups(rows: list):
+    return pictures.structure_groups(rows, [make_spec(**row["config"]) for row in rows])
+
+
+def stateful_diagram(data: dict, ascii=False):
+    """The stateful picture of a data object, with the differences measured from that data."""
+    return pictures.stateful_diagram(make_spec(**data["config"]), data, picture_facts(data), ascii=ascii)
 
 
 def stack_data(words: str, timesteps=5, features=2, batch=1) -> dict:
@@ -185,14 +205,15 @@ def test_stateful_picture_follows_the_measured_chunks(stateful_runs):
 
 def test_many_chunks_elide_the_middle_batches():
     """One real run of 12 one-step batches: the first and last fit, the rest is marked."""
-    from rnnshape import keras_runner
-    from rnnshape import stateful as chunking
-    from rnnshape.schema import versions
+    from rnnshape.runner import keras as keras_runner
+    from rnnshape.measure.stateful import stateful_data
+    from rnnshape.model import stateful as chunking
+    from rnnshape.versions import versions
 
     spec = make_spec(layer="gru", units=2, timesteps=12, stateful=True)
     split = (1,) * 12
     run = keras_runner.run_stateful(spec, chunking.chunk_bounds(split), None, chunking.shuffle_rows(spec.batch))
-    data = chunking.stateful_data(spec, split, True, run, versions())
+    data = stateful_data(spec, split, True, run, versions())
     text = draw(stateful_diagram(data))
     assert "batch 1 " in text and "batch 12" in text and "batch 6 " not in text
     assert "⋯ batches 2 .. 11 not drawn" in text

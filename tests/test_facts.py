@@ -2,13 +2,15 @@
 
 import numpy as np
 
-from rnnshape import keras_runner
-from rnnshape.facts import Probe, measure
-from rnnshape.spec import make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.measure.inspect import measure
+from rnnshape.runner.keras import Probe
+from rnnshape.model.layer import make_spec
+from conftest import measured
 
 
 def _claims(result):
-    return {c.claim: c for c in result.checks}
+    return {c.claim: c for c in measured(result)}
 
 
 def test_last_step_of_sequence_is_state_h_exactly():
@@ -20,9 +22,9 @@ def test_last_step_of_sequence_is_state_h_exactly():
 
 def test_cell_state_differs_from_hidden_state_by_the_measured_amount():
     result = keras_runner.run(make_spec(layer="lstm", units=5, return_state=True))
-    check = next(c for c in result.checks if c.claim.startswith("state_c differs"))
-    measured = float(np.max(np.abs(result.outputs["state_c"].astype(np.float64) - result.outputs["state_h"])))
-    assert check.holds and check.max_abs_diff == measured > 1e-3
+    check = next(c for c in measured(result) if c.claim.startswith("state_c differs"))
+    expected = float(np.max(np.abs(result.outputs["state_c"].astype(np.float64) - result.outputs["state_h"])))
+    assert check.holds and check.max_abs_diff == expected > 1e-3
 
 
 def test_bidirectional_backward_state_sits_at_the_first_step():
@@ -31,7 +33,7 @@ def test_bidirectional_backward_state_sits_at_the_first_step():
     out = result.outputs
     np.testing.assert_array_equal(out["output"][:, 0, 3:], out["backward_state_h"])
     assert np.max(np.abs(out["output"][:, -1, 3:] - out["backward_state_h"])) > 1e-3  # not the last step
-    assert any("FIRST step" in c.claim and c.holds for c in result.checks)
+    assert any("FIRST step" in c.claim and c.holds for c in measured(result))
 
 
 def test_a_claim_fails_when_the_numbers_disagree():
@@ -50,7 +52,7 @@ def test_masked_state_is_the_output_at_the_last_valid_step():
     out = result.outputs
     np.testing.assert_allclose(out["state_h"][0], out["output"][0, 2], atol=1e-6)
     np.testing.assert_allclose(out["output"][0, 3], out["output"][0, 2], atol=1e-6)  # repeated, not computed
-    assert all(c.holds for c in result.checks)
+    assert all(c.holds for c in measured(result))
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():

@@ -6,8 +6,9 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnshape import keras_runner
-from rnnshape.spec import LAYERS, make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.model.layer import LAYERS, make_spec
+from conftest import measured
 
 FLAGS = list(itertools.product([False, True], [False, True]))  # return_sequences x return_state
 WRAPS = [(False, None), (True, "concat"), (True, "sum"), (True, "mul"), (True, "ave"), (True, "none")]
@@ -47,8 +48,8 @@ def test_parameter_count_and_weights_equal_keras(results):
 
 def test_every_measured_fact_holds(results):
     for spec, result in results:
-        assert result.checks, spec
-        failing = [c.claim for c in result.checks if not c.holds]
+        assert measured(result), spec
+        failing = [c.claim for c in measured(result) if not c.holds]
         assert not failing, (spec, failing)
 
 
@@ -57,7 +58,7 @@ def test_go_backwards_and_stateful_agree_too():
              for layer in LAYERS for stateful in (False, True)]
     for spec, result in zip(specs, keras_runner.run_many(specs)):
         assert {n: a.shape for n, a in result.outputs.items()} == {t.name: t.shape for t in spec.outputs()}
-        claims = {c.claim: c for c in result.checks}
+        claims = {c.claim: c for c in measured(result)}
         assert all(c.holds for c in claims.values()), claims
         assert any("reversed time order" in claim for claim in claims)
         assert any(claim.startswith("stateful:") for claim in claims) == spec.stateful

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from rnnshape import keras_runner
-from rnnshape.facts import Probe, UnmaskedRun, masked_steps, measure
-from rnnshape.spec import make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.measure.inspect import masked_steps, measure
+from rnnshape.runner.keras import Probe, UnmaskedRun
+from rnnshape.model.layer import make_spec
+from conftest import measured
 
 LAYERS = ["lstm", "gru", "simplernn"]
 
@@ -37,7 +39,7 @@ def test_masked_final_states_equal_an_unmasked_run_on_the_valid_steps():
         short = [np.asarray(t) for t in prepared.layer(prepared.x[:1, :2])]
         for name, value in zip(spec.output_names(), short):
             np.testing.assert_allclose(result.outputs[name][0], value[0], atol=1e-6, rtol=0)
-        claim = next(c for c in result.checks if "unmasked run on its valid steps" in c.claim)
+        claim = next(c for c in measured(result) if "unmasked run on its valid steps" in c.claim)
         assert claim.holds and claim.max_abs_diff <= 1e-6
 
 
@@ -54,7 +56,7 @@ def test_outputs_at_masked_steps_go_backwards_and_bidirectional_are_zeros():
     assert np.all(bidi.outputs["output"][0, 1:] == 0)  # Bidirectional: zeros at masked steps
     assert np.max(np.abs(bidi.outputs["output"][0, 0])) > 1e-3
     for result in (plain_b, bidi):
-        assert all(c.holds for c in result.checks)
+        assert all(c.holds for c in measured(result))
         rows = masked_steps(result.spec, result.outputs)
         assert len(rows) == 1 and rows[0]["holds"] and rows[0]["output_there"].startswith("zeros")
     assert masked_steps(backwards, plain_b.outputs)[0]["masked_output_steps"] == [0, 1, 2]

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import keras
-from rnnshape import keras_runner
-from rnnshape.spec import make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.model.layer import make_spec
+from conftest import measured
 
 KERAS_RNN_TESTS = Path(keras.__file__).parent / "src" / "layers" / "rnn"
 
@@ -58,7 +59,7 @@ def test_partial_initializers_keep_rnnshape_weights_for_the_rest():
     own = keras_runner.run(make_spec(layer="lstm", units=2))
     mixed = keras_runner.run(make_spec(layer="lstm", units=2, bias_init=0.0))
     assert not np.allclose(own.outputs["output"], mixed.outputs["output"])  # the bias changed
-    assert mixed.checks and all(c.holds for c in mixed.checks)
+    assert measured(mixed) and all(c.holds for c in measured(mixed))
 
 
 def test_npy_file_fixes_the_sizes_and_is_recorded(invoke_json, tmp_path):
@@ -135,11 +136,12 @@ def test_constant_note_sits_next_to_the_values(invoke):
 
 
 def test_a_pinned_sha256_must_match_the_file(tmp_path):
+    from rnnshape.api._common import make_layer_spec
     from rnnshape.errors import SpecError
 
     path = tmp_path / "x.npy"
     np.save(path, np.ones((1, 2, 3), np.float32))
-    spec = make_spec(input=str(path))
-    assert make_spec(input=str(path), input_sha256=spec.input_sha256) == spec  # config round-trips
+    spec = make_layer_spec(input=str(path))
+    assert make_layer_spec(input=str(path), input_sha256=spec.input_sha256) == spec  # config round-trips
     with pytest.raises(SpecError, match="does not match"):
-        make_spec(input=str(path), input_sha256="0" * 64)
+        make_layer_spec(input=str(path), input_sha256="0" * 64)

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import COMMANDS
 from rnnshape.cli import cli
 
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
@@ -198,7 +199,7 @@ def fragments(draw, param: click.Parameter, valid: dict, hostile: dict) -> list[
 def command_lines(draw, name: str, valid: dict, hostile: dict) -> tuple[list[str], bool]:
     """(argv, json) for one command: a random subset of its options, required arguments
     usually present, sometimes a stray unknown option or an option missing its value."""
-    command = cli.commands[name]
+    command = COMMANDS[name]
     params = parameters(command)
     json_mode = draw(st.booleans())
     args = [name] + (["--json"] if json_mode else [])
@@ -332,7 +333,7 @@ def report_count(request, record_testsuite_property):
 
 # Importing TensorFlow raises the recursion limit, which hypothesis notes; harmless here.
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_generated_command_line_ends_cleanly(name, value_pools):
     valid, hostile = value_pools
 
@@ -354,7 +355,7 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
     """Every hostile value of every option of one command, alone on an otherwise valid
     command line (JSON and human output alternately), with the words a refusal must name: the
     random lines above combine values, this makes sure none of them is left out."""
-    command = cli.commands[name]
+    command = COMMANDS[name]
     params = parameters(command)
     required: list[str] = []
     for param in params:
@@ -382,7 +383,7 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
 GUARDS = ("--max-memory", "--max-seconds")  # the size guard names its own limits
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_hostile_value_of_every_option_alone(name, value_pools):
     valid, hostile = value_pools
     for argv, json_mode, names in single_fault_lines(name, valid, hostile):
@@ -412,4 +413,4 @@ def test_group_level_command_lines_end_cleanly(argv):
 def test_rnnshape_alone_shows_the_help_on_stderr_as_a_usage_error():
     result = CliRunner().invoke(cli, [])
     assert result.exit_code == 2 and result.stdout == "" and result.stderr.startswith("Usage: rnnshape")
-    assert all(name in result.stderr for name in cli.commands)
+    assert all(name in result.stderr for name in COMMANDS)

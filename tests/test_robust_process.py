@@ -19,7 +19,7 @@ import time
 import click
 import pytest
 
-from conftest import _command
+from conftest import COMMANDS, _command
 from rnnshape.cli import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +29,7 @@ FILE_OPTIONS = ("--svg", "--html", "--junit")  # options that write files: left 
 def first_example(name: str) -> list[str]:
     """The first 'rnnshape NAME ...' line of the command's help, as argv (without 'rnnshape'),
     without options that write files."""
-    for line in cli.commands[name].help.splitlines():
+    for line in COMMANDS[name].help.splitlines():
         line = line.strip()
         if line.startswith(f"rnnshape {name}"):
             words = shlex.split(line.split("  (")[0].rstrip("\\ "))[1:]
@@ -48,7 +48,7 @@ def first_example(name: str) -> list[str]:
 
 def example_arguments(name: str) -> list[str]:
     """The positional arguments (FILE, SPEC...) of the command's first example."""
-    command = cli.commands[name]
+    command = COMMANDS[name]
     context = command.make_context(name, first_example(name)[1:])
     values: list[str] = []
     for param in command.params:
@@ -59,7 +59,7 @@ def example_arguments(name: str) -> list[str]:
 
 
 def option_names(name: str) -> set[str]:
-    return {p.name for p in cli.commands[name].params if isinstance(p, click.Option)}
+    return {p.name for p in COMMANDS[name].params if isinstance(p, click.Option)}
 
 
 def python(script: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -72,9 +72,9 @@ def python(script: str, env: dict[str, str] | None = None, timeout: float = 120)
 # ---- help ---------------------------------------------------------------------------------------
 def test_every_example_in_the_help_is_accepted_by_the_parser():
     """The examples are what the tests below run: each must parse (not run) cleanly."""
-    for name in cli.commands:
+    for name in COMMANDS:
         argv = first_example(name)
-        context = cli.commands[name].make_context(name, list(argv[1:]), resilient_parsing=False)
+        context = COMMANDS[name].make_context(name, list(argv[1:]), resilient_parsing=False)
         assert context.command.name == name
 
 
@@ -88,7 +88,7 @@ def test_huge_configurations_are_refused_fast_and_before_tensorflow_is_imported(
     huge_case = tmp_path / "huge.toml"
     huge_case.write_text('[[case]]\nname = "huge"\nunits = 100000\ntimesteps = 100000\n[case.expect]\noutput = [1, 4]\n')
     lines = {}
-    for name in cli.commands:
+    for name in COMMANDS:
         argv = [name, *example_arguments(name)]
         sizes = [word for key, value in HUGE_SIZES.items() if key in option_names(name) for word in (f"--{key}", value)]
         if name == "check":
@@ -156,12 +156,12 @@ def test_debug_option_shows_the_traceback_like_the_environment_variable(invoke):
 
 
 def test_a_bug_of_ours_is_exit_3_one_line_and_its_traceback_with_debug(invoke, monkeypatch):
-    import rnnshape.cli
+    import rnnshape.api.inspect
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(rnnshape.cli, "spec_from_options", broken)
+    monkeypatch.setattr(rnnshape.api.inspect, "make_layer_spec", broken)
     result = invoke(["inspect", "--json"])
     doc = json.loads(result.stdout)
     assert result.exit_code == 3 and doc["exit_code"] == 3 and doc["errors"][0]["type"] == "internal"
@@ -174,7 +174,7 @@ def test_a_bug_of_ours_is_exit_3_one_line_and_its_traceback_with_debug(invoke, m
     def exhausted(*_args, **_kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(rnnshape.cli, "spec_from_options", exhausted)
+    monkeypatch.setattr(rnnshape.api.inspect, "make_layer_spec", exhausted)
     out_of_memory = invoke(["inspect"])
     assert out_of_memory.exit_code == 3 and out_of_memory.stderr.startswith("rnnshape inspect: error: out of memory")
 
@@ -239,7 +239,7 @@ def test_ctrl_c_exits_130_without_a_traceback_while_tensorflow_imports_and_runs(
 
 # ---- determinism across processes -------------------------------------------------------------
 def test_every_command_gives_byte_identical_json_in_two_processes():
-    lines = {name: first_example(name) + ["--json"] for name in sorted(cli.commands)}
+    lines = {name: first_example(name) + ["--json"] for name in sorted(COMMANDS)}
     script = f"""
         from click.testing import CliRunner
         from rnnshape.cli import cli
@@ -255,7 +255,7 @@ def test_every_command_gives_byte_identical_json_in_two_processes():
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stdout == second.stdout
     sections = first.stdout.split("=== ")[1:]
-    assert [s.split()[0] for s in sections] == sorted(cli.commands)
+    assert [s.split()[0] for s in sections] == sorted(COMMANDS)
     for section in sections:
         header, _, body = section.partition("\n")
         assert header.endswith("exit 0"), header
@@ -269,8 +269,8 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
     (fake / "tensorflow" / "__init__.py").write_text("raise ImportError('No module named tensorflow (simulated)')\n")
     (fake / "keras").mkdir()
     (fake / "keras" / "__init__.py").write_text("import tensorflow\n")
-    lines = {name: first_example(name) for name in sorted(cli.commands)}
-    static = sorted(name for name in cli.commands if "static" in option_names(name))
+    lines = {name: first_example(name) for name in sorted(COMMANDS)}
+    static = sorted(name for name in COMMANDS if "static" in option_names(name))
     proc = python(f"""
         import json
         from click.testing import CliRunner
@@ -289,7 +289,7 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
     """, env={"PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    assert set(report) == set(cli.commands) and {"inspect", "compare", "patterns", "window"} <= set(static)
+    assert set(report) == set(COMMANDS) and {"inspect", "compare", "patterns", "window"} <= set(static)
     for name, seen in report.items():
         assert seen["exit"] == 3 and seen["json"]["errors"][0]["type"] == "backend", name
         assert "pip install tensorflow" in seen["json"]["errors"][0]["message"], name

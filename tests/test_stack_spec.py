@@ -4,7 +4,8 @@ diagnosis and repair. Agreement with real Keras is in test_cli_stack.py."""
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.stack_spec import GRAMMAR, PATTERNS, parse_tokens, plan_data, plan_stack, repair
+from rnnshape.measure.stack import plan_data
+from rnnshape.model.stack import GRAMMAR, PATTERNS, parse_tokens, plan_stack, repair
 
 
 def plan(spec, timesteps=5, features=2, batch=1):

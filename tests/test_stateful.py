@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import run_process
-from rnnshape import keras_runner
-from rnnshape import stateful as chunking
-from rnnshape.spec import make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.measure import stateful as measured_stateful
+from rnnshape.model import stateful as chunking
+from rnnshape.model.layer import make_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 SPLITS = [(2, 4), (1, 1, 4), (3, 3), (5, 1), (1, 2, 1, 2)]
@@ -39,7 +40,7 @@ def test_chunked_stateful_equals_one_pass_for_several_splits(layer):
         np.testing.assert_allclose(chunked, one.outputs["output"], atol=1e-5, rtol=0)
         for variable, final in zip(run.chunks[-1].final, finals):
             np.testing.assert_allclose(variable, final, atol=1e-5, rtol=0)
-        checks = chunking.analyze(spec, chunking.chunk_bounds(split), run).checks
+        checks = measured_stateful.analyze(spec, chunking.chunk_bounds(split), run).checks
         assert checks and all(c.holds for c in checks), [c for c in checks if not c.holds]
 
 

@@ -4,8 +4,8 @@ Keras. Hypothesis draws random configurations over every layer, flag, merge mode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rnnshape import keras_runner
-from rnnshape.spec import LAYERS, MERGE_MODES, make_spec
+from rnnshape.runner import keras as keras_runner
+from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
 
 
 @st.composite
@@ -56,7 +56,7 @@ def test_static_refuses_what_keras_cannot_build_and_keras_really_fails(invoke):
 @st.composite
 def stacks(draw):
     """Random token lists, compatible or not, as `rnnshape stack` takes them."""
-    from rnnshape.stack_spec import parse_tokens
+    from rnnshape.model.stack import parse_tokens
 
     words = []
     for position in range(draw(st.integers(1, 4))):
@@ -75,7 +75,7 @@ def stacks(draw):
 @given(st.lists(stacks(), min_size=6, max_size=6), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4))
 def test_static_stack_model_equals_keras_on_random_stacks(token_lists, batch, features, timesteps):
     # 10 examples x 6 stacks = 60 random stacks, compatible or not, built as real keras Models.
-    from rnnshape.stack_spec import plan_stack
+    from rnnshape.model.stack import plan_stack
 
     plans = [plan_stack(tokens, batch, timesteps, features) for tokens in token_lists]
     for plan, run in zip(plans, keras_runner.run_stacks([(plan, None) for plan in plans])):

@@ -1,0 +1,34 @@
+"""What the command functions share: options to a validated spec (reading an --input file
+first, since the pure model reads no files), and the seed check of stack and patterns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnshape.errors import UsageError
+from rnnshape.model.layer import DEFAULTS, INT_LIMITS, LayerSpec, input_file_name, make_spec
+
+LAYER_KEYS = tuple(DEFAULTS)
+
+
+def make_layer_spec(**options: Any) -> LayerSpec:
+    """make_spec, with the --input file (if any) read by rnnshape.files."""
+    name = input_file_name(options.get("input"))
+    if name is None:
+        return make_spec(**options)
+    from rnnshape.files import file_input
+
+    return make_spec(input_file=file_input(name), **options)
+
+
+def layer_options(options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The layer options among ``options`` (None: the default), with ``overrides``."""
+    values = {key: options[key] for key in LAYER_KEYS if key in options}
+    values.update(overrides)
+    return values
+
+
+def check_seed(seed: int) -> None:
+    low, high = INT_LIMITS["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:
+        raise UsageError(f"Invalid value for --seed: {seed} is not in the range {low}..{high}")

@@ -1,0 +1,57 @@
+"""rnnshape.check(): a shape contract (TOML) checked case by case, in one process."""
+
+from __future__ import annotations
+
+from rnnshape.api._common import make_layer_spec
+from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
+from rnnshape.model import contract
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.model.limits import Limits, check_size, check_time, run_passes
+from rnnshape.results import CheckResult
+from rnnshape.versions import versions
+
+
+def check(file: str, *, junit: str | None = None, static: bool = False, max_memory: int = DEFAULT_MAX_MEMORY_MB,
+          max_seconds: int = DEFAULT_MAX_SECONDS) -> CheckResult:
+    """Every case of the contract ``file``: its layer built and run, its expected shapes compared.
+    A failed case is in ``result.errors`` (``result.ok`` False); ``junit`` also writes a JUnit
+    XML report there (folders are created)."""
+    from rnnshape import files
+
+    cases = contract.parse(files.read_toml(file), file, make=make_layer_spec)
+    limits = Limits(max_memory, max_seconds, sizes="sizes")
+    for case in cases if not static else []:  # --static builds nothing: any size can be answered
+        try:
+            check_size(case.spec, limits, passes=run_passes(case.spec))
+        except UsageError as exc:
+            raise UsageError(f"{file}: {case.label}: {exc.message}") from None
+    if not static:
+        check_time(sum(case.spec.estimated_seconds(run_passes(case.spec)) for case in cases),
+                   f"{file}: the {len(cases)} cases", limits)
+    if junit:
+        files.check_writable(junit)
+    specs = [case.spec for case in cases]
+    from rnnshape.measure.inspect import layer_data
+
+    if static:
+        rows = [layer_data(spec, None) for spec in specs]
+    else:
+        from rnnshape.runner import keras as runner
+
+        rows = [layer_data(spec, result) for spec, result in zip(specs, runner.run_many(specs))]
+    verdicts = [contract.judge(case, row) for case, row in zip(cases, rows)]
+    found = versions()
+    if junit:
+        properties = {"rnnshape": found["rnnshape"], "keras": found["keras"], "tensorflow": found["tensorflow"],
+                      "static": str(static).lower()}
+        files.write_junit(junit, contract.junit_tree(file, verdicts, properties))
+    data = {
+        "file": file,
+        "cases": [contract.verdict_data(v) for v in verdicts],
+        "summary": contract.summary(verdicts),
+        "static": static,
+        "junit": junit,
+        "versions": found,
+    }
+    errors: list[RnnshapeError] = [ExpectationFailed(v.message()) for v in verdicts if not v.passed]
+    return CheckResult(data, errors)

@@ -1,0 +1,61 @@
+"""rnnshape.compare(): many configurations side by side, one row each, in one process."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rnnshape.api._common import make_layer_spec
+from rnnshape.errors import UsageError
+from rnnshape.model.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
+from rnnshape.model.limits import Limits, check_size, check_time, run_passes
+from rnnshape.results import CompareResult, ViewOptions
+
+FIXABLE = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "merge_mode")
+
+
+def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = (), fixed: Iterable[str] | None = None,
+            units: int = 4, timesteps: int | None = None, features: int | None = None, batch: int | None = None,
+            return_sequences: bool = False, return_state: bool = False, stateful: bool = False,
+            go_backwards: bool = False, bidirectional: bool = False, merge_mode: str | None = None, seed: int = 0,
+            lengths: Any = None, kernel_init: Any = None, recurrent_init: Any = None, bias_init: Any = None,
+            input: Any = "random", values: bool = False, static: bool = False,
+            max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
+            ascii: bool = False) -> CompareResult:
+    """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
+    each flag of ``vary``. A flag named in ``fixed`` keeps the value given here in every row
+    (by default: each of the five flags given as True here is fixed)."""
+    layers = (layers,) if isinstance(layers, str) else tuple(layers)
+    layers = tuple(dict.fromkeys(layers or ("lstm",)))
+    flag_values = {"return_sequences": return_sequences, "return_state": return_state, "stateful": stateful,
+                   "go_backwards": go_backwards, "bidirectional": bidirectional}
+    fixed = [flag for flag, value in flag_values.items() if value] if fixed is None else list(fixed)
+    vary = [canonical_flag(flag) for flag in vary]
+    if static and values:
+        raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    base = dict(flag_values, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
+                seed=seed, lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
+                bias_init=bias_init, input=input)
+    flags = grid_flags(vary, fixed)
+    specs, skipped = drop_refused([make_layer_spec(**row) for row in grid_options(base, layers, flags)], flags)
+    from rnnshape.measure.inspect import layer_data
+
+    if static:  # --static builds nothing: any size can be answered
+        rows = [layer_data(spec, None) for spec in specs]
+    else:
+        limits = Limits(max_memory, max_seconds)
+        for spec in specs:
+            check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
+        check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
+                       for spec in specs), f"the {len(specs)} rows", limits)
+        from rnnshape.runner import keras as runner
+
+        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runner.run_many(specs))]
+    data = {
+        "grid": {"layers": list(layers), "vary": list(flags),
+                 "fixed": {key: base[key] for key in FIXABLE if key not in flags}, "skipped": skipped},
+        "rows": rows,
+        "changes": changes(rows, flags),
+        "static": static,
+    }
+    return CompareResult(data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)

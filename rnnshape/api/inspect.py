@@ -1,0 +1,64 @@
+"""rnnshape.inspect(): one recurrent layer built, run and explained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnshape.api._common import make_layer_spec
+from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
+from rnnshape.model.limits import Limits, check_size, run_passes
+from rnnshape.model.words import shape_text
+from rnnshape.results import InspectResult, ViewOptions
+
+
+def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+            batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
+            stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
+            merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
+            recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", values: bool = False,
+            static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
+            max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> InspectResult:
+    """Build one recurrent layer, run a deterministic input through it, and explain every output.
+
+    The options are those of ``rnnshape inspect`` with underscores. ``expect`` holds shapes to
+    assert, as {"output": (1, 6)} or ["output=1,6"]; a failed one is in ``result.errors`` and
+    makes ``result.ok`` False. ``static=True`` answers from the pure model without TensorFlow.
+    """
+    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
+                           return_sequences=return_sequences, return_state=return_state, stateful=stateful,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
+                           bias_init=bias_init, input=input)
+    expectations = [parse_expect(text) for text in _expect_texts(expect)]
+    if static and values:
+        raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    limits = Limits(max_memory, max_seconds)
+    from rnnshape.measure.inspect import expectations_data, layer_data
+
+    if static:  # --static builds nothing: any size can be answered
+        data = layer_data(spec, None)
+    else:
+        check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
+        from rnnshape.runner import keras as runner
+
+        data = layer_data(spec, runner.run(spec), values=values)
+    errors: list[RnnshapeError] = []
+    if expectations:
+        actual = {out["name"]: tuple(out["shape"]) for out in data["outputs"]}
+        comparisons = compare_shapes(spec, actual, expectations)
+        data["expectations"] = expectations_data(comparisons)
+        for c in comparisons:
+            if not c.holds:
+                got = shape_text(c.actual) if c.actual is not None else f"no such output ({c.hint})"
+                errors.append(ExpectationFailed(f"expected {c.name} {shape_text(c.expected)}, got {got}"))
+    return InspectResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec)
+
+
+def _expect_texts(expect: Any) -> list[str]:
+    """--expect NAME=D1,D2 texts, from those texts or from a {name: shape} mapping."""
+    if isinstance(expect, str):
+        return [expect]
+    if isinstance(expect, dict):
+        return [f"{name}={','.join(str(d) for d in shape)}" for name, shape in expect.items()]
+    return list(expect or ())

@@ -1,0 +1,48 @@
+"""rnnshape.stateful(): one sequence cut into consecutive batches of a stateful layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnshape.api._common import make_layer_spec
+from rnnshape.errors import UsageError
+from rnnshape.model import stateful as chunking
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.model.limits import Limits, check_size
+from rnnshape.results import StatefulResult, ViewOptions
+from rnnshape.versions import versions
+
+STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pass, readers, a shuffled batch
+
+
+def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+             batch: int | None = None, *, split: str | None = None, return_sequences: bool = False,
+             return_state: bool = False, go_backwards: bool = False, bidirectional: bool = False,
+             merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
+             recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
+             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
+             ascii: bool = False) -> StatefulResult:
+    """The inspect layer built with stateful=True and fed the chunks of ``split`` ("2,4": chunk
+    lengths along time; default two halves) as consecutive batches, its states measured."""
+    if lengths is not None:
+        raise UsageError("Invalid value for --lengths: stateful feeds whole sequences without a mask; "
+                         "see padding under a mask with rnnshape inspect --lengths")
+    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
+                           return_sequences=return_sequences, return_state=return_state, stateful=True,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           kernel_init=kernel_init, recurrent_init=recurrent_init, bias_init=bias_init, input=input)
+    chunks = chunking.parse_split(split, spec.timesteps)
+    check_size(spec, Limits(max_memory, max_seconds, static=False), passes=STATEFUL_PASSES,
+               values=chunking.value_count(spec, chunks))
+    from rnnshape.measure import stateful as measured
+    from rnnshape.runner import keras as runner
+
+    bounds = chunking.chunk_bounds(chunks)
+    dirs = chunking.directions(spec)
+    orders = None
+    if len(bounds) > 1 and any(d.reversed for d in dirs):
+        orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
+    run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch))
+    data = measured.stateful_data(spec, chunks, split is not None, run, versions())
+    return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii=ascii), spec=spec,
+                          picture_facts=measured.picture_facts(data) if diagram else {})

@@ -1,0 +1,46 @@
+"""rnnshape.trace(): every gate and state of every timestep, recomputed and checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnshape.api._common import make_layer_spec
+from rnnshape.model import trace as tracing
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.model.limits import Limits, check_size
+from rnnshape.results import TraceResult
+from rnnshape.versions import versions
+
+TRACE_PASSES = 3  # the layer, a twin per direction, and the step-by-step recomputation in numpy
+
+
+def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+          batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
+          stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
+          merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
+          recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", reset_after: bool | None = None,
+          sample: int = 0, steps: str | None = None, max_memory: int = DEFAULT_MAX_MEMORY_MB,
+          max_seconds: int = DEFAULT_MAX_SECONDS) -> TraceResult:
+    """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
+    own weights and checked against Keras. ``steps`` chooses the steps shown ("1-3,10", counted
+    from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
+    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
+                           return_sequences=return_sequences, return_state=return_state, stateful=stateful,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
+                           bias_init=bias_init, input=input)
+    resolved = tracing.resolve_reset_after(spec.layer, reset_after)
+    tracing.check_sample(sample, spec.batch)
+    check_size(spec, Limits(max_memory, max_seconds, static=False), passes=TRACE_PASSES)
+    chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
+    from rnnshape.measure import trace as measured
+    from rnnshape.runner import keras as runner
+
+    run = runner.trace_many([spec], [{"reset_after": resolved} if resolved is not None else {}])[0]
+    traces = measured.recompute(run)
+    checks = measured.measure(run, traces)
+    data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, reset_after=resolved,
+                               versions=versions())
+    positions, note = tracing.shown_steps(spec.timesteps, chosen)
+    error = measured.verdict_error(data)
+    return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

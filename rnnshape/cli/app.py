@@ -1,0 +1,240 @@
+"""The command line's frame: one click group whose failures are one line (or one JSON document
+under --json) with the exit codes of docs/cli.md, in one place (RnnshapeGroup.main); and
+``execute``, which calls the API and shows its result as JSON or with rich, saving --svg/--html."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sys
+import traceback
+from typing import Any, Callable, Iterator
+
+import click
+from click.exceptions import NoArgsIsHelpError
+
+from rnnshape.cli.output import dumps, envelope, error_entry
+from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+_debug_requested = False  # rnnshape --debug, for this run (reset by RnnshapeGroup.main)
+
+
+def debug_enabled() -> bool:
+    """rnnshape --debug or RNNSHAPE_DEBUG=1: tracebacks and TensorFlow's own log on errors."""
+    return _debug_requested or os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0")
+
+
+def _request_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    global _debug_requested
+    if value:
+        _debug_requested = True
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _error_line(prefix: str, message: str) -> None:
+    click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C, carried past click (which would print its own blank line and "Aborted!")."""
+
+
+class _StdoutClosed(BaseException):
+    """The reader of stdout went away (EPIPE), carried past click (which would exit 1, our
+    "expectation failed")."""
+
+
+@contextlib.contextmanager
+def _streams_guarded() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Interrupted() from None
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise _StdoutClosed() from None
+        raise
+
+
+class RnnshapeGroup(click.Group):
+    """Runs click without its own error printing, so every failure is one line (or one JSON
+    document under --json) with the exit code of docs/cli.md. Ctrl-C exits 130 and a closed
+    stdout 141 (128 + the signal, as a shell reports a process ended by SIGINT or SIGPIPE),
+    quietly, whatever was running."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        # The command line as typed, for the title of --svg files (ctx.meta is shared by subcommands).
+        argv = list(args)
+        with _streams_guarded():
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta["rnnshape.argv"] = [info_name or "rnnshape", *argv]
+        return ctx
+
+    def invoke(self, ctx):  # type: ignore[override]
+        with _streams_guarded():
+            return super().invoke(ctx)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        global _debug_requested
+        _debug_requested = False
+        argv = list(sys.argv[1:] if args is None else args)
+        json_mode = "--json" in argv
+        prog = prog_name or "rnnshape"
+        try:
+            code = self._run(argv, prog, json_mode, complete_var, **extra)
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+        except (_Interrupted, KeyboardInterrupt, click.Abort):
+            code = _interrupted()
+        except (_StdoutClosed, BrokenPipeError):
+            code = _stdout_closed()
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+    def _run(self, argv: list[str], prog: str, json_mode: bool, complete_var: Any, **extra: Any) -> int:
+        try:
+            code = super().main(args=argv, prog_name=prog, complete_var=complete_var, standalone_mode=False, **extra)
+            return int(code) if isinstance(code, int) else 0
+        except NoArgsIsHelpError as exc:  # `rnnshape` alone: the help, to stderr as click does (exit 2)
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
+            return ExitCode.USAGE
+        except click.UsageError as exc:
+            # click's parser raises some errors (an option missing its value) without a context:
+            # the command is then the first word naming one.
+            command = exc.ctx.command_path if exc.ctx is not None else self._command_path(prog, argv)
+            message = exc.format_message() + f" (see '{command} --help')"
+            return _report(command, json_mode, UsageError(message))
+        except click.ClickException as exc:  # e.g. a file option that cannot be opened
+            return _report(prog, json_mode, UsageError(exc.format_message()))
+        except RnnshapeError as exc:
+            return _report(prog, json_mode, exc)
+        except MemoryError:  # the estimate let through more than this machine has
+            return _report(self._command_path(prog, argv), json_mode, BackendError(
+                "out of memory: this machine cannot hold the run; use smaller sizes (the size guard's "
+                "estimate was too low here: a lower --max-memory MB refuses such runs in advance)"))
+        except Exception as exc:  # a bug of ours: still one line, the traceback on request
+            if debug_enabled():
+                traceback.print_exc()
+            return _report(self._command_path(prog, argv), json_mode, InternalError(
+                f"internal error: {type(exc).__name__}: {exc} (please report it; rnnshape --debug ... "
+                "or RNNSHAPE_DEBUG=1 shows the traceback)"))
+
+    def _command_path(self, prog: str, argv: list[str]) -> str:
+        words = [arg for arg in argv if not arg.startswith("-")]
+        return f"{prog} {words[0]}" if words and words[0] in self.list_commands(None) else prog
+
+
+def _interrupted() -> int:
+    with contextlib.suppress(Exception):
+        click.echo("rnnshape: interrupted", err=True)
+    return ExitCode.INTERRUPTED
+
+
+def _stdout_closed() -> int:
+    """Nothing more can reach the reader: send what is left of stdout to /dev/null, so that
+    Python's exit-time flush does not fail with a BrokenPipeError message."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return ExitCode.STDOUT_CLOSED
+
+
+def _report(command: str, json_mode: bool, error: RnnshapeError) -> int:
+    """An error as one stderr line, or as the one JSON document on stdout."""
+    name = command.split()[-1] if " " in command else command
+    if json_mode:
+        click.echo(dumps(envelope(name, None, error.exit_code, [error_entry(error)])))
+    else:
+        _error_line(command, error.message)
+    if debug_enabled() and error.__cause__ is not None:
+        traceback.print_exception(error.__cause__, file=sys.stderr)
+        from rnnshape.runner import keras as runner
+
+        sys.stderr.write(runner.native_log())
+    return int(error.exit_code)
+
+
+def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str | None = None,
+            html: str | None = None) -> int:
+    """Call the API (``work`` returns a result object) and show the result: JSON, or the rich
+    view. ``svg``/``html`` save the rich view to files, drawn at COLUMNS (default 100) whatever
+    the terminal, before anything is shown; under --json stdout still holds only the one
+    document."""
+    try:
+        check_export_paths(svg=svg, html=html)
+        result = work()
+        if svg or html:
+            save_exports(result, command, svg, html)
+    except RnnshapeError as exc:
+        return _report(f"rnnshape {command}", json_mode, exc)
+    if json_mode:
+        click.echo(dumps(envelope(command, result.data, result.exit_code, [error_entry(e) for e in result.errors])))
+    else:
+        from rnnshape.views.common import make_console
+
+        make_console().print(result)
+        for error in result.errors:
+            _error_line(f"rnnshape {command}", error.message)
+    return result.exit_code
+
+
+def save_exports(result: Any, command: str, svg: str | None, html: str | None) -> None:
+    """The rich view of ``result``, recorded and written as --svg and/or --html files."""
+    import io
+
+    from rnnshape import files
+    from rnnshape.views.common import export_text, make_console
+
+    recorder = make_console(file=io.StringIO(), record=True)
+    recorder.print(result)
+    title = _export_title(command, recorder.width)
+    for option, path, kind in (("--svg", svg, "svg"), ("--html", html, "html")):
+        if path:
+            files.write_text(path, export_text(recorder, kind, title), option)
+
+
+def check_export_paths(**paths: str | None) -> None:
+    """Refuse, before any work, an --svg/--html file whose directory does not exist."""
+    for key, path in paths.items():
+        if path is None:
+            continue
+        if not path or os.path.isdir(path):
+            raise UsageError(f"Invalid value for --{key}: {path!r} is not a file name")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise UsageError(f"Invalid value for --{key}: the directory {directory!r} does not exist")
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+            raise UsageError(f"Invalid value for --{key}: {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _export_title(command: str, width: int = 100) -> str:
+    """The command line as typed, without --json and the --svg/--html file names (the file shows
+    the human view), as the window title of the SVG; 'rnnshape COMMAND' when too long."""
+    import shlex
+
+    ctx = click.get_current_context(silent=True)
+    argv = list(ctx.meta.get("rnnshape.argv") or []) if ctx is not None else []
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--svg", "--html"):
+            skip = True
+        elif arg != "--json" and not arg.startswith(("--svg=", "--html=")):
+            kept.append(arg)
+    title = shlex.join(kept)
+    # The title font is about as wide as the terminal's: ~1.1 title characters per column fit.
+    return title if kept and len(title) <= width * 11 // 10 else f"rnnshape {command}"

@@ -1,0 +1,128 @@
+"""Options declared once and shared by the commands: the layer options, --json, --static,
+--max-memory/--max-seconds, and the picture and export options."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from rnnshape.errors import RnnshapeError
+from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES, canonical_layer
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def json_option(help: str = "print one JSON document (the envelope of docs/cli.md)") -> Callable[[Callable], Callable]:
+    return click.option("--json", "json_mode", is_flag=True, help=help)
+
+
+def static_option(help: str = "names, shapes and parameters from the pure model, without TensorFlow"
+                  ) -> Callable[[Callable], Callable]:
+    return click.option("--static", is_flag=True, help=help)
+
+
+def max_memory_option(what: str) -> Callable[[Callable], Callable]:
+    return click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True,
+                        metavar="MB", help=f"refuse {what} estimated to need more memory than this")
+
+
+def limit_options(what: str) -> Callable[[Callable], Callable]:
+    """--max-memory MB and --max-seconds S."""
+    def decorate(function: Callable) -> Callable:
+        return max_memory_option(what)(max_seconds_option(what)(function))
+
+    return decorate
+
+
+def export_options(function: Callable | None = None, *,
+                   diagram_help: str = "draw the layer unrolled over the timesteps, the returned tensors highlighted"
+                   ) -> Callable:
+    """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw a picture;
+    ``@export_options`` or ``@export_options(diagram_help="what --diagram draws here")``."""
+    if function is None:
+        return lambda f: export_options(f, diagram_help=diagram_help)
+    options = [
+        click.option("--diagram", is_flag=True, help=diagram_help),
+        click.option("--ascii", "ascii", is_flag=True,
+                     help="draw with plain ASCII characters (no box-drawing characters)"),
+        click.option("--svg", "svg", default=None, metavar="FILE",
+                     help="also save what is printed (tables; the picture with --diagram) as an SVG image"),
+        click.option("--html", "html", default=None, metavar="FILE",
+                     help="also save what is printed as an HTML page"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+POSITIVE = click.IntRange(min=1)  # --max-memory MB, --max-seconds S
+
+
+# ---- options shared by the layer commands --------------------------------------------------
+class LayerType(click.ParamType):
+    name = "{lstm,gru,simplernn}"
+
+    def convert(self, value, param, ctx):
+        try:
+            return canonical_layer(value)
+        except RnnshapeError:
+            self.fail(f"{value!r} is not one of lstm, gru, simplernn (case-insensitive; simple_rnn accepted)", param, ctx)
+
+
+LAYER = LayerType()
+
+
+def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callable]:
+    """The layer options of docs/cli.md, shared by inspect, compare, trace and stateful."""
+    layer_help = ("recurrent layer; repeat to compare several" if multiple_layers
+                  else "recurrent layer (case-insensitive; simple_rnn accepted)")
+    options = [
+        click.option("--layer", "layer", type=LAYER, multiple=multiple_layers,
+                     default=None if multiple_layers else "lstm", show_default=not multiple_layers, help=layer_help),
+        click.option("--units", type=int, default=4, show_default=True, help="units (size of h and c)"),
+        click.option("--timesteps", type=int, default=None, help="timesteps T of the input [default: 3, or from --input FILE]"),
+        click.option("--features", type=int, default=None, help="features per timestep [default: 2, or from --input FILE]"),
+        click.option("--batch", type=int, default=None, help="samples in the batch [default: 1, or from --input FILE]"),
+        click.option("--return-sequences/--no-return-sequences", default=False, help="return h at every timestep"),
+        click.option("--return-state/--no-return-state", default=False, help="also return the final states"),
+        click.option("--stateful/--no-stateful", default=False, help="keep the final state for the next batch"),
+        click.option("--go-backwards/--no-go-backwards", default=False, help="read the input from x_T back to x_1"),
+        click.option("--bidirectional/--no-bidirectional", default=False, help="wrap in keras.layers.Bidirectional"),
+        click.option("--merge-mode", type=click.Choice(MERGE_MODES, case_sensitive=False), default=None,
+                     help="how Bidirectional merges the directions [default: concat]"),
+        click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
+        click.option("--lengths", default=None, metavar="L1,L2,...",
+                     help="valid length of each sample; the rest is zero padding under a mask"),
+        click.option("--kernel-init", default=None, metavar="NUMBER|NAME",
+                     help="kernel initializer: a number means Constant(number); a name is a Keras "
+                          "initializer (glorot_uniform, orthogonal, zeros, ones, he_normal, ...) seeded by "
+                          "--seed [default: rnnshape's own seeded weights]"),
+        click.option("--recurrent-init", default=None, metavar="NUMBER|NAME", help="recurrent kernel initializer (as --kernel-init)"),
+        click.option("--bias-init", default=None, metavar="NUMBER|NAME", help="bias initializer (as --kernel-init)"),
+        click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
+                     help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
+                          "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
+        max_memory_option("configurations"),
+        max_seconds_option("configurations"),
+    ]
+
+    def decorate(function: Callable) -> Callable:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def max_seconds_option(what: str) -> Callable[[Callable], Callable]:
+    return click.option("--max-seconds", type=POSITIVE, default=DEFAULT_MAX_SECONDS, show_default=True, metavar="S",
+                        help=f"refuse {what} estimated to take longer than this (a rough estimate, made before "
+                             "TensorFlow is imported)")
+
+
+
+
+def without_view_options(options: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The options the API takes: the CLI's own (--svg, --html, --json) left out."""
+    return {key: value for key, value in options.items() if key not in ("svg", "html", "json_mode", *keys)}

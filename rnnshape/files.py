@@ -1,0 +1,211 @@
+"""The one place that reads and writes the user's files: --input arrays (.npy/.csv, never a
+pickle), contract files (TOML), JUnit reports and the --svg/--html exports. numpy only where an
+array is read."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rnnshape.errors import SpecError, UsageError
+from rnnshape.model.layer import INPUT_KINDS, FileInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10 (pyproject requires tomli there)
+    import tomli as tomllib  # type: ignore[no-redef]
+
+FILE_SUFFIXES = (".npy", ".csv")
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    array: np.ndarray  # float32, [batch, timesteps, features]
+    sha256: str
+    notes: tuple[str, ...]
+
+
+def file_input(path: str) -> FileInput:
+    """What the pure model needs of an --input file: its path, shape and sha256."""
+    loaded = load_input_file(path)
+    return FileInput(path, tuple(int(d) for d in loaded.array.shape), loaded.sha256)
+
+
+def load_input_file(path: str) -> LoadedInput:
+    """Read a user's array safely (never a pickle) and shape it [batch, timesteps, features]."""
+    stat = _stat(path)
+    return _load(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _stat(path: str) -> os.stat_result:
+    if not path.lower().endswith(FILE_SUFFIXES):
+        raise SpecError("input", f"{path!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name (from a check file)
+        raise SpecError("input", f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not os.path.isfile(path):
+        raise SpecError("input", f"{path!r} is not a file")
+    return stat
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
+    import numpy as np
+
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise SpecError("input", f"cannot read {name!r}: {exc.strerror or exc}") from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if path.lower().endswith(".npy"):
+        if not raw.startswith(b"\x93NUMPY"):  # anything else np.load would try as a pickle
+            raise SpecError("input", f"{name!r} is not a readable .npy array (no NumPy header)")
+        array = _read_npy(path, name)
+    else:
+        array = _read_csv(raw, name)
+    if array.dtype.kind not in "biuf":
+        raise SpecError("input", f"{name!r} holds {array.dtype} values; a numeric array is needed")
+    if array.ndim == 0 or array.ndim > 3 or array.size == 0:
+        raise SpecError("input", f"{name!r} has shape {array.shape}; give 1-D (timesteps,), "
+                                 "2-D (timesteps, features) or 3-D (batch, timesteps, features) data")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise SpecError("input", f"{name!r} contains NaN or infinite values")
+    notes: list[str] = []
+    if array.ndim == 1:
+        notes.append(f"{name}: a 1-D series of {array.shape[0]} steps becomes (1, {array.shape[0]}, 1): "
+                     "one sample, one feature per step, because Keras recurrent layers take "
+                     "[batch, timesteps, features]")
+        array = array.reshape(1, -1, 1)
+    elif array.ndim == 2:
+        notes.append(f"{name}: a 2-D array (timesteps, features) = {array.shape} becomes a batch of one, "
+                     f"(1, {array.shape[0]}, {array.shape[1]}), because Keras recurrent layers take "
+                     "[batch, timesteps, features]")
+        array = array[None]
+    return LoadedInput(array.astype(np.float32), digest, tuple(notes))
+
+
+def _read_npy(path: str, name: str) -> np.ndarray:
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise SpecError("input", f"{name!r} holds Python objects (a pickle); rnnshape never loads "
+                                     "pickles: save a numeric array") from None
+        raise SpecError("input", f"{name!r} is not a readable .npy array: {exc}") from None
+    except Exception as exc:
+        raise SpecError("input", f"{name!r} is not a readable .npy array: {exc}") from None
+
+
+def _read_csv(raw: bytes, name: str) -> np.ndarray:
+    import warnings
+
+    import numpy as np
+
+    try:
+        text = raw.decode("utf-8")
+        with warnings.catch_warnings():  # "input contained no data": the empty array is refused below
+            warnings.simplefilter("ignore")
+            return np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=1)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError("input", f"{name!r} is not a numeric CSV (rows of comma-separated numbers): {first}") from None
+
+
+# ---- reading a contract file ------------------------------------------------------------------
+def read_toml(path: str) -> dict[str, Any]:
+    """Read a contract file as a TOML document; every problem is a UsageError naming the file."""
+    try:
+        raw = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a TOML contract file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
+        raise UsageError(f"{path}: cannot read the contract file: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: is not UTF-8 text (byte {exc.start}): TOML files are UTF-8") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: is not valid TOML: {exc}") from None
+    return document
+
+
+
+def check_writable(path: str) -> None:
+    """Refuse a --junit path that cannot be written, before anything runs."""
+    target = Path(path)
+    try:
+        if not path or target.is_dir():
+            raise UsageError(f"Invalid value for --junit: {path!r} is a directory; give a file name such as "
+                             "reports/rnnshape.xml")
+        for parent in target.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"Invalid value for --junit: {parent} is not a directory")
+                break
+    except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
+        raise UsageError(f"Invalid value for --junit: {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+
+def write_junit(path: str, tree: ET.ElementTree) -> None:
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        tree.write(buffer, encoding="utf-8", xml_declaration=True)
+        _write_atomically(target, buffer.getvalue() + b"\n")
+    except OSError as exc:
+        raise UsageError(f"Invalid value for --junit: cannot write {path}: {exc.strerror or exc}") from None
+
+
+# ---- writing the user's files -----------------------------------------------------------------
+def write_text(path: str, text: str, option: str) -> None:
+    """Write an --svg/--html file whole: a temporary file in the same folder, then a rename, so
+    a failed write leaves the old file as it was and parallel writers never mix their output."""
+    try:
+        _write_atomically(Path(path), text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"Invalid value for {option}: cannot write {path!r}: {exc.strerror or exc}") from exc
+
+
+def _write_atomically(target: Path, content: bytes) -> None:
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.chmod(temporary, _mode_for(target))  # mkstemp makes 0600: keep what a plain open() gives
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permissions of the file being replaced, else those of a new file under the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -1,0 +1,372 @@
+"""Measured facts about one run: claims about the returned tensors, each checked with numpy
+and reported with its measured max absolute difference. No TensorFlow here: the runner hands
+over plain arrays (the layer's outputs and those of probe layers that share its weights).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, max_abs_diff
+from rnnshape.measure.checks import differ as _differ
+from rnnshape.measure.checks import equal as _equal
+from rnnshape.measure.checks import flat as _flat
+from rnnshape.errors import UsageError
+from rnnshape.model.layer import INPUT_KINDS, LayerSpec, ShapeComparison
+from rnnshape.versions import versions
+
+if TYPE_CHECKING:
+    from rnnshape.runner.keras import Probe
+
+
+def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """Every fact this configuration allows, measured on this run's arrays."""
+    if spec.bidirectional:
+        checks = _bidirectional(spec, out, probe)
+    else:
+        checks = _plain(spec, out, probe)
+    if spec.stateful and probe.state_variables:
+        finals = [out[n] for n in spec.state_names()] if spec.return_state else _probe_finals(spec, probe)
+        names = spec.state_names() or _probe_state_labels(spec)
+        for name, variable, final in zip(names, probe.state_variables, finals):
+            checks.append(_equal(f"stateful: the layer's state variable now holds {name}, "
+                                 "the initial state of the next batch", variable, final))
+    if spec.lengths is not None:
+        checks.extend(_masking(spec, out, probe))
+    if spec.constant_weights:
+        checks.append(_identical_units(spec, out))
+    return checks
+
+
+def _identical_units(spec: LayerSpec, out: dict[str, np.ndarray]) -> Check:
+    """Constant initializers give every unit the same weights, so the same number."""
+    diff = 0.0
+    for array in out.values():
+        blocks = array.reshape(array.shape[:-1] + (-1, spec.units))  # concat: one block per direction
+        diff = max(diff, max_abs_diff(blocks, blocks[..., :1]))
+    return Check("constant initializers give every unit identical weights, so every unit computes the "
+                 "same number: the columns of each tensor are equal", diff <= EQUAL_TOLERANCE, diff, "equal")
+
+
+def _probe_finals(spec: LayerSpec, probe: Probe) -> list[np.ndarray]:
+    if spec.bidirectional:
+        return []
+    return [probe.h, probe.c] if spec.has_cell_state else [probe.h]
+
+
+def _probe_state_labels(spec: LayerSpec) -> list[str]:
+    if spec.bidirectional:
+        return []
+    return ["h_T", "c_T"] if spec.has_cell_state else ["h_T"]
+
+
+def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    checks: list[Check] = []
+    output = out["output"]
+    if spec.return_sequences:
+        if spec.return_state:
+            if spec.go_backwards:
+                claim = ("go_backwards: output runs in reversed time order, so its LAST element "
+                         "output[:, -1] equals state_h")
+            else:
+                claim = "the last step of output, output[:, -1], equals state_h"
+            checks.append(_equal(claim, output[:, -1], out["state_h"]))
+        else:
+            checks.append(_equal("the last step of output, output[:, -1], equals the final hidden "
+                                 "state h_T (probe with return_state=True)", output[:, -1], probe.h))
+    else:
+        if spec.return_state:
+            checks.append(_equal("output equals state_h (without return_sequences both are h_T)",
+                                 output, out["state_h"]))
+        checks.append(_equal("output equals the last step of the full sequence "
+                             "(probe with the same weights and return_sequences=True)",
+                             output, probe.seq[:, -1]))
+    if spec.has_cell_state and spec.return_state:
+        checks.append(_differ("state_c differs from state_h (c is the memory, h = o * tanh(c))",
+                              out["state_c"], out["state_h"]))
+    if spec.has_cell_state and spec.return_state:
+        # h = o * tanh(c) with 0 < o < 1; the reported figure is how far the bound is exceeded.
+        excess = float(max(0.0, np.max(np.abs(out["state_h"]) - np.abs(np.tanh(out["state_c"])))))
+        checks.append(Check("|state_h| <= |tanh(state_c)| element-wise, as h = o * tanh(c) with 0 < o < 1",
+                            excess <= EQUAL_TOLERANCE, excess, "bound"))
+    if spec.go_backwards and probe.reversed_input_seq is not None:
+        checks.append(_equal("go_backwards=True gives the same h sequence as go_backwards=False "
+                             "reading the time-reversed input x[:, ::-1]",
+                             probe.seq, probe.reversed_input_seq))
+    return checks
+
+
+def _bidirectional(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    checks: list[Check] = []
+    u, seq, mode = spec.units, spec.return_sequences, spec.merge_mode
+    fwd, bwd = probe.forward_seq, probe.backward_seq  # (B, T, U), both in time order
+    # The backward layer ends at the FIRST step. Under a mask the forward layer ends at each
+    # sample's last valid step, and Bidirectional zeroes the masked steps of the sequences.
+    last = _last_valid_index(spec)
+    rows = np.arange(spec.batch)
+    fwd_final, bwd_final = fwd[rows, last], bwd[:, 0]
+    masked = spec.lengths is not None
+    at_last = "the LAST valid step" if masked else "the LAST step"
+    last_index = "i, length_i - 1" if masked else ":, -1"
+    if spec.return_state:
+        if mode == "concat":
+            if seq:
+                checks.append(_equal(f"forward_state_h equals the forward half of output at {at_last}, "
+                                     f"output[{last_index}, :units]", out["output"][rows, last, :u], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals the backward half of output at the FIRST step, "
+                                     "output[:, 0, units:]", out["output"][:, 0, u:], out["backward_state_h"]))
+            else:
+                checks.append(_equal("forward_state_h equals output[:, :units]",
+                                     out["output"][:, :u], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals output[:, units:]",
+                                     out["output"][:, u:], out["backward_state_h"]))
+        elif mode == "none":
+            if seq:
+                checks.append(_equal(f"forward_state_h equals forward_output at {at_last}",
+                                     out["forward_output"][rows, last], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals backward_output at the FIRST step "
+                                     "(the backward layer's sequence is flipped back to time order)",
+                                     out["backward_output"][:, 0], out["backward_state_h"]))
+            else:
+                checks.append(_equal("forward_state_h equals forward_output",
+                                     out["forward_output"], out["forward_state_h"]))
+                checks.append(_equal("backward_state_h equals backward_output",
+                                     out["backward_output"], out["backward_state_h"]))
+        else:
+            checks.append(_equal(f"forward_state_h equals the forward layer's h at {at_last}",
+                                 fwd_final, out["forward_state_h"]))
+            checks.append(_equal("backward_state_h equals the backward layer's h at the FIRST step",
+                                 bwd_final, out["backward_state_h"]))
+        if spec.has_cell_state:
+            checks.append(_differ("forward_state_c differs from forward_state_h",
+                                  out["forward_state_c"], out["forward_state_h"]))
+    a, b = (fwd, bwd) if seq else (fwd_final, bwd_final)
+    if mode in ("concat", "sum", "mul", "ave"):
+        merged = {"concat": lambda: np.concatenate([a, b], axis=-1), "sum": lambda: a + b,
+                  "mul": lambda: a * b, "ave": lambda: (a + b) / 2}[mode]()
+        formula = {"concat": "concat([forward, backward], axis=-1)", "sum": "forward + backward",
+                   "mul": "forward * backward", "ave": "(forward + backward) / 2"}[mode]
+        checks.append(_equal(f"output equals {formula} (each direction measured alone, same weights)",
+                             out["output"], merged))
+    else:
+        checks.append(_equal("forward_output and backward_output equal the two directions measured alone",
+                             np.stack([out["forward_output"], out["backward_output"]]), np.stack([a, b])))
+    return checks
+
+
+def _last_valid_index(spec: LayerSpec) -> np.ndarray:
+    if spec.lengths is None:
+        return np.full(spec.batch, spec.timesteps - 1)
+    return np.asarray(spec.lengths) - 1
+
+
+def _merge_directions(mode: str, fwd: np.ndarray, bwd: np.ndarray) -> dict[str, np.ndarray]:
+    """What Bidirectional returns for these two directions (time order) under merge_mode."""
+    if mode == "none":
+        return {"forward_output": fwd, "backward_output": bwd}
+    merged = {"concat": lambda: np.concatenate([fwd, bwd], axis=-1), "sum": lambda: fwd + bwd,
+              "mul": lambda: fwd * bwd, "ave": lambda: (fwd + bwd) / np.float32(2)}[mode]()
+    return {"output": merged}
+
+
+def _padded(spec: LayerSpec) -> list[tuple[int, int]]:
+    return [(i, int(n)) for i, n in enumerate(spec.lengths or ()) if n < spec.timesteps]
+
+
+def _steps_text(start: int, stop: int) -> str:
+    return f"step {start}" if stop - start == 1 else f"steps {start}..{stop - 1}"
+
+
+def _padded_text(spec: LayerSpec, limit: int = 4) -> str:
+    """'sample 0: steps 3..4; sample 2: step 4' (the padded input steps), abridged."""
+    padded = _padded(spec)
+    parts = [f"sample {i}: {_steps_text(n, spec.timesteps)}" for i, n in padded[:limit]]
+    if len(padded) > limit:
+        parts.append(f"{len(padded) - limit} more")
+    return "; ".join(parts)
+
+
+def _masking(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """With --lengths: what a mask does to the returned tensors, measured on the padded samples."""
+    checks: list[Check] = []
+    padded = _padded(spec)
+    if not padded:
+        return checks
+    t = spec.timesteps
+    where = _padded_text(spec)
+    main = [n for n in spec.output_names() if "state" not in n]
+    finals = {n: out[n] for n in spec.state_names()} if spec.return_state else probe.states
+    source = "" if spec.return_state else " (probe with return_state=True)"
+    if probe.unmasked:
+        names = sorted(finals)
+        measured = sorted(int(i) for run in probe.unmasked for i in run.rows)
+        which = "" if len(measured) == len(padded) else f" (samples {', '.join(map(str, measured))})"
+        checks.append(_equal(
+            f"masking: each padded sample's final states{source} equal those of an unmasked run on its valid "
+            f"steps only, x[i, :length_i]{which}: the padding changes no state",
+            _flat([finals[n][run.rows] for run in probe.unmasked for n in names]),
+            _flat([run.outputs[n] for run in probe.unmasked for n in names])))
+        actual, expected = [], []
+        for run in probe.unmasked:
+            rows, length = run.rows, run.length
+            if not spec.bidirectional:
+                seq = run.outputs["output"]
+                if spec.return_sequences:
+                    at = out["output"][rows, t - length:] if spec.go_backwards else out["output"][rows, :length]
+                    actual.append(at)
+                    expected.append(seq)
+                else:
+                    actual.append(out["output"][rows])
+                    expected.append(seq[:, -1])
+                continue
+            fwd, bwd = run.outputs["forward_output"], run.outputs["backward_output"]
+            if spec.return_sequences:
+                merged = _merge_directions(spec.merge_mode, fwd, bwd)
+                actual += [out[n][rows, :length] for n in main]
+            else:
+                merged = _merge_directions(spec.merge_mode, fwd[:, -1], bwd[:, 0])
+                actual += [out[n][rows] for n in main]
+            expected += [merged[n] for n in main]
+        if spec.return_sequences and spec.go_backwards and not spec.bidirectional:
+            claim = ("masking: the outputs at the valid steps (go_backwards: the LAST length_i entries of output, "
+                     "read after the padding) equal those of the unmasked run on the valid steps only")
+        elif spec.return_sequences:
+            claim = ("masking: the outputs at the valid steps, output[i, :length_i], equal those of the unmasked "
+                     "run on the valid steps only")
+        else:
+            claim = ("masking: output (last step only) equals the output of the unmasked run on the valid steps "
+                     "only: it is h after each sample's last VALID step, not after the padding")
+        checks.append(_equal(claim, _flat(actual), _flat(expected)))
+    if spec.bidirectional:
+        if spec.return_sequences:
+            masked = _flat([out[n][i, k:] for n in main for i, k in padded])
+            diff = float(np.max(np.abs(masked)))
+            checks.append(Check(f"masking: Bidirectional returns zeros at masked steps ({where}): it sets "
+                                "zero_output_for_mask=True when return_sequences", diff <= EQUAL_TOLERANCE, diff, "equal"))
+        return checks
+    if spec.go_backwards:
+        if spec.return_sequences:
+            masked = _flat([out["output"][i, : t - k] for i, k in padded])
+            diff = float(np.max(np.abs(masked)))
+            checks.append(Check(f"masking with go_backwards: the padding ({where}) is read FIRST, so "
+                                "output[i, :timesteps - length_i], before any valid step, is zeros",
+                                diff <= EQUAL_TOLERANCE, diff, "equal"))
+        return checks
+    lengths = np.asarray(spec.lengths)
+    rows = np.arange(spec.batch)
+    seq = out["output"] if spec.return_sequences else probe.seq  # the probe ran with the same mask
+    seq_source = "" if spec.return_sequences else " (probe with return_sequences=True)"
+    checks.append(_equal(f"masking: each sample's final state{source} equals its output at its last VALID step, "
+                         f"output[i, length_i - 1]{seq_source}", finals["state_h"], seq[rows, lengths - 1]))
+    if spec.return_sequences:
+        repeated = _flat([seq[i, k:] - seq[i, k - 1] for i, k in padded])
+        diff = float(np.max(np.abs(repeated)))
+        checks.append(Check(f"masking: at masked steps ({where}) Keras repeats the last valid output "
+                            "output[i, length_i - 1]: it does not compute on the zero padding",
+                            diff <= EQUAL_TOLERANCE, diff, "equal"))
+    return checks
+
+
+def masked_steps(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[dict]:
+    """Per padded sample: which output steps are masked and what Keras put there, measured.
+    Only with return_sequences (otherwise no masked step is returned)."""
+    if spec.lengths is None or not spec.return_sequences:
+        return []
+    t = spec.timesteps
+    main = [n for n in spec.output_names() if "state" not in n]
+    rows = []
+    for i, n in _padded(spec):
+        if spec.bidirectional:
+            positions = list(range(n, t))
+            there = "zeros (Bidirectional sets zero_output_for_mask=True)"
+            diff = float(np.max(np.abs(_flat([out[name][i, n:] for name in main]))))
+        elif spec.go_backwards:
+            positions = list(range(0, t - n))
+            there = f"zeros: go_backwards reads the padding (input {_steps_text(n, t)}) first, before any valid step"
+            diff = float(np.max(np.abs(out["output"][i, : t - n])))
+        else:
+            positions = list(range(n, t))
+            there = f"a repeat of output[{i}, {n - 1}], the last valid step"
+            diff = max_abs_diff(out["output"][i, n:], np.broadcast_to(out["output"][i, n - 1], out["output"][i, n:].shape))
+        rows.append({"sample": i, "length": n, "outputs": main, "masked_output_steps": positions, "output_there": there,
+                     "holds": diff <= EQUAL_TOLERANCE, "max_abs_diff": diff})
+    return rows
+
+
+def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> dict[str, Any]:
+    """The inspect object for one configuration, its facts measured. ``result`` is the runner's
+    RunResult, or None for --static (names, shapes and parameters from the pure model only)."""
+    if result is None and spec.keras_refusal():
+        raise UsageError(f"--static cannot answer for {spec.keras_call()}: {spec.keras_refusal()}; "
+                         "drop --static to see what Keras itself says")
+    outputs = []
+    for tensor in spec.outputs():
+        shape = list(result.outputs[tensor.name].shape) if result is not None else list(tensor.shape)
+        entry = {
+            "name": tensor.name,
+            "shape": shape,
+            "axes": list(tensor.axes),
+            "dtype": str(result.outputs[tensor.name].dtype) if result is not None else tensor.dtype,
+            "meaning": tensor.meaning,
+        }
+        if values and result is not None:
+            entry["values"] = result.outputs[tensor.name].tolist()
+        outputs.append(entry)
+    if result is not None:
+        weights = [{"name": name, "shape": list(shape)} for name, shape in result.weights]
+    else:
+        weights = [{"name": w.name, "shape": list(w.shape)} for w in spec.weights()]
+    params: dict[str, Any] = {"total": spec.param_total(), "formula": spec.param_formula(), "weights": weights}
+    data: dict[str, Any] = {
+        "config": spec.config(),
+        "keras_call": spec.keras_call(),
+        "keras_input": spec.keras_input(),
+        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32",
+                  "source": spec.input, "notes": input_notes(spec)},
+        "outputs": outputs,
+        "params": params,
+        "h_vs_c": spec.h_vs_c(),
+        "static": result is None,
+        "versions": versions(),
+    }
+    if result is not None:
+        params["keras_count_params"] = result.count_params
+        data["checks"] = [c.to_dict() for c in measure(spec, result.outputs, result.probe)]
+        if spec.lengths is not None:
+            data["masking"] = masked_steps(spec, result.outputs)
+        if values:
+            data["input"]["values"] = result.input.tolist()
+    else:
+        data["checks"] = []
+        data["not_measured"] = "values and measured checks need a real run: drop --static"
+    return data
+
+
+
+def input_notes(spec: LayerSpec) -> list[str]:
+    """Why the input has the shape it has, and what makes its numbers special."""
+    notes: list[str] = []
+    if spec.input not in INPUT_KINDS:
+        from rnnshape.files import load_input_file
+
+        notes = list(load_input_file(spec.input).notes)
+    if spec.constant_weights:
+        notes.append("constant initializers: every unit has identical weights, so every unit computes the "
+                     "same number (which is why tutorials print repeated columns)")
+    return notes
+
+
+
+def expectations_data(comparisons: list[ShapeComparison]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": c.name,
+            "expected": list(c.expected),
+            "actual": list(c.actual) if c.actual is not None else None,
+            "holds": c.holds,
+            "hint": c.hint,
+        }
+        for c in comparisons
+    ]

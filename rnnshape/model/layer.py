@@ -1,0 +1,610 @@
+"""The pure model of a Keras recurrent layer: validated options, output names, shapes,
+meanings and parameter counts. No TensorFlow, no rich: everything here is a rule of Keras,
+checked against real Keras by the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rnnshape.errors import SpecError, UsageError, option_name
+
+LAYERS = ("lstm", "gru", "simplernn")
+MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
+# Accepted spellings of --layer, compared after lower-casing.
+LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn"}
+KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
+# The names Keras gives these layers and their cells by default; the runner uses them
+# explicitly so that weight paths are the same run after run.
+KERAS_LAYER_NAME = {"lstm": "lstm", "gru": "gru", "simplernn": "simple_rnn"}
+KERAS_CELL_NAME = {"lstm": "lstm_cell", "gru": "gru_cell", "simplernn": "simple_rnn_cell"}
+# Number of fused gate blocks in the kernels: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one.
+GATES = {"lstm": 4, "gru": 3, "simplernn": 1}
+
+DEFAULTS: dict[str, Any] = {
+    "layer": "lstm",
+    "units": 4,
+    "timesteps": 3,
+    "features": 2,
+    "batch": 1,
+    "return_sequences": False,
+    "return_state": False,
+    "stateful": False,
+    "go_backwards": False,
+    "bidirectional": False,
+    "merge_mode": None,
+    "seed": 0,
+    "lengths": None,
+    "kernel_init": None,
+    "recurrent_init": None,
+    "bias_init": None,
+    "input": "random",
+}
+# Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
+INITIALIZERS = {
+    "zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
+    "he_uniform": "HeUniform", "he_normal": "HeNormal", "lecun_uniform": "LecunUniform",
+    "lecun_normal": "LecunNormal", "orthogonal": "Orthogonal", "random_normal": "RandomNormal",
+    "random_uniform": "RandomUniform", "truncated_normal": "TruncatedNormal", "identity": "Identity",
+    "variance_scaling": "VarianceScaling",
+}
+SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
+MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D weights (GRU's bias is 2-D)
+INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
+             "bias_init": "bias_initializer"}
+SIZE_KEYS = ("batch", "timesteps", "features")
+INPUT_KINDS = ("random", "arange", "ones", "zeros")  # --input values other than a file
+INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
+    "units": (1, 1_000_000),  # the memory estimate is the real guard.
+    "timesteps": (1, 10_000_000),
+    "features": (1, 1_000_000),
+    "batch": (1, 10_000_000),
+    "seed": (0, 2**32 - 1),
+}
+DTYPE = "float32"
+BYTES_PER_FLOAT = 4
+DEFAULT_MAX_MEMORY_MB = 4096
+# A rough cost of Keras' work, only to refuse in advance runs that would take minutes: eager
+# Keras reads a sequence one step at a time at ~1.4 ms per step and direction whatever the
+# sizes (measured on a 2-core CPU, Keras 3.15 on TensorFlow 2.21), plus the arithmetic, plus
+# drawing and setting the weights. The arithmetic rate was measured on the issue's scale example
+# (LSTM 1024 units, 1000 steps, batch 32: about 5e10 multiply-adds per second on 2 cores, AVX-512);
+# 4e10 keeps the estimate a little above the real run.
+SECONDS_PER_STEP = 0.0015
+FLOPS_PER_SECOND = 4e10
+SECONDS_PER_WEIGHT = 4e-8
+DEFAULT_MAX_SECONDS = 60
+# Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
+SECONDS_PER_SHOWN_VALUE = 3e-6
+BYTES_PER_SHOWN_VALUE = 96
+
+
+def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1) -> float:
+    """The estimated seconds of one eager pass of a recurrent layer over a sequence."""
+    flops = directions * batch * timesteps * 2 * GATES[layer] * units * (units + features)
+    return directions * timesteps * SECONDS_PER_STEP + flops / FLOPS_PER_SECOND
+
+
+def canonical_layer(name: Any) -> str:
+    """'LSTM', 'SimpleRNN', 'simple_rnn' -> 'lstm', 'simplernn', 'simplernn'."""
+    if isinstance(name, str):
+        canonical = LAYER_ALIASES.get(name.strip().lower())
+        if canonical:
+            return canonical
+    raise SpecError("layer", f"{name!r} is not one of lstm, gru, simplernn (case-insensitive; simple_rnn accepted)")
+
+
+def canonical_merge_mode(mode: Any) -> str:
+    if isinstance(mode, str) and mode.strip().lower() in MERGE_MODES:
+        return mode.strip().lower()
+    raise SpecError("merge_mode", f"{mode!r} is not one of {', '.join(MERGE_MODES)}")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor the layer returns: its name (CLI.md), shape, labelled axes and meaning."""
+
+    name: str
+    shape: tuple[int, ...]
+    axes: tuple[str, ...]
+    meaning: str
+    dtype: str = DTYPE
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    name: str
+    shape: tuple[int, ...]
+    role: str
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A fully resolved, validated layer configuration."""
+
+    layer: str = "lstm"
+    units: int = 4
+    timesteps: int = 3
+    features: int = 2
+    batch: int = 1
+    return_sequences: bool = False
+    return_state: bool = False
+    stateful: bool = False
+    go_backwards: bool = False
+    bidirectional: bool = False
+    merge_mode: str | None = None  # resolved: "concat" when bidirectional, None otherwise
+    seed: int = 0
+    lengths: tuple[int, ...] | None = None
+    kernel_init: float | str | None = None  # None: rnnshape's own seeded weights
+    recurrent_init: float | str | None = None
+    bias_init: float | str | None = None
+    input: str = "random"  # random, arange, ones, zeros, or a .npy/.csv path
+    input_sha256: str | None = None
+
+    # ---- identity -------------------------------------------------------------------
+    @property
+    def keras_class(self) -> str:
+        return KERAS_CLASS[self.layer]
+
+    @property
+    def has_cell_state(self) -> bool:
+        return self.layer == "lstm"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.batch, self.timesteps, self.features)
+
+    def config(self) -> dict[str, Any]:
+        """Every resolved option, keyed as in CLI.md and check files."""
+        out = dataclasses.asdict(self)
+        out["lengths"] = list(self.lengths) if self.lengths is not None else None
+        return out
+
+    @property
+    def constant_weights(self) -> bool:
+        """Every weight from a constant: then every unit computes the same number."""
+        return all(isinstance(getattr(self, key), float) or getattr(self, key) in ("zeros", "ones")
+                   for key in INIT_KEYS)
+
+    def initializer_call(self, key: str) -> str | None:
+        """The Python for one chosen initializer, as a user would paste it."""
+        value = getattr(self, key)
+        if value is None:
+            return None
+        if isinstance(value, float):
+            return f"keras.initializers.Constant({value!r})"
+        if value in SEEDLESS_INITIALIZERS:
+            return f'"{value}"'
+        return f"keras.initializers.{INITIALIZERS[value]}(seed={self.seed})"
+
+    # ---- names and shapes -----------------------------------------------------------
+    def state_names(self) -> list[str]:
+        """Names of the returned states, in Keras order (empty without return_state)."""
+        if not self.return_state:
+            return []
+        own = ["state_h", "state_c"] if self.has_cell_state else ["state_h"]
+        if not self.bidirectional:
+            return own
+        return [f"{direction}_{name}" for direction in ("forward", "backward") for name in own]
+
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs()]
+
+    def outputs(self) -> list[TensorSpec]:
+        """Every returned tensor, in the order Keras returns them."""
+        b, t, u = self.batch, self.timesteps, self.units
+        seq = self.return_sequences
+        tensors: list[TensorSpec] = []
+        if not self.bidirectional:
+            tensors.append(
+                TensorSpec("output", (b, t, u) if seq else (b, u),
+                           ("batch", "timesteps", "units") if seq else ("batch", "units"),
+                           self._output_meaning())
+            )
+        elif self.merge_mode == "none":
+            for direction in ("forward", "backward"):
+                tensors.append(
+                    TensorSpec(f"{direction}_output", (b, t, u) if seq else (b, u),
+                               ("batch", "timesteps", "units") if seq else ("batch", "units"),
+                               self._direction_output_meaning(direction))
+                )
+        else:
+            last = 2 * u if self.merge_mode == "concat" else u
+            last_axis = "2*units" if self.merge_mode == "concat" else "units"
+            tensors.append(
+                TensorSpec("output", (b, t, last) if seq else (b, last),
+                           ("batch", "timesteps", last_axis) if seq else ("batch", last_axis),
+                           self._merged_output_meaning())
+            )
+        for name in self.state_names():
+            tensors.append(TensorSpec(name, (b, u), ("batch", "units"), self._state_meaning(name)))
+        return tensors
+
+    def _output_meaning(self) -> str:
+        if self.return_sequences:
+            if self.go_backwards:
+                return ("hidden state h at every step, in reading order: x is read from x_T back "
+                        "to x_1, so output[:, 0] follows x_T and output[:, -1] is the final h")
+            return "hidden state h at every timestep (output[:, t] = h_t)"
+        if self.go_backwards:
+            return "final hidden state h after reading x_T back to x_1 (last step only)"
+        return "final hidden state h_T (last timestep only: return_sequences=False)"
+
+    def _direction_output_meaning(self, direction: str) -> str:
+        if direction == "forward":
+            return ("forward layer's h at every timestep" if self.return_sequences
+                    else "forward layer's final h (after reading x_1 .. x_T)")
+        return ("backward layer's h at every timestep, flipped back to time order "
+                "(its final h sits at the FIRST step)" if self.return_sequences
+                else "backward layer's final h (after reading x_T back to x_1)")
+
+    def _merged_output_meaning(self) -> str:
+        how = {
+            "concat": "concatenated on the last axis: [..., :units] forward, [..., units:] backward",
+            "sum": "summed: forward + backward",
+            "mul": "multiplied: forward * backward",
+            "ave": "averaged: (forward + backward) / 2",
+        }[self.merge_mode or "concat"]
+        if self.return_sequences:
+            return f"forward h and backward h (flipped back to time order) at every timestep, {how}"
+        return f"forward final h and backward final h, {how}"
+
+    def _state_meaning(self, name: str) -> str:
+        direction = name.split("_state_")[0] if "_state_" in name else ""
+        base = name[-1]  # "h" or "c"
+        kind = {"h": "hidden state h", "c": "cell state c"}[base]
+        if not direction:
+            text = f"final {kind}_T" if base == "h" else "final cell state c_T (LSTM memory; never an output of a step)"
+        elif direction == "forward":
+            text = f"forward layer's final {kind} (after reading x_1 .. x_T)"
+        else:
+            text = f"backward layer's final {kind} (after reading x_T back to x_1)"
+        if self.stateful:
+            text += "; kept by the layer as the next batch's initial state"
+        return text
+
+    def keras_refusal_flags(self) -> tuple[str, ...]:
+        """The flags that together make keras_refusal() true (empty when Keras can build it)."""
+        if self.bidirectional and self.go_backwards:
+            return ("bidirectional", "go_backwards")
+        if self.bidirectional and self.stateful and self.return_state:
+            return ("bidirectional", "stateful", "return_state")
+        return ()
+
+    def keras_refusal(self) -> str | None:
+        """Why Keras (the installed version) cannot build or run this configuration, or None.
+        The pure model refuses to answer for these (exit 2) instead of guessing."""
+        if self.bidirectional and self.go_backwards:
+            # keras/src/layers/rnn/bidirectional.py: the backward copy gets go_backwards=True too.
+            return ("Keras refuses it: Bidirectional builds its backward copy with go_backwards=True, "
+                    "so both directions would read backwards (ValueError; rule of Keras)")
+        if self.bidirectional and self.stateful and self.return_state:
+            # Bidirectional.compute_mask multiplies a generator (state_mask * 2): a TypeError.
+            return ("Keras 3 fails on Bidirectional(stateful=True, return_state=True): "
+                    "Bidirectional.compute_mask raises TypeError")
+        return None
+
+    # ---- h versus c (rules of Keras) ----------------------------------------------
+    def h_vs_c(self) -> list[dict[str, str]]:
+        """What h and c are, their equations, and where each is returned under these flags."""
+        prefix = ["forward_", "backward_"] if self.bidirectional else [""]
+        output_names = [t.name for t in self.outputs() if "state" not in t.name]
+        where_output = " and ".join(output_names) + (" (every timestep)" if self.return_sequences else " (last step only)")
+        if self.return_state:
+            h_states = ", ".join(f"{p}state_h" for p in prefix)
+            h_where = f"{where_output}; {h_states} (final h)"
+        else:
+            h_where = f"{where_output}; no state_h (add --return-state)"
+        h_equation = {
+            "lstm": "h_t = o_t * tanh(c_t)",
+            "gru": "h_t = z_t * h_{t-1} + (1 - z_t) * h~_t",
+            "simplernn": "h_t = tanh(W x_t + U h_{t-1} + b)",
+        }[self.layer]
+        rows = [{
+            "state": "h",
+            "what": "hidden state: what the layer outputs at each step and passes to the next",
+            "equation": h_equation,
+            "returned_as": h_where,
+        }]
+        if self.has_cell_state:
+            c_where = (", ".join(f"{p}state_c" for p in prefix) + " (final c)") if self.return_state \
+                else "not returned (add --return-state to get state_c)"
+            rows.append({
+                "state": "c",
+                "what": "cell state: LSTM's internal memory; never an output of a step",
+                "equation": "c_t = f_t * c_{t-1} + i_t * g_t",
+                "returned_as": c_where,
+            })
+        else:
+            rows.append({
+                "state": "c",
+                "what": f"{self.keras_class} has no separate cell state: its only state is h",
+                "equation": "-",
+                "returned_as": "none (state_h is the whole state)",
+            })
+        return rows
+
+    # ---- parameters -----------------------------------------------------------------
+    def weights(self) -> list[WeightSpec]:
+        """The layer's weights with the paths Keras gives them."""
+        u, f, g = self.units, self.features, GATES[self.layer]
+        bias_shape = (2, g * u) if self.layer == "gru" else (g * u,)  # GRU reset_after=True
+        own = [
+            ("kernel", (f, g * u), "input weights W (features -> gates)"),
+            ("recurrent_kernel", (u, g * u), "recurrent weights U (h_{t-1} -> gates)"),
+            ("bias", bias_shape, "bias b" + (" (input and recurrent rows, reset_after=True)" if self.layer == "gru" else "")),
+        ]
+        name, cell = KERAS_LAYER_NAME[self.layer], KERAS_CELL_NAME[self.layer]
+        prefixes = [f"{name}/{cell}"]
+        if self.bidirectional:
+            prefixes = [f"bidirectional/{d}_{name}/{cell}" for d in ("forward", "backward")]
+        return [WeightSpec(f"{p}/{w}", shape, role) for p in prefixes for w, shape, role in own]
+
+    def param_total(self) -> int:
+        u, f = self.units, self.features
+        one = {
+            "lstm": 4 * (u * (u + f) + u),
+            "gru": 3 * (u * (u + f) + 2 * u),
+            "simplernn": u * (u + f) + u,
+        }[self.layer]
+        return one * (2 if self.bidirectional else 1)
+
+    def param_formula(self) -> str:
+        """The formula with its numbers filled in, ending with the total."""
+        u, f = self.units, self.features
+        symbolic, filled = {
+            "lstm": ("4 * (units * (units + features) + units)", f"4 * ({u} * ({u} + {f}) + {u})"),
+            "gru": ("3 * (units * (units + features) + 2 * units)", f"3 * ({u} * ({u} + {f}) + 2 * {u})"),
+            "simplernn": ("units * (units + features) + units", f"{u} * ({u} + {f}) + {u}"),
+        }[self.layer]
+        if self.bidirectional:
+            symbolic, filled = f"2 * {symbolic}", f"2 * {filled}"
+        return f"{symbolic} = {filled} = {self.param_total()}"
+
+    # ---- the Python a user would write ----------------------------------------------
+    def keras_call(self) -> str:
+        args = [str(self.units)]
+        for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
+            if getattr(self, key):
+                args.append(f"{key}=True")
+        for key, keyword in INIT_KEYS.items():
+            init = self.initializer_call(key)
+            if init is not None:
+                args.append(f"{keyword}={init}")
+        call = f"keras.layers.{self.keras_class}({', '.join(args)})"
+        if self.bidirectional:
+            extra = ""
+            if self.merge_mode == "none":
+                extra = ", merge_mode=None"
+            elif self.merge_mode != "concat":
+                extra = f', merge_mode="{self.merge_mode}"'
+            call = f"keras.layers.Bidirectional({call}{extra})"
+        return call
+
+    def keras_input(self) -> str:
+        """The Input a model would start from; stateful layers need the batch size fixed."""
+        if self.stateful:
+            return f"keras.Input(batch_shape=({self.batch}, {self.timesteps}, {self.features}))"
+        return f"keras.Input(shape=({self.timesteps}, {self.features}))"
+
+    # ---- size -----------------------------------------------------------------------
+    def estimated_bytes(self) -> int:
+        """A generous estimate of the memory a run needs: weights, input, every step's
+        gate activations and outputs (twice for Bidirectional and for the probe runs)."""
+        b, t, f, u, g = self.batch, self.timesteps, self.features, self.units, GATES[self.layer]
+        directions = 2 if self.bidirectional else 1
+        floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
+        floats += b * t * f * 2  # input and its reversed copy
+        floats += directions * b * t * u * (g + 4) * 3  # gates, h, c and outputs; layer and probes
+        return floats * BYTES_PER_FLOAT
+
+    def value_count(self) -> int:
+        """The numbers --values shows: the input and every returned tensor."""
+        count = self.batch * self.timesteps * self.features
+        for tensor in self.outputs():
+            size = 1
+            for d in tensor.shape:
+                size *= d
+            count += size
+        return count
+
+    def estimated_seconds(self, passes: int) -> float:
+        """A rough estimate of ``passes`` eager passes over the sequence, each building the
+        layer and setting its weights (see SECONDS_PER_STEP)."""
+        directions = 2 if self.bidirectional else 1
+        one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions)
+        return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+
+
+def make_spec(*, input_file: FileInput | None = None, **options: Any) -> LayerSpec:
+    """Validate raw options (from the CLI or a check file) into a LayerSpec.
+
+    ``input_file`` is the file named by ``input``, already read by the caller.
+
+    Unknown keys, wrong types and values out of range raise SpecError naming the key.
+    """
+    values = dict(DEFAULTS)
+    options = dict(options)
+    pinned_sha256 = options.pop("input_sha256", None)  # derived; given back (config, check file): verified
+    for key, value in options.items():
+        if key not in DEFAULTS:
+            raise UsageError(f"unknown option {key!r}: allowed are {', '.join(DEFAULTS)}")
+        if value is not None or key == "merge_mode":
+            values[key] = value
+    values["layer"] = canonical_layer(values["layer"])
+    values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS}, input_file)
+    if pinned_sha256 is not None and pinned_sha256 != values["input_sha256"]:
+        raise SpecError("input_sha256", f"{pinned_sha256!r} does not match the input {values['input']!r} "
+                                        f"(sha256 {values['input_sha256']})")
+    for key in INIT_KEYS:
+        values[key] = canonical_initializer(key, values[key])
+    if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
+        raise SpecError("bias_init", f"{values['bias_init']} fills 2-D weights only, and the "
+                                     f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
+                                     "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...")
+    for key, (low, high) in INT_LIMITS.items():
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(key, f"{value!r} is not an integer")
+        if not low <= value <= high:
+            raise SpecError(key, f"{value} is not in the range {low}..{high}")
+    for key in ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional"):
+        if not isinstance(values[key], bool):
+            raise SpecError(key, f"{values[key]!r} is not true or false")
+    if values["merge_mode"] is not None:
+        if not values["bidirectional"]:
+            raise SpecError("merge_mode", "applies only with --bidirectional (bidirectional = true)")
+        values["merge_mode"] = canonical_merge_mode(values["merge_mode"])
+    elif values["bidirectional"]:
+        values["merge_mode"] = "concat"
+    values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
+    return LayerSpec(**values)
+
+
+def canonical_initializer(key: str, value: Any) -> float | str | None:
+    """A number (or numeric string) means Constant(value); else a Keras initializer name."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise SpecError(key, f"{value!r} is neither a number nor an initializer name")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip()
+        if text.lower() in INITIALIZERS:
+            return text.lower()
+        try:
+            number = float(text)
+        except ValueError:
+            raise SpecError(key, f"{value!r} is neither a number (a constant) nor one of "
+                                 f"{', '.join(INITIALIZERS)}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise SpecError(key, f"{value!r} is not a finite number")
+    return number
+
+
+@dataclass(frozen=True)
+class FileInput:
+    """What the caller read from an --input FILE: the model reads no files itself."""
+
+    path: str
+    shape: tuple[int, ...]
+    sha256: str
+
+
+def input_file_name(source: Any) -> str | None:
+    """The file an --input value names, or None for a generated input (random, arange, ...)."""
+    if isinstance(source, str) and source.strip() and source.strip().lower() not in INPUT_KINDS:
+        return source
+    return None
+
+
+def _resolve_input(values: dict[str, Any], explicit: dict[str, Any], input_file: FileInput | None) -> str | None:
+    """For a file input: take batch, timesteps and features from its shape (refusing explicit
+    sizes that contradict it) and return its sha256; None for generated inputs."""
+    source = values["input"]
+    if not isinstance(source, str) or not source.strip():
+        raise SpecError("input", f"{source!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
+    if source.strip().lower() in INPUT_KINDS:
+        values["input"] = source.strip().lower()
+        return None
+    if input_file is None or input_file.path != source:
+        raise UsageError(f"the input file {source!r} was not read: read it with rnnshape.files.load_input_file "
+                         "and pass it as input_file")
+    for key, size in zip(SIZE_KEYS, input_file.shape):
+        given = explicit.get(key)
+        if given is not None and given != size:
+            raise SpecError(key, f"{given} contradicts --input {source}, whose data has {key} {size} "
+                                 f"(shape {tuple(input_file.shape)} as [batch, timesteps, features]); "
+                                 f"drop {option_name(key)} or change the file")
+        values[key] = int(size)
+    return input_file.sha256
+
+
+def _check_lengths(lengths: Any, batch: int, timesteps: int) -> tuple[int, ...] | None:
+    if lengths is None:
+        return None
+    if isinstance(lengths, str):
+        lengths = parse_int_list("lengths", lengths)
+    if not isinstance(lengths, (list, tuple)) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in lengths
+    ):
+        raise SpecError("lengths", f"{lengths!r} is not a list of integers")
+    if len(lengths) != batch:
+        raise SpecError("lengths", f"gives {len(lengths)} lengths for a batch of {batch}: give one per sample")
+    bad = [n for n in lengths if not 1 <= n <= timesteps]
+    if bad:
+        raise SpecError("lengths", f"{bad[0]} is not a valid length: each must be in 1..{timesteps} (timesteps)")
+    return tuple(lengths)
+
+
+_INT_LIST = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*$")
+
+
+def parse_int_list(key: str, text: str) -> tuple[int, ...]:
+    if not _INT_LIST.match(text or "") or len(text) > 10_000:
+        raise SpecError(key, f"{text!r} is not a comma-separated list of non-negative integers, e.g. 3,5")
+    return tuple(int(part) for part in text.split(","))
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    shape: tuple[int, ...]
+
+
+_EXPECT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+(?:,\d+)*)$")
+
+
+def parse_expect(text: str) -> Expectation:
+    """'output=1,6' -> Expectation('output', (1, 6))."""
+    match = _EXPECT.match((text or "").replace(" ", ""))
+    if not match or len(text) > 1000:
+        raise SpecError("expect", f"{text!r} is not NAME=D1,D2,... (for example output=1,6)")
+    return Expectation(match.group(1), tuple(int(d) for d in match.group(2).split(",")))
+
+
+@dataclass(frozen=True)
+class ShapeComparison:
+    name: str
+    expected: tuple[int, ...]
+    actual: tuple[int, ...] | None
+    hint: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return self.actual is not None and tuple(self.actual) == tuple(self.expected)
+
+
+def compare_shapes(spec: LayerSpec, actual: dict[str, tuple[int, ...]], expected: list[Expectation]) -> list[ShapeComparison]:
+    """Each expectation against the actual shapes; a missing name gets a hint why."""
+    results = []
+    for exp in expected:
+        shape = actual.get(exp.name)
+        hint = "" if shape is not None else missing_output_hint(spec, exp.name)
+        results.append(ShapeComparison(exp.name, tuple(exp.shape), tuple(shape) if shape is not None else None, hint))
+    return results
+
+
+def missing_output_hint(spec: LayerSpec, name: str) -> str:
+    """Why an output name does not exist for this configuration."""
+    names = spec.output_names()
+    if name.endswith("state_c") and not spec.has_cell_state:
+        why = f"{spec.keras_class} has no cell state c (only LSTM does): its state is h"
+    elif "state" in name and not spec.return_state:
+        why = "states are returned only with return_state=True (--return-state)"
+    elif name.startswith(("forward_", "backward_")) and not spec.bidirectional:
+        why = "forward_/backward_ names exist only with --bidirectional"
+    elif name in ("forward_output", "backward_output"):
+        why = "forward_output/backward_output exist only with --merge-mode none"
+    elif name == "output" and spec.bidirectional and spec.merge_mode == "none":
+        why = "with merge_mode none the outputs are forward_output and backward_output"
+    elif name.startswith("state_") and spec.bidirectional:
+        why = "a Bidirectional layer names its states forward_state_h, backward_state_h, ..."
+    else:
+        why = "unknown output name"
+    return f"{why}; this layer returns {', '.join(names)}"
+

@@ -1,0 +1,78 @@
+"""The size guard: refuse, before TensorFlow is imported, what would not fit in --max-memory
+or would take longer than --max-seconds. Pure arithmetic on the estimates of the specs."""
+
+from __future__ import annotations
+
+from rnnshape.errors import UsageError
+from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS,
+                                  SECONDS_PER_SHOWN_VALUE, LayerSpec)
+
+__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "Limits", "check_size", "check_time", "memory_guard",
+           "run_passes"]
+
+# Unmasked reference runs are one call per distinct padded length; beyond this many lengths
+# the masking claims name the samples they measured.
+MAX_UNMASKED_LENGTHS = 32
+# The options a refusal suggests, per command: the sizes it has, and whether --static exists.
+SIZES = "--timesteps/--units/--batch"
+
+
+class Limits:
+    """--max-memory MB and --max-seconds S of one call, and what a refusal suggests instead."""
+
+    def __init__(self, max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS,
+                 sizes: str = SIZES, static: bool = True):
+        for key, value in (("max_memory", max_memory), ("max_seconds", max_seconds)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                unit = "MiB" if key == "max_memory" else "seconds"
+                raise UsageError(f"Invalid value for --{key.replace('_', '-')}: {value!r} is not a positive "
+                                 f"number of {unit}")
+        self.max_memory = max_memory
+        self.max_seconds = max_seconds
+        self.sizes = sizes
+        self.static = static
+
+
+def check_time(seconds: float, what: str, limits: Limits) -> None:
+    """Refuse, before TensorFlow is imported, what would take minutes (see layer.SECONDS_PER_STEP)."""
+    if seconds > limits.max_seconds:
+        static = ", --static" if limits.static else ""
+        raise UsageError(
+            f"{what} would take about {_duration(seconds)} (a rough estimate, made before running "
+            f"anything), above the limit of {limits.max_seconds:,} s; use smaller {limits.sizes}{static} or raise "
+            "--max-seconds S")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:,.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:,.0f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def run_passes(spec: LayerSpec) -> int:
+    """The eager passes the runner makes over the sequence: the layer, its probe twin, a
+    forward reader for go_backwards, one per distinct partial length under --lengths."""
+    partial = len({n for n in spec.lengths if n < spec.timesteps}) if spec.lengths else 0
+    return 2 + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
+
+
+def memory_guard(needed: int, limits: Limits, what: str, detail: str = "", smaller: str = "sizes") -> None:
+    """Refuse, before TensorFlow is imported, what would not fit in --max-memory."""
+    if needed > limits.max_memory * 2**20:
+        raise UsageError(f"{what} needs about {needed / 2**20:,.0f} MiB{detail}, above the limit of "
+                         f"{limits.max_memory:,} MiB; use smaller {smaller} or raise --max-memory MB")
+
+
+def check_size(spec: LayerSpec, limits: Limits, passes: int = 0, values: int = 0) -> None:
+    """Refuse what would not fit in memory, or (for ``passes`` eager passes over the sequence;
+    0 for --static) would take too long; ``values`` is how many numbers the output shows."""
+    memory_guard(spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE, limits,
+                 f"{spec.keras_call()} on input {spec.input_shape}", " (weights, activations, outputs)",
+                 "--units/--timesteps/--batch")
+    if passes:
+        check_time(spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
+                   f"{spec.keras_call()} on input {spec.input_shape}", limits)

@@ -1,0 +1,127 @@
+"""rnnshape trace, the pure part: the options (--steps, --sample, --reset-after), the
+equations and weight layouts as Keras defines them, and which steps a table shows. The
+recomputation and its checks against Keras are in measure.trace.
+"""
+
+from __future__ import annotations
+
+import re
+from rnnshape.errors import SpecError
+from rnnshape.model.layer import LayerSpec
+
+# Terminal elision: sequences longer than this show the first and last SHOWN_EDGE steps read.
+MAX_STEPS_SHOWN = 12
+SHOWN_EDGE = 5
+
+
+# ---- options ----------------------------------------------------------------------------------
+_STEPS = re.compile(r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$")
+
+
+def parse_steps(text: str, timesteps: int) -> tuple[int, ...]:
+    """'1-3,10' -> (1, 2, 3, 10): timesteps t as in x_t (1-based), sorted, each once."""
+    if not _STEPS.match(text or "") or len(text) > 10_000:
+        raise SpecError("steps", f"{text!r} is not a list of timesteps and ranges such as 1-3,10")
+    chosen: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if first > last:
+            raise SpecError("steps", f"the range {part} runs backwards: write it as {last}-{first}")
+        if first < 1 or last > timesteps:
+            raise SpecError("steps", f"{part} is outside 1..{timesteps} (timesteps are counted from 1, as in x_1)")
+        chosen.update(range(first, last + 1))
+    return tuple(sorted(chosen))
+
+
+def check_sample(sample: int, batch: int) -> None:
+    if not 0 <= sample < batch:
+        raise SpecError("sample", f"{sample} is not in 0..{batch - 1} (samples are counted from 0; --batch is {batch})")
+
+
+def resolve_reset_after(layer: str, reset_after: bool | None) -> bool | None:
+    """GRU: True (Keras' default) unless told otherwise; other layers have no such option."""
+    if layer != "gru":
+        if reset_after is not None:
+            flag = "--reset-after" if reset_after else "--no-reset-after"
+            raise SpecError("reset_after", f"{flag} applies only with --layer gru (a GRU option of Keras)")
+        return None
+    return True if reset_after is None else bool(reset_after)
+
+
+def keras_call(spec: LayerSpec, reset_after: bool | None) -> str:
+    call = spec.keras_call()
+    if reset_after is False:
+        head, _, tail = call.partition("keras.layers.GRU(")
+        inner, _, rest = tail.partition(")")
+        call = f"{head}keras.layers.GRU({inner}, reset_after=False){rest}"
+    return call
+
+
+# ---- equations (rules of Keras) ------------------------------------------------------------------
+def equations(layer: str, activation: str | None, recurrent_activation: str | None,
+              reset_after: bool | None) -> list[dict[str, str]]:
+    """The cell's equations as Keras computes them, with the layer's activations filled in."""
+    a, ra = activation or "linear", recurrent_activation or "linear"
+    if layer == "lstm":
+        rows = [
+            (f"i_t = {ra}(x_t W_i + h_(t-1) U_i + b_i)", "input gate"),
+            (f"f_t = {ra}(x_t W_f + h_(t-1) U_f + b_f)", "forget gate"),
+            (f"g_t = {a}(x_t W_c + h_(t-1) U_c + b_c)", "candidate (Keras' 'c' block)"),
+            (f"o_t = {ra}(x_t W_o + h_(t-1) U_o + b_o)", "output gate"),
+            ("c_t = f_t * c_(t-1) + i_t * g_t", "cell state: the memory; never a step's output"),
+            (f"h_t = o_t * {a}(c_t)", "hidden state: the step's output"),
+            ("h_0 = 0, c_0 = 0", "the initial states"),
+        ]
+    elif layer == "gru":
+        if reset_after:
+            rows = [
+                (f"z_t = {ra}(x_t W_z + b_z + h_(t-1) U_z + b'_z)", "update gate"),
+                (f"r_t = {ra}(x_t W_r + b_r + h_(t-1) U_r + b'_r)", "reset gate"),
+                (f"h~_t = {a}(x_t W_h + b_h + r_t * (h_(t-1) U_h + b'_h))", "candidate: reset AFTER U_h"),
+            ]
+        else:
+            rows = [
+                (f"z_t = {ra}(x_t W_z + h_(t-1) U_z + b_z)", "update gate"),
+                (f"r_t = {ra}(x_t W_r + h_(t-1) U_r + b_r)", "reset gate"),
+                (f"h~_t = {a}(x_t W_h + (r_t * h_(t-1)) U_h + b_h)", "candidate: reset BEFORE U_h"),
+            ]
+        rows += [("h_t = z_t * h_(t-1) + (1 - z_t) * h~_t", "hidden state: the step's output"),
+                 ("h_0 = 0", "the initial state")]
+    else:
+        rows = [(f"h_t = {a}(x_t W + h_(t-1) U + b)", "hidden state: the step's output"),
+                ("h_0 = 0", "the initial state")]
+    return [{"equation": e, "what": w} for e, w in rows]
+
+
+def weights_layout(layer: str, reset_after: bool | None) -> str:
+    """Where each gate's weights sit in Keras' fused kernels (rule of Keras)."""
+    if layer == "lstm":
+        return ("kernel W (features, 4*units) and recurrent_kernel U (units, 4*units) hold the gates side by "
+                "side as [i | f | c | o]; bias (4*units,) the same")
+    if layer == "gru":
+        bias = ("bias (2, 3*units): row 0 the input bias b, row 1 the recurrent bias b'" if reset_after
+                else "bias (3*units,): one row")
+        return ("kernel W (features, 3*units) and recurrent_kernel U (units, 3*units) hold the gates side by "
+                f"side as [z | r | h]; {bias}")
+    return "kernel W (features, units), recurrent_kernel U (units, units), bias b (units,)"
+
+
+def reading_text(direction: str, timesteps: int) -> str:
+    if direction == "forward":
+        return f"reads x_1 -> x_{timesteps} (time order)"
+    return f"reads x_{timesteps} -> x_1 (reversed: go_backwards=True)"
+
+
+# ---- the data object ------------------------------------------------------------------------------
+def shown_steps(timesteps: int, chosen: tuple[int, ...] | None) -> tuple[list[int] | None, str | None]:
+    """Reading positions (0-based) the terminal shows when --steps is not given (None: all),
+    and a note when steps are elided."""
+    if chosen is not None or timesteps <= MAX_STEPS_SHOWN:
+        return None, None
+    positions = list(range(SHOWN_EDGE)) + list(range(timesteps - SHOWN_EDGE, timesteps))
+    note = (f"showing {2 * SHOWN_EDGE} of {timesteps} steps (the first and last {SHOWN_EDGE} read); "
+            f"choose others with --steps, e.g. --steps 1-3,{timesteps}; --json has every step")
+    return positions, note
+
+

@@ -1,0 +1,94 @@
+"""How a series becomes [samples, look_back, features] windows and their targets: the
+validated options, the counts and shapes, and the segments Keras' utility is run on. Pure:
+the windows themselves are sliced in measure.window and made by Keras in the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rnnshape.errors import UsageError
+
+LIMITS = {  # option -> (minimum, maximum)
+    "length": (2, 1_000_000),  # the create_dataset loop runs in Python over the whole series
+    "look_back": (1, 1_000_000),
+    "features": (1, 10_000),
+    "horizon": (1, 1_000_000),
+    "stride": (1, 1_000_000),
+    "show": (0, 1000),
+}
+BYTES_PER_VALUE = 8  # the series is int64
+# Keras' utility makes windows one tf.data element at a time (about 0.1 ms each here): beyond
+# this many windows it is compared on the first and the last KERAS_SEGMENT windows, and its
+# count on the whole series.
+KERAS_SEGMENT = 4000
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    length: int = 100
+    look_back: int = 3
+    features: int = 1
+    horizon: int = 1
+    stride: int = 1
+
+    @property
+    def samples(self) -> int:
+        return (self.length - self.look_back - self.horizon) // self.stride + 1
+
+    @property
+    def x_shape(self) -> tuple[int, int, int]:
+        return (self.samples, self.look_back, self.features)
+
+    @property
+    def y_shape(self) -> tuple[int, int]:
+        return (self.samples, self.features)
+
+    def formula(self) -> str:
+        """The sample count with the numbers filled in."""
+        n, k, h, s = self.length, self.look_back, self.horizon, self.stride
+        if s == 1:
+            return f"samples = length - look_back - horizon + 1 = {n} - {k} - {h} + 1 = {self.samples}"
+        return (f"samples = floor((length - look_back - horizon) / stride) + 1 = "
+                f"floor(({n} - {k} - {h}) / {s}) + 1 = {self.samples}")
+
+    def keras_call(self) -> str:
+        """The Keras call that makes these windows from ``series`` [length, features]."""
+        return (f"keras.utils.timeseries_dataset_from_array(series[:-{self.horizon}], "
+                f"targets=series[{self.look_back + self.horizon - 1}:], sequence_length={self.look_back}, "
+                f"sequence_stride={self.stride}, shuffle=False, batch_size=128)")
+
+    def estimated_bytes(self) -> int:
+        """X three times over (slicing, Keras, the comparison) plus the series and y."""
+        x = self.samples * self.look_back * self.features
+        return (3 * x + 4 * self.samples * self.features + self.length * self.features) * BYTES_PER_VALUE
+
+
+def make_window_spec(**options: Any) -> WindowSpec:
+    """Validate the options; a bad value raises UsageError naming the option."""
+    for key, value in options.items():
+        low, high = LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise UsageError(f"Invalid value for --{key.replace('_', '-')}: {value!r} is not in the range {low}..{high}")
+    spec = WindowSpec(**{k: v for k, v in options.items() if k != "show"})
+    if spec.length < spec.look_back + spec.horizon:
+        raise UsageError(
+            f"Invalid value for --length: {spec.length} steps hold no window: a window needs --look-back + --horizon "
+            f"= {spec.look_back} + {spec.horizon} = {spec.look_back + spec.horizon} steps")
+    if spec.stride >= spec.length - spec.horizon:
+        raise UsageError(
+            f"Invalid value for --stride: {spec.stride} must be below length - horizon = {spec.length - spec.horizon} "
+            "(Keras' timeseries_dataset_from_array requires sequence_stride < len(data))")
+    return spec
+
+
+def segments(spec: WindowSpec) -> list[tuple[int, int, int]]:
+    """(first sample, sample count, first step) of the parts of the series Keras is run on:
+    the whole series, or its first and last KERAS_SEGMENT windows."""
+    if spec.samples <= 2 * KERAS_SEGMENT:
+        return [(0, spec.samples, 0)]
+    tail = spec.samples - KERAS_SEGMENT
+    return [(0, KERAS_SEGMENT, 0), (tail, KERAS_SEGMENT, tail * spec.stride)]
+
+

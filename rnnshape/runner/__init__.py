@@ -1,0 +1,1 @@
+"""The one place that imports Keras: builds, runs, returns plain arrays; never judges them."""

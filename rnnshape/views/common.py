@@ -1,0 +1,95 @@
+"""What every view shares: the Console of a run, table boxes, the measured-claims table, the
+tensors under --values, and the --svg/--html export text. No TensorFlow here."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any, Iterator, TextIO
+
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rnnshape.model.words import axes_text, diff_text, shape_text  # noqa: F401 (the one copy, for every view)
+
+TABLE_BOX = box.SIMPLE_HEAD
+# SIMPLE_HEAD drawn with '-' only, for --ascii (terminals without box-drawing characters).
+ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
+
+
+def boxed(table: Table, ascii: bool = False) -> Table:
+    """The table, drawn with ASCII_TABLE_BOX under --ascii (tables without a box stay so)."""
+    if ascii and table.box is not None:
+        table.box = ASCII_TABLE_BOX
+    return table
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 (our "expectation failed"): let rnnshape.cli handle a closed stdout.
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout was closed")
+
+
+def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
+                 record: bool = False) -> Console:
+    """One Console per run. Colour only on a terminal and never under NO_COLOR. With ``record``
+    the console keeps what it printed, styles included, for save_exports."""
+    file = file or sys.stdout
+    is_tty = file.isatty()
+    if color is None:
+        color = is_tty and not os.environ.get("NO_COLOR")
+    if width is None and not is_tty:
+        # Piped output: rich would use 80 columns; honour COLUMNS, else give tables room.
+        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 100
+    return _Console(
+        file=file,
+        width=width,
+        no_color=not color,
+        force_terminal=bool(color),
+        color_system="auto" if color else None,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+        record=record,
+    )
+
+
+def export_text(console: Console, kind: str, title: str = "rnnshape") -> str:
+    """What a recording console printed, as an SVG image or an HTML page (``kind``). The text
+    keeps the colours even when the terminal showed none (the recording holds the styles)."""
+    if kind == "svg":
+        return console.export_svg(title=title, clear=False)
+    return console.export_html(clear=False)
+
+
+def checks_table(checks: list[dict[str, Any]]) -> Table:
+    table = Table(title="Measured in this run", title_justify="left", box=TABLE_BOX)
+    table.add_column("holds")
+    table.add_column("claim", overflow="fold")
+    table.add_column("max |diff|", justify="right")
+    for check in checks:
+        mark = Text("yes", style="green") if check["holds"] else Text("NO", style="bold red")
+        table.add_row(mark, check["claim"], diff_text(check["max_abs_diff"]))
+    return table
+
+
+def render_values(data: dict[str, Any], width: int) -> Iterator[Any]:
+    """The tensors, elided in the middle when long (JSON has them in full)."""
+    if data["config"].get("kernel_init") is not None and any("constant initializers" in n for n in data["input"].get("notes", [])):
+        yield ("note: every unit has identical weights, so the columns below repeat the same number")
+    import numpy as np  # only when values are shown
+
+    with np.printoptions(precision=4, suppress=True, threshold=80, edgeitems=3, linewidth=max(40, width - 4)):
+        if "values" in data["input"]:
+            yield (Text("x (input)", style="bold"))
+            yield (Text(str(np.asarray(data["input"]["values"], dtype=np.float32))))
+        for out in data["outputs"]:
+            if "values" in out:
+                yield (Text(f"{out['name']} {shape_text(out['shape'])}", style="bold cyan"))
+                yield (Text(str(np.asarray(out["values"], dtype=np.float32))))
+
+
