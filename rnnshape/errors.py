@@ -1,4 +1,4 @@
-"""The project's exceptions and exit codes (shared/CLI.md)."""
+"""The project's exceptions and exit codes (docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ class Analysis:
 
 
 def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysis:
-    """Every claim about ``run`` (a keras_runner.StatefulRun), each measured."""
+    """Every claim about ``run`` (the runner's StatefulRun), each measured."""
     dirs = directions(spec)
     names = state_names(spec)
     count = len(bounds)

@@ -28,7 +28,7 @@ def direction_name(run_direction: Any) -> str:
 
 
 def recompute(run: Any) -> list[cells.CellTrace]:
-    """Each direction of ``run`` (a keras_runner.TraceRun) recomputed in numpy."""
+    """Each direction of ``run`` (the runner's TraceRun) recomputed in numpy."""
     traces = []
     for d in run.directions:
         try:

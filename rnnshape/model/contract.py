@@ -2,7 +2,7 @@
 and JUnit reports.
 
 Pure: no TensorFlow, no rich, no file reading. A contract holds ``[[case]]`` tables; each case uses the
-layer options' keys (underscored, as in spec.make_spec) and an ``expect`` table of output
+layer options' keys (underscored, as in model.layer.make_spec) and an ``expect`` table of output
 name -> shape. Every problem with the file is a UsageError (exit 2) that names the file, the
 case and the key.
 """
@@ -124,7 +124,7 @@ def _parse_expect(expect: Any, where: str) -> tuple[Expectation, ...]:
 
 # ---- verdicts ---------------------------------------------------------------------------------
 def judge(case: Case, data: dict[str, Any]) -> Verdict:
-    """The case's expectations against the outputs in ``data`` (a schema.layer_data object)."""
+    """The case's expectations against the outputs in ``data`` (a measure.inspect.layer_data object)."""
     outputs = [{"name": out["name"], "shape": list(out["shape"])} for out in data["outputs"]]
     actual = {out["name"]: tuple(out["shape"]) for out in outputs}
     return Verdict(case, outputs, compare_shapes(case.spec, actual, list(case.expect)))

@@ -105,7 +105,7 @@ def canonical_merge_mode(mode: Any) -> str:
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """One tensor the layer returns: its name (CLI.md), shape, labelled axes and meaning."""
+    """One tensor the layer returns: its name (docs/cli.md), shape, labelled axes and meaning."""
 
     name: str
     shape: tuple[int, ...]
@@ -158,7 +158,7 @@ class LayerSpec:
         return (self.batch, self.timesteps, self.features)
 
     def config(self) -> dict[str, Any]:
-        """Every resolved option, keyed as in CLI.md and check files."""
+        """Every resolved option, keyed as in docs/cli.md and check files."""
         out = dataclasses.asdict(self)
         out["lengths"] = list(self.lengths) if self.lengths is not None else None
         return out

@@ -1,6 +1,6 @@
 """The stack language of ``rnnshape stack`` and a pure model of how shapes flow through it.
 
-One token per layer (shared/CLI.md, "Stack tokens"):
+One token per layer (docs/cli.md, "Stack tokens"):
 
     lstm|gru|simplernn:UNITS[:seq][:bi][:back]   recurrent layer (return_sequences,
                                                  Bidirectional concat, go_backwards)

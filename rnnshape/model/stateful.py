@@ -113,7 +113,7 @@ def order_text(bounds: list[tuple[int, int]], reversed_: bool) -> str:
 
 
 def one_pass_names(spec: LayerSpec) -> list[str]:
-    """Names of what keras_runner's one-pass reference returns."""
+    """Names of what the runner's one-pass reference returns."""
     full = dataclasses.replace(spec, stateful=False, return_sequences=True, return_state=True,
                                merge_mode="none" if spec.bidirectional else spec.merge_mode)
     return full.output_names()

@@ -1,7 +1,7 @@
 """The recurrent layer unrolled over time, drawn with rich. Render side only: no TensorFlow.
 
-``diagram_for(spec_or_data)`` builds the picture from a LayerSpec or from the data object of
-schema.layer_data (one row of compare has the same keys), so every command can draw it. The
+``diagram_for(spec, data)`` builds the picture from a LayerSpec, with the shapes measured in
+the run when given the inspect object (one row of compare has the same keys). The
 picture is laid out when rich renders it, at the console's width: one cell per timestep, x_t
 entering from below, h (and c for LSTM) passing to the next step, and exactly the tensors that
 the flags return highlighted and named with their shapes. Everything it shows is a rule of
