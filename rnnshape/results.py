@@ -15,8 +15,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator
 
-from rich.console import Console, ConsoleOptions, RenderableType
+from rich.console import Console, ConsoleOptions
 from rich.jupyter import JupyterMixin
+from rich.segment import Segment
 from rich.text import Text
 
 from rnnshape.errors import ExitCode, RnnshapeError
@@ -62,11 +63,13 @@ class Result(JupyterMixin):
     def failed_checks(self) -> list[dict[str, Any]]:
         return [check for check in self.checks if not check["holds"]]
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
         view = importlib.import_module(f"rnnshape.views.{self.command}")
+        # Text never goes through rich markup or highlighting, whatever the console's settings
+        # (rich.print, Jupyter): '[batch, timesteps]' is text, not a style.
+        plain = options.update(markup=False, highlight=False)
         for item in view.render(self, options.max_width):
-            # Plain strings never go through rich markup: '[batch, timesteps]' is text, not a style.
-            yield Text(item) if isinstance(item, str) else item
+            yield from console.render(Text(item) if isinstance(item, str) else item, plain)
 
 
 @dataclass(eq=False)

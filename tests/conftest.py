@@ -72,3 +72,26 @@ def measured(run):
 
 # Every command of the CLI, by name (the group imports a command's module only when asked).
 COMMANDS = {name: cli.get_command(None, name) for name in cli.list_commands(None)}
+
+
+# Modules whose every test runs Keras (in this process or a subprocess): the slow tier. The fast
+# tier, pytest -m "not slow", runs the rest without importing TensorFlow (checked below).
+SLOW_MODULES = {
+    "test_cells", "test_cli_check", "test_cli_compare", "test_cli_diagram", "test_cli_inspect", "test_cli_stack",
+    "test_cli_trace", "test_diagram_commands", "test_facts", "test_keras_agreement", "test_masking",
+    "test_own_numbers", "test_process", "test_process_stack", "test_robust", "test_robust_process",
+    "test_stateful", "test_static_agrees", "test_window", "test_json_corpus",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The fast tier must not import TensorFlow: fail it when it did."""
+    if session.config.option.markexpr == "not slow" and "tensorflow" in sys.modules:
+        session.exitstatus = 1
+        print("\nthe fast tier (-m 'not slow') imported tensorflow: mark the test that needs it slow")

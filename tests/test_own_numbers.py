@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import keras
+import importlib.util
 from rnnshape.runner import keras as keras_runner
 from rnnshape.model.layer import make_spec
 from conftest import measured
 
-KERAS_RNN_TESTS = Path(keras.__file__).parent / "src" / "layers" / "rnn"
+# Keras' own test files, found without importing Keras (and TensorFlow) at collection time
+KERAS_RNN_TESTS = Path(importlib.util.find_spec("keras").origin).parent / "src" / "layers" / "rnn"
 
 # (layer, units, input shape, go_backwards, expected output, test file)
 KERAS_GOLDEN = [

@@ -1,0 +1,105 @@
+"""The layout by layer (docs/architecture.md), read from the imports in the source (ast):
+no cycles, no import of a layer above, views that draw from results only, a runner that never
+judges, a model that reads no files, and rnnshape/__init__ importing nothing heavy."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).parent.parent / "rnnshape"
+# Lower layers first; a module may import its own layer and the ones below, never above.
+LAYERS = ["errors", "model", "versions", "files", "runner", "measure", "views", "results", "api", "cli", "__main__"]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports() -> dict[str, set[str]]:
+    """rnnshape module -> the rnnshape modules it imports (anywhere in the file)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rnnshape"):
+                submodules = {f"{node.module}.{alias.name}" for alias in node.names
+                              if (PACKAGE.parent / (f"{node.module}.{alias.name}".replace(".", "/") + ".py")).exists()
+                              or (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")).is_dir()}
+                found.update(submodules or {node.module})
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name.startswith("rnnshape"))
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+                found.add("rnnshape.views")  # results draws through the view of its command
+        graph[name] = {m for m in found if m != name}
+    return graph
+
+
+SOURCES = {module_name(path): path.read_text() for path in PACKAGE.rglob("*.py")}
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = []
+    for module, targets in imports().items():
+        if module == "rnnshape":
+            continue  # the public API: it calls the api layer lazily
+        for target in targets:
+            if target == "rnnshape" or LAYERS.index(layer(target)) > LAYERS.index(layer(module)):
+                upward.append(f"{module} -> {target}")
+    assert upward == []
+
+
+def test_no_import_cycles():
+    graph = imports()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node):] + [node]
+        for target in sorted(graph.get(node, ())):
+            cycle = visit(target, path + [node])
+            if cycle:
+                return cycle
+        return None
+
+    for start in sorted(graph):
+        assert visit(start, []) is None
+
+
+def test_views_draw_from_results_only():
+    for module, targets in imports().items():
+        if layer(module) == "views":
+            assert not [t for t in targets if layer(t) in ("runner", "measure", "api", "files")], module
+            assert "rnnshape.model.layer" not in targets, f"{module} rebuilds a spec"
+
+
+def test_the_runner_never_judges_and_the_model_reads_no_files():
+    for module, targets in imports().items():
+        if layer(module) == "runner":
+            assert not [t for t in targets if layer(t) == "measure"], module
+        if layer(module) == "model":
+            assert not [t for t in targets if layer(t) in ("files", "runner")], module
+            source = SOURCES[module]
+            assert "open(" not in source and "read_bytes" not in source and "import numpy" not in source, module
+
+
+def test_only_the_runner_imports_keras_and_tensorflow():
+    heavy = re.compile(r"^\s*(import|from) (keras|tensorflow)\b", re.M)
+    for module, source in SOURCES.items():
+        if heavy.search(source):
+            assert module.startswith("rnnshape.runner"), module
+
+
+def test_every_command_has_one_module_per_layer():
+    from rnnshape.cli import COMMANDS
+
+    for command in COMMANDS:
+        for folder in ("api", "views", "cli"):
+            assert (PACKAGE / folder / f"{command}.py").exists(), (folder, command)
