@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from conftest import COMMANDS
-from rnnshape.cli import cli
 
 GOLDEN = Path(__file__).parent / "golden"
 

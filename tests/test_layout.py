@@ -103,3 +103,14 @@ def test_every_command_has_one_module_per_layer():
     for command in COMMANDS:
         for folder in ("api", "views", "cli"):
             assert (PACKAGE / folder / f"{command}.py").exists(), (folder, command)
+
+
+def test_ruff_finds_nothing():
+    """The lint of pyproject.toml ([tool.ruff]) over the package and the tests."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    assert ruff, "ruff is a test extra: pip install -e '.[test]'"
+    proc = subprocess.run([ruff, "check", "rnnshape", "tests"], cwd=PACKAGE.parent, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]

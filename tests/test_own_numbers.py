@@ -43,6 +43,8 @@ def test_reproduces_keras_own_golden_outputs_through_the_cli(invoke_json, layer,
 
 
 def test_named_initializers_are_seeded_keras_initializers():
+    import keras
+
     spec = make_spec(layer="gru", units=3, kernel_init="glorot_uniform", recurrent_init="orthogonal",
                      bias_init="zeros", seed=5, return_sequences=True)
     assert spec.keras_call() == ("keras.layers.GRU(3, return_sequences=True, "

@@ -20,7 +20,6 @@ import click
 import pytest
 
 from conftest import COMMANDS, _command
-from rnnshape.cli import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILE_OPTIONS = ("--svg", "--html", "--junit")  # options that write files: left out of the examples
