@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import DEFAULTS, INT_LIMITS, LayerSpec, input_file_name, make_spec
-
-LAYER_KEYS = tuple(DEFAULTS)
+from rnnshape.model.layer import INT_LIMITS, LayerSpec, input_file_name, make_spec
 
 
 def make_layer_spec(**options: Any) -> LayerSpec:
@@ -19,13 +17,6 @@ def make_layer_spec(**options: Any) -> LayerSpec:
     from rnnshape.files import file_input
 
     return make_spec(input_file=file_input(name), **options)
-
-
-def layer_options(options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """The layer options among ``options`` (None: the default), with ``overrides``."""
-    values = {key: options[key] for key in LAYER_KEYS if key in options}
-    values.update(overrides)
-    return values
 
 
 def check_seed(seed: int) -> None:
