@@ -22,9 +22,9 @@ from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
     from rnnshape.results import (CheckResult, CompareResult, InspectResult, PatternsResult, StackResult,
-                                  StatefulResult, TraceResult, WindowResult)
+                                  StatefulResult, TraceResult, WhyResult, WindowResult)
 
-__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window",
+__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why",
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
 
@@ -83,3 +83,11 @@ def window(**options: Any) -> WindowResult:
     from rnnshape.api.window import window as run
 
     return run(**options)
+
+
+def why(text: str | None = None, *, static: bool = False, **options: Any) -> WhyResult:
+    """A Keras shape error explained, each fix built (``rnnshape why``); see rnnshape.api.why.why
+    (``file=``, ``model=`` and ``y=`` as the command's options)."""
+    from rnnshape.api.why import why as run
+
+    return run(text, static=static, **options)

@@ -209,3 +209,62 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+# ---- reading logs and arrays for `rnnshape why` -----------------------------------------------
+MAX_LOG_BYTES = 5_000_000
+
+
+def read_log(path: str, option: str = "--file") -> str:
+    """A log or a pasted error saved as a file: regular files only, at most MAX_LOG_BYTES, UTF-8
+    (undecodable bytes replaced)."""
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    import stat as stat_module
+
+    if not stat_module.S_ISREG(stat.st_mode):
+        raise UsageError(f"Invalid value for {option}: {path!r} is not a regular file")
+    if stat.st_size > MAX_LOG_BYTES:
+        raise UsageError(f"Invalid value for {option}: {path!r} has {stat.st_size} bytes; at most {MAX_LOG_BYTES} "
+                         "are read (cut the log around the error)")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_LOG_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {exc.strerror or exc}") from None
+    return raw.decode("utf-8", errors="replace")
+
+
+def read_stream(stream: Any, what: str = "standard input") -> str:
+    """Text piped to the command (``python train.py 2>&1 | rnnshape why``), at most MAX_LOG_BYTES."""
+    raw = stream.read(MAX_LOG_BYTES + 1)
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_LOG_BYTES:
+        raise UsageError(f"{what} holds more than {MAX_LOG_BYTES} characters; pipe the part around the error "
+                         "(e.g. through tail -n 200)")
+    return raw
+
+
+def npy_shape(path: str, option: str = "--y") -> tuple[int, ...]:
+    """The shape of a .npy array from its header alone (never a pickle, the data not read)."""
+    import numpy as np
+
+    if not path.lower().endswith(".npy"):
+        raise UsageError(f"Invalid value for {option}: {path!r} is not a .npy file")
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not os.path.isfile(path) or stat.st_size == 0:
+        raise UsageError(f"Invalid value for {option}: {path!r} is not a regular non-empty file")
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)(handle)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"Invalid value for {option}: {path!r} is not a readable .npy array: {exc}") from None
+    return tuple(int(d) for d in header[0])

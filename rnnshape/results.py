@@ -160,3 +160,23 @@ class PatternsResult(Result):
 @dataclass(eq=False)
 class WindowResult(Result):
     command: ClassVar[str] = "window"
+
+
+@dataclass(eq=False)
+class WhyResult(Result):
+    command: ClassVar[str] = "why"
+
+    @property
+    def kind(self) -> str:
+        """The recognised kind, e.g. 'no_timesteps_axis'."""
+        return self.data["kind"]
+
+    @property
+    def causes(self) -> list[str]:
+        """The likely causes, most likely first."""
+        return [cause["cause"] for cause in self.data["causes"]]
+
+    @property
+    def fixes(self) -> list[dict[str, Any]]:
+        """Each fix: {cause, title, code, tokens, command, built: {exit_code, output_shape, layers, ...}}."""
+        return self.data["fixes"]

@@ -23,6 +23,7 @@ COMMANDS = {
     "stack": "Build a stack of layers as a real keras.Model and show the shapes flowing through it.",
     "stateful": "Cut one sequence into consecutive batches and feed them to a stateful layer.",
     "trace": "Every gate and state of every timestep, recomputed from the layer's own weights.",
+    "why": "Read a Keras shape error, say what Keras checked and why it failed, and build each fix.",
     "window": "How a series becomes X [samples, look_back, features] and y [samples, features].",
 }
 

@@ -801,3 +801,45 @@ def run_windows(spec: Any, series: np.ndarray) -> KerasWindows:
     else:
         total = keras_window_count(series, spec.look_back, spec.horizon, spec.stride)
     return KerasWindows(total, parts)
+
+
+# ---- a saved model, for `rnnshape why --model` --------------------------------------------------
+@dataclass
+class LoadedModel:
+    """What `why --model` needs of a saved model: its shapes and its layers, in order."""
+
+    name: str
+    input_shape: tuple
+    output_shape: tuple
+    layers: list[dict[str, Any]]  # {class, name, units, return_sequences} per layer
+
+
+def load_model_file(path: str) -> LoadedModel:
+    """keras.saving.load_model(path, safe_mode=True, compile=False): no code from the file runs
+    (safe_mode refuses lambdas); a file Keras cannot read is a usage error naming it."""
+    if not os.path.isfile(path):
+        from rnnshape.errors import UsageError
+
+        raise UsageError(f"Invalid value for --model: {path!r} is not a regular file")
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            model = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:
+            from rnnshape.errors import UsageError
+
+            raise UsageError(f"Invalid value for --model: Keras cannot load {os.path.basename(path)!r}: "
+                             f"{keras_message(exc)[:300]}") from exc
+    layers = []
+    for layer in model.layers:
+        config = layer.get_config()
+        inner = config.get("layer", {}).get("config", {}) if isinstance(config.get("layer"), dict) else {}
+        layers.append({"class": type(layer).__name__, "name": layer.name,
+                       "units": config.get("units", inner.get("units")),
+                       "return_sequences": bool(config.get("return_sequences", inner.get("return_sequences", False)))})
+
+    def shape(value: Any) -> tuple:
+        value = value[0] if isinstance(value, list) else value
+        return tuple(None if d is None else int(d) for d in value.shape)
+
+    return LoadedModel(model.name, shape(model.inputs), shape(model.outputs), layers)

@@ -1,0 +1,99 @@
+"""rnnshape.why(): a Keras shape error read, recognised, explained in rnnshape's words, and each
+fix built as a stack (with Keras, or by the pure model under ``static``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnshape.errors import RnnshapeError, UsageError
+from rnnshape.model.why import Diagnosis, Fix, recognise, sequence_target
+from rnnshape.results import WhyResult
+from rnnshape.versions import versions
+
+RECURRENT_CLASSES = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simplernn"}
+
+
+def why(text: str | None = None, *, file: str | None = None, model: str | None = None, y: str | None = None,
+        static: bool = False) -> WhyResult:
+    """Find the Keras shape error in ``text`` (a message or a whole log; or the ``file`` it is in),
+    or the silent broadcast of a saved ``model`` trained against the array ``y`` (a .npy file).
+    Text with no known Keras shape error raises NoShapeError (exit 1)."""
+    sources = [name for name, value in (("TEXT", text), ("--file", file), ("--model", model)) if value is not None]
+    if (model is None) != (y is None):
+        raise UsageError("Invalid value for --model/--y: give both, --model FILE.keras --y Y.npy")
+    if len(sources) > 1:
+        raise UsageError(f"give one of TEXT, --file LOG or --model FILE.keras --y Y.npy, not {' and '.join(sources)}")
+    if not sources:
+        raise UsageError("Missing TEXT: paste the error message, pipe a log (python train.py 2>&1 | rnnshape why), "
+                         "or give --file LOG or --model FILE.keras --y Y.npy")
+    from rnnshape import files
+
+    if model is not None:
+        diagnosis, source = _model_diagnosis(model, y), "model"
+    else:
+        if file is not None:
+            text = files.read_log(file)
+        diagnosis, source = recognise(str(text)), ("file" if file is not None else "text")
+    fixes = [_built(fix, static) for fix in diagnosis.fixes]
+    data: dict[str, Any] = {**diagnosis.to_dict(), "source": source, "static": static, "fixes": fixes,
+                            "versions": versions()}
+    errors: list[RnnshapeError] = []
+    for number, fix in enumerate(fixes, start=1):
+        if fix["built"]["exit_code"] != 0:
+            from rnnshape.errors import ExpectationFailed
+
+            errors.append(ExpectationFailed(f"fix {number} ({fix['command']}) did not build: "
+                                            f"{fix['built'].get('error', 'incompatible stack')}"))
+    return WhyResult(data, errors)
+
+
+def _model_diagnosis(model: str, y: str) -> Diagnosis:
+    from rnnshape import files
+
+    y_shape = files.npy_shape(y)
+    from rnnshape.runner import keras as runner
+
+    loaded = runner.load_model_file(model)
+    recurrent = [(RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
+                 for layer in loaded.layers if layer["class"] in RECURRENT_CLASSES and layer["units"]]
+    head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)
+    diagnosis = sequence_target(loaded.name, loaded.output_shape, y_shape, recurrent, head, loaded.input_shape)
+    if diagnosis is None:
+        from rnnshape.model.why import NoShapeError
+        from rnnshape.model.words import shape_text
+
+        raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns "
+                           f"{shape_text(tuple('None' if d is None else d for d in loaded.output_shape))} and y is "
+                           f"{shape_text(y_shape)}; nothing is broadcast over a timesteps axis")
+    return diagnosis
+
+
+def _built(fix: Fix, static: bool) -> dict[str, Any]:
+    """The fix as data, with the stack built (Keras, or the pure model with ``static``)."""
+    from rnnshape.api.stack import stack
+
+    entry: dict[str, Any] = {
+        "cause": fix.cause, "title": fix.title, "code": fix.code, "tokens": fix.tokens.split(),
+        "command": fix.command() + (" --static" if static else ""), "timesteps": fix.timesteps,
+        "features": fix.features, "batch": fix.batch, "assumed": list(fix.assumed), "note": fix.note,
+    }
+    try:
+        result = stack(fix.tokens, timesteps=fix.timesteps, features=fix.features, batch=fix.batch, static=static)
+    except RnnshapeError as exc:
+        entry["built"] = {"exit_code": int(exc.exit_code), "error": exc.message, "static": static}
+        return entry
+    data = result.to_dict()
+    entry["built"] = {
+        "exit_code": result.exit_code,
+        "static": static,
+        "compatible": data["compatible"],
+        "input_shape": data["input"]["shape"], "input_axes": data["input"]["axes"],
+        "output_shape": data["output"]["shape"] if data["compatible"] else None,
+        "output_axes": data["output"]["axes"] if data["compatible"] else None,
+        "layers": [{"spec": layer["spec"], "output_shape": layer["output_shape"], "output_axes": layer["output_axes"]}
+                   for layer in data["layers"]],
+        "checks_hold": all(check["holds"] for check in data["checks"]),
+    }
+    if result.errors:
+        entry["built"]["error"] = result.errors[0].message
+    return entry

@@ -1,0 +1,57 @@
+"""rnnshape why: a Keras shape error explained, each fix built."""
+
+from __future__ import annotations
+
+import click
+
+from rnnshape.cli.app import execute
+from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, static_option
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("text", nargs=-1, metavar="[TEXT]...")
+@click.option("--file", "file", default=None, metavar="LOG", help="read the error from this file (a log, a traceback)")
+@click.option("--model", "model", default=None, metavar="FILE.keras",
+              help="a saved model to check against --y (the silent broadcast of a sequence output)")
+@click.option("--y", "y", default=None, metavar="Y.npy", help="the targets the model is trained on (with --model)")
+@static_option("build each fix with rnnshape's rules instead of Keras (no TensorFlow)")
+@json_option()
+def why(text: tuple[str, ...], file: str | None, model: str | None, y: str | None, static: bool,
+        json_mode: bool) -> int:
+    """Read a Keras shape error, say what Keras checked and why it failed, and build each fix.
+
+    The error comes from TEXT, from standard input (when no TEXT is given and the input is not
+    a terminal, or TEXT is -), or from --file LOG; a whole traceback is fine. rnnshape finds the
+    Keras message, names its shapes in axis words ((None, 10) = [batch, 10]: no timesteps
+    axis), ranks the likely causes, and gives each a fix as code and as an `rnnshape stack` line
+    that it builds for real (--static: by its own rules) to show the shapes that result. An
+    ambiguous message shows each reading. --model FILE.keras --y Y.npy reports the error Keras
+    does not raise: a sequence output trained against a 2-D target (broadcast). Text with no
+    Keras shape error exits 1 with the first error line seen.
+
+    
+    Examples:
+      rnnshape why "expected ndim=3, found ndim=2. Full shape received: (None, 10)"
+      python train.py 2>&1 | rnnshape why
+      rnnshape why --file train.log --static --json
+      rnnshape why --model model.keras --y y.npy
+    """
+    from rnnshape.api.why import why as run
+
+    def work():
+        words = list(text)
+        if words == ["-"] or (not words and file is None and model is None and not _stdin_is_tty()):
+            from rnnshape import files
+
+            words = [files.read_stream(click.get_text_stream("stdin"))]
+        return run(" ".join(words) if words else None, file=file, model=model, y=y, static=static)
+
+    return execute("why", json_mode, work)
+
+
+def _stdin_is_tty() -> bool:
+    stream = click.get_text_stream("stdin")
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return True
