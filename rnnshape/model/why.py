@@ -138,7 +138,7 @@ def parse_shape(text: str) -> Dims:
     inner = text.strip()[1:-1]
     dims: list[int | None] = []
     for part in inner.split(","):
-        part = part.strip()
+        part = part.strip().rstrip("lL")
         if not part:
             continue
         dims.append(int(part) if part.isdigit() else None)
@@ -223,6 +223,8 @@ def _input_spec(match: re.Match, text: str, wording: str) -> Diagnosis:
     name = layer.lower()
     if name.startswith("conv_lstm") or expected in (4, 5, 6) and found == expected - 1 and "lstm" in name:
         return _convlstm(match, layer, expected, found, shape, wording)
+    if name.startswith("dense") and expected == 2 and found == 3:
+        return _dense_on_sequence(match, layer, shape, wording)
     if name.startswith("repeat_vector") or expected == 2 and found == 3:
         return _repeat_vector(match, layer, found, shape, wording)
     if found > expected:
@@ -240,11 +242,14 @@ def _no_timesteps(match: re.Match, layer: str, expected: int, found: int, shape:
         shapes.append(ShapeWord("received", shape, tuple(_dim(d) for d in shape),
                                 "no timesteps axis" if len(shape) == 2 else f"rank {len(shape)}, no timesteps axis"))
     called = repr(layer) if layer != "the layer" else "the recurrent layer"
-    numbered = _DEFAULT_NAME.match(layer.lower()) and re.search(r"_\d+$", layer)
+    suffix = re.search(r"_(\d+)$", layer)
+    first_number = 1 if wording.startswith("Keras 2") else 0  # Keras 2 named the first LSTM lstm_1
+    numbered = bool(_DEFAULT_NAME.match(layer.lower()) and suffix and int(suffix.group(1)) > first_number)
     earlier = len(re.findall(r"\b(?:LSTM|GRU|SimpleRNN)\(", text)) >= 2
-    stacked_first = bool(numbered) or earlier
-    shown = n if n is not None else DEFAULT_FEATURES
-    no_axis = Cause(f"your data has no timesteps axis: each sample is a vector"
+    flat_input = re.search(r"input_shape ?= ?\(\d+,\)|Input\(shape ?= ?\(\d+,\)", text)
+    stacked_first = (numbered or earlier) and not flat_input
+    shown = n if n is not None else DEFAULT_TIMESTEPS
+    no_axis = Cause("your data has no timesteps axis: each sample is a vector"
                     + (f" of {n} numbers" if n is not None else "")
                     + f", but {cls} reads a sequence [batch, timesteps, features]")
     stacked = Cause(f"the layer before {called} is a recurrent layer with return_sequences=False: it returns only "
@@ -274,8 +279,10 @@ def _no_timesteps(match: re.Match, layer: str, expected: int, found: int, shape:
     else:
         causes = (no_axis, stacked, collapsed)
         fixes = [_renumber(x, 1) for x in reading_fixes] + [_renumber(stacked_fix, 2), _renumber(collapsed_fix, 3)]
-        evidence = (f"ranked: the layer is named {layer!r}, without a number suffix, so nothing shows another "
-                    "recurrent layer before it" if layer != "the layer" else
+        evidence = ("ranked: the text shows an input shape of one axis per sample, " + flat_input.group(0)
+                    if flat_input else
+                    f"ranked: the layer is named {layer!r}, without a number suffix past Keras' first, so nothing "
+                    "shows another recurrent layer before it" if layer != "the layer" else
                     "ranked: the message names no layer, so nothing shows another recurrent layer before it")
         kind = "no_timesteps_axis"
         title = f"no timesteps axis: a {cls} got a {found}-D input"
@@ -343,6 +350,22 @@ def _repeat_vector(match: re.Match, layer: str, found: int, shape: Dims | None, 
                      "RepeatVector's input_spec: InputSpec(ndim=2), one vector [batch, features] per sample (rule "
                      "of Keras, keras/src/layers/reshaping/repeat_vector.py)", match.group(0), wording, layer,
                      tuple(shapes), causes, fixes)
+
+
+def _dense_on_sequence(match: re.Match, layer: str, shape: Dims | None, wording: str) -> Diagnosis:
+    assumed: list[str] = []
+    units, t, f = _u(assumed), _t(assumed), _f(assumed)
+    causes = (Cause(f"a Dense layer ({layer!r}) after a recurrent layer with return_sequences=True: this Keras "
+                    "wanted one vector per sample for Dense (Keras 3's Dense acts on the last axis of any rank)"),
+              Cause("you meant one output per timestep: TimeDistributed(Dense)"))
+    fixes = (Fix(1, "return_sequences=False before the Dense head", f"keras.layers.LSTM({units}),\nkeras.layers.Dense(1),",
+                 f"lstm:{units} dense:1", t, f, assumed=tuple(assumed)),
+             Fix(2, "a per-timestep head", f"keras.layers.LSTM({units}, return_sequences=True),\n"
+                 "keras.layers.TimeDistributed(keras.layers.Dense(1)),", f"lstm:{units}:seq td:1", t, f,
+                 assumed=tuple(assumed)))
+    return Diagnosis("dense_on_sequence", "a Dense layer got a sequence (return_sequences=True before it)",
+                     "Dense's input_spec in Keras 1/2: ndim=2 (rule of that Keras)", match.group(0), wording, layer,
+                     (), causes, fixes)
 
 
 def _convlstm(match: re.Match, layer: str, expected: int, found: int, shape: Dims | None, wording: str) -> Diagnosis:
@@ -496,7 +519,7 @@ def _initial_state_shape(match: re.Match, text: str, wording: str) -> Diagnosis:
     fixes = (Fix(1, f"states of the layer's own size [batch, {u}]",
                  f"keras.layers.{cls}({u}, return_state=True)  # the encoder: states [batch, {u}]",
                  f"{token}:{u}", t, f, batch=b, assumed=tuple(assumed),
-                 note=f"the stack shows the encoder: its output [batch, units] is the shape each state must have"),
+                 note="the stack shows the encoder: its output [batch, units] is the shape each state must have"),
              Fix(2, f"a decoder of units {s}, as the encoder",
                  f"keras.layers.{cls}({s})(decoder_inputs, initial_state=states)",
                  f"{token}:{s}", t, f, batch=b, assumed=tuple(assumed)))
@@ -779,9 +802,11 @@ KINDS: tuple[Kind, ...] = (
           (r"Argument `output` must have rank \(ndim\) `target\.ndim - 1`\. Received: target\.shape=(?P<target>"
            + SHAPE + r"), output\.shape=(?P<output>" + SHAPE + ")", "Keras 3"),
           (r"Shapes (?P<target>" + SHAPE + r") and (?P<output>" + SHAPE + r") are incompatible",
-           "tf.keras 2.x (TensorFlow 2.x)")), _target),
+           "tf.keras 2.x (TensorFlow 2.x)"),
+          (r"Error when checking (?:model )?target: expected (?P<layer>\w+) to have shape (?P<output>" + SHAPE
+           + r") but got array with shape (?P<target>" + SHAPE + ")", "Keras 2 / TensorFlow 1.x")), _target),
     Kind("keras2_target_rank", "y of another rank than the output (Keras 2 wording)",
-         ((r"Error when checking target: expected (?P<layer>\w+) to have (?P<expected>\d+) dimensions, but got "
+         ((r"Error when checking (?:model )?target: expected (?P<layer>\w+) to have (?P<expected>\d+) dimensions, but got "
            r"array with shape (?P<shape>" + SHAPE + ")", "Keras 2 / TensorFlow 1.x-2.0"),), _keras2_target_rank,
          current=False),
     Kind("reshape_size", "a Flatten or Reshape in the wrong place (Reshape of another size)",
@@ -794,10 +819,12 @@ KINDS: tuple[Kind, ...] = (
            r"incompatible shape (?P<got>" + SHAPE + ")", "Keras 3"),
           (r"Input \d+ of layer [\"']?[\w./-]+[\"']? is incompatible with the layer: expected shape=(?P<expected>"
            + SHAPE + r"), found shape=(?P<got>" + SHAPE + ")", "tf.keras 2.x (TensorFlow 2.4-2.15)"),
+          (r"Input \d+ is incompatible with layer [\w./-]+: expected shape=(?P<expected>" + SHAPE + r"), found "
+           r"shape=(?P<got>" + SHAPE + ")", "tf.keras 2.x (TensorFlow 2.2-2.5)"),
           (r"Error when checking (?:model )?input: expected (?P<layer>\w+) to have shape (?P<expected>" + SHAPE
            + r") but got array with shape (?P<got>" + SHAPE + ")", "Keras 2 / TensorFlow 1.x")), _fit_input),
     Kind("keras2_input_rank", "data without a timesteps axis (Keras 2 wording)",
-         ((r"Error when checking (?:model )?input: expected (?P<layer>\w+) to have (?P<expected>\d+) dimensions, "
+         ((r"Error when checking ?(?:model )?(?:input)? ?: expected (?P<layer>\w+) to have (?P<expected>\d+) dimensions, "
            r"but got array with shape (?P<shape>" + SHAPE + ")", "Keras 2 / TensorFlow 1.x-2.0"),),
          _keras2_input_rank, current=False),
     Kind("bidirectional_go_backwards", "Bidirectional of a layer with go_backwards=True",
@@ -814,7 +841,7 @@ DIAGNOSIS_KINDS = ("no_timesteps_axis", "stacked_without_return_sequences", "inp
                    "repeat_vector_on_sequence", "convlstm_input_rank", "stateful_batch_size",
                    "stateful_needs_batch_size", "initial_state_count", "initial_state_shape", "target_mismatch",
                    "reshape_size", "fit_input_shape", "bidirectional_go_backwards", "time_distributed_2d",
-                   "sequence_output_2d_target")
+                   "sequence_output_2d_target", "dense_on_sequence")
 
 
 def recognise(text: str) -> Diagnosis:

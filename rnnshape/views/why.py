@@ -58,13 +58,15 @@ def render(result: Any, width: int) -> Iterator[Any]:
 
 def _built_text(built: dict[str, Any]) -> Text:
     if "layers" not in built:
-        return Text(f"not built: {built.get('error', '')}", style="bold red")
+        return Text(f"not built: {built.get('error', '')}", style="bold red" if built["exit_code"] != 2 else "yellow")
     lines = [f"input {_shape(built['input_shape'])} {axes_text(built['input_axes'])}"]
     for layer in built["layers"]:
         shape = layer["output_shape"]
         lines.append(f"{layer['spec']} -> {_shape(shape)}" + (f" {axes_text(layer['output_axes'])}"
                                                               if layer["output_axes"] else ""))
     verdict = f"exit {built['exit_code']}" + ("" if built["exit_code"] else ", builds")
+    if built.get("not_run"):
+        verdict += " (by the rules: too large to run here)"
     style = "green" if built["exit_code"] == 0 else "bold red"
     out = Text("\n".join(lines) + "\n")
     out.append(verdict, style=style)
