@@ -38,6 +38,8 @@ CASES = [
     (lambda: rnnshape.stack("lstm:8 lstm:4 dense:1", timesteps=5), ["stack", "--timesteps", "5", "lstm:8", "lstm:4",
                                                                       "dense:1"]),
     (lambda: rnnshape.patterns(units=3), ["patterns", "--units", "3"]),
+    (lambda: rnnshape.why("expected ndim=3, found ndim=2. Full shape received: (None, 7)", static=True),
+     ["why", "expected ndim=3, found ndim=2. Full shape received: (None, 7)", "--static"]),
     (lambda: rnnshape.window(length=20, look_back=4, stride=3), ["window", "--length", "20", "--look-back", "4",
                                                                   "--stride", "3"]),
 ]

@@ -162,6 +162,11 @@ _KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
 _DEFAULT_NAME = re.compile(r"^(lstm|gru|simple_rnn|bidirectional)(_\d+)?$")
 
 
+def _a(word: str) -> str:
+    """The article: an LSTM, a GRU."""
+    return ("an " if word[:1] in "AEIOLSaeio" and word != "SimpleRNN" else "a ") + word
+
+
 def _u(assumed: list[str], units: int | None = None) -> int:
     if units is not None:
         return units
@@ -285,7 +290,7 @@ def _no_timesteps(match: re.Match, layer: str, expected: int, found: int, shape:
                     "shows another recurrent layer before it" if layer != "the layer" else
                     "ranked: the message names no layer, so nothing shows another recurrent layer before it")
         kind = "no_timesteps_axis"
-        title = f"no timesteps axis: a {cls} got a {found}-D input"
+        title = f"no timesteps axis: {_a(cls)} got a {found}-D input"
     return Diagnosis(kind, title, RNN_RULE.replace("ndim=3", f"ndim={expected}"), match.group(0), wording, layer,
                      tuple(shapes), causes, tuple(fixes), tuple(readings) if n is not None else (), evidence)
 
@@ -324,7 +329,7 @@ def _batch_in_shape(match: re.Match, layer: str, expected: int, found: int, shap
         t, f = _t(assumed), _f(assumed)
         fixes.append(Fix(1, "drop the batch from the shape", f"keras.Input(shape=({t}, {f}))",
                          f"{kind_token}:{units} dense:1", t, f, assumed=tuple(assumed)))
-    return Diagnosis("input_shape_includes_batch", f"input_shape includes the batch: a {cls} got a {found}-D input",
+    return Diagnosis("input_shape_includes_batch", f"input_shape includes the batch: {_a(cls)} got a {found}-D input",
                      RNN_RULE, match.group(0), wording, layer, tuple(shapes), tuple(causes), tuple(fixes))
 
 
@@ -433,7 +438,7 @@ def _stateful_batch(match: re.Match, text: str, wording: str) -> Diagnosis:
                  f"twin = build_model(batch_size={received})  # same layers, stateful=True\n"
                  "twin.set_weights(model.get_weights())",
                  f"{token}:{units} dense:1", t, f, batch=received, assumed=tuple(assumed)))
-    return Diagnosis("stateful_batch_size", f"a stateful {cls} fed a batch of {received}, built for {expected}",
+    return Diagnosis("stateful_batch_size", f"{_a('stateful')} {cls} fed a batch of {received}, built for {expected}",
                      "a stateful RNN keeps its state in variables of shape [batch, units] made for the batch size "
                      "it was built with (rule of Keras, keras/src/layers/rnn/rnn.py)", match.group(0), wording, cls,
                      tuple(shapes), causes, fixes)
@@ -523,7 +528,7 @@ def _initial_state_shape(match: re.Match, text: str, wording: str) -> Diagnosis:
              Fix(2, f"a decoder of units {s}, as the encoder",
                  f"keras.layers.{cls}({s})(decoder_inputs, initial_state=states)",
                  f"{token}:{s}", t, f, batch=b, assumed=tuple(assumed)))
-    return Diagnosis("initial_state_shape", f"an initial state of size {s} given to a {cls} of units {u}",
+    return Diagnosis("initial_state_shape", f"an initial state of size {s} given to {_a(cls)} of units {u}",
                      f"{cls}Cell multiplies the state [batch, units] by its recurrent kernel [units, "
                      f"{_CELL_GATES.get(cell, 1)} x units] (rule of Keras, keras/src/layers/rnn/)",
                      match.group(0), wording, cls, shapes, causes, fixes)
