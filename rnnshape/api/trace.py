@@ -26,21 +26,20 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
+                           reset_after=reset_after, seed=seed,
                            lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                            bias_init=bias_init, input=input)
-    resolved = tracing.resolve_reset_after(spec.layer, reset_after)
     tracing.check_sample(sample, spec.batch)
     check_size(spec, Limits(max_memory, max_seconds, static=False), passes=TRACE_PASSES)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
     from rnnshape.measure import trace as measured
     from rnnshape.runner import keras as runner
 
-    run = runner.trace_many([spec], [{"reset_after": resolved} if resolved is not None else {}])[0]
+    run = runner.trace_many([spec])[0]
     traces = measured.recompute(run)
     checks = measured.measure(run, traces)
-    data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, reset_after=resolved,
-                               versions=versions())
+    data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
     positions, note = tracing.shown_steps(spec.timesteps, chosen)
     error = measured.verdict_error(data)
     return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

@@ -91,6 +91,10 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--bidirectional/--no-bidirectional", default=False, help="wrap in keras.layers.Bidirectional"),
         click.option("--merge-mode", type=click.Choice(MERGE_MODES, case_sensitive=False), default=None,
                      help="how Bidirectional merges the directions [default: concat]"),
+        click.option("--reset-after/--no-reset-after", "reset_after", default=None,
+                     help="GRU only: Keras' reset_after; --no-reset-after is the original GRU (TF1/Keras 2.2 "
+                          "default: reset before U_h, bias (3*units,)) [default: --reset-after, as Keras 3: "
+                          "bias (2, 3*units)]"),
         click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
         click.option("--lengths", default=None, metavar="L1,L2,...",
                      help="valid length of each sample; the rest is zero padding under a mask"),

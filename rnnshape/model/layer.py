@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "go_backwards": False,
     "bidirectional": False,
     "merge_mode": None,
+    "reset_after": None,
     "seed": 0,
     "lengths": None,
     "kernel_init": None,
@@ -136,6 +137,7 @@ class LayerSpec:
     go_backwards: bool = False
     bidirectional: bool = False
     merge_mode: str | None = None  # resolved: "concat" when bidirectional, None otherwise
+    reset_after: bool | None = None  # GRU only, resolved: True (Keras' default) unless given; None otherwise
     seed: int = 0
     lengths: tuple[int, ...] | None = None
     kernel_init: float | str | None = None  # None: rnnshape's own seeded weights
@@ -325,17 +327,47 @@ class LayerSpec:
                 "equation": "-",
                 "returned_as": "none (state_h is the whole state)",
             })
+        if self.layer == "gru":
+            rows.append(self._gru_candidate_row())
         return rows
+
+    def _gru_candidate_row(self) -> dict[str, str]:
+        """GRU's candidate h~ is where reset_after changes the equation and the parameter count."""
+        u, f = self.units, self.features
+        one_row = 3 * (u * (u + f) + u) * (2 if self.bidirectional else 1)
+        two_rows = 3 * (u * (u + f) + 2 * u) * (2 if self.bidirectional else 1)
+        if self.reset_after:
+            return {
+                "state": "h~",
+                "what": ("GRU candidate, reset_after=True (Keras 3 default, the cuDNN/PyTorch form): reset "
+                         "applied AFTER U_h, so the recurrent part has its own bias row b'_h; bias (2, 3*units): "
+                         f"{two_rows} parameters here, {one_row} with reset_after=False (TF1/Keras 2.2 default)"),
+                "equation": "h~_t = tanh(W_h x_t + b_h + r_t * (U_h h_{t-1} + b'_h))",
+                "returned_as": "not returned (an intermediate of each step)",
+            }
+        return {
+            "state": "h~",
+            "what": ("GRU candidate, reset_after=False (the original GRU; TF1/Keras 2.2 default): reset applied "
+                     "BEFORE U_h, one bias row; bias (3*units,): "
+                     f"{one_row} parameters here, {two_rows} with reset_after=True (Keras 3 default)"),
+            "equation": "h~_t = tanh(W_h x_t + U_h (r_t * h_{t-1}) + b_h)",
+            "returned_as": "not returned (an intermediate of each step)",
+        }
 
     # ---- parameters -----------------------------------------------------------------
     def weights(self) -> list[WeightSpec]:
         """The layer's weights with the paths Keras gives them."""
         u, f, g = self.units, self.features, GATES[self.layer]
-        bias_shape = (2, g * u) if self.layer == "gru" else (g * u,)  # GRU reset_after=True
+        two_bias_rows = self.layer == "gru" and self.reset_after
+        bias_shape = (2, g * u) if two_bias_rows else (g * u,)
+        bias_role = "bias b"
+        if self.layer == "gru":
+            bias_role += (" (row 0 input bias, row 1 recurrent bias: reset_after=True)" if two_bias_rows
+                          else " (one row: reset_after=False)")
         own = [
             ("kernel", (f, g * u), "input weights W (features -> gates)"),
             ("recurrent_kernel", (u, g * u), "recurrent weights U (h_{t-1} -> gates)"),
-            ("bias", bias_shape, "bias b" + (" (input and recurrent rows, reset_after=True)" if self.layer == "gru" else "")),
+            ("bias", bias_shape, bias_role),
         ]
         name, cell = KERAS_LAYER_NAME[self.layer], KERAS_CELL_NAME[self.layer]
         prefixes = [f"{name}/{cell}"]
@@ -347,7 +379,7 @@ class LayerSpec:
         u, f = self.units, self.features
         one = {
             "lstm": 4 * (u * (u + f) + u),
-            "gru": 3 * (u * (u + f) + 2 * u),
+            "gru": 3 * (u * (u + f) + (2 * u if self.reset_after else u)),
             "simplernn": u * (u + f) + u,
         }[self.layer]
         return one * (2 if self.bidirectional else 1)
@@ -357,7 +389,9 @@ class LayerSpec:
         u, f = self.units, self.features
         symbolic, filled = {
             "lstm": ("4 * (units * (units + features) + units)", f"4 * ({u} * ({u} + {f}) + {u})"),
-            "gru": ("3 * (units * (units + features) + 2 * units)", f"3 * ({u} * ({u} + {f}) + 2 * {u})"),
+            "gru": (("3 * (units * (units + features) + 2 * units)", f"3 * ({u} * ({u} + {f}) + 2 * {u})")
+                    if self.reset_after else
+                    ("3 * (units * (units + features) + units)", f"3 * ({u} * ({u} + {f}) + {u})")),
             "simplernn": ("units * (units + features) + units", f"{u} * ({u} + {f}) + {u}"),
         }[self.layer]
         if self.bidirectional:
@@ -370,6 +404,8 @@ class LayerSpec:
         for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
             if getattr(self, key):
                 args.append(f"{key}=True")
+        if self.reset_after is False:
+            args.append("reset_after=False")
         for key, keyword in INIT_KEYS.items():
             init = self.initializer_call(key)
             if init is not None:
@@ -460,8 +496,23 @@ def make_spec(*, input_file: FileInput | None = None, **options: Any) -> LayerSp
         values["merge_mode"] = canonical_merge_mode(values["merge_mode"])
     elif values["bidirectional"]:
         values["merge_mode"] = "concat"
+    values["reset_after"] = resolve_reset_after(values["layer"], values["reset_after"])
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
     return LayerSpec(**values)
+
+
+def resolve_reset_after(layer: str, reset_after: Any) -> bool | None:
+    """GRU: True (Keras 3's default) unless given; every other layer: None (it has no such option)."""
+    if layer != "gru":
+        if reset_after is not None:
+            flag = "--reset-after" if reset_after else "--no-reset-after"
+            raise SpecError("reset_after", f"{flag} applies only with --layer gru (a GRU option of Keras), not {layer}")
+        return None
+    if reset_after is None:
+        return True
+    if not isinstance(reset_after, bool):
+        raise SpecError("reset_after", f"{reset_after!r} is not true or false")
+    return reset_after
 
 
 def canonical_initializer(key: str, value: Any) -> float | str | None:

@@ -147,6 +147,8 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     bidirectional = overrides.get("bidirectional", spec.bidirectional)
     merge_mode = overrides.get("merge_mode", spec.merge_mode)
     cell_options = {k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None}
+    if spec.reset_after is not None:
+        cell_options.setdefault("reset_after", spec.reset_after)
     cls = getattr(keras.layers, spec.keras_class)
     # Weights the user left to rnnshape are overwritten right after building: start them at zeros
     # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
@@ -491,8 +493,9 @@ def stack_layer(keras: Any, token: Any) -> Any:
     # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
         cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
+        options = {"reset_after": False} if token.noreset else {}
         layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name,
-                    kernel_initializer="zeros", recurrent_initializer="zeros")
+                    kernel_initializer="zeros", recurrent_initializer="zeros", **options)
         return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
     if token.kind == "dense":
         return layers.Dense(token.n, name=token.keras_name, kernel_initializer="zeros")
