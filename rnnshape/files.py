@@ -127,6 +127,51 @@ def _read_csv(raw: bytes, name: str) -> np.ndarray:
         raise SpecError("input", f"{name!r} is not a numeric CSV (rows of comma-separated numbers): {first}") from None
 
 
+# ---- --initial-state FILE.npy --------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoadedStates:
+    array: np.ndarray  # float32, (states, batch, units) or (batch, units)
+    sha256: str
+
+
+def file_state(path: str) -> FileInput:
+    """What the pure model needs of an --initial-state file: its path, shape and sha256."""
+    loaded = load_state_file(path)
+    return FileInput(path, tuple(int(d) for d in loaded.array.shape), loaded.sha256)
+
+
+def load_state_file(path: str) -> LoadedStates:
+    """A .npy of initial states (never a pickle): one array per state, stacked on the first axis."""
+    import numpy as np
+
+    if not path.lower().endswith(".npy"):
+        raise SpecError("initial_state", f"{path!r} is not one of zeros, random nor a .npy file")
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise SpecError("initial_state", f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not os.path.isfile(path):
+        raise SpecError("initial_state", f"{path!r} is not a regular file")
+    if stat.st_size > 1 << 31:
+        raise SpecError("initial_state", f"{path!r} is larger than 2 GiB")
+    name = os.path.basename(path)
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if not raw.startswith(b"\x93NUMPY"):
+        raise SpecError("initial_state", f"{name!r} is not a readable .npy array (no NumPy header)")
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:
+        raise SpecError("initial_state", f"{name!r} is not a numeric .npy array (pickles are never loaded): "
+                                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if array.dtype.kind not in "biuf" or array.ndim not in (2, 3):
+        raise SpecError("initial_state", f"{name!r} holds a {array.dtype} array of shape {array.shape}: numbers of "
+                                         "shape (states, batch, units) are needed")
+    if not np.all(np.isfinite(array)):
+        raise SpecError("initial_state", f"{name!r} holds NaN or infinite values")
+    return LoadedStates(array.astype(np.float32), hashlib.sha256(raw).hexdigest())
+
+
 # ---- reading a contract file ------------------------------------------------------------------
 def read_toml(path: str) -> dict[str, Any]:
     """Read a contract file as a TOML document; every problem is a UsageError naming the file."""

@@ -20,15 +20,18 @@ def _inspect_args(config):
         args.append(("--" if config[key] else "--no-") + key.replace("_", "-"))
     if config["merge_mode"] is not None:
         args += ["--merge-mode", config["merge_mode"]]
+    if config["reset_after"] is not None:
+        args.append("--reset-after" if config["reset_after"] else "--no-reset-after")
     return args
 
 
 def test_every_row_equals_the_inspect_result_of_its_configuration(invoke_json):
     result, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "gru", "--vary", "bidirectional",
-                               "--units", "3", "--timesteps", "4", "--seed", "5", "--values"])
+                               "--vary", "reset-after", "--units", "3", "--timesteps", "4", "--seed", "5", "--values"])
     assert result.exit_code == 0 and doc["command"] == "compare" and doc["ok"] is True
     rows = doc["data"]["rows"]
-    assert len(rows) == 2 * 2 * 2 * 2
+    assert len(rows) == 2 * 2 * 2 + 2 * 2 * 2 * 2  # reset_after doubles the GRU rows only
+    assert [row["config"]["reset_after"] for row in rows if row["config"]["layer"] == "lstm"] == [None] * 8
     for row in rows:
         _, single = invoke_json(_inspect_args(row["config"]) + ["--values"])
         assert row == single["data"], row["keras_call"]  # the same object, values and measured checks included
@@ -40,7 +43,7 @@ def test_default_grid_is_return_sequences_by_return_state_in_keras_order(invoke_
     data = doc["data"]
     assert data["grid"] == {"layers": ["lstm"], "vary": ["return_sequences", "return_state"],
                             "fixed": {"stateful": False, "go_backwards": False, "bidirectional": False,
-                                      "merge_mode": None}, "skipped": []}
+                                      "merge_mode": None, "reset_after": None}, "skipped": []}
     seen = [([o["name"] for o in row["outputs"]], [o["shape"] for o in row["outputs"]]) for row in data["rows"]]
     assert seen == [
         (["output"], [[1, 6]]),

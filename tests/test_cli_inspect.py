@@ -13,7 +13,7 @@ ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
 DATA_KEYS = {"config", "keras_call", "keras_input", "input", "outputs", "params", "checks", "versions",
              "h_vs_c", "static"}
 CONFIG_KEYS = {"layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
-               "stateful", "go_backwards", "bidirectional", "merge_mode", "seed", "lengths",
+               "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after", "seed", "lengths",
                "kernel_init", "recurrent_init", "bias_init", "input", "input_sha256"}
 
 

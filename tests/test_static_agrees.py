@@ -11,8 +11,10 @@ from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
 @st.composite
 def configurations(draw):
     bidirectional = draw(st.booleans())
+    layer = draw(st.sampled_from(LAYERS))
     options = dict(
-        layer=draw(st.sampled_from(LAYERS)),
+        layer=layer,
+        reset_after=draw(st.sampled_from([None, True, False])) if layer == "gru" else None,
         units=draw(st.integers(1, 9)),
         timesteps=draw(st.integers(1, 7)),
         features=draw(st.integers(1, 6)),
@@ -64,7 +66,9 @@ def stacks(draw):
         n = draw(st.integers(1, 5))
         if kind in ("lstm", "gru", "simplernn"):
             bi, back = draw(st.booleans()), draw(st.booleans())
-            flags = [f for f, on in (("seq", draw(st.booleans())), ("bi", bi), ("back", back and not bi)) if on]
+            noreset = kind == "gru" and draw(st.booleans())
+            flags = [f for f, on in (("seq", draw(st.booleans())), ("bi", bi), ("back", back and not bi),
+                                     ("noreset", noreset)) if on]
             words.append(":".join([kind, str(n), *flags]))
         else:
             words.append(f"{kind}:{n}")

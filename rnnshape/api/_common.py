@@ -6,17 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import INT_LIMITS, LayerSpec, input_file_name, make_spec
+from rnnshape.model.layer import INITIAL_STATE_KINDS, INT_LIMITS, LayerSpec, input_file_name, make_spec
 
 
 def make_layer_spec(**options: Any) -> LayerSpec:
-    """make_spec, with the --input file (if any) read by rnnshape.files."""
+    """make_spec, with the --input and --initial-state files (if any) read by rnnshape.files."""
+    files: dict[str, Any] = {}
     name = input_file_name(options.get("input"))
-    if name is None:
-        return make_spec(**options)
-    from rnnshape.files import file_input
+    if name is not None:
+        from rnnshape.files import file_input
 
-    return make_spec(input_file=file_input(name), **options)
+        files["input_file"] = file_input(name)
+    state = options.get("initial_state")
+    if isinstance(state, str) and state.strip().lower() not in INITIAL_STATE_KINDS and state.strip():
+        from rnnshape.files import file_state
+
+        files["state_file"] = file_state(state)
+    return make_spec(**files, **options)
 
 
 def check_seed(seed: int) -> None:

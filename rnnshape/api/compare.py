@@ -11,29 +11,40 @@ from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SEC
 from rnnshape.model.limits import Limits, check_size, check_time, run_passes
 from rnnshape.results import CompareResult, ViewOptions
 
-FIXABLE = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "merge_mode")
+FIXABLE = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after",
+           "use_bias", "unit_forget_bias", "unroll", "training")
 
 
 def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = (), fixed: Iterable[str] | None = None,
             units: int = 4, timesteps: int | None = None, features: int | None = None, batch: int | None = None,
             return_sequences: bool = False, return_state: bool = False, stateful: bool = False,
-            go_backwards: bool = False, bidirectional: bool = False, merge_mode: str | None = None, seed: int = 0,
+            go_backwards: bool = False, bidirectional: bool = False, merge_mode: str | None = None,
+            reset_after: bool | None = None, activation: str | None = None, recurrent_activation: str | None = None,
+            use_bias: bool | None = None, unit_forget_bias: bool | None = None, dropout: float | None = None,
+            recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
+            initial_state: Any = None, seed: int = 0,
             lengths: Any = None, kernel_init: Any = None, recurrent_init: Any = None, bias_init: Any = None,
             input: Any = "random", values: bool = False, static: bool = False,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
             ascii: bool = False) -> CompareResult:
     """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
     each flag of ``vary``. A flag named in ``fixed`` keeps the value given here in every row
-    (by default: each of the five flags given as True here is fixed)."""
+    (by default: each of the five flags given as True here is fixed, and reset_after, use_bias,
+    unit_forget_bias, unroll and training when given). reset_after applies to the GRU rows only,
+    unit_forget_bias to the LSTM rows, recurrent_activation to LSTM and GRU."""
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
     layers = tuple(dict.fromkeys(layers or ("lstm",)))
     flag_values = {"return_sequences": return_sequences, "return_state": return_state, "stateful": stateful,
                    "go_backwards": go_backwards, "bidirectional": bidirectional}
     fixed = [flag for flag, value in flag_values.items() if value] if fixed is None else list(fixed)
+    optional = {"reset_after": reset_after, "use_bias": use_bias, "unit_forget_bias": unit_forget_bias,
+                "unroll": unroll, "training": training}
+    fixed += [flag for flag, value in optional.items() if value is not None and flag not in fixed]
     vary = [canonical_flag(flag) for flag in vary]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
-    base = dict(flag_values, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
+    base = dict(flag_values, **optional, activation=activation, recurrent_activation=recurrent_activation,
+                dropout=dropout, recurrent_dropout=recurrent_dropout, initial_state=initial_state, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
                 seed=seed, lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                 bias_init=bias_init, input=input)
     flags = grid_flags(vary, fixed)

@@ -15,7 +15,11 @@ from rnnshape.results import InspectResult, ViewOptions
 def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
             batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
             stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
-            merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
+            merge_mode: str | None = None, reset_after: bool | None = None,
+            activation: str | None = None, recurrent_activation: str | None = None, use_bias: bool | None = None,
+            unit_forget_bias: bool | None = None, dropout: float | None = None,
+            recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
+            initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
             recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", values: bool = False,
             static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
             max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> InspectResult:
@@ -27,7 +31,11 @@ def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, f
     """
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
+                           reset_after=reset_after,
+                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
                            lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                            bias_init=bias_init, input=input)
     expectations = [parse_expect(text) for text in _expect_texts(expect)]

@@ -18,7 +18,11 @@ STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pas
 def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
              batch: int | None = None, *, split: str | None = None, return_sequences: bool = False,
              return_state: bool = False, go_backwards: bool = False, bidirectional: bool = False,
-             merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
+             merge_mode: str | None = None, reset_after: bool | None = None,
+             activation: str | None = None, recurrent_activation: str | None = None, use_bias: bool | None = None,
+             unit_forget_bias: bool | None = None, dropout: float | None = None,
+             recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
+             initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
              recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
              max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
              ascii: bool = False) -> StatefulResult:
@@ -29,8 +33,15 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
                          "see padding under a mask with rnnshape inspect --lengths")
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=True,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
+                           reset_after=reset_after,
+                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
                            kernel_init=kernel_init, recurrent_init=recurrent_init, bias_init=bias_init, input=input)
+    if spec.training and (spec.dropout or spec.recurrent_dropout):
+        raise UsageError("Invalid value for --training: with dropout every call draws new dropout masks, so the "
+                         "chunks cannot equal one pass; stateful measures inference (drop --training)")
     chunks = chunking.parse_split(split, spec.timesteps)
     check_size(spec, Limits(max_memory, max_seconds, static=False), passes=STATEFUL_PASSES,
                values=chunking.value_count(spec, chunks))

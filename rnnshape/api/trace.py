@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.api._common import make_layer_spec
+from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.model.limits import Limits, check_size
@@ -19,6 +20,10 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
           stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
           merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
           recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", reset_after: bool | None = None,
+          activation: str | None = None, recurrent_activation: str | None = None, use_bias: bool | None = None,
+          unit_forget_bias: bool | None = None, dropout: float | None = None,
+          recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
+          initial_state: Any = None,
           sample: int = 0, steps: str | None = None, max_memory: int = DEFAULT_MAX_MEMORY_MB,
           max_seconds: int = DEFAULT_MAX_SECONDS) -> TraceResult:
     """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
@@ -26,21 +31,29 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode, seed=seed,
+                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
+                           reset_after=reset_after,
+                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
+                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
                            lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                            bias_init=bias_init, input=input)
-    resolved = tracing.resolve_reset_after(spec.layer, reset_after)
+    if spec.initial_state is not None:
+        raise UsageError("Invalid value for --initial-state: trace recomputes from zero states; see the first step "
+                         "from a given state measured by rnnshape inspect --initial-state")
+    if spec.training and (spec.dropout or spec.recurrent_dropout):
+        raise UsageError("Invalid value for --training: trace recomputes the cell without dropout masks; drop "
+                         "--training (dropout does nothing at inference)")
     tracing.check_sample(sample, spec.batch)
     check_size(spec, Limits(max_memory, max_seconds, static=False), passes=TRACE_PASSES)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
     from rnnshape.measure import trace as measured
     from rnnshape.runner import keras as runner
 
-    run = runner.trace_many([spec], [{"reset_after": resolved} if resolved is not None else {}])[0]
+    run = runner.trace_many([spec])[0]
     traces = measured.recompute(run)
     checks = measured.measure(run, traces)
-    data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, reset_after=resolved,
-                               versions=versions())
+    data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
     positions, note = tracing.shown_steps(spec.timesteps, chosen)
     error = measured.verdict_error(data)
     return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

@@ -19,7 +19,7 @@ def check(file: str, junit: str | None, json_mode: bool, static: bool, max_memor
     """Check a shape contract file: every case's expected output shapes, in one process.
 
     Each [[case]] has a name, the layer options as keys (layer, units, timesteps, features,
-    batch, return_sequences, return_state, stateful, go_backwards, bidirectional, merge_mode,
+    batch, return_sequences, return_state, stateful, go_backwards, bidirectional, merge_mode, reset_after,
     seed, lengths) and an expect table of output name -> shape. Exit 0 when every case holds,
     1 when any fails, 2 for an unreadable file, an unknown key or a bad value (naming the case
     and the key), 3 when TensorFlow/Keras fails.

@@ -28,7 +28,8 @@ class VaryFlag(click.ParamType):
 @layer_options(multiple_layers=True)
 @click.option("--vary", multiple=True, type=VaryFlag(),
               help="add a flag to the grid (repeatable): return-sequences, return-state, stateful, "
-                   "go-backwards, bidirectional")
+                   "go-backwards, bidirectional, reset-after (GRU rows only), use-bias, unit-forget-bias (LSTM rows only), "
+                   "unroll, training")
 @json_option("print one JSON document; data.rows holds one inspect object per row")
 @click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
 @static_option()

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import click
 
 from rnnshape.errors import RnnshapeError
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES, canonical_layer
+from rnnshape.model.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES, canonical_layer
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -71,6 +71,8 @@ class LayerType(click.ParamType):
 
 
 LAYER = LayerType()
+ACTIVATION = click.Choice(ACTIVATIONS, case_sensitive=False)
+FRACTION = click.FloatRange(0.0, 1.0, max_open=True)
 
 
 def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callable]:
@@ -91,6 +93,28 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--bidirectional/--no-bidirectional", default=False, help="wrap in keras.layers.Bidirectional"),
         click.option("--merge-mode", type=click.Choice(MERGE_MODES, case_sensitive=False), default=None,
                      help="how Bidirectional merges the directions [default: concat]"),
+        click.option("--reset-after/--no-reset-after", "reset_after", default=None,
+                     help="GRU only: Keras' reset_after; --no-reset-after is the original GRU (TF1/Keras 2.2 "
+                          "default: reset before U_h, bias (3*units,)) [default: --reset-after, as Keras 3: "
+                          "bias (2, 3*units)]"),
+        click.option("--activation", type=ACTIVATION, default=None,
+                     help="activation of the candidate and of h (LSTM: h = o * a(c)) [default: tanh]"),
+        click.option("--recurrent-activation", type=ACTIVATION, default=None,
+                     help="LSTM/GRU only: activation of the gates [default: sigmoid]"),
+        click.option("--use-bias/--no-use-bias", "use_bias", default=None, help="give the cell a bias [default: on]"),
+        click.option("--unit-forget-bias/--no-unit-forget-bias", "unit_forget_bias", default=None,
+                     help="LSTM only: start the forget gate's bias at 1 (seen with --bias-init) [default: on]"),
+        click.option("--dropout", type=FRACTION, default=None, metavar="F",
+                     help="fraction of the inputs dropped, 0 <= F < 1, only with --training [default: 0]"),
+        click.option("--recurrent-dropout", type=FRACTION, default=None, metavar="F",
+                     help="fraction of h_{t-1} dropped, 0 <= F < 1, only with --training [default: 0]"),
+        click.option("--training/--no-training", "training", default=None,
+                     help="call the layer with training=True, as model.fit does: dropout acts [default: off]"),
+        click.option("--unroll/--no-unroll", "unroll", default=None,
+                     help="unroll the loop (Keras: for short sequences) [default: off]"),
+        click.option("--initial-state", default=None, metavar="zeros|random|FILE.npy",
+                     help="states to start from, in Keras' order (LSTM h0, c0; Bidirectional forward then "
+                          "backward); FILE.npy holds an array (states, batch, units) [default: zeros, as Keras]"),
         click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
         click.option("--lengths", default=None, metavar="L1,L2,...",
                      help="valid length of each sample; the rest is zero padding under a mask"),

@@ -12,9 +12,6 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, layer_options, w
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
-@click.option("--reset-after/--no-reset-after", "reset_after", default=None,
-              help="GRU only: Keras' reset_after (reset gate after U_h, bias (2, 3*units)) "
-                   "[default: --reset-after, as Keras]")
 @click.option("--sample", type=int, default=0, show_default=True, help="which sample of the batch to show (from 0)")
 @click.option("--steps", default=None, metavar="T1-T2,T3",
               help="timesteps t to show, counted from 1 as in x_t, e.g. 1-3,10 "

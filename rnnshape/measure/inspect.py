@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, max_abs_diff
+from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check, max_abs_diff
 from rnnshape.measure.checks import differ as _differ
 from rnnshape.measure.checks import equal as _equal
 from rnnshape.measure.checks import flat as _flat
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import INPUT_KINDS, LayerSpec, ShapeComparison
+from rnnshape.model.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpec, ShapeComparison
 from rnnshape.versions import versions
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
     """Every fact this configuration allows, measured on this run's arrays."""
+    if spec.training and (spec.dropout or spec.recurrent_dropout):
+        return _one_call(spec, out) + cell_option_checks(spec, out, probe)
     if spec.bidirectional:
         checks = _bidirectional(spec, out, probe)
     else:
@@ -37,6 +39,103 @@ def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[C
         checks.extend(_masking(spec, out, probe))
     if spec.constant_weights:
         checks.append(_identical_units(spec, out))
+    checks.extend(cell_option_checks(spec, out, probe))
+    return checks
+
+
+UNROLL_TOLERANCE = 1e-6  # unroll=True runs the same ops step by step: rounding at most
+
+
+def cell_option_checks(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """The facts of dropout, unroll, initial_state and unit_forget_bias, from their twins."""
+    checks: list[Check] = []
+    returned = [out[name] for name in spec.output_names()]
+    if probe.without_dropout is not None:
+        if spec.training:
+            checks.append(_differ("training=True: dropout changes the numbers: the outputs differ from the same "
+                                  "layer without dropout (same weights, input and call)",
+                                  _flat(returned), _flat(probe.without_dropout)))
+        else:
+            checks.append(_equal("training=False (inference): dropout does nothing: the outputs equal those of "
+                                 "the same layer without dropout", _flat(returned), _flat(probe.without_dropout)))
+    if probe.rolled is not None:
+        checks.append(_equal("unroll=True computes what the symbolic loop computes: the outputs equal those of "
+                             f"the same layer with unroll=False (within {UNROLL_TOLERANCE:g})",
+                             _flat(returned), _flat(probe.rolled), tolerance=UNROLL_TOLERANCE))
+    if probe.zero_start is not None:
+        if spec.initial_state == "zeros":
+            checks.append(_equal("initial_state of zeros is Keras' default start: the outputs equal those of "
+                                 "the same call without initial_state", _flat(returned), _flat(probe.zero_start)))
+        else:
+            checks.append(_differ("the given initial_state changes the run: the outputs differ from those of "
+                                  "the same call starting from zeros", _flat(returned), _flat(probe.zero_start)))
+    if probe.first_step is not None and probe.cell_weights is not None:
+        checks.append(_first_step_check(spec, probe))
+    bias = _initial_bias(spec, probe)
+    if bias is not None:
+        u = spec.units
+        if spec.unit_forget_bias:
+            checks.append(_equal("unit_forget_bias=True: the forget gate's bias block b_f starts at exactly 1.0 "
+                                 "(Keras' code sets ones; its docstring says it adds 1)", bias[u:2 * u],
+                                 np.ones(u)))
+        elif isinstance(spec.bias_init, float):
+            checks.append(_equal(f"unit_forget_bias=False: b_f starts at the bias initializer's value "
+                                 f"{spec.bias_init:g}, like the other gates", bias[u:2 * u],
+                                 np.full(u, spec.bias_init)))
+    return checks
+
+
+def _initial_bias(spec: LayerSpec, probe: Probe) -> np.ndarray | None:
+    """The LSTM bias as Keras' initializer drew it (only when --bias-init chose the initializer)."""
+    if spec.layer != "lstm" or not spec.use_bias or spec.bias_init is None or probe.initial_bias is None:
+        return None
+    return probe.initial_bias
+
+
+def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
+    """h after the first step read, recomputed in numpy from the given initial state."""
+    from rnnshape.measure import cells
+
+    kernel, recurrent, *rest = probe.cell_weights
+    weights = cells.CellWeights(np.asarray(kernel, np.float64), np.asarray(recurrent, np.float64),
+                                np.asarray(rest[0], np.float64) if rest else None)
+    act = cells.activation(spec.activation)
+    x = np.asarray(probe.first_input, np.float64)
+    h0 = np.asarray(probe.initial_states[0], np.float64)
+    if spec.layer == "lstm":
+        c0 = np.asarray(probe.initial_states[1], np.float64)
+        step = cells.lstm_step(x, h0, c0, weights, act, cells.activation(spec.recurrent_activation))
+    elif spec.layer == "gru":
+        step = cells.gru_step(x, h0, weights, act, cells.activation(spec.recurrent_activation),
+                              bool(spec.reset_after))
+    else:
+        step = cells.simplernn_step(x, h0, weights, act)
+    expected, got = step["h"], probe.first_step
+    samples = ""
+    if probe.first_valid is not None:  # a padded first step outputs Keras' initial previous output instead
+        rows = np.flatnonzero(probe.first_valid)
+        expected, got = expected[rows], got[rows]
+        samples = f" (samples {', '.join(str(r) for r in rows)}, whose first read step is valid)"
+    which = "x_T (go_backwards reads it first)" if spec.go_backwards else "x_1"
+    return _equal(f"the first step starts from the given initial_state: h after reading {which}, recomputed in "
+                  "numpy from h0" + (", c0" if spec.has_cell_state else "") + " and the layer's weights, equals "
+                  f"Keras' first output step{samples}", expected, got, tolerance=RECOMPUTE_TOLERANCE)
+
+
+def _one_call(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[Check]:
+    """The facts one call shows by itself (dropout in training: no twin draws the same masks)."""
+    checks: list[Check] = []
+    if spec.bidirectional or not spec.return_state:
+        return checks
+    output = out["output"]
+    if spec.return_sequences:
+        checks.append(_equal("the last step of output, output[:, -1], equals state_h (one call)",
+                             output[:, -1], out["state_h"]))
+    else:
+        checks.append(_equal("output equals state_h (one call)", output, out["state_h"]))
+    if spec.has_cell_state:
+        checks.append(_differ(f"state_c differs from state_h (c is the memory, h = o * {spec.activation}(c))",
+                              out["state_c"], out["state_h"]))
     return checks
 
 
@@ -83,14 +182,18 @@ def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Ch
         checks.append(_equal("output equals the last step of the full sequence "
                              "(probe with the same weights and return_sequences=True)",
                              output, probe.seq[:, -1]))
+    a = spec.activation
     if spec.has_cell_state and spec.return_state:
-        checks.append(_differ("state_c differs from state_h (c is the memory, h = o * tanh(c))",
+        checks.append(_differ(f"state_c differs from state_h (c is the memory, h = o * {a}(c))",
                               out["state_c"], out["state_h"]))
-    if spec.has_cell_state and spec.return_state:
-        # h = o * tanh(c) with 0 < o < 1; the reported figure is how far the bound is exceeded.
-        excess = float(max(0.0, np.max(np.abs(out["state_h"]) - np.abs(np.tanh(out["state_c"])))))
-        checks.append(Check("|state_h| <= |tanh(state_c)| element-wise, as h = o * tanh(c) with 0 < o < 1",
-                            excess <= EQUAL_TOLERANCE, excess, "bound"))
+    if spec.has_cell_state and spec.return_state and spec.recurrent_activation in BOUNDED_GATE_ACTIVATIONS:
+        # h = o * a(c) with 0 <= o <= 1; the reported figure is how far the bound is exceeded.
+        from rnnshape.measure.cells import activation
+
+        bound = np.abs(activation(a)(np.asarray(out["state_c"], np.float64)))
+        excess = float(max(0.0, np.max(np.abs(out["state_h"]) - bound)))
+        checks.append(Check(f"|state_h| <= |{a}(state_c)| element-wise, as h = o * {a}(c) with 0 <= o <= 1 "
+                            f"({spec.recurrent_activation} gates)", excess <= EQUAL_TOLERANCE, excess, "bound"))
     if spec.go_backwards and probe.reversed_input_seq is not None:
         checks.append(_equal("go_backwards=True gives the same h sequence as go_backwards=False "
                              "reading the time-reversed input x[:, ::-1]",
@@ -322,6 +425,7 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     data: dict[str, Any] = {
         "config": spec.config(),
         "keras_call": spec.keras_call(),
+        "call": spec.call_text(),
         "keras_input": spec.keras_input(),
         "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32",
                   "source": spec.input, "notes": input_notes(spec)},
@@ -331,6 +435,15 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         "static": result is None,
         "versions": versions(),
     }
+    if spec.initial_state is not None:
+        data["initial_state"] = {"source": spec.initial_state,
+                                 "names": [name for name, _ in spec.initial_state_shapes()],
+                                 "shapes": [list(shape) for _, shape in spec.initial_state_shapes()]}
+        if values and result is not None and result.probe.initial_states is not None:
+            data["initial_state"]["values"] = [s.tolist() for s in result.probe.initial_states]
+    voided = voided_facts(spec)
+    if voided:
+        data["voided_facts"] = voided
     if result is not None:
         params["keras_count_params"] = result.count_params
         data["checks"] = [c.to_dict() for c in measure(spec, result.outputs, result.probe)]
@@ -343,6 +456,37 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         data["not_measured"] = "values and measured checks need a real run: drop --static"
     return data
 
+
+
+def voided_facts(spec: LayerSpec) -> list[str]:
+    """Facts rnnshape measures for the default options that the chosen options void: said, not
+    printed as checks."""
+    voided = []
+    if spec.has_cell_state and spec.recurrent_activation not in BOUNDED_GATE_ACTIVATIONS:
+        voided.append(f"|h| <= |{spec.activation}(c)| is not claimed: recurrent_activation "
+                      f"{spec.recurrent_activation} does not keep the output gate o in [0, 1]")
+    if spec.recurrent_dropout:
+        voided.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
+                      "never with the fused cuDNN kernel on a GPU (rule of Keras)")
+    if (spec.dropout or spec.recurrent_dropout) and not spec.training:
+        voided.append("dropout acts only when the layer is called with training=True (as model.fit does); "
+                      "add --training to see it")
+    if spec.training and (spec.dropout or spec.recurrent_dropout):
+        voided.append("with dropout in training every call draws new dropout masks (reproducible run after run, "
+                      "not from call to call): the facts that compare with other calls (probes, masking, "
+                      "Bidirectional halves, unroll, initial_state) are not measured")
+    if spec.bidirectional and spec.unroll and spec.lengths is not None and spec.return_sequences:
+        voided.append("Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "
+                      "positions (it applies the mask in time order to outputs in reading order: "
+                      "keras/src/backend/tensorflow/rnn.py, unroll with zero_output_for_mask); the facts below "
+                      "that say NO show it")
+    if spec.unit_forget_bias is False and spec.use_bias and spec.bias_init is None:
+        voided.append(f"unit_forget_bias={spec.unit_forget_bias} only sets the bias at initialization; rnnshape's own "
+                      "seeded weights replace it (give --bias-init to see Keras' initial bias)")
+    if spec.unroll:
+        voided.append("unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
+                      "grows with timesteps (Keras: suitable for short sequences only)")
+    return voided
 
 
 def input_notes(spec: LayerSpec) -> list[str]:

@@ -13,7 +13,7 @@ from rnnshape.errors import BackendError
 from rnnshape.measure import cells
 from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check, max_abs_diff
 from rnnshape.model.layer import LayerSpec
-from rnnshape.model.trace import equations, keras_call, reading_text, weights_layout
+from rnnshape.model.trace import equations, reading_text, weights_layout
 
 # Above this the numpy recomputation does not describe the layer: exit 3.
 TOLERANCE = RECOMPUTE_TOLERANCE
@@ -178,11 +178,12 @@ def _vec(a: np.ndarray) -> list[float]:
 
 
 def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, sample: int,
-               chosen: tuple[int, ...] | None, reset_after: bool | None, versions: dict[str, str]) -> dict[str, Any]:
+               chosen: tuple[int, ...] | None, versions: dict[str, str]) -> dict[str, Any]:
     spec = run.spec
+    reset_after = spec.reset_after
     s = sample
     config = spec.config()
-    config.update({"reset_after": reset_after, "sample": sample, "steps": list(chosen) if chosen is not None else None})
+    config.update({"sample": sample, "steps": list(chosen) if chosen is not None else None})
     first = run.directions[0]
     steps: list[dict[str, Any]] = []
     directions: list[dict[str, Any]] = []
@@ -237,7 +238,7 @@ def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, 
                      "the final states for the next batch (rule of Keras)")
     return {
         "config": config,
-        "keras_call": keras_call(spec, reset_after),
+        "keras_call": spec.keras_call(),
         "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32"},
         "activations": {"activation": first.activation, "recurrent_activation": first.recurrent_activation},
         "equations": equations(spec.layer, first.activation, first.recurrent_activation, reset_after),

@@ -15,7 +15,10 @@ from rnnshape.model.layer import LayerSpec
 from rnnshape.model.words import shape_text
 
 # The flags a grid can vary, in the order rows are laid out (the first one changes slowest).
-GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional")
+GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "reset_after",
+              "use_bias", "unit_forget_bias", "unroll", "training")
+# Options that only some layers have: rows of other layers leave them unset (one row, not two).
+LAYER_ONLY_OPTIONS = {"reset_after": ("gru",), "unit_forget_bias": ("lstm",), "recurrent_activation": ("lstm", "gru")}
 # Without --vary: the four combinations the tutorials walk through by hand.
 DEFAULT_GRID = ("return_sequences", "return_state")
 
@@ -54,7 +57,10 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
             row = dict(base, layer=layer, **dict(zip(flags, values)))
             if "bidirectional" in flags and not row["bidirectional"]:
                 row["merge_mode"] = None
-            rows.append(row)
+            foreign = [flag for flag, owners in LAYER_ONLY_OPTIONS.items() if layer not in owners]
+            if any(row.get(flag) and flag in flags for flag in foreign):
+                continue  # the same row as with the flag off: this layer has no such option
+            rows.append(dict(row, **{flag: None for flag in foreign if flag in row}))
     return rows
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.errors import SpecError, UsageError, option_name
+from rnnshape.model.words import shape_text
 
 LAYERS = ("lstm", "gru", "simplernn")
 MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
@@ -36,6 +37,16 @@ DEFAULTS: dict[str, Any] = {
     "go_backwards": False,
     "bidirectional": False,
     "merge_mode": None,
+    "reset_after": None,
+    "activation": None,
+    "recurrent_activation": None,
+    "use_bias": True,
+    "unit_forget_bias": None,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "training": False,
+    "unroll": False,
+    "initial_state": None,
     "seed": 0,
     "lengths": None,
     "kernel_init": None,
@@ -56,6 +67,14 @@ MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D w
 INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
              "bias_init": "bias_initializer"}
 SIZE_KEYS = ("batch", "timesteps", "features")
+# Keras activation names rnnshape accepts (and measure.cells recomputes in numpy).
+ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign", "softplus", "exponential")
+DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh"}
+DEFAULT_RECURRENT_ACTIVATION = {"lstm": "sigmoid", "gru": "sigmoid"}  # SimpleRNN has none
+BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
+INITIAL_STATE_KINDS = ("zeros", "random")  # --initial-state values other than a .npy file
+FLAG_KEYS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "use_bias",
+             "training", "unroll")
 INPUT_KINDS = ("random", "arange", "ones", "zeros")  # --input values other than a file
 INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
     "units": (1, 1_000_000),  # the memory estimate is the real guard.
@@ -136,6 +155,17 @@ class LayerSpec:
     go_backwards: bool = False
     bidirectional: bool = False
     merge_mode: str | None = None  # resolved: "concat" when bidirectional, None otherwise
+    reset_after: bool | None = None  # GRU only, resolved: True (Keras' default) unless given; None otherwise
+    activation: str = "tanh"
+    recurrent_activation: str | None = None  # resolved "sigmoid" for LSTM and GRU; SimpleRNN has none
+    use_bias: bool = True
+    unit_forget_bias: bool | None = None  # LSTM only, resolved True (Keras' default)
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    training: bool = False  # the call's training argument: dropout acts only then
+    unroll: bool = False
+    initial_state: str | None = None  # zeros, random, or a .npy file: one array per state, Keras' order
+    initial_state_sha256: str | None = None
     seed: int = 0
     lengths: tuple[int, ...] | None = None
     kernel_init: float | str | None = None  # None: rnnshape's own seeded weights
@@ -298,10 +328,11 @@ class LayerSpec:
             h_where = f"{where_output}; {h_states} (final h)"
         else:
             h_where = f"{where_output}; no state_h (add --return-state)"
+        a, b = self.activation, (" + b" if self.use_bias else "")
         h_equation = {
-            "lstm": "h_t = o_t * tanh(c_t)",
+            "lstm": f"h_t = o_t * {a}(c_t)",
             "gru": "h_t = z_t * h_{t-1} + (1 - z_t) * h~_t",
-            "simplernn": "h_t = tanh(W x_t + U h_{t-1} + b)",
+            "simplernn": f"h_t = {a}(W x_t + U h_{{t-1}}{b})",
         }[self.layer]
         rows = [{
             "state": "h",
@@ -325,41 +356,87 @@ class LayerSpec:
                 "equation": "-",
                 "returned_as": "none (state_h is the whole state)",
             })
+        if self.layer == "gru":
+            rows.append(self._gru_candidate_row())
         return rows
+
+    def _gru_candidate_row(self) -> dict[str, str]:
+        """GRU's candidate h~ is where reset_after changes the equation and the parameter count."""
+        one_row = dataclasses.replace(self, reset_after=False).param_total()
+        two_rows = dataclasses.replace(self, reset_after=True).param_total()
+        if not self.use_bias:
+            mode = ("reset_after=True (Keras 3 default): reset applied AFTER U_h" if self.reset_after
+                    else "reset_after=False (TF1/Keras 2.2 default): reset applied BEFORE U_h")
+            return {
+                "state": "h~",
+                "what": f"GRU candidate, {mode}; use_bias=False: no bias rows, {two_rows} parameters in both modes",
+                "equation": (f"h~_t = {self.activation}(W_h x_t + r_t * (U_h h_{{t-1}}))" if self.reset_after
+                             else f"h~_t = {self.activation}(W_h x_t + U_h (r_t * h_{{t-1}}))"),
+                "returned_as": "not returned (an intermediate of each step)",
+            }
+        if self.reset_after:
+            return {
+                "state": "h~",
+                "what": ("GRU candidate, reset_after=True (Keras 3 default, the cuDNN/PyTorch form): reset "
+                         "applied AFTER U_h, so the recurrent part has its own bias row b'_h; bias (2, 3*units): "
+                         f"{two_rows} parameters here, {one_row} with reset_after=False (TF1/Keras 2.2 default)"),
+                "equation": f"h~_t = {self.activation}(W_h x_t + b_h + r_t * (U_h h_{{t-1}} + b'_h))",
+                "returned_as": "not returned (an intermediate of each step)",
+            }
+        return {
+            "state": "h~",
+            "what": ("GRU candidate, reset_after=False (the original GRU; TF1/Keras 2.2 default): reset applied "
+                     "BEFORE U_h, one bias row; bias (3*units,): "
+                     f"{one_row} parameters here, {two_rows} with reset_after=True (Keras 3 default)"),
+            "equation": f"h~_t = {self.activation}(W_h x_t + U_h (r_t * h_{{t-1}}) + b_h)",
+            "returned_as": "not returned (an intermediate of each step)",
+        }
 
     # ---- parameters -----------------------------------------------------------------
     def weights(self) -> list[WeightSpec]:
         """The layer's weights with the paths Keras gives them."""
         u, f, g = self.units, self.features, GATES[self.layer]
-        bias_shape = (2, g * u) if self.layer == "gru" else (g * u,)  # GRU reset_after=True
+        two_bias_rows = self.layer == "gru" and self.reset_after
+        bias_shape = (2, g * u) if two_bias_rows else (g * u,)
+        bias_role = "bias b"
+        if self.layer == "gru":
+            bias_role += (" (row 0 input bias, row 1 recurrent bias: reset_after=True)" if two_bias_rows
+                          else " (one row: reset_after=False)")
         own = [
             ("kernel", (f, g * u), "input weights W (features -> gates)"),
             ("recurrent_kernel", (u, g * u), "recurrent weights U (h_{t-1} -> gates)"),
-            ("bias", bias_shape, "bias b" + (" (input and recurrent rows, reset_after=True)" if self.layer == "gru" else "")),
         ]
+        if self.use_bias:
+            own.append(("bias", bias_shape, bias_role))
         name, cell = KERAS_LAYER_NAME[self.layer], KERAS_CELL_NAME[self.layer]
         prefixes = [f"{name}/{cell}"]
         if self.bidirectional:
             prefixes = [f"bidirectional/{d}_{name}/{cell}" for d in ("forward", "backward")]
         return [WeightSpec(f"{p}/{w}", shape, role) for p in prefixes for w, shape, role in own]
 
+    def _bias_terms(self) -> tuple[str, str, int]:
+        """The bias part of one gate block's parameters: (symbolic, filled in, count)."""
+        u = self.units
+        if not self.use_bias:
+            return "", "", 0
+        if self.layer == "gru" and self.reset_after:
+            return " + 2 * units", f" + 2 * {u}", 2 * u
+        return " + units", f" + {u}", u
+
     def param_total(self) -> int:
         u, f = self.units, self.features
-        one = {
-            "lstm": 4 * (u * (u + f) + u),
-            "gru": 3 * (u * (u + f) + 2 * u),
-            "simplernn": u * (u + f) + u,
-        }[self.layer]
+        bias = self._bias_terms()[2]
+        one = GATES[self.layer] * (u * (u + f) + bias)
         return one * (2 if self.bidirectional else 1)
 
     def param_formula(self) -> str:
         """The formula with its numbers filled in, ending with the total."""
-        u, f = self.units, self.features
-        symbolic, filled = {
-            "lstm": ("4 * (units * (units + features) + units)", f"4 * ({u} * ({u} + {f}) + {u})"),
-            "gru": ("3 * (units * (units + features) + 2 * units)", f"3 * ({u} * ({u} + {f}) + 2 * {u})"),
-            "simplernn": ("units * (units + features) + units", f"{u} * ({u} + {f}) + {u}"),
-        }[self.layer]
+        u, f, g = self.units, self.features, GATES[self.layer]
+        bias_symbolic, bias_filled, _ = self._bias_terms()
+        symbolic = f"units * (units + features){bias_symbolic}"
+        filled = f"{u} * ({u} + {f}){bias_filled}"
+        if g > 1:
+            symbolic, filled = f"{g} * ({symbolic})", f"{g} * ({filled})"
         if self.bidirectional:
             symbolic, filled = f"2 * {symbolic}", f"2 * {filled}"
         return f"{symbolic} = {filled} = {self.param_total()}"
@@ -370,10 +447,27 @@ class LayerSpec:
         for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
             if getattr(self, key):
                 args.append(f"{key}=True")
+        if self.reset_after is False:
+            args.append("reset_after=False")
+        if self.activation != DEFAULT_ACTIVATION[self.layer]:
+            args.append(f'activation="{self.activation}"')
+        if self.recurrent_activation not in (None, DEFAULT_RECURRENT_ACTIVATION.get(self.layer)):
+            args.append(f'recurrent_activation="{self.recurrent_activation}"')
+        if not self.use_bias:
+            args.append("use_bias=False")
+        if self.unit_forget_bias is False:
+            args.append("unit_forget_bias=False")
         for key, keyword in INIT_KEYS.items():
             init = self.initializer_call(key)
             if init is not None:
                 args.append(f"{keyword}={init}")
+        for key in ("dropout", "recurrent_dropout"):
+            if getattr(self, key):
+                args.append(f"{key}={getattr(self, key)!r}")
+        if self.dropout or self.recurrent_dropout:
+            args.append(f"seed={self.seed}")  # the dropout masks' seed: the same masks run after run
+        if self.unroll:
+            args.append("unroll=True")
         call = f"keras.layers.{self.keras_class}({', '.join(args)})"
         if self.bidirectional:
             extra = ""
@@ -383,6 +477,24 @@ class LayerSpec:
                 extra = f', merge_mode="{self.merge_mode}"'
             call = f"keras.layers.Bidirectional({call}{extra})"
         return call
+
+    def call_text(self) -> str:
+        """How the layer is called: layer(x), plus the mask, initial_state and training given."""
+        args = ["x"]
+        if self.lengths is not None:
+            args.append("mask=mask")
+        if self.initial_state is not None:
+            args.append(f"initial_state=[{', '.join(name for name, _ in self.initial_state_shapes())}]")
+        if self.training:
+            args.append("training=True")
+        return f"layer({', '.join(args)})"
+
+    def initial_state_shapes(self) -> list[tuple[str, tuple[int, int]]]:
+        """The states initial_state takes, named and in Keras' order (forward then backward)."""
+        own = ["h0", "c0"] if self.has_cell_state else ["h0"]
+        if self.bidirectional:
+            own = [f"{d}_{name}" for d in ("forward", "backward") for name in own]
+        return [(name, (self.batch, self.units)) for name in own]
 
     def keras_input(self) -> str:
         """The Input a model would start from; stateful layers need the batch size fixed."""
@@ -419,16 +531,19 @@ class LayerSpec:
         return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
 
 
-def make_spec(*, input_file: FileInput | None = None, **options: Any) -> LayerSpec:
+def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | None = None,
+              **options: Any) -> LayerSpec:
     """Validate raw options (from the CLI or a check file) into a LayerSpec.
 
-    ``input_file`` is the file named by ``input``, already read by the caller.
+    ``input_file`` is the file named by ``input``, ``state_file`` the one named by
+    ``initial_state``, each already read by the caller.
 
     Unknown keys, wrong types and values out of range raise SpecError naming the key.
     """
     values = dict(DEFAULTS)
     options = dict(options)
     pinned_sha256 = options.pop("input_sha256", None)  # derived; given back (config, check file): verified
+    pinned_state_sha256 = options.pop("initial_state_sha256", None)
     for key, value in options.items():
         if key not in DEFAULTS:
             raise UsageError(f"unknown option {key!r}: allowed are {', '.join(DEFAULTS)}")
@@ -451,7 +566,7 @@ def make_spec(*, input_file: FileInput | None = None, **options: Any) -> LayerSp
             raise SpecError(key, f"{value!r} is not an integer")
         if not low <= value <= high:
             raise SpecError(key, f"{value} is not in the range {low}..{high}")
-    for key in ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional"):
+    for key in FLAG_KEYS:
         if not isinstance(values[key], bool):
             raise SpecError(key, f"{values[key]!r} is not true or false")
     if values["merge_mode"] is not None:
@@ -460,8 +575,99 @@ def make_spec(*, input_file: FileInput | None = None, **options: Any) -> LayerSp
         values["merge_mode"] = canonical_merge_mode(values["merge_mode"])
     elif values["bidirectional"]:
         values["merge_mode"] = "concat"
+    values["reset_after"] = resolve_reset_after(values["layer"], values["reset_after"])
+    _resolve_cell_options(values)
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
-    return LayerSpec(**values)
+    spec = LayerSpec(**values)
+    if spec.initial_state is not None:
+        spec = _resolve_initial_state(spec, state_file)
+        if pinned_state_sha256 is not None and pinned_state_sha256 != spec.initial_state_sha256:
+            raise SpecError("initial_state_sha256", f"{pinned_state_sha256!r} does not match the initial state "
+                                                    f"{spec.initial_state!r} (sha256 {spec.initial_state_sha256})")
+    return spec
+
+
+def _canonical_activation(key: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() in ACTIVATIONS:
+        return value.strip().lower()
+    raise SpecError(key, f"{value!r} is not one of {', '.join(ACTIVATIONS)}")
+
+
+def _resolve_cell_options(values: dict[str, Any]) -> None:
+    """Activations, bias, dropout: resolved to Keras' defaults per layer, refused where the layer
+    has no such option."""
+    layer = values["layer"]
+    cls = KERAS_CLASS[layer]
+    values["activation"] = (DEFAULT_ACTIVATION[layer] if values["activation"] is None
+                            else _canonical_activation("activation", values["activation"]))
+    if layer == "simplernn":
+        if values["recurrent_activation"] is not None:
+            raise SpecError("recurrent_activation", "SimpleRNN has no gates, so no recurrent_activation: "
+                                                    "use --activation (only LSTM and GRU take it)")
+    else:
+        values["recurrent_activation"] = (
+            DEFAULT_RECURRENT_ACTIVATION[layer] if values["recurrent_activation"] is None
+            else _canonical_activation("recurrent_activation", values["recurrent_activation"]))
+    if layer != "lstm":
+        if values["unit_forget_bias"] is not None:
+            raise SpecError("unit_forget_bias", f"applies only with --layer lstm (the forget gate), not {layer}")
+    elif values["unit_forget_bias"] is None:
+        values["unit_forget_bias"] = True
+    elif not isinstance(values["unit_forget_bias"], bool):
+        raise SpecError("unit_forget_bias", f"{values['unit_forget_bias']!r} is not true or false")
+    for key in ("dropout", "recurrent_dropout"):
+        value = values[key]
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise SpecError(key, f"{values[key]!r} is not a number in 0..1 (a fraction of {cls}'s inputs "
+                                     "to drop)") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+            raise SpecError(key, f"{values[key]!r} is not a number in the range 0 <= {key} < 1")
+        values[key] = float(value)
+
+
+def _resolve_initial_state(spec: LayerSpec, state_file: FileInput | None) -> LayerSpec:
+    """--initial-state zeros|random|FILE.npy: refused with stateful; a file's shape must be the
+    states' shapes, one array per state in Keras' order."""
+    source = spec.initial_state
+    expected = spec.initial_state_shapes()
+    wanted = "[" + ", ".join(f"{name} {shape_text(shape)}" for name, shape in expected) + "]"
+    if spec.stateful:
+        raise SpecError("initial_state", "a stateful layer keeps its own states between batches (set them with "
+                                         "layer.reset_state() or by assigning layer.states): drop --initial-state "
+                                         "or --stateful")
+    if not isinstance(source, str) or not source.strip():
+        raise SpecError("initial_state", f"{source!r} is not one of {', '.join(INITIAL_STATE_KINDS)} nor a .npy file")
+    if source.strip().lower() in INITIAL_STATE_KINDS:
+        return dataclasses.replace(spec, initial_state=source.strip().lower())
+    if state_file is None or state_file.path != source:
+        raise UsageError(f"the initial state file {source!r} was not read: read it with "
+                         "rnnshape.files.file_state and pass it as state_file")
+    shape = tuple(state_file.shape)
+    states = shape[0] if len(shape) == 3 else 1 if len(shape) == 2 else None
+    if states != len(expected) or shape[-2:] != expected[0][1]:
+        raise SpecError("initial_state", f"{source} holds an array of shape {shape_text(shape)}; "
+                                         f"{spec.keras_call()} takes {len(expected)} state(s) {wanted}: "
+                                         f"save an array of shape {shape_text((len(expected),) + expected[0][1])}"
+                                         + (" (or one of shape " + shape_text(expected[0][1]) + ")"
+                                            if len(expected) == 1 else ""))
+    return dataclasses.replace(spec, initial_state_sha256=state_file.sha256)
+
+
+def resolve_reset_after(layer: str, reset_after: Any) -> bool | None:
+    """GRU: True (Keras 3's default) unless given; every other layer: None (it has no such option)."""
+    if layer != "gru":
+        if reset_after is not None:
+            flag = "--reset-after" if reset_after else "--no-reset-after"
+            raise SpecError("reset_after", f"{flag} applies only with --layer gru (a GRU option of Keras), not {layer}")
+        return None
+    if reset_after is None:
+        return True
+    if not isinstance(reset_after, bool):
+        raise SpecError("reset_after", f"{reset_after!r} is not true or false")
+    return reset_after
 
 
 def canonical_initializer(key: str, value: Any) -> float | str | None:

@@ -4,6 +4,7 @@ One token per layer (docs/cli.md, "Stack tokens"):
 
     lstm|gru|simplernn:UNITS[:seq][:bi][:back]   recurrent layer (return_sequences,
                                                  Bidirectional concat, go_backwards)
+    gru:UNITS[...][:noreset]                     GRU with reset_after=False
     dense:N                                      keras.layers.Dense(N)
     td:N                                         keras.layers.TimeDistributed(Dense(N))
     repeat:N                                     keras.layers.RepeatVector(N)
@@ -26,8 +27,9 @@ from rnnshape.model.layer import (BYTES_PER_FLOAT, FLOPS_PER_SECOND, GATES, INT_
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")
-FLAGS = {"seq": "return_sequences=True", "bi": "Bidirectional (merge_mode concat)", "back": "go_backwards=True"}
-GRAMMAR = "lstm|gru|simplernn:UNITS[:seq][:bi][:back], dense:N, td:N, repeat:N"
+FLAGS = {"seq": "return_sequences=True", "bi": "Bidirectional (merge_mode concat)", "back": "go_backwards=True",
+         "noreset": "reset_after=False (GRU only)"}
+GRAMMAR = "lstm|gru|simplernn:UNITS[:seq][:bi][:back], gru:UNITS[...][:noreset], dense:N, td:N, repeat:N"
 MAX_N = INT_LIMITS["units"][1]
 # Keras' default layer names, numbered here by token position so that Keras' own messages
 # ("... of layer 'lstm_2' ...") point at the token and stay the same run after run.
@@ -51,6 +53,12 @@ class Token:
     seq: bool = False
     bi: bool = False
     back: bool = False
+    noreset: bool = False  # GRU only: reset_after=False
+
+    @property
+    def reset_after(self) -> bool | None:
+        """None lets make_spec resolve Keras' default for the layer (True for GRU)."""
+        return False if self.noreset else None
 
     @property
     def recurrent(self) -> bool:
@@ -69,7 +77,7 @@ class Token:
     def keras_call(self) -> str:
         if self.recurrent:
             return make_spec(layer=self.kind, units=self.n, return_sequences=self.seq,
-                             go_backwards=self.back, bidirectional=self.bi).keras_call()
+                             go_backwards=self.back, bidirectional=self.bi, reset_after=self.reset_after).keras_call()
         return {
             "dense": f"keras.layers.Dense({self.n})",
             "td": f"keras.layers.TimeDistributed(keras.layers.Dense({self.n}))",
@@ -119,13 +127,16 @@ def parse_token(index: int, word: str) -> Token:
             raise bad(f"unknown flag {flag!r} (flags: {', '.join(FLAGS)})")
         if kind not in RECURRENT:
             raise bad(f"flag {name!r} applies only to lstm, gru, simplernn")
+        if name == "noreset" and kind != "gru":
+            raise bad("flag 'noreset' (reset_after=False) applies only to gru")
         if name in seen:
             raise bad(f"flag {name!r} is given twice")
         seen[name] = True
     if seen.get("bi") and seen.get("back"):
         raise bad("'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
                   "go_backwards=True itself and refuses a layer that already reads backwards")
-    return Token(index, kind, n, seq=seen.get("seq", False), bi=seen.get("bi", False), back=seen.get("back", False))
+    return Token(index, kind, n, seq=seen.get("seq", False), bi=seen.get("bi", False), back=seen.get("back", False),
+                 noreset=seen.get("noreset", False))
 
 
 def canonical_spec(tokens: list[Token]) -> str:
@@ -290,7 +301,8 @@ def _apply(token: Token, shape: tuple[int, ...], axes: tuple[str, ...]) -> tuple
     if token.recurrent:
         b, t, f = shape
         spec = make_spec(layer=token.kind, units=token.n, timesteps=t, features=f, batch=b,
-                         return_sequences=token.seq, go_backwards=token.back, bidirectional=token.bi)
+                         return_sequences=token.seq, go_backwards=token.back, bidirectional=token.bi,
+                         reset_after=token.reset_after)
         out = spec.outputs()[0]
         return out.shape, out.axes, spec.param_total(), spec.param_formula()
     if token.kind in ("dense", "td"):

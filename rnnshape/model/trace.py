@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from rnnshape.errors import SpecError
-from rnnshape.model.layer import LayerSpec
 
 # Terminal elision: sequences longer than this show the first and last SHOWN_EDGE steps read.
 MAX_STEPS_SHOWN = 12
@@ -39,26 +38,6 @@ def check_sample(sample: int, batch: int) -> None:
         raise SpecError("sample", f"{sample} is not in 0..{batch - 1} (samples are counted from 0; --batch is {batch})")
 
 
-def resolve_reset_after(layer: str, reset_after: bool | None) -> bool | None:
-    """GRU: True (Keras' default) unless told otherwise; other layers have no such option."""
-    if layer != "gru":
-        if reset_after is not None:
-            flag = "--reset-after" if reset_after else "--no-reset-after"
-            raise SpecError("reset_after", f"{flag} applies only with --layer gru (a GRU option of Keras)")
-        return None
-    return True if reset_after is None else bool(reset_after)
-
-
-def keras_call(spec: LayerSpec, reset_after: bool | None) -> str:
-    call = spec.keras_call()
-    if reset_after is False:
-        head, _, tail = call.partition("keras.layers.GRU(")
-        inner, _, rest = tail.partition(")")
-        call = f"{head}keras.layers.GRU({inner}, reset_after=False){rest}"
-    return call
-
-
-# ---- equations (rules of Keras) ------------------------------------------------------------------
 def equations(layer: str, activation: str | None, recurrent_activation: str | None,
               reset_after: bool | None) -> list[dict[str, str]]:
     """The cell's equations as Keras computes them, with the layer's activations filled in."""

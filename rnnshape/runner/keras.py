@@ -144,15 +144,19 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
         "go_backwards": spec.go_backwards,
     }
     flags.update({k: v for k, v in overrides.items() if k in flags})
+    flags.update(cell_arguments(spec, **{k: overrides[k] for k in ("dropout", "recurrent_dropout", "unroll")
+                                         if k in overrides}))
     bidirectional = overrides.get("bidirectional", spec.bidirectional)
     merge_mode = overrides.get("merge_mode", spec.merge_mode)
-    cell_options = {k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None}
+    if spec.reset_after is not None:
+        flags["reset_after"] = spec.reset_after
+    flags.update({k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None})
     cls = getattr(keras.layers, spec.keras_class)
     # Weights the user left to rnnshape are overwritten right after building: start them at zeros
     # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
     # minutes for thousands of units).
     placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
-    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags, **cell_options,
+    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags,
                 **{**placeholders, **initializers(spec)})
     if bidirectional:
         layer = keras.layers.Bidirectional(
@@ -160,6 +164,40 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
         )
     layer.build(spec.input_shape)
     return layer
+
+
+def cell_arguments(spec: LayerSpec, **overrides: Any) -> dict[str, Any]:
+    """The constructor arguments of activations and bias, and of dropout and unroll where they
+    differ from Keras' defaults (``overrides`` replace dropout, recurrent_dropout or unroll)."""
+    values = {"dropout": spec.dropout, "recurrent_dropout": spec.recurrent_dropout, "unroll": spec.unroll, **overrides}
+    arguments: dict[str, Any] = {"activation": spec.activation, "use_bias": spec.use_bias}
+    if spec.recurrent_activation is not None:
+        arguments["recurrent_activation"] = spec.recurrent_activation
+    if spec.unit_forget_bias is not None:
+        arguments["unit_forget_bias"] = spec.unit_forget_bias
+    if values["dropout"] or values["recurrent_dropout"]:
+        # Seeded: every layer built for this spec draws the same dropout masks on its first call.
+        arguments.update(dropout=values["dropout"], recurrent_dropout=values["recurrent_dropout"], seed=spec.seed)
+    if values["unroll"]:
+        arguments["unroll"] = True
+    return arguments
+
+
+def initial_states(spec: LayerSpec) -> list[np.ndarray] | None:
+    """The arrays given as initial_state, in Keras' order, or None (Keras starts from zeros)."""
+    if spec.initial_state is None:
+        return None
+    shapes = [shape for _, shape in spec.initial_state_shapes()]
+    if spec.initial_state == "zeros":
+        return [np.zeros(shape, np.float32) for shape in shapes]
+    if spec.initial_state == "random":
+        rng = np.random.default_rng([spec.seed, 1])
+        return [np.round(rng.uniform(-1.0, 1.0, size=shape), 2).astype(np.float32) for shape in shapes]
+    from rnnshape.files import load_state_file
+
+    array = load_state_file(spec.initial_state).array
+    array = array.reshape((len(shapes),) + shapes[0])
+    return [array[i] for i in range(len(shapes))]
 
 
 def initializers(spec: LayerSpec) -> dict[str, Any]:
@@ -250,6 +288,18 @@ class Prepared:
     weights: list[np.ndarray]
     x: np.ndarray
     mask: np.ndarray | None
+    states: list[np.ndarray] | None = None  # initial_state, when given
+
+    def call_arguments(self, spec: LayerSpec, rows: Any = None) -> dict[str, Any]:
+        """mask, initial_state and training as the spec calls the layer (``rows``: those samples)."""
+        kwargs: dict[str, Any] = {}
+        if self.mask is not None:
+            kwargs["mask"] = self.mask if rows is None else self.mask[rows]
+        if self.states is not None:
+            kwargs["initial_state"] = [s if rows is None else s[rows] for s in self.states]
+        if spec.training:
+            kwargs["training"] = True
+        return kwargs
 
 
 def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
@@ -258,13 +308,13 @@ def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
     ``overrides`` change constructor flags (see build_layer) but never the numbers."""
     layer = build_layer(spec, **overrides)
     set_deterministic_weights(layer, spec)
-    return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec))
+    return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec), initial_states(spec))
 
 
 def _run_one(spec: LayerSpec) -> RunResult:
     prepared = prepare(spec)
-    layer, weights, x, mask = prepared.layer, prepared.weights, prepared.x, prepared.mask
-    raw = _as_list(layer(x, mask=mask) if mask is not None else layer(x))
+    layer, x = prepared.layer, prepared.x
+    raw = _as_list(layer(x, **prepared.call_arguments(spec)))
     names = spec.output_names()
     if len(raw) != len(names):
         raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
@@ -272,7 +322,7 @@ def _run_one(spec: LayerSpec) -> RunResult:
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
     symbolic = _as_list(layer.compute_output_shape(spec.input_shape))
     symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, _symbolic_list(symbolic, len(names)))}
-    probe = _probe(spec, layer, weights, x, mask)
+    probe = _probe(spec, prepared)
     return RunResult(
         spec=spec,
         input=x,
@@ -319,49 +369,94 @@ def _state_names(spec: LayerSpec) -> list[str]:
     return dataclasses.replace(spec, return_state=True).state_names()
 
 
-def _unmasked_runs(spec: LayerSpec, twin: Any, x: np.ndarray) -> list[UnmaskedRun]:
+def _unmasked_runs(spec: LayerSpec, twin: Any, prepared: Prepared) -> list[UnmaskedRun]:
     """The probe twin (return_sequences and return_state) without a mask on each padded
     sample's valid steps only, x[rows, :length], one call per distinct length."""
     runs = []
     lengths = np.asarray(spec.lengths)
     for length in sorted({int(n) for n in lengths if n < spec.timesteps})[:MAX_UNMASKED_LENGTHS]:
         rows = np.flatnonzero(lengths == length)
-        outputs = [np.asarray(t) for t in _as_list(twin(x[rows, :length]))]
+        kwargs = prepared.call_arguments(spec, rows)
+        kwargs.pop("mask", None)
+        outputs = [np.asarray(t) for t in _as_list(twin(prepared.x[rows, :length], **kwargs))]
         names = (["forward_output", "backward_output"] if spec.bidirectional else ["output"]) + _state_names(spec)
         runs.append(UnmaskedRun(rows, length, dict(zip(names, outputs))))
     return runs
 
 
-def _probe(spec: LayerSpec, layer: Any, weights: list[np.ndarray], x: np.ndarray, mask: np.ndarray | None) -> Probe:
+def _twin(spec: LayerSpec, prepared: Prepared, **overrides: Any) -> Any:
+    """A layer with the inspected layer's weights, built with other flags."""
+    twin = build_layer(spec, **overrides)
+    twin.set_weights(prepared.weights)
+    return twin
+
+
+def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
     """Run layers that share the weights, to measure what the returned tensors are."""
     probe = Probe()
+    layer, x = prepared.layer, prepared.x
+    kwargs = prepared.call_arguments(spec)
     if spec.stateful:
         targets = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
         probe.state_variables = [np.asarray(v.numpy()) for t in targets for v in t.states]
-    kwargs = {"mask": mask} if mask is not None else {}
+    _cell_option_probes(spec, prepared, probe)
+    if fresh_dropout_masks(spec):
+        return probe  # measure.inspect keeps to the facts of this one call
     if spec.bidirectional:
-        twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
-        twin.set_weights(weights)
+        twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
         fwd, bwd, *states = _as_list(twin(x, **kwargs))
         probe.forward_seq, probe.backward_seq = np.asarray(fwd), np.asarray(bwd)
         probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
-        if mask is not None:
-            probe.unmasked = _unmasked_runs(spec, twin, x)
+        if prepared.mask is not None:
+            probe.unmasked = _unmasked_runs(spec, twin, prepared)
         return probe
-    twin = build_layer(spec, return_sequences=True, return_state=True, stateful=False)
-    twin.set_weights(weights)
+    twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
     seq, *states = _as_list(twin(x, **kwargs))
     probe.seq, probe.h = np.asarray(seq), np.asarray(states[0])
     if spec.has_cell_state:
         probe.c = np.asarray(states[1])
     probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
-    if mask is not None:
-        probe.unmasked = _unmasked_runs(spec, twin, x)
-    if spec.go_backwards and mask is None:
-        forward = build_layer(spec, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
-        forward.set_weights(weights)
-        probe.reversed_input_seq = np.asarray(forward(x[:, ::-1]))
+    if prepared.mask is not None:
+        probe.unmasked = _unmasked_runs(spec, twin, prepared)
+    if spec.go_backwards and prepared.mask is None:
+        forward = _twin(spec, prepared, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
+        probe.reversed_input_seq = np.asarray(forward(x[:, ::-1], **kwargs))
     return probe
+
+
+def fresh_dropout_masks(spec: LayerSpec) -> bool:
+    """With dropout in training, every call draws new masks (seeded per process, not per layer:
+    measured with Keras 3.15), so a twin layer's numbers are not comparable."""
+    return bool(spec.training and (spec.dropout or spec.recurrent_dropout))
+
+
+def _cell_option_probes(spec: LayerSpec, prepared: Prepared, probe: Probe) -> None:
+    """Twins that answer for dropout, unroll and initial_state: the same weights and input, the
+    option taken away (stateful twins are not: their first call is what is compared)."""
+    kwargs = prepared.call_arguments(spec)
+    base = {"stateful": False}
+    if spec.dropout or spec.recurrent_dropout:
+        twin = _twin(spec, prepared, dropout=0.0, recurrent_dropout=0.0, **base)
+        probe.without_dropout = [np.asarray(t) for t in _as_list(twin(prepared.x, **kwargs))]
+    if fresh_dropout_masks(spec):
+        return  # every other twin would draw other dropout masks: nothing to compare with
+    if spec.unroll:
+        twin = _twin(spec, prepared, unroll=False, **base)
+        probe.rolled = [np.asarray(t) for t in _as_list(twin(prepared.x, **kwargs))]
+    if prepared.states is not None:
+        probe.initial_states = prepared.states
+        zero_start = {k: v for k, v in kwargs.items() if k != "initial_state"}
+        twin = _twin(spec, prepared, **base)
+        probe.zero_start = [np.asarray(t) for t in _as_list(twin(prepared.x, **zero_start))]
+        if not spec.bidirectional:
+            first = _twin(spec, prepared, return_sequences=True, return_state=False, **base)
+            probe.first_step = np.asarray(first(prepared.x, **kwargs))[:, 0]
+            probe.cell_weights = list(prepared.weights)
+            t0 = -1 if spec.go_backwards else 0
+            probe.first_input = prepared.x[:, t0]
+            probe.first_valid = prepared.mask[:, t0] if prepared.mask is not None else None
+    if spec.layer == "lstm" and spec.use_bias and spec.bias_init is not None and not spec.bidirectional:
+        probe.initial_bias = np.asarray(prepared.layer.cell.bias.numpy())
 
 
 # ---- trace: the weights of each direction and Keras' own numbers to check against ------------
@@ -491,8 +586,9 @@ def stack_layer(keras: Any, token: Any) -> Any:
     # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
         cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
+        options = {"reset_after": False} if token.noreset else {}
         layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name,
-                    kernel_initializer="zeros", recurrent_initializer="zeros")
+                    kernel_initializer="zeros", recurrent_initializer="zeros", **options)
         return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
     if token.kind == "dense":
         return layers.Dense(token.n, name=token.keras_name, kernel_initializer="zeros")
@@ -762,6 +858,15 @@ class Probe:
     state_variables: list[np.ndarray] = field(default_factory=list)  # stateful: layer.states after the call
     states: dict[str, np.ndarray] = field(default_factory=dict)  # final states of the probe, by name
     unmasked: list[UnmaskedRun] = field(default_factory=list)  # with --lengths: runs on the valid steps only
+    without_dropout: list[np.ndarray] | None = None  # the same call, dropout and recurrent_dropout 0
+    rolled: list[np.ndarray] | None = None  # with unroll: the same call, unroll=False
+    initial_states: list[np.ndarray] | None = None  # the initial_state given
+    zero_start: list[np.ndarray] | None = None  # the same call without initial_state
+    first_step: np.ndarray | None = None  # h after the first step read, from the given initial_state
+    cell_weights: list[np.ndarray] | None = None  # kernel, recurrent_kernel[, bias] as Keras holds them
+    first_input: np.ndarray | None = None  # the first step read: x[:, 0], or x[:, -1] with go_backwards
+    first_valid: np.ndarray | None = None  # with a mask: is that step valid, per sample
+    initial_bias: np.ndarray | None = None  # LSTM bias as --bias-init's Keras initializer drew it
 
 
 def generated_input(kind: str, seed: int, shape: tuple[int, int, int]) -> np.ndarray:

@@ -32,6 +32,12 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     yield (Text(data["keras_call"], style="bold"))
+    if data.get("call", "layer(x)") != "layer(x)":
+        yield f"called as: {data['call']}"
+    if data.get("initial_state"):
+        state = data["initial_state"]
+        yield ("initial_state: " + ", ".join(f"{name} {shape_text(shape)}" for name, shape in
+                                            zip(state["names"], state["shapes"])) + f" from {state['source']}")
     inp = data["input"]
     line = (f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, "
             f"seed {config['seed']}")
@@ -61,6 +67,8 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
         if ascii and isinstance(table, Table):
             table.box = ASCII_TABLE_BOX
         yield (table)
+    for fact in data.get("voided_facts", []):
+        yield f"not claimed here: {fact}"
     if values:
         yield from render_values(data, width)
 

@@ -764,7 +764,8 @@ def structure_groups(rows: list[dict[str, Any]], specs: list[Any]) -> list[list[
     shapes, draw the same picture but for the layer's name. In the order of first appearance."""
     groups: dict[tuple, list[int]] = {}
     for index, (row, spec) in enumerate(zip(rows, specs)):
-        config = tuple(sorted((k, repr(v)) for k, v in row["config"].items() if k != "layer"))
+        # reset_after changes GRU's numbers, not its picture (a GRU-only option: null for other layers).
+        config = tuple(sorted((k, repr(v)) for k, v in row["config"].items() if k not in ("layer", "reset_after")))
         outputs = tuple((out["name"], tuple(out["shape"])) for out in row["outputs"])
         groups.setdefault((config, spec.has_cell_state, outputs), []).append(index)
     return list(groups.values())
