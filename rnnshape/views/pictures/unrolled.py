@@ -758,14 +758,17 @@ def compare_diagrams(rows: list[dict[str, Any]], specs: list[Any], ascii: bool =
     return ComparePictures(rows, specs, ascii)
 
 
+LAYER_SPECIFIC = ("layer", "reset_after", "recurrent_activation", "unit_forget_bias")
+
+
 def structure_groups(rows: list[dict[str, Any]], specs: list[Any]) -> list[list[int]]:
     """Row indexes grouped by the picture they draw: rows whose configurations differ only in the
     layer, with the same states (GRU and SimpleRNN: h only) and the same returned names and
     shapes, draw the same picture but for the layer's name. In the order of first appearance."""
     groups: dict[tuple, list[int]] = {}
     for index, (row, spec) in enumerate(zip(rows, specs)):
-        # reset_after changes GRU's numbers, not its picture (a GRU-only option: null for other layers).
-        config = tuple(sorted((k, repr(v)) for k, v in row["config"].items() if k not in ("layer", "reset_after")))
+        # Options only some layers have (null for the others) change numbers, not the picture.
+        config = tuple(sorted((k, repr(v)) for k, v in row["config"].items() if k not in LAYER_SPECIFIC))
         outputs = tuple((out["name"], tuple(out["shape"])) for out in row["outputs"])
         groups.setdefault((config, spec.has_cell_state, outputs), []).append(index)
     return list(groups.values())
