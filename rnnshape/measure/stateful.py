@@ -150,7 +150,7 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         if any(d.reversed for d in dirs):
             where = "the step each direction read last"
         else:
-            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop - 1) for _start, stop in bounds)
+            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop) for _start, stop in bounds)
         one_claim = (f"each chunk's output (its last step only, return_sequences=False) equals the output of "
                      f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
                      "probe with return_sequences=True, same weights)")

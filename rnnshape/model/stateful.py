@@ -116,13 +116,13 @@ def read_order(bounds: list[tuple[int, int]], reversed_: bool) -> list[int]:
 
 
 def order_text(bounds: list[tuple[int, int]], reversed_: bool) -> str:
-    """'1 0 | 5 4 3 2' (chunks separated by |), abridged when long."""
+    """'2 1 | 6 5 4 3' (chunks separated by |, steps counted from 1 like t in x_t), abridged when long."""
     if bounds[-1][1] > 24:
         return "each chunk backwards" if reversed_ else "each chunk forwards"
     parts = []
     for start, stop in bounds:
         steps = range(stop - 1, start - 1, -1) if reversed_ else range(start, stop)
-        parts.append(" ".join(str(t) for t in steps))
+        parts.append(" ".join(str(t + 1) for t in steps))
     return " | ".join(parts)
 
 
