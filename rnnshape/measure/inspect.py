@@ -362,11 +362,29 @@ def input_notes(spec: LayerSpec) -> list[str]:
         from rnnshape.files import load_input_file
 
         notes = list(load_input_file(spec.input).notes)
+    padding = padding_note(spec)
+    if padding:
+        notes.append(padding)
     if spec.constant_weights:
         notes.append("constant initializers: every unit has identical weights, so every unit computes the "
                      "same number (which is why tutorials print repeated columns)")
     return notes
 
+
+
+def padding_note(spec: LayerSpec) -> str | None:
+    """With --input FILE and --lengths: the file's numbers past each length are replaced by zeros
+    (rnnshape pads every input with zeros after each sample's length), counted on the file."""
+    if spec.lengths is None or spec.input in INPUT_KINDS or not _padded(spec):
+        return None
+    from rnnshape.files import load_input_file
+
+    array = load_input_file(spec.input).array
+    replaced = sum(int(np.count_nonzero(array[i, n:])) for i, n in _padded(spec))
+    return (f"--lengths: the file's values at the padded steps ({_padded_text(spec)}) were replaced by zeros "
+            f"({replaced} of them were not zero): rnnshape pads every sample with zeros after its length, "
+            "like keras.utils.pad_sequences(..., padding='post') with its default value 0 (rule of Keras), and "
+            "the mask makes Keras skip those steps")
 
 
 def expectations_data(comparisons: list[ShapeComparison]) -> list[dict[str, Any]]:
