@@ -153,6 +153,21 @@ def test_model_input_with_all_timesteps_is_refused_and_the_fact_fails():
     assert good.model.refused is None and measured_stateful.model_check(spec, good).holds
 
 
+def test_chunks_and_reading_orders_are_counted_from_1_in_words(invoke, invoke_json):
+    args = ["stateful", "--layer", "gru", "--units", "2", "--timesteps", "6", "--batch", "2", "--split", "2,4",
+            "--go-backwards", "--diagram"]
+    text = " ".join(invoke(args).stdout.split())
+    assert "chunk 1 = steps 1..2, chunk 2 = steps 3..6" in text
+    assert "gru reads each chunk backwards (go_backwards=True): steps 2 1 | 6 5 4 3" in text
+    assert "Chunk 1: steps 1..2, layer(x[:, 0:2])" in text  # the slice keeps Python's 0-based index
+    assert "x_2 → x_1" in text and "leaves batch 1 after reading x_1 and enters batch 2 at x_6" in text
+    data = invoke_json(args)[1]["data"]
+    assert [c["steps"] for c in data["chunks"]] == [[0, 1], [2, 3, 4, 5]]  # JSON: 0-based
+    assert data["reading"][0]["order"] == [1, 0, 5, 4, 3, 2]
+    last = invoke_json(["stateful", "--layer", "gru", "--timesteps", "6", "--split", "2,4"])[1]["data"]
+    assert any("at that chunk's last step (steps 2, 6;" in c["claim"] for c in last["checks"])
+
+
 def test_default_split_is_two_halves(invoke_json):
     _, doc = invoke_json(["stateful", "--layer", "gru", "--timesteps", "5"])
     assert doc["data"]["split"] == [2, 3] and doc["data"]["split_source"].startswith("default: two halves")

@@ -404,8 +404,14 @@ class UnrolledDiagram:
             notes.append(f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)")
         if spec.go_backwards or spec.bidirectional:
             suffixed = " and ".join(f"{s}_t" for s in self.states)
-            notes.append(f"{suffixed}: the state right after reading x_t; reading backwards, the last step read is "
-                         f"x_1, so the final state is {' and '.join(f'{s}_1' for s in self.states)}")
+            finals = " and ".join(f"{s}_1" for s in self.states)
+            if spec.bidirectional:
+                notes.append(f"{suffixed}: the state right after reading x_t; the backward lane reads backwards, so "
+                             f"its last step read is x_1 and its final state is {finals} (the forward lane's is "
+                             f"{' and '.join(f'{s}_T' for s in self.states)})")
+            else:
+                notes.append(f"{suffixed}: the state right after reading x_t; reading backwards, the last step read "
+                             f"is x_1, so the final state is {finals}")
         if spec.lengths is not None:
             notes.append(f"--lengths: at a masked step {states} pass through unchanged")
         return notes
