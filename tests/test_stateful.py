@@ -160,7 +160,7 @@ def test_chunks_and_reading_orders_are_counted_from_1_in_words(invoke, invoke_js
     assert "chunk 1 = steps 1..2, chunk 2 = steps 3..6" in text
     assert "gru reads each chunk backwards (go_backwards=True): steps 2 1 | 6 5 4 3" in text
     assert "Chunk 1: steps 1..2, layer(x[:, 0:2])" in text  # the slice keeps Python's 0-based index
-    assert "x_2 → x_1" in text and "leaves batch 1 after reading x_1 and enters batch 2 at x_6" in text
+    assert "│ 2 → 1 │" in text and "leaves batch 1 after reading x_1 and enters batch 2 at x_6" in text
     data = invoke_json(args)[1]["data"]
     assert [c["steps"] for c in data["chunks"]] == [[0, 1], [2, 3, 4, 5]]  # JSON: 0-based
     assert data["reading"][0]["order"] == [1, 0, 5, 4, 3, 2]

@@ -603,7 +603,7 @@ class StatefulDiagram:
                 rows.append("")
                 continue
             first, last = (steps[-1] + 1, steps[0] + 1) if backwards else (steps[0] + 1, steps[-1] + 1)
-            rows.append(f"{tag}x_{first} {to} x_{last}" if len(steps) > 1 else f"{tag}x_{first}")
+            rows.append(f"{tag}{first} {to} {last}" if len(steps) > 1 else f"{tag}step {first}")  # t from 1, as x_t
         return rows
 
     def _output_label(self, chunk: dict[str, Any]) -> list[str]:
