@@ -223,9 +223,11 @@ def write_junit(path: str, tree: ET.ElementTree) -> None:
 
 # ---- writing the user's files -----------------------------------------------------------------
 def write_text(path: str, text: str, option: str) -> None:
-    """Write an --svg/--html file whole: a temporary file in the same folder, then a rename, so
-    a failed write leaves the old file as it was and parallel writers never mix their output."""
+    """Write an --svg/--html file whole, creating missing folders (as for --junit): a temporary
+    file in the same folder, then a rename, so a failed write leaves the old file as it was and
+    parallel writers never mix their output."""
     try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # missing folders are created, as for --junit
         _write_atomically(Path(path), text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"Invalid value for {option}: cannot write {path!r}: {exc.strerror or exc}") from exc

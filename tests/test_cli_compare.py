@@ -43,7 +43,8 @@ def test_default_grid_is_return_sequences_by_return_state_in_keras_order(invoke_
     data = doc["data"]
     assert data["grid"] == {"layers": ["lstm"], "vary": ["return_sequences", "return_state"],
                             "fixed": {"stateful": False, "go_backwards": False, "bidirectional": False,
-                                      "merge_mode": None, "reset_after": None}, "skipped": []}
+                                      "merge_mode": None, "reset_after": None, "use_bias": None,
+                                      "unit_forget_bias": None, "unroll": None, "training": None}, "skipped": []}
     seen = [([o["name"] for o in row["outputs"]], [o["shape"] for o in row["outputs"]]) for row in data["rows"]]
     assert seen == [
         (["output"], [[1, 6]]),

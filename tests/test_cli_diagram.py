@@ -56,13 +56,27 @@ def test_json_stays_the_only_stdout_and_the_svg_is_deterministic(invoke, tmp_pat
     assert "LSTM(6) unrolled over" in "".join(ET.parse(first).getroot().itertext()).replace("\xa0", " ")
 
 
+def test_missing_folders_are_created_for_svg_and_html_like_junit(invoke, tmp_path):
+    svg, html = tmp_path / "a" / "b" / "x.svg", tmp_path / "c" / "x.html"
+    junit = tmp_path / "d" / "e" / "report.xml"
+    result = invoke(["inspect", "--static", "--diagram", "--svg", str(svg), "--html", str(html)])
+    assert result.exit_code == 0 and result.stderr == ""
+    assert svg.read_text().startswith("<svg") and "<html" in html.read_text().lower()
+    contract = tmp_path / "c.toml"
+    contract.write_text('[[case]]\nname = "one"\nlayer = "lstm"\nunits = 2\n[case.expect]\noutput = [1, 2]\n')
+    checked = invoke(["check", str(contract), "--static", "--junit", str(junit)])
+    assert checked.exit_code == 0 and junit.exists()  # the same behaviour as check --junit
+
+
 def test_bad_export_paths_are_one_line_exit_2(invoke, tmp_path):
-    missing = tmp_path / "nowhere" / "x.svg"
-    result = invoke(["inspect", "--static", "--diagram", "--svg", str(missing)])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    under_file = blocker / "x.svg"
+    result = invoke(["inspect", "--static", "--diagram", "--svg", str(under_file)])
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rnnshape inspect: error: Invalid value for --svg: ")
-    assert "does not exist" in lines[0] and not missing.exists()
+    assert "is not a directory" in lines[0] and blocker.read_text() == "not a folder"
     as_json = invoke(["inspect", "--static", "--html", str(tmp_path), "--json"])
     doc = json.loads(as_json.stdout)
     assert as_json.exit_code == 2 and doc["exit_code"] == 2 and "--html" in doc["errors"][0]["message"]

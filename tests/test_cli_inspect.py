@@ -10,10 +10,12 @@ from conftest import COMMANDS
 GOLDEN = Path(__file__).parent / "golden"
 
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
-DATA_KEYS = {"config", "keras_call", "keras_input", "input", "outputs", "params", "checks", "versions",
+DATA_KEYS = {"config", "keras_call", "call", "keras_input", "input", "outputs", "params", "checks", "versions",
              "h_vs_c", "static"}
 CONFIG_KEYS = {"layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
-               "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after", "seed", "lengths",
+               "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after", "activation",
+               "recurrent_activation", "use_bias", "unit_forget_bias", "dropout", "recurrent_dropout", "training",
+               "unroll", "initial_state", "initial_state_sha256", "seed", "lengths",
                "kernel_init", "recurrent_init", "bias_init", "input", "input_sha256"}
 
 
@@ -129,3 +131,17 @@ def test_every_command_has_help_with_an_example(invoke):
         assert command.help and "Examples:" in command.help and f"rnnshape {name}" in command.help, name
     listed = invoke(["--help"]).stdout.split("Commands:")[1].split()
     assert set(COMMANDS) <= set(listed)
+
+
+def test_go_backwards_table_diagram_and_json_name_the_final_state_h_1(invoke, invoke_json):
+    args = ["inspect", "--layer", "lstm", "--units", "2", "--timesteps", "4", "--go-backwards", "--return-state"]
+    text = invoke(args + ["--diagram", "--ascii"]).stdout
+    assert "output (1, 2) = h_1: the last step read only" in text and "state_h (1, 2) <-h_1-" in text
+    flat = " ".join(text.split())
+    assert "output equals state_h (without return_sequences both are h_1)" in flat
+    assert "h_T" not in flat
+    _, doc = invoke_json(args)
+    meanings = {o["name"]: o["meaning"] for o in doc["data"]["outputs"]}
+    assert meanings["state_h"] == "final hidden state h_1 (after reading x_T back to x_1: its last read step is x_1)"
+    assert meanings["state_c"].startswith("final cell state c_1 (after reading x_T back to x_1")
+    assert all(c["holds"] for c in doc["data"]["checks"])

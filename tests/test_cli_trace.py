@@ -114,6 +114,8 @@ def test_go_backwards_reads_x_T_first(invoke_json):
     assert [(s["step"], s["t"]) for s in steps] == [(1, 4), (2, 3), (3, 2), (4, 1)]
     # output is in reading order: output[:, 0] is the step that read x_T.
     assert [s["returned_as"]["h"] for s in steps] == [["output[0, 0]"], ["output[0, 1]"], ["output[0, 2]"], ["output[0, 3]"]]
+    # States are named by the step just read: the last row read x_1, so the final h is h_1 (as in the diagram).
+    assert "the final h is h_1" in direction["reads"] and steps[-1]["t"] == 1
     other_way = next(c for c in data["checks"] if "reading the other way" in c["claim"])
     assert other_way["holds"] is True and other_way["kind"] == "differ" and other_way["max_abs_diff"] > 1e-3
 

@@ -190,7 +190,7 @@ def test_stateful_picture_follows_the_measured_chunks(stateful_runs):
     for name in data["state_names"]:
         assert f"{name} (2, 3)" in text  # the state variables, with their measured shapes
     assert "forward_output" in text and "(2, 2, 3) each" in text and "(2, 4, 3) each" in text
-    assert "fwd 0 → 1" in text and "bwd 1 → 0" in text and "bwd 5 → 2" in text  # the reading order
+    assert "fwd 1 → 2" in text and "bwd 2 → 1" in text and "bwd 6 → 3" in text  # the reading order, t from 1
     # h and c of both directions leave each of the 3 boxes (2 batches, then batch 2 again): kept
     assert text.count("│═h") == 2 * 3 and text.count("│═c") == 2 * 3 and "│─" not in text
     assert "backward_lstm reads each batch backwards" in " ".join(text.split())
@@ -231,7 +231,7 @@ def test_stateful_diagram_svg_html_and_untouched_json(invoke, tmp_path):
     data = json.loads(invoke(args + ["--json"]).stdout)["data"]
     picture = draw(stateful_diagram(data))
     assert picture in shown.stdout  # the picture of the measured data, before the chunk tables
-    assert shown.stdout.index(picture) < shown.stdout.index("Chunk 1: steps 0..1")
+    assert shown.stdout.index(picture) < shown.stdout.index("Chunk 1: steps 1..2")
     root = ET.parse(svg).getroot()  # valid XML
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     text = "".join(root.itertext()).replace("\xa0", " ")

@@ -89,3 +89,48 @@ def test_lengths_that_do_not_fit_exit_2(invoke, lengths, needle):
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Invalid value for --lengths" in lines[0] and needle in lines[0]
+
+
+def test_masked_meanings_and_words_name_the_valid_steps_from_1(invoke, invoke_json):
+    args = ["inspect", "--layer", "lstm", "--units", "2", "--timesteps", "4", "--batch", "2", "--lengths", "2,4",
+            "--return-state", "--return-sequences"]
+    result, doc = invoke_json(args)
+    data = doc["data"]
+    meanings = {o["name"]: o["meaning"] for o in data["outputs"]}
+    for name in ("state_h", "state_c"):
+        assert "after each sample's last valid step (steps 2, 4)" in meanings[name] and "_T" not in meanings[name]
+    # The run agrees with the words: sample 0's state_h is its output at step 2 (index 1), sample 1's at step 4.
+    fact = next(c for c in data["checks"] if "equals its output at its last VALID step" in c["claim"])
+    assert fact["holds"]
+    # Steps in words count from 1 (sample 0 is padded at steps 3..4); JSON indices stay 0-based.
+    repeat = next(c for c in data["checks"] if c["claim"].startswith("masking: at masked steps"))
+    assert "(sample 0: steps 3..4)" in repeat["claim"] and repeat["holds"]
+    assert data["masking"][0]["masked_output_steps"] == [2, 3]
+    assert data["masking"][0]["output_there"] == "a repeat of output[0, 1], the output at the last valid step (step 2)"
+    text = " ".join(invoke(args).stdout.split())
+    assert "output[0, 2:4]" in text and "steps 3..4" in text and "steps 2..3" not in text
+
+
+def test_input_file_under_lengths_says_its_padded_values_became_zeros(invoke, invoke_json, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("1,2\n3,4\n5,6\n7,8\n")  # (timesteps, features) = (4, 2), a batch of one
+    args = ["inspect", "--layer", "gru", "--units", "2", "--timesteps", "4", "--input", str(path), "--lengths", "2"]
+    result, doc = invoke_json(args)
+    assert result.exit_code == 0
+    data = doc["data"]
+    note = next(n for n in data["input"]["notes"] if n.startswith("--lengths"))
+    assert "padded steps (sample 0: steps 3..4) were replaced by zeros (4 of them were not zero)" in note
+    assert data["input"]["shape"] == [1, 4, 2]
+    text = " ".join(invoke(args).stdout.split())
+    assert "note: --lengths: the file's values at the padded steps" in text
+    # The note tells the truth: the values the layer ran on are zeros there.
+    from rnnshape.api._common import make_layer_spec
+
+    prepared = keras_runner.prepare(make_layer_spec(layer="gru", units=2, timesteps=4, input=str(path), lengths="2"))
+    assert prepared.x[0, 2:].tolist() == [[0.0, 0.0], [0.0, 0.0]] and prepared.x[0, :2].tolist() == [[1, 2], [3, 4]]
+    traced = invoke_json(["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--input", str(path),
+                          "--lengths", "2"])[1]
+    assert any("were replaced by zeros" in n for n in traced["data"]["notes"])
+    # Without --lengths nothing is replaced and nothing is said.
+    plain = invoke_json(args[:-2])[1]
+    assert not any(n.startswith("--lengths") for n in plain["data"]["input"]["notes"])

@@ -81,7 +81,7 @@ def test_cli_json_chunks_reset_and_single_pass(invoke_json):
     assert data["split"] == [2, 4] and data["split_source"] == "--split"
     assert data["config"]["stateful"] is True
     assert data["keras_call"] == "keras.layers.LSTM(3, return_sequences=True, stateful=True)"
-    assert data["keras_input"] == "keras.Input(batch_shape=(2, 6, 2))"
+    assert data["keras_input"] == "keras.Input(batch_shape=(2, None, 2))"  # chunks of 2 and 4 steps
     assert [c["steps"] for c in data["chunks"]] == [[0, 1], [2, 3, 4, 5]]
     assert all({"steps", "initial_state", "final_state", "output"} <= set(c) for c in data["chunks"])
     first, second = data["chunks"]
@@ -97,6 +97,75 @@ def test_cli_json_chunks_reset_and_single_pass(invoke_json):
     assert data["input"]["values"] == inspected["data"]["input"]["values"]
     chunked = np.concatenate([np.asarray(c["output"]) for c in data["chunks"]], axis=1)
     np.testing.assert_allclose(chunked, inspected["data"]["outputs"][0]["values"], atol=1e-5, rtol=0)
+
+
+def _keras_model(keras_input, layer_args):
+    """The model a reader builds from rnnshape's advice, with Keras directly."""
+    import keras
+
+    batch_shape = eval(keras_input.removeprefix("keras.Input(batch_shape=").removesuffix(")"))  # a literal tuple
+    layer_class = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}
+    layer = layer_class[layer_args["layer"]](3, stateful=True, return_sequences=True)
+    if layer_args.get("bidirectional"):
+        layer = keras.layers.Bidirectional(layer)
+    inputs = keras.Input(batch_shape=batch_shape)
+    return keras.Model(inputs, layer(inputs)), layer
+
+
+@pytest.mark.parametrize("layer,bidirectional", [("lstm", False), ("gru", False), ("simplernn", False),
+                                                 ("lstm", True), ("gru", True)])
+@pytest.mark.parametrize("split,declared", [("3,3", "(2, 3, 2)"), ("2,4", "(2, None, 2)"), ("1,2,3", "(2, None, 2)"),
+                                            ("6", "(2, 6, 2)")])
+def test_recommended_model_input_accepts_every_chunk(invoke_json, layer, bidirectional, split, declared):
+    args = ["stateful", "--layer", layer, "--units", "3", "--timesteps", "6", "--batch", "2", "--split", split,
+            "--return-sequences"] + (["--bidirectional"] if bidirectional else [])
+    result, doc = invoke_json(args)
+    data = doc["data"]
+    assert result.exit_code == 0 and data["keras_input"] == f"keras.Input(batch_shape={declared})"
+    # Built here with Keras directly from the printed advice, with the run's weights: every chunk is accepted,
+    # and the model continues the state exactly like the layer of the command.
+    model, keras_layer = _keras_model(data["keras_input"], {"layer": layer, "bidirectional": bidirectional})
+    reference = keras_runner.prepare(make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True,
+                                               return_sequences=True, bidirectional=bidirectional))
+    keras_layer.set_weights(reference.weights)
+    x = np.asarray(data["input"]["values"], dtype=np.float32)
+    for chunk in data["chunks"]:
+        steps = chunk["steps"]
+        out = np.asarray(model(x[:, steps[0]:steps[-1] + 1]))
+        np.testing.assert_allclose(out, chunk["output"], atol=1e-5, rtol=0)
+    # ...and the command measured the same thing itself, among its facts.
+    fact = next(c for c in data["checks"] if c["claim"].startswith("in a model: keras.Model built from"))
+    assert f"keras.Input(batch_shape={declared})" in fact["claim"]
+    assert fact["holds"] and fact["max_abs_diff"] <= 1e-5
+    assert "batch_shape=(batch, None, features)" in " ".join(data["rules"])
+
+
+def test_model_input_with_all_timesteps_is_refused_and_the_fact_fails():
+    # Today's old advice, keras.Input(batch_shape=(batch, timesteps, features)), refuses shorter chunks:
+    # the runner records Keras' message, and the measured fact does not hold.
+    spec = make_spec(layer="lstm", units=3, timesteps=6, batch=2, stateful=True)
+    bounds = chunking.chunk_bounds((2, 4))
+    run = keras_runner.run_stateful(spec, bounds, model_batch_shape=(2, 6, 2))
+    assert run.model.refused[0] == 1 and "expected shape=(None, 6, 2), found shape=(2, 2, 2)" in run.model.refused[2]
+    fact = measured_stateful.model_check(spec, run)
+    assert not fact.holds and "refused chunk 1" in fact.claim
+    good = keras_runner.run_stateful(spec, bounds, model_batch_shape=chunking.input_batch_shape(spec, (2, 4)))
+    assert good.model.refused is None and measured_stateful.model_check(spec, good).holds
+
+
+def test_chunks_and_reading_orders_are_counted_from_1_in_words(invoke, invoke_json):
+    args = ["stateful", "--layer", "gru", "--units", "2", "--timesteps", "6", "--batch", "2", "--split", "2,4",
+            "--go-backwards", "--diagram"]
+    text = " ".join(invoke(args).stdout.split())
+    assert "chunk 1 = steps 1..2, chunk 2 = steps 3..6" in text
+    assert "gru reads each chunk backwards (go_backwards=True): steps 2 1 | 6 5 4 3" in text
+    assert "Chunk 1: steps 1..2, layer(x[:, 0:2])" in text  # the slice keeps Python's 0-based index
+    assert "│ 2 → 1 │" in text and "leaves batch 1 after reading x_1 and enters batch 2 at x_6" in text
+    data = invoke_json(args)[1]["data"]
+    assert [c["steps"] for c in data["chunks"]] == [[0, 1], [2, 3, 4, 5]]  # JSON: 0-based
+    assert data["reading"][0]["order"] == [1, 0, 5, 4, 3, 2]
+    last = invoke_json(["stateful", "--layer", "gru", "--timesteps", "6", "--split", "2,4"])[1]["data"]
+    assert any("at that chunk's last step (steps 2, 6;" in c["claim"] for c in last["checks"])
 
 
 def test_default_split_is_two_halves(invoke_json):

@@ -72,6 +72,14 @@ def test_cli_json_for_the_issue_example(invoke_json):
     assert (note["loop_windows"], note["correct_windows"], note["dropped"]) == (6, 7, 1)
 
 
+def test_table_names_windows_by_index_expression(invoke):
+    text = invoke(["window", "--length", "10", "--look-back", "3"]).stdout
+    # series[t] = t, so the 0-based index expression and the values read alike; no bare "steps 0..2".
+    assert "series[0:3]   series[3]   [[0], [1], [2]]   [3]" in text
+    assert "the last window, X = series[6:9] -> y = series[9]" in " ".join(text.split())
+    assert "steps 0..2" not in text
+
+
 def test_stride_formula_and_static(invoke_json):
     _, real = invoke_json(["window", "--length", "20", "--look-back", "4", "--stride", "3"])
     _, static = invoke_json(["window", "--length", "20", "--look-back", "4", "--stride", "3", "--static"])

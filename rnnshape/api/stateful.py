@@ -53,7 +53,8 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     orders = None
     if len(bounds) > 1 and any(d.reversed for d in dirs):
         orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
-    run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch))
+    run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch),
+                              chunking.input_batch_shape(spec, chunks))
     data = measured.stateful_data(spec, chunks, split is not None, run, versions())
     return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii=ascii), spec=spec,
                           picture_facts=measured.picture_facts(data) if diagram else {})

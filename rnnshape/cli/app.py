@@ -202,15 +202,18 @@ def save_exports(result: Any, command: str, svg: str | None, html: str | None) -
 
 
 def check_export_paths(**paths: str | None) -> None:
-    """Refuse, before any work, an --svg/--html file whose directory does not exist."""
+    """Refuse, before any work, an --svg/--html path that names a directory or lies under a file;
+    missing folders are created when the file is written (as for check --junit)."""
     for key, path in paths.items():
         if path is None:
             continue
         if not path or os.path.isdir(path):
             raise UsageError(f"Invalid value for --{key}: {path!r} is not a file name")
         directory = os.path.dirname(os.path.abspath(path))
+        while not os.path.exists(directory) and os.path.dirname(directory) != directory:
+            directory = os.path.dirname(directory)  # the nearest existing folder
         if not os.path.isdir(directory):
-            raise UsageError(f"Invalid value for --{key}: the directory {directory!r} does not exist")
+            raise UsageError(f"Invalid value for --{key}: {directory!r} is not a directory")
         try:
             os.stat(path)
         except FileNotFoundError:

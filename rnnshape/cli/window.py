@@ -8,6 +8,7 @@ import click
 
 from rnnshape.cli.app import execute
 from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, max_memory_option, static_option
+from rnnshape.model.window import LIMITS
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -17,7 +18,7 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, max_memory_optio
 @click.option("--horizon", type=int, default=1, show_default=True,
               help="the target is the value this many steps after a window's last step")
 @click.option("--stride", type=int, default=1, show_default=True, help="steps between the starts of two windows")
-@click.option("--show", type=int, default=5, show_default=True, help="windows to list (then the last one)")
+@click.option("--show", type=int, default=5, show_default=True, help="windows to list, {}..{} (then the last one)".format(*LIMITS["show"]))
 @static_option("plain numpy slicing only, without TensorFlow")
 @max_memory_option("series whose windows are")
 @json_option()

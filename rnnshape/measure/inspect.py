@@ -155,10 +155,19 @@ def _probe_finals(spec: LayerSpec, probe: Probe) -> list[np.ndarray]:
     return [probe.h, probe.c] if spec.has_cell_state else [probe.h]
 
 
+def _final_label(spec: LayerSpec, kind: str = "h") -> str:
+    """The final state's name under the one numbering (the state after reading x_t is h_t)."""
+    if spec.go_backwards:
+        return f"{kind}_1"
+    if spec.lengths is not None:
+        return f"{kind} after each sample's last valid step"
+    return f"{kind}_T"
+
+
 def _probe_state_labels(spec: LayerSpec) -> list[str]:
     if spec.bidirectional:
         return []
-    return ["h_T", "c_T"] if spec.has_cell_state else ["h_T"]
+    return [_final_label(spec, "h"), _final_label(spec, "c")] if spec.has_cell_state else [_final_label(spec)]
 
 
 def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
@@ -174,17 +183,17 @@ def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Ch
             checks.append(_equal(claim, output[:, -1], out["state_h"]))
         else:
             checks.append(_equal("the last step of output, output[:, -1], equals the final hidden "
-                                 "state h_T (probe with return_state=True)", output[:, -1], probe.h))
+                                 f"state {_final_label(spec)} (probe with return_state=True)", output[:, -1], probe.h))
     else:
         if spec.return_state:
-            checks.append(_equal("output equals state_h (without return_sequences both are h_T)",
+            checks.append(_equal(f"output equals state_h (without return_sequences both are {_final_label(spec)})",
                                  output, out["state_h"]))
         checks.append(_equal("output equals the last step of the full sequence "
                              "(probe with the same weights and return_sequences=True)",
                              output, probe.seq[:, -1]))
     a = spec.activation
     if spec.has_cell_state and spec.return_state:
-        checks.append(_differ(f"state_c differs from state_h (c is the memory, h = o * {a}(c))",
+        checks.append(_differ(f"state_c differs from state_h (c is the cell state, h = o * {a}(c))",
                               out["state_c"], out["state_h"]))
     if spec.has_cell_state and spec.return_state and spec.recurrent_activation in BOUNDED_GATE_ACTIVATIONS:
         # h = o * a(c) with 0 <= o <= 1; the reported figure is how far the bound is exceeded.
@@ -279,7 +288,8 @@ def _padded(spec: LayerSpec) -> list[tuple[int, int]]:
 
 
 def _steps_text(start: int, stop: int) -> str:
-    return f"step {start}" if stop - start == 1 else f"steps {start}..{stop - 1}"
+    """[start, stop) 0-based -> 'steps 4..5', counted from 1 like t in the equations and pictures."""
+    return f"step {start + 1}" if stop - start == 1 else f"steps {start + 1}..{stop}"
 
 
 def _padded_text(spec: LayerSpec, limit: int = 4) -> str:
@@ -391,7 +401,7 @@ def masked_steps(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[dict]:
             diff = float(np.max(np.abs(out["output"][i, : t - n])))
         else:
             positions = list(range(n, t))
-            there = f"a repeat of output[{i}, {n - 1}], the last valid step"
+            there = f"a repeat of output[{i}, {n - 1}], the output at the last valid step (step {n})"
             diff = max_abs_diff(out["output"][i, n:], np.broadcast_to(out["output"][i, n - 1], out["output"][i, n:].shape))
         rows.append({"sample": i, "length": n, "outputs": main, "masked_output_steps": positions, "output_there": there,
                      "holds": diff <= EQUAL_TOLERANCE, "max_abs_diff": diff})
@@ -496,11 +506,29 @@ def input_notes(spec: LayerSpec) -> list[str]:
         from rnnshape.files import load_input_file
 
         notes = list(load_input_file(spec.input).notes)
+    padding = padding_note(spec)
+    if padding:
+        notes.append(padding)
     if spec.constant_weights:
         notes.append("constant initializers: every unit has identical weights, so every unit computes the "
                      "same number (which is why tutorials print repeated columns)")
     return notes
 
+
+
+def padding_note(spec: LayerSpec) -> str | None:
+    """With --input FILE and --lengths: the file's numbers past each length are replaced by zeros
+    (rnnshape pads every input with zeros after each sample's length), counted on the file."""
+    if spec.lengths is None or spec.input in INPUT_KINDS or not _padded(spec):
+        return None
+    from rnnshape.files import load_input_file
+
+    array = load_input_file(spec.input).array
+    replaced = sum(int(np.count_nonzero(array[i, n:])) for i, n in _padded(spec))
+    return (f"--lengths: the file's values at the padded steps ({_padded_text(spec)}) were replaced by zeros "
+            f"({replaced} of them were not zero): rnnshape pads every sample with zeros after its length, "
+            "like keras.utils.pad_sequences(..., padding='post') with its default value 0 (rule of Keras), and "
+            "the mask makes Keras skip those steps")
 
 
 def expectations_data(comparisons: list[ShapeComparison]) -> list[dict[str, Any]]:

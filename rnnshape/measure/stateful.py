@@ -12,7 +12,7 @@ import numpy as np
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, flat, max_abs_diff
 from rnnshape.model.layer import LayerSpec
 from rnnshape.model.stateful import (BIDIRECTIONAL_RULE, chunk_bounds, GO_BACKWARDS_RULE, RULES, Direction, directions,
-                                     one_pass_names, order_text, read_order, shuffle_rows, state_names)
+                                     keras_input, one_pass_names, order_text, read_order, shuffle_rows, state_names)
 
 # ---- expected outputs from one sequence of h per direction ----------------------------------
 def _time_ordered(seq: np.ndarray, direction: Direction) -> np.ndarray:
@@ -72,6 +72,27 @@ def _values(outputs: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 
 
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def model_check(spec: LayerSpec, run: Any) -> Check:
+    """The recommended keras.Input in a keras.Model, fed every chunk: same outputs and final
+    state as the stateful layer itself (a chunk it refuses fails the check, diff unknown)."""
+    model = run.model
+    declared = f"keras.Input(batch_shape={_shape_text(model.batch_shape)})"
+    count = len(run.chunks)
+    claim = (f"in a model: keras.Model built from {declared} and this stateful layer (same weights) accepts "
+             f"all {count} chunk{'s' if count > 1 else ''} fed in turn and returns, chunk after chunk, what the "
+             "layer returned, final state included")
+    if model.refused is not None:
+        index, kind, message = model.refused
+        return Check(f"{claim} - but it refused chunk {index}: {kind}: {message}", False, float("inf"), "equal")
+    diff = max_abs_diff(flat([v for call in model.outputs for v in call] + model.final),
+                        flat([v for call in run.chunks for v in call.outputs] + run.chunks[-1].final))
+    return Check(claim, diff <= EQUAL_TOLERANCE, diff, "equal")
+
+
 @dataclass
 class Analysis:
     checks: list[Check]
@@ -105,6 +126,10 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         checks.append(_differ("chunk 2's initial state is not the zero state chunk 1 started from",
                               run.chunks[1].initial, _zeros(run.chunks[1].initial)))
 
+    # 1b. The model the command recommends accepts every chunk and returns what the layer returned.
+    if run.model is not None:
+        checks.append(model_check(spec, run))
+
     # 2. Against one non-stateful pass over the whole sequence.
     one = dict(zip(one_pass_names(spec), run.one_pass))
     if spec.bidirectional:
@@ -125,7 +150,7 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         if any(d.reversed for d in dirs):
             where = "the step each direction read last"
         else:
-            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop - 1) for _start, stop in bounds)
+            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop) for _start, stop in bounds)
         one_claim = (f"each chunk's output (its last step only, return_sequences=False) equals the output of "
                      f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
                      "probe with return_sequences=True, same weights)")
@@ -273,7 +298,7 @@ def stateful_data(spec: LayerSpec, split: tuple[int, ...], split_given: bool, ru
         "split_source": "--split" if split_given else (
             "default: two halves, the first rounded down" if len(split) > 1 else "default: one chunk, as timesteps is 1"),
         "keras_call": spec.keras_call(),
-        "keras_input": spec.keras_input(),
+        "keras_input": keras_input(spec, split),
         "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"],
                   "dtype": "float32", "values": run.x.tolist()},
         "reading": [{"layer": d.layer_name, "go_backwards": d.reversed,

@@ -13,6 +13,7 @@ from rnnshape.errors import BackendError
 from rnnshape.measure import cells
 from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check, max_abs_diff
 from rnnshape.model.layer import LayerSpec
+from rnnshape.measure.inspect import padding_note
 from rnnshape.model.trace import equations, reading_text, weights_layout
 
 # Above this the numpy recomputation does not describe the layer: exit 3.
@@ -230,6 +231,9 @@ def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, 
         notes.append(f"sample {s} has {spec.lengths[s]} valid steps of {spec.timesteps}: at a masked step "
                      "Keras keeps h" + (" and c" if spec.has_cell_state else "") + " unchanged (rule of Keras, measured "
                      "above: the recomputation carries the state over and matches)")
+        padding = padding_note(spec)
+        if padding:
+            notes.append(padding)
         if spec.bidirectional and spec.return_sequences:
             notes.append("Bidirectional returns zeros at masked steps of the sequence (rule of Keras: it sets "
                          "zero_output_for_mask=True when returning sequences); the states still carry over")

@@ -253,23 +253,47 @@ class LayerSpec:
             tensors.append(TensorSpec(name, (b, u), ("batch", "units"), self._state_meaning(name)))
         return tensors
 
+    # States are numbered by the input step they have just read: h_t is h right after reading x_t
+    # (t = 1..T). Reading forwards the final state is h_T; reading backwards (go_backwards, the
+    # backward layer of Bidirectional) it is h_1, as x_1 is the last step read; under a mask, each
+    # sample's h_{length_i} (forwards). The diagrams use the same numbering.
+    def _valid_steps(self, limit: int = 8) -> str:
+        """'steps 2, 4': each sample's last valid step (1-based), abridged for large batches."""
+        lengths = [str(n) for n in self.lengths or ()]
+        if len(lengths) > limit:
+            lengths = lengths[:limit] + ["..."]
+        return ("step " if len(lengths) == 1 else "steps ") + ", ".join(lengths)
+
+    def _forward_final(self, kind: str) -> str:
+        """'h_T (after reading x_1 .. x_T)' or, under a mask, h after each sample's last valid step."""
+        if self.lengths is not None:
+            return f"{kind} after each sample's last valid step ({self._valid_steps()}); the padding changes no state"
+        return f"{kind}_T (after reading x_1 .. x_T)"
+
+    def _backward_final(self, kind: str) -> str:
+        padding = "; the padding, read first, changes no state" if self.lengths is not None else ""
+        return f"{kind}_1 (after reading x_T back to x_1: its last read step is x_1{padding})"
+
     def _output_meaning(self) -> str:
         if self.return_sequences:
             if self.go_backwards:
                 return ("hidden state h at every step, in reading order: x is read from x_T back "
-                        "to x_1, so output[:, 0] follows x_T and output[:, -1] is the final h")
-            return "hidden state h at every timestep (output[:, t] = h_t)"
+                        "to x_1, so output[:, 0] is h_T (after reading x_T) and output[:, -1] is h_1, "
+                        "the final h (after reading x_1)")
+            return "hidden state h at every timestep: output[:, t-1] = h_t for t = 1..T"
         if self.go_backwards:
-            return "final hidden state h after reading x_T back to x_1 (last step only)"
+            return f"final hidden state {self._backward_final('h')}; last step read only"
+        if self.lengths is not None:
+            return f"final hidden state {self._forward_final('h')} (return_sequences=False)"
         return "final hidden state h_T (last timestep only: return_sequences=False)"
 
     def _direction_output_meaning(self, direction: str) -> str:
         if direction == "forward":
             return ("forward layer's h at every timestep" if self.return_sequences
-                    else "forward layer's final h (after reading x_1 .. x_T)")
+                    else f"forward layer's final h: {self._forward_final('h')}")
         return ("backward layer's h at every timestep, flipped back to time order "
-                "(its final h sits at the FIRST step)" if self.return_sequences
-                else "backward layer's final h (after reading x_T back to x_1)")
+                "(its final h, h_1, sits at the FIRST step)" if self.return_sequences
+                else f"backward layer's final h: {self._backward_final('h')}")
 
     def _merged_output_meaning(self) -> str:
         how = {
@@ -280,18 +304,19 @@ class LayerSpec:
         }[self.merge_mode or "concat"]
         if self.return_sequences:
             return f"forward h and backward h (flipped back to time order) at every timestep, {how}"
-        return f"forward final h and backward final h, {how}"
+        forward = ("forward h after each sample's last valid step (" + self._valid_steps() + ")"
+                   if self.lengths is not None else "forward final h_T")
+        return f"{forward} and backward final h_1 (after reading x_T back to x_1), {how}"
 
     def _state_meaning(self, name: str) -> str:
         direction = name.split("_state_")[0] if "_state_" in name else ""
         base = name[-1]  # "h" or "c"
-        kind = {"h": "hidden state h", "c": "cell state c"}[base]
-        if not direction:
-            text = f"final {kind}_T" if base == "h" else "final cell state c_T (LSTM memory; never an output of a step)"
-        elif direction == "forward":
-            text = f"forward layer's final {kind} (after reading x_1 .. x_T)"
-        else:
-            text = f"backward layer's final {kind} (after reading x_T back to x_1)"
+        kind = {"h": "hidden state", "c": "cell state"}[base]
+        keras_name = "; never an output of a step" if base == "c" else ""
+        reads_backwards = self.go_backwards if direction != "backward" else True
+        final = self._backward_final(base) if reads_backwards else self._forward_final(base)
+        owner = f"{direction} layer's final" if direction else "final"
+        text = f"{owner} {kind} {final}{keras_name}"
         if self.stateful:
             text += "; kept by the layer as the next batch's initial state"
         return text
@@ -336,7 +361,9 @@ class LayerSpec:
         }[self.layer]
         rows = [{
             "state": "h",
-            "what": "hidden state: what the layer outputs at each step and passes to the next",
+            "what": "hidden state: what the layer outputs at each step and passes to the next" + (
+                " (Keras' LSTM docstring calls the returned h final_memory_state)" if self.has_cell_state
+                else f" (Keras' {self.keras_class} docstring calls the returned h final_state)"),
             "equation": h_equation,
             "returned_as": h_where,
         }]
@@ -345,7 +372,8 @@ class LayerSpec:
                 else "not returned (add --return-state to get state_c)"
             rows.append({
                 "state": "c",
-                "what": "cell state: LSTM's internal memory; never an output of a step",
+                "what": ("cell state: the LSTM's internal (long-term) memory; Keras calls it the carry state "
+                         "(docstring: final_carry_state), while its 'memory state' is h; never an output of a step"),
                 "equation": "c_t = f_t * c_{t-1} + i_t * g_t",
                 "returned_as": c_where,
             })

@@ -19,8 +19,9 @@ RULES = [
     "stateful=True keeps the final state of each batch as the initial state of the next batch, row by "
     "row: sample i of batch k+1 continues sample i of batch k.",
     "The batch size is fixed: the state variables are created with shape (batch, units) when the layer "
-    "is built; in a model declare it with keras.Input(batch_shape=(batch, timesteps, features)) and "
-    "feed batches of exactly that many samples.",
+    "is built; in a model declare it with keras.Input(batch_shape=(batch, None, features)) when the chunks "
+    "differ in length, or (batch, chunk_length, features) when they all have the same length (a model "
+    "refuses any other length than the one it declares), and feed batches of exactly that many samples.",
     "Batches must arrive in time order, never shuffled: train with model.fit(..., shuffle=False), "
     "else a sample continues another sample's state.",
     "Keras 3 spells the reset layer.reset_state(); reset_states() survives on RNN layers only as a "
@@ -54,6 +55,19 @@ def parse_split(text: str | None, timesteps: int) -> tuple[int, ...]:
         raise SpecError("split", f"{text!r} adds up to {sum(split)}, but --timesteps is {timesteps}: "
                                  "the chunk lengths must add up to the timesteps")
     return split
+
+
+def input_batch_shape(spec: LayerSpec, split: tuple[int, ...]) -> tuple[int, int | None, int]:
+    """The batch_shape of the keras.Input a model feeding these chunks needs: (batch, chunk
+    length, features) when every chunk has the same length, else (batch, None, features)."""
+    steps = split[0] if len(set(split)) == 1 else None
+    return (spec.batch, steps, spec.features)
+
+
+def keras_input(spec: LayerSpec, split: tuple[int, ...]) -> str:
+    """input_batch_shape as the line of Python that declares it."""
+    batch, steps, features = input_batch_shape(spec, split)
+    return f"keras.Input(batch_shape=({batch}, {steps}, {features}))"
 
 
 def chunk_bounds(split: tuple[int, ...]) -> list[tuple[int, int]]:
@@ -102,13 +116,13 @@ def read_order(bounds: list[tuple[int, int]], reversed_: bool) -> list[int]:
 
 
 def order_text(bounds: list[tuple[int, int]], reversed_: bool) -> str:
-    """'1 0 | 5 4 3 2' (chunks separated by |), abridged when long."""
+    """'2 1 | 6 5 4 3' (chunks separated by |, steps counted from 1 like t in x_t), abridged when long."""
     if bounds[-1][1] > 24:
         return "each chunk backwards" if reversed_ else "each chunk forwards"
     parts = []
     for start, stop in bounds:
         steps = range(stop - 1, start - 1, -1) if reversed_ else range(start, stop)
-        parts.append(" ".join(str(t) for t in steps))
+        parts.append(" ".join(str(t + 1) for t in steps))
     return " | ".join(parts)
 
 

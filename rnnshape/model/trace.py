@@ -89,7 +89,11 @@ def weights_layout(layer: str, reset_after: bool | None) -> str:
 def reading_text(direction: str, timesteps: int) -> str:
     if direction == "forward":
         return f"reads x_1 -> x_{timesteps} (time order)"
-    return f"reads x_{timesteps} -> x_1 (reversed: go_backwards=True)"
+    if timesteps == 1:
+        return "reads x_1 (reversed: go_backwards=True, one step)"
+    return (f"reads x_{timesteps} -> x_1 (reversed: go_backwards=True); h_t is h after reading x_t, so in "
+            f"the equations h_(t-1), the state before the step, is h_(t+1) here (zeros before x_{timesteps}), "
+            "and the final h is h_1")
 
 
 # ---- the data object ------------------------------------------------------------------------------

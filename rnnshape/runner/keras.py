@@ -724,6 +724,18 @@ class StatefulRun:
     shuffled: ChunkCall | None  # after reset: chunk 1, then chunk 2 with its rows in another order
     batch_error: tuple[int, str, str] | None  # (batch tried, exception type, Keras' message); None if no error
     api: dict[str, bool]
+    model: ModelRun | None = None  # the recommended keras.Model fed every chunk
+
+
+@dataclass
+class ModelRun:
+    """A keras.Model built from keras.Input(batch_shape=...) and the stateful layer (same
+    weights), fed every chunk in turn."""
+
+    batch_shape: tuple[int | None, ...]
+    outputs: list[list[np.ndarray]]  # per chunk accepted, what the model returned (Keras order)
+    final: list[np.ndarray]  # the layer's state variables after the last chunk accepted
+    refused: tuple[int, str, str] | None  # (chunk index from 1, exception type, Keras' message)
 
 
 def keras_message(exc: BaseException) -> str:
@@ -755,20 +767,23 @@ def _call(layer: Any, targets: list[Any], x: np.ndarray) -> ChunkCall:
 
 
 def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: list[np.ndarray] | None = None,
-                 shuffle_rows: np.ndarray | None = None) -> StatefulRun:
+                 shuffle_rows: np.ndarray | None = None,
+                 model_batch_shape: tuple[int | None, ...] | None = None) -> StatefulRun:
     """Feed the chunks ``bounds`` ([start, stop) along time) of the run's input as consecutive
     batches to one stateful layer, then reset it, and run the references that share its weights.
 
     ``read_orders`` (one index array per direction) asks for forward layers over x[:, order]:
     the input in the order each direction of the stateful layer actually reads it.
     ``shuffle_rows`` (needs two chunks) feeds chunk 2 with its samples in that order after a reset.
+    ``model_batch_shape`` builds keras.Model(keras.Input(batch_shape=...), layer) with the same
+    weights and feeds it every chunk (a chunk the model refuses is recorded with Keras' message).
     """
     if not spec.stateful:
         raise ValueError("run_stateful needs a spec with stateful=True")
     keras = load_keras()
     with quiet_native_stderr():
         try:
-            return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows)
+            return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows, model_batch_shape)
         except BackendError:
             raise
         except Exception as exc:
@@ -777,7 +792,8 @@ def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: li
 
 
 def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
-                  read_orders: list[np.ndarray] | None, shuffle_rows: np.ndarray | None) -> StatefulRun:
+                  read_orders: list[np.ndarray] | None, shuffle_rows: np.ndarray | None,
+                  model_batch_shape: tuple[int | None, ...] | None = None) -> StatefulRun:
     prepared = prepare(spec)
     layer, weights, x = prepared.layer, prepared.weights, prepared.x
     targets = _state_targets(spec, layer)
@@ -828,7 +844,31 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
         "keras.Model.reset_state": hasattr(keras.Model, "reset_state"),
         "keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
     }
-    return StatefulRun(x, chunks, after_reset, rerun, fresh_last, one_pass, as_read, shuffled, batch_error, api)
+    model = None if model_batch_shape is None else _run_model(keras, spec, bounds, x, weights, model_batch_shape)
+    return StatefulRun(x, chunks, after_reset, rerun, fresh_last, one_pass, as_read, shuffled, batch_error, api,
+                       model)
+
+
+def _run_model(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], x: np.ndarray,
+               weights: list[np.ndarray], batch_shape: tuple[int | None, ...]) -> ModelRun:
+    """The model a user would write: keras.Input(batch_shape=...) into the stateful layer, the
+    run's weights, every chunk fed in order to the model (not to the layer)."""
+    layer = build_layer(spec)
+    inputs = keras.Input(batch_shape=batch_shape)
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_weights(weights)
+    layer.reset_state()
+    targets = _state_targets(spec, layer)
+    outputs, refused = [], None
+    for index, (start, stop) in enumerate(bounds, start=1):
+        try:
+            outputs.append([np.asarray(t) for t in _as_list(model(x[:, start:stop]))])
+        except Exception as exc:  # Keras raises ValueError; whatever it raises is what we show
+            refused = (index, type(exc).__name__, keras_message(exc))
+            break
+    final = _read_states(targets)
+    layer.reset_state()
+    return ModelRun(tuple(batch_shape), outputs, final, refused)
 
 
 @dataclass

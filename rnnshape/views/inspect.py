@@ -122,12 +122,12 @@ def masking_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Outputs at masked steps, measured in this run", title_justify="left", box=TABLE_BOX)
     table.add_column("sample", justify="right")
     table.add_column("length", justify="right")
-    table.add_column("masked output steps", no_wrap=True)
+    table.add_column("masked outputs (0-based index)", no_wrap=True)
     table.add_column("the output there is", overflow="fold")
     table.add_column("max |diff|", justify="right")
     for row in rows:
         steps = row["masked_output_steps"]
-        span = str(steps[0]) if len(steps) == 1 else f"{steps[0]}..{steps[-1]}"
+        span = str(steps[0]) if len(steps) == 1 else f"{steps[0]}:{steps[-1] + 1}"
         mark = "" if row["holds"] else " (NO)"
         where = "\n".join(f"{name}[{row['sample']}, {span}]" for name in row["outputs"])
         table.add_row(str(row["sample"]), str(row["length"]), where,

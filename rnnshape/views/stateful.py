@@ -24,7 +24,8 @@ def _array_text(values: Any, width: int) -> str:
 
 
 def _steps(steps: list[int]) -> str:
-    return str(steps[0]) if len(steps) == 1 else f"{steps[0]}..{steps[-1]}"
+    """JSON's 0-based steps as a person reads them, counted from 1 like t in x_t: [0, 1] -> '1..2'."""
+    return str(steps[0] + 1) if len(steps) == 1 else f"{steps[0] + 1}..{steps[-1] + 1}"
 
 
 def _chunk_table(title: str, chunk: dict[str, Any], names: list[str], width: int) -> Table:
@@ -70,7 +71,7 @@ def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], widt
             pieces, position = [], 0
             for chunk in chunks:
                 size = len(chunk["steps"])
-                pieces.append(" ".join(str(t) for t in order[position:position + size]))
+                pieces.append(" ".join(str(t + 1) for t in order[position:position + size]))
                 position += size
             shown = ": steps " + " | ".join(pieces)
         yield (f"{reading['layer']} reads {how}{shown}")

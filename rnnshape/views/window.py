@@ -36,11 +36,11 @@ def render(result: Any, width: int) -> Iterator[Any]:
         last_apart = shown > 1 and data["windows"][-1]["sample"] != data["windows"][-2]["sample"] + 1
         title = (f"Windows: the first {shown - 1} and the last" if last_apart else "Windows")
         table = Table(title=title, title_justify="left", box=TABLE_BOX)
-        for column in ("sample", "X = steps", "y = step", "X[sample]", "y[sample]"):
+        for column in ("sample", "X[sample]", "y[sample]", "X values", "y values"):
             table.add_column(column, overflow="fold", justify="right" if column == "sample" else "left")
         for row in data["windows"]:
             start, end = row["x_steps"]
-            table.add_row(str(row["sample"]), f"{start}..{end}", str(row["y_step"]),
+            table.add_row(str(row["sample"]), f"series[{start}:{end + 1}]", f"series[{row['y_step']}]",
                           _values_text(row["x"]), _values_text(row["y"]))
         yield (table)
     yield (Text("Equivalent Keras call" + (" (rnnshape ran it):" if not data["static"] else " (not run: --static):")))
@@ -57,8 +57,8 @@ def render(result: Any, width: int) -> Iterator[Any]:
             f"{note['loop_windows']} windows on this series (its own setting: feature 0, horizon 1, stride 1) "
             f"where {note['correct_windows']} fit: it drops {note['dropped']}")
     if note["dropped"] == 1:
-        text += (f", the last window, X = steps {last['x_steps'][0]}..{last['x_steps'][1]} -> y = step "
-                 f"{last['y_step']}")
+        text += (f", the last window, X = series[{last['x_steps'][0]}:{last['x_steps'][1] + 1}] -> y = "
+                 f"series[{last['y_step']}]")
     text += ". Measured by running the loop"
     if note["loop_windows"]:
         same = "equal" if note["loop_windows_equal_the_first_correct_ones"] else "DO NOT equal"

@@ -402,6 +402,16 @@ class UnrolledDiagram:
                          "batch as the next batch's initial state (zeros after reset_states())")
         else:
             notes.append(f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)")
+        if spec.go_backwards or spec.bidirectional:
+            suffixed = " and ".join(f"{s}_t" for s in self.states)
+            finals = " and ".join(f"{s}_1" for s in self.states)
+            if spec.bidirectional:
+                notes.append(f"{suffixed}: the state right after reading x_t; the backward lane reads backwards, so "
+                             f"its last step read is x_1 and its final state is {finals} (the forward lane's is "
+                             f"{' and '.join(f'{s}_T' for s in self.states)})")
+            else:
+                notes.append(f"{suffixed}: the state right after reading x_t; reading backwards, the last step read "
+                             f"is x_1, so the final state is {finals}")
         if spec.lengths is not None:
             notes.append(f"--lengths: at a masked step {states} pass through unchanged")
         return notes
@@ -592,8 +602,8 @@ class StatefulDiagram:
             if state != "h":
                 rows.append("")
                 continue
-            first, last = (steps[-1], steps[0]) if backwards else (steps[0], steps[-1])
-            rows.append(f"{tag}{first} {to} {last}" if len(steps) > 1 else f"{tag}step {first}")
+            first, last = (steps[-1] + 1, steps[0] + 1) if backwards else (steps[0] + 1, steps[-1] + 1)
+            rows.append(f"{tag}{first} {to} {last}" if len(steps) > 1 else f"{tag}step {first}")  # t from 1, as x_t
         return rows
 
     def _output_label(self, chunk: dict[str, Any]) -> list[str]:
@@ -741,7 +751,7 @@ class StatefulDiagram:
                     pieces.append(order[position:position + len(chunk["steps"])])
                     position += len(chunk["steps"])
                 note = (f"{reading['layer']} reads each batch backwards within itself (go_backwards=True): its "
-                        f"state leaves batch 1 after step {pieces[0][-1]} and enters batch 2 at step {pieces[1][0]} "
+                        f"state leaves batch 1 after reading x_{pieces[0][-1] + 1} and enters batch 2 at x_{pieces[1][0] + 1} "
                         "(rule of Keras")
                 as_read = data["single_pass"].get("as_read")
                 if as_read is not None:
