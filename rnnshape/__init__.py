@@ -21,10 +21,10 @@ from rnnshape.errors import (BackendError, ExitCode, ExpectationFailed, Internal
 from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
-    from rnnshape.results import (CheckResult, CompareResult, InspectResult, PatternsResult, StackResult,
-                                  StatefulResult, TraceResult, WindowResult)
+    from rnnshape.results import (CheckResult, CompareResult, InspectResult, ModelResult, PatternsResult,
+                                  StackResult, StatefulResult, TraceResult, WindowResult)
 
-__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window",
+__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "model", "explain",
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
 
@@ -83,3 +83,19 @@ def window(**options: Any) -> WindowResult:
     from rnnshape.api.window import window as run
 
     return run(**options)
+
+
+def model(path: str, **options: Any) -> ModelResult:
+    """A model file explained (``rnnshape model FILE``): layers, recurrent layers, diagnoses, and
+    with x=/y= the measured facts on your data; see rnnshape.api.model.model."""
+    from rnnshape.api.model import model as run
+
+    return run(path, **options)
+
+
+def explain(obj: Any, x: Any = None, **options: Any) -> ModelResult:
+    """A live keras.Model or recurrent layer explained as ``rnnshape model`` explains a file;
+    the result renders in a terminal and in Jupyter. See rnnshape.api.explain.explain."""
+    from rnnshape.api.explain import explain as run
+
+    return run(obj, x, **options)

@@ -141,3 +141,205 @@ def tensor_names(kind: str | None, config: dict[str, Any], bidirectional: bool =
     outputs = ([("forward_output", "forward " + main), ("backward_output", "backward " + main)] if merge_mode is None
                else [("output", f"forward and backward {main}, merged ({merge_mode})")])
     return outputs + [(f"{d}_{name}", f"{d} layer's {meaning}") for d in ("forward", "backward") for name, meaning in states]
+
+
+# ---- diagnoses: rules of Keras applied to the walked model (rows of the model data) -----------
+# Layers that keep the shape and pass what they receive on (a head behind them is still fed the
+# recurrent layer's output).
+PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "Activation",
+                "LayerNormalization", "BatchNormalization", "Masking")
+
+
+def diagnosis(kind: str, layer: str, severity: str, text: str, fix: str, basis: str = "rule of Keras") -> dict[str, Any]:
+    return {"kind": kind, "layer": layer, "severity": severity, "basis": basis, "text": text, "fix": fix}
+
+
+def _scope(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def _by_name(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(_scope(row["path"]), row["name"]): row for row in rows}
+
+
+def producers(rows: list[dict[str, Any]], row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers of the same model whose outputs this layer takes."""
+    scope = _scope(row["path"])
+    return [other for other in rows if _scope(other["path"]) == scope
+            and any(row["name"] in names for names in other.get("consumers", []))]
+
+
+def feeding_recurrent(rows: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any] | None:
+    """The recurrent layer whose output reaches this layer directly or through shape-keeping
+    layers (Dropout, normalization, Masking), or None."""
+    seen = set()
+    todo = producers(rows, row)
+    while todo:
+        other = todo.pop(0)
+        if other["path"] in seen:
+            continue
+        seen.add(other["path"])
+        if other.get("recurrent"):
+            return other
+        if other["class"] in PASS_THROUGH:
+            todo.extend(producers(rows, other))
+    return None
+
+
+def diagnose(rows: list[dict[str, Any]], batch: Any = None) -> list[dict[str, Any]]:
+    """Every rule-of-Keras diagnosis of the walked model (``rows`` as in the model data)."""
+    found: list[dict[str, Any]] = []
+    found += _time_axis_heads(rows)
+    found += _stateful(rows, batch)
+    found += _masks(rows)
+    found += _bidirectional_widths(rows)
+    found += _unused_states(rows)
+    return found
+
+
+def is_time_axis_head(rows: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any] | None:
+    """A Dense head that gives a model output with a time axis because a recurrent layer with
+    return_sequences=True feeds it: the recurrent layer, else None."""
+    if row["class"] != "Dense" or "(model output)" not in [n for names in row.get("consumers", []) for n in names]:
+        return None
+    shapes = row.get("output_shapes") or []
+    if not shapes or len(shapes[0]) < 3:
+        return None
+    source = feeding_recurrent(rows, row)
+    if source is None or not source["recurrent"]["config"].get("return_sequences"):
+        return None
+    return source
+
+
+def _time_axis_heads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        source = is_time_axis_head(rows, row)
+        if source is None:
+            continue
+        shape = tuple(row["output_shapes"][0])
+        found.append(diagnosis(
+            "time_axis_head", row["path"], "warning",
+            f"{source['path']} has return_sequences=True, so the Dense head {row['path']} (Dense acts on the last "
+            f"axis only) predicts {_shape(shape)}: one prediction per timestep, the time axis kept. With targets "
+            f"of shape (batch, {shape[-1]}) a loss such as mse does not fail: it broadcasts the one target over "
+            "every timestep and the model trains on the wrong question without a word",
+            f"for one prediction per sequence set return_sequences=False on {source['path']}; for one per "
+            f"timestep keep it and give targets of shape (batch, {shape[1] if shape[1] is not None else 'timesteps'}, "
+            f"{shape[-1]}) (TimeDistributed(Dense) says so explicitly); rnnshape model FILE --x X --y Y checks your "
+            "targets"))
+    return found
+
+
+def _shape(shape: Any) -> str:
+    dims = ["batch" if d is None and i == 0 else ("None" if d is None else str(d)) for i, d in enumerate(shape)]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _stateful(rows: list[dict[str, Any]], batch: Any) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        rec = row.get("recurrent")
+        if not rec or not rec["config"].get("stateful"):
+            continue
+        shapes = row.get("input_shapes") or []
+        fixed = shapes[0][0] if shapes and shapes[0] else None
+        if fixed is None:
+            found.append(diagnosis(
+                "stateful_batch", row["path"], "problem",
+                f"{row['path']} is stateful but the model's batch size is not fixed: Keras keeps one state per "
+                "sample and needs the batch size to size it",
+                "start the model from keras.Input(batch_shape=(BATCH, timesteps, features))"))
+        else:
+            found.append(diagnosis(
+                "stateful_batch", row["path"], "note",
+                f"{row['path']} is stateful with the batch size fixed at {fixed}: every batch given to predict/fit "
+                f"must hold exactly {fixed} samples (a smaller last batch fails), sample i of a batch continues "
+                "sample i of the previous one, and the states carry over until model.reset_state()",
+                f"feed batches of {fixed} in sequence order with shuffle=False, and call model.reset_state() "
+                "between independent sequences"))
+    return found
+
+
+def _masks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    index = _by_name(rows)
+    for row in rows:
+        producing = (row["class"] == "Embedding" and row["config"].get("mask_zero")) or row["class"] == "Masking"
+        if not producing or not row.get("mask_out"):
+            continue
+        what = ("Embedding(mask_zero=True): token 0 is padding" if row["class"] == "Embedding"
+                else f"Masking(mask_value={row['config'].get('mask_value', 0.0)}): steps whose features all equal it")
+        users, stops = [], []
+        todo, seen = [row], set()
+        while todo:
+            current = todo.pop(0)
+            if current["path"] in seen:
+                continue
+            seen.add(current["path"])
+            for names in current.get("consumers", []):
+                for name in names:
+                    nxt = index.get((_scope(current["path"]), name))
+                    if nxt is None:
+                        if name == "(model output)":
+                            stops.append(f"the model output ({current['path']} still carries the mask)")
+                        continue
+                    if not nxt.get("mask_in"):
+                        stops.append(f"{nxt['path']} (receives no mask)")
+                        continue
+                    if nxt.get("recurrent"):
+                        users.append(nxt["path"])
+                    if nxt.get("mask_out"):
+                        todo.append(nxt)
+                    else:
+                        stops.append(f"{nxt['path']} (takes the mask; its output carries none"
+                                     + (": return_sequences=False)" if nxt.get("recurrent") else ")"))
+        used = (f"recurrent layers that use it (they skip masked steps and keep their state there): "
+                f"{', '.join(users)}" if users else "no recurrent layer uses it")
+        text = (f"{row['path']} produces a mask ({what}); {used}; the mask stops at "
+                f"{'; '.join(dict.fromkeys(stops)) or 'no layer'}")
+        fix = ("nothing to fix if that is intended; layers after the mask stops see the padded steps as data"
+               if users else f"put {row['path']} right before the recurrent layer, or drop it: here it changes nothing")
+        found.append(diagnosis("mask", row["path"], "note" if users else "warning", text, fix))
+    return found
+
+
+def _bidirectional_widths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        rec = row.get("recurrent")
+        if not rec or row["class"] != "Bidirectional":
+            continue
+        units = rec["config"].get("units")
+        mode = rec["merge_mode"]
+        width = (row.get("output_shapes") or [[None]])[0][-1]
+        if mode == "concat":
+            text = (f"{row['path']} concatenates its directions: the output width is {width} = 2 x {units} units, so "
+                    f"the next layer sees {width} features, not {units}")
+            fix = "size the next layer for 2 x units, or use merge_mode='sum'/'ave' to keep units"
+        elif mode is None:
+            text = f"{row['path']} has merge_mode=None: it returns forward_output and backward_output separately"
+            fix = "take both tensors, or choose a merge_mode"
+        else:
+            text = (f"{row['path']} merges its directions with {mode}: the width stays {units} units, and forward "
+                    "and backward can no longer be told apart")
+            fix = "use merge_mode='concat' to keep both directions side by side (width 2 x units)"
+        found.append(diagnosis("bidirectional_merge", row["path"], "note", text, fix))
+    return found
+
+
+def _unused_states(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for row in rows:
+        rec = row.get("recurrent")
+        if not rec or not rec["config"].get("return_state"):
+            continue
+        unused = [out["name"] for out in rec["returns"] if "state" in out["name"] and not out.get("used", True)]
+        if not unused:
+            continue
+        found.append(diagnosis(
+            "unused_states", row["path"], "warning",
+            f"{row['path']} returns its final states (return_state=True) but nothing in the model takes "
+            f"{', '.join(unused)}",
+            "drop return_state=True, or pass the states on (e.g. initial_state=[state_h, state_c] of a decoder)"))
+    return found

@@ -1107,3 +1107,45 @@ def run_model_layer(spec: LayerSpec, layer: Any, x: np.ndarray | None, mask: np.
         except Exception as exc:
             raise BackendError(f"Keras failed running {spec.keras_call()} with the model's weights: "
                                f"{type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+def mse_probe(y: np.ndarray, prediction: np.ndarray) -> tuple[bool, Any]:
+    """What Keras' mean_squared_error does with these targets and predictions: (True, the loss
+    shape) when it accepts them, (False, Keras' message) when it refuses them."""
+    keras = load_keras()
+    with quiet_native_stderr():
+        try:
+            loss = keras.losses.mean_squared_error(np.asarray(y, np.float32), np.asarray(prediction, np.float32))
+            return True, tuple(int(d) for d in np.asarray(loss).shape)
+        except Exception as exc:
+            return False, _short(keras_message(exc), 200)
+
+
+def as_model(obj: Any, xs: list[np.ndarray]) -> tuple[Any, str]:
+    """(a keras.Model, what it is) for rnnshape.explain: the model itself, or a recurrent layer
+    wrapped in a one-layer model (its input shape from the layer's first call, else from x)."""
+    from rnnshape.errors import UsageError
+
+    keras = load_keras()
+    if isinstance(obj, keras.Model):
+        return obj, "model"
+    if not isinstance(obj, keras.layers.Layer):
+        raise UsageError(f"rnnshape.explain takes a keras.Model or a recurrent keras layer, not a {type(obj).__name__} "
+                         "(for a saved file use rnnshape.model(path))")
+    if not isinstance(obj, (keras.layers.RNN, keras.layers.Bidirectional)):
+        raise UsageError(f"rnnshape.explain takes a keras.Model or a recurrent layer (LSTM, GRU, SimpleRNN, "
+                         f"Bidirectional, ConvLSTM, RNN), not a {type(obj).__name__}")
+    shape = None
+    nodes = getattr(obj, "_inbound_nodes", [])
+    if nodes:
+        args = [t for t in keras.tree.flatten(nodes[0].arguments.args) if hasattr(t, "shape")]
+        shape = tuple(args[0].shape) if args else None
+    if shape is None and xs:
+        shape = (None, *xs[0].shape[1:])
+    if shape is None:
+        raise UsageError(f"the layer {obj.name!r} has no input shape yet (never called): give x, an array of shape "
+                         "(batch, timesteps, features)")
+    with quiet_native_stderr():
+        inputs = keras.Input(batch_shape=shape, name="x")
+        wrapped = keras.Model(inputs, obj(inputs), name=f"{obj.name}_alone")
+    return wrapped, "layer"
