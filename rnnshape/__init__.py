@@ -85,12 +85,29 @@ def window(**options: Any) -> WindowResult:
     return run(**options)
 
 
-def model(path: str, **options: Any) -> ModelResult:
-    """A model file explained (``rnnshape model FILE``): layers, recurrent layers, diagnoses, and
-    with x=/y= the measured facts on your data; see rnnshape.api.model.model."""
-    from rnnshape.api.model import model as run
+import rnnshape.model as _rules  # noqa: E402  (the pure rules package, light; see _ModelFunction)
 
-    return run(path, **options)
+
+class _ModelFunction:
+    """``rnnshape.model(path, x=..., y=..., layer=...)``: a model file explained (``rnnshape
+    model FILE``): layers, recurrent layers, diagnoses, and with x=/y= the measured facts on your
+    data; see rnnshape.api.model.model. The name is also the package of pure rules
+    (``rnnshape.model.layer``, ...): attributes other than the call are that package's."""
+
+    def __call__(self, path: str, **options: Any) -> ModelResult:
+        from rnnshape.api.model import model as run
+
+        return run(path, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_rules, name)
+
+    def __repr__(self) -> str:
+        return "<function rnnshape.model(path, x=None, y=None, layer=None, ...)>"
+
+
+model = _ModelFunction()
+model.__doc__ = _ModelFunction.__doc__
 
 
 def explain(obj: Any, x: Any = None, **options: Any) -> ModelResult:

@@ -80,6 +80,8 @@ class ModelDiagram:
                 note = f"taken by {', '.join(dict.fromkeys(takers)) or 'nothing'}, not by the layer below"
             if layer["container"]:
                 note = "its layers below"
+            elif layer["depth"] > 0 and "(model output)" in [n for names in layer["consumers"] for n in names]:
+                note = "the nested model's output"
             row = self._edge(canvas, row, shape, edge_words(layer), note)
         outputs = ", ".join(_dims(s) for s in data["model"]["output_shapes"])
         canvas.put(row, self.INDENT, f"output {outputs}", STYLE_OUTPUT)
@@ -91,7 +93,7 @@ class ModelDiagram:
     def _edge(self, canvas: Canvas, row: int, shape: Any, words: str, note: str | None) -> int:
         g, col = self.g, self.EDGE
         line = g["seq"] if len(shape) >= 3 else g["v"]
-        if note is not None and note != "its layers below":
+        if note is not None and note not in ("its layers below", "the nested model's output"):
             line = g["dot_v"]
         canvas.put(row, col, line)
         label = _dims(shape) + (f": {words}" if words else "") + (f" ({note})" if note else "")
