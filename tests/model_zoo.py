@@ -79,15 +79,23 @@ def sequential_bi(keras):
         name="sequential_bi")
 
 
+def masked_bidirectional(keras):
+    inp = keras.Input((T,), dtype="int32", name="tokens")
+    e = keras.layers.Embedding(10, 3, mask_zero=True, name="embed")(inp)
+    s = keras.layers.Bidirectional(keras.layers.LSTM(2, return_sequences=True, return_state=True), name="bi")(e)
+    return keras.Model(inp, keras.layers.GRU(2, name="gru")(s[0]), name="masked_bidirectional")
+
+
 ARCHITECTURES = {f.__name__: f for f in (stacked_lstm, bi_gru_encoder, encoder_decoder, embedding_mask,
-                                          time_distributed, conv_lstm, nested, silent_broadcast, sequential_bi)}
+                                          time_distributed, conv_lstm, nested, silent_broadcast, sequential_bi,
+                                          masked_bidirectional)}
 
 
 def data_for(name: str) -> list[np.ndarray]:
     rng = _rng(1)
     if name == "encoder_decoder":
         return [rng.uniform(-1, 1, (BATCH, T, F)).astype(np.float32), rng.uniform(-1, 1, (BATCH, 4, 3)).astype(np.float32)]
-    if name == "embedding_mask":
+    if name in ("embedding_mask", "masked_bidirectional"):
         tokens = rng.integers(1, 10, (BATCH, T)).astype(np.int32)
         tokens[0, 3:] = 0  # padding: a masked sample
         tokens[2, 1:] = 0

@@ -84,8 +84,21 @@ def capture_checks(row: dict[str, Any], capture: Capture) -> list[Check]:
         fwd, bwd, *states = capture.probe
         half = len(states) // 2
         fwd_h, bwd_h = states[0], states[half]
-        checks.append(_equal(f"{path}: the forward layer's last step equals forward_state_h (probe with "
-                             "return_state=True, same weights)", fwd[:, -1], fwd_h))
+        if capture.mask is None:
+            checks.append(_equal(f"{path}: the forward layer's last step equals forward_state_h (probe with "
+                                 "return_state=True, same weights)", fwd[:, -1], fwd_h))
+        else:
+            mask = np.asarray(capture.mask, bool)
+            rows = np.arange(mask.shape[0])
+            last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)  # each sample's last valid step
+            checks.append(_equal(f"{path}: the forward layer's h at each sample's last VALID step equals "
+                                 "forward_state_h (probe with return_state=True, same weights): the padding changes "
+                                 "no state", fwd[rows, last], fwd_h))
+            if (~mask).any():
+                zeros = float(np.max(np.abs(flat([fwd[~mask], bwd[~mask]]))))
+                checks.append(Check(f"{path}: at the {int(np.count_nonzero(~mask))} masked steps both directions "
+                                    "return zeros (Bidirectional sets zero_output_for_mask=True with "
+                                    "return_sequences)", zeros <= EQUAL_TOLERANCE, zeros, "equal"))
         checks.append(_equal(f"{path}: the backward layer's FIRST step (its sequence flipped back to time order) "
                              "equals backward_state_h", bwd[:, 0], bwd_h))
         a, b = (fwd, bwd) if seq_flag else (fwd[:, -1], bwd[:, 0])
