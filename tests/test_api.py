@@ -40,6 +40,8 @@ CASES = [
     (lambda: rnnshape.patterns(units=3), ["patterns", "--units", "3"]),
     (lambda: rnnshape.window(length=20, look_back=4, stride=3), ["window", "--length", "20", "--look-back", "4",
                                                                   "--stride", "3"]),
+    (lambda: rnnshape.model("examples/tagger.keras", x="examples/tagger_x.npy", layer="summary"),
+     ["model", "examples/tagger.keras", "--x", "examples/tagger_x.npy", "--layer", "summary"]),
 ]
 
 

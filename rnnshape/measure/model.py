@@ -203,10 +203,12 @@ def target_diagnosis(rows: list[dict[str, Any]], prediction: np.ndarray, y: np.n
     head = next((row for row in rows if is_time_axis_head(rows, row)), None)
     source = is_time_axis_head(rows, head) if head is not None else None
     if accepted:
+        spread = (f"each sample's target is compared with every one of its {pred_shape[1]} predicted steps"
+                  if len(pred_shape) == len(y_shape) + 1 and len(pred_shape) >= 3 else
+                  "the targets are broadcast against the predictions")
         text = (f"measured: the targets --y {shape_text(y_shape)} and the model's predictions {shape_text(pred_shape)} "
-                f"differ, and Keras' mean_squared_error accepts them without error (loss per sample of shape "
-                f"{shape_text(list(detail))}): the targets are broadcast against the predictions, so fit trains "
-                "silently on the wrong question")
+                f"differ, and Keras' mean_squared_error accepts them without error (its loss has shape "
+                f"{shape_text(list(detail))}): {spread}, so fit trains silently on the wrong question")
     else:
         text = (f"measured: the targets --y {shape_text(y_shape)} do not match the model's predictions "
                 f"{shape_text(pred_shape)}; Keras' mean_squared_error refuses them: {detail}")

@@ -220,7 +220,7 @@ def _time_axis_heads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         shape = tuple(row["output_shapes"][0])
         found.append(diagnosis(
             "time_axis_head", row["path"], "warning",
-            f"{source['path']} has return_sequences=True, so the Dense head {row['path']} (Dense acts on the last "
+            f"{source['path']} has return_sequences=True, so the Dense layer {row['path']} (Dense acts on the last "
             f"axis only) predicts {_shape(shape)}: one prediction per timestep, the time axis kept. With targets "
             f"of shape (batch, {shape[-1]}) a loss such as mse does not fail: it broadcasts the one target over "
             "every timestep and the model trains on the wrong question without a word",
