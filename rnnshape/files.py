@@ -342,7 +342,10 @@ def load_data_array(path: str, option: str) -> DataArray:
         except Exception as exc:
             raise SpecError(key, f"{name!r} is not a readable numeric .npy array: {str(exc).splitlines()[0]}") from None
     else:
-        array = _read_csv(raw, name)
+        try:
+            array = _read_csv(raw, name)
+        except SpecError as exc:
+            raise SpecError(key, exc.problem) from None
     if array.dtype.kind not in "biuf" or array.size == 0 or array.ndim == 0:
         raise SpecError(key, f"{name!r} holds {array.dtype} values of shape {array.shape}; a non-empty numeric "
                              "array is needed")

@@ -12,7 +12,7 @@ from rnnshape.files import DEFAULT_MAX_FILE_BYTES
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("file", metavar="FILE")
+@click.argument("model_file", metavar="FILE")
 @click.option("--x", "x", multiple=True, metavar="FILE.npy|FILE.csv",
               help="data run through the model (repeat once per model input, in order): every recurrent layer's "
                    "outputs and final states captured and measured")
@@ -26,7 +26,7 @@ from rnnshape.files import DEFAULT_MAX_FILE_BYTES
 @limit_options("--x runs")
 @json_option()
 @export_options(diagram_help="draw the model top to bottom as `stack` draws a stack, the shape on every edge")
-def model(file: str, json_mode: bool, svg: str | None, html: str | None, x: tuple[str, ...], **options: Any) -> int:
+def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x: tuple[str, ...], **options: Any) -> int:
     """Explain your own model: a .keras file (or a legacy .h5), loaded by Keras in safe mode.
 
     Every layer in order with its shapes and parameters (nested models flattened with their
@@ -45,5 +45,5 @@ def model(file: str, json_mode: bool, svg: str | None, html: str | None, x: tupl
     """
     from rnnshape.api.model import model as run
 
-    return execute("model", json_mode, lambda: run(file, x=list(x) or None, **without_view_options(options)),
+    return execute("model", json_mode, lambda: run(model_file, x=list(x) or None, **without_view_options(options)),
                    svg=svg, html=html)
