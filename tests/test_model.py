@@ -287,3 +287,36 @@ def test_bad_files_are_exit_2_one_line(zoo, tmp_path, invoke):
         assert words in result.stderr, (name, result.stderr)
     big = invoke(["model", zoo["stacked_lstm"]["path"], "--max-file-size", "100"])
     assert big.exit_code == 2 and "--max-file-size" in big.stderr
+
+
+def test_stateful_model(tmp_path, invoke):
+    import rnnshape
+
+    keras = _keras()
+    inp = keras.Input(batch_shape=(2, 4, 2))
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.LSTM(3, stateful=True, name="lstm")(inp)))
+    path = tmp_path / "stateful.keras"
+    model.save(path)
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "x2.npy", rng.uniform(-1, 1, (2, 4, 2)).astype(np.float32))
+    np.save(tmp_path / "x3.npy", rng.uniform(-1, 1, (3, 4, 2)).astype(np.float32))
+    result = rnnshape.model(str(path), x=str(tmp_path / "x2.npy"))
+    stateful = [d for d in result.diagnoses if d["kind"] == "stateful_batch"]
+    assert len(stateful) == 1 and "fixed at 2" in stateful[0]["text"] and "reset_state" in stateful[0]["fix"]
+    assert result.data["checks"] and all(c["holds"] for c in result.data["checks"])
+    wrong = invoke(["model", str(path), "--x", str(tmp_path / "x3.npy")])
+    assert wrong.exit_code == 2 and "--x" in wrong.stderr and "(2, 4, 2)" in wrong.stderr
+    # explain leaves a live stateful model's states as they were
+    live = keras.saving.load_model(path, compile=False)
+    live.predict(np.load(tmp_path / "x2.npy"), verbose=0)
+    states = [np.asarray(v.numpy()) for v in live.get_layer("lstm").states]
+    rnnshape.explain(live, np.load(tmp_path / "x2.npy"))
+    assert all(np.array_equal(a, np.asarray(v.numpy())) for a, v in zip(states, live.get_layer("lstm").states))
+
+
+def test_a_real_process_prints_no_tensorflow_log(zoo):
+    made = zoo["embedding_mask"]
+    proc = run_process(["model", made["path"], "--x", made["x"][0], "--json"])
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert json.loads(proc.stdout)["data"]["data"]["captured"][0]["mask"] == {"masked_steps": 6,
+                                                                              "samples_with_masked_steps": 2}

@@ -1051,9 +1051,14 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
             try:
                 predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
             finally:
-                for layer in layers.values():
+                for path, layer in layers.items():
                     with contextlib.suppress(AttributeError):
                         object.__delattr__(layer, "call")
+                    if path in before:  # a stateful layer: its states as they were before this run
+                        target = ([layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer")
+                                  else [layer])
+                        for variable, value in zip([v for t in target for v in t.states], before[path]):
+                            variable.assign(value)
             captures = []
             for path, layer in layers.items():
                 if not records[path]:
