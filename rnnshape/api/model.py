@@ -145,6 +145,12 @@ def _find_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
         raise UsageError(f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU "
                          f"and SimpleRNN layers and their Bidirectional wrappers (this model's recurrent layers: "
                          f"{recurrent})")
+    unsupported = [f"{key}={row['config'][key]}" for key, default in (("use_bias", True), ("reset_after", True))
+                   if key in row["config"] and row["config"][key] != default]
+    if unsupported:
+        raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(unsupported)}; the inspect view covers "
+                         "layers with Keras' default use_bias=True and reset_after=True (the model view above still "
+                         "describes it)")
     return row
 
 
