@@ -21,10 +21,11 @@ from rnnshape.errors import (BackendError, ExitCode, ExpectationFailed, Internal
 from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
-    from rnnshape.results import (CheckResult, CompareResult, InspectResult, PatternsResult, StackResult,
-                                  StatefulResult, TraceResult, WhyResult, WindowResult)
+    from rnnshape.results import (CheckResult, CompareResult, InspectResult, ModelResult, PatternsResult,
+                                  StackResult, StatefulResult, TraceResult, WhyResult, WindowResult)
 
 __all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why",
+           "model", "explain",
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
 
@@ -91,3 +92,36 @@ def why(text: str | None = None, *, static: bool = False, **options: Any) -> Why
     from rnnshape.api.why import why as run
 
     return run(text, static=static, **options)
+
+
+import rnnshape.model as _rules  # noqa: E402  (the pure rules package, light; see _ModelFunction)
+
+
+class _ModelFunction:
+    """``rnnshape.model(path, x=..., y=..., layer=...)``: a model file explained (``rnnshape
+    model FILE``): layers, recurrent layers, diagnoses, and with x=/y= the measured facts on your
+    data; see rnnshape.api.model.model. The name is also the package of pure rules
+    (``rnnshape.model.layer``, ...): attributes other than the call are that package's."""
+
+    def __call__(self, path: str, **options: Any) -> ModelResult:
+        from rnnshape.api.model import model as run
+
+        return run(path, **options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_rules, name)
+
+    def __repr__(self) -> str:
+        return "<function rnnshape.model(path, x=None, y=None, layer=None, ...)>"
+
+
+model = _ModelFunction()
+model.__doc__ = _ModelFunction.__doc__
+
+
+def explain(obj: Any, x: Any = None, **options: Any) -> ModelResult:
+    """A live keras.Model or recurrent layer explained as ``rnnshape model`` explains a file;
+    the result renders in a terminal and in Jupyter. See rnnshape.api.explain.explain."""
+    from rnnshape.api.explain import explain as run
+
+    return run(obj, x, **options)

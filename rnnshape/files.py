@@ -315,3 +315,144 @@ def npy_shape(path: str, option: str = "--y") -> tuple[int, ...]:
     except (OSError, ValueError) as exc:
         raise UsageError(f"Invalid value for {option}: {path!r} is not a readable .npy array: {exc}") from None
     return tuple(int(d) for d in header[0])
+# ---- a model file (rnnshape model FILE) -------------------------------------------------------
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+DEFAULT_MAX_FILE_BYTES = 2 * 2**30  # --max-file-size default: 2 GiB
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """What was read of a model file before Keras sees it: its format and its saved config."""
+
+    path: str
+    format: str  # "keras" (the zip of Keras 3) or "h5" (legacy HDF5)
+    size: int
+    config: dict[str, Any]  # the model's saved config (config.json, or the h5 model_config attribute)
+
+
+def _model_file_error(path: str, problem: str) -> UsageError:
+    return UsageError(f"{path}: {problem}")
+
+
+def read_model_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ModelFile:
+    """Read a model file's saved config without running anything in it: only a regular file, at
+    most ``max_bytes``, a .keras zip holding config.json or a legacy HDF5 file holding a
+    model_config; every other case is a UsageError (exit 2) of one line."""
+    import json
+    import stat as stat_module
+    import zipfile
+
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise _model_file_error(path, f"cannot read the model file: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat_module.S_ISDIR(info.st_mode):
+        raise _model_file_error(path, "is a directory, not a model file (rnnshape reads .keras files and legacy "
+                                      ".h5 files; a TensorFlow SavedModel folder is not supported)")
+    if not stat_module.S_ISREG(info.st_mode):
+        raise _model_file_error(path, "is not a regular file (a FIFO, socket or device); give a .keras or .h5 file")
+    if info.st_size == 0:
+        raise _model_file_error(path, "is empty (0 bytes), not a Keras model")
+    if info.st_size > max_bytes:
+        raise _model_file_error(path, f"is {info.st_size:,} bytes, above --max-file-size {max_bytes:,}; raise "
+                                      "--max-file-size BYTES to read it")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise _model_file_error(path, f"cannot read the model file: {exc.strerror or exc}") from None
+    if head.startswith(HDF5_MAGIC):
+        return ModelFile(path, "h5", info.st_size, _h5_config(path))
+    if not head.startswith(ZIP_MAGIC):
+        raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names:
+                raise _model_file_error(path, "is a zip file without config.json: not a Keras .keras model")
+            bad = archive.testzip()
+            if bad is not None:
+                raise _model_file_error(path, f"is corrupt: the member {bad} fails its CRC check")
+            text = archive.read("config.json").decode("utf-8")
+    except UsageError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _model_file_error(path, f"is a truncated or corrupt .keras zip ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise _model_file_error(path, f"holds a config.json that is not JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise _model_file_error(path, "holds a config.json that is not a Keras model config")
+    return ModelFile(path, "keras", info.st_size, config)
+
+
+def _h5_config(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover - h5py comes with Keras
+        raise _model_file_error(path, "is an HDF5 file and h5py is not installed (pip install h5py)") from None
+    try:
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get("model_config")
+    except Exception as exc:  # h5py raises OSError, KeyError, ... on a damaged file
+        raise _model_file_error(path, f"is a truncated or corrupt HDF5 file ({type(exc).__name__})") from None
+    if raw is None:
+        raise _model_file_error(path, "is an HDF5 file without a model_config: weights only, not a whole Keras model")
+    try:
+        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
+    except ValueError as exc:
+        raise _model_file_error(path, f"holds a model_config that is not JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise _model_file_error(path, "holds a model_config that is not a Keras model config")
+    return config
+
+
+@dataclass(frozen=True)
+class DataArray:
+    """--x or --y: the array as saved (no reshaping), its file name and sha256."""
+
+    path: str
+    array: np.ndarray
+    sha256: str
+
+
+def load_data_array(path: str, option: str) -> DataArray:
+    """A model's --x/--y array from a .npy (never a pickle) or .csv file, kept as saved."""
+    import numpy as np
+
+    key = option.lstrip("-").replace("-", "_")
+    if not path.lower().endswith(FILE_SUFFIXES):
+        raise SpecError(key, f"{path!r} is not a .npy or .csv file")
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise SpecError(key, f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not os.path.isfile(path):
+        raise SpecError(key, f"{path!r} is not a regular file")
+    del info
+    name = os.path.basename(path)
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if path.lower().endswith(".npy"):
+        if not raw.startswith(b"\x93NUMPY"):
+            raise SpecError(key, f"{name!r} is not a readable .npy array (no NumPy header)")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:
+            raise SpecError(key, f"{name!r} is not a readable numeric .npy array: {str(exc).splitlines()[0]}") from None
+    else:
+        try:
+            array = _read_csv(raw, name)
+        except SpecError as exc:
+            raise SpecError(key, exc.problem) from None
+    if array.dtype.kind not in "biuf" or array.size == 0 or array.ndim == 0:
+        raise SpecError(key, f"{name!r} holds {array.dtype} values of shape {array.shape}; a non-empty numeric "
+                             "array is needed")
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise SpecError(key, f"{name!r} contains NaN or infinite values")
+    return DataArray(path, array, hashlib.sha256(raw).hexdigest())

@@ -180,3 +180,23 @@ class WhyResult(Result):
     def fixes(self) -> list[dict[str, Any]]:
         """Each fix: {cause, title, code, tokens, command, built: {exit_code, output_shape, layers, ...}}."""
         return self.data["fixes"]
+
+
+class ModelResult(Result):
+    """A user's model explained (``rnnshape model FILE``, ``rnnshape.model``, ``rnnshape.explain``)."""
+
+    command: ClassVar[str] = "model"
+    layer_spec: Any = None  # with layer=...: the LayerSpec of the inspect view
+
+    @property
+    def layers(self) -> list[dict[str, Any]]:
+        """Every layer in order: path, class, input/output shapes, params, recurrent details."""
+        return self.data["layers"]
+
+    @property
+    def recurrent(self) -> list[dict[str, Any]]:
+        return [layer for layer in self.data["layers"] if layer["recurrent"]]
+
+    @property
+    def diagnoses(self) -> list[dict[str, Any]]:
+        return self.data["diagnoses"]

@@ -42,6 +42,8 @@ CASES = [
      ["why", "expected ndim=3, found ndim=2. Full shape received: (None, 7)", "--static"]),
     (lambda: rnnshape.window(length=20, look_back=4, stride=3), ["window", "--length", "20", "--look-back", "4",
                                                                   "--stride", "3"]),
+    (lambda: rnnshape.model("examples/tagger.keras", x="examples/tagger_x.npy", layer="summary"),
+     ["model", "examples/tagger.keras", "--x", "examples/tagger_x.npy", "--layer", "summary"]),
 ]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(), re.S)
-NEEDS_KERAS = ("trace(", "stateful(")  # the other examples run with static=True
+NEEDS_KERAS = ("trace(", "stateful(", "model(", "explain(")  # the other examples run with static=True
 
 
 def test_every_command_has_an_example():

@@ -51,6 +51,20 @@ TOML_KINDS = ["good.toml", "failing.toml", "missing.toml", "folder.toml", "empty
               "bad_expect.toml", "not_cases.toml", "duplicate.toml", "long.toml", "input_file.toml"]
 
 
+def _model_files(root, paths: dict[str, str]) -> None:
+    """rnnshape model: a tiny model taking good.npy (1, 3, 2), its targets, and bad model files."""
+    from rnnshape.runner import keras as runner
+
+    keras = runner.load_keras()
+    inp = keras.Input((3, 2))
+    seq = keras.layers.LSTM(2, return_sequences=True, name="lstm")(inp)
+    keras.Model(inp, keras.layers.Dense(1)(keras.layers.GRU(2, name="gru")(seq))).save(root / "tiny.keras")
+    np.save(root / "y.npy", np.zeros((1, 1), np.float32))
+    (root / "empty.keras").write_bytes(b"")
+    (root / "garbage.keras").write_bytes(os.urandom(64))
+    paths.update({name: str(root / name) for name in ("tiny.keras", "y.npy", "empty.keras", "garbage.keras")})
+
+
 def make_files(root) -> dict[str, str]:
     """Every file kind above (some missing on purpose), keyed by kind."""
     paths = {kind: str(root / kind) for kind in FILE_KINDS + TOML_KINDS}
@@ -67,6 +81,7 @@ def make_files(root) -> dict[str, str]:
     np.save(paths["rank4.npy"], np.zeros((1, 1, 1, 1), np.float32))
     np.save(paths["strings.npy"], np.array(["a", "b"]))
     np.save(paths["long.npy"], np.zeros((1, 200_000, 1), np.float32))  # many timesteps: must be refused fast
+    _model_files(root, paths)
     good = (root / "good.npy").read_bytes()
     (root / "truncated.npy").write_bytes(good[: len(good) - 8])
     (root / "latin1.csv").write_bytes("1,2\n3,\xe9\n".encode("latin-1"))
@@ -118,6 +133,10 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "steps": ["1", "1-3", "2,3", "3", "1-2,3"],
         "sample": ["0", "1"],
         "file": [files["good.toml"], files["failing.toml"], files["input_file.toml"]],
+        "model_file": [files["tiny.keras"]],
+        "x": [files["good.npy"]],
+        "y": [files["y.npy"]],
+        "max_file_size": [str(2**31), "100000000"],
         "tokens": ["lstm:2", "gru:2:seq", "simplernn:1:bi", "dense:1", "td:1", "repeat:2", "lstm:2:seq:back",
                    "gru:1:bi:seq", "LSTM:2", "lstm:2:seq lstm:1"],
         # window
@@ -148,12 +167,15 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "sample": ["-1", "2", "99", *HUGE],
         "file": [files[kind] for kind in TOML_KINDS if kind not in ("good.toml", "failing.toml", "input_file.toml")]
                 + ["", "/dev/null", "-", "x" * 5000],
+        "model_file": [files["empty.keras"], files["garbage.keras"], files["good.toml"], files["folder.npy"],
+                       files["missing.npy"], "", "x" * 5000],
         "tokens": ["lstm", "lstm:0", "lstm:-1", "lstm:1e3", ":", "", "dense:" + str(10**30), "foo:1",
                    "lstm:2:seq:seq", "lstm 2", "x" * 5000, "☃:1", "lstm:2:bi:back", "dense:1:seq", "repeat:0",
                    "lstm:2:", "lstm::2", "--", "lstm:1000000", "repeat:1000000"],
     }
     for key in ("recurrent_init", "bias_init"):
         hostile[key] = hostile["kernel_init"]
+    hostile["x"] = hostile["y"] = hostile["input"] + [files["good.csv"], files["series.csv"]]
     return valid, hostile
 
 

@@ -53,7 +53,7 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     y_shape = files.npy_shape(y)
     from rnnshape.runner import keras as runner
 
-    loaded = runner.load_model_file(model)
+    loaded = runner.model_summary(model)
     recurrent = [(RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
                  for layer in loaded.layers if layer["class"] in RECURRENT_CLASSES and layer["units"]]
     head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)

@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "Check a shape contract file: every case's expected output shapes, in one process.",
     "compare": "Many configurations side by side, one row each, all run in one process.",
     "inspect": "Build one recurrent layer, run a deterministic input through it, and explain every output.",
+    "model": "Explain your own model file (.keras/.h5): layers, recurrent layers, diagnoses, your data measured.",
     "patterns": "The canonical recurrent model shapes, each built for real with these options.",
     "stack": "Build a stack of layers as a real keras.Model and show the shapes flowing through it.",
     "stateful": "Cut one sequence into consecutive batches and feed them to a stateful layer.",

@@ -4,11 +4,11 @@ or would take longer than --max-seconds. Pure arithmetic on the estimates of the
 from __future__ import annotations
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS,
-                                  SECONDS_PER_SHOWN_VALUE, LayerSpec)
+from rnnshape.model.layer import (BYTES_PER_FLOAT, BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS,
+                                  FLOPS_PER_SECOND, SECONDS_PER_SHOWN_VALUE, SECONDS_PER_STEP, LayerSpec)
 
 __all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "Limits", "check_size", "check_time", "memory_guard",
-           "run_passes"]
+           "run_passes", "check_model_run", "model_run_estimate"]
 
 # Unmasked reference runs are one call per distinct padded length; beyond this many lengths
 # the masking claims name the samples they measured.
@@ -76,3 +76,33 @@ def check_size(spec: LayerSpec, limits: Limits, passes: int = 0, values: int = 0
     if passes:
         check_time(spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
                    f"{spec.keras_call()} on input {spec.input_shape}", limits)
+
+
+def model_run_estimate(rows: list[dict], batch: int, timesteps: int | None) -> tuple[int, float]:
+    """(bytes, seconds) of running a user's model on a batch of ``batch`` samples and every
+    recurrent layer's probe copy: every layer's output (an unknown dimension taken as
+    ``timesteps``) three times over, the weights, and the eager steps of the recurrent layers."""
+    floats = 0
+    seconds = 0.0
+    for row in rows:
+        for shape in row.get("output_shapes") or []:
+            size = batch
+            for d in shape[1:]:
+                size *= int(d) if d is not None else int(timesteps or 1)
+            floats += 3 * size
+        floats += 3 * int(row.get("params") or 0)
+        rec = row.get("recurrent")
+        if rec and row.get("input_shapes"):
+            shape = row["input_shapes"][0]
+            steps = shape[1] if len(shape) > 1 and shape[1] is not None else int(timesteps or 1)
+            directions = 2 if rec.get("bidirectional") else 1
+            # the layer in the model and its probe copy: one eager step per timestep and direction
+            seconds += 2 * directions * int(steps) * SECONDS_PER_STEP + 2 * batch * int(row.get("params") or 0) * int(steps) * 2 / FLOPS_PER_SECOND
+    return floats * BYTES_PER_FLOAT, seconds
+
+
+def check_model_run(rows: list[dict], batch: int, timesteps: int | None, limits: Limits, what: str) -> None:
+    """Refuse a --x run that would not fit in --max-memory or take longer than --max-seconds."""
+    needed, seconds = model_run_estimate(rows, batch, timesteps)
+    memory_guard(needed, limits, what, " (every layer's outputs and the probe copies)", "data (fewer samples in --x)")
+    check_time(seconds, what, limits)

@@ -1,0 +1,220 @@
+"""rnnshape.model(): a user's model file explained: every layer's shapes and parameters, the
+recurrent layers' flags and returned tensors, the diagnoses, and with x= the measured facts on
+the user's data. rnnshape.explain() (api/explain.py) does the same for a live keras.Model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
+from rnnshape.files import DEFAULT_MAX_FILE_BYTES
+from rnnshape.model.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, make_spec
+from rnnshape.model.limits import Limits, check_model_run
+from rnnshape.model.network import refused_objects
+from rnnshape.results import ModelResult, ViewOptions
+from rnnshape.versions import versions
+
+INSPECTABLE = ("lstm", "gru", "simplernn")
+
+
+def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
+          max_file_size: int = DEFAULT_MAX_FILE_BYTES, max_memory: int = DEFAULT_MAX_MEMORY_MB,
+          max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> ModelResult:
+    """Explain the model saved in ``path`` (.keras, or legacy .h5), loaded by Keras in safe mode.
+
+    ``x``: a .npy/.csv file (or a list of them, one per model input) run through the model, each
+    recurrent layer's outputs and final states captured and measured; ``y``: a file of targets
+    compared with the model's output (a mismatch is an error: exit 1). ``layer``: a recurrent
+    layer's name or path, shown with the full inspect view and the model's own weights.
+    A file with a Lambda layer or an unregistered custom class is refused (UsageError) before
+    anything in it runs."""
+    from rnnshape import files
+
+    if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 1:
+        raise UsageError(f"Invalid value for --max-file-size: {max_file_size!r} is not a positive number of bytes")
+    limits = Limits(max_memory, max_seconds, sizes="data", static=False)
+    saved = files.read_model_file(path, max_file_size)
+    _refuse(path, refused_objects(saved.config))
+    xs = [files.load_data_array(p, "--x") for p in _paths(x)]
+    ys = [files.load_data_array(p, "--y") for p in _paths(y)]
+    if len(ys) > 1:
+        raise UsageError("Invalid value for --y: give one targets file")
+    from rnnshape.runner import keras as runner
+
+    _refuse(path, refused_objects(saved.config, runner.registered_classes()))
+    keras_model = runner.load_model_file(path)
+    source = {"kind": "file", "path": path, "format": saved.format, "bytes": saved.size}
+    return explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
+                         ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
+                         ViewOptions(diagram=diagram, ascii=ascii))
+
+
+def _paths(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    return [os.fspath(v) for v in value]
+
+
+def _refuse(path: str, reasons: list[str]) -> None:
+    if reasons:
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        raise UsageError(f"{path}: refused, nothing in it was run: {reasons[0]}{more}")
+
+
+def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -> list[Any]:
+    """The --x arrays against the model's inputs: one per input, the same rank and the known
+    dimensions equal; cast to the input's dtype."""
+    import numpy as np
+
+    inputs = model_data["model"]["inputs"]
+    if len(xs) != len(inputs):
+        raise UsageError(f"Invalid value for --x: the model takes {len(inputs)} input(s) "
+                         f"({', '.join(i['name'] for i in inputs)}), {len(xs)} array(s) given; repeat --x FILE once "
+                         "per input, in that order")
+    cast = []
+    batches = set()
+    for array, name, spec in zip(xs, names, inputs):
+        shape = spec["shape"]
+        wanted = "(" + ", ".join("batch" if d is None and i == 0 else str(d) for i, d in enumerate(shape)) + ")"
+        if array.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape[1:], array.shape[1:])) \
+                or (shape[0] is not None and shape[0] != array.shape[0]):
+            raise UsageError(f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
+                             f"{spec['name']!r} takes {wanted}")
+        dtype = np.dtype(spec["dtype"])
+        if dtype.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array)):
+            raise UsageError(f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
+                             f"integers ({spec['dtype']}, e.g. token ids)")
+        batches.add(array.shape[0])
+        cast.append(array.astype(dtype))
+    if len(batches) > 1:
+        raise UsageError(f"Invalid value for --x: the arrays hold different numbers of samples ({sorted(batches)})")
+    return cast
+
+
+def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_names: list[str], y: Any,
+                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions) -> ModelResult:
+    """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model."""
+    from rnnshape.measure.model import model_data, run_data, target_diagnosis
+    from rnnshape.runner import keras as runner
+
+    data = model_data(runner.walk_model(keras_model), source)
+    errors: list[RnnshapeError] = []
+    rows = data["layers"]
+    target = _find_row(rows, layer) if layer is not None else None
+    if y is not None and not xs:
+        raise UsageError("Invalid value for --y: the targets are compared with the model's predictions on --x: "
+                         "give --x FILE too")
+    run = None
+    if xs:
+        xs = _check_inputs(data, xs, x_names)
+        batch = int(xs[0].shape[0])
+        steps = int(xs[0].shape[1]) if xs[0].ndim > 1 else None
+        check_model_run(rows, batch, steps, limits, f"running the model on --x ({batch} samples)")
+        paths = [row["path"] for row in rows if row["recurrent"]]
+        run = runner.run_model(keras_model, xs, paths)
+        captured, checks = run_data(rows, run, xs)
+        data["data"] = {"x": [{"file": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in zip(x_names, xs)],
+                        "prediction_shapes": [list(p.shape) for p in run.predictions], "captured": captured}
+        data["checks"] = [c.to_dict() for c in checks]
+        if y is not None:
+            target_data, problem = target_diagnosis(rows, run.predictions[0], y, runner.mse_probe(y, run.predictions[0]))
+            target_data["file"] = y_name
+            data["data"]["y"] = target_data
+            if problem is not None:
+                data["diagnoses"].insert(0, problem)
+                errors.append(ExpectationFailed(f"{problem['text']}; fix: {problem['fix']}"))
+    spec = None
+    if target is not None:
+        spec, data["inspect"] = _inspect_layer(keras_model, target, run)
+    data["versions"] = versions()
+    return ModelResult(data, errors, view, layer_spec=spec)
+
+
+def _find_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    matches = [row for row in rows if row["path"] == name] or [row for row in rows if row["name"] == name]
+    recurrent = ", ".join(row["path"] for row in rows if row["recurrent"]) or "none"
+    if len(matches) != 1:
+        problem = "is not a layer of this model" if not matches else "names several layers; give its path"
+        raise UsageError(f"Invalid value for --layer: {name!r} {problem} (its recurrent layers: {recurrent})")
+    row = matches[0]
+    rec = row["recurrent"]
+    if not rec or rec["kind"] not in INSPECTABLE:
+        raise UsageError(f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU "
+                         f"and SimpleRNN layers and their Bidirectional wrappers (this model's recurrent layers: "
+                         f"{recurrent})")
+    config = rec["config"]
+    unsupported = [f"{key}={config[key]}" for key in ("activation", "recurrent_activation")
+                   if config.get(key) is not None and config[key] not in ACTIVATIONS]
+    if unsupported:
+        raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(unsupported)}; the inspect view "
+                         f"recomputes the activations {', '.join(ACTIVATIONS)} (the model view above still describes it)")
+    return row
+
+
+def _cell_options(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The layer's own activations, bias and reset_after, as make_spec takes them."""
+    options: dict[str, Any] = {"activation": config.get("activation"), "use_bias": config.get("use_bias")}
+    if kind != "simplernn":
+        options["recurrent_activation"] = config.get("recurrent_activation")
+    if kind == "gru":
+        options["reset_after"] = config.get("reset_after")
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any, dict[str, Any]]:
+    """The inspect object of one recurrent layer with the model's own weights: on the input it
+    received from --x (its mask as --lengths when it is padding at the end), else on inspect's
+    deterministic input."""
+    import numpy as np
+
+    from rnnshape.measure.inspect import layer_data
+    from rnnshape.runner import keras as runner
+
+    rec = row["recurrent"]
+    config = rec["config"]
+    capture = next((c for c in (run.captures if run else []) if c.path == row["path"]), None)
+    notes = []
+    shape = row["input_shapes"][0]
+    sizes = {"timesteps": shape[1], "features": shape[2]} if len(shape) == 3 else {}
+    lengths = None
+    x = None
+    if capture is not None:
+        x = capture.input
+        sizes = {"batch": int(x.shape[0]), "timesteps": int(x.shape[1]), "features": int(x.shape[2])}
+        if capture.mask is not None:
+            mask = np.asarray(capture.mask, bool)
+            counts = mask.sum(axis=1)
+            if np.array_equal(mask, np.arange(mask.shape[1])[None, :] < counts[:, None]) and counts.min() >= 1:
+                lengths = [int(n) for n in counts]
+            else:
+                notes.append("the layer's mask in the model is not padding at the end of each sample: this view runs "
+                             "it without the mask")
+        if capture.initial_state is not None:
+            notes.append("in the model this layer starts from the states given as initial_state; this view runs it "
+                         "alone, from zero states")
+    elif rec["initial_state"]:
+        notes.append("in the model this layer starts from the states given as initial_state; this view runs it "
+                     "alone, from zero states")
+    if shape[0] is not None and "batch" not in sizes:
+        sizes["batch"] = int(shape[0])
+    spec = make_spec(layer=rec["kind"], units=int(config["units"]),
+                     **{k: (int(v) if v is not None else None) for k, v in sizes.items()},
+                     return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
+                     stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
+                     bidirectional=rec["bidirectional"],
+                     merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
+                     lengths=lengths, **_cell_options(rec["kind"], config))
+    mask = None if lengths is None else np.arange(spec.timesteps)[None, :] < np.asarray(lengths)[:, None]
+    if x is not None and mask is not None:
+        x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
+    keras_layer = runner.find_layer(keras_model, row["path"])
+    result = runner.run_model_layer(spec, keras_layer, x, mask)
+    data = layer_data(spec, result)
+    data["layer_path"] = row["path"]
+    data["input"]["source"] = "the model's data (--x) at this layer" if x is not None else "random"
+    data["input"]["notes"] = notes + data["input"]["notes"]
+    data["keras_call"] = data["keras_call"] + f"  # {row['path']}, with the model's own weights"
+    return spec, data
