@@ -729,11 +729,11 @@ class StatefulRun:
     shuffled: ChunkCall | None  # after reset: chunk 1, then chunk 2 with its rows in another order
     batch_error: tuple[int, str, str] | None  # (batch tried, exception type, Keras' message); None if no error
     api: dict[str, bool]
-    model: ModelRun | None = None  # the recommended keras.Model fed every chunk
+    model: StatefulModelRun | None = None  # the recommended keras.Model fed every chunk
 
 
 @dataclass
-class ModelRun:
+class StatefulModelRun:
     """A keras.Model built from keras.Input(batch_shape=...) and the stateful layer (same
     weights), fed every chunk in turn."""
 
@@ -855,7 +855,7 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
 
 
 def _run_model(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], x: np.ndarray,
-               weights: list[np.ndarray], batch_shape: tuple[int | None, ...]) -> ModelRun:
+               weights: list[np.ndarray], batch_shape: tuple[int | None, ...]) -> StatefulModelRun:
     """The model a user would write: keras.Input(batch_shape=...) into the stateful layer, the
     run's weights, every chunk fed in order to the model (not to the layer)."""
     layer = build_layer(spec)
@@ -873,7 +873,7 @@ def _run_model(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], x: np
             break
     final = _read_states(targets)
     layer.reset_state()
-    return ModelRun(tuple(batch_shape), outputs, final, refused)
+    return StatefulModelRun(tuple(batch_shape), outputs, final, refused)
 
 
 @dataclass
