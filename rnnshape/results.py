@@ -182,6 +182,7 @@ class WhyResult(Result):
         return self.data["fixes"]
 
 
+@dataclass(eq=False)
 class ModelResult(Result):
     """A user's model explained (``rnnshape model FILE``, ``rnnshape.model``, ``rnnshape.explain``)."""
 

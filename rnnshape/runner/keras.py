@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from rnnshape.errors import BackendError
+from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.model.limits import MAX_UNMASKED_LENGTHS
 from rnnshape.model.layer import INIT_KEYS, INITIALIZERS, INPUT_KINDS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
 
@@ -971,7 +971,10 @@ def model_summary(path: str) -> LoadedModel:
         from rnnshape.errors import UsageError
 
         raise UsageError(f"Invalid value for --model: {path!r} is not a regular file")
-    model = load_model_file(path)
+    try:
+        model = load_model_file(path)
+    except RnnshapeError as exc:
+        raise type(exc)(f"Invalid value for --model: {exc.message}") from exc
     layers = []
     for layer in model.layers:
         config = layer.get_config()
