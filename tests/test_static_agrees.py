@@ -68,7 +68,10 @@ def stacks(draw):
             bi, back = draw(st.booleans()), draw(st.booleans())
             noreset = kind == "gru" and draw(st.booleans())
             flags = [f for f, on in (("seq", draw(st.booleans())), ("bi", bi), ("back", back and not bi),
-                                     ("noreset", noreset)) if on]
+                                     ("noreset", noreset), ("nobias", draw(st.booleans())),
+                                     ("unroll", draw(st.booleans()))) if on]
+            if draw(st.booleans()):
+                flags.append("act-" + draw(st.sampled_from(["relu", "sigmoid", "linear"])))
             words.append(":".join([kind, str(n), *flags]))
         else:
             words.append(f"{kind}:{n}")

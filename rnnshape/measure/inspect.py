@@ -451,9 +451,11 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
                                  "shapes": [list(shape) for _, shape in spec.initial_state_shapes()]}
         if values and result is not None and result.probe.initial_states is not None:
             data["initial_state"]["values"] = [s.tolist() for s in result.probe.initial_states]
-    voided = voided_facts(spec)
+    voided, notes = voided_facts(spec), option_notes(spec)
     if voided:
         data["voided_facts"] = voided
+    if notes:
+        data["notes"] = notes
     if result is not None:
         params["keras_count_params"] = result.count_params
         data["checks"] = [c.to_dict() for c in measure(spec, result.outputs, result.probe)]
@@ -473,30 +475,36 @@ def voided_facts(spec: LayerSpec) -> list[str]:
     printed as checks."""
     voided = []
     if spec.has_cell_state and spec.recurrent_activation not in BOUNDED_GATE_ACTIVATIONS:
-        voided.append(f"|h| <= |{spec.activation}(c)| is not claimed: recurrent_activation "
-                      f"{spec.recurrent_activation} does not keep the output gate o in [0, 1]")
-    if spec.recurrent_dropout:
-        voided.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
-                      "never with the fused cuDNN kernel on a GPU (rule of Keras)")
-    if (spec.dropout or spec.recurrent_dropout) and not spec.training:
-        voided.append("dropout acts only when the layer is called with training=True (as model.fit does); "
-                      "add --training to see it")
+        voided.append(f"|h| <= |{spec.activation}(c)|: recurrent_activation {spec.recurrent_activation} does not "
+                      "keep the output gate o in [0, 1]")
     if spec.training and (spec.dropout or spec.recurrent_dropout):
-        voided.append("with dropout in training every call draws new dropout masks (reproducible run after run, "
-                      "not from call to call): the facts that compare with other calls (probes, masking, "
-                      "Bidirectional halves, unroll, initial_state) are not measured")
-    if spec.bidirectional and spec.unroll and spec.lengths is not None and spec.return_sequences:
-        voided.append("Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "
-                      "positions (it applies the mask in time order to outputs in reading order: "
-                      "keras/src/backend/tensorflow/rnn.py, unroll with zero_output_for_mask); the facts below "
-                      "that say NO show it")
-    if spec.unit_forget_bias is False and spec.use_bias and spec.bias_init is None:
-        voided.append(f"unit_forget_bias={spec.unit_forget_bias} only sets the bias at initialization; rnnshape's own "
-                      "seeded weights replace it (give --bias-init to see Keras' initial bias)")
-    if spec.unroll:
-        voided.append("unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
-                      "grows with timesteps (Keras: suitable for short sequences only)")
+        voided.append("the facts that compare with other calls (probes, masking, Bidirectional halves, unroll, "
+                      "initial_state): with dropout in training every call draws new dropout masks (the same run "
+                      "after run, not from call to call)")
     return voided
+
+
+def option_notes(spec: LayerSpec) -> list[str]:
+    """Rules of Keras about the chosen options, said once under the tables."""
+    notes = []
+    if spec.recurrent_dropout:
+        notes.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
+                     "never with the fused cuDNN kernel on a GPU (rule of Keras)")
+    if (spec.dropout or spec.recurrent_dropout) and not spec.training:
+        notes.append("dropout acts only when the layer is called with training=True (as model.fit does); "
+                     "add --training to see it")
+    if spec.unit_forget_bias is False and spec.use_bias and spec.bias_init is None:
+        notes.append("unit_forget_bias only sets the bias at initialization; rnnshape's own seeded weights replace "
+                     "it (give --bias-init to see Keras' initial bias)")
+    if spec.unroll:
+        notes.append("unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
+                     "grows with timesteps (Keras: suitable for short sequences only)")
+    if spec.bidirectional and spec.unroll and spec.lengths is not None and spec.return_sequences:
+        notes.append("Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "
+                     "positions (it applies the mask in time order to outputs in reading order: "
+                     "keras/src/backend/tensorflow/rnn.py, unroll with zero_output_for_mask); the facts above "
+                     "that say NO show it")
+    return notes
 
 
 def input_notes(spec: LayerSpec) -> list[str]:

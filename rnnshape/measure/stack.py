@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.measure.checks import Check, equal
-from rnnshape.model.stack import Pattern, StackPlan, canonical_spec, repair
+from rnnshape.measure.checks import Check, differ, equal
+from rnnshape.model.stack import Pattern, StackPlan, canonical_spec, repair, state_provider
 
 
 def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
@@ -26,6 +26,12 @@ def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
         token = tokens[index]
         checks.append(equal(f"token {token.index} {token.text} on the sequence gives the same values as td:{token.n} "
                             "(TimeDistributed(Dense)) with the same weights", twin, dense))
+    for index, decoder, zero_start in getattr(run, "init_twins", []):
+        token = tokens[index]
+        provider = state_provider(list(plan.tokens), token)
+        checks.append(differ(f"token {token.index} {token.text} starts from token {provider.index}'s final states: "
+                             "its output differs from the same layer (same weights, same input) starting from zeros",
+                             decoder, zero_start))
     return checks
 
 
@@ -33,11 +39,14 @@ def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
 def plan_data(plan: StackPlan, run: Any = None, checks: list[Check] | None = None) -> dict[str, Any]:
     """The stack object. ``run`` is a runner StackRun (with its ``checks``), or None for --static."""
     layers = []
+    tokens = list(plan.tokens)
+    receivers = {t.index: state_provider(tokens, t).index for t in tokens if t.init and state_provider(tokens, t)}
+    providers = set(receivers.values())
     for position, layer in enumerate(plan.layers):
         entry: dict[str, Any] = {
             "index": layer.token.index,
             "spec": layer.token.text,
-            "keras_call": layer.token.keras_call(),
+            "keras_call": layer.token.keras_call(return_state=layer.token.index in providers),
             "input_shape": _list(layer.input_shape),
             "input_axes": _list(layer.input_axes),
             "output_shape": _list(layer.output_shape),
@@ -46,6 +55,10 @@ def plan_data(plan: StackPlan, run: Any = None, checks: list[Check] | None = Non
             "param_formula": layer.param_formula,
             "status": layer.status,
         }
+        if layer.token.index in receivers:
+            entry["initial_state_from"] = receivers[layer.token.index]
+        if layer.token.index in providers:
+            entry["states_to"] = [r for r, p in receivers.items() if p == layer.token.index]
         if run is not None and position < len(run.layers):
             measured = run.layers[position]
             entry["output_shape"] = list(measured.output_shape)

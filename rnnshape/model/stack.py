@@ -5,6 +5,10 @@ One token per layer (docs/cli.md, "Stack tokens"):
     lstm|gru|simplernn:UNITS[:seq][:bi][:back]   recurrent layer (return_sequences,
                                                  Bidirectional concat, go_backwards)
     gru:UNITS[...][:noreset]                     GRU with reset_after=False
+    ...:nobias :unroll :act-NAME :ract-NAME      use_bias=False, unroll=True, activation,
+                                                 recurrent_activation (LSTM, GRU)
+    ...:init                                     initial_state = the final states of the
+                                                 previous recurrent token (encoder -> decoder)
     dense:N                                      keras.layers.Dense(N)
     td:N                                         keras.layers.TimeDistributed(Dense(N))
     repeat:N                                     keras.layers.RepeatVector(N)
@@ -22,14 +26,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.model.layer import (BYTES_PER_FLOAT, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
+from rnnshape.model.layer import (ACTIVATIONS, BYTES_PER_FLOAT, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
                            SECONDS_PER_WEIGHT, make_spec, pass_seconds)
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")
 FLAGS = {"seq": "return_sequences=True", "bi": "Bidirectional (merge_mode concat)", "back": "go_backwards=True",
-         "noreset": "reset_after=False (GRU only)"}
-GRAMMAR = "lstm|gru|simplernn:UNITS[:seq][:bi][:back], gru:UNITS[...][:noreset], dense:N, td:N, repeat:N"
+         "noreset": "reset_after=False (GRU only)", "nobias": "use_bias=False", "unroll": "unroll=True",
+         "init": "initial_state: the previous recurrent token's final states"}
+VALUE_FLAGS = {"act": "activation", "ract": "recurrent_activation"}  # act-relu, ract-hard_sigmoid
+GRAMMAR = ("lstm|gru|simplernn:UNITS[:seq][:bi][:back][:nobias][:unroll][:init][:act-NAME][:ract-NAME], "
+           "gru:UNITS[...][:noreset], dense:N, td:N, repeat:N")
 MAX_N = INT_LIMITS["units"][1]
 # Keras' default layer names, numbered here by token position so that Keras' own messages
 # ("... of layer 'lstm_2' ...") point at the token and stay the same run after run.
@@ -54,6 +61,22 @@ class Token:
     bi: bool = False
     back: bool = False
     noreset: bool = False  # GRU only: reset_after=False
+    nobias: bool = False
+    unroll: bool = False
+    init: bool = False  # initial_state from the previous recurrent token's final states
+    activation: str | None = None
+    recurrent_activation: str | None = None
+
+    def layer_options(self) -> dict[str, Any]:
+        """make_spec's options for this recurrent token (Keras' defaults left as None)."""
+        return {"layer": self.kind, "units": self.n, "return_sequences": self.seq, "go_backwards": self.back,
+                "bidirectional": self.bi, "reset_after": self.reset_after, "use_bias": not self.nobias,
+                "unroll": self.unroll, "activation": self.activation, "recurrent_activation": self.recurrent_activation}
+
+    @property
+    def state_count(self) -> int:
+        """How many states the layer returns with return_state (and takes as initial_state)."""
+        return (2 if self.kind == "lstm" else 1) * (2 if self.bi else 1)
 
     @property
     def reset_after(self) -> bool | None:
@@ -68,16 +91,16 @@ class Token:
     def text(self) -> str:
         """The canonical spelling: flags in grammar order."""
         flags = [name for name in FLAGS if getattr(self, name)]
+        flags += [f"{prefix}-{getattr(self, key)}" for prefix, key in VALUE_FLAGS.items() if getattr(self, key)]
         return ":".join([self.kind, str(self.n), *flags])
 
     @property
     def keras_name(self) -> str:
         return f"{KERAS_NAME[self.kind]}_{self.index}"
 
-    def keras_call(self) -> str:
+    def keras_call(self, return_state: bool = False) -> str:
         if self.recurrent:
-            return make_spec(layer=self.kind, units=self.n, return_sequences=self.seq,
-                             go_backwards=self.back, bidirectional=self.bi, reset_after=self.reset_after).keras_call()
+            return make_spec(**self.layer_options(), return_state=return_state).keras_call()
         return {
             "dense": f"keras.layers.Dense({self.n})",
             "td": f"keras.layers.TimeDistributed(keras.layers.Dense({self.n}))",
@@ -96,7 +119,33 @@ def parse_tokens(texts: list[str] | tuple[str, ...]) -> list[Token]:
         raise UsageError(f"Missing SPEC: give at least one token ({GRAMMAR}), e.g. lstm:8:seq lstm:4 dense:1")
     if len(words) > 1000:
         raise UsageError(f"Invalid value for SPEC: {len(words)} tokens; at most 1000 are allowed")
-    return [parse_token(index, word) for index, word in enumerate(words, start=1)]
+    tokens = [parse_token(index, word) for index, word in enumerate(words, start=1)]
+    check_initial_states(tokens)
+    return tokens
+
+
+def state_provider(tokens: list[Token], token: Token) -> Token | None:
+    """The recurrent token whose final states an :init token starts from: the nearest before it."""
+    before = [t for t in tokens if t.recurrent and t.index < token.index]
+    return before[-1] if before else None
+
+
+def check_initial_states(tokens: list[Token]) -> None:
+    """Each :init token takes exactly the states its provider returns: the same count, each
+    (batch, units) with the same units (rules of Keras: LSTM h and c, GRU and SimpleRNN h;
+    Bidirectional forward then backward)."""
+    for token in tokens:
+        if not token.init:
+            continue
+        provider = state_provider(tokens, token)
+        where = f"Invalid value for SPEC: token {token.index} {token.text!r}"
+        if provider is None:
+            raise UsageError(f"{where}: ':init' starts from the final states of a recurrent token before it, and "
+                             "there is none; put an encoder first, e.g. lstm:8 repeat:3 lstm:8:seq:init")
+        if provider.state_count != token.state_count or provider.n != token.n:
+            raise UsageError(f"{where}: takes {token.state_count} initial state(s) of shape (batch, {token.n}), but "
+                             f"token {provider.index} {provider.text!r} returns {provider.state_count} of shape "
+                             f"(batch, {provider.n}); give both the same layer, units and bi (rule of Keras)")
 
 
 def parse_token(index: int, word: str) -> Token:
@@ -120,11 +169,23 @@ def parse_token(index: int, word: str) -> Token:
     n = int(number)
     if not 1 <= n <= MAX_N:
         raise bad(f"{what} {n} is not in the range 1..{MAX_N}")
-    seen: dict[str, bool] = {}
+    seen: dict[str, Any] = {}
     for flag in flags:
         name = flag.lower()
+        prefix, _, value = name.partition("-")
+        if prefix in VALUE_FLAGS and value:
+            if kind not in RECURRENT:
+                raise bad(f"flag {name!r} applies only to lstm, gru, simplernn")
+            if value not in ACTIVATIONS:
+                raise bad(f"{prefix}-{value}: {value!r} is not one of {', '.join(ACTIVATIONS)}")
+            if prefix == "ract" and kind == "simplernn":
+                raise bad("'ract-...' (recurrent_activation) applies only to lstm and gru: SimpleRNN has no gates")
+            if VALUE_FLAGS[prefix] in seen:
+                raise bad(f"flag {prefix!r} is given twice")
+            seen[VALUE_FLAGS[prefix]] = value
+            continue
         if name not in FLAGS:
-            raise bad(f"unknown flag {flag!r} (flags: {', '.join(FLAGS)})")
+            raise bad(f"unknown flag {flag!r} (flags: {', '.join(FLAGS)}, act-NAME, ract-NAME)")
         if kind not in RECURRENT:
             raise bad(f"flag {name!r} applies only to lstm, gru, simplernn")
         if name == "noreset" and kind != "gru":
@@ -136,7 +197,9 @@ def parse_token(index: int, word: str) -> Token:
         raise bad("'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
                   "go_backwards=True itself and refuses a layer that already reads backwards")
     return Token(index, kind, n, seq=seen.get("seq", False), bi=seen.get("bi", False), back=seen.get("back", False),
-                 noreset=seen.get("noreset", False))
+                 noreset=seen.get("noreset", False), nobias=seen.get("nobias", False),
+                 unroll=seen.get("unroll", False), init=seen.get("init", False),
+                 activation=seen.get("activation"), recurrent_activation=seen.get("recurrent_activation"))
 
 
 def canonical_spec(tokens: list[Token]) -> str:
@@ -300,9 +363,7 @@ def _apply(token: Token, shape: tuple[int, ...], axes: tuple[str, ...]) -> tuple
     last = shape[-1]
     if token.recurrent:
         b, t, f = shape
-        spec = make_spec(layer=token.kind, units=token.n, timesteps=t, features=f, batch=b,
-                         return_sequences=token.seq, go_backwards=token.back, bidirectional=token.bi,
-                         reset_after=token.reset_after)
+        spec = make_spec(timesteps=t, features=f, batch=b, **token.layer_options())
         out = spec.outputs()[0]
         return out.shape, out.axes, spec.param_total(), spec.param_formula()
     if token.kind in ("dense", "td"):
@@ -435,8 +496,11 @@ PATTERNS = (
             "TimeDistributed(Dense) head (tagging, per-step regression)", "lstm:{units}:seq td:1"),
     Pattern("one-to-many", "one vector in, a sequence out: RepeatVector copies the input to every "
             "timestep of the recurrent layer (generation from a code)", "repeat:{timesteps} lstm:{units}:seq td:1"),
-    Pattern("encoder-decoder", "an autoencoder: the encoder's last h is repeated for the decoder, "
-            "which rebuilds a sequence of the input's shape", "lstm:{units} repeat:{timesteps} lstm:{units}:seq td:{features}"),
+    Pattern("encoder-decoder", "an autoencoder: the encoder's final states start the decoder (initial_state) "
+            "and its last h, repeated, is what the decoder reads; the decoder rebuilds a sequence of the input's "
+            "shape", "lstm:{units} repeat:{timesteps} lstm:{units}:seq:init td:{features}"),
+    Pattern("encoder-decoder (RepeatVector only)", "the encoder's last h, repeated, is all the decoder gets: it "
+            "starts from zero states", "lstm:{units} repeat:{timesteps} lstm:{units}:seq td:{features}"),
     Pattern("stacked", "recurrent layers on top of each other: every layer but the last returns "
             "sequences", "lstm:{units}:seq lstm:{units} dense:1"),
 )

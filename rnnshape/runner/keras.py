@@ -577,6 +577,9 @@ class StackRun:
     # (token index, the Dense's output on a sequence, a TimeDistributed(Dense) twin's output
     # with the same weights on the same input)
     dense_twins: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # (token index of an :init decoder, its output in the model, a twin with the same weights on
+    # the same input starting from zeros)
+    init_twins: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def deterministic_stack_input(seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -585,15 +588,22 @@ def deterministic_stack_input(seed: int, shape: tuple[int, ...]) -> np.ndarray:
     return np.round(rng.uniform(-1.0, 1.0, size=shape), 2).astype(np.float32)
 
 
-def stack_layer(keras: Any, token: Any) -> Any:
-    """The Keras layer for a stack_spec.Token, named by its position."""
+def stack_layer(keras: Any, token: Any, return_state: bool = False) -> Any:
+    """The Keras layer for a stack_spec.Token, named by its position (``return_state`` when a
+    later :init token starts from its states)."""
     layers = keras.layers
     # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
         cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
-        options = {"reset_after": False} if token.noreset else {}
+        options = {key: value for key, value in (("reset_after", token.reset_after), ("activation", token.activation),
+                                                 ("recurrent_activation", token.recurrent_activation))
+                   if value is not None}
+        if token.nobias:
+            options["use_bias"] = False
+        if token.unroll:
+            options["unroll"] = True
         layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name,
-                    kernel_initializer="zeros", recurrent_initializer="zeros", **options)
+                    kernel_initializer="zeros", recurrent_initializer="zeros", return_state=return_state, **options)
         return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
     if token.kind == "dense":
         return layers.Dense(token.n, name=token.keras_name, kernel_initializer="zeros")
@@ -626,13 +636,23 @@ def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
 
 def _run_stack(plan: Any, seed: int) -> StackRun:
     keras = load_keras()
+    from rnnshape.model.stack import state_provider
+
     inputs = keras.Input(shape=plan.input_shape[1:], batch_size=plan.batch, name="input")
     tensor, outputs, built = inputs, [], []
     failed_index, message = None, None
+    tokens = list(plan.tokens)
+    providers = {state_provider(tokens, t).index for t in tokens if t.init and state_provider(tokens, t)}
+    states: dict[int, list[Any]] = {}
     for token in plan.tokens:
-        layer = stack_layer(keras, token)
+        layer = stack_layer(keras, token, return_state=token.index in providers)
         try:
-            tensor = layer(tensor)
+            if token.init:
+                tensor = layer(tensor, initial_state=states[state_provider(tokens, token).index])
+            else:
+                tensor = layer(tensor)
+            if token.index in providers:
+                tensor, *states[token.index] = tensor
         except Exception as exc:  # Keras refuses this input: that is the answer, not a crash
             failed_index, message = token.index, " ".join(str(exc).split())
             break
@@ -644,6 +664,14 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
     model.set_weights(deterministic_weights(seed, [tuple(w.shape) for w in model.weights]))
     x = deterministic_stack_input(seed, plan.input_shape)
     values = [np.asarray(v) for v in _as_list(model(x))]
+    init_twins = []
+    for position, (token, layer) in enumerate(zip(plan.tokens, built)):
+        if token.init:
+            twin = stack_layer(keras, dataclasses.replace(token, init=False))
+            seen = x if position == 0 else values[position - 1]
+            twin.build(seen.shape)
+            twin.set_weights(layer.get_weights())
+            init_twins.append((token.index, values[position], np.asarray(twin(seen))))
     layers = [StackLayerRun(tuple(int(d) for d in t.shape), tuple(v.shape), int(layer.count_params()))
               for t, v, layer in zip(outputs, values, built)]
     twins = []
@@ -655,7 +683,7 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
             twin.set_weights(layer.get_weights())
             twins.append((token.index, values[position], np.asarray(twin(seen))))
     return StackRun(layers, int(sum(layer.params for layer in layers)), failed_index, message, input=x,
-                    dense_twins=twins)
+                    dense_twins=twins, init_twins=init_twins)
 
 
 # ---- windows of a series (rnnshape window) ----------------------------------------------

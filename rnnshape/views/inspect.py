@@ -69,6 +69,8 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
         yield (table)
     for fact in data.get("voided_facts", []):
         yield f"not claimed here: {fact}"
+    for note in data.get("notes", []):
+        yield f"note: {note}"
     if values:
         yield from render_values(data, width)
 

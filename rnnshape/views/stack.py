@@ -45,8 +45,12 @@ def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None)
         else:
             output = Text(_shape_cell(layer["output_shape"], layer["output_axes"]))
         params = "-" if layer["params"] is None else str(layer["params"])
-        table.add_row(str(layer["index"]), Text(layer["spec"], style="bold cyan"),
-                      layer["keras_call"].replace("keras.layers.", ""),
+        call = layer["keras_call"].replace("keras.layers.", "")
+        if layer.get("initial_state_from"):
+            call += f"\ncalled with initial_state = token {layer['initial_state_from']}'s final states"
+        if layer.get("states_to"):
+            call += "\nits final states start token " + ", ".join(str(i) for i in layer["states_to"])
+        table.add_row(str(layer["index"]), Text(layer["spec"], style="bold cyan"), call,
                       shape_text(layer["input_shape"]), output, params)
     return table
 
