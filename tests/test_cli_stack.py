@@ -170,12 +170,17 @@ def test_every_pattern_is_built_for_real_with_the_options(invoke_json):
         "many-to-many": ([2, 6, 3], [2, 6, 1]),
         "one-to-many": ([2, 3], [2, 6, 1]),
         "encoder-decoder": ([2, 6, 3], [2, 6, 3]),
+        "encoder-decoder (RepeatVector only)": ([2, 6, 3], [2, 6, 3]),
         "stacked": ([2, 6, 3], [2, 1]),
     }
     for p in patterns.values():
         assert p["params"]["total"] == p["params"]["keras_count_params"]
         assert p["checks"] and all(c["holds"] for c in p["checks"])
-    assert patterns["encoder-decoder"]["spec"] == "lstm:5 repeat:6 lstm:5:seq td:3"
+    assert patterns["encoder-decoder"]["spec"] == "lstm:5 repeat:6 lstm:5:seq:init td:3"
+    assert patterns["encoder-decoder (RepeatVector only)"]["spec"] == "lstm:5 repeat:6 lstm:5:seq td:3"
+    # the encoder's states start the decoder, built for real: measured against a zero start
+    decoder = [c for c in patterns["encoder-decoder"]["checks"] if "final states" in c["claim"]]
+    assert decoder and decoder[0]["holds"] and decoder[0]["max_abs_diff"] > 1e-4
     assert patterns["one-to-many"]["command"] == "rnnshape stack --features 3 --batch 2 repeat:6 lstm:5:seq td:1"
 
 

@@ -139,6 +139,9 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "max_file_size": [str(2**31), "100000000"],
         "tokens": ["lstm:2", "gru:2:seq", "simplernn:1:bi", "dense:1", "td:1", "repeat:2", "lstm:2:seq:back",
                    "gru:1:bi:seq", "LSTM:2", "lstm:2:seq lstm:1"],
+        "text": ["expected ndim=3, found ndim=2. Full shape received: (None, 10)",
+                 'Input 0 of layer "lstm_2" is incompatible with the layer: expected ndim=3, found ndim=2. '
+                 "Full shape received: (None, 8)", "no error here"],
         # window
         "length": ["2", "5", "10", "20"],
         "look_back": ["1", "2", "3"],
@@ -169,6 +172,7 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
                 + ["", "/dev/null", "-", "x" * 5000],
         "model_file": [files["empty.keras"], files["garbage.keras"], files["good.toml"], files["folder.npy"],
                        files["missing.npy"], "", "x" * 5000],
+        "text": HOSTILE_TEXT,
         "tokens": ["lstm", "lstm:0", "lstm:-1", "lstm:1e3", ":", "", "dense:" + str(10**30), "foo:1",
                    "lstm:2:seq:seq", "lstm 2", "x" * 5000, "☃:1", "lstm:2:bi:back", "dense:1:seq", "repeat:0",
                    "lstm:2:", "lstm::2", "--", "lstm:1000000", "repeat:1000000"],

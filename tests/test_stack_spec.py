@@ -112,5 +112,6 @@ def test_patterns_are_compatible_and_have_their_shapes():
         "many-to-many": ((1, 5, 3), (1, 5, 1)),
         "one-to-many": ((1, 3), (1, 5, 1)),
         "encoder-decoder": ((1, 5, 3), (1, 5, 3)),
+        "encoder-decoder (RepeatVector only)": ((1, 5, 3), (1, 5, 3)),
         "stacked": ((1, 5, 3), (1, 1)),
     }

@@ -40,8 +40,12 @@ def why(text: str | None = None, *, file: str | None = None, model: str | None =
     errors: list[RnnshapeError] = []
     for number, fix in enumerate(fixes, start=1):
         if fix["built"]["exit_code"] not in (0, 2):  # 2: numbers beyond rnnshape's limits, said in the fix
-            from rnnshape.errors import ExpectationFailed
+            from rnnshape.errors import BackendError, ExpectationFailed
 
+            if fix["built"]["exit_code"] == 3:  # TensorFlow missing or failing: exit 3 with its own message, once
+                if not any(isinstance(error, BackendError) for error in errors):
+                    errors.append(BackendError(fix["built"].get("error", "TensorFlow/Keras failed")))
+                continue
             errors.append(ExpectationFailed(f"fix {number} ({fix['command']}) did not build: "
                                             f"{fix['built'].get('error', 'incompatible stack')}"))
     return WhyResult(data, errors)

@@ -38,8 +38,8 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
 
     
     Examples:
-      rnnshape model model.keras
-      rnnshape model model.keras --x x.npy --y y.npy
+      rnnshape model examples/forecast.keras
+      rnnshape model examples/forecast.keras --x examples/forecast_x.npy --y examples/forecast_y.npy
       rnnshape model model.keras --layer encoder --x x.npy
       rnnshape model model.keras --diagram --svg model.svg
     """

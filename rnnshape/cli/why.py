@@ -29,7 +29,7 @@ def why(text: tuple[str, ...], file: str | None, model: str | None, y: str | Non
     does not raise: a sequence output trained against a 2-D target (broadcast). Text with no
     Keras shape error exits 1 with the first error line seen.
 
-
+    \b
     Examples:
       rnnshape why "expected ndim=3, found ndim=2. Full shape received: (None, 10)"
       python train.py 2>&1 | rnnshape why
