@@ -87,7 +87,7 @@ def cell_option_checks(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe
 
 def _initial_bias(spec: LayerSpec, probe: Probe) -> np.ndarray | None:
     """The LSTM bias as Keras' initializer drew it (only when --bias-init chose the initializer)."""
-    if spec.layer != "lstm" or not spec.use_bias or spec.bias_init is None or probe.initial_bias is None:
+    if not spec.has_cell_state or not spec.use_bias or spec.bias_init is None or probe.initial_bias is None:
         return None
     return probe.initial_bias
 
@@ -427,7 +427,7 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         "keras_call": spec.keras_call(),
         "call": spec.call_text(),
         "keras_input": spec.keras_input(),
-        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32",
+        "input": {"shape": list(spec.input_shape), "axes": list(spec.input_axes), "dtype": "float32",
                   "source": spec.input, "notes": input_notes(spec)},
         "outputs": outputs,
         "params": params,
@@ -465,7 +465,7 @@ def voided_facts(spec: LayerSpec) -> list[str]:
     if spec.has_cell_state and spec.recurrent_activation not in BOUNDED_GATE_ACTIVATIONS:
         voided.append(f"|h| <= |{spec.activation}(c)| is not claimed: recurrent_activation "
                       f"{spec.recurrent_activation} does not keep the output gate o in [0, 1]")
-    if spec.recurrent_dropout:
+    if spec.recurrent_dropout and not spec.conv:
         voided.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
                       "never with the fused cuDNN kernel on a GPU (rule of Keras)")
     if (spec.dropout or spec.recurrent_dropout) and not spec.training:
@@ -491,7 +491,7 @@ def voided_facts(spec: LayerSpec) -> list[str]:
 
 def input_notes(spec: LayerSpec) -> list[str]:
     """Why the input has the shape it has, and what makes its numbers special."""
-    notes: list[str] = []
+    notes: list[str] = list(spec.conv_arithmetic())
     if spec.input not in INPUT_KINDS:
         from rnnshape.files import load_input_file
 

@@ -156,6 +156,9 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
     # minutes for thousands of units).
     placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
+    if spec.conv:  # ConvLSTM: filters, kernel_size, strides, padding; channels_last only
+        flags.update(kernel_size=spec.kernel_size, strides=spec.strides, padding=spec.padding,
+                     data_format="channels_last")
     layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags,
                 **{**placeholders, **initializers(spec)})
     if bidirectional:
@@ -448,14 +451,14 @@ def _cell_option_probes(spec: LayerSpec, prepared: Prepared, probe: Probe) -> No
         zero_start = {k: v for k, v in kwargs.items() if k != "initial_state"}
         twin = _twin(spec, prepared, **base)
         probe.zero_start = [np.asarray(t) for t in _as_list(twin(prepared.x, **zero_start))]
-        if not spec.bidirectional:
+        if not spec.bidirectional and not spec.conv:
             first = _twin(spec, prepared, return_sequences=True, return_state=False, **base)
             probe.first_step = np.asarray(first(prepared.x, **kwargs))[:, 0]
             probe.cell_weights = list(prepared.weights)
             t0 = -1 if spec.go_backwards else 0
             probe.first_input = prepared.x[:, t0]
             probe.first_valid = prepared.mask[:, t0] if prepared.mask is not None else None
-    if spec.layer == "lstm" and spec.use_bias and spec.bias_init is not None and not spec.bidirectional:
+    if spec.has_cell_state and spec.use_bias and spec.bias_init is not None and not spec.bidirectional:
         probe.initial_bias = np.asarray(prepared.layer.cell.bias.numpy())
 
 
