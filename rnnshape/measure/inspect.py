@@ -211,20 +211,21 @@ def _bidirectional(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) ->
     rows = np.arange(spec.batch)
     fwd_final, bwd_final = fwd[rows, last], bwd[:, 0]
     masked = spec.lengths is not None
+    lo, hi = (("..., :filters", "..., filters:") if spec.conv else (":units", "units:"))
     at_last = "the LAST valid step" if masked else "the LAST step"
     last_index = "i, length_i - 1" if masked else ":, -1"
     if spec.return_state:
         if mode == "concat":
             if seq:
                 checks.append(_equal(f"forward_state_h equals the forward half of output at {at_last}, "
-                                     f"output[{last_index}, :units]", out["output"][rows, last, :u], out["forward_state_h"]))
+                                     f"output[{last_index}, {lo}]", out["output"][rows, last][..., :u], out["forward_state_h"]))
                 checks.append(_equal("backward_state_h equals the backward half of output at the FIRST step, "
-                                     "output[:, 0, units:]", out["output"][:, 0, u:], out["backward_state_h"]))
+                                     f"output[:, 0, {hi}]", out["output"][:, 0][..., u:], out["backward_state_h"]))
             else:
-                checks.append(_equal("forward_state_h equals output[:, :units]",
-                                     out["output"][:, :u], out["forward_state_h"]))
-                checks.append(_equal("backward_state_h equals output[:, units:]",
-                                     out["output"][:, u:], out["backward_state_h"]))
+                checks.append(_equal(f"forward_state_h equals output[:, {lo}]",
+                                     out["output"][..., :u], out["forward_state_h"]))
+                checks.append(_equal(f"backward_state_h equals output[:, {hi}]",
+                                     out["output"][..., u:], out["backward_state_h"]))
         elif mode == "none":
             if seq:
                 checks.append(_equal(f"forward_state_h equals forward_output at {at_last}",

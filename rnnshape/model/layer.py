@@ -369,7 +369,7 @@ class LayerSpec:
 
     def _merged_output_meaning(self) -> str:
         how = {
-            "concat": "concatenated on the last axis: [..., :units] forward, [..., units:] backward",
+            "concat": f"concatenated on the last axis: [..., :{self.size_word}] forward, [..., {self.size_word}:] backward",
             "sum": "summed: forward + backward",
             "mul": "multiplied: forward * backward",
             "ave": "averaged: (forward + backward) / 2",
@@ -641,7 +641,7 @@ class LayerSpec:
     def estimated_bytes(self) -> int:
         """A generous estimate of the memory a run needs: weights, input, every step's
         gate activations and outputs (twice for Bidirectional and for the probe runs)."""
-        b, t, f, u, g = self.batch, self.timesteps, self.features, self.units, GATES[self.layer]
+        b, t, g = self.batch, self.timesteps, GATES[self.layer]
         directions = 2 if self.bidirectional else 1
         floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
         floats += _product(self.input_shape) * 2  # input and its reversed copy
