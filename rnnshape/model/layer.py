@@ -321,16 +321,18 @@ class LayerSpec:
             last = 2 * u if self.merge_mode == "concat" else u
             last_axis = f"2*{self.size_word}" if self.merge_mode == "concat" else self.size_word
             tensors.append(TensorSpec("output", (*lead, *state[:-1], last), (*lead_axes, *state_axes[:-1], last_axis),
-                                      self._merged_output_meaning() + map_note))
+                                      self._merged_output_meaning() + self._map_note(last)))
         for name in self.state_names():
             tensors.append(TensorSpec(name, (b, *state), ("batch", *state_axes), self._state_meaning(name) + map_note))
         return tensors
 
-    def _map_note(self) -> str:
-        """ConvLSTM: what one h (or c) is, and where its spatial size comes from (rules of Keras)."""
+    def _map_note(self, channels: int | None = None) -> str:
+        """ConvLSTM: what one h (or c) is: ``channels`` values (the filters) at each output position."""
         if not self.conv:
             return ""
-        return (f"; a feature map per sample: {self.units} filters at each of the "
+        what = f"{self.units} filters" if channels in (None, self.units) else \
+            f"{channels} values ({self.units} filters per direction)"
+        return (f"; a feature map per sample: {what} at each of the "
                 f"{' x '.join(map(str, self.out_spatial))} output positions")
 
     def conv_arithmetic(self) -> list[str]:
