@@ -27,7 +27,7 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             input: Any = "random",
             filters: int | None = None, kernel_size: Any = None, strides: Any = None, padding: str | None = None,
             depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
-            values: bool = False, static: bool = False,
+            cells: Any = None, values: bool = False, static: bool = False,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
             ascii: bool = False) -> CompareResult:
     """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
@@ -50,7 +50,7 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
                 dropout=dropout, recurrent_dropout=recurrent_dropout, initial_state=initial_state, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
                 seed=seed, lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                 bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides,
-                padding=padding, depth=depth, rows=rows, cols=cols, channels=channels)
+                padding=padding, depth=depth, rows=rows, cols=cols, channels=channels, cells=cells)
     flags = grid_flags(vary, fixed)
     specs, skipped = drop_refused([make_layer_spec(**row) for row in grid_options(base, layers, flags)], flags)
     from rnnshape.measure.inspect import layer_data

@@ -23,7 +23,7 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
             recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
             filters: int | None = None, kernel_size: Any = None, strides: Any = None, padding: str | None = None,
             depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
-            values: bool = False,
+            cells: Any = None, values: bool = False,
             static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
             max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> InspectResult:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
@@ -32,7 +32,8 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     assert, as {"output": (1, 6)} or ["output=1,6"]; a failed one is in ``result.errors`` and
     makes ``result.ok`` False. ``static=True`` answers from the pure model without TensorFlow.
     ConvLSTM1D/2D/3D (``layer="convlstm2d"``) take ``filters``, ``kernel_size``, ``strides``,
-    ``padding``, ``rows`` (and ``cols``, ``depth``) and ``channels`` instead of units and features.
+    ``padding``, ``rows`` (and ``cols``, ``depth``) and ``channels`` instead of units and features;
+    ``layer="rnn"`` takes ``cells`` ("lstm:4,gru:3": keras.layers.RNN with that list of cells).
     """
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
@@ -43,7 +44,7 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
                            training=training, unroll=unroll, initial_state=initial_state, seed=seed,
                            lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
                            bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, depth=depth, rows=rows,
-                           cols=cols, channels=channels)
+                           cols=cols, channels=channels, cells=cells)
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")

@@ -29,7 +29,7 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
     own weights and checked against Keras. ``steps`` chooses the steps shown ("1-3,10", counted
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
-    if canonical_layer(layer) in CONV_LAYERS:
+    if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
         raise UsageError(f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
                          f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
                          "rnnshape inspect")

@@ -139,6 +139,9 @@ def layer_options(multiple_layers: bool = False, conv: bool = False) -> Callable
         click.option("--initial-state", default=None, metavar="zeros|random|FILE.npy",
                      help="states to start from, in Keras' order (LSTM h0, c0; Bidirectional forward then "
                           "backward); FILE.npy holds an array (states, batch, units) [default: zeros, as Keras]"),
+        *([click.option("--cells", default=None, metavar="KIND:UNITS,...",
+                        help="--layer rnn only: keras.layers.RNN with a list of cells, first to last, e.g. "
+                             "lstm:4,gru:3 (KIND lstm, gru or simplernn)")] if conv else []),
         click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
         click.option("--lengths", default=None, metavar="L1,L2,...",
                      help="valid length of each sample; the rest is zero padding under a mask"),

@@ -25,6 +25,8 @@ def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[C
     """Every fact this configuration allows, measured on this run's arrays."""
     if spec.training and (spec.dropout or spec.recurrent_dropout):
         return _one_call(spec, out) + cell_option_checks(spec, out, probe)
+    if spec.cells is not None:
+        return _stacked_cells(spec, out, probe) + cell_option_checks(spec, out, probe)
     if spec.bidirectional:
         checks = _bidirectional(spec, out, probe)
     else:
@@ -120,6 +122,35 @@ def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
     return _equal(f"the first step starts from the given initial_state: h after reading {which}, recomputed in "
                   "numpy from h0" + (", c0" if spec.has_cell_state else "") + " and the layer's weights, equals "
                   f"Keras' first output step{samples}", expected, got, tolerance=RECOMPUTE_TOLERANCE)
+
+
+def _stacked_cells(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """--layer rnn: where each cell's states are, and that the stacked cells compute what the same
+    weights compute as a chain of ordinary layers."""
+    checks: list[Check] = []
+    last = f"state_{len(spec.cells) - 1}_h"
+    output = out["output"]
+    final = output[:, -1] if spec.return_sequences else output
+    at = "the last step of output, output[:, -1]," if spec.return_sequences else "output"
+    if spec.return_state:
+        checks.append(_equal(f"{at} equals {last}, the LAST cell's h (Keras returns the states cell by cell, "
+                             "first cell first)", final, out[last]))
+        if len(spec.cells) > 1 and spec.cells[0][1] == spec.cells[-1][1]:
+            checks.append(_differ(f"{at} differs from state_0_h (the first cell's h, not the layer's output)",
+                                  final, out["state_0_h"]))
+    else:
+        checks.append(_equal(f"{at} equals the last cell's final h (probe with return_state=True)", final,
+                             probe.states[last]))
+    if probe.chain_seq is not None:
+        chain = probe.chain_seq if spec.return_sequences else probe.chain_seq[:, -1]
+        layers = " -> ".join(f"{kind.upper() if kind != 'simplernn' else 'SimpleRNN'}({n}, return_sequences=True)"
+                             for kind, n in spec.cells)
+        checks.append(_equal(f"output equals the same weights as a chain of layers, {layers}: stacked cells "
+                             "run each step through every cell", output, chain))
+        states = [out[name] for name in spec.state_names()] if spec.return_state else list(probe.states.values())
+        checks.append(_equal("every cell's final states equal those of its layer in the chain, in the same order",
+                             _flat(states), _flat(probe.chain_states)))
+    return checks
 
 
 def _one_call(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[Check]:
@@ -423,6 +454,8 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     else:
         weights = [{"name": w.name, "shape": list(w.shape)} for w in spec.weights()]
     params: dict[str, Any] = {"total": spec.param_total(), "formula": spec.param_formula(), "weights": weights}
+    if spec.cells is not None:
+        params["cells"] = spec.cell_params()
     data: dict[str, Any] = {
         "config": spec.config(),
         "keras_call": spec.keras_call(),

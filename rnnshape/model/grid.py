@@ -21,7 +21,8 @@ GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "b
 LAYER_ONLY_OPTIONS = {"reset_after": ("gru",), "unit_forget_bias": LSTM_FAMILY,
                       "recurrent_activation": ("lstm", "gru", *CONV_LAYERS),
                       # ConvLSTM rows take filters, channels and the map; the others units and features
-                      "units": LAYERS, "features": LAYERS, **{key: CONV_LAYERS for key in CONV_KEYS}}
+                      "units": LAYERS, "features": (*LAYERS, "rnn"), "cells": ("rnn",),
+                      **{key: CONV_LAYERS for key in CONV_KEYS}}
 # Without --vary: the four combinations the tutorials walk through by hand.
 DEFAULT_GRID = ("return_sequences", "return_state")
 
@@ -56,7 +57,7 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
     --merge-mode applies to the Bidirectional rows only when bidirectional is varied."""
     rows = []
     layers = tuple(dict.fromkeys(layers))
-    for key in ("units", "features", *CONV_KEYS):  # given, and no row's layer takes it: make_spec names it
+    for key in ("units", "features", "cells", *CONV_KEYS):  # given, and no row's layer takes it: make_spec names it
         if base.get(key) is not None and not any(layer in LAYER_ONLY_OPTIONS[key] for layer in layers):
             return [dict(base, layer=layers[0])]
     for layer in layers:

@@ -16,23 +16,26 @@ from rnnshape.model.words import shape_text
 LAYERS = ("lstm", "gru", "simplernn")
 # ConvLSTM1D/2D/3D: an LSTM whose gates are convolutions over a feature map (channels_last only).
 CONV_LAYERS = ("convlstm1d", "convlstm2d", "convlstm3d")
-ALL_LAYERS = LAYERS + CONV_LAYERS
+# keras.layers.RNN([cells...]): a list of cells (Keras wraps it in StackedRNNCells), --cells lstm:4,gru:3
+CELLS_LAYER = "rnn"
+ALL_LAYERS = LAYERS + CONV_LAYERS + (CELLS_LAYER,)
+CELL_CLASS = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCell"}
 LSTM_FAMILY = ("lstm",) + CONV_LAYERS  # the layers with a cell state c, a forget gate and unit_forget_bias
 MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 # Accepted spellings of --layer, compared after lower-casing.
 LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn",
                  **{name: name for name in CONV_LAYERS},
-                 **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)}}
+                 **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)}, "rnn": "rnn"}
 KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN", "convlstm1d": "ConvLSTM1D",
-               "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D"}
+               "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D", "rnn": "RNN"}
 # The names Keras gives these layers and their cells by default; the runner uses them
 # explicitly so that weight paths are the same run after run.
 KERAS_LAYER_NAME = {"lstm": "lstm", "gru": "gru", "simplernn": "simple_rnn", "convlstm1d": "conv_lstm1d",
-                    "convlstm2d": "conv_lstm2d", "convlstm3d": "conv_lstm3d"}
+                    "convlstm2d": "conv_lstm2d", "convlstm3d": "conv_lstm3d", "rnn": "rnn"}
 KERAS_CELL_NAME = {"lstm": "lstm_cell", "gru": "gru_cell", "simplernn": "simple_rnn_cell",
-                   **{name: "conv_lstm_cell" for name in CONV_LAYERS}}
+                   **{name: "conv_lstm_cell" for name in CONV_LAYERS}, "rnn": "stacked_rnn_cells"}
 # Number of fused gate blocks in the kernels: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one.
-GATES = {"lstm": 4, "gru": 3, "simplernn": 1, **{name: 4 for name in CONV_LAYERS}}
+GATES = {"lstm": 4, "gru": 3, "simplernn": 1, **{name: 4 for name in CONV_LAYERS}, "rnn": 4}
 # ConvLSTM: the spatial axes of the map of each step, in Keras' channels_last order.
 SPATIAL_AXES = {"convlstm1d": ("rows",), "convlstm2d": ("rows", "cols"), "convlstm3d": ("depth", "rows", "cols")}
 PADDINGS = ("valid", "same")
@@ -70,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "bias_init": None,
     "input": "random",
     **{key: None for key in CONV_KEYS},  # ConvLSTM only; resolved from CONV_DEFAULTS
+    "cells": None,  # --layer rnn only: lstm:4,gru:3
 }
 # Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
 INITIALIZERS = {
@@ -86,7 +90,8 @@ INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_i
 SIZE_KEYS = ("batch", "timesteps", "features")
 # Keras activation names rnnshape accepts (and measure.cells recomputes in numpy).
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign", "softplus", "exponential")
-DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh", **{name: "tanh" for name in CONV_LAYERS}}
+DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh", **{name: "tanh" for name in CONV_LAYERS},
+                      "rnn": "tanh"}
 DEFAULT_RECURRENT_ACTIVATION = {"lstm": "sigmoid", "gru": "sigmoid",  # SimpleRNN has none
                                 **{name: "sigmoid" for name in CONV_LAYERS}}
 BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
@@ -197,6 +202,7 @@ class LayerSpec:
     kernel_size: tuple[int, ...] | None = None
     strides: tuple[int, ...] | None = None
     padding: str | None = None  # of the input convolution; the recurrent one is always "same"
+    cells: tuple[tuple[str, int], ...] | None = None  # --layer rnn only: (kind, units) per cell, first to last
 
     # ---- identity -------------------------------------------------------------------
     @property
@@ -261,6 +267,10 @@ class LayerSpec:
         out["lengths"] = list(self.lengths) if self.lengths is not None else None
         for key in ("spatial", "kernel_size", "strides", "padding"):
             out.pop(key)
+        cells = out.pop("cells")
+        if self.layer == CELLS_LAYER:
+            out = {"layer": out.pop("layer"), "cells": ",".join(f"{kind}:{n}" for kind, n in cells),
+                   **{key: value for key, value in out.items() if key != "units"}}
         if self.conv:
             rest = {key: out.pop(key) for key in list(out) if list(out).index(key) > list(out).index("layer")}
             conv = {"filters": self.units, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
@@ -294,6 +304,9 @@ class LayerSpec:
         """Names of the returned states, in Keras order (empty without return_state)."""
         if not self.return_state:
             return []
+        if self.cells is not None:  # Keras 3 returns cell i's states as [h, c] (LSTM) or h: flattened
+            return [f"state_{i}_{s}" for i, (kind, _) in enumerate(self.cells)
+                    for s in (("h", "c") if kind == "lstm" else ("h",))]
         own = ["state_h", "state_c"] if self.has_cell_state else ["state_h"]
         if not self.bidirectional:
             return own
@@ -323,11 +336,27 @@ class LayerSpec:
             tensors.append(TensorSpec("output", (*lead, *state[:-1], last), (*lead_axes, *state_axes[:-1], last_axis),
                                       self._merged_output_meaning() + self._map_note(last)))
         for name in self.state_names():
+            if self.cells is not None:
+                tensors.append(TensorSpec(name, (b, self.cells[int(name.split("_")[1])][1]), ("batch", "units"),
+                                          self._cell_state_meaning(name)))
+                continue
             tensors.append(TensorSpec(name, (b, *state), ("batch", *state_axes), self._state_meaning(name) + map_note))
         return tensors
 
+    def _cell_state_meaning(self, name: str) -> str:
+        """--layer rnn: state_I_h / state_I_c, cell I's final state."""
+        index, base = int(name.split("_")[1]), name[-1]
+        kind, units = self.cells[index]
+        what = "hidden state h" if base == "h" else "cell state c (memory; never an output of a step)"
+        where = "the last cell: its h is the layer's output" if index == len(self.cells) - 1 else \
+            f"its h is cell {index + 1}'s input at each step"
+        return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}; {where}"
+
     def _map_note(self, channels: int | None = None) -> str:
         """ConvLSTM: what one h (or c) is: ``channels`` values (the filters) at each output position."""
+        if self.cells is not None:
+            kind, units = self.cells[-1]
+            return f"; the last cell's h (cell {len(self.cells) - 1}, {CELL_CLASS[kind]}({units}))"
         if not self.conv:
             return ""
         what = f"{self.units} filters" if channels in (None, self.units) else \
@@ -419,6 +448,8 @@ class LayerSpec:
     # ---- h versus c (rules of Keras) ----------------------------------------------
     def h_vs_c(self) -> list[dict[str, str]]:
         """What h and c are, their equations, and where each is returned under these flags."""
+        if self.cells is not None:
+            return self._cells_h_vs_c()
         prefix = ["forward_", "backward_"] if self.bidirectional else [""]
         output_names = [t.name for t in self.outputs() if "state" not in t.name]
         where_output = " and ".join(output_names) + (" (every timestep)" if self.return_sequences else " (last step only)")
@@ -465,6 +496,29 @@ class LayerSpec:
             })
         if self.layer == "gru":
             rows.append(self._gru_candidate_row())
+        return rows
+
+    def _cells_h_vs_c(self) -> list[dict[str, str]]:
+        """--layer rnn: one row per state of each cell (rules of Keras: StackedRNNCells)."""
+        rows = []
+        last = len(self.cells) - 1
+        for i, (kind, units) in enumerate(self.cells):
+            source = "x_t" if i == 0 else f"h{i - 1}_t (cell {i - 1}'s new h, the same step)"
+            states = [f"state_{i}_h"] + ([f"state_{i}_c"] if kind == "lstm" else [])
+            returned = ", ".join(states) if self.return_state else "not returned (add --return-state)"
+            h_where = returned
+            if i == last:
+                seq = "output (every timestep)" if self.return_sequences else "output (last step only)"
+                h_where = f"{seq}; {returned}"
+            equation = {"lstm": f"h{i}_t = o_t * tanh(c{i}_t)", "gru": f"h{i}_t = z_t * h{i}_{{t-1}} + (1 - z_t) * h~_t",
+                        "simplernn": f"h{i}_t = tanh(W {source.split(' ')[0]} + U h{i}_{{t-1}} + b)"}[kind]
+            rows.append({"state": f"h{i}", "what": f"cell {i}, {CELL_CLASS[kind]}({units}): hidden state; reads "
+                                                   f"{source}", "equation": equation,
+                         "returned_as": h_where if i == last or not self.return_state else returned.split(", ")[0]})
+            if kind == "lstm":
+                rows.append({"state": f"c{i}", "what": f"cell {i}'s cell state: its memory; never an output",
+                             "equation": f"c{i}_t = f_t * c{i}_{{t-1}} + i_t * g_t",
+                             "returned_as": f"state_{i}_c" if self.return_state else "not returned"})
         return rows
 
     def _conv_gates_row(self) -> dict[str, str]:
@@ -535,11 +589,48 @@ class LayerSpec:
             ]
         if self.use_bias:
             own.append(("bias", bias_shape, bias_role))
+        if self.cells is not None:
+            return self._cell_weights()
         name, cell = KERAS_LAYER_NAME[self.layer], KERAS_CELL_NAME[self.layer]
         prefixes = [f"{name}/{cell}"]
         if self.bidirectional:
             prefixes = [f"bidirectional/{d}_{name}/{cell}" for d in ("forward", "backward")]
         return [WeightSpec(f"{p}/{w}", shape, role) for p in prefixes for w, shape, role in own]
+
+    def cell_inputs(self) -> list[int]:
+        """--layer rnn: what each cell reads: the features, then the previous cell's units."""
+        return [self.features] + [n for _, n in self.cells[:-1]]
+
+    def cell_names(self) -> list[str]:
+        """The names rnnshape gives the cells (Keras would number repeated kinds globally)."""
+        return [f"cell_{i}_{KERAS_CELL_NAME[kind]}" for i, (kind, _) in enumerate(self.cells)]
+
+    def _cell_weights(self) -> list[WeightSpec]:
+        weights = []
+        for (kind, u), f, name in zip(self.cells, self.cell_inputs(), self.cell_names()):
+            g = GATES[kind]
+            prefix = f"rnn/stacked_rnn_cells/{name}"
+            weights.append(WeightSpec(f"{prefix}/kernel", (f, g * u), "input weights W (inputs -> gates)"))
+            weights.append(WeightSpec(f"{prefix}/recurrent_kernel", (u, g * u), "recurrent weights U"))
+            weights.append(WeightSpec(f"{prefix}/bias", (2, g * u) if kind == "gru" else (g * u,),
+                                      "bias b" + (" (reset_after=True: two rows)" if kind == "gru" else "")))
+        return weights
+
+    def _cell_params(self) -> list[tuple[str, str, int]]:
+        """--layer rnn: per cell (symbolic, filled in, count)."""
+        parts = []
+        for (kind, u), f in zip(self.cells, self.cell_inputs()):
+            g = GATES[kind]
+            bias, bias_text = (2 * u, f"2 * {u}") if kind == "gru" else (u, str(u))
+            filled = f"{u} * ({u} + {f}) + {bias_text}"
+            filled = f"{g} * ({filled})" if g > 1 else filled
+            parts.append((kind, filled, g * (u * (u + f) + bias)))
+        return parts
+
+    def cell_params(self) -> list[dict[str, Any]]:
+        """--layer rnn: the parameters of each cell, filled in."""
+        return [{"cell": i, "class": CELL_CLASS[kind], "units": self.cells[i][1], "formula": f"{filled} = {count}",
+                 "total": count} for i, (kind, filled, count) in enumerate(self._cell_params())]
 
     def _bias_terms(self) -> tuple[str, str, int]:
         """The bias part of one gate block's parameters: (symbolic, filled in, count)."""
@@ -551,6 +642,8 @@ class LayerSpec:
         return " + units", f" + {u}", u
 
     def param_total(self) -> int:
+        if self.cells is not None:
+            return sum(count for _, _, count in self._cell_params())
         u, f = self.units, self.features
         bias = self._bias_terms()[2]
         one = GATES[self.layer] * (self.kernel_area * u * (u + f) + bias)
@@ -558,6 +651,10 @@ class LayerSpec:
 
     def param_formula(self) -> str:
         """The formula with its numbers filled in, ending with the total."""
+        if self.cells is not None:
+            filled = " + ".join(f"[{text}]" for _, text, _ in self._cell_params())
+            return (f"sum over cells of gates * (units * (units + inputs) + bias) = {filled} = "
+                    f"{self.param_total()}")
         u, f, g = self.units, self.features, GATES[self.layer]
         bias_symbolic, bias_filled, _ = self._bias_terms()
         symbolic = f"units * (units + features){bias_symbolic}"
@@ -575,6 +672,10 @@ class LayerSpec:
     # ---- the Python a user would write ----------------------------------------------
     def keras_call(self) -> str:
         args = [str(self.units)]
+        if self.cells is not None:  # the initializers are the cells' arguments
+            inits = "".join(f", {keyword}={self.initializer_call(key)}" for key, keyword in INIT_KEYS.items()
+                            if self.initializer_call(key) is not None)
+            args = ["[" + ", ".join(f"keras.layers.{CELL_CLASS[kind]}({n}{inits})" for kind, n in self.cells) + "]"]
         if self.conv:
             args.append(_tuple_text(self.kernel_size))
             if set(self.strides) != {1}:
@@ -596,7 +697,7 @@ class LayerSpec:
             args.append("unit_forget_bias=False")
         for key, keyword in INIT_KEYS.items():
             init = self.initializer_call(key)
-            if init is not None:
+            if init is not None and self.cells is None:
                 args.append(f"{keyword}={init}")
         for key in ("dropout", "recurrent_dropout"):
             if getattr(self, key):
@@ -710,6 +811,7 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
             values[key] = value
     values["layer"] = canonical_layer(values["layer"])
     _resolve_conv(values, options)
+    _resolve_cells(values, options)
     values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS}, input_file)
     if pinned_sha256 is not None and pinned_sha256 != values["input_sha256"]:
         raise SpecError("input_sha256", f"{pinned_sha256!r} does not match the input {values['input']!r} "
@@ -736,7 +838,8 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     elif values["bidirectional"]:
         values["merge_mode"] = "concat"
     values["reset_after"] = resolve_reset_after(values["layer"], values["reset_after"])
-    _resolve_cell_options(values)
+    if values["layer"] != CELLS_LAYER:
+        _resolve_cell_options(values)
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
     spec = LayerSpec(**values)
     if spec.initial_state is not None:
@@ -805,6 +908,47 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
                                            f"a smaller --kernel-size or a larger --{axis}")
     values.update(units=resolved["filters"], features=resolved["channels"], spatial=spatial, kernel_size=kernel,
                   strides=strides, padding=padding)
+
+
+CELLS_REFUSED = ("stateful", "bidirectional", "reset_after", "activation", "recurrent_activation", "unit_forget_bias",
+                 "dropout", "recurrent_dropout", "initial_state", "lengths")
+_CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):(\d+)$")
+
+
+def _resolve_cells(values: dict[str, Any], given: dict[str, Any]) -> None:
+    """--layer rnn --cells lstm:4,gru:3: keras.layers.RNN([LSTMCell(4), GRUCell(3)]); units is the
+    last cell's. --cells with another layer, and the options rnnshape does not explain for a list
+    of cells, are refused naming the option."""
+    cells = values.pop("cells")
+    if values["layer"] != CELLS_LAYER:
+        if cells is not None:
+            raise SpecError("cells", f"applies only with --layer rnn (keras.layers.RNN with a list of cells), not "
+                                     f"{values['layer']}")
+        return
+    if given.get("units") is not None:
+        raise SpecError("units", "--layer rnn takes its cells' units from --cells (e.g. lstm:4,gru:3), not --units")
+    if cells is None:
+        raise SpecError("cells", "--layer rnn needs its cells: --cells KIND:UNITS[,KIND:UNITS...] with KIND lstm, gru "
+                                 "or simplernn, e.g. lstm:4,gru:3")
+    words = cells.split(",") if isinstance(cells, str) else list(cells)
+    parsed = []
+    for word in words:
+        match = _CELL.match(str(word).strip().lower()) if len(str(word)) < 100 else None
+        if not match or not 1 <= int(match.group(2)) <= 1_000_000:
+            raise SpecError("cells", f"{str(word)[:60]!r} is not KIND:UNITS with KIND lstm, gru or simplernn and "
+                                     "UNITS in 1..1000000 (e.g. lstm:4,gru:3)")
+        parsed.append((LAYER_ALIASES[match.group(1)], int(match.group(2))))
+    if not 1 <= len(parsed) <= 16:
+        raise SpecError("cells", f"gives {len(parsed)} cells: give 1 to 16")
+    for key in CELLS_REFUSED:
+        value = values.get(key)
+        if value not in (None, False, 0.0) and not (key == "merge_mode"):
+            raise SpecError(key, "is not explained for --layer rnn (a list of cells) in rnnshape: drop it, or see "
+                                 "the option on one layer with --layer lstm|gru|simplernn")
+    if values["use_bias"] is False:
+        raise SpecError("use_bias", "is not explained for --layer rnn (a list of cells) in rnnshape: drop it")
+    values.update(cells=tuple(parsed), units=parsed[-1][1], activation="tanh", recurrent_activation=None,
+                  unit_forget_bias=None)
 
 
 def _conv_tuple(key: str, value: Any, rank: int) -> tuple[int, ...]:

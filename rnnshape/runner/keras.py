@@ -151,6 +151,8 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     if spec.reset_after is not None:
         flags["reset_after"] = spec.reset_after
     flags.update({k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None})
+    if spec.cells is not None:  # keras.layers.RNN([cells...]): the cells take the initializers
+        return _build_cells_layer(keras, spec, flags)
     cls = getattr(keras.layers, spec.keras_class)
     # Weights the user left to rnnshape are overwritten right after building: start them at zeros
     # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
@@ -167,6 +169,34 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
         )
     layer.build(spec.input_shape)
     return layer
+
+
+def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> Any:
+    """keras.layers.RNN with a list of cells (Keras wraps them in StackedRNNCells), named in order."""
+    from rnnshape.model.layer import CELL_CLASS
+
+    chosen = {**{keyword: "zeros" for keyword in INIT_KEYS.values()}, **initializers(spec)}
+    cells = [getattr(keras.layers, CELL_CLASS[kind])(units, name=name, **chosen)
+             for (kind, units), name in zip(spec.cells, spec.cell_names())]
+    arguments = {k: v for k, v in flags.items() if k in ("return_sequences", "return_state", "stateful",
+                                                         "go_backwards", "unroll")}
+    layer = keras.layers.RNN(cells, name="rnn", **arguments)
+    layer.build(spec.input_shape)
+    return layer
+
+
+def flatten(value: Any) -> list[Any]:
+    """Keras 3 returns RNN([cells]) states nested (an LSTM cell's [h, c], another cell's h): flat, in order."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in flatten(item)]
+    return [value]
+
+
+def _flat_shapes(value: Any) -> list[tuple]:
+    """compute_output_shape's nesting flattened down to the shape tuples."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(d, int) or d is None for d in value):
+        return [tuple(value)]
+    return [shape for item in value for shape in _flat_shapes(item)]
 
 
 def cell_arguments(spec: LayerSpec, **overrides: Any) -> dict[str, Any]:
@@ -317,14 +347,14 @@ def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
 def _run_one(spec: LayerSpec) -> RunResult:
     prepared = prepare(spec)
     layer, x = prepared.layer, prepared.x
-    raw = _as_list(layer(x, **prepared.call_arguments(spec)))
+    raw = flatten(layer(x, **prepared.call_arguments(spec)))
     names = spec.output_names()
     if len(raw) != len(names):
         raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
                            f"({', '.join(names)}) for {spec.keras_call()}")
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
-    symbolic = _as_list(layer.compute_output_shape(spec.input_shape))
-    symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, _symbolic_list(symbolic, len(names)))}
+    symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
+    symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, symbolic)}
     probe = _probe(spec, prepared)
     return RunResult(
         spec=spec,
@@ -346,8 +376,8 @@ def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
         for spec in specs:
             layer = build_layer(spec)
             x = np.zeros(spec.input_shape, np.float32)
-            raw = _as_list(layer(x))
-            symbolic = _symbolic_list(_as_list(layer.compute_output_shape(spec.input_shape)), len(raw))
+            raw = flatten(layer(x))
+            symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
             answers.append({
                 "shapes": [tuple(int(d) for d in t.shape) for t in raw],
                 "dtypes": [str(np.asarray(t).dtype) for t in raw],
@@ -356,13 +386,6 @@ def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
                 "weights": [(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
             })
     return answers
-
-
-def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
-    """compute_output_shape gives one shape tuple for a single output, else a sequence of them."""
-    if count == 1 and shapes and not isinstance(shapes[0], (list, tuple)):
-        return [tuple(shapes)]
-    return [tuple(s) for s in shapes]
 
 
 
@@ -399,6 +422,8 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
     probe = Probe()
     layer, x = prepared.layer, prepared.x
     kwargs = prepared.call_arguments(spec)
+    if spec.cells is not None:
+        return _probe_cells(spec, prepared, probe)
     if spec.stateful:
         targets = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
         probe.state_variables = [np.asarray(v.numpy()) for t in targets for v in t.states]
@@ -424,6 +449,37 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
     if spec.go_backwards and prepared.mask is None:
         forward = _twin(spec, prepared, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
         probe.reversed_input_seq = np.asarray(forward(x[:, ::-1], **kwargs))
+    return probe
+
+
+def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe) -> Probe:
+    """--layer rnn: the same cells returning every step and every state, and the same weights as a
+    chain of ordinary layers (LSTM, GRU, SimpleRNN, each returning its sequence to the next)."""
+    keras = load_keras()
+    x = prepared.x
+    twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
+    seq, *states = flatten(twin(x))
+    probe.seq = np.asarray(seq)
+    probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+    if spec.unroll:
+        rolled = _twin(spec, prepared, unroll=False)
+        probe.rolled = [np.asarray(t) for t in flatten(rolled(x))]
+    weights = list(prepared.weights)
+    tensor, finals = x, []
+    for index, (kind, units) in enumerate(spec.cells):
+        cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}[kind]
+        single = cls(units, return_sequences=True, return_state=True, go_backwards=spec.go_backwards and index == 0)
+        single.build(tensor.shape)
+        count = len(single.weights)
+        single.set_weights(weights[:count])
+        weights = weights[count:]
+        out, *own = flatten(single(tensor))
+        finals.extend(np.asarray(s) for s in own)
+        # go_backwards: the first layer returns its sequence in reading order and the next ones read it
+        # as given, as the stacked cells do at each step
+        tensor = np.asarray(out)
+    probe.chain_seq = tensor
+    probe.chain_states = finals
     return probe
 
 
@@ -870,6 +926,8 @@ class Probe:
     first_input: np.ndarray | None = None  # the first step read: x[:, 0], or x[:, -1] with go_backwards
     first_valid: np.ndarray | None = None  # with a mask: is that step valid, per sample
     initial_bias: np.ndarray | None = None  # LSTM bias as --bias-init's Keras initializer drew it
+    chain_seq: np.ndarray | None = None  # --layer rnn: the last of the cells as separate layers, every step
+    chain_states: list[np.ndarray] | None = None  # --layer rnn: those layers' final states, in Keras' order
 
 
 def generated_input(kind: str, seed: int, shape: tuple[int, int, int]) -> np.ndarray:
