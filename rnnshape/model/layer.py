@@ -304,7 +304,7 @@ class LayerSpec:
         """Names of the returned states, in Keras order (empty without return_state)."""
         if not self.return_state:
             return []
-        if self.cells is not None:  # Keras 3 returns cell i's states as [h, c] (LSTM) or h: flattened
+        if self.cells is not None:  # Keras returns cell i's states as a list, [h, c] (LSTM) or [h]: flattened
             return [f"state_{i}_{s}" for i, (kind, _) in enumerate(self.cells)
                     for s in (("h", "c") if kind == "lstm" else ("h",))]
         own = ["state_h", "state_c"] if self.has_cell_state else ["state_h"]

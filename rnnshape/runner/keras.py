@@ -180,13 +180,14 @@ def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> An
              for (kind, units), name in zip(spec.cells, spec.cell_names())]
     arguments = {k: v for k, v in flags.items() if k in ("return_sequences", "return_state", "stateful",
                                                          "go_backwards", "unroll")}
-    layer = keras.layers.RNN(cells, name="rnn", **arguments)
+    # RNN(cells) would wrap them in a StackedRNNCells numbered per process: named here, as Keras' first one
+    layer = keras.layers.RNN(keras.layers.StackedRNNCells(cells, name="stacked_rnn_cells"), name="rnn", **arguments)
     layer.build(spec.input_shape)
     return layer
 
 
 def flatten(value: Any) -> list[Any]:
-    """Keras 3 returns RNN([cells]) states nested (an LSTM cell's [h, c], another cell's h): flat, in order."""
+    """Keras 3.15 returns RNN([cells]) states nested, one list per cell ([h, c] or [h]): flat, in order."""
     if isinstance(value, (list, tuple)):
         return [leaf for item in value for leaf in flatten(item)]
     return [value]
