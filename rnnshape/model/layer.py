@@ -350,6 +350,8 @@ class LayerSpec:
         what = "hidden state h" if base == "h" else "cell state c (memory; never an output of a step)"
         where = "the last cell: its h is the layer's output" if index == len(self.cells) - 1 else \
             f"its h is cell {index + 1}'s input at each step"
+        if base == "c":
+            return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}"
         return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}; {where}"
 
     def _map_note(self, channels: int | None = None) -> str:
