@@ -116,6 +116,7 @@ def test_the_issue_example_names_and_per_cell_parameters(invoke_json):
     (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--stateful"], "--stateful"),
     (["compare", "--layer", "lstm", "--cells", "gru:3"], "--cells"),
     (["trace", "--layer", "rnn"], "--layer"),
+    (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--diagram", "--static"], "--diagram"),
 ])
 def test_refusals_exit_2_naming_the_option(invoke, args, option):
     result = invoke(args)

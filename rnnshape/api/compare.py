@@ -53,6 +53,9 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
                 padding=padding, depth=depth, rows=rows, cols=cols, channels=channels, cells=cells)
     flags = grid_flags(vary, fixed)
     specs, skipped = drop_refused([make_layer_spec(**row) for row in grid_options(base, layers, flags)], flags)
+    if diagram and any(spec.cells is not None for spec in specs):
+        raise UsageError("Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
+                         "(a list of cells) is not drawn: drop --diagram")
     from rnnshape.measure.inspect import layer_data
 
     if static:  # --static builds nothing: any size can be answered

@@ -48,6 +48,9 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    if diagram and spec.cells is not None:
+        raise UsageError("Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
+                         "(a list of cells) is not drawn: drop --diagram")
     limits = Limits(max_memory, max_seconds)
     from rnnshape.measure.inspect import expectations_data, layer_data
 
