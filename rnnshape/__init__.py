@@ -29,7 +29,7 @@ __all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "s
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
 
-def inspect(layer: str = "lstm", units: int = 4, **options: Any) -> InspectResult:
+def inspect(layer: str = "lstm", units: int | None = None, **options: Any) -> InspectResult:
     """One recurrent layer built, run and explained (``rnnshape inspect``); see
     rnnshape.api.inspect.inspect for every option."""
     from rnnshape.api.inspect import inspect as run

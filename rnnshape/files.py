@@ -164,9 +164,10 @@ def load_state_file(path: str) -> LoadedStates:
     except Exception as exc:
         raise SpecError("initial_state", f"{name!r} is not a numeric .npy array (pickles are never loaded): "
                                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    if array.dtype.kind not in "biuf" or array.ndim not in (2, 3):
+    if array.dtype.kind not in "biuf" or not 2 <= array.ndim <= 6:
         raise SpecError("initial_state", f"{name!r} holds a {array.dtype} array of shape {array.shape}: numbers of "
-                                         "shape (states, batch, units) are needed")
+                                         "shape (states, batch, units) are needed (ConvLSTM: (states, batch, "
+                                         "rows', cols', filters))")
     if not np.all(np.isfinite(array)):
         raise SpecError("initial_state", f"{name!r} holds NaN or infinite values")
     return LoadedStates(array.astype(np.float32), hashlib.sha256(raw).hexdigest())

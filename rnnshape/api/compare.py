@@ -16,7 +16,7 @@ FIXABLE = ("return_sequences", "return_state", "stateful", "go_backwards", "bidi
 
 
 def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = (), fixed: Iterable[str] | None = None,
-            units: int = 4, timesteps: int | None = None, features: int | None = None, batch: int | None = None,
+            units: int | None = None, timesteps: int | None = None, features: int | None = None, batch: int | None = None,
             return_sequences: bool = False, return_state: bool = False, stateful: bool = False,
             go_backwards: bool = False, bidirectional: bool = False, merge_mode: str | None = None,
             reset_after: bool | None = None, activation: str | None = None, recurrent_activation: str | None = None,
@@ -24,7 +24,10 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
             initial_state: Any = None, seed: int = 0,
             lengths: Any = None, kernel_init: Any = None, recurrent_init: Any = None, bias_init: Any = None,
-            input: Any = "random", values: bool = False, static: bool = False,
+            input: Any = "random",
+            filters: int | None = None, kernel_size: Any = None, strides: Any = None, padding: str | None = None,
+            depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
+            cells: Any = None, values: bool = False, static: bool = False,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
             ascii: bool = False) -> CompareResult:
     """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
@@ -46,9 +49,13 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
     base = dict(flag_values, **optional, activation=activation, recurrent_activation=recurrent_activation,
                 dropout=dropout, recurrent_dropout=recurrent_dropout, initial_state=initial_state, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
                 seed=seed, lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
-                bias_init=bias_init, input=input)
+                bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides,
+                padding=padding, depth=depth, rows=rows, cols=cols, channels=channels, cells=cells)
     flags = grid_flags(vary, fixed)
     specs, skipped = drop_refused([make_layer_spec(**row) for row in grid_options(base, layers, flags)], flags)
+    if diagram and any(spec.cells is not None for spec in specs):
+        raise UsageError("Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
+                         "(a list of cells) is not drawn: drop --diagram")
     from rnnshape.measure.inspect import layer_data
 
     if static:  # --static builds nothing: any size can be answered

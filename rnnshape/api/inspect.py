@@ -12,7 +12,7 @@ from rnnshape.model.words import shape_text
 from rnnshape.results import InspectResult, ViewOptions
 
 
-def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
             batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
             stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
             merge_mode: str | None = None, reset_after: bool | None = None,
@@ -20,7 +20,10 @@ def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, f
             unit_forget_bias: bool | None = None, dropout: float | None = None,
             recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
             initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
-            recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", values: bool = False,
+            recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
+            filters: int | None = None, kernel_size: Any = None, strides: Any = None, padding: str | None = None,
+            depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
+            cells: Any = None, values: bool = False,
             static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
             max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> InspectResult:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
@@ -28,6 +31,9 @@ def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, f
     The options are those of ``rnnshape inspect`` with underscores. ``expect`` holds shapes to
     assert, as {"output": (1, 6)} or ["output=1,6"]; a failed one is in ``result.errors`` and
     makes ``result.ok`` False. ``static=True`` answers from the pure model without TensorFlow.
+    ConvLSTM1D/2D/3D (``layer="convlstm2d"``) take ``filters``, ``kernel_size``, ``strides``,
+    ``padding``, ``rows`` (and ``cols``, ``depth``) and ``channels`` instead of units and features;
+    ``layer="rnn"`` takes ``cells`` ("lstm:4,gru:3": keras.layers.RNN with that list of cells).
     """
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
@@ -37,10 +43,14 @@ def inspect(layer: str = "lstm", units: int = 4, timesteps: int | None = None, f
                            unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
                            training=training, unroll=unroll, initial_state=initial_state, seed=seed,
                            lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
-                           bias_init=bias_init, input=input)
+                           bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, depth=depth, rows=rows,
+                           cols=cols, channels=channels, cells=cells)
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    if diagram and spec.cells is not None:
+        raise UsageError("Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
+                         "(a list of cells) is not drawn: drop --diagram")
     limits = Limits(max_memory, max_seconds)
     from rnnshape.measure.inspect import expectations_data, layer_data
 

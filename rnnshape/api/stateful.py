@@ -7,7 +7,7 @@ from typing import Any
 from rnnshape.api._common import make_layer_spec
 from rnnshape.errors import UsageError
 from rnnshape.model import stateful as chunking
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
 from rnnshape.model.limits import Limits, check_size
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.versions import versions
@@ -28,6 +28,9 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
              ascii: bool = False) -> StatefulResult:
     """The inspect layer built with stateful=True and fed the chunks of ``split`` ("2,4": chunk
     lengths along time; default two halves) as consecutive batches, its states measured."""
+    if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
+        raise UsageError(f"Invalid value for --layer: stateful chunks LSTM, GRU and SimpleRNN layers, not "
+                         f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs and states with rnnshape inspect")
     if lengths is not None:
         raise UsageError("Invalid value for --lengths: stateful feeds whole sequences without a mask; "
                          "see padding under a mask with rnnshape inspect --lengths")

@@ -7,7 +7,7 @@ from typing import Any
 from rnnshape.api._common import make_layer_spec
 from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
 from rnnshape.model.limits import Limits, check_size
 from rnnshape.results import TraceResult
 from rnnshape.versions import versions
@@ -29,6 +29,10 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
     own weights and checked against Keras. ``steps`` chooses the steps shown ("1-3,10", counted
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
+    if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
+        raise UsageError(f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
+                         f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
+                         "rnnshape inspect")
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
                            go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,

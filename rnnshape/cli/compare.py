@@ -25,7 +25,7 @@ class VaryFlag(click.ParamType):
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@layer_options(multiple_layers=True)
+@layer_options(multiple_layers=True, conv=True)
 @click.option("--vary", multiple=True, type=VaryFlag(),
               help="add a flag to the grid (repeatable): return-sequences, return-state, stateful, "
                    "go-backwards, bidirectional, reset-after (GRU rows only), use-bias, unit-forget-bias (LSTM rows only), "

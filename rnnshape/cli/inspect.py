@@ -12,7 +12,7 @@ from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option,
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@layer_options()
+@layer_options(conv=True)
 @json_option()
 @click.option("--values", is_flag=True, help="also print the tensors (elided in the terminal, full in JSON)")
 @static_option()

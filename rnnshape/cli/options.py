@@ -8,7 +8,8 @@ from typing import Any, Callable
 import click
 
 from rnnshape.errors import RnnshapeError
-from rnnshape.model.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES, canonical_layer
+from rnnshape.model.layer import (ACTIVATIONS, ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
+                                  PADDINGS, canonical_layer)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -61,13 +62,14 @@ POSITIVE = click.IntRange(min=1)  # --max-memory MB, --max-seconds S
 
 # ---- options shared by the layer commands --------------------------------------------------
 class LayerType(click.ParamType):
-    name = "{lstm,gru,simplernn}"
+    name = "{" + ",".join(ALL_LAYERS) + "}"
 
     def convert(self, value, param, ctx):
         try:
             return canonical_layer(value)
         except RnnshapeError:
-            self.fail(f"{value!r} is not one of lstm, gru, simplernn (case-insensitive; simple_rnn accepted)", param, ctx)
+            self.fail(f"{value!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, conv_lstm2d "
+                      "... accepted)", param, ctx)
 
 
 LAYER = LayerType()
@@ -75,14 +77,36 @@ ACTIVATION = click.Choice(ACTIVATIONS, case_sensitive=False)
 FRACTION = click.FloatRange(0.0, 1.0, max_open=True)
 
 
-def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callable]:
-    """The layer options of docs/cli.md, shared by inspect, compare, trace and stateful."""
+def conv_options() -> list[Callable[[Callable], Callable]]:
+    """ConvLSTM1D/2D/3D's options (inspect and compare): refused with the other layers."""
+    return [
+        click.option("--filters", type=int, default=None,
+                     help="ConvLSTM only: filters (the last axis of h and c) [default: 4]"),
+        click.option("--kernel-size", "kernel_size", default=None, metavar="N|N1,N2,...",
+                     help="ConvLSTM only: the convolution window, one size or one per spatial axis [default: 3]"),
+        click.option("--strides", default=None, metavar="N|N1,N2,...",
+                     help="ConvLSTM only: strides of the input convolution [default: 1]"),
+        click.option("--padding", type=click.Choice(PADDINGS, case_sensitive=False), default=None,
+                     help="ConvLSTM only: padding of the input convolution (the recurrent one is always same) "
+                          "[default: valid]"),
+        click.option("--depth", type=int, default=None, help="ConvLSTM3D only: depth of the input map [default: 5]"),
+        click.option("--rows", type=int, default=None, help="ConvLSTM only: rows of the input map [default: 5]"),
+        click.option("--cols", type=int, default=None,
+                     help="ConvLSTM2D/3D only: columns of the input map [default: 5]"),
+        click.option("--channels", type=int, default=None,
+                     help="ConvLSTM only: channels of each position of the input map [default: 1]"),
+    ]
+
+
+def layer_options(multiple_layers: bool = False, conv: bool = False) -> Callable[[Callable], Callable]:
+    """The layer options of docs/cli.md, shared by inspect, compare, trace and stateful
+    (``conv``: also ConvLSTM's options)."""
     layer_help = ("recurrent layer; repeat to compare several" if multiple_layers
                   else "recurrent layer (case-insensitive; simple_rnn accepted)")
     options = [
         click.option("--layer", "layer", type=LAYER, multiple=multiple_layers,
                      default=None if multiple_layers else "lstm", show_default=not multiple_layers, help=layer_help),
-        click.option("--units", type=int, default=4, show_default=True, help="units (size of h and c)"),
+        click.option("--units", type=int, default=None, help="units (size of h and c) [default: 4]"),
         click.option("--timesteps", type=int, default=None, help="timesteps T of the input [default: 3, or from --input FILE]"),
         click.option("--features", type=int, default=None, help="features per timestep [default: 2, or from --input FILE]"),
         click.option("--batch", type=int, default=None, help="samples in the batch [default: 1, or from --input FILE]"),
@@ -115,6 +139,9 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--initial-state", default=None, metavar="zeros|random|FILE.npy",
                      help="states to start from, in Keras' order (LSTM h0, c0; Bidirectional forward then "
                           "backward); FILE.npy holds an array (states, batch, units) [default: zeros, as Keras]"),
+        *([click.option("--cells", default=None, metavar="KIND:UNITS,...",
+                        help="--layer rnn only: keras.layers.RNN with a list of cells, first to last, e.g. "
+                             "lstm:4,gru:3 (KIND lstm, gru or simplernn)")] if conv else []),
         click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
         click.option("--lengths", default=None, metavar="L1,L2,...",
                      help="valid length of each sample; the rest is zero padding under a mask"),
@@ -127,6 +154,7 @@ def layer_options(multiple_layers: bool = False) -> Callable[[Callable], Callabl
         click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
                      help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
                           "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
+        *(conv_options() if conv else []),
         max_memory_option("configurations"),
         max_seconds_option("configurations"),
     ]

@@ -25,6 +25,8 @@ def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[C
     """Every fact this configuration allows, measured on this run's arrays."""
     if spec.training and (spec.dropout or spec.recurrent_dropout):
         return _one_call(spec, out) + cell_option_checks(spec, out, probe)
+    if spec.cells is not None:
+        return _stacked_cells(spec, out, probe) + cell_option_checks(spec, out, probe)
     if spec.bidirectional:
         checks = _bidirectional(spec, out, probe)
     else:
@@ -87,7 +89,7 @@ def cell_option_checks(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe
 
 def _initial_bias(spec: LayerSpec, probe: Probe) -> np.ndarray | None:
     """The LSTM bias as Keras' initializer drew it (only when --bias-init chose the initializer)."""
-    if spec.layer != "lstm" or not spec.use_bias or spec.bias_init is None or probe.initial_bias is None:
+    if not spec.has_cell_state or not spec.use_bias or spec.bias_init is None or probe.initial_bias is None:
         return None
     return probe.initial_bias
 
@@ -120,6 +122,35 @@ def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
     return _equal(f"the first step starts from the given initial_state: h after reading {which}, recomputed in "
                   "numpy from h0" + (", c0" if spec.has_cell_state else "") + " and the layer's weights, equals "
                   f"Keras' first output step{samples}", expected, got, tolerance=RECOMPUTE_TOLERANCE)
+
+
+def _stacked_cells(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
+    """--layer rnn: where each cell's states are, and that the stacked cells compute what the same
+    weights compute as a chain of ordinary layers."""
+    checks: list[Check] = []
+    last = f"state_{len(spec.cells) - 1}_h"
+    output = out["output"]
+    final = output[:, -1] if spec.return_sequences else output
+    at = "the last step of output, output[:, -1]," if spec.return_sequences else "output"
+    if spec.return_state:
+        checks.append(_equal(f"{at} equals {last}, the LAST cell's h (Keras returns the states cell by cell, "
+                             "first cell first)", final, out[last]))
+        if len(spec.cells) > 1 and spec.cells[0][1] == spec.cells[-1][1]:
+            checks.append(_differ(f"{at} differs from state_0_h (the first cell's h, not the layer's output)",
+                                  final, out["state_0_h"]))
+    else:
+        checks.append(_equal(f"{at} equals the last cell's final h (probe with return_state=True)", final,
+                             probe.states[last]))
+    if probe.chain_seq is not None:
+        chain = probe.chain_seq if spec.return_sequences else probe.chain_seq[:, -1]
+        layers = " -> ".join(f"{kind.upper() if kind != 'simplernn' else 'SimpleRNN'}({n}, return_sequences=True)"
+                             for kind, n in spec.cells)
+        checks.append(_equal(f"output equals the same weights as a chain of layers, {layers}: stacked cells "
+                             "run each step through every cell", output, chain))
+        states = [out[name] for name in spec.state_names()] if spec.return_state else list(probe.states.values())
+        checks.append(_equal("every cell's final states equal those of its layer in the chain, in the same order",
+                             _flat(states), _flat(probe.chain_states)))
+    return checks
 
 
 def _one_call(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[Check]:
@@ -220,20 +251,21 @@ def _bidirectional(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) ->
     rows = np.arange(spec.batch)
     fwd_final, bwd_final = fwd[rows, last], bwd[:, 0]
     masked = spec.lengths is not None
+    lo, hi = (("..., :filters", "..., filters:") if spec.conv else (":units", "units:"))
     at_last = "the LAST valid step" if masked else "the LAST step"
     last_index = "i, length_i - 1" if masked else ":, -1"
     if spec.return_state:
         if mode == "concat":
             if seq:
                 checks.append(_equal(f"forward_state_h equals the forward half of output at {at_last}, "
-                                     f"output[{last_index}, :units]", out["output"][rows, last, :u], out["forward_state_h"]))
+                                     f"output[{last_index}, {lo}]", out["output"][rows, last][..., :u], out["forward_state_h"]))
                 checks.append(_equal("backward_state_h equals the backward half of output at the FIRST step, "
-                                     "output[:, 0, units:]", out["output"][:, 0, u:], out["backward_state_h"]))
+                                     f"output[:, 0, {hi}]", out["output"][:, 0][..., u:], out["backward_state_h"]))
             else:
-                checks.append(_equal("forward_state_h equals output[:, :units]",
-                                     out["output"][:, :u], out["forward_state_h"]))
-                checks.append(_equal("backward_state_h equals output[:, units:]",
-                                     out["output"][:, u:], out["backward_state_h"]))
+                checks.append(_equal(f"forward_state_h equals output[:, {lo}]",
+                                     out["output"][..., :u], out["forward_state_h"]))
+                checks.append(_equal(f"backward_state_h equals output[:, {hi}]",
+                                     out["output"][..., u:], out["backward_state_h"]))
         elif mode == "none":
             if seq:
                 checks.append(_equal(f"forward_state_h equals forward_output at {at_last}",
@@ -432,12 +464,14 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     else:
         weights = [{"name": w.name, "shape": list(w.shape)} for w in spec.weights()]
     params: dict[str, Any] = {"total": spec.param_total(), "formula": spec.param_formula(), "weights": weights}
+    if spec.cells is not None:
+        params["cells"] = spec.cell_params()
     data: dict[str, Any] = {
         "config": spec.config(),
         "keras_call": spec.keras_call(),
         "call": spec.call_text(),
         "keras_input": spec.keras_input(),
-        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"], "dtype": "float32",
+        "input": {"shape": list(spec.input_shape), "axes": list(spec.input_axes), "dtype": "float32",
                   "source": spec.input, "notes": input_notes(spec)},
         "outputs": outputs,
         "params": params,
@@ -487,7 +521,7 @@ def voided_facts(spec: LayerSpec) -> list[str]:
 def option_notes(spec: LayerSpec) -> list[str]:
     """Rules of Keras about the chosen options, said once under the tables."""
     notes = []
-    if spec.recurrent_dropout:
+    if spec.recurrent_dropout and not spec.conv:
         notes.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
                      "never with the fused cuDNN kernel on a GPU (rule of Keras)")
     if (spec.dropout or spec.recurrent_dropout) and not spec.training:
@@ -509,7 +543,7 @@ def option_notes(spec: LayerSpec) -> list[str]:
 
 def input_notes(spec: LayerSpec) -> list[str]:
     """Why the input has the shape it has, and what makes its numbers special."""
-    notes: list[str] = []
+    notes: list[str] = list(spec.conv_arithmetic())
     if spec.input not in INPUT_KINDS:
         from rnnshape.files import load_input_file
 

@@ -11,14 +11,18 @@ import itertools
 from typing import Any, Iterable
 
 from rnnshape.errors import SpecError, UsageError, option_name
-from rnnshape.model.layer import LayerSpec
+from rnnshape.model.layer import CONV_KEYS, CONV_LAYERS, LAYERS, LSTM_FAMILY, LayerSpec
 from rnnshape.model.words import shape_text
 
 # The flags a grid can vary, in the order rows are laid out (the first one changes slowest).
 GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "reset_after",
               "use_bias", "unit_forget_bias", "unroll", "training")
 # Options that only some layers have: rows of other layers leave them unset (one row, not two).
-LAYER_ONLY_OPTIONS = {"reset_after": ("gru",), "unit_forget_bias": ("lstm",), "recurrent_activation": ("lstm", "gru")}
+LAYER_ONLY_OPTIONS = {"reset_after": ("gru",), "unit_forget_bias": LSTM_FAMILY,
+                      "recurrent_activation": ("lstm", "gru", *CONV_LAYERS),
+                      # ConvLSTM rows take filters, channels and the map; the others units and features
+                      "units": LAYERS, "features": (*LAYERS, "rnn"), "cells": ("rnn",),
+                      **{key: CONV_LAYERS for key in CONV_KEYS}}
 # Without --vary: the four combinations the tutorials walk through by hand.
 DEFAULT_GRID = ("return_sequences", "return_state")
 
@@ -52,7 +56,11 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
 
     --merge-mode applies to the Bidirectional rows only when bidirectional is varied."""
     rows = []
-    for layer in dict.fromkeys(layers):
+    layers = tuple(dict.fromkeys(layers))
+    for key in ("units", "features", "cells", *CONV_KEYS):  # given, and no row's layer takes it: make_spec names it
+        if base.get(key) is not None and not any(layer in LAYER_ONLY_OPTIONS[key] for layer in layers):
+            return [dict(base, layer=layers[0])]
+    for layer in layers:
         for values in itertools.product((False, True), repeat=len(flags)):
             row = dict(base, layer=layer, **dict(zip(flags, values)))
             if "bidirectional" in flags and not row["bidirectional"]:

@@ -14,16 +14,35 @@ from rnnshape.errors import SpecError, UsageError, option_name
 from rnnshape.model.words import shape_text
 
 LAYERS = ("lstm", "gru", "simplernn")
+# ConvLSTM1D/2D/3D: an LSTM whose gates are convolutions over a feature map (channels_last only).
+CONV_LAYERS = ("convlstm1d", "convlstm2d", "convlstm3d")
+# keras.layers.RNN([cells...]): a list of cells (Keras wraps it in StackedRNNCells), --cells lstm:4,gru:3
+CELLS_LAYER = "rnn"
+ALL_LAYERS = LAYERS + CONV_LAYERS + (CELLS_LAYER,)
+CELL_CLASS = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCell"}
+LSTM_FAMILY = ("lstm",) + CONV_LAYERS  # the layers with a cell state c, a forget gate and unit_forget_bias
 MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 # Accepted spellings of --layer, compared after lower-casing.
-LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn"}
-KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
+LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn",
+                 **{name: name for name in CONV_LAYERS},
+                 **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)}, "rnn": "rnn"}
+KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN", "convlstm1d": "ConvLSTM1D",
+               "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D", "rnn": "RNN"}
 # The names Keras gives these layers and their cells by default; the runner uses them
 # explicitly so that weight paths are the same run after run.
-KERAS_LAYER_NAME = {"lstm": "lstm", "gru": "gru", "simplernn": "simple_rnn"}
-KERAS_CELL_NAME = {"lstm": "lstm_cell", "gru": "gru_cell", "simplernn": "simple_rnn_cell"}
+KERAS_LAYER_NAME = {"lstm": "lstm", "gru": "gru", "simplernn": "simple_rnn", "convlstm1d": "conv_lstm1d",
+                    "convlstm2d": "conv_lstm2d", "convlstm3d": "conv_lstm3d", "rnn": "rnn"}
+KERAS_CELL_NAME = {"lstm": "lstm_cell", "gru": "gru_cell", "simplernn": "simple_rnn_cell",
+                   **{name: "conv_lstm_cell" for name in CONV_LAYERS}, "rnn": "stacked_rnn_cells"}
 # Number of fused gate blocks in the kernels: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one.
-GATES = {"lstm": 4, "gru": 3, "simplernn": 1}
+GATES = {"lstm": 4, "gru": 3, "simplernn": 1, **{name: 4 for name in CONV_LAYERS}, "rnn": 4}
+# ConvLSTM: the spatial axes of the map of each step, in Keras' channels_last order.
+SPATIAL_AXES = {"convlstm1d": ("rows",), "convlstm2d": ("rows", "cols"), "convlstm3d": ("depth", "rows", "cols")}
+PADDINGS = ("valid", "same")
+# The options only ConvLSTM layers take (docs/cli.md), and those only the other layers take.
+CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "depth", "rows", "cols", "channels")
+CONV_DEFAULTS: dict[str, Any] = {"filters": 4, "kernel_size": 3, "strides": 1, "padding": "valid", "depth": 5,
+                                 "rows": 5, "cols": 5, "channels": 1}
 
 DEFAULTS: dict[str, Any] = {
     "layer": "lstm",
@@ -53,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "recurrent_init": None,
     "bias_init": None,
     "input": "random",
+    **{key: None for key in CONV_KEYS},  # ConvLSTM only; resolved from CONV_DEFAULTS
+    "cells": None,  # --layer rnn only: lstm:4,gru:3
 }
 # Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
 INITIALIZERS = {
@@ -69,8 +90,10 @@ INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_i
 SIZE_KEYS = ("batch", "timesteps", "features")
 # Keras activation names rnnshape accepts (and measure.cells recomputes in numpy).
 ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign", "softplus", "exponential")
-DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh"}
-DEFAULT_RECURRENT_ACTIVATION = {"lstm": "sigmoid", "gru": "sigmoid"}  # SimpleRNN has none
+DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh", **{name: "tanh" for name in CONV_LAYERS},
+                      "rnn": "tanh"}
+DEFAULT_RECURRENT_ACTIVATION = {"lstm": "sigmoid", "gru": "sigmoid",  # SimpleRNN has none
+                                **{name: "sigmoid" for name in CONV_LAYERS}}
 BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
 INITIAL_STATE_KINDS = ("zeros", "random")  # --initial-state values other than a .npy file
 FLAG_KEYS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "use_bias",
@@ -113,7 +136,8 @@ def canonical_layer(name: Any) -> str:
         canonical = LAYER_ALIASES.get(name.strip().lower())
         if canonical:
             return canonical
-    raise SpecError("layer", f"{name!r} is not one of lstm, gru, simplernn (case-insensitive; simple_rnn accepted)")
+    raise SpecError("layer", f"{name!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, "
+                             "conv_lstm2d ... accepted)")
 
 
 def canonical_merge_mode(mode: Any) -> str:
@@ -173,6 +197,12 @@ class LayerSpec:
     bias_init: float | str | None = None
     input: str = "random"  # random, arange, ones, zeros, or a .npy/.csv path
     input_sha256: str | None = None
+    # ConvLSTM only (None otherwise): there ``units`` holds the filters and ``features`` the channels.
+    spatial: tuple[int, ...] | None = None  # the map of each step: (rows,), (rows, cols), (depth, rows, cols)
+    kernel_size: tuple[int, ...] | None = None
+    strides: tuple[int, ...] | None = None
+    padding: str | None = None  # of the input convolution; the recurrent one is always "same"
+    cells: tuple[tuple[str, int], ...] | None = None  # --layer rnn only: (kind, units) per cell, first to last
 
     # ---- identity -------------------------------------------------------------------
     @property
@@ -180,17 +210,76 @@ class LayerSpec:
         return KERAS_CLASS[self.layer]
 
     @property
-    def has_cell_state(self) -> bool:
-        return self.layer == "lstm"
+    def conv(self) -> bool:
+        """ConvLSTM1D/2D/3D: inputs, outputs and states are feature maps."""
+        return self.layer in CONV_LAYERS
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
+    def has_cell_state(self) -> bool:
+        return self.layer in LSTM_FAMILY
+
+    @property
+    def size_word(self) -> str:
+        """What ``units`` counts: units, or a ConvLSTM's filters."""
+        return "filters" if self.conv else "units"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        if self.conv:
+            return (self.batch, self.timesteps, *self.spatial, self.features)
         return (self.batch, self.timesteps, self.features)
 
+    @property
+    def input_axes(self) -> tuple[str, ...]:
+        if self.conv:
+            return ("batch", "timesteps", *SPATIAL_AXES[self.layer], "channels")
+        return ("batch", "timesteps", "features")
+
+    @property
+    def out_spatial(self) -> tuple[int, ...]:
+        """ConvLSTM: the map of h and c, by Keras' convolution arithmetic on the input map
+        (padding and strides of the input convolution; the recurrent one keeps the size)."""
+        return tuple(conv_output_size(n, k, s, self.padding)
+                     for n, k, s in zip(self.spatial, self.kernel_size, self.strides))
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """One state without the batch axis: (units,), or a ConvLSTM's (rows', cols', filters)."""
+        return (*self.out_spatial, self.units) if self.conv else (self.units,)
+
+    @property
+    def state_axes(self) -> tuple[str, ...]:
+        if self.conv:
+            return tuple(f"{axis}'" for axis in SPATIAL_AXES[self.layer]) + ("filters",)
+        return ("units",)
+
+    @property
+    def kernel_area(self) -> int:
+        area = 1
+        for k in self.kernel_size or ():
+            area *= k
+        return area
+
     def config(self) -> dict[str, Any]:
-        """Every resolved option, keyed as in docs/cli.md and check files."""
+        """Every resolved option, keyed as in docs/cli.md and check files (a ConvLSTM's units
+        and features are its filters and channels)."""
         out = dataclasses.asdict(self)
         out["lengths"] = list(self.lengths) if self.lengths is not None else None
+        for key in ("spatial", "kernel_size", "strides", "padding"):
+            out.pop(key)
+        cells = out.pop("cells")
+        if self.layer == CELLS_LAYER:
+            out = {"layer": out.pop("layer"), "cells": ",".join(f"{kind}:{n}" for kind, n in cells),
+                   **{key: value for key, value in out.items() if key != "units"}}
+        if self.conv:
+            rest = {key: out.pop(key) for key in list(out) if list(out).index(key) > list(out).index("layer")}
+            conv = {"filters": self.units, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                    "padding": self.padding, **dict(zip(SPATIAL_AXES[self.layer], self.spatial)),
+                    "channels": self.features}
+            rest.pop("units")
+            rest.pop("features")
+            out.update(conv)
+            out.update(rest)
         return out
 
     @property
@@ -215,6 +304,9 @@ class LayerSpec:
         """Names of the returned states, in Keras order (empty without return_state)."""
         if not self.return_state:
             return []
+        if self.cells is not None:  # Keras returns cell i's states as a list, [h, c] (LSTM) or [h]: flattened
+            return [f"state_{i}_{s}" for i, (kind, _) in enumerate(self.cells)
+                    for s in (("h", "c") if kind == "lstm" else ("h",))]
         own = ["state_h", "state_c"] if self.has_cell_state else ["state_h"]
         if not self.bidirectional:
             return own
@@ -227,30 +319,28 @@ class LayerSpec:
         """Every returned tensor, in the order Keras returns them."""
         b, t, u = self.batch, self.timesteps, self.units
         seq = self.return_sequences
+        state, state_axes = self.state_shape, self.state_axes
+        lead, lead_axes = ((b, t), ("batch", "timesteps")) if seq else ((b,), ("batch",))
+        map_note = self._map_note()
         tensors: list[TensorSpec] = []
         if not self.bidirectional:
-            tensors.append(
-                TensorSpec("output", (b, t, u) if seq else (b, u),
-                           ("batch", "timesteps", "units") if seq else ("batch", "units"),
-                           self._output_meaning())
-            )
+            tensors.append(TensorSpec("output", (*lead, *state), (*lead_axes, *state_axes),
+                                      self._output_meaning() + map_note))
         elif self.merge_mode == "none":
             for direction in ("forward", "backward"):
-                tensors.append(
-                    TensorSpec(f"{direction}_output", (b, t, u) if seq else (b, u),
-                               ("batch", "timesteps", "units") if seq else ("batch", "units"),
-                               self._direction_output_meaning(direction))
-                )
+                tensors.append(TensorSpec(f"{direction}_output", (*lead, *state), (*lead_axes, *state_axes),
+                                          self._direction_output_meaning(direction) + map_note))
         else:
             last = 2 * u if self.merge_mode == "concat" else u
-            last_axis = "2*units" if self.merge_mode == "concat" else "units"
-            tensors.append(
-                TensorSpec("output", (b, t, last) if seq else (b, last),
-                           ("batch", "timesteps", last_axis) if seq else ("batch", last_axis),
-                           self._merged_output_meaning())
-            )
+            last_axis = f"2*{self.size_word}" if self.merge_mode == "concat" else self.size_word
+            tensors.append(TensorSpec("output", (*lead, *state[:-1], last), (*lead_axes, *state_axes[:-1], last_axis),
+                                      self._merged_output_meaning() + self._map_note(last)))
         for name in self.state_names():
-            tensors.append(TensorSpec(name, (b, u), ("batch", "units"), self._state_meaning(name)))
+            if self.cells is not None:
+                tensors.append(TensorSpec(name, (b, self.cells[int(name.split("_")[1])][1]), ("batch", "units"),
+                                          self._cell_state_meaning(name)))
+                continue
+            tensors.append(TensorSpec(name, (b, *state), ("batch", *state_axes), self._state_meaning(name) + map_note))
         return tensors
 
     # States are numbered by the input step they have just read: h_t is h right after reading x_t
@@ -273,6 +363,45 @@ class LayerSpec:
     def _backward_final(self, kind: str) -> str:
         padding = "; the padding, read first, changes no state" if self.lengths is not None else ""
         return f"{kind}_1 (after reading x_T back to x_1: its last read step is x_1{padding})"
+
+    def _cell_state_meaning(self, name: str) -> str:
+        """--layer rnn: state_I_h / state_I_c, cell I's final state."""
+        index, base = int(name.split("_")[1]), name[-1]
+        kind, units = self.cells[index]
+        what = "hidden state h" if base == "h" else "cell state c (memory; never an output of a step)"
+        where = "the last cell: its h is the layer's output" if index == len(self.cells) - 1 else \
+            f"its h is cell {index + 1}'s input at each step"
+        if base == "c":
+            return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}"
+        return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}; {where}"
+
+    def _map_note(self, channels: int | None = None) -> str:
+        """ConvLSTM: what one h (or c) is: ``channels`` values (the filters) at each output position."""
+        if self.cells is not None:
+            kind, units = self.cells[-1]
+            return f"; the last cell's h (cell {len(self.cells) - 1}, {CELL_CLASS[kind]}({units}))"
+        if not self.conv:
+            return ""
+        what = f"{self.units} filters" if channels in (None, self.units) else \
+            f"{channels} values ({self.units} filters per direction)"
+        return (f"; a feature map per sample: {what} at each of the "
+                f"{' x '.join(map(str, self.out_spatial))} output positions")
+
+    def conv_arithmetic(self) -> list[str]:
+        """ConvLSTM: each output spatial size by Keras' convolution arithmetic, filled in."""
+        if not self.conv:
+            return []
+        lines = []
+        for axis, n, k, s, out in zip(SPATIAL_AXES[self.layer], self.spatial, self.kernel_size, self.strides,
+                                      self.out_spatial):
+            if self.padding == "same":
+                lines.append(f"{axis}' = ceil({axis} / strides) = ceil({n} / {s}) = {out} (padding same)")
+            else:
+                lines.append(f"{axis}' = floor(({axis} - kernel) / strides) + 1 = floor(({n} - {k}) / {s}) + 1 = "
+                             f"{out} (padding valid)")
+        lines.append("the recurrent convolution over h_{t-1} always uses padding same and strides 1, so h and c "
+                     "keep this size at every step (rule of Keras: ConvLSTMCell.recurrent_conv)")
+        return lines
 
     def _output_meaning(self) -> str:
         if self.return_sequences:
@@ -297,7 +426,7 @@ class LayerSpec:
 
     def _merged_output_meaning(self) -> str:
         how = {
-            "concat": "concatenated on the last axis: [..., :units] forward, [..., units:] backward",
+            "concat": f"concatenated on the last axis: [..., :{self.size_word}] forward, [..., {self.size_word}:] backward",
             "sum": "summed: forward + backward",
             "mul": "multiplied: forward * backward",
             "ave": "averaged: (forward + backward) / 2",
@@ -345,6 +474,8 @@ class LayerSpec:
     # ---- h versus c (rules of Keras) ----------------------------------------------
     def h_vs_c(self) -> list[dict[str, str]]:
         """What h and c are, their equations, and where each is returned under these flags."""
+        if self.cells is not None:
+            return self._cells_h_vs_c()
         prefix = ["forward_", "backward_"] if self.bidirectional else [""]
         output_names = [t.name for t in self.outputs() if "state" not in t.name]
         where_output = " and ".join(output_names) + (" (every timestep)" if self.return_sequences else " (last step only)")
@@ -358,12 +489,16 @@ class LayerSpec:
             "lstm": f"h_t = o_t * {a}(c_t)",
             "gru": "h_t = z_t * h_{t-1} + (1 - z_t) * h~_t",
             "simplernn": f"h_t = {a}(W x_t + U h_{{t-1}}{b})",
-        }[self.layer]
+        }.get(self.layer, f"h_t = o_t * {a}(c_t)")
+        what = "hidden state: what the layer outputs at each step and passes to the next"
+        if self.conv:
+            what = (f"hidden state: a feature map {shape_text(self.state_shape)} [{', '.join(self.state_axes)}], "
+                    "what the layer outputs at each step and passes to the next")
         rows = [{
             "state": "h",
-            "what": "hidden state: what the layer outputs at each step and passes to the next" + (
-                " (Keras' LSTM docstring calls the returned h final_memory_state)" if self.has_cell_state
-                else f" (Keras' {self.keras_class} docstring calls the returned h final_state)"),
+            "what": what + (
+                f" (Keras' {self.keras_class} docstring calls the returned h final_memory_state)"
+                if self.has_cell_state else f" (Keras' {self.keras_class} docstring calls the returned h final_state)"),
             "equation": h_equation,
             "returned_as": h_where,
         }]
@@ -372,11 +507,16 @@ class LayerSpec:
                 else "not returned (add --return-state to get state_c)"
             rows.append({
                 "state": "c",
-                "what": ("cell state: the LSTM's internal (long-term) memory; Keras calls it the carry state "
+                "what": (f"cell state: the ConvLSTM's internal (long-term) memory, a feature map of h's shape "
+                         f"{shape_text(self.state_shape)}; Keras calls it the carry state; never an output of a step"
+                         if self.conv else
+                         "cell state: the LSTM's internal (long-term) memory; Keras calls it the carry state "
                          "(docstring: final_carry_state), while its 'memory state' is h; never an output of a step"),
                 "equation": "c_t = f_t * c_{t-1} + i_t * g_t",
                 "returned_as": c_where,
             })
+            if self.conv:
+                rows.append(self._conv_gates_row())
         else:
             rows.append({
                 "state": "c",
@@ -387,6 +527,42 @@ class LayerSpec:
         if self.layer == "gru":
             rows.append(self._gru_candidate_row())
         return rows
+
+    def _cells_h_vs_c(self) -> list[dict[str, str]]:
+        """--layer rnn: one row per state of each cell (rules of Keras: StackedRNNCells)."""
+        rows = []
+        last = len(self.cells) - 1
+        for i, (kind, units) in enumerate(self.cells):
+            source = "x_t" if i == 0 else f"h{i - 1}_t (cell {i - 1}'s new h, the same step)"
+            states = [f"state_{i}_h"] + ([f"state_{i}_c"] if kind == "lstm" else [])
+            returned = ", ".join(states) if self.return_state else "not returned (add --return-state)"
+            h_where = returned
+            if i == last:
+                seq = "output (every timestep)" if self.return_sequences else "output (last step only)"
+                h_where = f"{seq}; {returned}"
+            equation = {"lstm": f"h{i}_t = o_t * tanh(c{i}_t)", "gru": f"h{i}_t = z_t * h{i}_{{t-1}} + (1 - z_t) * h~_t",
+                        "simplernn": f"h{i}_t = tanh(W {source.split(' ')[0]} + U h{i}_{{t-1}} + b)"}[kind]
+            rows.append({"state": f"h{i}", "what": f"cell {i}, {CELL_CLASS[kind]}({units}): hidden state; reads "
+                                                   f"{source}", "equation": equation,
+                         "returned_as": h_where if i == last or not self.return_state else returned.split(", ")[0]})
+            if kind == "lstm":
+                rows.append({"state": f"c{i}", "what": f"cell {i}'s cell state: its memory; never an output",
+                             "equation": f"c{i}_t = f_t * c{i}_{{t-1}} + i_t * g_t",
+                             "returned_as": f"state_{i}_c" if self.return_state else "not returned"})
+        return rows
+
+    def _conv_gates_row(self) -> dict[str, str]:
+        """ConvLSTM's gates: convolutions where LSTM has matrix products (keras conv_lstm.py)."""
+        r, b = self.recurrent_activation, (" + b_k" if self.use_bias else "")
+        return {
+            "state": "gates",
+            "what": (f"i, f, o = {r}(...), g = {self.activation}(...): each a feature map, computed with "
+                     f"convolutions (*): W over the input map (kernel {_tuple_text(self.kernel_size)}, padding "
+                     f"{self.padding}, strides {_tuple_text(self.strides)}), U over h_{{t-1}} (same kernel, "
+                     "padding same, strides 1, so h keeps its size)"),
+            "equation": f"k_t = act(W_k * x_t + U_k * h_{{t-1}}{b}), k in i, f, g, o",
+            "returned_as": "not returned (intermediates of each step)",
+        }
 
     def _gru_candidate_row(self) -> dict[str, str]:
         """GRU's candidate h~ is where reset_after changes the equation and the parameter count."""
@@ -434,13 +610,57 @@ class LayerSpec:
             ("kernel", (f, g * u), "input weights W (features -> gates)"),
             ("recurrent_kernel", (u, g * u), "recurrent weights U (h_{t-1} -> gates)"),
         ]
+        if self.conv:
+            k = tuple(self.kernel_size)
+            own = [
+                ("kernel", (*k, f, g * u), "input kernel W: a convolution over the input map (channels -> gates)"),
+                ("recurrent_kernel", (*k, u, g * u), "recurrent kernel U: a convolution over h_{t-1} "
+                                                     "(filters -> gates)"),
+            ]
         if self.use_bias:
             own.append(("bias", bias_shape, bias_role))
+        if self.cells is not None:
+            return self._cell_weights()
         name, cell = KERAS_LAYER_NAME[self.layer], KERAS_CELL_NAME[self.layer]
         prefixes = [f"{name}/{cell}"]
         if self.bidirectional:
             prefixes = [f"bidirectional/{d}_{name}/{cell}" for d in ("forward", "backward")]
         return [WeightSpec(f"{p}/{w}", shape, role) for p in prefixes for w, shape, role in own]
+
+    def cell_inputs(self) -> list[int]:
+        """--layer rnn: what each cell reads: the features, then the previous cell's units."""
+        return [self.features] + [n for _, n in self.cells[:-1]]
+
+    def cell_names(self) -> list[str]:
+        """The names rnnshape gives the cells (Keras would number repeated kinds globally)."""
+        return [f"cell_{i}_{KERAS_CELL_NAME[kind]}" for i, (kind, _) in enumerate(self.cells)]
+
+    def _cell_weights(self) -> list[WeightSpec]:
+        weights = []
+        for (kind, u), f, name in zip(self.cells, self.cell_inputs(), self.cell_names()):
+            g = GATES[kind]
+            prefix = f"rnn/stacked_rnn_cells/{name}"
+            weights.append(WeightSpec(f"{prefix}/kernel", (f, g * u), "input weights W (inputs -> gates)"))
+            weights.append(WeightSpec(f"{prefix}/recurrent_kernel", (u, g * u), "recurrent weights U"))
+            weights.append(WeightSpec(f"{prefix}/bias", (2, g * u) if kind == "gru" else (g * u,),
+                                      "bias b" + (" (reset_after=True: two rows)" if kind == "gru" else "")))
+        return weights
+
+    def _cell_params(self) -> list[tuple[str, str, int]]:
+        """--layer rnn: per cell (symbolic, filled in, count)."""
+        parts = []
+        for (kind, u), f in zip(self.cells, self.cell_inputs()):
+            g = GATES[kind]
+            bias, bias_text = (2 * u, f"2 * {u}") if kind == "gru" else (u, str(u))
+            filled = f"{u} * ({u} + {f}) + {bias_text}"
+            filled = f"{g} * ({filled})" if g > 1 else filled
+            parts.append((kind, filled, g * (u * (u + f) + bias)))
+        return parts
+
+    def cell_params(self) -> list[dict[str, Any]]:
+        """--layer rnn: the parameters of each cell, filled in."""
+        return [{"cell": i, "class": CELL_CLASS[kind], "units": self.cells[i][1], "formula": f"{filled} = {count}",
+                 "total": count} for i, (kind, filled, count) in enumerate(self._cell_params())]
 
     def _bias_terms(self) -> tuple[str, str, int]:
         """The bias part of one gate block's parameters: (symbolic, filled in, count)."""
@@ -452,17 +672,27 @@ class LayerSpec:
         return " + units", f" + {u}", u
 
     def param_total(self) -> int:
+        if self.cells is not None:
+            return sum(count for _, _, count in self._cell_params())
         u, f = self.units, self.features
         bias = self._bias_terms()[2]
-        one = GATES[self.layer] * (u * (u + f) + bias)
+        one = GATES[self.layer] * (self.kernel_area * u * (u + f) + bias)
         return one * (2 if self.bidirectional else 1)
 
     def param_formula(self) -> str:
         """The formula with its numbers filled in, ending with the total."""
+        if self.cells is not None:
+            filled = " + ".join(f"[{text}]" for _, text, _ in self._cell_params())
+            return (f"sum over cells of gates * (units * (units + inputs) + bias) = {filled} = "
+                    f"{self.param_total()}")
         u, f, g = self.units, self.features, GATES[self.layer]
         bias_symbolic, bias_filled, _ = self._bias_terms()
         symbolic = f"units * (units + features){bias_symbolic}"
         filled = f"{u} * ({u} + {f}){bias_filled}"
+        if self.conv:
+            bias_symbolic = bias_symbolic.replace("units", "filters")
+            symbolic = f"kernel_area * (channels + filters) * filters{bias_symbolic}"
+            filled = f"{self.kernel_area} * ({f} + {u}) * {u}{bias_filled}"
         if g > 1:
             symbolic, filled = f"{g} * ({symbolic})", f"{g} * ({filled})"
         if self.bidirectional:
@@ -472,6 +702,16 @@ class LayerSpec:
     # ---- the Python a user would write ----------------------------------------------
     def keras_call(self) -> str:
         args = [str(self.units)]
+        if self.cells is not None:  # the initializers are the cells' arguments
+            inits = "".join(f", {keyword}={self.initializer_call(key)}" for key, keyword in INIT_KEYS.items()
+                            if self.initializer_call(key) is not None)
+            args = ["[" + ", ".join(f"keras.layers.{CELL_CLASS[kind]}({n}{inits})" for kind, n in self.cells) + "]"]
+        if self.conv:
+            args.append(_tuple_text(self.kernel_size))
+            if set(self.strides) != {1}:
+                args.append(f"strides={_tuple_text(self.strides)}")
+            if self.padding != "valid":
+                args.append(f'padding="{self.padding}"')
         for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
             if getattr(self, key):
                 args.append(f"{key}=True")
@@ -487,7 +727,7 @@ class LayerSpec:
             args.append("unit_forget_bias=False")
         for key, keyword in INIT_KEYS.items():
             init = self.initializer_call(key)
-            if init is not None:
+            if init is not None and self.cells is None:
                 args.append(f"{keyword}={init}")
         for key in ("dropout", "recurrent_dropout"):
             if getattr(self, key):
@@ -522,33 +762,30 @@ class LayerSpec:
         own = ["h0", "c0"] if self.has_cell_state else ["h0"]
         if self.bidirectional:
             own = [f"{d}_{name}" for d in ("forward", "backward") for name in own]
-        return [(name, (self.batch, self.units)) for name in own]
+        return [(name, (self.batch, *self.state_shape)) for name in own]
 
     def keras_input(self) -> str:
         """The Input a model would start from; stateful layers need the batch size fixed."""
         if self.stateful:
-            return f"keras.Input(batch_shape=({self.batch}, {self.timesteps}, {self.features}))"
-        return f"keras.Input(shape=({self.timesteps}, {self.features}))"
+            return f"keras.Input(batch_shape={shape_text(self.input_shape)})"
+        return f"keras.Input(shape={shape_text(self.input_shape[1:])})"
 
     # ---- size -----------------------------------------------------------------------
     def estimated_bytes(self) -> int:
         """A generous estimate of the memory a run needs: weights, input, every step's
         gate activations and outputs (twice for Bidirectional and for the probe runs)."""
-        b, t, f, u, g = self.batch, self.timesteps, self.features, self.units, GATES[self.layer]
+        b, t, g = self.batch, self.timesteps, GATES[self.layer]
         directions = 2 if self.bidirectional else 1
         floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
-        floats += b * t * f * 2  # input and its reversed copy
-        floats += directions * b * t * u * (g + 4) * 3  # gates, h, c and outputs; layer and probes
+        floats += _product(self.input_shape) * 2  # input and its reversed copy
+        floats += directions * b * t * _product(self.state_shape) * (g + 4) * 3  # gates, h, c, outputs; probes
         return floats * BYTES_PER_FLOAT
 
     def value_count(self) -> int:
         """The numbers --values shows: the input and every returned tensor."""
-        count = self.batch * self.timesteps * self.features
+        count = _product(self.input_shape)
         for tensor in self.outputs():
-            size = 1
-            for d in tensor.shape:
-                size *= d
-            count += size
+            count += _product(tensor.shape)
         return count
 
     def estimated_seconds(self, passes: int) -> float:
@@ -556,7 +793,32 @@ class LayerSpec:
         layer and setting its weights (see SECONDS_PER_STEP)."""
         directions = 2 if self.bidirectional else 1
         one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions)
+        if self.conv:  # every output position does a dense cell's work, kernel_area times over
+            flops = (directions * self.batch * self.timesteps * _product(self.out_spatial) * 2 * GATES[self.layer]
+                     * self.kernel_area * self.units * (self.units + self.features))
+            one = directions * self.timesteps * SECONDS_PER_STEP + flops / FLOPS_PER_SECOND
         return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+
+
+def _product(values: Any) -> int:
+    total = 1
+    for value in values:
+        total *= int(value)
+    return total
+
+
+def _tuple_text(values: tuple[int, ...]) -> str:
+    """A kernel size or strides as Keras takes them: 3 when equal on every axis, else (3, 2)."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return "(" + ", ".join(str(v) for v in values) + ")"
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Keras' convolution arithmetic (operation_utils.compute_conv_output_shape, dilation 1)."""
+    if padding == "same":
+        return (size - 1) // stride + 1
+    return (size - kernel) // stride + 1
 
 
 def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | None = None,
@@ -578,6 +840,8 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
         if value is not None or key == "merge_mode":
             values[key] = value
     values["layer"] = canonical_layer(values["layer"])
+    _resolve_conv(values, options)
+    _resolve_cells(values, options)
     values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS}, input_file)
     if pinned_sha256 is not None and pinned_sha256 != values["input_sha256"]:
         raise SpecError("input_sha256", f"{pinned_sha256!r} does not match the input {values['input']!r} "
@@ -604,7 +868,8 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     elif values["bidirectional"]:
         values["merge_mode"] = "concat"
     values["reset_after"] = resolve_reset_after(values["layer"], values["reset_after"])
-    _resolve_cell_options(values)
+    if values["layer"] != CELLS_LAYER:
+        _resolve_cell_options(values)
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
     spec = LayerSpec(**values)
     if spec.initial_state is not None:
@@ -613,6 +878,123 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
             raise SpecError("initial_state_sha256", f"{pinned_state_sha256!r} does not match the initial state "
                                                     f"{spec.initial_state!r} (sha256 {spec.initial_state_sha256})")
     return spec
+
+
+CONV_INT_LIMITS = {"filters": (1, 1_000_000), "channels": (1, 1_000_000), "depth": (1, 1_000_000),
+                   "rows": (1, 1_000_000), "cols": (1, 1_000_000)}
+CONV_LAYER_WORDS = "--layer convlstm1d, convlstm2d or convlstm3d"
+
+
+def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
+    """ConvLSTM: --filters, --kernel-size, --strides, --padding and the map's sizes resolved into
+    units (= filters), features (= channels), spatial, kernel_size, strides and padding; refused
+    for the other layers, as --units and --features are for ConvLSTM."""
+    layer = values["layer"]
+    chosen = {key: values.pop(key) for key in CONV_KEYS}
+    if layer not in CONV_LAYERS:
+        for key, value in chosen.items():
+            if value is not None:
+                instead = {"filters": " (a recurrent layer counts --units)",
+                           "channels": " (a recurrent layer's inputs have --features)"}.get(key, "")
+                raise SpecError(key, f"applies only with {CONV_LAYER_WORDS}, not {layer}{instead}")
+        return
+    cls = KERAS_CLASS[layer]
+    for key, instead in (("units", "--filters"), ("features", "--channels")):
+        if given.get(key) is not None:
+            raise SpecError(key, f"{cls} takes {instead}, not {option_name(key)} (its h and c are feature maps "
+                                 "with filters on the last axis; its input's last axis is channels)")
+    if values["lengths"] is not None:
+        raise SpecError("lengths", f"masking is not explained for {cls} in rnnshape: drop --lengths")
+    if input_file_name(values["input"]) is not None:
+        raise SpecError("input", f"{cls} runs on generated inputs only ({', '.join(INPUT_KINDS)}); a file input is "
+                                 "not supported for ConvLSTM layers")
+    axes = SPATIAL_AXES[layer]
+    for key in ("depth", "rows", "cols"):
+        if key not in axes and chosen[key] is not None:
+            owners = [name for name, names in SPATIAL_AXES.items() if key in names]
+            raise SpecError(key, f"applies only with --layer {' or '.join(owners)}: {cls}'s input is "
+                                 f"[batch, timesteps, {', '.join(axes)}, channels]")
+    resolved = {key: CONV_DEFAULTS[key] if value is None else value for key, value in chosen.items()}
+    for key, (low, high) in CONV_INT_LIMITS.items():
+        value = resolved[key]
+        if key in ("depth", "rows", "cols") and key not in axes:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(key, f"{value!r} is not an integer")
+        if not low <= value <= high:
+            raise SpecError(key, f"{value} is not in the range {low}..{high}")
+    rank = len(axes)
+    kernel = _conv_tuple("kernel_size", resolved["kernel_size"], rank)
+    strides = _conv_tuple("strides", resolved["strides"], rank)
+    padding = resolved["padding"]
+    if not isinstance(padding, str) or padding.strip().lower() not in PADDINGS:
+        raise SpecError("padding", f"{padding!r} is not one of {', '.join(PADDINGS)}")
+    padding = padding.strip().lower()
+    spatial = tuple(resolved[axis] for axis in axes)
+    for axis, size, k, stride in zip(axes, spatial, kernel, strides):
+        if conv_output_size(size, k, stride, padding) < 1:
+            raise SpecError("kernel_size", f"{k} is larger than {axis} {size}: with padding valid the output "
+                                           f"would have no {axis} (Keras raises ValueError); use --padding same, "
+                                           f"a smaller --kernel-size or a larger --{axis}")
+    values.update(units=resolved["filters"], features=resolved["channels"], spatial=spatial, kernel_size=kernel,
+                  strides=strides, padding=padding)
+
+
+CELLS_REFUSED = ("stateful", "bidirectional", "reset_after", "activation", "recurrent_activation", "unit_forget_bias",
+                 "dropout", "recurrent_dropout", "initial_state", "lengths")
+_CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):(\d+)$")
+
+
+def _resolve_cells(values: dict[str, Any], given: dict[str, Any]) -> None:
+    """--layer rnn --cells lstm:4,gru:3: keras.layers.RNN([LSTMCell(4), GRUCell(3)]); units is the
+    last cell's. --cells with another layer, and the options rnnshape does not explain for a list
+    of cells, are refused naming the option."""
+    cells = values.pop("cells")
+    if values["layer"] != CELLS_LAYER:
+        if cells is not None:
+            raise SpecError("cells", f"applies only with --layer rnn (keras.layers.RNN with a list of cells), not "
+                                     f"{values['layer']}")
+        return
+    if given.get("units") is not None:
+        raise SpecError("units", "--layer rnn takes its cells' units from --cells (e.g. lstm:4,gru:3), not --units")
+    if cells is None:
+        raise SpecError("cells", "--layer rnn needs its cells: --cells KIND:UNITS[,KIND:UNITS...] with KIND lstm, gru "
+                                 "or simplernn, e.g. lstm:4,gru:3")
+    words = cells.split(",") if isinstance(cells, str) else list(cells)
+    parsed = []
+    for word in words:
+        match = _CELL.match(str(word).strip().lower()) if len(str(word)) < 100 else None
+        if not match or not 1 <= int(match.group(2)) <= 1_000_000:
+            raise SpecError("cells", f"{str(word)[:60]!r} is not KIND:UNITS with KIND lstm, gru or simplernn and "
+                                     "UNITS in 1..1000000 (e.g. lstm:4,gru:3)")
+        parsed.append((LAYER_ALIASES[match.group(1)], int(match.group(2))))
+    if not 1 <= len(parsed) <= 16:
+        raise SpecError("cells", f"gives {len(parsed)} cells: give 1 to 16")
+    for key in CELLS_REFUSED:
+        value = values.get(key)
+        if value not in (None, False, 0.0) and not (key == "merge_mode"):
+            raise SpecError(key, "is not explained for --layer rnn (a list of cells) in rnnshape: drop it, or see "
+                                 "the option on one layer with --layer lstm|gru|simplernn")
+    if values["use_bias"] is False:
+        raise SpecError("use_bias", "is not explained for --layer rnn (a list of cells) in rnnshape: drop it")
+    values.update(cells=tuple(parsed), units=parsed[-1][1], activation="tanh", recurrent_activation=None,
+                  unit_forget_bias=None)
+
+
+def _conv_tuple(key: str, value: Any, rank: int) -> tuple[int, ...]:
+    """--kernel-size/--strides: N for every axis, or one number per spatial axis (3,2)."""
+    if isinstance(value, str):
+        value = parse_int_list(key, value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise SpecError(key, f"{value!r} is not an integer or a list of {rank} integers")
+    if len(value) not in (1, rank):
+        raise SpecError(key, f"{','.join(map(str, value))} gives {len(value)} sizes: give one, or one per spatial "
+                             f"axis ({rank})")
+    if not all(1 <= v <= 10_000 for v in value):
+        raise SpecError(key, f"{','.join(map(str, value))}: each size must be in 1..10000")
+    return tuple(value) * rank if len(value) == 1 else tuple(value)
 
 
 def _canonical_activation(key: str, value: Any) -> str:
@@ -636,9 +1018,10 @@ def _resolve_cell_options(values: dict[str, Any]) -> None:
         values["recurrent_activation"] = (
             DEFAULT_RECURRENT_ACTIVATION[layer] if values["recurrent_activation"] is None
             else _canonical_activation("recurrent_activation", values["recurrent_activation"]))
-    if layer != "lstm":
+    if layer not in LSTM_FAMILY:
         if values["unit_forget_bias"] is not None:
-            raise SpecError("unit_forget_bias", f"applies only with --layer lstm (the forget gate), not {layer}")
+            raise SpecError("unit_forget_bias", f"applies only with --layer lstm or convlstm1d/2d/3d (the forget "
+                                                f"gate), not {layer}")
     elif values["unit_forget_bias"] is None:
         values["unit_forget_bias"] = True
     elif not isinstance(values["unit_forget_bias"], bool):
@@ -674,8 +1057,9 @@ def _resolve_initial_state(spec: LayerSpec, state_file: FileInput | None) -> Lay
         raise UsageError(f"the initial state file {source!r} was not read: read it with "
                          "rnnshape.files.file_state and pass it as state_file")
     shape = tuple(state_file.shape)
-    states = shape[0] if len(shape) == 3 else 1 if len(shape) == 2 else None
-    if states != len(expected) or shape[-2:] != expected[0][1]:
+    rank = len(expected[0][1])
+    states = shape[0] if len(shape) == rank + 1 else 1 if len(shape) == rank else None
+    if states != len(expected) or shape[-rank:] != expected[0][1]:
         raise SpecError("initial_state", f"{source} holds an array of shape {shape_text(shape)}; "
                                          f"{spec.keras_call()} takes {len(expected)} state(s) {wanted}: "
                                          f"save an array of shape {shape_text((len(expected),) + expected[0][1])}"

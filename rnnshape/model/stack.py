@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.model.layer import (ACTIVATIONS, BYTES_PER_FLOAT, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
+from rnnshape.model.layer import (ACTIVATIONS, BYTES_PER_FLOAT, CONV_LAYERS, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
                            SECONDS_PER_WEIGHT, make_spec, pass_seconds)
 
 RECURRENT = ("lstm", "gru", "simplernn")
@@ -153,6 +153,9 @@ def parse_token(index: int, word: str) -> Token:
         shown = word if len(word) <= 60 else word[:57] + "..."
         return UsageError(f"Invalid value for SPEC: token {index} {shown!r}: {problem}; grammar: {GRAMMAR}")
 
+    if LAYER_ALIASES.get(word.split(":")[0].strip().lower()) in CONV_LAYERS:
+        raise bad("ConvLSTM layers are not stack tokens (their inputs and states are feature maps); see one with "
+                  "rnnshape inspect --layer convlstm1d|convlstm2d|convlstm3d")
     if not _TOKEN.match(word) or len(word) > 200:
         raise bad("a token is KIND:N[:flag...] with no other characters")
     kind_text, *rest = word.split(":")

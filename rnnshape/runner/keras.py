@@ -151,11 +151,16 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     if spec.reset_after is not None:
         flags["reset_after"] = spec.reset_after
     flags.update({k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None})
+    if spec.cells is not None:  # keras.layers.RNN([cells...]): the cells take the initializers
+        return _build_cells_layer(keras, spec, flags)
     cls = getattr(keras.layers, spec.keras_class)
     # Weights the user left to rnnshape are overwritten right after building: start them at zeros
     # rather than at Keras' defaults (its orthogonal recurrent initializer costs a QR decomposition:
     # minutes for thousands of units).
     placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
+    if spec.conv:  # ConvLSTM: filters, kernel_size, strides, padding; channels_last only
+        flags.update(kernel_size=spec.kernel_size, strides=spec.strides, padding=spec.padding,
+                     data_format="channels_last")
     layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags,
                 **{**placeholders, **initializers(spec)})
     if bidirectional:
@@ -164,6 +169,35 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
         )
     layer.build(spec.input_shape)
     return layer
+
+
+def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> Any:
+    """keras.layers.RNN with a list of cells (Keras wraps them in StackedRNNCells), named in order."""
+    from rnnshape.model.layer import CELL_CLASS
+
+    chosen = {**{keyword: "zeros" for keyword in INIT_KEYS.values()}, **initializers(spec)}
+    cells = [getattr(keras.layers, CELL_CLASS[kind])(units, name=name, **chosen)
+             for (kind, units), name in zip(spec.cells, spec.cell_names())]
+    arguments = {k: v for k, v in flags.items() if k in ("return_sequences", "return_state", "stateful",
+                                                         "go_backwards", "unroll")}
+    # RNN(cells) would wrap them in a StackedRNNCells numbered per process: named here, as Keras' first one
+    layer = keras.layers.RNN(keras.layers.StackedRNNCells(cells, name="stacked_rnn_cells"), name="rnn", **arguments)
+    layer.build(spec.input_shape)
+    return layer
+
+
+def flatten(value: Any) -> list[Any]:
+    """Keras 3.15 returns RNN([cells]) states nested, one list per cell ([h, c] or [h]): flat, in order."""
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in flatten(item)]
+    return [value]
+
+
+def _flat_shapes(value: Any) -> list[tuple]:
+    """compute_output_shape's nesting flattened down to the shape tuples."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(d, int) or d is None for d in value):
+        return [tuple(value)]
+    return [shape for item in value for shape in _flat_shapes(item)]
 
 
 def cell_arguments(spec: LayerSpec, **overrides: Any) -> dict[str, Any]:
@@ -319,14 +353,14 @@ def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
     """Run a prepared layer and its probes (twins built from ``spec``, its cell options included,
     so that they compute what the layer computes)."""
     layer, x = prepared.layer, prepared.x
-    raw = _as_list(layer(x, **prepared.call_arguments(spec)))
+    raw = flatten(layer(x, **prepared.call_arguments(spec)))
     names = spec.output_names()
     if len(raw) != len(names):
         raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
                            f"({', '.join(names)}) for {spec.keras_call()}")
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
-    symbolic = _as_list(layer.compute_output_shape(spec.input_shape))
-    symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, _symbolic_list(symbolic, len(names)))}
+    symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
+    symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, symbolic)}
     probe = _probe(spec, prepared)
     return RunResult(
         spec=spec,
@@ -348,8 +382,8 @@ def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
         for spec in specs:
             layer = build_layer(spec)
             x = np.zeros(spec.input_shape, np.float32)
-            raw = _as_list(layer(x))
-            symbolic = _symbolic_list(_as_list(layer.compute_output_shape(spec.input_shape)), len(raw))
+            raw = flatten(layer(x))
+            symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
             answers.append({
                 "shapes": [tuple(int(d) for d in t.shape) for t in raw],
                 "dtypes": [str(np.asarray(t).dtype) for t in raw],
@@ -358,13 +392,6 @@ def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
                 "weights": [(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
             })
     return answers
-
-
-def _symbolic_list(shapes: Any, count: int) -> list[tuple]:
-    """compute_output_shape gives one shape tuple for a single output, else a sequence of them."""
-    if count == 1 and shapes and not isinstance(shapes[0], (list, tuple)):
-        return [tuple(shapes)]
-    return [tuple(s) for s in shapes]
 
 
 
@@ -401,6 +428,8 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
     probe = Probe()
     layer, x = prepared.layer, prepared.x
     kwargs = prepared.call_arguments(spec)
+    if spec.cells is not None:
+        return _probe_cells(spec, prepared, probe)
     if spec.stateful:
         targets = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
         probe.state_variables = [np.asarray(v.numpy()) for t in targets for v in t.states]
@@ -429,6 +458,37 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
     return probe
 
 
+def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe) -> Probe:
+    """--layer rnn: the same cells returning every step and every state, and the same weights as a
+    chain of ordinary layers (LSTM, GRU, SimpleRNN, each returning its sequence to the next)."""
+    keras = load_keras()
+    x = prepared.x
+    twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
+    seq, *states = flatten(twin(x))
+    probe.seq = np.asarray(seq)
+    probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
+    if spec.unroll:
+        rolled = _twin(spec, prepared, unroll=False)
+        probe.rolled = [np.asarray(t) for t in flatten(rolled(x))]
+    weights = list(prepared.weights)
+    tensor, finals = x, []
+    for index, (kind, units) in enumerate(spec.cells):
+        cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}[kind]
+        single = cls(units, return_sequences=True, return_state=True, go_backwards=spec.go_backwards and index == 0)
+        single.build(tensor.shape)
+        count = len(single.weights)
+        single.set_weights(weights[:count])
+        weights = weights[count:]
+        out, *own = flatten(single(tensor))
+        finals.extend(np.asarray(s) for s in own)
+        # go_backwards: the first layer returns its sequence in reading order and the next ones read it
+        # as given, as the stacked cells do at each step
+        tensor = np.asarray(out)
+    probe.chain_seq = tensor
+    probe.chain_states = finals
+    return probe
+
+
 def fresh_dropout_masks(spec: LayerSpec) -> bool:
     """With dropout in training, every call draws new masks (seeded per process, not per layer:
     measured with Keras 3.15), so a twin layer's numbers are not comparable."""
@@ -453,14 +513,14 @@ def _cell_option_probes(spec: LayerSpec, prepared: Prepared, probe: Probe) -> No
         zero_start = {k: v for k, v in kwargs.items() if k != "initial_state"}
         twin = _twin(spec, prepared, **base)
         probe.zero_start = [np.asarray(t) for t in _as_list(twin(prepared.x, **zero_start))]
-        if not spec.bidirectional:
+        if not spec.bidirectional and not spec.conv:
             first = _twin(spec, prepared, return_sequences=True, return_state=False, **base)
             probe.first_step = np.asarray(first(prepared.x, **kwargs))[:, 0]
             probe.cell_weights = list(prepared.weights)
             t0 = -1 if spec.go_backwards else 0
             probe.first_input = prepared.x[:, t0]
             probe.first_valid = prepared.mask[:, t0] if prepared.mask is not None else None
-    if spec.layer == "lstm" and spec.use_bias and spec.bias_init is not None and not spec.bidirectional:
+    if spec.has_cell_state and spec.use_bias and spec.bias_init is not None and not spec.bidirectional:
         probe.initial_bias = np.asarray(prepared.layer.cell.bias.numpy())
 
 
@@ -940,6 +1000,8 @@ class Probe:
     first_input: np.ndarray | None = None  # the first step read: x[:, 0], or x[:, -1] with go_backwards
     first_valid: np.ndarray | None = None  # with a mask: is that step valid, per sample
     initial_bias: np.ndarray | None = None  # LSTM bias as --bias-init's Keras initializer drew it
+    chain_seq: np.ndarray | None = None  # --layer rnn: the last of the cells as separate layers, every step
+    chain_states: list[np.ndarray] | None = None  # --layer rnn: those layers' final states, in Keras' order
 
 
 def generated_input(kind: str, seed: int, shape: tuple[int, int, int]) -> np.ndarray:

@@ -33,9 +33,16 @@ def render(result: Any, width: int) -> Iterator[Any]:
     first = rows[0]
     layers = ", ".join(grid["layers"])
     yield (Text(f"{len(rows)} configurations: {layers} x grid {_flag_text(grid['vary'])}", style="bold"))
-    inp = first["input"]
-    yield (f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, "
-                  f"seed {first['config']['seed']}, the same in every row")
+    inputs: dict[tuple, list[str]] = {}  # ConvLSTM rows read a map per step: one line per input shape
+    for row in rows:
+        key = (tuple(row["input"]["shape"]), tuple(row["input"]["axes"]))
+        inputs.setdefault(key, [])
+        if row["config"]["layer"] not in inputs[key]:
+            inputs[key].append(row["config"]["layer"])
+    for (shape, axes), owners in inputs.items():
+        which = "the same in every row" if len(inputs) == 1 else f"in the {', '.join(owners)} rows"
+        yield (f"input x: {shape_text(shape)} = {axes_text(list(axes))}, {first['input']['dtype']}, "
+               f"seed {first['config']['seed']}, {which}")
     fixed = [f"{key}={value}" for key, value in grid["fixed"].items() if value not in (None, False)]
     if fixed:
         yield ("fixed in every row: " + ", ".join(fixed))
