@@ -11,7 +11,8 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BACKEND = 3
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a process it interrupted
-    STDOUT_CLOSED = 141  # the reader of stdout went away: 128 + SIGPIPE, as for any Unix filter
+    STDOUT_CLOSED = 141  # the reader of stdout went away (or stdout was closed): 128 + SIGPIPE
+    STDOUT_FAILED = 74  # writing stdout failed (a full disk, an I/O error): EX_IOERR of sysexits.h
 
 
 class RnnshapeError(Exception):
