@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 
 class ExitCode(enum.IntEnum):
@@ -22,6 +23,7 @@ class RnnshapeError(Exception):
     type = "error"
 
     def __init__(self, message: str):
+        message = shorten_echoes(message)
         super().__init__(message)
         self.message = message
 
@@ -70,3 +72,34 @@ class InternalError(RnnshapeError):
 def option_name(key: str) -> str:
     """``return_state`` -> ``--return-state``."""
     return "--" + key.replace("_", "-")
+
+
+# An error line repeats the value given, quoted; a 400-digit --units or a 5,000-character path
+# is cut to its first and last characters and its length.
+ECHO_LIMIT = 40  # the length of a shortened value
+ECHO_KEPT = 60  # values up to this length (most file paths) are shown whole
+_QUOTED = re.compile("'[^'\\n]{%d,}'|\"[^\"\\n]{%d,}\"" % (ECHO_KEPT + 1, ECHO_KEPT + 1))
+_WORD = re.compile(r"\S{%d,}" % (ECHO_KEPT + 1))
+
+
+def shorten(value: str, limit: int = ECHO_LIMIT) -> str:
+    """``value`` cut to about ``limit`` characters: its start, '...', its end, and its length."""
+    if len(value) <= limit:
+        return value
+    head = (limit - 3) // 2
+    return f"{value[:head]}...{value[-(limit - head - 3):]} ({len(value):,} characters)"
+
+
+def shorten_echoes(message: str) -> str:
+    """Every quoted value and every word longer than ECHO_KEPT characters in ``message``
+    shortened to about ECHO_LIMIT (see ``shorten``)."""
+    def quoted(match: re.Match[str]) -> str:
+        text = match.group(0)
+        quote, inner = text[0], text[1:-1]
+        cut = shorten(inner)
+        body, _, length = cut.rpartition(" (")
+        return f"{quote}{body}{quote} ({length}"
+
+    message = _QUOTED.sub(quoted, message)
+    return _WORD.sub(lambda match: shorten(match.group(0)) if "..." not in match.group(0) else match.group(0),
+                     message)

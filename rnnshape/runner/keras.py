@@ -72,8 +72,7 @@ def load_keras() -> Any:
     if _keras is not None:
         return _keras
     os.environ["KERAS_BACKEND"] = "tensorflow"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    quiet_tensorflow_logging(keep_user_settings=os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0"))
     with quiet_native_stderr():
         try:
             import keras
@@ -92,6 +91,26 @@ def load_keras() -> Any:
             absl.logging.set_verbosity(absl.logging.ERROR)
     _keras = keras
     return keras
+
+
+# TensorFlow's C++ log reads these when it is imported. Its lines are written to fd 2 at any
+# time (a tensor freed after a run logs __LOG_MEMORY__ under TF_CPP_MAX_VLOG_LEVEL=3), not only
+# while quiet_native_stderr holds it, so the user's own settings are overridden before the import.
+QUIET_TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "0", "TF_CPP_VMODULE": "",
+                        "GRPC_VERBOSITY": "ERROR"}
+
+
+def quiet_tensorflow_logging(keep_user_settings: bool = False) -> None:
+    """Set TensorFlow's log environment before it is imported: quiet whatever the user's
+    environment says, or (``keep_user_settings``, under --debug) only where the user set nothing."""
+    for key, value in QUIET_TF_ENVIRONMENT.items():
+        if keep_user_settings:
+            if value:
+                os.environ.setdefault(key, value)
+        elif value:
+            os.environ[key] = value
+        else:
+            os.environ.pop(key, None)
 
 
 def _first_line(exc: BaseException) -> str:
