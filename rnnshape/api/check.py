@@ -30,6 +30,9 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
                    f"{file}: the {len(cases)} cases", limits)
     if junit:
         files.check_writable(junit)
+        inputs = {"FILE": file, **{f"the input of {case.label}": case.spec.input for case in cases
+                                   if case.spec.input.lower().endswith(files.FILE_SUFFIXES)}}
+        files.refuse_same_files(inputs, {"--junit": junit})
     specs = [case.spec for case in cases]
     from rnnshape.measure.inspect import layer_data
 

@@ -199,6 +199,7 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     document."""
     try:
         check_export_paths(svg=svg, html=html)
+        _refuse_outputs_over_inputs(svg=svg, html=html)
         result = work()
         if svg or html:
             save_exports(result, command, svg, html)
@@ -215,6 +216,16 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
         for error in result.errors:
             _error_line(f"rnnshape {command}", error.message)
     return result.exit_code
+
+
+def _refuse_outputs_over_inputs(**outputs: str | None) -> None:
+    """An --svg/--html file that is the --input file, or each other: exit 2 before any work."""
+    from rnnshape import files
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.params.get("input") if ctx is not None else None
+    inputs = {"--input": given if isinstance(given, str) and given.lower().endswith(files.FILE_SUFFIXES) else None}
+    files.refuse_same_files(inputs, {f"--{key}": path for key, path in outputs.items()})
 
 
 def _drawable(result: Any, command: str) -> Any:
