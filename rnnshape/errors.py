@@ -78,7 +78,9 @@ def option_name(key: str) -> str:
 # is cut to its first and last characters and its length.
 ECHO_LIMIT = 40  # the length of a shortened value
 ECHO_KEPT = 60  # values up to this length (most file paths) are shown whole
-_QUOTED = re.compile("'[^'\\n]{%d,}'|\"[^\"\\n]{%d,}\"" % (ECHO_KEPT + 1, ECHO_KEPT + 1))
+# A quoted value: a quote after no letter, then no quote, then a quote before no letter (so the
+# text between 'None' and 'lstm_2' in Keras' messages is not taken for one).
+_QUOTED = re.compile("(?<!\\w)'[^'\\n]{%d,}'(?!\\w)|(?<!\\w)\"[^\"\\n]{%d,}\"(?!\\w)" % (ECHO_KEPT + 1, ECHO_KEPT + 1))
 _WORD = re.compile(r"\S{%d,}" % (ECHO_KEPT + 1))
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from rnnshape.cli.output import dumps, envelope, error_entry
+from rnnshape.cli.output import dumps, dumps_chunks, envelope, error_entry
 from rnnshape.cli.streams import (StdoutClosed, StdoutFailed, discard_stdout, emit, encodes, stdout_closed_at_start,
                                   tolerate_unencodable, writing_stdout)
 from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
@@ -206,7 +206,7 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     except RnnshapeError as exc:
         return _report(f"rnnshape {command}", json_mode, exc)
     if json_mode:
-        emit(dumps(envelope(command, result.data, result.exit_code, [error_entry(e) for e in result.errors])))
+        emit(dumps_chunks(envelope(command, result.data, result.exit_code, [error_entry(e) for e in result.errors])))
     else:
         from rnnshape.views.common import make_console
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import sys
-from typing import Iterator
+from typing import Iterable, Iterator, TextIO
 
 CHUNK = 1 << 16  # bytes per write: a reader that goes away shows as EPIPE at the next chunk
 
@@ -39,24 +40,40 @@ def writing_stdout() -> Iterator[None]:
         raise StdoutFailed(exc.strerror or str(exc)) from None
 
 
-def emit(text: str) -> None:
-    """``text`` and a newline on stdout, written in chunks straight to the file descriptor: one
-    large write is taken in part by a reader that stops early without any error (so a cut-off
-    ``--json`` would exit 0); the next chunk then fails with EPIPE, as in text mode."""
+def emit(text: str | Iterable[str]) -> None:
+    """``text`` (or its pieces, written as they come) and a newline on stdout, in chunks of at
+    most CHUNK bytes straight to the file descriptor: one large write is taken in part by a
+    reader that stops early without any error (so a cut-off ``--json`` would exit 0); the next
+    chunk then fails with EPIPE, as in text mode."""
     stream = sys.stdout
-    data = text + "\n"
+    pieces = itertools.chain([text] if isinstance(text, str) else text, ["\n"])
     with writing_stdout():
         try:
             fd = stream.fileno()
         except (AttributeError, OSError, ValueError):  # an in-memory stream (tests, CliRunner)
-            stream.write(data)
-            stream.flush()
-            return
+            fd = None
         stream.flush()
-        view = memoryview(data.encode(getattr(stream, "encoding", None) or "utf-8", "replace"))
-        while view:
-            written = os.write(fd, view[:CHUNK])
-            view = view[written:]
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        batch: list[str] = []
+        size = 0
+        for piece in pieces:
+            batch.append(piece)
+            size += len(piece)
+            if size >= CHUNK:
+                _write("".join(batch), stream, fd, encoding)
+                batch, size = [], 0
+        _write("".join(batch), stream, fd, encoding)
+
+
+def _write(text: str, stream: TextIO, fd: int | None, encoding: str) -> None:
+    if fd is None:
+        stream.write(text)
+        stream.flush()
+        return
+    view = memoryview(text.encode(encoding, "replace"))
+    while view:
+        written = os.write(fd, view[:CHUNK])
+        view = view[written:]
 
 
 def stdout_closed_at_start() -> bool:

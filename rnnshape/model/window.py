@@ -23,6 +23,9 @@ BYTES_PER_VALUE = 8  # the series is int64
 # this many windows it is compared on the first and the last KERAS_SEGMENT windows, and its
 # count on the whole series.
 KERAS_SEGMENT = 4000
+# ... and at most this many values per segment: with a look-back of 999,900 steps, 4,000 windows
+# would be 32 GB of X; Keras then makes (and holds in tf.data's buffers) a few windows only.
+KERAS_SEGMENT_VALUES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,15 @@ def make_window_spec(**options: Any) -> WindowSpec:
 def segments(spec: WindowSpec) -> list[tuple[int, int, int]]:
     """(first sample, sample count, first step) of the parts of the series Keras is run on:
     the whole series, or its first and last KERAS_SEGMENT windows."""
-    if spec.samples <= 2 * KERAS_SEGMENT:
+    segment = segment_windows(spec)
+    if spec.samples <= 2 * segment:
         return [(0, spec.samples, 0)]
-    tail = spec.samples - KERAS_SEGMENT
-    return [(0, KERAS_SEGMENT, 0), (tail, KERAS_SEGMENT, tail * spec.stride)]
+    tail = spec.samples - segment
+    return [(0, segment, 0), (tail, segment, tail * spec.stride)]
+
+
+def segment_windows(spec: WindowSpec) -> int:
+    """The windows of one segment Keras is run on: KERAS_SEGMENT, fewer for long windows."""
+    return max(1, min(KERAS_SEGMENT, KERAS_SEGMENT_VALUES // (spec.look_back * spec.features)))
 
 

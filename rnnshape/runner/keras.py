@@ -593,17 +593,24 @@ def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
     with quiet_native_stderr():
         try:
             dataset = _window_dataset(keras, series, look_back, horizon, stride, batch_size)
-            xs, ys = [], []
+            # Filled batch by batch: X is held once, not as batches and their concatenation.
+            count = max(0, (len(series) - horizon - look_back) // stride + 1)
+            xs = np.empty((count, look_back, series.shape[1]), series.dtype)
+            ys = np.empty((count, series.shape[1]), series.dtype)
+            filled = 0
             for x, y in dataset:
-                xs.append(np.asarray(x))
-                ys.append(np.asarray(y))
+                x, y = np.asarray(x), np.asarray(y)
+                if filled + len(x) > count:  # more windows than the formula: keep them all, to be compared
+                    xs = np.concatenate([xs[:filled], x])
+                    ys = np.concatenate([ys[:filled], y])
+                    count = filled = len(xs)
+                    continue
+                xs[filled:filled + len(x)], ys[filled:filled + len(y)] = x, y
+                filled += len(x)
         except Exception as exc:
             raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
                                f"{_first_line(exc)}") from exc
-    features = series.shape[1]
-    if not xs:
-        return np.zeros((0, look_back, features), series.dtype), np.zeros((0, features), series.dtype)
-    return np.concatenate(xs), np.concatenate(ys)
+    return xs[:filled], ys[:filled]
 
 
 def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride: int) -> int:
