@@ -37,10 +37,10 @@ WINDOW_SIZES = [  # (length, look_back, features, show, --static?)
     (1_000_000, 10, 1, 5, False),
     (100_000, 99_900, 1, 5, False),
     (100_000, 50, 10, 5, False),
-    (50_000, 49_000, 1, 100, False),
-    (2_000_000, 20, 1, 5, True),
+    (50_000, 49_000, 1, 30, False),
+    (1_000_000, 20, 1, 5, True),
     (100_000, 99_900, 1, 5, True),
-    (30_000, 29_000, 1, 200, True),
+    (30_000, 29_000, 1, 60, True),
 ]
 QUICK = {"check": CHECK_SIZES[:4], "window": WINDOW_SIZES[:2] + WINDOW_SIZES[4:6]}
 
