@@ -80,7 +80,7 @@ SLOW_MODULES = {
     "test_cells", "test_cli_check", "test_cli_compare", "test_cli_diagram", "test_cli_inspect", "test_cli_stack",
     "test_cli_trace", "test_diagram_commands", "test_facts", "test_keras_agreement", "test_masking",
     "test_own_numbers", "test_process", "test_process_stack", "test_robust", "test_robust_process",
-    "test_stateful", "test_static_agrees", "test_window", "test_json_corpus",
+    "test_stateful", "test_static_agrees", "test_window", "test_json_corpus", "test_hostile_process",
 }
 
 

@@ -7,7 +7,7 @@ from rnnshape.errors import UsageError
 from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS,
                                   SECONDS_PER_SHOWN_VALUE, LayerSpec)
 
-__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "SECONDS_PER_CASE", "Limits", "case_seconds",
+__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "SECONDS_PER_CASE", "SECONDS_PER_CHECK", "Limits", "case_seconds", "check_seconds",
            "check_size", "check_time", "memory_guard", "run_passes"]
 
 # Unmasked reference runs are one call per distinct padded length; beyond this many lengths
@@ -18,6 +18,8 @@ MAX_UNMASKED_LENGTHS = 32
 # loaded 2-core CPU with Keras 3.15 / TensorFlow 2.21: 1,000 cases took 39 s, not the 9 s the
 # per-step cost alone gave). tests/benchmarks/guards.py prints estimate / measured.
 SECONDS_PER_CASE = 0.035
+# ... and once per run, what rnnshape itself adds to importing TensorFlow (about 0.3 s).
+SECONDS_PER_CHECK = 0.3
 # The options a refusal suggests, per command: the sizes it has, and whether --static exists.
 SIZES = "--timesteps/--units/--batch"
 
@@ -68,6 +70,11 @@ def run_passes(spec: LayerSpec) -> int:
 def case_seconds(spec: LayerSpec) -> float:
     """The estimated seconds of one check case: its passes plus the cost of a case."""
     return SECONDS_PER_CASE + spec.estimated_seconds(run_passes(spec))
+
+
+def check_seconds(specs: list[LayerSpec]) -> float:
+    """The estimated seconds of a check run of these cases (TensorFlow's import aside)."""
+    return SECONDS_PER_CHECK + sum(case_seconds(spec) for spec in specs)
 
 
 def memory_guard(needed: int, limits: Limits, what: str, detail: str = "", smaller: str = "sizes") -> None:

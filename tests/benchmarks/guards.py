@@ -3,7 +3,7 @@
 Run from the repository root:  python tests/benchmarks/guards.py  [--only check|window] [--quick]
 
 - check (the time guard): a contract of N trivial cases; the estimate is what `check` compares
-  with --max-seconds (the sum of model.limits.case_seconds), the measurement is the wall time of
+  with --max-seconds (model.limits.check_seconds), the measurement is the wall time of
   `rnnshape check FILE` minus that of a bare Keras script (the TensorFlow import and one small
   layer, which no estimate counts).
 - window (the memory guard): the estimate is what `window` compares with --max-memory
@@ -63,7 +63,7 @@ def check_rows(sizes: list[int], workdir: str) -> list[tuple[str, float, float]]
     from rnnshape import files
     from rnnshape.api._common import make_layer_spec
     from rnnshape.model import contract
-    from rnnshape.model.limits import case_seconds
+    from rnnshape.model.limits import check_seconds
 
     base, _, _ = run([sys.executable, str(Path(workdir) / "bare_keras.py")], workdir)
     rows = []
@@ -71,7 +71,7 @@ def check_rows(sizes: list[int], workdir: str) -> list[tuple[str, float, float]]
         path = Path(workdir) / f"cases{n}.toml"
         write_check_file(path, n)
         cases = contract.parse(files.read_toml(str(path)), str(path), make=make_layer_spec)
-        estimate = sum(case_seconds(case.spec) for case in cases)
+        estimate = check_seconds([case.spec for case in cases])
         wall, _, code = run(rnnshape_cmd("check", str(path), "--max-seconds", "100000"), workdir)
         if code != 0:
             raise SystemExit(f"check of {n} cases exited {code}")
