@@ -77,7 +77,7 @@ def option_name(key: str) -> str:
 # An error line repeats the value given, quoted; a 400-digit --units or a 5,000-character path
 # is cut to its first and last characters and its length.
 ECHO_LIMIT = 40  # the length of a shortened value
-ECHO_KEPT = 60  # values up to this length (most file paths) are shown whole
+ECHO_KEPT = 100  # values up to this length (file paths, mostly) are shown whole
 # A quoted value: a quote after no letter, then no quote, then a quote before no letter (so the
 # text between 'None' and 'lstm_2' in Keras' messages is not taken for one).
 _QUOTED = re.compile("(?<!\\w)'[^'\\n]{%d,}'(?!\\w)|(?<!\\w)\"[^\"\\n]{%d,}\"(?!\\w)" % (ECHO_KEPT + 1, ECHO_KEPT + 1))

@@ -92,7 +92,7 @@ def test_check_counts_the_cost_of_each_case_and_refuses_beyond_max_seconds(tmp_p
     are now refused before TensorFlow is imported, as every other command's runs."""
     for cases, limit in ((5000, None), (1000, "20")):
         contract = tmp_path / f"cases{cases}.toml"
-        contract.write_text(GOOD_CASE * cases)
+        contract.write_text("".join(GOOD_CASE.replace('"ok"', f'"case {i}"') for i in range(cases)))
         argv = ["check", str(contract)] + (["--max-seconds", limit] if limit else [])
         proc = run_process(argv, timeout=60)
         assert proc.returncode == 2, (cases, proc.stderr[-500:])
@@ -136,11 +136,13 @@ def test_a_full_stdout_is_one_line_and_exit_74(tmp_path):
 
 
 def test_a_cut_off_json_document_exits_141_like_text():
-    script = "RNNSHAPE inspect --batch 300 --timesteps 20 --return-sequences --values {} | head -1; exit ${{PIPESTATUS[0]}}"
-    for mode in ("--json", ""):
-        proc = shell(script.format(mode))
-        assert proc.returncode == 141, (mode, proc.returncode, proc.stderr[-1000:])
-        assert proc.stderr == "" and proc.stdout.count("\n") == 1
+    """The document (1.5 MB) was written in one write, taken in part by `head` with no error:
+    exit 0. (The text view of the same run is short enough to fit in the pipe whole, so it may
+    exit 0 or 141: test_robust_process checks text mode with a longer output.)"""
+    proc = shell("RNNSHAPE inspect --batch 300 --timesteps 20 --return-sequences --values --json | head -1; "
+                 "exit ${PIPESTATUS[0]}")
+    assert proc.returncode == 141, (proc.returncode, proc.stderr[-1000:])
+    assert proc.stderr == "" and proc.stdout == "{\n"
 
 
 # ---- 7-8. what stdout can show ------------------------------------------------------------------
@@ -255,7 +257,8 @@ def test_very_long_values_are_cut_in_error_lines():
         proc = run_process(argv, timeout=30)
         assert proc.returncode == 2, proc.stderr
         line = one_line(proc.stderr)
-        assert len(line) < 300 and "characters)" in line and "9" * 41 not in line and "x" * 41 not in line, line
+        assert len(line) < 300 and "9" * 60 not in line and "x" * 60 not in line, line
+        assert "(400 characters)" in line or "..." in line, line
 
 
 if __name__ == "__main__":  # pragma: no cover
