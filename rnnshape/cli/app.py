@@ -91,6 +91,8 @@ class RnnshapeGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         json_mode = "--json" in argv
         prog = prog_name or "rnnshape"
+        with contextlib.suppress(Exception):  # an error line echoing '☃' to a stderr that cannot encode it
+            sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         try:
             if stdout_closed_at_start():
                 code = _stdout_closed_at_start(self._command_path(prog, argv))
