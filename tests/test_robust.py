@@ -312,11 +312,11 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
     elif result.exit_code in (2, 3) and not debug:
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("rnnshape"), f"rnnshape {shown}: stderr:\n{result.stderr[-2000:]}"
+        assert result.stdout == "", f"rnnshape {shown}: stdout on exit {result.exit_code}:\n{result.stdout[:1000]}"
     if charset == "ascii":
         assert result.stdout_bytes.isascii(), f"rnnshape {shown}: stdout is not ASCII"
     if columns != "1" and not json_mode:
         assert max(map(len, result.stdout.splitlines()), default=0) <= 500, f"rnnshape {shown}: wider than 500"
-        assert result.stdout == "", f"rnnshape {shown}: stdout on exit {result.exit_code}:\n{result.stdout[:1000]}"
     return result
 
 
@@ -397,7 +397,7 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
                 own = valid.get(param.name, ["1"])[0]
                 argv = [name, *(r for r in required if r != own), value]
                 # FILE.toml, SPEC...: a refusal names the argument or quotes the value given
-                names = ((param.metavar or param.name.upper()).split(".")[0], value[:40])
+                names = ((param.metavar or param.name.upper()).split(".")[0], value[:18])  # long values are cut
             else:
                 argv = [name, *required, param.opts[0], value]
                 names = tuple(param.opts)
