@@ -15,7 +15,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from rnnshape.cli.output import dumps, dumps_chunks, envelope, error_entry
-from rnnshape.cli.streams import (StdoutClosed, StdoutFailed, discard_stdout, emit, encodes, stdout_closed_at_start,
+from rnnshape.cli.streams import (ChunkedStdout, StdoutClosed, StdoutFailed, discard_stdout, emit, encodes, stdout_closed_at_start,
                                   tolerate_unencodable, writing_stdout)
 from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 
@@ -214,7 +214,7 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
 
         result = _drawable(result, command)
         with writing_stdout():
-            make_console().print(result)
+            make_console(file=ChunkedStdout(sys.stdout)).print(result)  # type: ignore[arg-type]
         for error in result.errors:
             _error_line(f"rnnshape {command}", error.message)
     return result.exit_code

@@ -70,10 +70,34 @@ def _write(text: str, stream: TextIO, fd: int | None, encoding: str) -> None:
         stream.write(text)
         stream.flush()
         return
-    view = memoryview(text.encode(encoding, "replace"))
+    errors = "replace" if getattr(stream, "errors", "strict") == "replace" else "strict"
+    view = memoryview(text.encode(encoding, errors))
     while view:
         written = os.write(fd, view[:CHUNK])
         view = view[written:]
+
+
+class ChunkedStdout:
+    """sys.stdout for rich's Console: each write goes out in chunks of at most CHUNK bytes (see
+    ``emit``), so a long view cut off by ``| head -1`` ends with EPIPE, as --json does."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            fd = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            fd = None
+        self._stream.flush()
+        _write(text, self._stream, fd, getattr(self._stream, "encoding", None) or "utf-8")
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> object:  # isatty, encoding, fileno ...: the stream's own
+        return getattr(self._stream, name)
 
 
 def stdout_closed_at_start() -> bool:
