@@ -818,8 +818,12 @@ def run_windows(spec: Any, series: np.ndarray) -> KerasWindows:
     from rnnshape.model.window import segments
 
     parts = []
-    for first, count, step in segments(spec):
-        end = step + (count - 1) * spec.stride + spec.look_back + spec.horizon
+    cut = segments(spec)
+    for first, count, step in cut:
+        # One segment: the whole series, as the user would call it (cut to its last window, a
+        # series of 5 steps with look-back 3 and stride 3 became data shorter than the stride,
+        # which Keras refuses).
+        end = len(series) if len(cut) == 1 else step + (count - 1) * spec.stride + spec.look_back + spec.horizon
         kx, ky = keras_windows(series[step:end], spec.look_back, spec.horizon, spec.stride)
         parts.append((first, kx, ky))
     if len(parts) == 1:
