@@ -106,6 +106,8 @@ def test_a_closed_stdout_is_one_line_and_exit_141():
         proc = shell(f"RNNSHAPE {argv} >&- </dev/null")
         assert proc.returncode == 141, (argv, proc.stderr)
         assert "standard output is closed" in one_line(proc.stderr) and "Traceback" not in proc.stderr
+    closed_stderr = shell("RNNSHAPE inspect --units 0 2>&-")  # the error line has nowhere to go: still exit 2
+    assert closed_stderr.returncode == 2 and closed_stderr.stdout == ""
 
 
 def _full_device(tmp_path) -> str:

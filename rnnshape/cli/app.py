@@ -44,7 +44,8 @@ def _one_line(text: str) -> str:
 
 
 def _error_line(prefix: str, message: str) -> None:
-    click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
+    with contextlib.suppress(OSError):  # a closed stderr (2>&-): the exit code still tells
+        click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
 
 
 class _Interrupted(BaseException):
