@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 
 class ExitCode(enum.IntEnum):
@@ -11,7 +12,8 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     BACKEND = 3
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports a process it interrupted
-    STDOUT_CLOSED = 141  # the reader of stdout went away: 128 + SIGPIPE, as for any Unix filter
+    STDOUT_CLOSED = 141  # the reader of stdout went away (or stdout was closed): 128 + SIGPIPE
+    STDOUT_FAILED = 74  # writing stdout failed (a full disk, an I/O error): EX_IOERR of sysexits.h
 
 
 class RnnshapeError(Exception):
@@ -21,6 +23,7 @@ class RnnshapeError(Exception):
     type = "error"
 
     def __init__(self, message: str):
+        message = shorten_echoes(message)
         super().__init__(message)
         self.message = message
 
@@ -69,3 +72,36 @@ class InternalError(RnnshapeError):
 def option_name(key: str) -> str:
     """``return_state`` -> ``--return-state``."""
     return "--" + key.replace("_", "-")
+
+
+# An error line repeats the value given, quoted; a 400-digit --units or a 5,000-character path
+# is cut to its first and last characters and its length.
+ECHO_LIMIT = 40  # the length of a shortened value
+ECHO_KEPT = 100  # values up to this length (file paths, mostly) are shown whole
+# A quoted value: a quote after no letter, then no quote, then a quote before no letter (so the
+# text between 'None' and 'lstm_2' in Keras' messages is not taken for one).
+_QUOTED = re.compile("(?<!\\w)'[^'\\n]{%d,}'(?!\\w)|(?<!\\w)\"[^\"\\n]{%d,}\"(?!\\w)" % (ECHO_KEPT + 1, ECHO_KEPT + 1))
+_WORD = re.compile(r"\S{%d,}" % (ECHO_KEPT + 1))
+
+
+def shorten(value: str, limit: int = ECHO_LIMIT) -> str:
+    """``value`` cut to about ``limit`` characters: its start, '...', its end, and its length."""
+    if len(value) <= limit:
+        return value
+    head = (limit - 3) // 2
+    return f"{value[:head]}...{value[-(limit - head - 3):]} ({len(value):,} characters)"
+
+
+def shorten_echoes(message: str) -> str:
+    """Every quoted value and every word longer than ECHO_KEPT characters in ``message``
+    shortened to about ECHO_LIMIT (see ``shorten``)."""
+    def quoted(match: re.Match[str]) -> str:
+        text = match.group(0)
+        quote, inner = text[0], text[1:-1]
+        cut = shorten(inner)
+        body, _, length = cut.rpartition(" (")
+        return f"{quote}{body}{quote} ({length}"
+
+    message = _QUOTED.sub(quoted, message)
+    return _WORD.sub(lambda match: shorten(match.group(0)) if "..." not in match.group(0) else match.group(0),
+                     message)

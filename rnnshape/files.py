@@ -12,9 +12,9 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from rnnshape.errors import SpecError, UsageError
+from rnnshape.errors import RnnshapeError, SpecError, UsageError
 from rnnshape.model.layer import INPUT_KINDS, FileInput
 
 if TYPE_CHECKING:
@@ -43,20 +43,90 @@ def file_input(path: str) -> FileInput:
 
 def load_input_file(path: str) -> LoadedInput:
     """Read a user's array safely (never a pickle) and shape it [batch, timesteps, features]."""
-    stat = _stat(path)
+    if not path.lower().endswith(FILE_SUFFIXES):
+        raise SpecError("input", f"{path!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
+    stat = regular_file(path, "input file", _input_error(path))
     return _load(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
 
 
-def _stat(path: str) -> os.stat_result:
-    if not path.lower().endswith(FILE_SUFFIXES):
-        raise SpecError("input", f"{path!r} is not one of {', '.join(INPUT_KINDS)} nor a .npy or .csv file")
+def _input_error(path: str) -> Callable[[str], RnnshapeError]:
+    return lambda problem: SpecError("input", f"{path!r} {problem}")
+
+
+# ---- reading any of the user's files: one rule --------------------------------------------------
+MAX_INPUT_BYTES = 1 << 30  # an --input array (1 GiB: far more than any layer the size guard lets run)
+MAX_CONTRACT_BYTES = 16 << 20  # a contract file (16 MiB: some 100,000 cases)
+STDIN = "-"
+
+
+def regular_file(path: str, what: str, refuse: Callable[[str], RnnshapeError],
+                 limit: int = MAX_INPUT_BYTES) -> os.stat_result:
+    """The stat of ``path`` when it is a regular file of at most ``limit`` bytes; else
+    ``refuse(problem)`` is raised, ``problem`` a phrase such as "is not a regular file (a
+    device)", for a missing file, a folder, a device (/dev/zero), a pipe (a FIFO with no writer
+    would hang), a socket, or a file too large. ``what`` names the file in the phrase."""
     try:
         stat = os.stat(path)
     except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name (from a check file)
-        raise SpecError("input", f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not os.path.isfile(path):
-        raise SpecError("input", f"{path!r} is not a file")
+        raise refuse(f"cannot read the {what}: {getattr(exc, 'strerror', None) or exc}") from None
+    _refuse_irregular(stat, what, refuse, limit)
     return stat
+
+
+def _refuse_irregular(stat: os.stat_result, what: str, refuse: Callable[[str], RnnshapeError], limit: int) -> None:
+    import stat as modes
+
+    mode = stat.st_mode
+    if modes.S_ISDIR(mode):
+        raise refuse(f"is a directory, not a regular file; give the {what}")
+    if not modes.S_ISREG(mode):
+        kind = ("a device" if modes.S_ISCHR(mode) or modes.S_ISBLK(mode) else "a pipe" if modes.S_ISFIFO(mode)
+                else "a socket" if modes.S_ISSOCK(mode) else "a special file")
+        raise refuse(f"is not a regular file ({kind}); give the {what}")
+    if stat.st_size > limit:
+        raise refuse(f"is {stat.st_size / 2**20:,.0f} MiB, above the limit of {limit / 2**20:,.0f} MiB for the {what}")
+
+
+def read_user_file(path: str, what: str, refuse: Callable[[str], RnnshapeError], limit: int = MAX_INPUT_BYTES,
+                   stdin: bool = False) -> bytes:
+    """The bytes of one of the user's files, by the one rule of every file rnnshape reads: a
+    regular file (not a device, pipe, socket or folder) of at most ``limit`` bytes, else
+    ``refuse(problem)`` is raised (see ``regular_file``). With ``stdin``, ``-`` reads standard
+    input (up to ``limit`` bytes)."""
+    if stdin and path == STDIN:
+        return _read_stdin(what, refuse, limit)
+    regular_file(path, what, refuse, limit)
+    try:
+        # O_NONBLOCK: should the name become a FIFO after the stat, open() still does not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as exc:
+        raise refuse(f"cannot read the {what}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        _refuse_irregular(os.fstat(fd), what, refuse, limit)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(limit + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read the {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise refuse(f"grew above the limit of {limit / 2**20:,.0f} MiB for the {what} while it was read")
+    return raw
+
+
+def _read_stdin(what: str, refuse: Callable[[str], RnnshapeError], limit: int) -> bytes:
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise refuse(f"cannot read the {what} from standard input: it is closed")
+    try:
+        raw = stream.read(limit + 1)
+    except (OSError, ValueError) as exc:
+        raise refuse(f"cannot read the {what} from standard input: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(raw) > limit:
+        raise refuse(f"holds more than the limit of {limit / 2**20:,.0f} MiB for the {what}")
+    return raw
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,16 +134,12 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
     import numpy as np
 
     name = os.path.basename(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise SpecError("input", f"cannot read {name!r}: {exc.strerror or exc}") from None
+    raw = read_user_file(path, "input file", _input_error(name))
     digest = hashlib.sha256(raw).hexdigest()
     if path.lower().endswith(".npy"):
         if not raw.startswith(b"\x93NUMPY"):  # anything else np.load would try as a pickle
             raise SpecError("input", f"{name!r} is not a readable .npy array (no NumPy header)")
-        array = _read_npy(path, name)
+        array = _read_npy(raw, name)
     else:
         array = _read_csv(raw, name)
     if array.dtype.kind not in "biuf":
@@ -98,11 +164,11 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
     return LoadedInput(array.astype(np.float32), digest, tuple(notes))
 
 
-def _read_npy(path: str, name: str) -> np.ndarray:
+def _read_npy(raw: bytes, name: str) -> np.ndarray:
     import numpy as np
 
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(io.BytesIO(raw), allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise SpecError("input", f"{name!r} holds Python objects (a pickle); rnnshape never loads "
@@ -146,17 +212,8 @@ def load_state_file(path: str) -> LoadedStates:
 
     if not path.lower().endswith(".npy"):
         raise SpecError("initial_state", f"{path!r} is not one of zeros, random nor a .npy file")
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError) as exc:
-        raise SpecError("initial_state", f"cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not os.path.isfile(path):
-        raise SpecError("initial_state", f"{path!r} is not a regular file")
-    if stat.st_size > 1 << 31:
-        raise SpecError("initial_state", f"{path!r} is larger than 2 GiB")
+    raw = read_user_file(path, "initial states (.npy)", lambda problem: SpecError("initial_state", f"{path!r} {problem}"))
     name = os.path.basename(path)
-    with open(path, "rb") as handle:
-        raw = handle.read()
     if not raw.startswith(b"\x93NUMPY"):
         raise SpecError("initial_state", f"{name!r} is not a readable .npy array (no NumPy header)")
     try:
@@ -175,23 +232,22 @@ def load_state_file(path: str) -> LoadedStates:
 
 # ---- reading a contract file ------------------------------------------------------------------
 def read_toml(path: str) -> dict[str, Any]:
-    """Read a contract file as a TOML document; every problem is a UsageError naming the file."""
-    try:
-        raw = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, not a TOML contract file") from None
-    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the name
-        raise UsageError(f"{path}: cannot read the contract file: {getattr(exc, 'strerror', None) or exc}") from None
+    """Read a contract file (``-``: standard input) as a TOML document; every problem is a
+    UsageError naming the file."""
+    shown = "<stdin>" if path == STDIN else path
+    raw = read_user_file(path, "contract file", lambda problem: UsageError(f"{shown}: {problem}"),
+                         MAX_CONTRACT_BYTES, stdin=True)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: is not UTF-8 text (byte {exc.start}): TOML files are UTF-8") from None
+        raise UsageError(f"{shown}: is not UTF-8 text (byte {exc.start}): TOML files are UTF-8") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: is not valid TOML: {exc}") from None
+        raise UsageError(f"{shown}: is not valid TOML: {exc}") from None
+    except RecursionError:  # 1,000 nested [ or {a=: the parser recurses once per level
+        raise UsageError(f"{shown}: is not valid TOML: arrays or tables nested too deeply") from None
     return document
-
 
 
 def check_writable(path: str) -> None:
@@ -264,24 +320,10 @@ MAX_LOG_BYTES = 5_000_000
 
 
 def read_log(path: str, option: str = "--file") -> str:
-    """A log or a pasted error saved as a file: regular files only, at most MAX_LOG_BYTES, UTF-8
-    (undecodable bytes replaced)."""
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    import stat as stat_module
-
-    if not stat_module.S_ISREG(stat.st_mode):
-        raise UsageError(f"Invalid value for {option}: {path!r} is not a regular file")
-    if stat.st_size > MAX_LOG_BYTES:
-        raise UsageError(f"Invalid value for {option}: {path!r} has {stat.st_size} bytes; at most {MAX_LOG_BYTES} "
-                         "are read (cut the log around the error)")
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_LOG_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {exc.strerror or exc}") from None
+    """A log or a pasted error saved as a file, by the rule of every file read (a regular file,
+    at most MAX_LOG_BYTES); UTF-8, undecodable bytes replaced."""
+    raw = read_user_file(path, "log", lambda problem: UsageError(f"Invalid value for {option}: {path!r} {problem}"),
+                         limit=MAX_LOG_BYTES)
     return raw.decode("utf-8", errors="replace")
 
 
@@ -302,12 +344,10 @@ def npy_shape(path: str, option: str = "--y") -> tuple[int, ...]:
 
     if not path.lower().endswith(".npy"):
         raise UsageError(f"Invalid value for {option}: {path!r} is not a .npy file")
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"Invalid value for {option}: cannot read {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
-    if not os.path.isfile(path) or stat.st_size == 0:
-        raise UsageError(f"Invalid value for {option}: {path!r} is not a regular non-empty file")
+    stat = regular_file(path, "targets (.npy)", lambda problem: UsageError(f"Invalid value for {option}: {path!r} "
+                                                                            f"{problem}"))
+    if stat.st_size == 0:
+        raise UsageError(f"Invalid value for {option}: {path!r} is empty")
     try:
         with open(path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
@@ -457,3 +497,31 @@ def load_data_array(path: str, option: str) -> DataArray:
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise SpecError(key, f"{name!r} contains NaN or infinite values")
     return DataArray(path, array, hashlib.sha256(raw).hexdigest())
+
+
+# ---- outputs that would destroy inputs --------------------------------------------------------
+def refuse_same_files(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
+    """Refuse, before anything runs, an output file that is one of the inputs (``--svg in.npy``
+    would replace the data) or another output (``--svg x --html x`` would lose the SVG):
+    names are compared resolved (``./a`` and ``a``, symlinks) and by inode (hard links). Keys
+    are how the files are named in the error (``--svg``, ``FILE``, ``--input``)."""
+    given_outputs = [(key, path) for key, path in outputs.items() if path and path != STDIN]
+    given_inputs = [(key, path) for key, path in inputs.items() if path and path != STDIN]
+    for index, (key, path) in enumerate(given_outputs):
+        for other_key, other in given_inputs + given_outputs[:index]:
+            if _same_file(path, other):
+                if (other_key, other) in given_inputs:
+                    raise UsageError(f"Invalid value for {key}: {path!r} is the file of {other_key} ({other!r}); "
+                                     "writing it would destroy that input: give another file name")
+                raise UsageError(f"Invalid value for {key}: {path!r} is also the file of {other_key} ({other!r}); "
+                                 "one would overwrite the other: give another file name")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)  # the same inode: also hard links and symlinks
+    except (OSError, ValueError):  # one of them does not exist (yet): compare the resolved names
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, ValueError):
+            return False

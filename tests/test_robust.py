@@ -45,10 +45,11 @@ HOSTILE_TEXT = ["", " ", "nan", "-1", "0", "☃", "ünïcödé,✓", "x" * 5000,
 # Files for FILE arguments and --input, made once per session in a temporary directory.
 FILE_KINDS = ["good.npy", "good.csv", "series.csv", "missing.npy", "folder.npy", "empty.csv", "garbage.npy",
               "pickle.npy", "words.csv", "nan.csv", "rank4.npy", "strings.npy", "truncated.npy", "long.npy",
-              "latin1.csv", "unicodé.csv", "noext"]
+              "latin1.csv", "unicodé.csv", "noext", "zero.npy", "fifo.csv"]
 TOML_KINDS = ["good.toml", "failing.toml", "missing.toml", "folder.toml", "empty.toml", "malformed.toml",
               "binary.toml", "unknown_key.toml", "bad_types.toml", "huge.toml", "nul_input.toml",
-              "bad_expect.toml", "not_cases.toml", "duplicate.toml", "long.toml", "input_file.toml"]
+              "bad_expect.toml", "not_cases.toml", "duplicate.toml", "long.toml", "input_file.toml",
+              "nested.toml", "nested_inline.toml", "fifo.toml", "zero.toml", "big.toml"]
 
 
 def _model_files(root, paths: dict[str, str]) -> None:
@@ -103,6 +104,15 @@ def make_files(root) -> dict[str, str]:
     (root / "not_cases.toml").write_text('case = 3\n')
     (root / "duplicate.toml").write_text('[[case]]\nname = "a"\n[case.expect]\noutput = [1, 4]\n' * 2)
     (root / "long.toml").write_text('[[case]]\nname = "long"\ntimesteps = 300000\n[case.expect]\noutput = [1, 4]\n')
+    # special files (a device, a FIFO with no writer: reading either never ends) and a file too large
+    (root / "zero.npy").symlink_to("/dev/zero")
+    (root / "zero.toml").symlink_to("/dev/zero")
+    os.mkfifo(root / "fifo.csv")
+    os.mkfifo(root / "fifo.toml")
+    with open(root / "big.toml", "wb") as handle:  # sparse, above the 16 MiB limit of a contract
+        handle.truncate(17 * 2**20)
+    (root / "nested.toml").write_text("a = " + "[" * 1000 + "\n")
+    (root / "nested_inline.toml").write_text("a = " + "{a=" * 1000 + "\n")
     (root / "input_file.toml").write_text(f'[[case]]\nname = "file"\ninput = "{paths["good.csv"]}"\n'
                                           '[case.expect]\noutput = [1, 4]\n')
     return paths
@@ -150,6 +160,7 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "show": ["0", "1", "3", "1000"],
     }
     valid["recurrent_init"] = valid["bias_init"] = valid["kernel_init"]
+    valid["junit"] = valid["junit_path"]  # check --junit (the click parameter is named junit)
     hostile = {
         "layer": ["transformer", "", "lstm2", "ЛСТМ", "lstm,gru", "x" * 5000, "simple-rnn"],
         "merge_mode": ["avg", "", "None", "x" * 5000],
@@ -169,7 +180,7 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "steps": ["0", "3-1", "1-", "-1", "99", "", "a-b", "1--2", "1-" + "9" * 40, "1,,2"],
         "sample": ["-1", "2", "99", *HUGE],
         "file": [files[kind] for kind in TOML_KINDS if kind not in ("good.toml", "failing.toml", "input_file.toml")]
-                + ["", "/dev/null", "-", "x" * 5000],
+                + ["", "/dev/null", "-", "x" * 5000, "/dev/zero", "/dev/urandom"],
         "model_file": [files["empty.keras"], files["garbage.keras"], files["good.toml"], files["folder.npy"],
                        files["missing.npy"], "", "x" * 5000],
         "text": HOSTILE_TEXT,
@@ -180,7 +191,14 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
     for key in ("recurrent_init", "bias_init"):
         hostile[key] = hostile["kernel_init"]
     hostile["x"] = hostile["y"] = hostile["input"] + [files["good.csv"], files["series.csv"]]
+    hostile["junit"] = hostile["junit_path"]
     return valid, hostile
+
+
+# Surroundings drawn with each command line: the terminal's width (a huge COLUMNS is clamped)
+# and stdout's encoding (one that cannot encode the pictures' glyphs gets the --ascii ones).
+COLUMNS = ["100", "100", "100", "100", "99999999", "1000000000", "1"]
+CHARSETS = ["utf-8", "utf-8", "utf-8", "utf-8", "ascii", "latin-1"]
 
 
 # ---- command lines ---------------------------------------------------------------------------
@@ -245,7 +263,8 @@ def command_lines(draw, name: str, valid: dict, hostile: dict) -> tuple[list[str
             args.append(draw(st.sampled_from(takes_value)).opts[0])  # the value is missing
     elif tail == 2:
         args.append("stray-argument")
-    return args, json_mode
+    surroundings = {"COLUMNS": draw(st.sampled_from(COLUMNS)), "charset": draw(st.sampled_from(CHARSETS))}
+    return args, json_mode, surroundings
 
 
 # ---- running one command line -----------------------------------------------------------------
@@ -270,12 +289,13 @@ def time_limit(seconds: int, argv: list[str]):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: str | None = None) -> click.testing.Result:
+def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: str | None = None,
+             columns: str = "100", charset: str = "utf-8") -> click.testing.Result:
     if os.environ.get("RNNSHAPE_PROPERTY_LOG"):  # to see which line hangs when faulthandler ends the run
         with open(os.environ["RNNSHAPE_PROPERTY_LOG"], "a") as log:
             log.write(json.dumps(argv)[:300] + "\n")
-    runner = CliRunner()
-    env = {"COLUMNS": "100", "NO_COLOR": "1", "RNNSHAPE_DEBUG": None}
+    runner = CliRunner(charset=charset)
+    env = {"COLUMNS": columns, "NO_COLOR": "1", "RNNSHAPE_DEBUG": None}
     started = time.monotonic()
     with time_limit(SECONDS_PER_LINE, argv), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -283,6 +303,8 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
     took = time.monotonic() - started
     DISTINCT.add(tuple(argv))
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in argv)
+    if columns != "100" or charset != "utf-8":
+        shown = f"(COLUMNS={columns}, stdout {charset}) {shown}"
 
     def tail(text: str) -> str:
         return text if len(text) < 1500 else text[:700] + " [...] " + text[-700:]
@@ -317,6 +339,10 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
         lines = result.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("rnnshape"), f"rnnshape {shown}: stderr:\n{result.stderr[-2000:]}"
         assert result.stdout == "", f"rnnshape {shown}: stdout on exit {result.exit_code}:\n{result.stdout[:1000]}"
+    if charset == "ascii":
+        assert result.stdout_bytes.isascii(), f"rnnshape {shown}: stdout is not ASCII"
+    if columns != "1" and not json_mode:
+        assert max(map(len, result.stdout.splitlines()), default=0) <= 500, f"rnnshape {shown}: wider than 500"
     return result
 
 
@@ -367,8 +393,8 @@ def test_every_generated_command_line_ends_cleanly(name, value_pools):
               suppress_health_check=list(HealthCheck), print_blob=False)
     @given(command_lines(name, valid, hostile))
     def check(line):
-        argv, json_mode = line
-        result = run_line(argv, json_mode)
+        argv, json_mode, surroundings = line
+        result = run_line(argv, json_mode, columns=surroundings["COLUMNS"], charset=surroundings["charset"])
         TRIED[name] = TRIED.get(name, 0) + 1
         FOUND_EXIT_CODES.setdefault(name, set()).add(result.exit_code)
 
@@ -397,7 +423,7 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
                 own = valid.get(param.name, ["1"])[0]
                 argv = [name, *(r for r in required if r != own), value]
                 # FILE.toml, SPEC...: a refusal names the argument or quotes the value given
-                names = ((param.metavar or param.name.upper()).split(".")[0], value[:40])
+                names = ((param.metavar or param.name.upper()).split(".")[0], value[:18])  # long values are cut
             else:
                 argv = [name, *required, param.opts[0], value]
                 names = tuple(param.opts)
@@ -419,6 +445,44 @@ def test_every_hostile_value_of_every_option_alone(name, value_pools):
         if result.exit_code == 2:  # one line naming what is wrong
             message = json.loads(result.stdout)["errors"][0]["message"] if json_mode else result.stderr
             assert any(word in message for word in names + GUARDS), (argv[:6], names, message[:500])
+
+
+OUTPUTS = {"svg": "--svg", "html": "--html", "junit": "--junit"}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_an_output_named_like_an_input_or_another_output_is_refused(name, value_pools, tmp_path):
+    """--svg/--html/--junit naming the --input file, the contract FILE (also through a hard link
+    or ./) or each other: exit 2 naming both options, and the input is left as it was."""
+    valid, _ = value_pools
+    params = {p.name: p for p in parameters(COMMANDS[name])}
+    outputs = [key for key in OUTPUTS if key in params]
+    if not outputs:
+        pytest.skip(f"{name} writes no file")
+    data, contract = tmp_path / "data.csv", tmp_path / "contract.toml"
+    data.write_text("0.1,0.2\n0.3,0.4\n0.5,0.6\n")
+    contract.write_text(open(valid["file"][0]).read())
+    os.link(contract, tmp_path / "link.toml")
+    before = (data.read_bytes(), contract.read_bytes())
+    required = [valid.get(p.name, ["1"])[0] for p in params.values() if isinstance(p, click.Argument)]
+    static = ["--static"] if "static" in params else []  # refused before anything runs, in any case
+    lines = []
+    for key in outputs:
+        option = OUTPUTS[key]
+        if "input" in params:
+            lines.append(([name, *required, "--input", str(data), option, str(data)], ("--input", option)))
+        if "file" in params:
+            for alias in (str(contract), str(tmp_path / "link.toml"), str(tmp_path / "." / "contract.toml")):
+                lines.append(([name, str(contract), *static, option, alias], ("FILE", option)))
+        for other in outputs:
+            if other != key:
+                lines.append(([name, *required, *static, option, str(tmp_path / "x.out"), OUTPUTS[other],
+                               str(tmp_path / "x.out")], (option, OUTPUTS[other])))
+    for argv, options in lines:
+        result = run_line(argv, False)
+        assert result.exit_code == 2, (argv, result.stderr)
+        assert all(o in result.stderr for o in options), (argv, result.stderr)
+    assert (data.read_bytes(), contract.read_bytes()) == before and not (tmp_path / "x.out").exists()
 
 
 GROUP_LINES = [

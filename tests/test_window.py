@@ -118,3 +118,11 @@ def test_bad_input_exit_2_one_line(invoke, args, needle):
     assert len(lines) == 1 and lines[0].startswith("rnnshape window: error: ") and needle in lines[0]
     doc = json.loads(invoke(["window", *args, "--json"]).stdout)
     assert doc["exit_code"] == 2 and doc["ok"] is False and doc["data"] is None
+
+
+def test_a_stride_that_leaves_a_short_tail_is_run_on_the_whole_series(invoke_json):
+    """length 5, look-back 3, stride 3: one window; Keras was given the series cut after it
+    (3 steps of data, not more than the stride), refused it, and the run exited 3."""
+    result, doc = invoke_json(["window", "--length", "5", "--look-back", "3", "--stride", "3"])
+    assert result.exit_code == 0, doc["errors"]
+    assert doc["data"]["samples"] == 1 and all(c["holds"] for c in doc["data"]["checks"])

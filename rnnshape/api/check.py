@@ -6,7 +6,7 @@ from rnnshape.api._common import make_layer_spec
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.model import contract
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
-from rnnshape.model.limits import Limits, check_size, check_time, run_passes
+from rnnshape.model.limits import Limits, check_seconds, check_size, check_time, run_passes
 from rnnshape.results import CheckResult
 from rnnshape.versions import versions
 
@@ -26,10 +26,12 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
         except UsageError as exc:
             raise UsageError(f"{file}: {case.label}: {exc.message}") from None
     if not static:
-        check_time(sum(case.spec.estimated_seconds(run_passes(case.spec)) for case in cases),
-                   f"{file}: the {len(cases)} cases", limits)
+        check_time(check_seconds([case.spec for case in cases]), f"{file}: the {len(cases):,} cases", limits)
     if junit:
         files.check_writable(junit)
+        inputs = {"FILE": file, **{f"the input of {case.label}": case.spec.input for case in cases
+                                   if case.spec.input.lower().endswith(files.FILE_SUFFIXES)}}
+        files.refuse_same_files(inputs, {"--junit": junit})
     specs = [case.spec for case in cases]
     from rnnshape.measure.inspect import layer_data
 

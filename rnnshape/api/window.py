@@ -17,7 +17,8 @@ def window(length: int = 100, look_back: int = 3, features: int = 1, horizon: in
     timeseries_dataset_from_array (unless ``static``) and checked against plain slicing."""
     spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon,
                             stride=stride, show=show)
-    memory_guard(spec.estimated_bytes(), Limits(max_memory), f"{spec.samples:,} windows of {look_back} x {features}")
+    memory_guard(spec.estimated_bytes(show, static), Limits(max_memory),
+                 f"{spec.samples:,} windows of {look_back} x {features}")
     from rnnshape.measure.window import make_series, window_data
 
     keras = None

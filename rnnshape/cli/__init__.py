@@ -72,7 +72,7 @@ def cli() -> None:
       rnnshape inspect --layer gru --return-sequences --return-state --json
 
     Exit codes: 0 done, 1 an expectation failed, 2 bad usage, 3 backend failure
-    (130 interrupted, 141 stdout closed early). rnnshape --debug COMMAND ... (or
+    (74 stdout not writable, 130 interrupted, 141 stdout closed early). rnnshape --debug COMMAND ... (or
     RNNSHAPE_DEBUG=1) shows tracebacks and TensorFlow's own log.
     """
 

@@ -14,7 +14,9 @@ from typing import Any, Callable, Iterator
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from rnnshape.cli.output import dumps, envelope, error_entry
+from rnnshape.cli.output import dumps, dumps_chunks, envelope, error_entry
+from rnnshape.cli.streams import (ChunkedStdout, StdoutClosed, StdoutFailed, discard_stdout, emit, encodes, stdout_closed_at_start,
+                                  tolerate_unencodable, writing_stdout)
 from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -32,6 +34,9 @@ def _request_debug(_ctx: click.Context, _param: click.Parameter, value: bool) ->
     global _debug_requested
     if value:
         _debug_requested = True
+        # For this run only (restored by RnnshapeGroup.main): the runner keeps the user's
+        # TF_CPP_* log settings under --debug, and forces TensorFlow quiet otherwise.
+        os.environ["RNNSHAPE_DEBUG"] = "1"
 
 
 def _one_line(text: str) -> str:
@@ -39,16 +44,15 @@ def _one_line(text: str) -> str:
 
 
 def _error_line(prefix: str, message: str) -> None:
-    click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
+    with contextlib.suppress(OSError):  # a closed stderr (2>&-): the exit code still tells
+        click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
 
 
 class _Interrupted(BaseException):
     """Ctrl-C, carried past click (which would print its own blank line and "Aborted!")."""
 
 
-class _StdoutClosed(BaseException):
-    """The reader of stdout went away (EPIPE), carried past click (which would exit 1, our
-    "expectation failed")."""
+_StdoutClosed = StdoutClosed
 
 
 @contextlib.contextmanager
@@ -72,7 +76,7 @@ class RnnshapeGroup(click.Group):
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
         # The command line as typed, for the title of --svg files (ctx.meta is shared by subcommands).
         argv = list(args)
-        with _streams_guarded():
+        with _streams_guarded(), writing_stdout():  # --help, --version: written while parsing
             ctx = super().make_context(info_name, args, parent=parent, **extra)
         ctx.meta["rnnshape.argv"] = [info_name or "rnnshape", *argv]
         return ctx
@@ -84,16 +88,30 @@ class RnnshapeGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         global _debug_requested
         _debug_requested = False
+        debug_before = os.environ.get("RNNSHAPE_DEBUG")
         argv = list(sys.argv[1:] if args is None else args)
         json_mode = "--json" in argv
         prog = prog_name or "rnnshape"
+        with contextlib.suppress(Exception):  # an error line echoing '☃' to a stderr that cannot encode it
+            sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         try:
-            code = self._run(argv, prog, json_mode, complete_var, **extra)
-            sys.stdout.flush()  # a reader that went away shows here, not at exit
+            if stdout_closed_at_start():
+                code = _stdout_closed_at_start(self._command_path(prog, argv))
+            else:
+                code = self._run(argv, prog, json_mode, complete_var, **extra)
+                with writing_stdout():
+                    sys.stdout.flush()  # a reader that went away shows here, not at exit
         except (_Interrupted, KeyboardInterrupt, click.Abort):
             code = _interrupted()
         except (_StdoutClosed, BrokenPipeError):
             code = _stdout_closed()
+        except StdoutFailed as exc:
+            code = _stdout_failed(self._command_path(prog, argv), exc.reason)
+        finally:
+            if debug_before is None:
+                os.environ.pop("RNNSHAPE_DEBUG", None)
+            else:
+                os.environ["RNNSHAPE_DEBUG"] = debug_before
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
@@ -140,18 +158,32 @@ def _interrupted() -> int:
 def _stdout_closed() -> int:
     """Nothing more can reach the reader: send what is left of stdout to /dev/null, so that
     Python's exit-time flush does not fail with a BrokenPipeError message."""
-    with contextlib.suppress(Exception):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    discard_stdout()
     return ExitCode.STDOUT_CLOSED
+
+
+def _stdout_closed_at_start(command: str) -> int:
+    """Started with stdout closed (``>&-``): nothing could be shown, so nothing runs; exit 141
+    as when the reader goes away later."""
+    with contextlib.suppress(Exception):
+        _error_line(command, "standard output is closed, so nothing could be shown; to discard the "
+                             "output, redirect it to /dev/null")
+    return ExitCode.STDOUT_CLOSED
+
+
+def _stdout_failed(command: str, reason: str) -> int:
+    """A write to stdout failed (a full disk, an I/O error): one line, exit 74."""
+    discard_stdout()
+    with contextlib.suppress(Exception):
+        _error_line(command, f"cannot write to standard output: {reason}")
+    return ExitCode.STDOUT_FAILED
 
 
 def _report(command: str, json_mode: bool, error: RnnshapeError) -> int:
     """An error as one stderr line, or as the one JSON document on stdout."""
     name = command.split()[-1] if " " in command else command
     if json_mode:
-        click.echo(dumps(envelope(name, None, error.exit_code, [error_entry(error)])))
+        emit(dumps(envelope(name, None, error.exit_code, [error_entry(error)])))
     else:
         _error_line(command, error.message)
     if debug_enabled() and error.__cause__ is not None:
@@ -170,20 +202,54 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     document."""
     try:
         check_export_paths(svg=svg, html=html)
+        _refuse_outputs_over_inputs(svg=svg, html=html)
         result = work()
         if svg or html:
             save_exports(result, command, svg, html)
     except RnnshapeError as exc:
         return _report(f"rnnshape {command}", json_mode, exc)
     if json_mode:
-        click.echo(dumps(envelope(command, result.data, result.exit_code, [error_entry(e) for e in result.errors])))
+        emit(dumps_chunks(envelope(command, result.data, result.exit_code, [error_entry(e) for e in result.errors])))
     else:
         from rnnshape.views.common import make_console
 
-        make_console().print(result)
+        result = _drawable(result, command)
+        with writing_stdout():
+            make_console(file=ChunkedStdout(sys.stdout)).print(result)  # type: ignore[arg-type]
         for error in result.errors:
             _error_line(f"rnnshape {command}", error.message)
     return result.exit_code
+
+
+def _refuse_outputs_over_inputs(**outputs: str | None) -> None:
+    """An --svg/--html file that is the --input file, or each other: exit 2 before any work."""
+    from rnnshape import files
+
+    ctx = click.get_current_context(silent=True)
+    given = ctx.params.get("input") if ctx is not None else None
+    inputs = {"--input": given if isinstance(given, str) and given.lower().endswith(files.FILE_SUFFIXES) else None}
+    files.refuse_same_files(inputs, {f"--{key}": path for key, path in outputs.items()})
+
+
+def _drawable(result: Any, command: str) -> Any:
+    """The result, drawn with the --ascii glyphs when stdout cannot encode the pictures' own
+    (PYTHONIOENCODING=ascii, LC_ALL=C): said once on stderr when a picture is drawn."""
+    if not hasattr(result, "view"):
+        return result
+    import dataclasses
+
+    from rnnshape.views.pictures.unrolled import UNICODE
+
+    if encodes("".join(UNICODE.values())):
+        return result
+
+    tolerate_unencodable()
+    if result.view.diagram and not result.view.ascii:
+        encoding = getattr(sys.stdout, "encoding", None) or "?"
+        click.echo(f"rnnshape {command}: note: standard output cannot encode box-drawing characters "
+                   f"(encoding {encoding}): drawn as with --ascii", err=True)
+    result.view = dataclasses.replace(result.view, ascii=True)
+    return result
 
 
 def save_exports(result: Any, command: str, svg: str | None, html: str | None) -> None:

@@ -22,12 +22,14 @@ def check(file: str, junit: str | None, json_mode: bool, static: bool, max_memor
     batch, return_sequences, return_state, stateful, go_backwards, bidirectional, merge_mode, reset_after,
     seed, lengths) and an expect table of output name -> shape. Exit 0 when every case holds,
     1 when any fails, 2 for an unreadable file, an unknown key or a bad value (naming the case
-    and the key), 3 when TensorFlow/Keras fails.
+    and the key), 3 when TensorFlow/Keras fails. FILE.toml `-` reads the contract from standard
+    input.
 
     
     Examples:
       rnnshape check examples/shapes.toml
       rnnshape check examples/shapes.toml --junit reports/rnnshape.xml --json
+      generate-contract | rnnshape check -
 
     
     A case:

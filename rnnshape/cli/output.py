@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, Iterator
 
 from rnnshape.errors import RnnshapeError
 
@@ -29,6 +29,13 @@ def error_entry(error: RnnshapeError) -> dict[str, str]:
 def dumps(document: Any) -> str:
     """Sorted keys, reproducible floats (Python's shortest repr), strict JSON."""
     return json.dumps(_clean(document), sort_keys=True, indent=2, allow_nan=False)
+
+
+def dumps_chunks(document: Any) -> Iterator[str]:
+    """The text of ``dumps(document)``, piece by piece: written as it is made, a document of
+    millions of numbers never exists whole as text (nor as millions of pieces in a list)."""
+    encoder = json.JSONEncoder(sort_keys=True, indent=2, allow_nan=False)
+    return encoder.iterencode(_clean(document))
 
 
 def _clean(value: Any) -> Any:

@@ -20,9 +20,11 @@ def make_series(spec: WindowSpec) -> np.ndarray:
 
 def slice_windows(series: np.ndarray, spec: WindowSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Plain slicing: X[i] = series[s : s + look_back], y[i] = series[s + look_back + horizon - 1]
-    for s = i * stride. Returns (starts, X, y)."""
+    for s = i * stride. Returns (starts, X, y). X is the one copy made (from a strided view of
+    the series, without an index array as large as X)."""
     starts = np.arange(spec.samples, dtype=np.int64) * spec.stride
-    x = series[starts[:, None] + np.arange(spec.look_back)[None, :]]
+    view = np.lib.stride_tricks.sliding_window_view(series, spec.look_back, axis=0)  # [steps, features, look_back]
+    x = view.transpose(0, 2, 1)[starts]
     y = series[starts + spec.look_back + spec.horizon - 1]
     return starts, x, y
 
@@ -63,10 +65,13 @@ def create_dataset_note(series: np.ndarray, spec: WindowSpec) -> dict[str, Any]:
     setting (feature 0, horizon 1, stride 1)."""
     loop_x, loop_y = create_dataset(series, spec.look_back)
     correct = WindowSpec(spec.length, spec.look_back, 1, 1, 1)
-    _, x, y = slice_windows(series[:, :1], correct)
+    # The correct windows of feature 0 (horizon 1, stride 1) as a view: X[i] = series[i : i + look_back, 0],
+    # y[i] = series[i + look_back, 0]; compared without copying them.
+    x = np.lib.stride_tricks.sliding_window_view(series[:, 0], spec.look_back)
+    y = series[spec.look_back:, 0]
     kept = len(loop_x)
-    same = kept <= len(x) and (kept == 0 or bool(np.array_equal(loop_x.reshape(kept, -1), x[:kept, :, 0])
-                                                 and np.array_equal(loop_y.reshape(-1), y[:kept, 0])))
+    same = kept <= correct.samples and (kept == 0 or bool(np.array_equal(loop_x.reshape(kept, -1), x[:kept])
+                                                         and np.array_equal(loop_y.reshape(-1), y[:kept])))
     last = correct.samples - 1
     return {
         "loop": "for i in range(len(dataset)-look_back-1): X.append(dataset[i:(i+look_back), 0]); "
@@ -78,6 +83,11 @@ def create_dataset_note(series: np.ndarray, spec: WindowSpec) -> dict[str, Any]:
         "last_correct_window": {"x_steps": [last, last + spec.look_back - 1], "y_step": last + spec.look_back},
     }
 
+
+
+def _exact_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| of two integer arrays, 0.0 without the float64 copies when they are equal."""
+    return 0.0 if np.array_equal(a, b) else max_abs_diff(a, b)
 
 
 def window_data(spec: WindowSpec, show: int, keras: Any) -> dict[str, Any]:
@@ -99,8 +109,8 @@ def window_data(spec: WindowSpec, show: int, keras: Any) -> dict[str, Any]:
                 x_diff = y_diff = float("inf")
                 break
             if kx.size:
-                x_diff = max(x_diff, max_abs_diff(kx, want_x))
-                y_diff = max(y_diff, max_abs_diff(ky, want_y))
+                x_diff = max(x_diff, _exact_diff(kx, want_x))
+                y_diff = max(y_diff, _exact_diff(ky, want_y))
         checks.append(exact(f"Keras' X equals plain slicing{where}: X[i] = series[i*stride : i*stride + look_back]",
                              x_diff))
         checks.append(exact(f"Keras' y equals plain slicing{where}: "

@@ -7,12 +7,19 @@ from rnnshape.errors import UsageError
 from rnnshape.model.layer import (BYTES_PER_FLOAT, BYTES_PER_SHOWN_VALUE, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS,
                                   FLOPS_PER_SECOND, SECONDS_PER_SHOWN_VALUE, SECONDS_PER_STEP, LayerSpec)
 
-__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "Limits", "check_size", "check_time", "memory_guard",
-           "run_passes", "check_model_run", "model_run_estimate"]
+__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "SECONDS_PER_CASE", "SECONDS_PER_CHECK", "Limits", "case_seconds",
+           "check_seconds", "check_size", "check_time", "memory_guard", "run_passes", "check_model_run", "model_run_estimate"]
 
 # Unmasked reference runs are one call per distinct padded length; beyond this many lengths
 # the masking claims name the samples they measured.
 MAX_UNMASKED_LENGTHS = 32
+# check builds, runs and judges one layer per case: beyond its passes over the sequence, a case
+# costs about 35 ms (building two Keras layers, setting weights, measuring; 30-70 ms measured on a
+# loaded 2-core CPU with Keras 3.15 / TensorFlow 2.21: 1,000 cases took 39 s, not the 9 s the
+# per-step cost alone gave). tests/benchmarks/guards.py prints estimate / measured.
+SECONDS_PER_CASE = 0.035
+# ... and once per run, what rnnshape itself adds to importing TensorFlow (0.3 to 0.8 s measured).
+SECONDS_PER_CHECK = 0.5
 # The options a refusal suggests, per command: the sizes it has, and whether --static exists.
 SIZES = "--timesteps/--units/--batch"
 
@@ -58,6 +65,16 @@ def run_passes(spec: LayerSpec) -> int:
     forward reader for go_backwards, one per distinct partial length under --lengths."""
     partial = len({n for n in spec.lengths if n < spec.timesteps}) if spec.lengths else 0
     return 2 + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
+
+
+def case_seconds(spec: LayerSpec) -> float:
+    """The estimated seconds of one check case: its passes plus the cost of a case."""
+    return SECONDS_PER_CASE + spec.estimated_seconds(run_passes(spec))
+
+
+def check_seconds(specs: list[LayerSpec]) -> float:
+    """The estimated seconds of a check run of these cases (TensorFlow's import aside)."""
+    return SECONDS_PER_CHECK + sum(case_seconds(spec) for spec in specs)
 
 
 def memory_guard(needed: int, limits: Limits, what: str, detail: str = "", smaller: str = "sizes") -> None:

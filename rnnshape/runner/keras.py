@@ -72,8 +72,7 @@ def load_keras() -> Any:
     if _keras is not None:
         return _keras
     os.environ["KERAS_BACKEND"] = "tensorflow"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    quiet_tensorflow_logging(keep_user_settings=os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0"))
     with quiet_native_stderr():
         try:
             import keras
@@ -92,6 +91,26 @@ def load_keras() -> Any:
             absl.logging.set_verbosity(absl.logging.ERROR)
     _keras = keras
     return keras
+
+
+# TensorFlow's C++ log reads these when it is imported. Its lines are written to fd 2 at any
+# time (a tensor freed after a run logs __LOG_MEMORY__ under TF_CPP_MAX_VLOG_LEVEL=3), not only
+# while quiet_native_stderr holds it, so the user's own settings are overridden before the import.
+QUIET_TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "0", "TF_CPP_VMODULE": "",
+                        "GRPC_VERBOSITY": "ERROR"}
+
+
+def quiet_tensorflow_logging(keep_user_settings: bool = False) -> None:
+    """Set TensorFlow's log environment before it is imported: quiet whatever the user's
+    environment says, or (``keep_user_settings``, under --debug) only where the user set nothing."""
+    for key, value in QUIET_TF_ENVIRONMENT.items():
+        if keep_user_settings:
+            if value:
+                os.environ.setdefault(key, value)
+        elif value:
+            os.environ[key] = value
+        else:
+            os.environ.pop(key, None)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -763,17 +782,24 @@ def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
     with quiet_native_stderr():
         try:
             dataset = _window_dataset(keras, series, look_back, horizon, stride, batch_size)
-            xs, ys = [], []
+            # Filled batch by batch: X is held once, not as batches and their concatenation.
+            count = max(0, (len(series) - horizon - look_back) // stride + 1)
+            xs = np.empty((count, look_back, series.shape[1]), series.dtype)
+            ys = np.empty((count, series.shape[1]), series.dtype)
+            filled = 0
             for x, y in dataset:
-                xs.append(np.asarray(x))
-                ys.append(np.asarray(y))
+                x, y = np.asarray(x), np.asarray(y)
+                if filled + len(x) > count:  # more windows than the formula: keep them all, to be compared
+                    xs = np.concatenate([xs[:filled], x])
+                    ys = np.concatenate([ys[:filled], y])
+                    count = filled = len(xs)
+                    continue
+                xs[filled:filled + len(x)], ys[filled:filled + len(y)] = x, y
+                filled += len(x)
         except Exception as exc:
             raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
                                f"{_first_line(exc)}") from exc
-    features = series.shape[1]
-    if not xs:
-        return np.zeros((0, look_back, features), series.dtype), np.zeros((0, features), series.dtype)
-    return np.concatenate(xs), np.concatenate(ys)
+    return xs[:filled], ys[:filled]
 
 
 def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride: int) -> int:
@@ -1032,8 +1058,12 @@ def run_windows(spec: Any, series: np.ndarray) -> KerasWindows:
     from rnnshape.model.window import segments
 
     parts = []
-    for first, count, step in segments(spec):
-        end = step + (count - 1) * spec.stride + spec.look_back + spec.horizon
+    cut = segments(spec)
+    for first, count, step in cut:
+        # One segment: the whole series, as the user would call it (cut to its last window, a
+        # series of 5 steps with look-back 3 and stride 3 became data shorter than the stride,
+        # which Keras refuses).
+        end = len(series) if len(cut) == 1 else step + (count - 1) * spec.stride + spec.look_back + spec.horizon
         kx, ky = keras_windows(series[step:end], spec.look_back, spec.horizon, spec.stride)
         parts.append((first, kx, ky))
     if len(parts) == 1:

@@ -17,6 +17,9 @@ from rich.text import Text
 from rnnshape.model.words import axes_text, diff_text, shape_text  # noqa: F401 (the one copy, for every view)
 
 TABLE_BOX = box.SIMPLE_HEAD
+# The widest view drawn: rich lays out a full line per column, so COLUMNS=99999999 took a minute
+# and gigabytes for 3 KB of text; no table or picture needs more.
+MAX_WIDTH = 500
 # SIMPLE_HEAD drawn with '-' only, for --ascii (terminals without box-drawing characters).
 ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
@@ -41,10 +44,13 @@ def make_console(file: TextIO | None = None, width: int | None = None, color: bo
     is_tty = file.isatty()
     if color is None:
         color = is_tty and not os.environ.get("NO_COLOR")
-    if width is None and not is_tty:
+    columns = os.environ.get("COLUMNS", "")
+    if width is None and (columns.isdigit() or not is_tty):
         # Piped output: rich would use 80 columns; honour COLUMNS, else give tables room.
-        width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 100
-    return _Console(
+        width = int(columns) if columns.isdigit() else 100
+    if width is not None:
+        width = min(width, MAX_WIDTH)
+    console = _Console(
         file=file,
         width=width,
         no_color=not color,
@@ -56,6 +62,9 @@ def make_console(file: TextIO | None = None, width: int | None = None, color: bo
         soft_wrap=False,
         record=record,
     )
+    if console.width > MAX_WIDTH:  # a terminal wider than that
+        console.width = MAX_WIDTH
+    return console
 
 
 def export_text(console: Console, kind: str, title: str = "rnnshape") -> str:
