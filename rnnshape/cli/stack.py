@@ -27,9 +27,12 @@ def stack(tokens: tuple[str, ...], json_mode: bool, svg: str | None, html: str |
     One token per layer, in order:
 
     
-      lstm|gru|simplernn:UNITS[:seq][:bi][:back]
+      lstm|gru|simplernn:UNITS[:FLAG]...
                    a recurrent layer; flags in any order: seq = return_sequences=True,
-                   bi = Bidirectional (concat), back = go_backwards=True (not with bi)
+                   bi = Bidirectional (concat), back = go_backwards=True (not with bi),
+                   nobias = use_bias=False, unroll = unroll=True, act-NAME = activation,
+                   ract-NAME = recurrent_activation, noreset = reset_after=False (gru),
+                   init = initial_state from the previous recurrent token's final states
       dense:N      keras.layers.Dense(N)
       td:N         keras.layers.TimeDistributed(keras.layers.Dense(N))
       repeat:N     keras.layers.RepeatVector(N)

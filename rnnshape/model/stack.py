@@ -35,8 +35,8 @@ FLAGS = {"seq": "return_sequences=True", "bi": "Bidirectional (merge_mode concat
          "noreset": "reset_after=False (GRU only)", "nobias": "use_bias=False", "unroll": "unroll=True",
          "init": "initial_state: the previous recurrent token's final states"}
 VALUE_FLAGS = {"act": "activation", "ract": "recurrent_activation"}  # act-relu, ract-hard_sigmoid
-GRAMMAR = ("lstm|gru|simplernn:UNITS[:seq][:bi][:back][:nobias][:unroll][:init][:act-NAME][:ract-NAME], "
-           "gru:UNITS[...][:noreset], dense:N, td:N, repeat:N")
+GRAMMAR = ("lstm|gru|simplernn:UNITS[:FLAG]... (seq, bi, back, nobias, unroll, init, act-NAME, ract-NAME, noreset), "
+           "dense:N, td:N, repeat:N")
 MAX_N = INT_LIMITS["units"][1]
 # Keras' default layer names, numbered here by token position so that Keras' own messages
 # ("... of layer 'lstm_2' ...") point at the token and stay the same run after run.
@@ -150,7 +150,7 @@ def check_initial_states(tokens: list[Token]) -> None:
 
 def parse_token(index: int, word: str) -> Token:
     def bad(problem: str) -> UsageError:
-        shown = word if len(word) <= 60 else word[:57] + "..."
+        shown = word if len(word) <= 40 else word[:37] + "..."
         return UsageError(f"Invalid value for SPEC: token {index} {shown!r}: {problem}; grammar: {GRAMMAR}")
 
     if LAYER_ALIASES.get(word.split(":")[0].strip().lower()) in CONV_LAYERS:
