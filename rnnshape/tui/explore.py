@@ -101,6 +101,7 @@ class ExploreApp(App[int]):
         self.requested_at = 0.0
         self.latencies: list[float] = []  # seconds from a change to its measured panes
         self.first_measured: float | None = None
+        self.shown_width = 80
         self.error: str | None = None
         self.exports: list[str] = []
         self.filled: dict[str, str] = {}  # the text the inputs were given (not the user's edits)
@@ -227,8 +228,14 @@ class ExploreApp(App[int]):
             message = None
         if generation != self.generation:
             return  # a newer change is on its way
-        if message is not None:
-            self._show_error(message)
+        if message is not None:  # refused (e.g. by the size guard): the static answer, if there is one
+            try:
+                static = explorer.result(static=True)
+            except RnnshapeError:
+                static = None
+            if static is not None:
+                self._show(static, measured=False)
+            self._show_error(message, static=static is not None)
             return
         self.warm = True
         self.latencies.append(time.perf_counter() - self.requested_at)
@@ -239,7 +246,7 @@ class ExploreApp(App[int]):
     # ---- drawing -------------------------------------------------------------------------------
     def _show(self, result: Any, *, measured: bool) -> None:
         self.error = None
-        width = max(40, self.query_one("#panes").size.width - 3)
+        width = self.shown_width = max(40, self.query_one("#panes").size.width - 3)
         for name, renderable in panes(result, width).items():
             self.query_one(f"#pane-{name}", Static).update(renderable)
         if self.pending:
@@ -260,10 +267,11 @@ class ExploreApp(App[int]):
         if self.query_one("#json").has_class("shown"):
             self._show_json()
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, message: str, static: bool = False) -> None:
         self.error = message
         line = Text(f"rnnshape explore: error: {' '.join(message.split())}", style="bold red")
-        line.append("\n(the panes show the last configuration that could be shown)", style="italic")
+        line.append("\n(the panes show the static answer: nothing was run)" if static else
+                    "\n(the panes show the last configuration that could be shown)", style="italic")
         self.query_one("#status", Static).update(line)
         self._show_command()
 
