@@ -98,7 +98,9 @@ class Explorer:
     def command_line(self) -> str:
         """The equivalent ``rnnshape inspect ...`` command line (with --diagram, as the screen draws)."""
         words = ["rnnshape", "inspect"]
-        for key, value in self.effective().items():
+        options = self.effective()
+        for key in [*(k for k in CONTROLLED if k in options), *(k for k in options if k not in CONTROLLED)]:
+            value = options[key]
             if value is None or value is False and key != "reset_after" or COMMAND_DEFAULTS.get(key, ...) == value:
                 continue
             option = "--" + key.replace("_", "-")

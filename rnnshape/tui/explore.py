@@ -252,8 +252,9 @@ class ExploreApp(App[int]):
         if self.pending:
             line = change_line(", ".join(self.pending), self.pending_before, result.data)
             self.query_one("#change", Static).update(Text("what changed: " + line, style="bold"))
-        if measured:
+        if measured or self.static_only:  # the answer these changes wait for
             self.pending, self.pending_before = [], None
+        if measured:
             status = (f"measured in this run: Keras {result.data['versions']['keras']}, "
                       f"{1000 * self.latencies[-1]:.0f} ms")
         elif self.static_only:
