@@ -90,8 +90,7 @@ def test_the_static_screen_follows_the_keys_without_tensorflow(tmp_path):
             await pilot.press("q")
         assert app.return_code == 0
 
-    asyncio.run(scenario())
-    assert "tensorflow" not in sys.modules
+    asyncio.run(scenario())  # (the fast tier's session check fails if this imported TensorFlow)
 
 
 def test_without_a_terminal_explore_prints_the_starting_configuration_as_inspect(invoke):
