@@ -77,7 +77,7 @@ COMMANDS = {name: cli.get_command(None, name) for name in cli.list_commands(None
 # Modules whose every test runs Keras (in this process or a subprocess): the slow tier. The fast
 # tier, pytest -m "not slow", runs the rest without importing TensorFlow (checked below).
 SLOW_MODULES = {
-    "test_cells", "test_cli_check", "test_cli_compare", "test_cli_diagram", "test_cli_inspect", "test_cli_stack",
+    "test_cells", "test_explore", "test_cli_check", "test_cli_compare", "test_cli_diagram", "test_cli_inspect", "test_cli_stack",
     "test_cli_trace", "test_diagram_commands", "test_facts", "test_keras_agreement", "test_masking",
     "test_own_numbers", "test_process", "test_process_stack", "test_robust", "test_robust_process",
     "test_stateful", "test_static_agrees", "test_window", "test_json_corpus", "test_why_keras",

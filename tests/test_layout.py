@@ -10,7 +10,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "rnnshape"
 # Lower layers first; a module may import its own layer and the ones below, never above.
-LAYERS = ["errors", "model", "versions", "files", "runner", "measure", "views", "results", "api", "cli", "__main__"]
+# tui (rnnshape explore's textual screen) calls the API as the command line does, and only the CLI starts it.
+LAYERS = ["errors", "model", "versions", "files", "runner", "measure", "views", "results", "api", "tui", "cli",
+          "__main__"]
 
 
 def module_name(path: Path) -> str:
