@@ -84,7 +84,8 @@ def compare_outputs(port: Port, keras_outputs: dict[str, np.ndarray],
                           rule["expect"] == "differ", float("inf"), rule["expect"])
         else:
             check = (equal if rule["expect"] == "equal" else differ)(claim, ours, theirs)
-        checks.append(check)
+        if rule["expect"] == "equal":  # the other rows show a common mistake, measured, never an error
+            checks.append(check)
         rows.append({"keras": rule["keras"], "keras_shape": list(ours.shape), "torch": rule["torch"],
                      "torch_shape": list(theirs.shape), "expect": rule["expect"], "max_abs_diff": check.max_abs_diff,
                      "holds": check.holds, **({"why": rule["why"]} if "why" in rule else {})})

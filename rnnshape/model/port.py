@@ -301,7 +301,7 @@ class Port:
                 parts, combine = [out("forward"), out("backward")], s.merge_mode
             rules.append({"keras": name, "keras_shape": list(tensor.shape), "parts": parts, "combine": combine,
                           "torch": expression(parts, combine, u), "expect": "equal"})
-        if bi and not seq and s.merge_mode == "concat":
+        if bi and not seq and s.merge_mode == "concat" and s.timesteps > 1:
             # the classic mistake: output[:, -1] holds the backward direction after ONE step
             parts = [{"tensor": "output", "last_step": True}]
             rules.append({"keras": "output", "keras_shape": list(s.outputs()[0].shape), "parts": parts,
