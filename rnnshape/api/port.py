@@ -31,12 +31,17 @@ def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = 
     1e-5, else a BackendError in ``result.errors``: exit 3). ``model``: port the layer named
     ``layer`` of that saved Keras model. ``save``: write the converted weights (.pt for torch, a
     .weights.h5 for Keras). ``code``: include a dependency-free conversion function."""
-    if (to is None) == (from_torch is None):
+    if to is not None and from_torch is not None:
         raise UsageError("Invalid value for --to/--from: give one direction: --to torch, or --from torch FILE.pt")
-    if to is not None and to not in DIRECTIONS_TO:
+    if from_torch is None:
+        to = "torch" if to is None else to
+    if to is not None and (not isinstance(to, str) or to.lower() not in DIRECTIONS_TO):
         raise UsageError(f"Invalid value for --to: {to!r} is not one of {', '.join(DIRECTIONS_TO)}")
     if model is not None and from_torch is not None:
         raise UsageError("Invalid value for --model: --model ports a layer of a Keras model to torch (--to torch)")
+    if model is not None and num_layers != 1:
+        raise UsageError("Invalid value for --num-layers: --model ports one layer of the model (its own weights); "
+                         "drop --num-layers")
     direction = "to" if to is not None else "from"
     _check_save(save, direction)
     options = dict(units=units, timesteps=timesteps, features=features, batch=batch,
@@ -199,10 +204,13 @@ def _port_model(path: str, name: str, options: dict[str, Any], save: str | None,
     from rnnshape.runner import keras as runner
     from rnnshape.runner import keras_port
 
-    saved = files.read_model_file(path)
-    _refuse(path, refused_objects(saved.config))
-    _refuse(path, refused_objects(saved.config, runner.registered_classes()))
-    keras_model = runner.load_model_file(path)
+    try:
+        saved = files.read_model_file(path)
+        _refuse(path, refused_objects(saved.config))
+        _refuse(path, refused_objects(saved.config, runner.registered_classes()))
+        keras_model = runner.load_model_file(path)
+    except UsageError as exc:
+        raise UsageError(f"Invalid value for --model: {exc.message}") from exc
     rows = model_data(runner.walk_model(keras_model), {"kind": "file", "path": path})["layers"]
     row = _find_row(rows, name)
     rec, config = row["recurrent"], row["recurrent"]["config"]

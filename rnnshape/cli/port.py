@@ -14,7 +14,7 @@ from rnnshape.model.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--to", "to", type=click.Choice(DIRECTIONS_TO, case_sensitive=False), default=None,
-              help="port the Keras layer to this framework")
+              help="port the Keras layer to this framework [default: torch, unless --from]")
 @click.option("--from", "from_", type=(click.Choice(DIRECTIONS_FROM, case_sensitive=False), str), default=None,
               metavar="torch FILE.pt", help="port a torch.nn state_dict file (torch.save) to Keras weights")
 @click.option("--layer", "layer", default="lstm", show_default=True, metavar="lstm|gru|simplernn|NAME",

@@ -306,8 +306,7 @@ class Port:
             parts = [{"tensor": "output", "last_step": True}]
             rules.append({"keras": "output", "keras_shape": list(s.outputs()[0].shape), "parts": parts,
                           "combine": None, "torch": expression(parts, None, u), "expect": "differ",
-                          "why": "its backward half is the backward direction after reading x_T only, not its "
-                                 "final h (after reading back to x_1): use h_n"})
+                          "why": "its backward half has read x_T only"})
         return rules
 
 

@@ -42,9 +42,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
 
 
 def outputs_table(data: dict[str, Any]) -> Table:
-    table = Table(title="Each Keras output read from torch's output, h_n" +
-                  (", c_n" if any(o["name"] == "c_n" for o in data["torch"]["outputs"]) else "") +
-                  " (measured on the same input)", title_justify="left", box=TABLE_BOX)
+    table = Table(title="Keras' outputs read from torch's", title_justify="left", box=TABLE_BOX)
     for title in ("Keras", "shape", "torch", "shape ", "max |diff|"):
         table.add_column(title, justify="right" if title == "max |diff|" else "left", overflow="fold")
     for row in data["outputs"]:
