@@ -249,3 +249,18 @@ def test_tensorflow_only_commands_never_import_torch():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_without_torch_port_exits_3_with_the_install_command(tmp_path):
+    from tests.conftest import run_process
+
+    fake = tmp_path / "torch"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named torch (simulated)')\n")
+    import os
+
+    proc = run_process(["port", "--to", "torch"], env={"PYTHONPATH": f"{tmp_path}{os.pathsep}"
+                                                                      f"{os.environ.get('PYTHONPATH', '')}"})
+    assert proc.returncode == 3
+    assert 'pip install "rnnshape[torch]"' in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
