@@ -22,10 +22,10 @@ from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
     from rnnshape.results import (CheckResult, CompareResult, InspectResult, ModelResult, PatternsResult,
-                                  StackResult, StatefulResult, TraceResult, WhyResult, WindowResult)
+                                  PortResult, StackResult, StatefulResult, TraceResult, WhyResult, WindowResult)
 
 __all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why",
-           "model", "explain",
+           "model", "explain", "port",
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
 
@@ -92,6 +92,14 @@ def why(text: str | None = None, *, static: bool = False, **options: Any) -> Why
     from rnnshape.api.why import why as run
 
     return run(text, static=static, **options)
+
+
+def port(layer: str = "lstm", **options: Any) -> PortResult:
+    """A Keras layer ported to torch.nn (``to="torch"``) or a torch state_dict to Keras
+    (``from_torch="FILE.pt"``), verified on numbers (``rnnshape port``); see rnnshape.api.port.port."""
+    from rnnshape.api.port import port as run
+
+    return run(layer, **options)
 
 
 import rnnshape.model as _rules  # noqa: E402  (the pure rules package, light; see _ModelFunction)

@@ -290,6 +290,15 @@ def write_text(path: str, text: str, option: str) -> None:
         raise UsageError(f"Invalid value for {option}: cannot write {path!r}: {exc.strerror or exc}") from exc
 
 
+def write_bytes(path: str, content: bytes, option: str) -> None:
+    """Write a binary file whole (--save), atomically, creating missing folders, as write_text."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(Path(path), content)
+    except OSError as exc:
+        raise UsageError(f"Invalid value for {option}: cannot write {path!r}: {exc.strerror or exc}") from exc
+
+
 def _write_atomically(target: Path, content: bytes) -> None:
     import tempfile
 

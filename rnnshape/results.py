@@ -201,3 +201,19 @@ class ModelResult(Result):
     @property
     def diagnoses(self) -> list[dict[str, Any]]:
         return self.data["diagnoses"]
+
+
+@dataclass(eq=False)
+class PortResult(Result):
+    """A layer ported between Keras and torch.nn (``rnnshape port``, ``rnnshape.port``)."""
+
+    command: ClassVar[str] = "port"
+
+    @property
+    def torch_call(self) -> str:
+        return self.data["torch"]["call"]
+
+    @property
+    def differences(self) -> dict[str, float]:
+        """{Keras output: max |difference| with its torch.nn expression} (the expected ones)."""
+        return {row["keras"]: row["max_abs_diff"] for row in self.data["outputs"] if row["expect"] == "equal"}

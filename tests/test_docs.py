@@ -39,7 +39,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why", "model",
-            "explore")
+            "explore", "port")
 UPDATE = os.environ.get("RNNSHAPE_UPDATE_GOLDEN") == "1"
 ELISION = "..."
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "RNNSHAPE_DEBUG": None}

@@ -99,6 +99,15 @@ def test_only_the_runner_imports_keras_and_tensorflow():
             assert module.startswith("rnnshape.runner"), module
 
 
+def test_only_runner_torch_imports_torch_and_nothing_imports_jax():
+    torch = re.compile(r"^\s*(import|from) torch\b", re.M)
+    jax = re.compile(r"^\s*(import|from) (jax|jaxlib)\b", re.M)
+    for module, source in SOURCES.items():
+        if torch.search(source):
+            assert module == "rnnshape.runner.torch", module
+        assert not jax.search(source), module
+
+
 def test_every_command_has_one_module_per_layer():
     from rnnshape.cli import COMMANDS
 

@@ -29,12 +29,15 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
             cells: Any = None, values: bool = False, static: bool = False,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
-            ascii: bool = False) -> CompareResult:
+            ascii: bool = False, backend: Any = ()) -> CompareResult:
     """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
     each flag of ``vary``. A flag named in ``fixed`` keeps the value given here in every row
     (by default: each of the five flags given as True here is fixed, and reset_after, use_bias,
     unit_forget_bias, unroll and training when given). reset_after applies to the GRU rows only,
-    unit_forget_bias to the LSTM rows, recurrent_activation to LSTM and GRU."""
+    unit_forget_bias to the LSTM rows, recurrent_activation to LSTM and GRU. ``backend``: Keras
+    backends to run every row on ("tensorflow", "jax", "torch"; jax and torch in a child process);
+    with two or more, each output is compared with the first backend's (a difference above 1e-5
+    is an ExpectationFailed in ``result.errors``)."""
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
     layers = tuple(dict.fromkeys(layers or ("lstm",)))
     flag_values = {"return_sequences": return_sequences, "return_state": return_state, "stateful": stateful,
@@ -46,6 +49,12 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
     vary = [canonical_flag(flag) for flag in vary]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
+    from rnnshape.model.layer import canonical_backend
+
+    backends = list(dict.fromkeys(canonical_backend(b) for b in ((backend,) if isinstance(backend, str)
+                                                                 else tuple(backend or ()))))
+    if static and backends:
+        raise UsageError("Invalid value for --backend: a backend runs the layers; drop --static")
     base = dict(flag_values, **optional, activation=activation, recurrent_activation=recurrent_activation,
                 dropout=dropout, recurrent_dropout=recurrent_dropout, initial_state=initial_state, units=units, timesteps=timesteps, features=features, batch=batch, merge_mode=merge_mode,
                 seed=seed, lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
@@ -66,9 +75,8 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
         check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
                        for spec in specs), f"the {len(specs)} rows", limits)
-        from rnnshape.runner import keras as runner
-
-        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runner.run_many(specs))]
+        runs, ran = _run_on(backends, specs)
+        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runs[0])]
     data = {
         "grid": {"layers": list(layers), "vary": list(flags),
                  "fixed": {key: base[key] for key in FIXABLE if key not in flags}, "skipped": skipped},
@@ -76,4 +84,46 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
         "changes": changes(rows, flags),
         "static": static,
     }
-    return CompareResult(data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)
+    errors: list[Any] = []
+    if backends and not static:
+        errors = _backend_facts(data, backends, ran, runs)
+    return CompareResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)
+
+
+def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:
+    """Every spec run on each backend (TensorFlow in this process, the others in a child each)."""
+    runs, ran = [], []
+    for name in backends or ["tensorflow"]:
+        if name == "tensorflow":
+            from rnnshape.runner import keras as runner
+            from rnnshape.versions import versions
+
+            runs.append(runner.run_many(specs))
+            found = versions()
+            ran.append({"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]})
+        else:
+            from rnnshape.runner import backend as other
+
+            results, which = other.run_many(specs, name)
+            runs.append(results)
+            ran.append(which)
+    return runs, ran
+
+
+def _backend_facts(data: dict[str, Any], backends: list[str], ran: list[dict[str, str]],
+                   runs: list[list[Any]]) -> list[Any]:
+    """data.backends, each row's backend differences (and their checks); the disagreements as errors."""
+    from rnnshape.errors import ExpectationFailed
+    from rnnshape.measure.backends import agreement
+
+    data["backends"] = ran
+    errors = []
+    for index, row in enumerate(data["rows"]):
+        entries, checks = agreement(backends, [per_backend[index] for per_backend in runs])
+        row["backends"] = entries
+        row.setdefault("checks", []).extend(check.to_dict() for check in checks)
+        for check in checks:
+            if not check.holds:
+                errors.append(ExpectationFailed(f"{row['keras_call']}: {check.claim} fails: max |diff| "
+                                                f"{check.max_abs_diff:.3g} > 1e-5"))
+    return errors

@@ -25,7 +25,8 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
             depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
             cells: Any = None, values: bool = False,
             static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
-            max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> InspectResult:
+            max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False,
+            backend: str | None = None) -> InspectResult:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
 
     The options are those of ``rnnshape inspect`` with underscores. ``expect`` holds shapes to
@@ -34,6 +35,8 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     ConvLSTM1D/2D/3D (``layer="convlstm2d"``) take ``filters``, ``kernel_size``, ``strides``,
     ``padding``, ``rows`` (and ``cols``, ``depth``) and ``channels`` instead of units and features;
     ``layer="rnn"`` takes ``cells`` ("lstm:4,gru:3": keras.layers.RNN with that list of cells).
+    ``backend``: "tensorflow", "jax" or "torch": Keras' backend for the run (jax and torch in a
+    child process, with the same weights and input); ``data["backend"]`` names it and its version.
     """
     spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
                            return_sequences=return_sequences, return_state=return_state, stateful=stateful,
@@ -46,6 +49,11 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
                            bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, depth=depth, rows=rows,
                            cols=cols, channels=channels, cells=cells)
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
+    from rnnshape.model.layer import canonical_backend
+
+    backend = canonical_backend(backend)
+    if static and backend is not None:
+        raise UsageError("Invalid value for --backend: a backend runs the layer; drop --static")
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
     if diagram and spec.cells is not None:
@@ -58,9 +66,17 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
         data = layer_data(spec, None)
     else:
         check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
-        from rnnshape.runner import keras as runner
+        if backend in (None, "tensorflow"):
+            from rnnshape.runner import keras as runner
 
-        data = layer_data(spec, runner.run(spec), values=values)
+            data = layer_data(spec, runner.run(spec), values=values)
+        else:
+            from rnnshape.runner import backend as backends
+
+            runs, ran = backends.run_many([spec], backend)
+            data = layer_data(spec, runs[0], values=values)
+        if backend is not None:
+            data["backend"] = ran if backend != "tensorflow" else _tensorflow_backend()
     errors: list[RnnshapeError] = []
     if expectations:
         actual = {out["name"]: tuple(out["shape"]) for out in data["outputs"]}
@@ -71,6 +87,13 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
                 got = shape_text(c.actual) if c.actual is not None else f"no such output ({c.hint})"
                 errors.append(ExpectationFailed(f"expected {c.name} {shape_text(c.expected)}, got {got}"))
     return InspectResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec)
+
+
+def _tensorflow_backend() -> dict[str, str]:
+    from rnnshape.versions import versions
+
+    found = versions()
+    return {"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]}
 
 
 def _expect_texts(expect: Any) -> list[str]:

@@ -22,6 +22,7 @@ COMMANDS = {
     "inspect": "Build one recurrent layer, run a deterministic input through it, and explain every output.",
     "model": "Explain your own model file (.keras/.h5): layers, recurrent layers, diagnoses, your data measured.",
     "patterns": "The canonical recurrent model shapes, each built for real with these options.",
+    "port": "Port a Keras LSTM/GRU/SimpleRNN to torch.nn (or a torch state_dict to Keras), verified on numbers.",
     "stack": "Build a stack of layers as a real keras.Model and show the shapes flowing through it.",
     "stateful": "Cut one sequence into consecutive batches and feed them to a stateful layer.",
     "trace": "Every gate and state of every timestep, recomputed from the layer's own weights.",

@@ -12,6 +12,7 @@ from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option,
                                   without_view_options)
 from rnnshape.errors import RnnshapeError
 from rnnshape.model.grid import GRID_FLAGS, canonical_flag
+from rnnshape.model.layer import BACKENDS
 
 
 class VaryFlag(click.ParamType):
@@ -33,6 +34,9 @@ class VaryFlag(click.ParamType):
 @json_option("print one JSON document; data.rows holds one inspect object per row")
 @click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
 @static_option()
+@click.option("--backend", multiple=True, type=click.Choice(BACKENDS, case_sensitive=False),
+              help="run every row on this Keras backend (repeatable; jax and torch in a child process): with two "
+                   "or more, each output's max |difference| from the first backend is measured; above 1e-5 exit 1")
 @export_options(diagram_help="draw the layer unrolled, one picture per distinct output structure, after the tables")
 def compare(json_mode: bool, svg: str | None, html: str | None, layer: tuple[str, ...], **options: Any) -> int:
     """Many configurations side by side, one row each, all run in one process.

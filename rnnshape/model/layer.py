@@ -140,6 +140,18 @@ def canonical_layer(name: Any) -> str:
                              "conv_lstm2d ... accepted)")
 
 
+BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends rnnshape runs on (--backend)
+
+
+def canonical_backend(name: Any) -> str | None:
+    """--backend: None (TensorFlow, in this process), or tensorflow, jax, torch."""
+    if name is None:
+        return None
+    if isinstance(name, str) and name.strip().lower() in BACKENDS:
+        return name.strip().lower()
+    raise UsageError(f"Invalid value for --backend: {name!r} is not one of {', '.join(BACKENDS)}")
+
+
 def canonical_merge_mode(mode: Any) -> str:
     if isinstance(mode, str) and mode.strip().lower() in MERGE_MODES:
         return mode.strip().lower()

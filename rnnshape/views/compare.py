@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.grid import check_totals, reference_rows, row_changes
-from rnnshape.views.common import TABLE_BOX, axes_text, boxed, render_values, shape_text
+from rnnshape.views.common import TABLE_BOX, axes_text, boxed, diff_text, render_values, shape_text
 from rnnshape.views.pictures.unrolled import compare_diagrams
 
 KERAS_PREFIX = "keras.layers."
@@ -68,6 +68,11 @@ def render(result: Any, width: int) -> Iterator[Any]:
                 if not check["holds"]:
                     yield (Text(f"  row {index}: does NOT hold: {check['claim']} "
                                        f"(max |diff| {check['max_abs_diff']:.3g})", style="bold red"))
+    if data.get("backends"):
+        yield ""
+        yield ("backends: " + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"]) +
+               f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)")
+        yield boxed(backends_table(data), ascii)
     if diagram:
         if not data.get("static"):
             yield ""  # after the measured line (a table already ends with a blank line)
@@ -77,6 +82,31 @@ def render(result: Any, width: int) -> Iterator[Any]:
             yield ""
             yield (Text(f"row {index}: {row['keras_call']}", style="bold"))
             yield from render_values(row, width)
+
+
+def backends_table(data: dict[str, Any]) -> Table:
+    """compare --backend: per row and output, the shape and max |difference| on each backend."""
+    ran = data["backends"]
+    first = ran[0]
+    title = f"Each output's max |difference| from {first['backend']}"
+    table = Table(title=title, title_justify="left", box=TABLE_BOX)
+    table.add_column("#", justify="right")
+    table.add_column("output")
+    others = [b["backend"] for b in ran[1:]]
+    for name in others:
+        table.add_column(name, justify="right")
+    for index, row in enumerate(data["rows"]):
+        by_output: dict[str, dict[str, Any]] = {}
+        for entry in row.get("backends", []):
+            by_output.setdefault(entry["output"], {})[entry["backend"]] = entry
+        for output, entries in by_output.items():
+            cells = []
+            for name in others:
+                entry = entries[name]
+                text = diff_text(entry["max_abs_diff"]) + ("" if entry["holds"] else " DIFFERS")
+                cells.append(Text(text, style="" if entry["holds"] else "bold red"))
+            table.add_row(str(index), f"{output} {shape_text(entries[others[0]]['shape'])}", *cells)
+    return table
 
 
 def compare_table(rows: list[dict[str, Any]]) -> Table:

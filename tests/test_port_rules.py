@@ -1,0 +1,77 @@
+"""The pure rules of rnnshape port (no TensorFlow, no torch): the weight mapping against torch.nn's
+documented layout, the refusals before anything heavy is imported, and `import rnnshape` light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rnnshape.errors import UsageError
+from rnnshape.model.layer import make_spec
+from rnnshape.model.port import Port, check_state_dict, describe_state_dict, refuse_unportable
+
+
+def test_gru_rows_take_keras_r_then_z_then_h_and_lstm_keeps_its_order():
+    gru = Port(make_spec(layer="gru", units=2))
+    assert gru.block_index() == [2, 3, 0, 1, 4, 5]  # torch (r, z, n) <- Keras columns of r, z, h
+    assert Port(make_spec(layer="lstm", units=1)).block_index() == [0, 1, 2, 3]
+
+
+def test_the_state_dict_names_and_shapes_of_a_bidirectional_stack():
+    port = Port(make_spec(layer="lstm", units=3, features=5, bidirectional=True), num_layers=2)
+    names = dict(port.torch_names())
+    assert names["weight_ih_l0"] == (12, 5) and names["weight_ih_l1_reverse"] == (12, 6)
+    assert names["bias_hh_l1_reverse"] == (12,) and len(names) == 16
+    rules = {rule["torch"]: rule for rule in port.weight_rules()}
+    assert rules["weight_hh_l1_reverse"]["keras"] == "bidirectional_1/backward_lstm_1/lstm_cell/recurrent_kernel"
+    assert rules["bias_hh_l0"]["zeros"] and not rules["bias_ih_l0"]["zeros"]
+
+
+def test_outputs_read_across():
+    port = Port(make_spec(layer="lstm", units=3, bidirectional=True, return_state=True, timesteps=4))
+    read = {rule["torch"]: rule["keras"] for rule in port.output_rules()}
+    assert read == {"torch.cat([h_n[-2], h_n[-1]], dim=-1)": "output", "h_n[-2]": "forward_state_h",
+                    "c_n[-2]": "forward_state_c", "h_n[-1]": "backward_state_h", "c_n[-1]": "backward_state_c",
+                    "output[:, -1]": "output"}
+    seq = Port(make_spec(layer="gru", units=3, bidirectional=True, merge_mode="ave", return_sequences=True))
+    assert seq.output_rules()[0]["torch"] == "(output[..., :3] + output[..., 3:]) / 2"
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(layer="gru", reset_after=False), "reset gate after the recurrent matmul"),
+    (dict(layer="lstm", activation="relu"), "tanh only"),
+    (dict(layer="simplernn", activation="softsign"), "tanh or relu"),
+    (dict(layer="lstm", go_backwards=True), "no go_backwards"),
+    (dict(layer="lstm", lengths="2", timesteps=3), "pack_padded_sequence"),
+])
+def test_what_torch_nn_cannot_compute_is_refused(options, words):
+    with pytest.raises(UsageError, match=words):
+        refuse_unportable(make_spec(**options), 1)
+
+
+def test_a_state_dict_is_read_from_its_keys_and_checked():
+    shapes = {"weight_ih_l0": (9, 2), "weight_hh_l0": (9, 3), "bias_ih_l0": (9,), "bias_hh_l0": (9,)}
+    assert describe_state_dict(shapes) == {"num_layers": 1, "bidirectional": False, "bias": True, "gate_rows": 9,
+                                           "input_size": 2, "hidden_size": 3}
+    check_state_dict(Port(make_spec(layer="gru", units=3)), shapes)
+    with pytest.raises(UsageError, match="--layer gru"):
+        check_state_dict(Port(make_spec(layer="lstm", units=3)), shapes)
+    with pytest.raises(UsageError, match="proj_size"):
+        describe_state_dict({**shapes, "weight_hr_l0": (3, 3)})
+
+
+def test_import_rnnshape_and_refusals_import_neither_tensorflow_torch_nor_jax():
+    script = ("import sys, json, rnnshape\n"
+              "light = [m for m in ('tensorflow', 'keras', 'torch', 'jax') if m in sys.modules]\n"
+              "from rnnshape.cli import cli\n"
+              "codes = [cli.main(args, standalone_mode=False) for args in "
+              "[['port', '--to', 'torch', '--layer', 'gru', '--no-reset-after'], ['port', '--help'], "
+              "['port', '--to', 'torch', '--layer', 'lstm', '--activation', 'relu']]]\n"
+              "print(json.dumps([light, codes, [m for m in ('tensorflow', 'keras', 'torch', 'jax') if m in sys.modules]]))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    light, codes, heavy = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert light == [] and heavy == [] and codes == [2, 0, 2]
