@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.model.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
@@ -68,7 +68,10 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
                        for spec in specs), f"the {len(specs)} rows", limits)
         from rnnshape.runner import keras as runner
 
-        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runner.run_many(specs))]
+        mode, run = run_modes([(spec, run_passes(spec)) for spec in specs], f"{len(specs)} rows")
+        with runner.mode(mode):
+            results = runner.run_many(specs)
+        rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, results)]
     data = {
         "grid": {"layers": list(layers), "vary": list(flags),
                  "fixed": {key: base[key] for key in FIXABLE if key not in flags}, "skipped": skipped},
@@ -76,4 +79,6 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
         "changes": changes(rows, flags),
         "static": static,
     }
+    if not static:
+        data["run"] = run
     return CompareResult(data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -54,10 +54,13 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     from rnnshape.measure import trace as measured
     from rnnshape.runner import keras as runner
 
-    run = runner.trace_many([spec])[0]
+    mode, mode_data = run_modes([(spec, TRACE_PASSES)], spec.keras_call())
+    with runner.mode(mode):
+        run = runner.trace_many([spec])[0]
     traces = measured.recompute(run)
     checks = measured.measure(run, traces)
     data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
+    data["run"] = mode_data
     positions, note = tracing.shown_steps(spec.timesteps, chosen)
     error = measured.verdict_error(data)
     return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

@@ -170,7 +170,11 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     document."""
     try:
         check_export_paths(svg=svg, html=html)
-        result = work()
+        from rnnshape.model import progress
+        from rnnshape.views.progress import progress_display
+
+        with progress_display(command) as display, progress.reporting(display):
+            result = work()
         if svg or html:
             save_exports(result, command, svg, html)
     except RnnshapeError as exc:

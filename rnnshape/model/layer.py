@@ -118,16 +118,55 @@ DEFAULT_MAX_MEMORY_MB = 4096
 SECONDS_PER_STEP = 0.0015
 FLOPS_PER_SECOND = 4e10
 SECONDS_PER_WEIGHT = 4e-8
+# Compiled (tf.function around the layer call, Keras' own while loop in a graph): ~20 us per step
+# and direction, plus tracing the call once per layer and direction (~0.1-0.3 s; measured with
+# tests/benchmarks/estimates.py on the same machine).
+COMPILED_SECONDS_PER_STEP = 2.5e-5
+TRACE_SECONDS = 0.2
+RUN_MODES = ("eager", "compiled")
 DEFAULT_MAX_SECONDS = 60
 # Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
 SECONDS_PER_SHOWN_VALUE = 3e-6
 BYTES_PER_SHOWN_VALUE = 96
 
 
-def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1) -> float:
-    """The estimated seconds of one eager pass of a recurrent layer over a sequence."""
+def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1,
+                 compiled: bool = False) -> float:
+    """The estimated seconds of one pass of a recurrent layer over a sequence: eager (one Python
+    step per timestep), or ``compiled`` (tracing once, then a graph's steps)."""
     flops = directions * batch * timesteps * 2 * GATES[layer] * units * (units + features)
-    return directions * timesteps * SECONDS_PER_STEP + flops / FLOPS_PER_SECOND
+    return step_seconds(directions, timesteps, compiled) + flops / FLOPS_PER_SECOND
+
+
+def step_seconds(directions: int, timesteps: int, compiled: bool) -> float:
+    """The cost of reading a sequence step by step, apart from the arithmetic."""
+    if compiled:
+        return directions * (TRACE_SECONDS + timesteps * COMPILED_SECONDS_PER_STEP)
+    return directions * timesteps * SECONDS_PER_STEP
+
+
+def choose_mode(eager: float, compiled: float, eager_only: str | None = None) -> tuple[str, str]:
+    """("eager" or "compiled", why) for a run estimated at ``eager`` and ``compiled`` seconds;
+    ``eager_only`` names a reason that keeps the run eager whatever the estimate."""
+    if eager_only:
+        return "eager", eager_only
+    if compiled < eager:
+        return "compiled", f"estimated {_seconds_text(compiled)} compiled against {_seconds_text(eager)} eager"
+    return "eager", f"estimated {_seconds_text(eager)} eager against {_seconds_text(compiled)} compiled (tracing)"
+
+
+def group_mode(items: list[tuple[Any, int]]) -> tuple[str, str, float]:
+    """(mode, why, estimated seconds) of one run of several configurations ((spec, passes) each):
+    compiled when the sum of the estimates says it pays; eager when one of them must be."""
+    eager = sum(spec.estimated_seconds(passes, "eager") for spec, passes in items)
+    compiled = sum(spec.estimated_seconds(passes, "compiled") for spec, passes in items)
+    reasons = [reason for reason in (spec.eager_only() for spec, _ in items) if reason]
+    mode, why = choose_mode(eager, compiled, reasons[0] if reasons else None)
+    return mode, why, compiled if mode == "compiled" else eager
+
+
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:,.0f} s"
 
 
 def canonical_layer(name: Any) -> str:
@@ -788,16 +827,40 @@ class LayerSpec:
             count += _product(tensor.shape)
         return count
 
-    def estimated_seconds(self, passes: int) -> float:
-        """A rough estimate of ``passes`` eager passes over the sequence, each building the
-        layer and setting its weights (see SECONDS_PER_STEP)."""
+    def estimated_seconds(self, passes: int, mode: str | None = None) -> float:
+        """A rough estimate of ``passes`` passes over the sequence, each building the layer and
+        setting its weights, in ``mode`` ("eager", "compiled"; None: the one run_mode chooses)."""
+        if mode is None:
+            mode = self.run_mode(passes)[0]
+        compiled = mode == "compiled"
         directions = 2 if self.bidirectional else 1
-        one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions)
+        one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions, compiled)
         if self.conv:  # every output position does a dense cell's work, kernel_area times over
             flops = (directions * self.batch * self.timesteps * _product(self.out_spatial) * 2 * GATES[self.layer]
                      * self.kernel_area * self.units * (self.units + self.features))
-            one = directions * self.timesteps * SECONDS_PER_STEP + flops / FLOPS_PER_SECOND
+            one = step_seconds(directions, self.timesteps, compiled) + flops / FLOPS_PER_SECOND
         return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+
+    def probe_is_the_call(self) -> bool:
+        """The probe twin (return_sequences=True, return_state=True, not stateful, same weights
+        and call) would be this very configuration: the runner takes the call's own tensors as
+        the probe's instead of running it again. No fact then compares the twin with the call:
+        each reads the call's own tensors (no Keras slicing stands in for a claim under test)."""
+        return self.return_sequences and self.return_state and not self.stateful and not self.bidirectional
+
+    def eager_only(self) -> str | None:
+        """Why this configuration is run eagerly whatever its size, or None."""
+        if self.training and (self.dropout or self.recurrent_dropout):
+            return ("dropout with training=True: Keras draws the dropout masks inside the call and keeps them on "
+                    "the cell, so the run stays eager, as a user's call would draw them")
+        if self.unroll:
+            return "unroll=True: Keras writes out every step in Python, so tracing a graph costs as much as the run"
+        return None
+
+    def run_mode(self, passes: int) -> tuple[str, str]:
+        """("eager" or "compiled", why): compiled when the estimate says tracing pays."""
+        return choose_mode(self.estimated_seconds(passes, "eager"), self.estimated_seconds(passes, "compiled"),
+                           self.eager_only())
 
 
 def _product(values: Any) -> int:

@@ -21,6 +21,12 @@ TABLE_BOX = box.SIMPLE_HEAD
 ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
+def run_text(data: dict[str, Any]) -> str:
+    """The header line's end: how the layers were run ("  [run compiled]"), when they were run."""
+    run = data.get("run")
+    return f"  [run {run['mode']}]" if run else ""
+
+
 def boxed(table: Table, ascii: bool = False) -> Table:
     """The table, drawn with ASCII_TABLE_BOX under --ascii (tables without a box stay so)."""
     if ascii and table.box is not None:
