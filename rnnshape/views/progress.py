@@ -51,7 +51,10 @@ class ProgressDisplay:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        console = Console(file=self.stream, stderr=False, highlight=False, markup=False, emoji=False)
+        import shutil
+
+        width = shutil.get_terminal_size().columns  # the terminal's, else COLUMNS, else 80
+        console = Console(file=self.stream, width=width, highlight=False, markup=False, emoji=False)
         self.total = max(1, int(details["total"]))
         self.progress = Progress(
             TextColumn(f"rnnshape {self.command} ({details['mode']}, about {details['seconds']:,.0f} s):"),
