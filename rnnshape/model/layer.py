@@ -118,11 +118,19 @@ DEFAULT_MAX_MEMORY_MB = 4096
 SECONDS_PER_STEP = 0.0015
 FLOPS_PER_SECOND = 4e10
 SECONDS_PER_WEIGHT = 4e-8
-# Compiled (tf.function around the layer call, Keras' own while loop in a graph): ~20 us per step
-# and direction, plus tracing the call once per layer and direction (~0.1-0.3 s; measured with
-# tests/benchmarks/estimates.py on the same machine).
-COMPILED_SECONDS_PER_STEP = 2.5e-5
-TRACE_SECONDS = 0.2
+# Compiled (tf.function around the layer call, Keras' own while loop in a graph): 20-45 us per
+# step and direction by layer, 2e-8 s per batch x units value of each step, plus tracing the call
+# once per layer and direction (~0.1 s); and per configuration, building the layers and measuring
+# the facts (~0.15 s). Calibrated with tests/benchmarks/estimates.py (estimate/measured within 2x
+# for timesteps 3-200,000, units 1-1,024, batch 1-256) on the machine of docs/performance.md.
+COMPILED_SECONDS_PER_STEP = {"lstm": 3e-5, "gru": 4.5e-5, "simplernn": 2.5e-5}
+COMPILED_SECONDS_PER_VALUE = 2e-8
+TRACE_SECONDS = 0.12
+SECONDS_PER_RUN = 0.25
+# Memory: what any run holds beyond the import (TensorFlow's buffers, the traced graphs), and
+# what a compiled loop keeps per step and direction (two passes).
+BYTES_PER_RUN = 16 * 2**20
+COMPILED_BYTES_PER_STEP = 512
 RUN_MODES = ("eager", "compiled")
 DEFAULT_MAX_SECONDS = 60
 # Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
@@ -135,13 +143,15 @@ def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: i
     """The estimated seconds of one pass of a recurrent layer over a sequence: eager (one Python
     step per timestep), or ``compiled`` (tracing once, then a graph's steps)."""
     flops = directions * batch * timesteps * 2 * GATES[layer] * units * (units + features)
-    return step_seconds(directions, timesteps, compiled) + flops / FLOPS_PER_SECOND
+    return step_seconds(directions, timesteps, compiled, layer, batch * units) + flops / FLOPS_PER_SECOND
 
 
-def step_seconds(directions: int, timesteps: int, compiled: bool) -> float:
-    """The cost of reading a sequence step by step, apart from the arithmetic."""
+def step_seconds(directions: int, timesteps: int, compiled: bool, layer: str = "lstm", values: int = 1) -> float:
+    """The cost of reading a sequence step by step, apart from the arithmetic (``values``: batch
+    x units of one step)."""
     if compiled:
-        return directions * (TRACE_SECONDS + timesteps * COMPILED_SECONDS_PER_STEP)
+        per_step = COMPILED_SECONDS_PER_STEP.get(layer, COMPILED_SECONDS_PER_STEP["lstm"])
+        return directions * (TRACE_SECONDS + timesteps * (per_step + values * COMPILED_SECONDS_PER_VALUE))
     return directions * timesteps * SECONDS_PER_STEP
 
 
@@ -817,8 +827,11 @@ class LayerSpec:
         directions = 2 if self.bidirectional else 1
         floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
         floats += _product(self.input_shape) * 2  # input and its reversed copy
+        if self.run_mode(2)[0] == "compiled":  # the graph keeps the sequences only: loop, twin, numpy copies
+            floats += directions * b * t * _product(self.state_shape) * 4
+            return BYTES_PER_RUN + floats * BYTES_PER_FLOAT + directions * t * COMPILED_BYTES_PER_STEP
         floats += directions * b * t * _product(self.state_shape) * (g + 4) * 3  # gates, h, c, outputs; probes
-        return floats * BYTES_PER_FLOAT
+        return BYTES_PER_RUN + floats * BYTES_PER_FLOAT
 
     def value_count(self) -> int:
         """The numbers --values shows: the input and every returned tensor."""
@@ -838,8 +851,9 @@ class LayerSpec:
         if self.conv:  # every output position does a dense cell's work, kernel_area times over
             flops = (directions * self.batch * self.timesteps * _product(self.out_spatial) * 2 * GATES[self.layer]
                      * self.kernel_area * self.units * (self.units + self.features))
-            one = step_seconds(directions, self.timesteps, compiled) + flops / FLOPS_PER_SECOND
-        return passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+            one = (step_seconds(directions, self.timesteps, compiled, "lstm",
+                                self.batch * _product(self.state_shape)) + flops / FLOPS_PER_SECOND)
+        return SECONDS_PER_RUN + passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
 
     def probe_is_the_call(self) -> bool:
         """The probe twin (return_sequences=True, return_state=True, not stateful, same weights

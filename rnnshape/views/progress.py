@@ -53,7 +53,10 @@ class ProgressDisplay:
 
         import shutil
 
-        width = shutil.get_terminal_size().columns  # the terminal's, else COLUMNS, else 80
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except OSError:
+            width = shutil.get_terminal_size().columns  # COLUMNS, else 80
         console = Console(file=self.stream, width=width, highlight=False, markup=False, emoji=False)
         self.total = max(1, int(details["total"]))
         self.progress = Progress(
