@@ -123,14 +123,16 @@ SECONDS_PER_WEIGHT = 4e-8
 # once per layer and direction (~0.1 s); and per configuration, building the layers and measuring
 # the facts (~0.15 s). Calibrated with tests/benchmarks/estimates.py (estimate/measured within 2x
 # for timesteps 3-200,000, units 1-1,024, batch 1-256) on the machine of docs/performance.md.
-COMPILED_SECONDS_PER_STEP = {"lstm": 3e-5, "gru": 4.5e-5, "simplernn": 2.5e-5}
+COMPILED_SECONDS_PER_STEP = {"lstm": 2.2e-5, "gru": 2.8e-5, "simplernn": 1.2e-5}
 COMPILED_SECONDS_PER_VALUE = 2e-8
-TRACE_SECONDS = 0.12
-SECONDS_PER_RUN = 0.25
+TRACE_SECONDS = 0.08
+SECONDS_PER_RUN = 0.2  # once per command: the first layer built and called in the process
+SECONDS_PER_CONFIGURATION = 0.03
 # Memory: what any run holds beyond the import (TensorFlow's buffers, the traced graphs), and
 # what a compiled loop keeps per step and direction (two passes).
 BYTES_PER_RUN = 16 * 2**20
-COMPILED_BYTES_PER_STEP = 512
+COMPILED_BYTES_PER_STEP = 384
+COMPILED_BYTES_PER_TRACE = 4 * 2**20  # the traced graphs of one configuration (two passes)
 RUN_MODES = ("eager", "compiled")
 DEFAULT_MAX_SECONDS = 60
 # Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
@@ -172,7 +174,12 @@ def group_mode(items: list[tuple[Any, int]]) -> tuple[str, str, float]:
     compiled = sum(spec.estimated_seconds(passes, "compiled") for spec, passes in items)
     reasons = [reason for reason in (spec.eager_only() for spec, _ in items) if reason]
     mode, why = choose_mode(eager, compiled, reasons[0] if reasons else None)
-    return mode, why, compiled if mode == "compiled" else eager
+    return mode, why, SECONDS_PER_RUN + (compiled if mode == "compiled" else eager)
+
+
+def group_bytes(specs: list[Any]) -> int:
+    """The memory of one run of several configurations (whose results are all kept)."""
+    return BYTES_PER_RUN + sum(spec.estimated_bytes() - BYTES_PER_RUN for spec in specs)
 
 
 def _seconds_text(seconds: float) -> str:
@@ -828,10 +835,13 @@ class LayerSpec:
         floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
         floats += _product(self.input_shape) * 2  # input and its reversed copy
         if self.run_mode(2)[0] == "compiled":  # the graph keeps the sequences only: loop, twin, numpy copies
-            floats += directions * b * t * _product(self.state_shape) * 4
-            return BYTES_PER_RUN + floats * BYTES_PER_FLOAT + directions * t * COMPILED_BYTES_PER_STEP
+            # (stateful: the chunks, the rerun, the fresh layer, the one pass and the model keep theirs)
+            copies = 3 if not self.stateful else 24 if self.return_sequences else 6
+            floats += directions * b * t * _product(self.state_shape) * copies
+            return (BYTES_PER_RUN + floats * BYTES_PER_FLOAT + directions * (t * COMPILED_BYTES_PER_STEP
+                                                                           + COMPILED_BYTES_PER_TRACE))
         floats += directions * b * t * _product(self.state_shape) * (g + 4) * 3  # gates, h, c, outputs; probes
-        return BYTES_PER_RUN + floats * BYTES_PER_FLOAT
+        return BYTES_PER_RUN + floats * BYTES_PER_FLOAT  # BYTES_PER_RUN: once per command (see group_bytes)
 
     def value_count(self) -> int:
         """The numbers --values shows: the input and every returned tensor."""
@@ -853,7 +863,7 @@ class LayerSpec:
                      * self.kernel_area * self.units * (self.units + self.features))
             one = (step_seconds(directions, self.timesteps, compiled, "lstm",
                                 self.batch * _product(self.state_shape)) + flops / FLOPS_PER_SECOND)
-        return SECONDS_PER_RUN + passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+        return SECONDS_PER_CONFIGURATION + passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
 
     def probe_is_the_call(self) -> bool:
         """The probe twin (return_sequences=True, return_state=True, not stateful, same weights
