@@ -148,7 +148,7 @@ def call_layer(layer: Any, x: Any, **kwargs: Any) -> Any:
 
     entry = _compiled.get(id(layer))
     if entry is None or entry[0] is not layer:
-        entry = (layer, tf.function(layer.__call__))
+        entry = (layer, tf.function(layer.__call__, autograph=False))  # Keras builds its loop with tf ops itself
         _compiled[id(layer)] = entry
     return entry[1](_tensor(tf, x), **{k: _tensor(tf, v) for k, v in kwargs.items()})
 

@@ -56,6 +56,8 @@ class ProgressDisplay:
         try:
             width = os.get_terminal_size(self.stream.fileno()).columns
         except OSError:
+            width = 0
+        if width <= 0:  # not told (a terminal of unknown size)
             width = shutil.get_terminal_size().columns  # COLUMNS, else 80
         console = Console(file=self.stream, width=width, highlight=False, markup=False, emoji=False)
         self.total = max(1, int(details["total"]))

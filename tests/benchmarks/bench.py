@@ -90,6 +90,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per pair (median taken)")
     parser.add_argument("--quick", action="store_true", help="skip the large-layer scale run")
+    parser.add_argument("--only", action="append", help="only the rows whose label contains this (repeatable)")
     parser.add_argument("--large-runs", type=int, default=3, help="alternating runs for the large layers (at most --runs)")
     args = parser.parse_args()
     load_before = os.getloadavg()
@@ -102,6 +103,8 @@ def main() -> int:
     rows = []  # (what, against, metric, measured, budget)
 
     def add(what, cmd, base, against, budgets, runs=None):
+        if args.only and not any(text in what for text in args.only):
+            return
         result = paired(cmd, base, runs or args.runs, workdir)
         for metric, budget in budgets:
             ratio = result[metric] / result["base_" + metric]
@@ -132,7 +135,7 @@ def main() -> int:
         add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
 
     scale = []
-    if not args.quick:  # refused by a guard would be a failure (expect_ok)
+    if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
         for label, cmd in (
                 ("inspect lstm units 1024, timesteps 1000, batch 32, features 8",
                  rnnshape_cmd("inspect", "--layer", "lstm", "--units", "1024", "--timesteps", "1000", "--batch", "32",
