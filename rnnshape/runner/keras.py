@@ -991,7 +991,7 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
     first_start, first_stop = bounds[0]
     wrong = np.concatenate([x[:, first_start:first_stop], x[:1, first_start:first_stop]], axis=0)
     try:
-        layer(wrong)
+        layer(wrong)  # eager on purpose: Keras' own refusal, as a user's call raises it (no result to compile)
     except Exception as exc:  # Keras raises ValueError; whatever it raises is what we show
         batch_error = (other, type(exc).__name__, keras_message(exc))
     layer.reset_state()
@@ -1383,6 +1383,7 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
 
                 object.__setattr__(layer, "call", recorder)
             try:
+                # eager on purpose: the recorders read each layer's input as Keras passes it (data.run says so)
                 predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
             finally:
                 for path, layer in layers.items():
