@@ -82,7 +82,7 @@ SLOW_MODULES = {
     "test_own_numbers", "test_process", "test_process_stack", "test_robust", "test_robust_process",
     "test_stateful", "test_static_agrees", "test_window", "test_json_corpus", "test_why_keras",
     "test_reset_after", "test_cell_options", "test_model", "test_notebook", "test_convlstm", "test_rnn_cells", "test_hostile_process",
-    "test_port", "test_backends",
+    "test_port", "test_backends", "test_compiled",
 }
 
 

@@ -11,7 +11,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
 DATA_KEYS = {"config", "keras_call", "call", "keras_input", "input", "outputs", "params", "checks", "versions",
-             "h_vs_c", "static"}
+             "h_vs_c", "static", "run"}
 CONFIG_KEYS = {"layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
                "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after", "activation",
                "recurrent_activation", "use_bias", "unit_forget_bias", "dropout", "recurrent_dropout", "training",

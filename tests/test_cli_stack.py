@@ -15,7 +15,7 @@ GOLDEN = Path(__file__).parent / "golden"
 LAYER_KEYS = {"index", "spec", "keras_call", "input_shape", "input_axes", "output_shape", "output_axes", "params",
               "param_formula", "status"}
 DATA_KEYS = {"checks", "command", "compatible", "config", "diagnosis", "hints", "input", "layers", "notes", "output",
-             "params", "static", "versions"}
+             "params", "static", "versions", "run"}
 
 
 @pytest.mark.parametrize("spec,shapes,total", [

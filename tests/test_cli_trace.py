@@ -14,7 +14,7 @@ from rnnshape.measure import cells
 
 GOLDEN = Path(__file__).parent / "golden"
 DATA_KEYS = {"config", "keras_call", "input", "activations", "equations", "weights_layout", "gates", "directions",
-             "steps", "checks", "max_abs_diff", "tolerance", "agrees", "notes", "versions"}
+             "steps", "checks", "max_abs_diff", "tolerance", "agrees", "notes", "versions", "run"}
 STEP_KEYS = {"direction", "step", "t", "x", "gates", "h", "masked", "returned_as"}
 
 

@@ -81,7 +81,8 @@ def make_files(root) -> dict[str, str]:
     (root / "nan.csv").write_text("1,nan\n2,3\n")
     np.save(paths["rank4.npy"], np.zeros((1, 1, 1, 1), np.float32))
     np.save(paths["strings.npy"], np.array(["a", "b"]))
-    np.save(paths["long.npy"], np.zeros((1, 200_000, 1), np.float32))  # many timesteps: must be refused fast
+    # many timesteps: must be refused fast (compiled runs take 200,000 steps within the limits now)
+    np.save(paths["long.npy"], np.zeros((1, 5_000_000, 1), np.float32))
     _model_files(root, paths)
     good = (root / "good.npy").read_bytes()
     (root / "truncated.npy").write_bytes(good[: len(good) - 8])

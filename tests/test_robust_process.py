@@ -125,12 +125,14 @@ def test_huge_configurations_are_refused_fast_and_before_tensorflow_is_imported(
 
 
 def test_the_time_guard_counts_keras_steps_and_yields_to_max_seconds(invoke):
-    static = invoke(["inspect", "--timesteps", "40000", "--static", "--max-seconds", "1"])
+    # 3,000,000 steps: beyond the limit even compiled (40,000 steps now run compiled in about 2 s)
+    static = invoke(["inspect", "--timesteps", "3000000", "--static", "--max-seconds", "1"])
     assert static.exit_code == 0  # --static runs no Keras: nothing to wait for
-    refused = invoke(["inspect", "--timesteps", "40000"])
+    refused = invoke(["inspect", "--timesteps", "3000000"])
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
     assert "would take about 2 minutes" in refused.stderr and "raise --max-seconds S" in refused.stderr
-    assert invoke(["inspect", "--timesteps", "40000", "--max-seconds", "1000", "--max-memory", "1", "--json"]).exit_code == 2
+    assert invoke(["inspect", "--timesteps", "3000000", "--max-seconds", "1000", "--max-memory", "1", "--json"]).exit_code == 2
+    assert invoke(["inspect", "--timesteps", "40000", "--max-seconds", "1"]).exit_code == 2  # compiled: ~2 s
     small = invoke(["inspect", "--timesteps", "30", "--max-seconds", "1"])
     assert small.exit_code == 0
 
@@ -223,8 +225,9 @@ def test_ctrl_c_exits_130_without_a_traceback_while_tensorflow_imports_and_runs(
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("RNNSHAPE_DEBUG", None)
     importing = subprocess.Popen(_command() + ["inspect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    running = subprocess.Popen(_command() + ["inspect", "--timesteps", "5000", "--json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env)
+    # dropout in training keeps the run eager (a compiled call returns to Python only when done)
+    running = subprocess.Popen(_command() + ["inspect", "--timesteps", "5000", "--dropout", "0.2", "--training",
+                                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     _wait_for_tensorflow(importing)
     importing.send_signal(signal.SIGINT)
     _wait_for_tensorflow(running)

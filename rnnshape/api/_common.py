@@ -29,3 +29,24 @@ def check_seed(seed: int) -> None:
     low, high = INT_LIMITS["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:
         raise UsageError(f"Invalid value for --seed: {seed} is not in the range {low}..{high}")
+
+
+def run_modes(items: list[tuple[LayerSpec, int]], what: str) -> tuple[str, dict[str, str]]:
+    """The mode of a run of these (spec, passes), announced to the progress display:
+    (mode, the ``run`` entry of the command's data)."""
+    from rnnshape.model import progress
+    from rnnshape.model.layer import group_mode
+
+    mode, reason, seconds = group_mode(items)
+    progress.start(what, len(items), seconds, mode)
+    return mode, {"mode": mode, "reason": reason}
+
+
+def stack_run_mode(plans: list[Any], what: str) -> tuple[str, dict[str, str]]:
+    """run_modes for stacks (rnnshape stack, rnnshape patterns)."""
+    from rnnshape.model import progress
+    from rnnshape.model.stack import stacks_mode
+
+    mode, reason, seconds = stacks_mode(plans)
+    progress.start(what, len(plans), seconds, mode)
+    return mode, {"mode": mode, "reason": reason}

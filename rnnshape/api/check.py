@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.model import contract
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
@@ -40,7 +40,10 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
     else:
         from rnnshape.runner import keras as runner
 
-        rows = [layer_data(spec, result) for spec, result in zip(specs, runner.run_many(specs))]
+        mode, run = run_modes([(spec, run_passes(spec)) for spec in specs], f"{len(specs)} cases")
+        with runner.mode(mode):
+            results = runner.run_many(specs)
+        rows = [layer_data(spec, result) for spec, result in zip(specs, results)]
     verdicts = [contract.judge(case, row) for case, row in zip(cases, rows)]
     found = versions()
     if junit:
@@ -55,5 +58,7 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
         "junit": junit,
         "versions": found,
     }
+    if not static:
+        data["run"] = run
     errors: list[RnnshapeError] = [ExpectationFailed(v.message()) for v in verdicts if not v.passed]
     return CheckResult(data, errors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.model.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
@@ -75,7 +75,11 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
         check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
                        for spec in specs), f"the {len(specs)} rows", limits)
-        runs, ran = _run_on(backends, specs)
+        from rnnshape.runner import keras as runner
+
+        mode, run = run_modes([(spec, run_passes(spec)) for spec in specs], f"{len(specs)} rows")
+        with runner.mode(mode):
+            runs, ran = _run_on(backends, specs)
         rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runs[0])]
     data = {
         "grid": {"layers": list(layers), "vary": list(flags),
@@ -85,6 +89,8 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
         "static": static,
     }
     errors: list[Any] = []
+    if not static:
+        data["run"] = run
     if backends and not static:
         errors = _backend_facts(data, backends, ran, runs)
     return CompareResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
 from rnnshape.model.limits import Limits, check_size, run_passes
@@ -69,7 +69,11 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
         if backend in (None, "tensorflow"):
             from rnnshape.runner import keras as runner
 
-            data = layer_data(spec, runner.run(spec), values=values)
+            mode, run = run_modes([(spec, run_passes(spec))], spec.keras_call())
+            with runner.mode(mode):
+                result = runner.run(spec)
+            data = layer_data(spec, result, values=values)
+            data["run"] = run
         else:
             from rnnshape.runner import backend as backends
 

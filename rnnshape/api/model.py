@@ -115,6 +115,8 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
         check_model_run(rows, batch, steps, limits, f"running the model on --x ({batch} samples)")
         paths = [row["path"] for row in rows if row["recurrent"]]
         run = runner.run_model(keras_model, xs, paths)
+        data["run"] = {"mode": "eager", "reason": "the model is called eagerly so that each recurrent layer's input "
+                                                  "is recorded as Keras passes it"}
         captured, checks = run_data(rows, run, xs)
         data["data"] = {"x": [{"file": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in zip(x_names, xs)],
                         "prediction_shapes": [list(p.shape) for p in run.predictions], "captured": captured}
@@ -211,8 +213,14 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
     if x is not None and mask is not None:
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
     keras_layer = runner.find_layer(keras_model, row["path"])
-    result = runner.run_model_layer(spec, keras_layer, x, mask)
+    from rnnshape.api._common import run_modes
+    from rnnshape.model.limits import run_passes
+
+    mode, mode_data = run_modes([(spec, run_passes(spec))], spec.keras_call())
+    with runner.mode(mode):
+        result = runner.run_model_layer(spec, keras_layer, x, mask)
     data = layer_data(spec, result)
+    data["run"] = mode_data
     data["layer_path"] = row["path"]
     data["input"]["source"] = "the model's data (--x) at this layer" if x is not None else "random"
     data["input"]["notes"] = notes + data["input"]["notes"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import check_seed
+from rnnshape.api._common import check_seed, stack_run_mode
 from rnnshape.errors import BackendError, ExpectationFailed, RnnshapeError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.model.limits import Limits, check_time, memory_guard
@@ -31,7 +31,9 @@ def patterns(units: int = 4, timesteps: int = 3, features: int = 2, batch: int =
         check_time(sum(plan.estimated_seconds() for _, plan in plans), "the patterns", limits)
         from rnnshape.runner import keras as runner
 
-        runs = runner.run_stacks([(plan, None) for _, plan in plans], seed)
+        mode, mode_data = stack_run_mode([plan for _, plan in plans], f"{len(plans)} patterns")
+        with runner.mode(mode):
+            runs = runner.run_stacks([(plan, None) for _, plan in plans], seed)
         for (pattern, plan), run in zip(plans, runs):
             if run.failed_index is not None:
                 raise BackendError(f"Keras refused the {pattern.name} pattern {plan.command()}: {run.keras_message}")
@@ -43,6 +45,8 @@ def patterns(units: int = 4, timesteps: int = 3, features: int = 2, batch: int =
         "static": static,
         "versions": versions(),
     }
+    if not static:
+        data["run"] = mode_data
     failed = [p["name"] for p in data["patterns"] if any(not c["holds"] for c in p["checks"])]
     errors: list[RnnshapeError] = [ExpectationFailed(f"a measured check failed for: {', '.join(failed)}")] if failed else []
     return PatternsResult(data, errors)

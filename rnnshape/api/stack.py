@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from rnnshape.api._common import check_seed
+from rnnshape.api._common import check_seed, stack_run_mode
 from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.model.limits import Limits, check_time, memory_guard
@@ -36,7 +36,9 @@ def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features
                    f"the stack {plan.command()}", limits)
         from rnnshape.runner import keras as runner
 
-        run = runner.run_stacks([(plan, repaired)], seed)[0]
+        mode, mode_data = stack_run_mode([each for each in (plan, repaired) if each is not None], plan.command())
+        with runner.mode(mode):
+            run = runner.run_stacks([(plan, repaired)], seed)[0]
         expected = plan.problem.token.index if plan.problem is not None else None
         if run.failed_index != expected:
             raise BackendError(f"rnnshape's shape rules and Keras disagree on {plan.command()}: Keras "
@@ -49,5 +51,7 @@ def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features
         data["notes"].append(f"--timesteps {timesteps} does not apply: the first token {parsed[0].text} takes the "
                              "input as [batch, features] and makes its own timesteps")
     data["versions"] = versions()
+    if not static:
+        data["run"] = mode_data
     errors: list[RnnshapeError] = [] if plan.compatible else [incompatible_error(data)]
     return StackResult(data, errors, ViewOptions(diagram=diagram, ascii=ascii), tokens=list(plan.tokens))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.model import stateful as chunking
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -56,8 +56,11 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     orders = None
     if len(bounds) > 1 and any(d.reversed for d in dirs):
         orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
-    run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch),
-                              chunking.input_batch_shape(spec, chunks))
+    mode, mode_data = run_modes([(spec, STATEFUL_PASSES)], spec.keras_call())
+    with runner.mode(mode):
+        run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch),
+                                  chunking.input_batch_shape(spec, chunks))
     data = measured.stateful_data(spec, chunks, split is not None, run, versions())
+    data["run"] = mode_data
     return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii=ascii), spec=spec,
                           picture_facts=measured.picture_facts(data) if diagram else {})

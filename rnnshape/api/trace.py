@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
-from rnnshape.model.limits import Limits, check_size
+from rnnshape.model.limits import Limits, check_size, check_time, memory_guard
 from rnnshape.results import TraceResult
 from rnnshape.versions import versions
 
@@ -49,15 +49,24 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
         raise UsageError("Invalid value for --training: trace recomputes the cell without dropout masks; drop "
                          "--training (dropout does nothing at inference)")
     tracing.check_sample(sample, spec.batch)
-    check_size(spec, Limits(max_memory, max_seconds, static=False), passes=TRACE_PASSES)
+    limits = Limits(max_memory, max_seconds, static=False)
+    check_size(spec, limits, passes=TRACE_PASSES)
+    extra_bytes, extra_seconds = tracing.recompute_cost(spec)  # the numpy recomputation of every step
+    what = f"{spec.keras_call()} on input {spec.input_shape}"
+    memory_guard(spec.estimated_bytes() + extra_bytes, limits, what, " (weights, activations, outputs, the "
+                 "recomputed steps)", "--units/--timesteps/--batch")
+    check_time(spec.estimated_seconds(TRACE_PASSES) + extra_seconds, what, limits)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
     from rnnshape.measure import trace as measured
     from rnnshape.runner import keras as runner
 
-    run = runner.trace_many([spec])[0]
+    mode, mode_data = run_modes([(spec, TRACE_PASSES)], spec.keras_call())
+    with runner.mode(mode):
+        run = runner.trace_many([spec])[0]
     traces = measured.recompute(run)
     checks = measured.measure(run, traces)
     data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
+    data["run"] = mode_data
     positions, note = tracing.shown_steps(spec.timesteps, chosen)
     error = measured.verdict_error(data)
     return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

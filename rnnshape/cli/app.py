@@ -203,7 +203,11 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     try:
         check_export_paths(svg=svg, html=html)
         _refuse_outputs_over_inputs(svg=svg, html=html)
-        result = work()
+        from rnnshape.model import progress
+        from rnnshape.views.progress import progress_display
+
+        with progress_display(command) as display, progress.reporting(display):
+            result = work()
         if svg or html:
             save_exports(result, command, svg, html)
     except RnnshapeError as exc:

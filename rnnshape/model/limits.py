@@ -61,10 +61,10 @@ def _duration(seconds: float) -> str:
 
 
 def run_passes(spec: LayerSpec) -> int:
-    """The eager passes the runner makes over the sequence: the layer, its probe twin, a
-    forward reader for go_backwards, one per distinct partial length under --lengths."""
+    """The passes the runner makes over the sequence: the layer, its probe twin (unless it is the
+    call itself), a forward reader for go_backwards, one per distinct partial length under --lengths."""
     partial = len({n for n in spec.lengths if n < spec.timesteps}) if spec.lengths else 0
-    return 2 + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
+    return 2 - int(spec.probe_is_the_call()) + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
 
 
 def case_seconds(spec: LayerSpec) -> float:

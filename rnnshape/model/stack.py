@@ -306,9 +306,9 @@ class StackPlan:
                 floats += (2 if layer.token.bi else 1) * b * t * layer.token.n * (GATES[layer.token.kind] + 4) * 3
         return floats * BYTES_PER_FLOAT
 
-    def estimated_seconds(self) -> float:
+    def estimated_seconds(self, compiled: bool = False) -> float:
         """A rough estimate of one real run (see spec.SECONDS_PER_STEP): every recurrent layer
-        reads its sequence step by step; Dense layers cost their arithmetic."""
+        reads its sequence step by step (eager, or ``compiled``); Dense layers cost their arithmetic."""
         seconds = 2 * sum(layer.params or 0 for layer in self.layers) * SECONDS_PER_WEIGHT
         for layer in self.layers:
             shape = layer.input_shape
@@ -316,7 +316,7 @@ class StackPlan:
                 continue
             if layer.token.recurrent and len(shape) == 3:
                 b, t, f = shape
-                seconds += pass_seconds(layer.token.kind, layer.token.n, f, b, t, 2 if layer.token.bi else 1)
+                seconds += pass_seconds(layer.token.kind, layer.token.n, f, b, t, 2 if layer.token.bi else 1, compiled)
             elif layer.token.kind in ("dense", "td"):
                 seconds += 2 * _prod(shape) * layer.token.n / FLOPS_PER_SECOND
         return seconds
@@ -556,3 +556,15 @@ def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list
     return plans
 
 
+
+
+def stacks_mode(plans: list[StackPlan]) -> tuple[str, str, float]:
+    """(mode, why, estimated seconds) of building and running these stacks (see layer.choose_mode)."""
+    from rnnshape.model.layer import choose_mode
+
+    eager = sum(plan.estimated_seconds() for plan in plans)
+    compiled = sum(plan.estimated_seconds(compiled=True) for plan in plans)
+    mode, why = choose_mode(eager, compiled, next((f"{t.text}: unroll=True: Keras writes out every step in Python, so "
+                                                   "tracing a graph costs as much as the run"
+                                                   for plan in plans for t in plan.tokens if t.unroll), None))
+    return mode, why, compiled if mode == "compiled" else eager

@@ -6,6 +6,7 @@ recomputation and its checks against Keras are in measure.trace.
 from __future__ import annotations
 
 import re
+from typing import Any
 from rnnshape.errors import SpecError
 
 # Terminal elision: sequences longer than this show the first and last SHOWN_EDGE steps read.
@@ -108,3 +109,23 @@ def shown_steps(timesteps: int, chosen: tuple[int, ...] | None) -> tuple[list[in
     return positions, note
 
 
+
+
+# trace recomputes every step in float64 numpy (measure/trace.py): per step and direction ~100 us
+# of Python, the cell's arithmetic at ~1e9 float64 operations a second (small matrices), and every
+# step's gates, h and c kept for every sample (twice: the arrays and the view's data).
+RECOMPUTE_SECONDS_PER_STEP = 1e-4
+RECOMPUTE_FLOPS_PER_SECOND = 1e9
+RECOMPUTE_BYTES_PER_STEP = 2048
+
+
+def recompute_cost(spec: Any) -> tuple[int, float]:
+    """(bytes, seconds) of trace's numpy recomputation of ``spec``, beyond the Keras run."""
+    from rnnshape.model.layer import GATES
+
+    directions = 2 if spec.bidirectional else 1
+    steps = directions * spec.timesteps
+    values = steps * spec.batch * spec.units
+    flops = values * 2 * GATES[spec.layer] * (spec.units + spec.features)
+    seconds = steps * RECOMPUTE_SECONDS_PER_STEP + flops / RECOMPUTE_FLOPS_PER_SECOND
+    return values * (GATES[spec.layer] + 4) * 8 * 2 + steps * RECOMPUTE_BYTES_PER_STEP, seconds

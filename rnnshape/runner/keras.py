@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnshape.errors import BackendError, RnnshapeError
+from rnnshape.model import progress
 from rnnshape.model.limits import MAX_UNMASKED_LENGTHS
 from rnnshape.model.layer import INIT_KEYS, INITIALIZERS, INPUT_KINDS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
 
@@ -116,6 +117,59 @@ def quiet_tensorflow_logging(keep_user_settings: bool = False) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+# ---- the one place where a layer is called on numbers --------------------------------------
+# The run's mode: "eager" calls each layer as Keras does (one Python step per timestep);
+# "compiled" calls it through tf.function (a graph: Keras' own while loop, not jit_compile),
+# which gives the same numbers far faster on long sequences. api/ chooses (model/layer.py
+# LayerSpec.run_mode) and sets it with ``mode``; every layer call of every command goes
+# through call_layer.
+_mode = "eager"
+_compiled: dict[int, tuple[Any, Any]] = {}  # id(layer) -> (layer, its tf.function), for this mode's block
+
+
+@contextlib.contextmanager
+def mode(name: str) -> Iterator[None]:
+    """Run the block's layer calls ``name`` ("eager" or "compiled")."""
+    global _mode
+    if name not in ("eager", "compiled"):
+        raise ValueError(f"unknown run mode {name!r}")
+    saved = _mode
+    _mode = name
+    try:
+        yield
+    finally:
+        _mode = saved
+        _compiled.clear()
+
+
+def current_mode() -> str:
+    return _mode
+
+
+def _tensor(tf: Any, value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return tf.convert_to_tensor(value)
+    if isinstance(value, (list, tuple)):
+        return [_tensor(tf, v) for v in value]
+    return value
+
+
+def call_layer(layer: Any, x: Any, **kwargs: Any) -> Any:
+    """``layer(x, **kwargs)`` eagerly, or through tf.function in compiled mode (traced once per
+    layer and input signature; a stateful layer's state variables are assigned inside the
+    graph, as eagerly). Results are tensors either way."""
+    progress.layer_pass(f"{_mode} {getattr(layer, 'name', 'layer')} on {tuple(int(d) for d in getattr(x, 'shape', ()))}")
+    if _mode != "compiled":
+        return layer(x, **kwargs)
+    import tensorflow as tf
+
+    entry = _compiled.get(id(layer))
+    if entry is None or entry[0] is not layer:
+        entry = (layer, tf.function(layer.__call__, autograph=False))  # Keras builds its loop with tf ops itself
+        _compiled[id(layer)] = entry
+    return entry[1](_tensor(tf, x), **{k: _tensor(tf, v) for k, v in kwargs.items()})
 
 
 # ---- deterministic numbers ---------------------------------------------------------------
@@ -310,7 +364,8 @@ def run_many(specs: list[LayerSpec]) -> list[RunResult]:
     load_keras()
     results = []
     with quiet_native_stderr():
-        for spec in specs:
+        for index, spec in enumerate(specs):
+            progress.configuration(index, len(specs), spec.keras_call())
             try:
                 results.append(_run_one(spec))
             except BackendError:
@@ -372,7 +427,7 @@ def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
     """Run a prepared layer and its probes (twins built from ``spec``, its cell options included,
     so that they compute what the layer computes)."""
     layer, x = prepared.layer, prepared.x
-    raw = flatten(layer(x, **prepared.call_arguments(spec)))
+    raw = flatten(call_layer(layer, x, **prepared.call_arguments(spec)))
     names = spec.output_names()
     if len(raw) != len(names):
         raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
@@ -380,7 +435,7 @@ def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
     symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
     symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, symbolic)}
-    probe = _probe(spec, prepared)
+    probe = _probe(spec, prepared, raw)
     return RunResult(
         spec=spec,
         input=x,
@@ -429,7 +484,7 @@ def _unmasked_runs(spec: LayerSpec, twin: Any, prepared: Prepared) -> list[Unmas
         rows = np.flatnonzero(lengths == length)
         kwargs = prepared.call_arguments(spec, rows)
         kwargs.pop("mask", None)
-        outputs = [np.asarray(t) for t in _as_list(twin(prepared.x[rows, :length], **kwargs))]
+        outputs = [np.asarray(t) for t in _as_list(call_layer(twin, prepared.x[rows, :length], **kwargs))]
         names = (["forward_output", "backward_output"] if spec.bidirectional else ["output"]) + _state_names(spec)
         runs.append(UnmaskedRun(rows, length, dict(zip(names, outputs))))
     return runs
@@ -442,13 +497,14 @@ def _twin(spec: LayerSpec, prepared: Prepared, **overrides: Any) -> Any:
     return twin
 
 
-def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
-    """Run layers that share the weights, to measure what the returned tensors are."""
+def _probe(spec: LayerSpec, prepared: Prepared, raw: list[Any] | None = None) -> Probe:
+    """Run layers that share the weights, to measure what the returned tensors are (``raw``:
+    the call's own tensors, used as the probe's when the twin would be the same call)."""
     probe = Probe()
     layer, x = prepared.layer, prepared.x
     kwargs = prepared.call_arguments(spec)
     if spec.cells is not None:
-        return _probe_cells(spec, prepared, probe)
+        return _probe_cells(spec, prepared, probe, raw)
     if spec.stateful:
         targets = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
         probe.state_variables = [np.asarray(v.numpy()) for t in targets for v in t.states]
@@ -457,14 +513,17 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
         return probe  # measure.inspect keeps to the facts of this one call
     if spec.bidirectional:
         twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False, merge_mode="none")
-        fwd, bwd, *states = _as_list(twin(x, **kwargs))
+        fwd, bwd, *states = _as_list(call_layer(twin, x, **kwargs))
         probe.forward_seq, probe.backward_seq = np.asarray(fwd), np.asarray(bwd)
         probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
         if prepared.mask is not None:
             probe.unmasked = _unmasked_runs(spec, twin, prepared)
         return probe
-    twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
-    seq, *states = _as_list(twin(x, **kwargs))
+    if raw is not None and spec.probe_is_the_call():
+        twin, (seq, *states) = layer, raw
+    else:
+        twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
+        seq, *states = _as_list(call_layer(twin, x, **kwargs))
     probe.seq, probe.h = np.asarray(seq), np.asarray(states[0])
     if spec.has_cell_state:
         probe.c = np.asarray(states[1])
@@ -473,22 +532,25 @@ def _probe(spec: LayerSpec, prepared: Prepared) -> Probe:
         probe.unmasked = _unmasked_runs(spec, twin, prepared)
     if spec.go_backwards and prepared.mask is None:
         forward = _twin(spec, prepared, return_sequences=True, return_state=False, stateful=False, go_backwards=False)
-        probe.reversed_input_seq = np.asarray(forward(x[:, ::-1], **kwargs))
+        probe.reversed_input_seq = np.asarray(call_layer(forward, x[:, ::-1], **kwargs))
     return probe
 
 
-def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe) -> Probe:
+def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe, raw: list[Any] | None = None) -> Probe:
     """--layer rnn: the same cells returning every step and every state, and the same weights as a
     chain of ordinary layers (LSTM, GRU, SimpleRNN, each returning its sequence to the next)."""
     keras = load_keras()
     x = prepared.x
-    twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
-    seq, *states = flatten(twin(x))
+    if raw is not None and spec.probe_is_the_call():
+        seq, *states = raw
+    else:
+        twin = _twin(spec, prepared, return_sequences=True, return_state=True, stateful=False)
+        seq, *states = flatten(call_layer(twin, x))
     probe.seq = np.asarray(seq)
     probe.states = {name: np.asarray(s) for name, s in zip(_state_names(spec), states)}
     if spec.unroll:
         rolled = _twin(spec, prepared, unroll=False)
-        probe.rolled = [np.asarray(t) for t in flatten(rolled(x))]
+        probe.rolled = [np.asarray(t) for t in flatten(call_layer(rolled, x))]
     weights = list(prepared.weights)
     tensor, finals = x, []
     for index, (kind, units) in enumerate(spec.cells):
@@ -498,7 +560,7 @@ def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe) -> Probe:
         count = len(single.weights)
         single.set_weights(weights[:count])
         weights = weights[count:]
-        out, *own = flatten(single(tensor))
+        out, *own = flatten(call_layer(single, tensor))
         finals.extend(np.asarray(s) for s in own)
         # go_backwards: the first layer returns its sequence in reading order and the next ones read it
         # as given, as the stacked cells do at each step
@@ -521,20 +583,20 @@ def _cell_option_probes(spec: LayerSpec, prepared: Prepared, probe: Probe) -> No
     base = {"stateful": False}
     if spec.dropout or spec.recurrent_dropout:
         twin = _twin(spec, prepared, dropout=0.0, recurrent_dropout=0.0, **base)
-        probe.without_dropout = [np.asarray(t) for t in _as_list(twin(prepared.x, **kwargs))]
+        probe.without_dropout = [np.asarray(t) for t in _as_list(call_layer(twin, prepared.x, **kwargs))]
     if fresh_dropout_masks(spec):
         return  # every other twin would draw other dropout masks: nothing to compare with
     if spec.unroll:
         twin = _twin(spec, prepared, unroll=False, **base)
-        probe.rolled = [np.asarray(t) for t in _as_list(twin(prepared.x, **kwargs))]
+        probe.rolled = [np.asarray(t) for t in _as_list(call_layer(twin, prepared.x, **kwargs))]
     if prepared.states is not None:
         probe.initial_states = prepared.states
         zero_start = {k: v for k, v in kwargs.items() if k != "initial_state"}
         twin = _twin(spec, prepared, **base)
-        probe.zero_start = [np.asarray(t) for t in _as_list(twin(prepared.x, **zero_start))]
+        probe.zero_start = [np.asarray(t) for t in _as_list(call_layer(twin, prepared.x, **zero_start))]
         if not spec.bidirectional and not spec.conv:
             first = _twin(spec, prepared, return_sequences=True, return_state=False, **base)
-            probe.first_step = np.asarray(first(prepared.x, **kwargs))[:, 0]
+            probe.first_step = np.asarray(call_layer(first, prepared.x, **kwargs))[:, 0]
             probe.cell_weights = list(prepared.weights)
             t0 = -1 if spec.go_backwards else 0
             probe.first_input = prepared.x[:, t0]
@@ -580,7 +642,8 @@ def trace_many(specs: list[LayerSpec], options: list[dict[str, Any]] | None = No
     load_keras()
     results = []
     with quiet_native_stderr():
-        for spec, opts in zip(specs, options):
+        for index, (spec, opts) in enumerate(zip(specs, options)):
+            progress.configuration(index, len(specs), spec.keras_call())
             try:
                 results.append(_trace_one(spec, dict(opts)))
             except BackendError:
@@ -595,7 +658,7 @@ def _trace_one(spec: LayerSpec, options: dict[str, Any]) -> TraceRun:
     prepared = prepare(spec, **options)
     layer, x, mask = prepared.layer, prepared.x, prepared.mask
     kwargs = {"mask": mask} if mask is not None else {}
-    raw = _as_list(layer(x, **kwargs))
+    raw = _as_list(call_layer(layer, x, **kwargs))
     names = spec.output_names()
     if len(raw) != len(names):
         raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
@@ -609,7 +672,7 @@ def _trace_one(spec: LayerSpec, options: dict[str, Any]) -> TraceRun:
         twin = build_layer(spec, bidirectional=False, go_backwards=bool(sub.go_backwards), return_sequences=True,
                            return_state=True, stateful=False, **options)
         twin.set_weights(sub.get_weights())
-        seq, *states = _as_list(twin(x, **kwargs))
+        seq, *states = _as_list(call_layer(twin, x, **kwargs))
         directions.append(DirectionRun(
             keras_name=sub.name,
             go_backwards=bool(sub.go_backwards),
@@ -697,7 +760,8 @@ def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
     load_keras()
     results = []
     with quiet_native_stderr():
-        for plan, repaired in jobs:
+        for index, (plan, repaired) in enumerate(jobs):
+            progress.configuration(index, len(jobs), plan.command())
             try:
                 result = _run_stack(plan, seed)
                 if repaired is not None and result.failed_index is not None:
@@ -742,7 +806,7 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
     model = keras.Model(inputs, outputs, name="stack")
     model.set_weights(deterministic_weights(seed, [tuple(w.shape) for w in model.weights]))
     x = deterministic_stack_input(seed, plan.input_shape)
-    values = [np.asarray(v) for v in _as_list(model(x))]
+    values = [np.asarray(v) for v in _as_list(call_layer(model, x))]
     init_twins = []
     for position, (token, layer) in enumerate(zip(plan.tokens, built)):
         if token.init:
@@ -750,7 +814,7 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
             seen = x if position == 0 else values[position - 1]
             twin.build(seen.shape)
             twin.set_weights(layer.get_weights())
-            init_twins.append((token.index, values[position], np.asarray(twin(seen))))
+            init_twins.append((token.index, values[position], np.asarray(call_layer(twin, seen))))
     layers = [StackLayerRun(tuple(int(d) for d in t.shape), tuple(v.shape), int(layer.count_params()))
               for t, v, layer in zip(outputs, values, built)]
     twins = []
@@ -760,7 +824,7 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
             twin = keras.layers.TimeDistributed(keras.layers.Dense(token.n))
             twin.build(seen.shape)
             twin.set_weights(layer.get_weights())
-            twins.append((token.index, values[position], np.asarray(twin(seen))))
+            twins.append((token.index, values[position], np.asarray(call_layer(twin, seen))))
     return StackRun(layers, int(sum(layer.params for layer in layers)), failed_index, message, input=x,
                     dense_twins=twins, init_twins=init_twins)
 
@@ -881,7 +945,7 @@ def _read_states(targets: list[Any]) -> list[np.ndarray]:
 
 def _call(layer: Any, targets: list[Any], x: np.ndarray) -> ChunkCall:
     initial = _read_states(targets)
-    outputs = [np.asarray(t) for t in _as_list(layer(x))]
+    outputs = [np.asarray(t) for t in _as_list(call_layer(layer, x))]
     return ChunkCall(initial, _read_states(targets), outputs)
 
 
@@ -900,6 +964,7 @@ def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: li
     if not spec.stateful:
         raise ValueError("run_stateful needs a spec with stateful=True")
     keras = load_keras()
+    progress.configuration(0, 1, spec.keras_call())
     with quiet_native_stderr():
         try:
             return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows, model_batch_shape)
@@ -924,11 +989,11 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
 
     fresh = build_layer(spec, stateful=False, return_state=True)
     fresh.set_weights(weights)
-    fresh_last = [np.asarray(t) for t in _as_list(fresh(x[:, last_start:last_stop]))]
+    fresh_last = [np.asarray(t) for t in _as_list(call_layer(fresh, x[:, last_start:last_stop]))]
     whole = build_layer(spec, stateful=False, return_sequences=True, return_state=True,
                         merge_mode="none" if spec.bidirectional else spec.merge_mode)
     whole.set_weights(weights)
-    one_pass = [np.asarray(t) for t in _as_list(whole(x))]
+    one_pass = [np.asarray(t) for t in _as_list(call_layer(whole, x))]
 
     as_read = None
     if read_orders is not None:
@@ -938,12 +1003,12 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
             reader = build_layer(spec, bidirectional=False, go_backwards=False, stateful=False,
                                  return_sequences=True, return_state=True)
             reader.set_weights(own)
-            as_read.append([np.asarray(t) for t in _as_list(reader(x[:, np.asarray(order)]))])
+            as_read.append([np.asarray(t) for t in _as_list(call_layer(reader, x[:, np.asarray(order)]))])
 
     shuffled = None
     if shuffle_rows is not None and len(bounds) >= 2:
         layer.reset_state()
-        layer(x[:, bounds[0][0]:bounds[0][1]])
+        call_layer(layer, x[:, bounds[0][0]:bounds[0][1]])
         shuffled = _call(layer, targets, x[np.asarray(shuffle_rows), bounds[1][0]:bounds[1][1]])
 
     # The batch size is fixed: try one sample more and keep Keras' own message.
@@ -952,7 +1017,7 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
     first_start, first_stop = bounds[0]
     wrong = np.concatenate([x[:, first_start:first_stop], x[:1, first_start:first_stop]], axis=0)
     try:
-        layer(wrong)
+        layer(wrong)  # eager on purpose: Keras' own refusal, as a user's call raises it (no result to compile)
     except Exception as exc:  # Keras raises ValueError; whatever it raises is what we show
         batch_error = (other, type(exc).__name__, keras_message(exc))
     layer.reset_state()
@@ -981,7 +1046,7 @@ def _run_model(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], x: np
     outputs, refused = [], None
     for index, (start, stop) in enumerate(bounds, start=1):
         try:
-            outputs.append([np.asarray(t) for t in _as_list(model(x[:, start:stop]))])
+            outputs.append([np.asarray(t) for t in _as_list(call_layer(model, x[:, start:stop]))])
         except Exception as exc:  # Keras raises ValueError; whatever it raises is what we show
             refused = (index, type(exc).__name__, keras_message(exc))
             break
@@ -1348,6 +1413,7 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
 
                 object.__setattr__(layer, "call", recorder)
             try:
+                # eager on purpose: the recorders read each layer's input as Keras passes it (data.run says so)
                 predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
             finally:
                 for path, layer in layers.items():
@@ -1375,9 +1441,9 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
                     call_kwargs["mask"] = mask
                 if initial is not None:
                     call_kwargs["initial_state"] = [np.asarray(s) for s in initial]
-                probe(x, **call_kwargs)  # builds the copy
+                probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
                 probe.set_weights(layer.get_weights())
-                captured = _numpy(_as_list(probe(x, **call_kwargs)))
+                captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
                 captures.append(Capture(path, x, mask, None if initial is None else list(initial),
                                         _numpy(_as_list(out)), captured))
         except BackendError:

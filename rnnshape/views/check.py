@@ -7,13 +7,13 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, shape_text
+from rnnshape.views.common import TABLE_BOX, header_line, shape_text
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
     data = result.data
     total = data["summary"]
-    yield (Text(f"rnnshape check {data['file']}: {_count(total['cases'], 'case')}", style="bold"))
+    yield from header_line(f"rnnshape check {data['file']}: {_count(total['cases'], 'case')}", data, width)
     if data.get("static"):
         yield ("static: shapes from rnnshape's model of Keras' rules; nothing was run")
     yield ""

@@ -24,6 +24,24 @@ MAX_WIDTH = 500
 ASCII_TABLE_BOX = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 
 
+def run_text(data: dict[str, Any]) -> str:
+    """The header line's end: how the layers were run ("  [run compiled]"), when they were run."""
+    run = data.get("run")
+    return f"  [run {run['mode']}]" if run else ""
+
+
+def header_line(text: str, data: dict[str, Any], width: int) -> Iterator[Text]:
+    """The bold header line ending with how the layers were run (run_text); when both do not fit
+    in ``width``, the run on the next line."""
+    suffix = run_text(data)
+    if len(text) + len(suffix) <= width:
+        yield Text(text + suffix, style="bold")
+    else:
+        yield Text(text, style="bold")
+        if suffix:
+            yield Text(suffix.strip(), style="bold")
+
+
 def boxed(table: Table, ascii: bool = False) -> Table:
     """The table, drawn with ASCII_TABLE_BOX under --ascii (tables without a box stay so)."""
     if ascii and table.box is not None:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.model.grid import check_totals, reference_rows, row_changes
-from rnnshape.views.common import TABLE_BOX, axes_text, boxed, diff_text, render_values, shape_text
+from rnnshape.views.common import TABLE_BOX, axes_text, boxed, diff_text, header_line, render_values, shape_text
 from rnnshape.views.pictures.unrolled import compare_diagrams
 
 KERAS_PREFIX = "keras.layers."
@@ -32,7 +32,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
     rows, grid = data["rows"], data["grid"]
     first = rows[0]
     layers = ", ".join(grid["layers"])
-    yield (Text(f"{len(rows)} configurations: {layers} x grid {_flag_text(grid['vary'])}", style="bold"))
+    yield from header_line(f"{len(rows)} configurations: {layers} x grid {_flag_text(grid['vary'])}", data, width)
     inputs: dict[tuple, list[str]] = {}  # ConvLSTM rows read a map per step: one line per input shape
     for row in rows:
         key = (tuple(row["input"]["shape"]), tuple(row["input"]["axes"]))

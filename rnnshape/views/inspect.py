@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.views.common import (ASCII_TABLE_BOX, TABLE_BOX, axes_text, checks_table, diff_text, render_values,
-                                   shape_text)
+                                   header_line, shape_text)
 from rnnshape.views.pictures.unrolled import diagram_for
 
 
@@ -31,7 +31,7 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
     """The whole inspect view of one configuration; ``diagram`` adds the unrolled picture
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
-    yield (Text(data["keras_call"], style="bold"))
+    yield from header_line(data["keras_call"], data, width)
     if data.get("backend"):
         ran = data["backend"]
         yield f"backend: {ran['backend']} {ran['version']} (Keras {ran['keras']})"

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, boxed, checks_table, shape_text
+from rnnshape.views.common import TABLE_BOX, boxed, checks_table, run_text, shape_text
 from rnnshape.views.inspect import render_layer
 from rnnshape.views.pictures.model import model_diagram
 
@@ -52,7 +52,7 @@ def header(data: dict[str, Any]) -> Iterator[Any]:
                  f"{source['bytes']:,} bytes), loaded by Keras in safe mode, uncompiled")
     else:
         where = f"({source['kind']} given to rnnshape.explain)"
-    yield Text(f"Model {model['name']!r} ({model['class']}) {where}", style="bold")
+    yield Text(f"Model {model['name']!r} ({model['class']}) {where}{run_text(data)}", style="bold")
     inputs = ", ".join(f"{i['name']} {dims_text(i['shape'])} {i['dtype']}" for i in model["inputs"])
     outputs = ", ".join(dims_text(s) for s in model["output_shapes"])
     yield f"inputs: {inputs}; outputs: {outputs}; parameters: {model['params']:,} (Keras count_params())"

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, shape_text
+from rnnshape.views.common import TABLE_BOX, run_text, shape_text
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
@@ -18,7 +18,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
     if data["static"]:
         yield (Text(f"Canonical patterns for {head}, from rnnshape's model of Keras' rules (not run)"))
     else:
-        yield (Text(f"Canonical patterns, each built and run as a keras.Model: {head}, seed {config['seed']}"))
+        yield (Text(f"Canonical patterns, each built and run as a keras.Model: {head}, seed {config['seed']}{run_text(data)}"))
     table = Table(box=TABLE_BOX)
     table.add_column("pattern", overflow="fold", ratio=3)
     table.add_column("shapes through the stack", no_wrap=True)

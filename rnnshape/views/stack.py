@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, shape_text
+from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, run_text, shape_text
 from rnnshape.views.pictures.unrolled import stack_diagram
 
 
@@ -60,7 +60,7 @@ def render_stack(data: dict[str, Any], tokens: list[Any], *, diagram: bool = Fal
     """The stack view; ``diagram`` draws the stack top to bottom before the table, ``ascii``
     draws picture and tables with ASCII characters only."""
     inp = data["input"]
-    yield (Text(inp["keras_input"], style="bold"))
+    yield (Text(inp["keras_input"] + run_text(data), style="bold"))
     line = f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}"
     if not data["static"]:
         line += f", seed {data['config']['seed']}"

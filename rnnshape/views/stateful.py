@@ -9,7 +9,7 @@ import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, diff_text, shape_text
+from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, diff_text, header_line, shape_text
 from rnnshape.views.pictures.unrolled import stateful_diagram
 
 
@@ -54,7 +54,7 @@ def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], widt
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     names = data["state_names"]
-    yield (Text(data["keras_call"], style="bold"))
+    yield from header_line(data["keras_call"], data, width)
     inp = data["input"]
     yield (f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed "
                   f"{config['seed']} (the same x and weights as rnnshape inspect with these options)")

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import TABLE_BOX, checks_table, diff_text, shape_text
+from rnnshape.views.common import TABLE_BOX, checks_table, diff_text, header_line, shape_text
 
 # Many units or features: show the first HEAD and last TAIL indices in the table.
 MAX_ROWS_SHOWN = 8
@@ -37,7 +37,7 @@ def column(values: list[float] | None, indices: list[int | None]) -> str:
 def render(result: Any, width: int) -> Iterator[Any]:
     data, shown_positions, elision_note = result.data, result.shown_positions, result.elision_note
     config = data["config"]
-    yield (Text(data["keras_call"], style="bold"))
+    yield from header_line(data["keras_call"], data, width)
     inp = data["input"]
     yield (f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], {inp['dtype']}, "
                   f"seed {config['seed']}; sample {config['sample']} shown")

@@ -23,8 +23,8 @@ from pathlib import Path
 BARE_KERAS = """\
 import numpy as np
 import keras
-layer = keras.layers.LSTM(6, return_state=True)
-x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 2)).astype("float32")
+layer = keras.layers.LSTM({units}, {flags})
+x = np.random.default_rng(0).uniform(-1, 1, {shape}).astype("float32")
 outputs = layer(x)
 print([tuple(o.shape) for o in outputs])
 """
@@ -47,6 +47,13 @@ def measure(cmd: list[str], cwd: str, expect_ok: bool = False) -> tuple[float, f
     if code not in ((0,) if expect_ok else (0, 1, 2)):
         raise SystemExit(f"benchmark command failed with exit {code}: {' '.join(cmd)}")
     return wall, usage.ru_maxrss / 1024.0
+
+
+def bare_script(workdir: str, units: int, shape: tuple[int, int, int], flags: str) -> list[str]:
+    """A bare eager Keras script that builds and calls that layer once (what a user would write)."""
+    path = Path(workdir) / f"bare_lstm_{units}_{'x'.join(map(str, shape))}.py"
+    path.write_text(BARE_KERAS.format(units=units, shape=shape, flags=flags))
+    return [sys.executable, str(path)]
 
 
 def paired(cmd: list[str], base: list[str], runs: int, cwd: str) -> dict[str, float]:
@@ -83,19 +90,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per pair (median taken)")
     parser.add_argument("--quick", action="store_true", help="skip the large-layer scale run")
+    parser.add_argument("--only", action="append", help="only the rows whose label contains this (repeatable)")
+    parser.add_argument("--large-runs", type=int, default=3, help="alternating runs for the large layers (at most --runs)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="rnnshape-bench-")
-    bare = Path(workdir) / "bare_keras.py"
-    bare.write_text(BARE_KERAS)
-    base_keras = [sys.executable, str(bare)]
+    base_keras = bare_script(workdir, 6, (1, 3, 2), "return_state=True")
     check_file = Path(workdir) / "twenty.toml"
     write_check_file(check_file, 20)
     commands = set(subprocess.run(rnnshape_cmd("--help"), capture_output=True, text=True).stdout.split())
 
     rows = []  # (what, against, metric, measured, budget)
 
-    def add(what, cmd, base, against, budgets):
-        result = paired(cmd, base, args.runs, workdir)
+    def add(what, cmd, base, against, budgets, runs=None):
+        if args.only and not any(text in what for text in args.only):
+            return
+        result = paired(cmd, base, runs or args.runs, workdir)
         for metric, budget in budgets:
             ratio = result[metric] / result["base_" + metric]
             rows.append((what, against, metric, result[metric], result["base_" + metric], ratio, budget))
@@ -107,24 +117,39 @@ def main() -> int:
     add("inspect --static", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state", "--static"),
         FLOOR, floor, [("wall", 5.0)])
     add("inspect lstm 6 --return-state", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state"),
-        base_keras, "bare Keras script", [("wall", 1.15), ("mem", 1.15)])
+        base_keras, "bare Keras script", [("wall", 1.05), ("mem", 1.05)])
+    big = ("--return-sequences", "--return-state")
+    add("inspect lstm 64 (32, 5000, 8) seq+st", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "64", "--batch",
+                                                             "32", "--timesteps", "5000", "--features", "8", *big),
+        bare_script(workdir, 64, (32, 5000, 8), "return_sequences=True, return_state=True"), "bare Keras, same",
+        [("wall", 0.35)], runs=min(args.runs, args.large_runs))
+    add("inspect lstm 256 (32, 500, 8) seq+st", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "256", "--batch",
+                                                             "32", "--timesteps", "500", "--features", "8", *big),
+        bare_script(workdir, 256, (32, 500, 8), "return_sequences=True, return_state=True"), "bare Keras, same",
+        [("wall", 0.8)], runs=min(args.runs, args.large_runs))
     if "compare" in commands:
         add("compare 3 layers x 8 (24 rows)", rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer",
                                                           "simplernn", "--vary", "stateful"),
-            base_keras, "bare Keras script", [("wall", 1.6)])
+            base_keras, "bare Keras script", [("wall", 1.3)])
     if "check" in commands:
         add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
 
-    scale = None
-    if not args.quick:
-        cmd = rnnshape_cmd("inspect", "--layer", "lstm", "--units", "1024", "--timesteps", "1000", "--batch", "32",
-                           "--features", "8", "--return-sequences", "--return-state")
-        wall, mem = measure(cmd, workdir, expect_ok=True)  # refused by a guard would be a failure
-        scale = (wall, mem)
+    scale = []
+    if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
+        for label, cmd in (
+                ("inspect lstm units 1024, timesteps 1000, batch 32, features 8",
+                 rnnshape_cmd("inspect", "--layer", "lstm", "--units", "1024", "--timesteps", "1000", "--batch", "32",
+                              "--features", "8", "--return-sequences", "--return-state")),
+                ("inspect --timesteps 100000 (default limits 60 s, 4,096 MiB)",
+                 rnnshape_cmd("inspect", "--timesteps", "100000"))):
+            wall, mem = measure(cmd, workdir, expect_ok=True)
+            scale.append((label, wall, mem))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs")
-    header = f"{'what':34} {'against':18} {'metric':6} {'measured':>10} {'baseline':>10} {'ratio':>7} {'budget':>7}  ok"
+          f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs "
+          f"({min(args.runs, args.large_runs)} for the large layers); load average at the start "
+          f"{' '.join(f'{v:.2f}' for v in load_before)}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    header = f"{'what':36} {'against':18} {'metric':6} {'measured':>10} {'baseline':>10} {'ratio':>7} {'budget':>7}  ok"
     print(header)
     print("-" * len(header))
     missed = 0
@@ -133,11 +158,10 @@ def main() -> int:
         fmt = (lambda v: f"{v:.3f}{unit}") if metric == "wall" else (lambda v: f"{v:.0f}{unit}")
         ok = ratio <= budget
         missed += not ok
-        print(f"{what:34} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
+        print(f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
               f"{'yes' if ok else 'MISSED'}")
-    if scale:
-        print(f"scale: inspect lstm units 1024, timesteps 1000, batch 32, features 8: {scale[0]:.1f}s wall, "
-              f"{scale[1]:.0f} MiB peak")
+    for label, wall, mem in scale:
+        print(f"scale: {label}: {wall:.1f}s wall, {mem:.0f} MiB peak")
     print(f"{len(rows) - missed} within budget, {missed} missed")
     return 1 if missed else 0
 
