@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec
+from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
 from rnnshape.model.limits import Limits, check_size
@@ -15,6 +15,13 @@ from rnnshape.results import PortResult
 from rnnshape.versions import versions
 
 MAX_TORCH_FILE_BYTES = 1 << 30
+
+
+def keras_mode(mode: str):
+    """The runner's eager/compiled mode for the Keras side of a port."""
+    from rnnshape.runner import keras as runner
+
+    return runner.mode(mode)
 
 
 def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
@@ -60,7 +67,9 @@ def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = 
     check_size(spec, limits, passes=2 * num_layers)
     from rnnshape.runner import keras_port
 
-    keras_run = keras_port.run_stack(spec, num_layers)
+    mode, _ = run_modes([(spec, 2 * num_layers)], spec.keras_call())
+    with keras_mode(mode):
+        keras_run = keras_port.run_stack(spec, num_layers)
     return _finish(port_, "to", keras_run, None, save, code, {"kind": "options"})
 
 
@@ -188,7 +197,9 @@ def _port_from_torch(path: str, layer: str, num_layers: int, options: dict[str, 
     check_size(spec, limits, passes=2 * num_layers)
     ordered = {name: state[name] for name, _ in port_.torch_names()}
     weights = measured.to_keras(port_, ordered)
-    keras_run = keras_port.run_stack(spec, num_layers, weights)
+    mode, _ = run_modes([(spec, 2 * num_layers)], spec.keras_call())
+    with keras_mode(mode):
+        keras_run = keras_port.run_stack(spec, num_layers, weights)
     return _finish(port_, "from", keras_run, ordered, save, code,
                    {"kind": "torch_file", "path": path, "bytes": len(raw)})
 

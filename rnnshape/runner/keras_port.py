@@ -13,7 +13,7 @@ import numpy as np
 
 from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.model.layer import INIT_KEYS, KERAS_LAYER_NAME, LayerSpec
-from rnnshape.runner.keras import (_WEIGHT_INIT_KEY, cell_arguments, deterministic_input, flatten, initializers,
+from rnnshape.runner.keras import (_WEIGHT_INIT_KEY, call_layer, cell_arguments, deterministic_input, flatten, initializers,
                                    load_keras, quiet_native_stderr)
 
 
@@ -82,7 +82,7 @@ def run_stack(spec: LayerSpec, num_layers: int, weights: list[np.ndarray] | None
                     count = len(layer.weights)
                     layer.set_weights(weights[offset:offset + count])
                     offset += count
-                value = layer(value)
+                value = call_layer(layer, value)
                 layers.append(layer)
                 inputs = spec.units * (2 if spec.bidirectional else 1)
             return KerasPortRun(x, dict(zip(spec.output_names(), [np.asarray(t) for t in flatten(value)])),
@@ -101,7 +101,7 @@ def run_layer(layer: Any, spec: LayerSpec) -> KerasPortRun:
     with quiet_native_stderr():
         try:
             x = deterministic_input(spec)
-            raw = flatten(layer(x))
+            raw = flatten(call_layer(layer, x))
             return KerasPortRun(x, dict(zip(spec.output_names(), [np.asarray(t) for t in raw])),
                                 [(v.path, np.asarray(v.numpy())) for v in layer.weights], keras.__version__)
         except RnnshapeError:
