@@ -34,16 +34,12 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 1:
         raise UsageError(f"Invalid value for --max-file-size: {max_file_size!r} is not a positive number of bytes")
     limits = Limits(max_memory, max_seconds, sizes="data", static=False)
-    saved = files.read_model_file(path, max_file_size)
-    _refuse(path, refused_objects(saved.config))
+    saved = read_model_config(path, max_file_size)
     xs = [files.load_data_array(p, "--x") for p in _paths(x)]
     ys = [files.load_data_array(p, "--y") for p in _paths(y)]
     if len(ys) > 1:
         raise UsageError("Invalid value for --y: give one targets file")
-    from rnnshape.runner import keras as runner
-
-    _refuse(path, refused_objects(saved.config, runner.registered_classes()))
-    keras_model = runner.load_model_file(path)
+    keras_model = load_checked_model(path, saved)
     source = {"kind": "file", "path": path, "format": saved.format, "bytes": saved.size}
     return explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
                          ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
@@ -56,6 +52,24 @@ def _paths(value: Any) -> list[str]:
     if isinstance(value, (str, os.PathLike)):
         return [os.fspath(value)]
     return [os.fspath(v) for v in value]
+
+
+def read_model_config(path: str, max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Any:
+    """A model file's saved config, read without Keras, refused (UsageError) when it holds a
+    Lambda or a custom class: the first half of every command that loads a user's model."""
+    from rnnshape import files
+
+    saved = files.read_model_file(path, max_file_size)
+    _refuse(path, refused_objects(saved.config))
+    return saved
+
+
+def load_checked_model(path: str, saved: Any) -> Any:
+    """The second half: refuse classes not registered with Keras, then load in safe mode."""
+    from rnnshape.runner import keras as runner
+
+    _refuse(path, refused_objects(saved.config, runner.registered_classes()))
+    return runner.load_model_file(path)
 
 
 def _refuse(path: str, reasons: list[str]) -> None:

@@ -207,19 +207,14 @@ def _port_from_torch(path: str, layer: str, num_layers: int, options: dict[str, 
 def _port_model(path: str, name: str, options: dict[str, Any], save: str | None, code: bool,
                 limits: Limits) -> PortResult:
     """The layer ``name`` of a saved model, read with the model command's safety checks."""
-    from rnnshape import files
-    from rnnshape.api.model import _cell_options, _find_row, _refuse
+    from rnnshape.api.model import _cell_options, _find_row, load_checked_model, read_model_config
     from rnnshape.measure.model import model_data
     from rnnshape.model.layer import make_spec
-    from rnnshape.model.network import refused_objects
     from rnnshape.runner import keras as runner
     from rnnshape.runner import keras_port
 
     try:
-        saved = files.read_model_file(path)
-        _refuse(path, refused_objects(saved.config))
-        _refuse(path, refused_objects(saved.config, runner.registered_classes()))
-        keras_model = runner.load_model_file(path)
+        keras_model = load_checked_model(path, read_model_config(path))
     except UsageError as exc:
         raise UsageError(f"Invalid value for --model: {exc.message}") from exc
     rows = model_data(runner.walk_model(keras_model), {"kind": "file", "path": path})["layers"]
