@@ -7,6 +7,7 @@ import json
 import os
 import random
 
+import numpy as np
 import pytest
 
 import rnnshape
@@ -97,3 +98,85 @@ def test_a_backend_that_cannot_be_imported_is_exit_3_with_the_install_command(tm
                        env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
     assert proc.returncode == 3
     assert 'pip install "rnnshape[jax]"' in proc.stderr and "Traceback" not in proc.stderr
+
+
+TRACED = [dict(layer="lstm", units=3, timesteps=6, batch=2, lengths="3,5"),
+          dict(layer="gru", units=2, timesteps=5, batch=2, lengths="2,5", go_backwards=True),
+          dict(layer="gru", units=2, timesteps=4, reset_after=False, return_sequences=True, return_state=True),
+          dict(layer="lstm", units=2, timesteps=5, batch=2, lengths="2,5", bidirectional=True,
+               return_sequences=True, return_state=True),
+          dict(layer="simplernn", units=3, timesteps=4, go_backwards=True, return_state=True)]
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+def test_trace_on_another_backend_recomputes_its_own_run_and_matches_tensorflow(name):
+    """Masking, go_backwards with a mask, Bidirectional: the same weights and input on each
+    backend; numpy's recomputation agrees with that backend's steps, and the steps agree with
+    TensorFlow's within 1e-5 (measured: no backend differs)."""
+    pytest.importorskip(name)
+    from rnnshape.measure import trace as measured
+    from rnnshape.runner import backend, keras
+
+    specs = [make_spec(**options) for options in TRACED]
+    on_tf = keras.trace_many(specs)
+    there, ran = backend.call(name, "trace_many", specs)
+    assert ran["backend"] == name
+    for spec, a, b in zip(specs, on_tf, there):
+        checks = measured.measure(b, measured.recompute(b))
+        assert all(c.holds for c in checks), (spec.keras_call(), [c.to_dict() for c in checks if not c.holds])
+        assert list(a.outputs) == list(b.outputs)
+        for key in a.outputs:
+            assert np.abs(a.outputs[key] - b.outputs[key]).max() <= 1e-5, (spec.keras_call(), key)
+        for da, db in zip(a.directions, b.directions):
+            assert da.keras_name == db.keras_name and da.go_backwards == db.go_backwards
+            assert np.abs(da.seq - db.seq).max() <= 1e-5
+
+
+def test_trace_backend_from_the_command_line_names_it_and_exits_0():
+    pytest.importorskip("jax")
+    from tests.conftest import run_process
+
+    proc = run_process(["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--batch", "2",
+                        "--lengths", "2,4", "--go-backwards", "--backend", "jax", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    data = json.loads(proc.stdout)["data"]
+    assert data["backend"]["backend"] == "jax" and data["run"]["mode"] == "eager"
+    assert "child process" in data["run"]["reason"]
+    assert all(c["holds"] for c in data["checks"])
+
+
+@pytest.mark.parametrize("name, options", [
+    ("jax", dict(layer="lstm", go_backwards=True, return_sequences=True, return_state=True)),
+    ("torch", dict(layer="gru", bidirectional=True, return_sequences=True))], ids=["jax-lstm-back", "torch-gru-bi"])
+def test_stateful_carry_over_measures_the_same_on_every_backend(name, options):
+    """Stateful carry-over, reset_state, the model with batch_shape, the wrong batch size and the
+    shuffled batch: each fact holds or fails alike on TensorFlow and on JAX or PyTorch, and the
+    chunks' outputs and states agree within 1e-5."""
+    pytest.importorskip(name)
+    reference = rnnshape.stateful(units=3, timesteps=6, batch=2, split="2,4", backend="tensorflow", **options).data
+    assert reference["backend"]["backend"] == "tensorflow"
+    for data in [rnnshape.stateful(units=3, timesteps=6, batch=2, split="2,4", backend=name, **options).data]:
+        assert data["backend"]["backend"] == name
+        assert [(c["claim"], c["holds"]) for c in data["checks"]] == [
+            (c["claim"], c["holds"]) for c in reference["checks"]]
+        assert data["batch_size_error"] == reference["batch_size_error"]
+        for mine, theirs in zip(data["chunks"], reference["chunks"]):
+            for key in ("initial_state", "final_state"):
+                for state in mine[key]:
+                    assert np.abs(np.asarray(mine[key][state]) - np.asarray(theirs[key][state])).max() <= 1e-5
+            assert np.abs(np.asarray(mine["output"]) - np.asarray(theirs["output"])).max() <= 1e-5
+
+
+def test_bidirectional_stateful_with_return_state_fails_alike_on_every_backend():
+    """Keras' Bidirectional.compute_mask raises with stateful=True and return_state=True; the
+    bug is in Keras' own code, so every backend raises it (docs/commands/stateful.md)."""
+    pytest.importorskip("torch")
+    from tests.conftest import run_process
+
+    messages = []
+    for name in ("tensorflow", "jax", "torch"):
+        proc = run_process(["stateful", "--bidirectional", "--return-state", "--backend", name])
+        assert proc.returncode == 3 and "Traceback" not in proc.stderr
+        messages.append(proc.stderr)
+    assert all("unsupported operand type(s) for *: 'generator' and 'int'" in m for m in messages), messages

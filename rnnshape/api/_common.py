@@ -50,3 +50,27 @@ def stack_run_mode(plans: list[Any], what: str) -> tuple[str, dict[str, str]]:
     mode, reason, seconds = stacks_mode(plans)
     progress.start(what, len(plans), seconds, mode)
     return mode, {"mode": mode, "reason": reason}
+
+
+def tensorflow_backend() -> dict[str, str]:
+    """data.backend of a run on TensorFlow, in this process."""
+    from rnnshape.versions import versions
+
+    found = versions()
+    return {"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]}
+
+
+def on_backend(backend: str, items: list[tuple[LayerSpec, int]], limits: Any, what: str, function: str,
+               *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """runner.keras.<function>(*args, **kwargs) on Keras' ``backend`` (jax, torch) in a child
+    process, after the time guard for eager passes (a child runs the layers eagerly): (its result,
+    data.backend, data.run)."""
+    from rnnshape.model import progress
+    from rnnshape.model.limits import check_time
+    from rnnshape.runner import backend as backends
+
+    seconds = sum(spec.estimated_seconds(passes, "eager") for spec, passes in items)
+    check_time(seconds, what, limits)
+    progress.start(what, len(items), seconds, "eager")
+    result, ran = backends.call(backend, function, *args, **kwargs)
+    return result, ran, {"mode": "eager", "reason": f"Keras on {backend} ran in a child process, eagerly"}

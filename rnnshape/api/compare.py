@@ -101,12 +101,11 @@ def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], lis
     runs, ran = [], []
     for name in backends or ["tensorflow"]:
         if name == "tensorflow":
+            from rnnshape.api._common import tensorflow_backend
             from rnnshape.runner import keras as runner
-            from rnnshape.versions import versions
 
             runs.append(runner.run_many(specs))
-            found = versions()
-            ran.append({"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]})
+            ran.append(tensorflow_backend())
         else:
             from rnnshape.runner import backend as other
 

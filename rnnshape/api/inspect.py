@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
 from rnnshape.model.limits import Limits, check_size, run_passes
@@ -75,12 +75,12 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
             data = layer_data(spec, result, values=values)
             data["run"] = run
         else:
-            from rnnshape.runner import backend as backends
-
-            runs, ran = backends.run_many([spec], backend)
+            runs, ran, run = on_backend(backend, [(spec, run_passes(spec))], limits,
+                                        f"{spec.keras_call()} on input {spec.input_shape}", "run_many", [spec])
             data = layer_data(spec, runs[0], values=values)
+            data["run"] = run
         if backend is not None:
-            data["backend"] = ran if backend != "tensorflow" else _tensorflow_backend()
+            data["backend"] = ran if backend != "tensorflow" else tensorflow_backend()
     errors: list[RnnshapeError] = []
     if expectations:
         actual = {out["name"]: tuple(out["shape"]) for out in data["outputs"]}
@@ -91,13 +91,6 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
                 got = shape_text(c.actual) if c.actual is not None else f"no such output ({c.hint})"
                 errors.append(ExpectationFailed(f"expected {c.name} {shape_text(c.expected)}, got {got}"))
     return InspectResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec)
-
-
-def _tensorflow_backend() -> dict[str, str]:
-    from rnnshape.versions import versions
-
-    found = versions()
-    return {"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]}
 
 
 def _expect_texts(expect: Any) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.model import stateful as chunking
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -25,9 +25,14 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
              initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
              recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
              max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
-             ascii: bool = False) -> StatefulResult:
+             ascii: bool = False, backend: str | None = None) -> StatefulResult:
     """The inspect layer built with stateful=True and fed the chunks of ``split`` ("2,4": chunk
-    lengths along time; default two halves) as consecutive batches, its states measured."""
+    lengths along time; default two halves) as consecutive batches, its states measured.
+    ``backend``: "tensorflow", "jax" or "torch": the Keras backend measured (jax and torch in a
+    child process, same weights and input); ``data["backend"]`` names it and its version."""
+    from rnnshape.model.layer import canonical_backend
+
+    backend = canonical_backend(backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
         raise UsageError(f"Invalid value for --layer: stateful chunks LSTM, GRU and SimpleRNN layers, not "
                          f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs and states with rnnshape inspect")
@@ -46,7 +51,8 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
         raise UsageError("Invalid value for --training: with dropout every call draws new dropout masks, so the "
                          "chunks cannot equal one pass; stateful measures inference (drop --training)")
     chunks = chunking.parse_split(split, spec.timesteps)
-    check_size(spec, Limits(max_memory, max_seconds, static=False), passes=STATEFUL_PASSES,
+    limits = Limits(max_memory, max_seconds, static=False)
+    check_size(spec, limits, passes=STATEFUL_PASSES,
                values=chunking.value_count(spec, chunks))
     from rnnshape.measure import stateful as measured
     from rnnshape.runner import keras as runner
@@ -56,11 +62,19 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     orders = None
     if len(bounds) > 1 and any(d.reversed for d in dirs):
         orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
-    mode, mode_data = run_modes([(spec, STATEFUL_PASSES)], spec.keras_call())
-    with runner.mode(mode):
-        run = runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch),
-                                  chunking.input_batch_shape(spec, chunks))
+    arguments = (spec, bounds, orders, chunking.shuffle_rows(spec.batch), chunking.input_batch_shape(spec, chunks))
+    if backend in (None, "tensorflow"):
+        mode, mode_data = run_modes([(spec, STATEFUL_PASSES)], spec.keras_call())
+        with runner.mode(mode):
+            run = runner.run_stateful(*arguments)
+        ran = tensorflow_backend() if backend else None
+    else:
+        run, ran, mode_data = on_backend(backend, [(spec, STATEFUL_PASSES)], limits,
+                                         f"{spec.keras_call()} on input {spec.input_shape}", "run_stateful",
+                                         *arguments)
     data = measured.stateful_data(spec, chunks, split is not None, run, versions())
     data["run"] = mode_data
+    if ran is not None:
+        data["backend"] = ran
     return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii=ascii), spec=spec,
                           picture_facts=measured.picture_facts(data) if diagram else {})

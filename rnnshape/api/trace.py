@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -25,10 +25,15 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
           recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
           initial_state: Any = None,
           sample: int = 0, steps: str | None = None, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS) -> TraceResult:
+          max_seconds: int = DEFAULT_MAX_SECONDS, backend: str | None = None) -> TraceResult:
     """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
     own weights and checked against Keras. ``steps`` chooses the steps shown ("1-3,10", counted
-    from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3)."""
+    from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3).
+    ``backend``: "tensorflow", "jax" or "torch": the Keras backend whose run is recomputed and
+    checked (jax and torch in a child process, same weights and input); ``data["backend"]``."""
+    from rnnshape.model.layer import canonical_backend
+
+    backend = canonical_backend(backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
         raise UsageError(f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
                          f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
@@ -60,13 +65,20 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     from rnnshape.measure import trace as measured
     from rnnshape.runner import keras as runner
 
-    mode, mode_data = run_modes([(spec, TRACE_PASSES)], spec.keras_call())
-    with runner.mode(mode):
-        run = runner.trace_many([spec])[0]
+    if backend in (None, "tensorflow"):
+        mode, mode_data = run_modes([(spec, TRACE_PASSES)], spec.keras_call())
+        with runner.mode(mode):
+            run = runner.trace_many([spec])[0]
+        ran = tensorflow_backend() if backend else None
+    else:
+        runs, ran, mode_data = on_backend(backend, [(spec, TRACE_PASSES)], limits, what, "trace_many", [spec])
+        run = runs[0]
     traces = measured.recompute(run)
     checks = measured.measure(run, traces)
     data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
     data["run"] = mode_data
+    if ran is not None:
+        data["backend"] = ran
     positions, note = tracing.shown_steps(spec.timesteps, chosen)
     error = measured.verdict_error(data)
     return TraceResult(data, [error] if error else [], shown_positions=positions, elision_note=note)

@@ -7,8 +7,7 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.model.layer import BACKENDS
-from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option, layer_options, static_option,
+from rnnshape.cli.options import (CONTEXT_SETTINGS, backend_option, export_options, json_option, layer_options, static_option,
                                   without_view_options)
 
 
@@ -19,9 +18,7 @@ from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option,
 @static_option()
 @click.option("--expect", multiple=True, metavar="NAME=D1,D2,...",
               help="assert an output's shape, e.g. output=1,6 (repeatable); exit 1 when it differs")
-@click.option("--backend", type=click.Choice(BACKENDS, case_sensitive=False), default=None,
-              help="Keras' backend for the run: jax and torch run in a child process with the same weights and "
-                   "input [default: tensorflow]")
+@backend_option()
 @export_options
 def inspect(json_mode: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.

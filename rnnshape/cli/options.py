@@ -23,6 +23,15 @@ def static_option(help: str = "names, shapes and parameters from the pure model,
     return click.option("--static", is_flag=True, help=help)
 
 
+def backend_option(what: str = "the run") -> Callable[[Callable], Callable]:
+    """--backend tensorflow|jax|torch (inspect, trace, stateful; compare has a repeatable one)."""
+    from rnnshape.model.layer import BACKENDS
+
+    return click.option("--backend", type=click.Choice(BACKENDS, case_sensitive=False), default=None,
+                        help=f"Keras' backend for {what}: jax and torch run in a child process with the same weights "
+                             "and input [default: tensorflow]")
+
+
 def max_memory_option(what: str) -> Callable[[Callable], Callable]:
     return click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True,
                         metavar="MB", help=f"refuse {what} estimated to need more memory than this")

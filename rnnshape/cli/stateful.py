@@ -7,13 +7,14 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import CONTEXT_SETTINGS, export_options, json_option, layer_options, without_view_options
+from rnnshape.cli.options import CONTEXT_SETTINGS, backend_option, export_options, json_option, layer_options, without_view_options
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
 @click.option("--split", default=None, metavar="N1,N2,...",
               help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]")
+@backend_option("the chunks and every measurement")
 @json_option()
 @export_options(diagram_help="draw the chunks as consecutive batches, the state crossing from each into the next")
 def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any) -> int:
@@ -33,6 +34,7 @@ def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any)
       rnnshape stateful --layer gru --timesteps 5 --split 1,1,3 --return-sequences --json
       rnnshape stateful --layer simplernn --timesteps 6 --split 2,4 --go-backwards
       rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4 --diagram
+      rnnshape stateful --layer gru --timesteps 6 --split 2,4 --backend torch
     """
     from rnnshape.api.stateful import stateful as run
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, layer_options, without_view_options
+from rnnshape.cli.options import CONTEXT_SETTINGS, backend_option, json_option, layer_options, without_view_options
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -16,6 +16,7 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, layer_options, w
 @click.option("--steps", default=None, metavar="T1-T2,T3",
               help="timesteps t to show, counted from 1 as in x_t, e.g. 1-3,10 "
                    "[default: all up to 12, else the first and last 5 read]")
+@backend_option("the run that is recomputed and checked")
 @json_option()
 def trace(json_mode: bool, **options: Any) -> int:
     """Every gate and state of every timestep, recomputed from the layer's own weights.
@@ -35,6 +36,7 @@ def trace(json_mode: bool, **options: Any) -> int:
       rnnshape trace --layer gru --no-reset-after --go-backwards --return-sequences
       rnnshape trace --layer lstm --bidirectional --return-state --steps 1,2
       rnnshape trace --layer simplernn --timesteps 50 --steps 1-3,50
+      rnnshape trace --layer gru --units 2 --backend jax
     """
     from rnnshape.api.trace import trace as run
 

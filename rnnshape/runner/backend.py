@@ -30,13 +30,25 @@ def installed(backend: str) -> bool:
     return importlib.util.find_spec(MODULE[backend]) is not None
 
 
+# runner.keras functions a child may run: each returns plain arrays and dataclasses of them
+CALLS = ("run_many", "trace_many", "run_stateful")
+
+
 def run_many(specs: list[Any], backend: str) -> tuple[list[Any], dict[str, str]]:
     """runner.keras.run_many(specs) on Keras' ``backend``, in a child process: the RunResults
     and {backend, version, keras}. A backend not installed is a BackendError naming the install."""
+    return call(backend, "run_many", specs)
+
+
+def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+    """runner.keras.<name>(*args, **kwargs) (one of CALLS) on Keras' ``backend``, in a child
+    process: its result and {backend, version, keras}."""
+    if name not in CALLS:
+        raise ValueError(f"runner.keras.{name} is not run on other backends")
     if not installed(backend):
         raise BackendError(f"the Keras backend {backend} is not installed: {INSTALL[backend]}")
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-m", "rnnshape.runner.backend"], input=pickle.dumps(specs),
+    proc = subprocess.run([sys.executable, "-m", "rnnshape.runner.backend"], input=pickle.dumps((name, args, kwargs)),
                           capture_output=True, env=env, timeout=CHILD_TIMEOUT)
     if proc.returncode != 0 or not proc.stdout:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
@@ -54,7 +66,7 @@ def _child() -> None:
     os.dup2(2, 1)  # stray prints go to stderr, the answer to the saved stdout
     sys.stdout = sys.stderr
     backend = os.environ["KERAS_BACKEND"]
-    specs = pickle.loads(sys.stdin.buffer.read())
+    name, args, kwargs = pickle.loads(sys.stdin.buffer.read())
     try:
         import keras
 
@@ -64,11 +76,14 @@ def _child() -> None:
             raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not {backend}")
         runner._keras = keras  # Keras imported on this backend: runner.keras builds and runs as everywhere
         module = __import__(MODULE[backend])
+        function = getattr(runner, name) if name in CALLS else None
+        if function is None:
+            raise ValueError(f"runner.keras.{name} is not run on other backends")
         if backend == "torch":
             with module.no_grad():  # plain tensors, readable as numpy
-                runs = runner.run_many(specs)
+                runs = function(*args, **kwargs)
         else:
-            runs = runner.run_many(specs)
+            runs = function(*args, **kwargs)
         answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
                                             "keras": keras.__version__}}
     except Exception as exc:

@@ -32,7 +32,8 @@ def run_text(data: dict[str, Any]) -> str:
 
 def header_line(text: str, data: dict[str, Any], width: int) -> Iterator[Text]:
     """The bold header line ending with how the layers were run (run_text); when both do not fit
-    in ``width``, the run on the next line."""
+    in ``width``, the run on the next line. A run on a chosen backend (data.backend) names it
+    on the line after."""
     suffix = run_text(data)
     if len(text) + len(suffix) <= width:
         yield Text(text + suffix, style="bold")
@@ -40,6 +41,9 @@ def header_line(text: str, data: dict[str, Any], width: int) -> Iterator[Text]:
         yield Text(text, style="bold")
         if suffix:
             yield Text(suffix.strip(), style="bold")
+    ran = data.get("backend")
+    if isinstance(ran, dict):
+        yield Text(f"backend: {ran['backend']} {ran['version']} (Keras {ran['keras']})")
 
 
 def boxed(table: Table, ascii: bool = False) -> Table:

@@ -32,9 +32,6 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     yield from header_line(data["keras_call"], data, width)
-    if data.get("backend"):
-        ran = data["backend"]
-        yield f"backend: {ran['backend']} {ran['version']} (Keras {ran['keras']})"
     if data.get("call", "layer(x)") != "layer(x)":
         yield f"called as: {data['call']}"
     if data.get("initial_state"):
