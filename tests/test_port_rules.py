@@ -75,3 +75,21 @@ def test_import_rnnshape_and_refusals_import_neither_tensorflow_torch_nor_jax():
     assert proc.returncode == 0, proc.stderr
     light, codes, heavy = json.loads(proc.stdout.strip().splitlines()[-1])
     assert light == [] and heavy == [] and codes == [2, 0, 2]
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--save", "{d}/w.pt", "--svg", "{d}/w.pt"], ("--save", "--svg")),
+    (["--save", "{d}/./w.pt", "--html", "{d}/w.pt"], ("--save", "--html")),
+    (["--from", "torch", "{d}/w.pt", "--svg", "{d}/w.pt"], ("--svg", "--from")),
+])
+def test_save_svg_and_html_may_not_name_the_same_file_or_an_input(invoke, tmp_path, args, names):
+    """Refused before anything runs or is written: exit 2 naming both options."""
+    source = tmp_path / "w.pt"
+    if "--from" in args:
+        source.write_bytes(b"not a state_dict, and left as it was")
+    before = source.read_bytes() if source.exists() else None
+    result = invoke(["port", *[a.format(d=tmp_path) for a in args]])
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and all(name in message for name in names), message
+    assert (source.read_bytes() if source.exists() else None) == before

@@ -226,13 +226,21 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
 
 
 def _refuse_outputs_over_inputs(**outputs: str | None) -> None:
-    """An --svg/--html file that is the --input file, or each other: exit 2 before any work."""
+    """An --svg/--html/--save file that is an input file (--input, --model, --from) or another
+    output: exit 2 before any work."""
     from rnnshape import files
 
     ctx = click.get_current_context(silent=True)
-    given = ctx.params.get("input") if ctx is not None else None
+    params = ctx.params if ctx is not None else {}
+    given = params.get("input")
     inputs = {"--input": given if isinstance(given, str) and given.lower().endswith(files.FILE_SUFFIXES) else None}
-    files.refuse_same_files(inputs, {f"--{key}": path for key, path in outputs.items()})
+    model, source = params.get("model"), params.get("from_")
+    inputs["--model"] = model if isinstance(model, str) else None
+    inputs["--from"] = source[1] if isinstance(source, tuple) and len(source) == 2 else None
+    named = {f"--{key}": path for key, path in outputs.items()}
+    save = params.get("save")
+    named["--save"] = save if isinstance(save, str) else None
+    files.refuse_same_files(inputs, named)
 
 
 def _drawable(result: Any, command: str) -> Any:
