@@ -12,7 +12,9 @@ from rnnshape.model.limits import Limits, check_size, check_time, memory_guard
 from rnnshape.results import TraceResult
 from rnnshape.versions import versions
 
-TRACE_PASSES = 3  # the layer, a twin per direction, and the step-by-step recomputation in numpy
+# Keras' passes: the layer, and a twin per direction (one pass of the layer's length between them);
+# the step-by-step recomputation in numpy is estimated apart (model/trace.py recompute_cost)
+TRACE_PASSES = 2
 
 
 def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,

@@ -111,11 +111,15 @@ def shown_steps(timesteps: int, chosen: tuple[int, ...] | None) -> tuple[list[in
 
 
 
-# trace recomputes every step in float64 numpy (measure/trace.py): per step and direction ~100 us
-# of Python, the cell's arithmetic at ~1e9 float64 operations a second (small matrices), and every
+# trace recomputes every step in float64 numpy (measure/trace.py), checks it (once more, read the
+# other way) and writes every step into its data. Measured on 2 cores (tests/benchmarks/
+# estimates.py; recompute, checks and data about equal shares): ~70 us of Python per step and
+# direction, the cell's matrix products at ~7.5e9 float64 operations a second, and ~225 ns per
+# value of h for an LSTM's gates and states (scaled by the gates for GRU and SimpleRNN); every
 # step's gates, h and c kept for every sample (twice: the arrays and the view's data).
-RECOMPUTE_SECONDS_PER_STEP = 1e-4
-RECOMPUTE_FLOPS_PER_SECOND = 1e9
+RECOMPUTE_SECONDS_PER_STEP = 7e-5
+RECOMPUTE_FLOPS_PER_SECOND = 7.5e9
+RECOMPUTE_SECONDS_PER_VALUE = 2.25e-7  # an LSTM's (4 gates + 4); GATES + 4 of 8 for the others
 RECOMPUTE_BYTES_PER_STEP = 2048
 
 
@@ -127,5 +131,6 @@ def recompute_cost(spec: Any) -> tuple[int, float]:
     steps = directions * spec.timesteps
     values = steps * spec.batch * spec.units
     flops = values * 2 * GATES[spec.layer] * (spec.units + spec.features)
-    seconds = steps * RECOMPUTE_SECONDS_PER_STEP + flops / RECOMPUTE_FLOPS_PER_SECOND
+    seconds = (steps * RECOMPUTE_SECONDS_PER_STEP + flops / RECOMPUTE_FLOPS_PER_SECOND
+               + values * RECOMPUTE_SECONDS_PER_VALUE * (GATES[spec.layer] + 4) / 8)
     return values * (GATES[spec.layer] + 4) * 8 * 2 + steps * RECOMPUTE_BYTES_PER_STEP, seconds
