@@ -242,6 +242,13 @@ def test_lambda_layer_is_refused_and_never_runs(tmp_path):
     assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
     assert "'evil'" in proc.stderr and "Lambda" in proc.stderr and "nothing in it was run" in proc.stderr
     assert not marker.exists()
+    y = tmp_path / "y.npy"
+    np.save(y, np.zeros((1, 1), np.float32))
+    for argv in (["why", "--model", str(path), "--y", str(y)], ["port", "--model", str(path), "--layer", "lstm"]):
+        proc = run_process(argv)  # every command that loads a user's model refuses it the same way
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, (argv, proc.stderr)
+        assert "'evil'" in proc.stderr and "nothing in it was run" in proc.stderr
+        assert not marker.exists()
 
 
 def _tiny_x(folder: Path) -> Path:

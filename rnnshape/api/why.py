@@ -55,9 +55,16 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     from rnnshape import files
 
     y_shape = files.npy_shape(y)
+    from rnnshape.api.model import load_checked_model, read_model_config
     from rnnshape.runner import keras as runner
 
-    loaded = runner.model_summary(model)
+    try:  # the one way a user's model is loaded: Lambda and custom classes refused before anything runs
+        keras_model = load_checked_model(model, read_model_config(model))
+    except UsageError as exc:
+        text = exc.message if exc.message.startswith("Invalid value for --model") else (
+            f"Invalid value for --model: {exc.message}")
+        raise UsageError(text) from exc
+    loaded = runner.model_summary(keras_model)
     recurrent = [(RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
                  for layer in loaded.layers if layer["class"] in RECURRENT_CLASSES and layer["units"]]
     head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from rnnshape.errors import BackendError, RnnshapeError
+from rnnshape.errors import BackendError
 from rnnshape.model import progress
 from rnnshape.model.limits import MAX_UNMASKED_LENGTHS
 from rnnshape.model.layer import INIT_KEYS, INITIALIZERS, INPUT_KINDS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
@@ -1149,17 +1149,8 @@ class LoadedModel:
     layers: list[dict[str, Any]]  # {class, name, units, return_sequences} per layer
 
 
-def model_summary(path: str) -> LoadedModel:
-    """keras.saving.load_model(path, safe_mode=True, compile=False): no code from the file runs
-    (safe_mode refuses lambdas); a file Keras cannot read is a usage error naming it."""
-    if not os.path.isfile(path):
-        from rnnshape.errors import UsageError
-
-        raise UsageError(f"Invalid value for --model: {path!r} is not a regular file")
-    try:
-        model = load_model_file(path)
-    except RnnshapeError as exc:
-        raise type(exc)(f"Invalid value for --model: {exc.message}") from exc
+def model_summary(model: Any) -> LoadedModel:
+    """A loaded model's name, input and output shapes, and its layers' units and return_sequences."""
     layers = []
     for layer in model.layers:
         config = layer.get_config()
