@@ -263,3 +263,20 @@ def test_help_and_usage_errors_do_not_import_tensorflow():
     _, heavy = run_in_fresh_interpreter([["trace", "--help"], ["trace", "--sample", "3"], ["trace", "--steps", "9"],
                                          ["trace", "--layer", "lstm", "--no-reset-after"]])
     assert heavy == []
+
+
+def test_large_values_agree_relatively_and_a_float32_overflow_is_exit_3(invoke):
+    """Found by the property tests: an exponential activation grows h to ~1.6e8, where float32
+    and numpy's float64 differ by ~600 (7 digits agree): that agrees; Keras' own inf/nan has no
+    steps to recompute: exit 3, one line, nothing on stdout, no numpy warning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = invoke(["trace", "--layer", "lstm", "--activation", "exponential", "--return-sequences", "--json"])
+        doc = json.loads(result.stdout)
+        assert result.exit_code == 0 and doc["data"]["agrees"], doc["errors"]
+        assert doc["data"]["max_abs_diff"] > 1e-4  # absolutely off, relatively exact
+        overflow = invoke(["trace", "--layer", "lstm", "--activation", "exponential", "--kernel-init", "0.5"])
+    assert overflow.exit_code == 3 and overflow.stdout == ""
+    assert overflow.stderr.count("\n") == 1 and "inf or nan" in overflow.stderr

@@ -75,8 +75,18 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     else:
         runs, ran, mode_data = on_backend(backend, [(spec, TRACE_PASSES)], limits, what, "trace_many", [spec])
         run = runs[0]
-    traces = measured.recompute(run)
-    checks = measured.measure(run, traces)
+    overflowed = measured.non_finite_outputs(run)
+    if overflowed:
+        from rnnshape.errors import BackendError
+
+        raise BackendError(f"Keras computed inf or nan in {', '.join(overflowed)} of {spec.keras_call()} (float32 "
+                           "overflow): there are no steps to recompute; use a bounded --activation or smaller weights "
+                           "(--kernel-init, --recurrent-init)")
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):  # reading the other way may overflow: it only has to differ
+        traces = measured.recompute(run)
+        checks = measured.measure(run, traces)
     data = measured.trace_data(run, traces, checks, sample=sample, chosen=chosen, versions=versions())
     data["run"] = mode_data
     if ran is not None:

@@ -64,7 +64,8 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield ""
     yield (checks_table(data["checks"]))
     verdict = "agrees" if data["agrees"] else "DOES NOT agree"
-    yield (Text(f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} (limit {data['tolerance']:.0e}): "
+    relative = " relative to values above 1" if data["agrees"] and data["max_abs_diff"] > data["tolerance"] else ""
+    yield (Text(f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} (limit {data['tolerance']:.0e}{relative}): "
                        f"the recomputation {verdict} with Keras",
                        style="bold" if data["agrees"] else "bold red"))
 
