@@ -25,6 +25,16 @@ def make_layer_spec(**options: Any) -> LayerSpec:
     return make_spec(**files, **options)
 
 
+def spec_options(arguments: dict[str, Any], **fixed: Any) -> dict[str, Any]:
+    """The layer options among a command function's arguments (its ``locals()`` on entry): the
+    LayerSpec keys it takes, with ``fixed`` ones (e.g. stateful=True) over them."""
+    from rnnshape.model.layer import DEFAULTS
+
+    options = {key: arguments[key] for key in DEFAULTS if key in arguments}
+    options.update(fixed)
+    return options
+
+
 def check_seed(seed: int) -> None:
     low, high = INT_LIMITS["seed"]
     if isinstance(seed, bool) or not isinstance(seed, int) or not low <= seed <= high:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
+from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
 from rnnshape.model.limits import Limits, check_size, run_passes
@@ -38,16 +38,8 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     ``backend``: "tensorflow", "jax" or "torch": Keras' backend for the run (jax and torch in a
     child process, with the same weights and input); ``data["backend"]`` names it and its version.
     """
-    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
-                           return_sequences=return_sequences, return_state=return_state, stateful=stateful,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
-                           reset_after=reset_after,
-                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
-                           lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
-                           bias_init=bias_init, input=input, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding, depth=depth, rows=rows,
-                           cols=cols, channels=channels, cells=cells)
+    arguments = dict(locals())  # the options as given (spec_options picks the layer's)
+    spec = make_layer_spec(**spec_options(arguments))
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
     from rnnshape.model.layer import canonical_backend
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
+from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.model import stateful as chunking
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -30,6 +30,7 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     lengths along time; default two halves) as consecutive batches, its states measured.
     ``backend``: "tensorflow", "jax" or "torch": the Keras backend measured (jax and torch in a
     child process, same weights and input); ``data["backend"]`` names it and its version."""
+    arguments = dict(locals())  # the options as given (spec_options picks the layer's)
     from rnnshape.model.layer import canonical_backend
 
     backend = canonical_backend(backend)
@@ -39,14 +40,7 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     if lengths is not None:
         raise UsageError("Invalid value for --lengths: stateful feeds whole sequences without a mask; "
                          "see padding under a mask with rnnshape inspect --lengths")
-    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
-                           return_sequences=return_sequences, return_state=return_state, stateful=True,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
-                           reset_after=reset_after,
-                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
-                           kernel_init=kernel_init, recurrent_init=recurrent_init, bias_init=bias_init, input=input)
+    spec = make_layer_spec(**spec_options(arguments, stateful=True))
     if spec.training and (spec.dropout or spec.recurrent_dropout):
         raise UsageError("Invalid value for --training: with dropout every call draws new dropout masks, so the "
                          "chunks cannot equal one pass; stateful measures inference (drop --training)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
+from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.model import trace as tracing
 from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
@@ -33,6 +33,7 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3).
     ``backend``: "tensorflow", "jax" or "torch": the Keras backend whose run is recomputed and
     checked (jax and torch in a child process, same weights and input); ``data["backend"]``."""
+    arguments = dict(locals())  # the options as given (spec_options picks the layer's)
     from rnnshape.model.layer import canonical_backend
 
     backend = canonical_backend(backend)
@@ -40,15 +41,7 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
         raise UsageError(f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
                          f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
                          "rnnshape inspect")
-    spec = make_layer_spec(layer=layer, units=units, timesteps=timesteps, features=features, batch=batch,
-                           return_sequences=return_sequences, return_state=return_state, stateful=stateful,
-                           go_backwards=go_backwards, bidirectional=bidirectional, merge_mode=merge_mode,
-                           reset_after=reset_after,
-                           activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-                           unit_forget_bias=unit_forget_bias, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                           training=training, unroll=unroll, initial_state=initial_state, seed=seed,
-                           lengths=lengths, kernel_init=kernel_init, recurrent_init=recurrent_init,
-                           bias_init=bias_init, input=input)
+    spec = make_layer_spec(**spec_options(arguments))
     if spec.initial_state is not None:
         raise UsageError("Invalid value for --initial-state: trace recomputes from zero states; see the first step "
                          "from a given state measured by rnnshape inspect --initial-state")
