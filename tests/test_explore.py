@@ -116,6 +116,8 @@ def test_every_control_changes_the_panes_as_inspect_does(invoke_json):
                 assert app.shown.to_dict() == rnnshape.inspect(units=6, static=True, diagram=True).to_dict()
             await settle(app, pilot)
             assert_panes_are_inspects(app, invoke_json)
+            reset_after = app.query_one("#opt-reset_after")
+            assert reset_after.value is False and reset_after.disabled  # GRU's option: off and greyed for an LSTM
             for action, option, value in STEPS:
                 before = app.shown.to_dict()
                 before["outputs"] = [dict(o, shape=tuple(o["shape"])) for o in before["outputs"]]
@@ -133,6 +135,8 @@ def test_every_control_changes_the_panes_as_inspect_does(invoke_json):
                 assert option in change, (option, change)
                 if [(o["name"], o["shape"]) for o in before["outputs"]] != list(app.shown.shapes.items()):
                     assert "same names and shapes" not in change
+                if option == "layer":  # a GRU: reset_after applies, on as Keras' default
+                    assert reset_after.value is True and not reset_after.disabled
             # the flags' checkboxes say what the session holds, without colour: [x] or [ ]
             assert app.query_one("#opt-return_sequences").value is False
             assert app.query_one("#opt-return_state").value is True

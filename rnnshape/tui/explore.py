@@ -290,10 +290,12 @@ class ExploreApp(App[int]):
 
     def _sync_controls(self) -> None:
         """The flags and selects as the session has them (after a key, or a refused value)."""
+        gru = self.explorer.get("layer") == "gru"
         for flag in FLAGS:
             box = self.query_one(f"#opt-{flag}", Checkbox)
-            box.value = self.explorer.flag(flag)
-        self.query_one("#opt-reset_after", Checkbox).disabled = self.explorer.get("layer") != "gru"
+            # reset_after is GRU's alone: another layer shows it off and greyed, not ticked
+            box.value = self.explorer.flag(flag) and (gru or flag != "reset_after")
+        self.query_one("#opt-reset_after", Checkbox).disabled = not gru
         self.query_one("#opt-merge_mode", Select).disabled = not self.explorer.get("bidirectional")
         self.query_one("#opt-layer", Select).value = self.explorer.get("layer")
         self.query_one("#opt-merge_mode", Select).value = self.explorer.get("merge_mode") or "concat"
