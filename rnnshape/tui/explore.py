@@ -152,7 +152,14 @@ class ExploreApp(App[int]):
         self._request(self.explorer.cycle(key, self.layers if key == "layer" else MERGE_MODES))
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        self._request(self.explorer.set(event.checkbox.id.removeprefix("opt-"), event.value))
+        flag = event.checkbox.id.removeprefix("opt-")
+        if event.value == self._shown_flag(flag):
+            return  # the box was set to follow the session (_sync_controls): nothing to change
+        self._request(self.explorer.set(flag, event.value))
+
+    def _shown_flag(self, flag: str) -> bool:
+        """A flag's box as it shows the session: reset_after is GRU's alone, off for another layer."""
+        return self.explorer.flag(flag) and (flag != "reset_after" or self.explorer.get("layer") == "gru")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.value is not Select.BLANK:
@@ -290,12 +297,9 @@ class ExploreApp(App[int]):
 
     def _sync_controls(self) -> None:
         """The flags and selects as the session has them (after a key, or a refused value)."""
-        gru = self.explorer.get("layer") == "gru"
         for flag in FLAGS:
-            box = self.query_one(f"#opt-{flag}", Checkbox)
-            # reset_after is GRU's alone: another layer shows it off and greyed, not ticked
-            box.value = self.explorer.flag(flag) and (gru or flag != "reset_after")
-        self.query_one("#opt-reset_after", Checkbox).disabled = not gru
+            self.query_one(f"#opt-{flag}", Checkbox).value = self._shown_flag(flag)
+        self.query_one("#opt-reset_after", Checkbox).disabled = self.explorer.get("layer") != "gru"
         self.query_one("#opt-merge_mode", Select).disabled = not self.explorer.get("bidirectional")
         self.query_one("#opt-layer", Select).value = self.explorer.get("layer")
         self.query_one("#opt-merge_mode", Select).value = self.explorer.get("merge_mode") or "concat"
