@@ -253,3 +253,21 @@ def test_under_a_real_terminal_explore_opens_toggles_return_state_and_quits_with
     finally:
         child.close()
     assert child.exitstatus == 0, (child.exitstatus, child.signalstatus)
+
+
+def test_the_footer_fits_80_columns():
+    """The flags' keys are on their checkboxes; the footer's keys (layer, merge, help, export,
+    command, JSON, controls, quit) fit a terminal of 80 columns, "q Quit" included."""
+    from textual.widgets import Footer
+
+    async def scenario() -> None:
+        app = ExploreApp(explore(units=6), static_only=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            footer = app.query_one(Footer)
+            assert footer.virtual_size.width <= 80, footer.virtual_size
+            shown = [b.description for _, b, *_ in app.active_bindings.values() if b.show]
+            assert "Quit" in shown and "Layer" in shown
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -74,9 +74,10 @@ class ExploreApp(App[int]):
     #json.shown { display: block; }
     """
     BINDINGS = [
-        *[Binding(key, f"toggle('{flag}')", FLAG_NAMES[flag]) for flag, key in FLAG_KEYS.items()],
+        # the flags' keys are on their checkboxes ("s return_sequences"): the footer keeps the rest in 80 columns
+        *[Binding(key, f"toggle('{flag}')", FLAG_NAMES[flag], show=False) for flag, key in FLAG_KEYS.items()],
         Binding("l", "cycle('layer')", "Layer"),
-        Binding("m", "cycle('merge_mode')", "Merge mode"),
+        Binding("m", "cycle('merge_mode')", "Merge"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("e", "export", "Export SVG"),
         Binding("c", "copy_command", "Copy command"),
