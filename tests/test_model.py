@@ -327,3 +327,36 @@ def test_a_real_process_prints_no_tensorflow_log(zoo):
     assert proc.returncode == 0 and proc.stderr == ""
     assert json.loads(proc.stdout)["data"]["data"]["captured"][0]["mask"] == {"masked_steps": 6,
                                                                               "samples_with_masked_steps": 2}
+
+
+def test_layer_view_keeps_the_layers_own_cell_options_and_convlstm(tmp_path):
+    """--layer builds the layer with the model's activation, use_bias and reset_after (it once
+    took the defaults and failed on the weights: exit 3), and covers ConvLSTM layers."""
+    import rnnshape
+
+    keras = _keras()
+    rng = np.random.default_rng(5)
+    inp = keras.Input((4, 2))
+    seq = keras.layers.LSTM(3, activation="relu", use_bias=False, return_sequences=True, name="enc")(inp)
+    model = keras.Model(inp, keras.layers.GRU(2, reset_after=False, name="dec")(seq))
+    model.save(tmp_path / "cells.keras")
+    np.save(tmp_path / "x.npy", rng.uniform(-1, 1, (2, 4, 2)).astype(np.float32))
+    for name, call in (("enc", 'keras.layers.LSTM(3, return_sequences=True, activation="relu", use_bias=False)'),
+                       ("dec", "keras.layers.GRU(2, reset_after=False)")):
+        result = rnnshape.model(str(tmp_path / "cells.keras"), x=str(tmp_path / "x.npy"), layer=name)
+        view = result.data["inspect"]
+        assert result.exit_code == 0 and view["keras_call"].startswith(call), view["keras_call"]
+        assert all(c["holds"] for c in view["checks"])
+
+    conv_in = keras.Input((3, 5, 5, 2))
+    maps = keras.layers.ConvLSTM2D(4, 3, return_sequences=True, name="conv")(conv_in)
+    both = keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, (2, 2), padding="same"), name="bi")(maps)
+    keras.Model(conv_in, both).save(tmp_path / "conv.keras")
+    np.save(tmp_path / "xc.npy", rng.uniform(-1, 1, (2, 3, 5, 5, 2)).astype(np.float32))
+    for name, call, shape in (("conv", "keras.layers.ConvLSTM2D(4, 3, return_sequences=True)", (2, 3, 3, 3, 4)),
+                              ("bi", 'keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, 2, padding="same"))',
+                               (2, 3, 3, 4))):
+        result = rnnshape.model(str(tmp_path / "conv.keras"), x=str(tmp_path / "xc.npy"), layer=name)
+        view = result.data["inspect"]
+        assert result.exit_code == 0 and view["keras_call"].startswith(call), view["keras_call"]
+        assert tuple(view["outputs"][0]["shape"]) == shape and all(c["holds"] for c in view["checks"])

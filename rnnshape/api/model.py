@@ -15,7 +15,8 @@ from rnnshape.model.network import refused_objects
 from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.versions import versions
 
-INSPECTABLE = ("lstm", "gru", "simplernn")
+INSPECTABLE = ("lstm", "gru", "simplernn", "convlstm")
+SPATIAL_NAMES = {1: ("rows",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}  # a ConvLSTM's input axes
 
 
 def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
@@ -158,16 +159,47 @@ def _find_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
     row = matches[0]
     rec = row["recurrent"]
     if not rec or rec["kind"] not in INSPECTABLE:
-        raise UsageError(f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU "
-                         f"and SimpleRNN layers and their Bidirectional wrappers (this model's recurrent layers: "
-                         f"{recurrent})")
-    config = rec["config"]
+        raise UsageError(f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU, "
+                         f"SimpleRNN and ConvLSTM1D/2D/3D layers and their Bidirectional wrappers (this model's recurrent "
+                         f"layers: {recurrent})")
+    config = row["config"]  # the layer's whole config (rec["config"] keeps only its flags)
+    if rec["kind"] == "convlstm":
+        dilation = config.get("dilation_rate", 1)
+        odd = [f"dilation_rate={dilation}"] if any(
+            d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])) else []
+        if config.get("data_format") not in (None, "channels_last"):
+            odd.append(f"data_format={config['data_format']!r}")
+        if odd:
+            raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(odd)}; the inspect view builds "
+                             "ConvLSTM layers with dilation_rate=1 and channels_last (the model view above still "
+                             "describes it)")
     unsupported = [f"{key}={config[key]}" for key in ("activation", "recurrent_activation")
                    if config.get(key) is not None and config[key] not in ACTIVATIONS]
     if unsupported:
         raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(unsupported)}; the inspect view "
                          f"recomputes the activations {', '.join(ACTIVATIONS)} (the model view above still describes it)")
     return row
+
+
+def _conv_spec(row: dict[str, Any], x: Any, sizes: dict[str, Any]) -> Any:
+    """The spec of a ConvLSTM1D/2D/3D layer of the model: its filters, kernel, strides, padding
+    and cell options, on the input shape it receives (batch, timesteps, *spatial, channels)."""
+    rec, config = row["recurrent"], row["config"]
+    shape = tuple(x.shape) if x is not None else tuple(row["input_shapes"][0])
+    rank = len(shape) - 3
+    kind = f"convlstm{rank}d"
+    dims: dict[str, Any] = {"timesteps": shape[1], "channels": shape[-1]}
+    dims.update(zip(SPATIAL_NAMES[rank], shape[2:-1]))
+    dims = {key: int(value) for key, value in dims.items() if value is not None}
+    if "batch" in sizes:
+        dims["batch"] = int(sizes["batch"])
+    return make_spec(layer=kind, filters=int(config["filters"]), kernel_size=list(config["kernel_size"]),
+                     strides=list(config.get("strides") or [1] * rank), padding=config.get("padding", "valid"),
+                     return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
+                     stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
+                     bidirectional=rec["bidirectional"],
+                     merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
+                     **dims, **_cell_options("lstm", config))
 
 
 def _cell_options(kind: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -190,7 +222,7 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
     from rnnshape.runner import keras as runner
 
     rec = row["recurrent"]
-    config = rec["config"]
+    config = row["config"]  # the layer's whole config: flags and cell options (activations, use_bias, reset_after)
     capture = next((c for c in (run.captures if run else []) if c.path == row["path"]), None)
     notes = []
     shape = row["input_shapes"][0]
@@ -216,13 +248,16 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
                      "alone, from zero states")
     if shape[0] is not None and "batch" not in sizes:
         sizes["batch"] = int(shape[0])
-    spec = make_spec(layer=rec["kind"], units=int(config["units"]),
-                     **{k: (int(v) if v is not None else None) for k, v in sizes.items()},
-                     return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
-                     stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
-                     bidirectional=rec["bidirectional"],
-                     merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
-                     lengths=lengths, **_cell_options(rec["kind"], config))
+    if rec["kind"] == "convlstm":
+        spec = _conv_spec(row, x, sizes)
+    else:
+        spec = make_spec(layer=rec["kind"], units=int(config["units"]),
+                         **{k: (int(v) if v is not None else None) for k, v in sizes.items()},
+                         return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
+                         stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
+                         bidirectional=rec["bidirectional"],
+                         merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
+                         lengths=lengths, **_cell_options(rec["kind"], config))
     mask = None if lengths is None else np.arange(spec.timesteps)[None, :] < np.asarray(lengths)[:, None]
     if x is not None and mask is not None:
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)

@@ -310,18 +310,20 @@ def _bidirectional_widths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rec = row.get("recurrent")
         if not rec or row["class"] != "Bidirectional":
             continue
-        units = rec["config"].get("units")
+        conv = rec["config"].get("units") is None and rec["config"].get("filters") is not None
+        units = rec["config"].get("filters") if conv else rec["config"].get("units")
+        word, seen = ("filters", "channels") if conv else ("units", "features")  # ConvLSTM: filters, channels
         mode = rec["merge_mode"]
         width = (row.get("output_shapes") or [[None]])[0][-1]
         if mode == "concat":
-            text = (f"{row['path']} concatenates its directions: the output width is {width} = 2 x {units} units, so "
-                    f"the next layer sees {width} features, not {units}")
+            text = (f"{row['path']} concatenates its directions: the output width is {width} = 2 x {units} {word}, so "
+                    f"the next layer sees {width} {seen}, not {units}")
             fix = "size the next layer for 2 x units, or use merge_mode='sum'/'ave' to keep units"
         elif mode is None:
             text = f"{row['path']} has merge_mode=None: it returns forward_output and backward_output separately"
             fix = "take both tensors, or choose a merge_mode"
         else:
-            text = (f"{row['path']} merges its directions with {mode}: the width stays {units} units, and forward "
+            text = (f"{row['path']} merges its directions with {mode}: the width stays {units} {word}, and forward "
                     "and backward can no longer be told apart")
             fix = "use merge_mode='concat' to keep both directions side by side (width 2 x units)"
         found.append(diagnosis("bidirectional_merge", row["path"], "note", text, fix))

@@ -24,6 +24,7 @@ import numpy as np
 from rnnshape.errors import BackendError
 from rnnshape.model import progress
 from rnnshape.model.limits import MAX_UNMASKED_LENGTHS
+from rnnshape.model.network import CONV_RECURRENT
 from rnnshape.model.layer import INIT_KEYS, INITIALIZERS, INPUT_KINDS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS, LayerSpec
 
 _keras: Any = None
@@ -1229,11 +1230,15 @@ class ModelWalk:
 _CONFIG_KEYS = ("units", "filters", "return_sequences", "return_state", "stateful", "go_backwards", "unroll",
                 "merge_mode", "mask_zero", "mask_value", "activation", "recurrent_activation", "reset_after",
                 "use_bias", "input_dim", "output_dim")
+# a ConvLSTM's geometry, kept for model --layer (the inspect view of that layer)
+_CONV_CONFIG_KEYS = ("kernel_size", "strides", "padding", "dilation_rate", "data_format")
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
+        return list(value)  # a kernel size, strides: (3, 3) -> [3, 3]
     return str(value)
 
 
@@ -1244,12 +1249,14 @@ def _dims(shape: Any) -> tuple:
 def _layer_config(layer: Any) -> tuple[dict[str, Any], str | None]:
     config = layer.get_config()
     inner_class = None
-    picked = {key: _plain(config[key]) for key in _CONFIG_KEYS if key in config}
     inner = getattr(layer, "forward_layer", None) or getattr(layer, "layer", None)
+    conv = type(layer).__name__ in CONV_RECURRENT or (inner is not None and type(inner).__name__ in CONV_RECURRENT)
+    keys = _CONFIG_KEYS + (_CONV_CONFIG_KEYS if conv else ())
+    picked = {key: _plain(config[key]) for key in keys if key in config}
     if inner is not None and hasattr(inner, "get_config"):
         inner_class = type(inner).__name__
         inner_config = inner.get_config()
-        for key in _CONFIG_KEYS:
+        for key in keys:
             if key in inner_config and key not in picked:
                 picked[key] = _plain(inner_config[key])
     return picked, inner_class

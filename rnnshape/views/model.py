@@ -83,8 +83,9 @@ def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
     rec = row["recurrent"]
     yield ""
     size = rec["config"].get("units", rec["config"].get("filters"))
+    word = "units" if "units" in rec["config"] else "filters"  # ConvLSTM: filters
     yield Text(f"{row['path']}: {row['class']}" + (f"({row['inner_class']}" if row.get("inner_class") else "")
-               + (f"({size} units)" if not row.get("inner_class") else f", {size} units)"), style="bold")
+               + (f"({size} {word})" if not row.get("inner_class") else f", {size} {word})"), style="bold")
     for flag in rec["flags"]:
         yield f"  - {flag}"
     if rec["initial_state"]:
