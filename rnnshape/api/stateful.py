@@ -56,16 +56,16 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     orders = None
     if len(bounds) > 1 and any(d.reversed for d in dirs):
         orders = [chunking.read_order(bounds, d.reversed) for d in dirs]
-    arguments = (spec, bounds, orders, chunking.shuffle_rows(spec.batch), chunking.input_batch_shape(spec, chunks))
+    run_args = (spec, bounds, orders, chunking.shuffle_rows(spec.batch), chunking.input_batch_shape(spec, chunks))
     if backend in (None, "tensorflow"):
         mode, mode_data = run_modes([(spec, STATEFUL_PASSES)], spec.keras_call())
         with runner.mode(mode):
-            run = runner.run_stateful(*arguments)
+            run = runner.run_stateful(*run_args)
         ran = tensorflow_backend() if backend else None
     else:
         run, ran, mode_data = on_backend(backend, [(spec, STATEFUL_PASSES)], limits,
                                          f"{spec.keras_call()} on input {spec.input_shape}", "run_stateful",
-                                         *arguments)
+                                         *run_args)
     data = measured.stateful_data(spec, chunks, split is not None, run, versions())
     data["run"] = mode_data
     if ran is not None:
