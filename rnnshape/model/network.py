@@ -304,15 +304,21 @@ def _masks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
+def recurrent_size(config: dict[str, Any]) -> tuple[Any, str]:
+    """A recurrent layer's size and its word: (units, "units"), or a ConvLSTM's (filters, "filters")."""
+    if config.get("units") is None and config.get("filters") is not None:
+        return config["filters"], "filters"
+    return config.get("units"), "units"
+
+
 def _bidirectional_widths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for row in rows:
         rec = row.get("recurrent")
         if not rec or row["class"] != "Bidirectional":
             continue
-        conv = rec["config"].get("units") is None and rec["config"].get("filters") is not None
-        units = rec["config"].get("filters") if conv else rec["config"].get("units")
-        word, seen = ("filters", "channels") if conv else ("units", "features")  # ConvLSTM: filters, channels
+        units, word = recurrent_size(rec["config"])
+        seen = "channels" if word == "filters" else "features"  # what the next layer sees: a ConvLSTM's channels
         mode = rec["merge_mode"]
         width = (row.get("output_shapes") or [[None]])[0][-1]
         if mode == "concat":

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
+from rnnshape.model.network import recurrent_size
 from rnnshape.views.common import TABLE_BOX, boxed, checks_table, run_text, shape_text
 from rnnshape.views.inspect import render_layer
 from rnnshape.views.pictures.model import model_diagram
@@ -82,8 +83,7 @@ def layers_table(rows: list[dict[str, Any]]) -> Table:
 def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
     rec = row["recurrent"]
     yield ""
-    size = rec["config"].get("units", rec["config"].get("filters"))
-    word = "units" if "units" in rec["config"] else "filters"  # ConvLSTM: filters
+    size, word = recurrent_size(rec["config"])
     yield Text(f"{row['path']}: {row['class']}" + (f"({row['inner_class']}" if row.get("inner_class") else "")
                + (f"({size} {word})" if not row.get("inner_class") else f", {size} {word})"), style="bold")
     for flag in rec["flags"]:
