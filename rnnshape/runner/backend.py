@@ -9,6 +9,7 @@ stdout it was given (anything Keras or the backend prints goes to stderr)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -76,14 +77,11 @@ def _child() -> None:
             raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not {backend}")
         runner._keras = keras  # Keras imported on this backend: runner.keras builds and runs as everywhere
         module = __import__(MODULE[backend])
-        function = getattr(runner, name) if name in CALLS else None
-        if function is None:
+        if name not in CALLS:
             raise ValueError(f"runner.keras.{name} is not run on other backends")
-        if backend == "torch":
-            with module.no_grad():  # plain tensors, readable as numpy
-                runs = function(*args, **kwargs)
-        else:
-            runs = function(*args, **kwargs)
+        # torch: plain tensors, readable as numpy
+        with module.no_grad() if backend == "torch" else contextlib.nullcontext():
+            runs = getattr(runner, name)(*args, **kwargs)
         answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
                                             "keras": keras.__version__}}
     except Exception as exc:
