@@ -28,7 +28,14 @@ class RnnshapeError(Exception):
         self.message = message
 
 
-class SpecError(RnnshapeError):
+class UsageError(RnnshapeError):
+    """Bad usage or bad input: exit 2, one line naming the option and what is allowed."""
+
+    exit_code = ExitCode.USAGE
+    type = "usage"
+
+
+class SpecError(UsageError):
     """A layer option (or check-file key) has a value that is not allowed.
 
     ``key`` is the underscored option name (``units``); the CLI shows it as ``--units``,
@@ -42,11 +49,6 @@ class SpecError(RnnshapeError):
         self.key = key
         self.problem = problem
         super().__init__(f"Invalid value for {option_name(key)}: {problem}")
-
-
-class UsageError(RnnshapeError):
-    exit_code = ExitCode.USAGE
-    type = "usage"
 
 
 class ExpectationFailed(RnnshapeError):

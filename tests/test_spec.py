@@ -79,3 +79,13 @@ def test_parse_expect_and_lists():
             parse_expect(bad)
     assert parse_int_list("lengths", "3, 5") == (3, 5)
 
+
+
+def test_a_spec_error_is_a_usage_error_as_docs_python_md_says():
+    import rnnshape
+
+    assert issubclass(rnnshape.SpecError, rnnshape.UsageError)
+    with pytest.raises(rnnshape.UsageError) as caught:  # the except clause docs/python.md shows
+        rnnshape.inspect("lstm", units=0, static=True)
+    assert isinstance(caught.value, SpecError) and caught.value.key == "units"
+    assert caught.value.exit_code == 2
