@@ -84,6 +84,7 @@ def _keras_lstm_source() -> str:
     return (Path(origin) / "src" / "layers" / "rnn" / "lstm.py").read_text()
 
 
+@pytest.mark.slow  # reads the installed Keras' source: the fast tier runs where Keras is not installed
 def test_h_versus_c_table_gives_keras_own_names_as_in_its_source():
     source = _keras_lstm_source()
     # The LSTM docstring unpacks (output, h, c) under these names; the code calls c the carry state.

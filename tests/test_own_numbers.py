@@ -13,8 +13,13 @@ from rnnshape.runner import keras as keras_runner
 from rnnshape.model.layer import make_spec
 from conftest import measured
 
-# Keras' own test files, found without importing Keras (and TensorFlow) at collection time
-KERAS_RNN_TESTS = Path(importlib.util.find_spec("keras").origin).parent / "src" / "layers" / "rnn"
+
+
+def keras_rnn_tests() -> Path:
+    """Keras' own test files, found without importing Keras (and TensorFlow); called by the tests,
+    not at collection, so that the fast tier collects where Keras is not installed."""
+    return Path(importlib.util.find_spec("keras").origin).parent / "src" / "layers" / "rnn"
+
 
 # (layer, units, input shape, go_backwards, expected output, test file)
 KERAS_GOLDEN = [
@@ -39,7 +44,7 @@ def test_reproduces_keras_own_golden_outputs_through_the_cli(invoke_json, layer,
     assert doc["data"]["config"]["kernel_init"] == 0.01 and doc["data"]["config"]["input"] == "arange"
     assert any("identical weights" in c["claim"] and c["holds"] for c in doc["data"]["checks"])
     # the number is really Keras' own: it is in the installed test file
-    assert str(expected[0][0]) in (KERAS_RNN_TESTS / source).read_text()
+    assert str(expected[0][0]) in (keras_rnn_tests() / source).read_text()
 
 
 def test_named_initializers_are_seeded_keras_initializers():
