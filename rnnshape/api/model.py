@@ -44,7 +44,19 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     source = {"kind": "file", "path": path, "format": saved.format, "bytes": saved.size}
     return explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
                          ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
-                         ViewOptions(diagram=diagram, ascii=ascii))
+                         ViewOptions(diagram=diagram, ascii=ascii),
+                         loss=(recorded_loss(saved.config), "recorded in the file's compile config"))
+
+
+def recorded_loss(config: dict[str, Any]) -> Any:
+    """The loss a .keras file's compile config records (its first output's), or None."""
+    compiled = config.get("compile_config") if isinstance(config, dict) else None
+    loss = compiled.get("loss") if isinstance(compiled, dict) else None
+    if isinstance(loss, list):
+        return loss[0] if loss else None
+    if isinstance(loss, dict) and "class_name" not in loss:  # one loss per output name
+        return next(iter(loss.values()), None)
+    return loss
 
 
 def _paths(value: Any) -> list[str]:
@@ -110,9 +122,11 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
 
 
 def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_names: list[str], y: Any,
-                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions) -> ModelResult:
-    """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model."""
-    from rnnshape.measure.model import model_data, run_data, target_diagnosis
+                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions,
+                  loss: tuple[Any, str] = (None, "")) -> ModelResult:
+    """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model; ``loss``:
+    (the recorded loss or None, where it was recorded), the loss y is judged with."""
+    from rnnshape.measure.model import model_data, run_data
     from rnnshape.runner import keras as runner
 
     data = model_data(runner.walk_model(keras_model), source)
@@ -137,7 +151,10 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
                         "prediction_shapes": [list(p.shape) for p in run.predictions], "captured": captured}
         data["checks"] = [c.to_dict() for c in checks]
         if y is not None:
-            target_data, problem = target_diagnosis(rows, run.predictions[0], y, runner.mse_probe(y, run.predictions[0]))
+            from rnnshape.measure.targets import judge, loss_choice, target_diagnosis
+
+            target_data = judge(y, run.predictions[0], loss_choice(loss[0], loss[1], rows), runner.loss_probe)
+            problem = target_diagnosis(rows, target_data, "--y" if source["kind"] == "file" else "y")
             target_data["file"] = y_name
             data["data"]["y"] = target_data
             if problem is not None:
