@@ -109,7 +109,7 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
         if array.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape[1:], array.shape[1:])) \
                 or (shape[0] is not None and shape[0] != array.shape[0]):
             raise UsageError(f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
-                             f"{spec['name']!r} takes {wanted}")
+                             f"{spec['name']!r} takes {wanted}{_reshape_hint(array.shape, shape)}")
         dtype = np.dtype(spec["dtype"])
         if dtype.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array)):
             raise UsageError(f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
@@ -119,6 +119,23 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
     if len(batches) > 1:
         raise UsageError(f"Invalid value for --x: the arrays hold different numbers of samples ({sorted(batches)})")
     return cast
+
+
+def _reshape_hint(given: tuple[int, ...], wanted: list[Any]) -> str:
+    """For 2-D data against a [samples, timesteps, features] input: the reshape that gives it."""
+    if len(given) != 2 or len(wanted) != 3:
+        return ""
+    n, width = int(given[0]), int(given[1])
+    steps, features = wanted[1], wanted[2]
+    if steps is None and features is not None and width % features == 0:
+        steps = width // features
+    if features is None and steps is not None and width % steps == 0:
+        features = width // steps
+    if steps is None or features is None or steps * features != width:
+        return (f"; each sample holds {width} numbers, which do not fill [timesteps, features] = "
+                f"[{'?' if wanted[1] is None else wanted[1]}, {'?' if wanted[2] is None else wanted[2]}]")
+    return (f"; 2-D data is [samples, {width}]: x.reshape({n}, {steps}, {features}) gives [samples, timesteps, "
+            f"features] for this model")
 
 
 def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_names: list[str], y: Any,
@@ -156,6 +173,8 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
             target_data = judge(y, run.predictions[0], loss_choice(loss[0], loss[1], rows), runner.loss_probe)
             problem = target_diagnosis(rows, target_data, "--y" if source["kind"] == "file" else "y")
             target_data["file"] = y_name
+            if target_data["agree"]:  # measured: the targets fit the time axis, the rule's warning is answered
+                data["diagnoses"] = [d for d in data["diagnoses"] if d["kind"] != "time_axis_head"]
             data["data"]["y"] = target_data
             if problem is not None:
                 data["diagnoses"].insert(0, problem)
