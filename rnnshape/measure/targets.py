@@ -140,7 +140,7 @@ def stand_in_prediction(output_shape: tuple, y_shape: tuple, input_shape: tuple,
     """A seeded array of the model's output shape for why --model (no --x): the batch and any
     unknown axis from y where it has one, else from the input's; probabilities for a softmax."""
     dims = []
-    squeezed = len(y_shape) == len(output_shape) - 1 and output_shape[-1] == 1  # Keras drops the output's last 1
+    squeezed = len(y_shape) == len(output_shape) - 1  # y without the output's last axis: its 1, or the classes
     for axis, d in enumerate(output_shape):
         if d is None and axis == 0 and y_shape:
             d = y_shape[0]
