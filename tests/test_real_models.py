@@ -115,7 +115,7 @@ def test_the_users_view_of_a_real_broadcast_and_a_real_agreement(corpus):
     assert proc.returncode == 1, proc.stderr
     error = proc.stderr.strip().splitlines()
     assert len(error) == 1 and "(1, 3, 1)" in error[0] and "mean_squared_error" in error[0]
-    assert "hold 3 values, the loss takes 1 targets (1, 1)" in error[0]
+    assert "the targets --y (1, 3, 1) hold 3 values, the loss takes 1 target (1, 1)" in error[0]
     good = corpus["anomaly_forecast"]
     proc = run_process(["model", good["path"], "--x", good["x"][0], "--y", good["y_path"], "--json"])
     assert proc.returncode == 0 and proc.stderr == ""

@@ -111,7 +111,7 @@ def verdict_text(data: dict[str, Any], y_label: str = "--y") -> str:
                 f"many numbers, yet Keras' {source} gives {data['loss_as_given']:.6g} on y as given and "
                 f"{data['loss_reshaped']:.6g} on y reshaped to {shape_text(data['reshaped_to'])}: {spread}, so fit "
                 "trains silently on the wrong pairs")
-    return (f"measured: {sizes_text(y, data['expected_y_shape'], is_sparse(loss))}, and Keras' {source} accepts them "
+    return (f"measured: {sizes_text(y, data['expected_y_shape'], is_sparse(loss), y_label)}, and Keras' {source} accepts them "
             f"without error: {spread}, so fit trains "
             "silently on the wrong question")
 

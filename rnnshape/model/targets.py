@@ -95,10 +95,11 @@ def per_element_words(y: list[int], pred: list[int], paired: list[int] | None, s
     return "Keras broadcasts the targets against the predictions"
 
 
-def sizes_text(y: list[int], expected: list[int], sparse: bool) -> str:
-    what = "labels" if sparse else "targets"
-    return (f"the targets {shape_text(y)} hold {prod(y)} values, the loss takes {prod(expected)} {what} "
-            f"{shape_text(expected)} for these predictions")
+def sizes_text(y: list[int], expected: list[int], sparse: bool, label: str = "y") -> str:
+    count = prod(expected)
+    what = ("label" if sparse else "target") + ("s" if count != 1 else "")
+    return (f"the targets {label} {shape_text(y)} hold {prod(y)} value{'s' if prod(y) != 1 else ''}, the loss takes "
+            f"{count} {what} {shape_text(expected)} for these predictions")
 
 
 def target_diagnosis_for_why(model_name: str, output_text: str, verdict: dict[str, Any], measured: str) -> Any:
