@@ -114,7 +114,7 @@ def target_diagnosis_for_why(model_name: str, output_text: str, verdict: dict[st
               ShapeWord("y", tuple(y), tuple(f"axis {i}" if i else "samples" for i in range(len(y))), "the targets"))
     if verdict["verdict"] == "labels":
         kind, title = "target_labels", f"labels encoded for another loss than {verdict['loss']}"
-        causes = (Cause(verdict["encoding"]["text"]), Cause(f"fix: {verdict['encoding']['fix']}"))
+        causes = (Cause(f"{verdict['encoding']['text']}; fix: {verdict['encoding']['fix']}"),)
     elif verdict["verdict"] == "refused":
         kind, title = "target_refused", f"Keras' {verdict['loss']} refuses these targets"
         causes = (Cause(f"the loss takes targets of shape {shape_text(expected)}: give y that shape, or change the "
