@@ -209,7 +209,7 @@ CORPUS = [
     RealModel("imdb_lstm", "https://github.com/LUIGUI55/commitss", imdb_lstm,
               lambda rng: ([rng.integers(1, 10000, (6, 80)).astype(np.int32)], rng.integers(0, 2, 6)), "agree"),
     RealModel("imdb_review_lstm", "https://github.com/Marsrocky/ERP", imdb_review_lstm,
-              lambda rng: ([rng.integers(1, 5000, (4, 500)).astype(np.int32)], rng.integers(0, 2, 4)), "agree"),
+              lambda rng: ([rng.integers(1, 5000, (2, 500)).astype(np.int32)], rng.integers(0, 2, 2)), "agree"),
     RealModel("jena_stacked_gru", "https://github.com/slaily/deep-learning-bits", jena_stacked_gru,
               lambda rng: ([_series(rng, 4, 48, 14)], rng.normal(size=4).astype(np.float32)), "agree"),
     RealModel("conv_gru_seq", "https://github.com/Barleysack/Tensor101", conv_gru_seq,

@@ -109,7 +109,7 @@ def test_recurrent_activations_are_named_when_not_the_defaults(corpus):
     assert any(f.startswith("activation='relu'") for f in second)
 
 
-def test_the_users_view_of_a_real_broadcast_and_a_real_agreement(corpus):
+def test_the_users_view_of_a_real_broadcast_and_a_real_agreement(corpus, invoke):
     bad = corpus["stateful_batches"]
     proc = run_process(["model", bad["path"], "--x", bad["x"][0], "--y", bad["y_path"]])
     assert proc.returncode == 1, proc.stderr
@@ -117,7 +117,7 @@ def test_the_users_view_of_a_real_broadcast_and_a_real_agreement(corpus):
     assert len(error) == 1 and "(1, 3, 1)" in error[0] and "mean_squared_error" in error[0]
     assert "the targets --y (1, 3, 1) hold 3 values, the loss takes 1 target (1, 1)" in error[0]
     good = corpus["anomaly_forecast"]
-    proc = run_process(["model", good["path"], "--x", good["x"][0], "--y", good["y_path"], "--json"])
-    assert proc.returncode == 0 and proc.stderr == ""
-    y = json.loads(proc.stdout)["data"]["data"]["y"]
+    result = invoke(["model", good["path"], "--x", good["x"][0], "--y", good["y_path"], "--json"])
+    assert result.exit_code == 0 and result.stderr == ""
+    y = json.loads(result.stdout)["data"]["data"]["y"]
     assert y["verdict"] == "agree" and y["reshaped_to"] == [8, 1] and y["loss_as_given"] == y["loss_reshaped"]
