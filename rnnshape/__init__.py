@@ -127,9 +127,9 @@ model = _ModelFunction()
 model.__doc__ = _ModelFunction.__doc__
 
 
-def explain(obj: Any, x: Any = None, **options: Any) -> ModelResult:
+def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, **options: Any) -> ModelResult:
     """A live keras.Model or recurrent layer explained as ``rnnshape model`` explains a file;
     the result renders in a terminal and in Jupyter. See rnnshape.api.explain.explain."""
     from rnnshape.api.explain import explain as run
 
-    return run(obj, x, **options)
+    return run(obj, x, y, layer=layer, **options)

@@ -12,7 +12,7 @@ from rnnshape.model.limits import Limits
 from rnnshape.results import ModelResult, ViewOptions
 
 
-def explain(obj: Any, x: Any = None, y: Any = None, *, layer: str | None = None,
+def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS,
             diagram: bool = False, ascii: bool = False) -> ModelResult:
     """Explain ``obj``, a keras.Model or a recurrent layer (not a file: see rnnshape.model).
@@ -32,7 +32,8 @@ def explain(obj: Any, x: Any = None, y: Any = None, *, layer: str | None = None,
     keras_model, kind = runner.as_model(obj, xs)
     source = {"kind": f"live {kind}", "name": getattr(obj, "name", type(obj).__name__)}
     return explain_model(keras_model, source, xs, x_names, ys[0] if ys else None, y_names[0] if ys else None, layer,
-                         limits, ViewOptions(diagram=diagram, ascii=ascii))
+                         limits, ViewOptions(diagram=diagram, ascii=ascii),
+                         loss=(runner.compiled_loss(keras_model), "compiled on the live model"))
 
 
 def _arrays(value: Any, key: str) -> tuple[list[Any], list[str]]:

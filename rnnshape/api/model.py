@@ -44,7 +44,19 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     source = {"kind": "file", "path": path, "format": saved.format, "bytes": saved.size}
     return explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
                          ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
-                         ViewOptions(diagram=diagram, ascii=ascii))
+                         ViewOptions(diagram=diagram, ascii=ascii),
+                         loss=(recorded_loss(saved.config), "recorded in the file's compile config"))
+
+
+def recorded_loss(config: dict[str, Any]) -> Any:
+    """The loss a .keras file's compile config records (its first output's), or None."""
+    compiled = config.get("compile_config") if isinstance(config, dict) else None
+    loss = compiled.get("loss") if isinstance(compiled, dict) else None
+    if isinstance(loss, list):
+        return loss[0] if loss else None
+    if isinstance(loss, dict) and "class_name" not in loss:  # one loss per output name
+        return next(iter(loss.values()), None)
+    return loss
 
 
 def _paths(value: Any) -> list[str]:
@@ -97,7 +109,7 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
         if array.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape[1:], array.shape[1:])) \
                 or (shape[0] is not None and shape[0] != array.shape[0]):
             raise UsageError(f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
-                             f"{spec['name']!r} takes {wanted}")
+                             f"{spec['name']!r} takes {wanted}{_reshape_hint(array.shape, shape)}")
         dtype = np.dtype(spec["dtype"])
         if dtype.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array)):
             raise UsageError(f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
@@ -109,10 +121,29 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
     return cast
 
 
+def _reshape_hint(given: tuple[int, ...], wanted: list[Any]) -> str:
+    """For 2-D data against a [samples, timesteps, features] input: the reshape that gives it."""
+    if len(given) != 2 or len(wanted) != 3:
+        return ""
+    n, width = int(given[0]), int(given[1])
+    steps, features = wanted[1], wanted[2]
+    if steps is None and features is not None and width % features == 0:
+        steps = width // features
+    if features is None and steps is not None and width % steps == 0:
+        features = width // steps
+    if steps is None or features is None or steps * features != width:
+        return (f"; each sample holds {width} numbers, which do not fill [timesteps, features] = "
+                f"[{'?' if wanted[1] is None else wanted[1]}, {'?' if wanted[2] is None else wanted[2]}]")
+    return (f"; 2-D data is [samples, {width}]: x.reshape({n}, {steps}, {features}) gives [samples, timesteps, "
+            f"features] for this model")
+
+
 def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_names: list[str], y: Any,
-                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions) -> ModelResult:
-    """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model."""
-    from rnnshape.measure.model import model_data, run_data, target_diagnosis
+                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions,
+                  loss: tuple[Any, str] = (None, "")) -> ModelResult:
+    """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model; ``loss``:
+    (the recorded loss or None, where it was recorded), the loss y is judged with."""
+    from rnnshape.measure.model import model_data, run_data
     from rnnshape.runner import keras as runner
 
     data = model_data(runner.walk_model(keras_model), source)
@@ -137,8 +168,13 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
                         "prediction_shapes": [list(p.shape) for p in run.predictions], "captured": captured}
         data["checks"] = [c.to_dict() for c in checks]
         if y is not None:
-            target_data, problem = target_diagnosis(rows, run.predictions[0], y, runner.mse_probe(y, run.predictions[0]))
+            from rnnshape.measure.targets import judge, loss_choice, target_diagnosis
+
+            target_data = judge(y, run.predictions[0], loss_choice(loss[0], loss[1], rows), runner.loss_probe)
+            problem = target_diagnosis(rows, target_data, "--y" if source["kind"] == "file" else "y")
             target_data["file"] = y_name
+            if target_data["agree"]:  # measured: the targets fit the time axis, the rule's warning is answered
+                data["diagnoses"] = [d for d in data["diagnoses"] if d["kind"] != "time_axis_head"]
             data["data"]["y"] = target_data
             if problem is not None:
                 data["diagnoses"].insert(0, problem)

@@ -7,6 +7,7 @@ from typing import Any
 
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.model.why import Diagnosis, Fix, recognise, sequence_target
+from rnnshape.model.words import shape_text
 from rnnshape.results import WhyResult
 from rnnshape.versions import versions
 
@@ -52,31 +53,50 @@ def why(text: str | None = None, *, file: str | None = None, model: str | None =
 
 
 def _model_diagnosis(model: str, y: str) -> Diagnosis:
+    """The saved model's output against the targets y, judged by the one rule of model --y
+    (measure/targets.py): the file's recorded loss (or the named assumption) computed on y as
+    given and reshaped to the output's shape, on a seeded stand-in for the predictions."""
+    import dataclasses
+
     from rnnshape import files
 
-    y_shape = files.npy_shape(y)
-    from rnnshape.api.model import load_checked_model, read_model_config
+    if not str(y).lower().endswith(".npy"):
+        files.npy_shape(y)  # the option's own message: --y takes a .npy file here
+    targets = files.load_data_array(y, "--y").array
+    y_shape = tuple(int(d) for d in targets.shape)
+    from rnnshape.api.model import load_checked_model, read_model_config, recorded_loss
+    from rnnshape.measure.model import layer_rows
+    from rnnshape.measure.targets import judge, loss_choice, stand_in_prediction, verdict_text
+    from rnnshape.model.targets import output_activation, target_diagnosis_for_why
     from rnnshape.runner import keras as runner
 
     try:  # the one way a user's model is loaded: Lambda and custom classes refused before anything runs
-        keras_model = load_checked_model(model, read_model_config(model))
+        saved = read_model_config(model)
+        keras_model = load_checked_model(model, saved)
     except UsageError as exc:
         text = exc.message if exc.message.startswith("Invalid value for --model") else (
             f"Invalid value for --model: {exc.message}")
         raise UsageError(text) from exc
     loaded = runner.model_summary(keras_model)
+    rows = layer_rows(runner.walk_model(keras_model))
+    prediction = stand_in_prediction(loaded.output_shape, y_shape, loaded.input_shape, output_activation(rows))
+    verdict = judge(targets, prediction, loss_choice(recorded_loss(saved.config), "recorded in the file's compile "
+                                                     "config", rows), runner.loss_probe)
+    measured = verdict_text(verdict, "y")
+    output_text = shape_text(tuple("None" if d is None else d for d in loaded.output_shape))
+    if verdict["agree"]:
+        from rnnshape.model.why import NoShapeError
+
+        raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns {output_text} and y is "
+                           f"{shape_text(y_shape)}; {measured}")
     recurrent = [(RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
                  for layer in loaded.layers if layer["class"] in RECURRENT_CLASSES and layer["units"]]
     head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)
-    diagnosis = sequence_target(loaded.name, loaded.output_shape, y_shape, recurrent, head, loaded.input_shape)
-    if diagnosis is None:
-        from rnnshape.model.why import NoShapeError
-        from rnnshape.model.words import shape_text
-
-        raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns "
-                           f"{shape_text(tuple('None' if d is None else d for d in loaded.output_shape))} and y is "
-                           f"{shape_text(y_shape)}; nothing is broadcast over a timesteps axis")
-    return diagnosis
+    found = sequence_target(loaded.name, loaded.output_shape, y_shape, recurrent, head, loaded.input_shape) \
+        if verdict["verdict"] == "broadcast" else None
+    if found is not None:
+        return dataclasses.replace(found, evidence=measured)
+    return target_diagnosis_for_why(loaded.name, output_text, verdict, measured)
 
 
 def _built(fix: Fix, static: bool) -> dict[str, Any]:

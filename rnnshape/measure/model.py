@@ -1,6 +1,6 @@
 """The facts of a user's model: its layers as data, the diagnoses (rules of Keras, from
 model.network), and with --x the measured facts of every recurrent layer on the user's data
-(captured by the runner with probe copies), and --y against the model's output."""
+(captured by the runner with probe copies). --y against the model's output: measure/targets.py."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, flat, max_abs_diff
 from rnnshape.measure.checks import equal as _equal
-from rnnshape.model.network import diagnose, diagnosis, flag_words, is_time_axis_head, recurrent_kind, tensor_names
-from rnnshape.model.words import shape_text
+from rnnshape.model.network import diagnose, flag_words, recurrent_kind, tensor_names
 
 if TYPE_CHECKING:
     from rnnshape.runner.keras import Capture, ModelRun, ModelWalk
@@ -186,37 +185,3 @@ def _state_labels(row: dict[str, Any]) -> list[str]:
     if rec["bidirectional"]:
         return [f"{d}_{n}" for d in ("forward", "backward") for n in own]
     return own
-
-
-def target_diagnosis(rows: list[dict[str, Any]], prediction: np.ndarray, y: np.ndarray,
-                     loss: tuple[bool, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """--y against the model's (first) output, measured: equal shapes, a silent broadcast of Keras'
-    mse (it accepts them and compares every step with the one target), or a refusal."""
-    pred_shape, y_shape = list(prediction.shape), list(y.shape)
-    accepted, detail = loss
-    data = {"prediction_shape": pred_shape, "y_shape": y_shape, "mse_accepts": accepted,
-            "mse_loss_shape": list(detail) if accepted else None, "keras_message": None if accepted else detail}
-    if pred_shape == y_shape:
-        data["agree"] = True
-        return data, None
-    data["agree"] = False
-    head = next((row for row in rows if is_time_axis_head(rows, row)), None)
-    source = is_time_axis_head(rows, head) if head is not None else None
-    if accepted:
-        spread = (f"each sample's target is compared with every one of its {pred_shape[1]} predicted steps"
-                  if len(pred_shape) == len(y_shape) + 1 and len(pred_shape) >= 3 else
-                  "the targets are broadcast against the predictions")
-        text = (f"measured: the targets --y {shape_text(y_shape)} and the model's predictions {shape_text(pred_shape)} "
-                f"differ, and Keras' mean_squared_error accepts them without error (its loss has shape "
-                f"{shape_text(list(detail))}): {spread}, so fit trains silently on the wrong question")
-    else:
-        text = (f"measured: the targets --y {shape_text(y_shape)} do not match the model's predictions "
-                f"{shape_text(pred_shape)}; Keras' mean_squared_error refuses them: {detail}")
-    if source is not None:
-        fix = (f"set return_sequences=False on {source['path']} so that {head['path']} predicts one value per "
-               f"sequence {shape_text([pred_shape[0], *pred_shape[2:]])}, or give targets of shape "
-               f"{shape_text(pred_shape)}")
-    else:
-        fix = f"give targets of shape {shape_text(pred_shape)}, or change the model's output layer"
-    return data, diagnosis("target_shape", head["path"] if head is not None else "(model output)", "problem", text,
-                           fix, basis="measured")

@@ -115,6 +115,12 @@ def flag_words(config: dict[str, Any], merge_mode: str | None = None, bidirectio
         words.append(f"Bidirectional, merge_mode={merge_mode!r}: forward and backward outputs {how}")
     if config.get("unroll"):
         words.append("unroll=True: the loop is unrolled (same numbers, more memory)")
+    activation, recurrent = config.get("activation"), config.get("recurrent_activation")
+    if activation is not None and activation != "tanh":
+        words.append(f"activation={activation!r}: the candidate and output use {activation}, not Keras' default "
+                     "tanh")
+    if recurrent is not None and recurrent != "sigmoid":
+        words.append(f"recurrent_activation={recurrent!r}: the gates use {recurrent}, not Keras' default sigmoid")
     return words
 
 
@@ -215,8 +221,8 @@ def _time_axis_heads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
     for row in rows:
         source = is_time_axis_head(rows, row)
-        if source is None:
-            continue
+        if source is None or source["recurrent"].get("initial_state"):
+            continue  # a decoder started from an encoder's states predicts one step per timestep by design
         shape = tuple(row["output_shapes"][0])
         found.append(diagnosis(
             "time_axis_head", row["path"], "warning",
@@ -345,6 +351,8 @@ def _unused_states(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         unused = [out["name"] for out in rec["returns"] if "state" in out["name"] and not out.get("used", True)]
         if not unused:
             continue
+        if rec.get("initial_state") and rec["config"].get("return_sequences"):
+            continue  # a decoder started from an encoder's states keeps return_state=True for its inference loop
         found.append(diagnosis(
             "unused_states", row["path"], "warning",
             f"{row['path']} returns its final states (return_state=True) but nothing in the model takes "

@@ -1471,16 +1471,56 @@ def run_model_layer(spec: LayerSpec, layer: Any, x: np.ndarray | None, mask: np.
                                f"{type(exc).__name__}: {_first_line(exc)}") from exc
 
 
-def mse_probe(y: np.ndarray, prediction: np.ndarray) -> tuple[bool, Any]:
-    """What Keras' mean_squared_error does with these targets and predictions: (True, the loss
-    shape) when it accepts them, (False, Keras' message) when it refuses them."""
+def compiled_loss(model: Any) -> Any:
+    """The loss a live model was compiled with (its first output's), or None when it was not
+    compiled (a string, a keras.losses.Loss or a function, as the user passed it)."""
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, dict):
+        names = list(getattr(model, "output_names", None) or [])
+        loss = loss.get(names[0]) if names and names[0] in loss else next(iter(loss.values()), None)
+    elif isinstance(loss, (list, tuple)):
+        loss = loss[0] if loss else None
+    return loss
+
+
+def loss_probe(identifier: Any, y: np.ndarray, prediction: np.ndarray,
+               reshaped: tuple[int, ...] | None) -> dict[str, Any]:
+    """Keras' own loss (resolved as fit resolves it: keras' compile_utils.get_loss, so that
+    "crossentropy" picks binary/sparse/categorical from y and the prediction) computed on y as
+    given and, when ``reshaped`` is a shape, on y reshaped to it. The per-element loss shape
+    (before the reduction) shows what Keras paired; a refusal is Keras' message."""
+    from keras.src.trainers.compile_utils import get_loss
+
     keras = load_keras()
+    out: dict[str, Any] = {"name": None, "given": None, "elements": None, "paired": None, "reshaped": None,
+                           "error": None}
+    if isinstance(identifier, dict) and identifier.get("class_name") == "function" \
+            and isinstance(identifier.get("config"), str):
+        identifier = identifier["config"]  # a loss function saved by name in a compile config
     with quiet_native_stderr():
+        y32 = np.asarray(y, np.float32)
+        pred = keras.ops.convert_to_tensor(np.asarray(prediction, np.float32))
         try:
-            loss = keras.losses.mean_squared_error(np.asarray(y, np.float32), np.asarray(prediction, np.float32))
-            return True, tuple(int(d) for d in np.asarray(loss).shape)
+            loss = get_loss(identifier, keras.ops.convert_to_tensor(y32), pred)
         except Exception as exc:
-            return False, _short(keras_message(exc), 200)
+            out["error"] = f"Keras cannot build the loss {identifier!r}: {_short(keras_message(exc), 200)}"
+            return out
+        fn = getattr(loss, "fn", None)
+        out["name"] = getattr(fn, "__name__", None) or getattr(loss, "name", None) or str(identifier)
+        try:
+            out["given"] = float(np.asarray(loss(y32, pred)))
+            out["elements"] = [int(d) for d in np.asarray(loss.call(keras.ops.convert_to_tensor(y32), pred)).shape]
+            if type(loss).__name__ == "LossFunctionWrapper" and "sparse" not in out["name"]:
+                from keras.src.losses.loss import squeeze_or_expand_to_same_rank
+
+                a, b = squeeze_or_expand_to_same_rank(keras.ops.convert_to_tensor(y32), pred)
+                out["paired"] = [int(d) for d in np.broadcast_shapes(tuple(a.shape), tuple(b.shape))]
+        except Exception as exc:
+            out["error"] = _short(keras_message(exc), 200)
+            return out
+        if reshaped is not None:
+            out["reshaped"] = float(np.asarray(loss(y32.reshape(reshaped), pred)))
+    return out
 
 
 def as_model(obj: Any, xs: list[np.ndarray]) -> tuple[Any, str]:

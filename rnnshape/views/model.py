@@ -128,11 +128,14 @@ def data_blocks(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
     yield Text(f"Run on your data: --x {xs} -> predictions {predictions}", style="bold")
     if "y" in run:
         y = run["y"]
-        verdict = ("agree" if y["agree"] else
-                   "DIFFER" + (f": Keras' mse accepts them silently (loss shape {shape_text(y['mse_loss_shape'])})"
-                               if y["mse_accepts"] else ": Keras' mse refuses them"))
+        loss = f"{y['loss']}, {y['loss_source']}"
+        verdict = {"agree": ("agree" if y["y_shape"] == y["expected_y_shape"] else
+                             f"agree (same loss as y reshaped to {shape_text(y['reshaped_to'])}: nothing is broadcast)"),
+                   "broadcast": "DIFFER: Keras accepts them silently and broadcasts",
+                   "refused": "DIFFER: Keras refuses them",
+                   "labels": "DIFFER: the labels are encoded for another loss"}[y["verdict"]]
         yield Text(f"--y {y['file']} {shape_text(y['y_shape'])} against predictions {shape_text(y['prediction_shape'])}: "
-                   f"{verdict}", style="" if y["agree"] else "bold red")
+                   f"{verdict} (loss: {loss})", style="" if y["agree"] else "bold red")
     table = Table(title="Recurrent layers on your data (outputs inside the model; final states from a probe copy "
                         "with return_state=True and the same weights)", title_justify="left", box=TABLE_BOX,
                   pad_edge=False)

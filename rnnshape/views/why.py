@@ -38,6 +38,8 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield Text(f"  {cause['rank']}. {cause['cause']}")
     if data["evidence"]:
         yield Text(f"  ({data['evidence']})", style="dim")
+    if not data["fixes"]:  # a diagnosis whose fix is not a stack (the targets of why --model): said in its causes
+        return
     yield ""
     how = "by rnnshape's rules, nothing run (--static)" if data["static"] else "built with Keras"
     table = Table(title=f"Fixes, each a stack {how}", title_justify="left", box=TABLE_BOX, pad_edge=False)
