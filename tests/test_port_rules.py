@@ -44,7 +44,7 @@ def test_outputs_read_across():
     (dict(layer="gru", reset_after=False), "reset gate after the recurrent matmul"),
     (dict(layer="lstm", activation="relu"), "tanh only"),
     (dict(layer="simplernn", activation="softsign"), "tanh or relu"),
-    (dict(layer="lstm", go_backwards=True), "no go_backwards"),
+    (dict(layer="lstm", go_backwards=True, bidirectional=True), "no go_backwards"),
     (dict(layer="lstm", lengths="2", timesteps=3), "pack_padded_sequence"),
 ])
 def test_what_torch_nn_cannot_compute_is_refused(options, words):
