@@ -11,7 +11,7 @@ from rnnshape.errors import BackendError, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
 from rnnshape.model.limits import Limits, check_size
 from rnnshape.model.port import (DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, SavedLayer, check_state_dict, conversion_code,
-                                 describe_state_dict, find_saved_layer, kind_of_state_dict, recurrent_paths,
+                                 describe_state_dict, find_saved_layer, kind_of_state_dict, recurrent_paths, saved_layers,
                                  refuse_unportable, saved_layer, state_dict_options)
 from rnnshape.results import PortResult
 from rnnshape.versions import versions
@@ -287,6 +287,10 @@ def _port_model(path: str, name: str | None, options: dict[str, Any], save: str 
         raise UsageError(f"Invalid value for --layer: with --model, give the name of the layer to port (this "
                          f"model's recurrent layers: {', '.join(recurrent) or 'none'})")
     found = find_saved_layer(saved.config, name)
+    known = saved_layers(saved.config)
+    if found is None and known and not any(path == name or path.rsplit("/", 1)[-1] == name for path, _ in known):
+        raise UsageError(f"Invalid value for --layer: {name!r} is not a layer of this model (its recurrent layers: "
+                         f"{', '.join(recurrent) or 'none'})")
     if found is not None:
         layer = saved_layer(found[0], found[1], recurrent)  # the refusals, from the file alone
         _refuse_options(layer, options, path)

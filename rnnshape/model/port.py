@@ -690,6 +690,10 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
                 f"layer as keras.layers.{CELL_CLASSES[cell_class]} and port that") if cell_class in CELL_CLASSES else ""
         raise UsageError(f"{where} is keras.layers.RNN around {cell_class}: port maps the LSTM, GRU and SimpleRNN "
                          f"layers to torch.nn{hint}")
+    if "units" not in inner and "output_dim" in inner:  # Keras 1 names (a legacy file)
+        inner = {**inner, "units": inner["output_dim"]}
+    if "recurrent_activation" not in inner and "inner_activation" in inner:
+        inner = {**inner, "recurrent_activation": inner["inner_activation"]}
     if inner_class not in PORT_CLASSES:
         listed = ", ".join(recurrent) or "none"
         raise UsageError(f"{where} is a {inner_class}, not a recurrent layer torch.nn has: port maps LSTM, GRU and "
