@@ -110,8 +110,10 @@ def _saved(class_name, **config):
     (_saved("LSTM", dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}),
      "computes in float16"),
     (_saved("ConvLSTM2D", filters=3), "is a ConvLSTM2D"),
-    (_saved("RNN", cell={"class_name": "LSTMCell", "config": {"units": 4}}),
-     "is keras.layers.RNN around LSTMCell"),
+    (_saved("RNN", cell={"class_name": "StackedRNNCells", "config": {"cells": []}}),
+     "is keras.layers.RNN around StackedRNNCells"),
+    (_saved("RNN", cell={"class_name": "LSTMCell", "config": {"units": 4, "activation": "relu"}}),
+     "layer 'x' has activation='relu': torch.nn.LSTM has only tanh"),
     (_saved("Dense"), "is a Dense, not a recurrent layer"),
     ({"class_name": "Bidirectional", "config": {"name": "x", "layer": _saved("GRU"),
                                                 "backward_layer": _saved("GRU", units=3, go_backwards=True)}},
@@ -155,3 +157,14 @@ def test_what_a_state_dict_holds():
     assert fixed == {"num_layers": 2, "bidirectional": True, "use_bias": False, "units": 3, "features": 2}
     with pytest.raises(UsageError, match="neither 4"):
         kind_of_state_dict(describe_state_dict({"weight_ih_l0": (6, 2), "weight_hh_l0": (6, 3)}), "f.pt")
+
+
+def test_an_rnn_around_one_cell_is_read_as_its_layer():
+    from rnnshape.model.port import saved_layer
+
+    obj = {"class_name": "RNN", "config": {"name": "r", "return_sequences": True, "go_backwards": True, "cell": {
+        "class_name": "GRUCell", "config": {"name": "c", "units": 5, "use_bias": False}}}}
+    layer = saved_layer("r", obj, [])
+    assert layer.kind == "gru" and layer.spec_options()["go_backwards"] and not layer.spec_options()["use_bias"]
+    assert layer.keras_call == ('keras.layers.RNN(keras.layers.GRUCell(5, use_bias=False), return_sequences=True, '
+                                'go_backwards=True, name="r")')

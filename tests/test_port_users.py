@@ -190,7 +190,7 @@ def test_go_backwards_and_use_bias_false_read_from_the_layer(tmp_path):
     k = keras()
     inputs = k.Input(shape=(6, 3))
     h = k.layers.LSTM(4, use_bias=False, go_backwards=True, return_sequences=True, name="back")(inputs)
-    model = k.Model(inputs, k.layers.GRU(2, name="head")(h))
+    model = k.Model(inputs, k.layers.RNN(k.layers.GRUCell(2), return_state=True, name="head")(h))
     path = tmp_path / "back.keras"
     model.save(path)
     x = np.random.default_rng(4).normal(size=(2, 6, 3)).astype(np.float32)
@@ -200,6 +200,10 @@ def test_go_backwards_and_use_bias_false_read_from_the_layer(tmp_path):
     output, _ = torch_run(torch.nn.LSTM(3, 4, bias=False, batch_first=True), pt, x[:, ::-1].copy())
     keras_sequence = model.get_layer("back")(x).numpy()
     assert np.abs(output.numpy() - keras_sequence).max() <= TOLERANCE
+    # keras.layers.RNN around one GRUCell is ported as the GRU it computes
+    head, _ = port_layer(path, "head", tmp_path)
+    assert head.torch_call == "torch.nn.GRU(input_size=4, hidden_size=2, batch_first=True)"
+    assert head.data["keras"]["calls"][0].startswith("keras.layers.RNN(keras.layers.GRUCell(2), return_state=True")
     with pytest.raises(UsageError, match="layer 'back' of back.keras has use_bias=False"):
         rnnshape.port("back", to="torch", model=str(path), use_bias=True)
 

@@ -638,12 +638,14 @@ def _cell_problem(kind: str, config: dict[str, Any]) -> str | None:
     return None
 
 
-def _call_text(class_name: str, config: dict[str, Any], kind: str) -> str:
-    """keras.layers.LSTM(64, return_sequences=True, ...): the settings that differ from Keras' defaults."""
-    args = [str(config.get("units"))]
-    for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll"):
-        if config.get(key):
-            args.append(f"{key}=True")
+def _flag_args(config: dict[str, Any]) -> list[str]:
+    return [f"{key}=True" for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+            if config.get(key)]
+
+
+def _cell_args(config: dict[str, Any], kind: str) -> list[str]:
+    """The cell's settings that differ from Keras' defaults."""
+    args = []
     activation = _activation(config.get("activation", "tanh"))
     if activation != "tanh":
         args.append(f'activation="{activation}"')
@@ -660,7 +662,34 @@ def _call_text(class_name: str, config: dict[str, Any], kind: str) -> str:
     for key in ("dropout", "recurrent_dropout"):
         if config.get(key):
             args.append(f"{key}={config[key]!r}")
-    return f"keras.layers.{class_name}({', '.join(args)})"
+    return args
+
+
+def _call_text(class_name: str, config: dict[str, Any], kind: str, cell_class: str | None = None) -> str:
+    """keras.layers.LSTM(64, return_sequences=True, ...) (or keras.layers.RNN(keras.layers.LSTMCell(64), ...)):
+    the settings that differ from Keras' defaults."""
+    units = str(config.get("units"))
+    if cell_class is not None:
+        cell = f"keras.layers.{cell_class}({', '.join([units, *_cell_args(config, kind)])})"
+        return f"keras.layers.RNN({', '.join([cell, *_flag_args(config)])})"
+    return f"keras.layers.{class_name}({', '.join([units, *_flag_args(config), *_cell_args(config, kind)])})"
+
+
+def _unwrap_cell(class_name: Any, config: dict[str, Any], where: str) -> tuple[Any, dict[str, Any], str | None]:
+    """keras.layers.RNN around one LSTMCell/GRUCell/SimpleRNNCell computes what keras.layers.LSTM/GRU/
+    SimpleRNN does: (that class, the cell's config with the layer's flags, the cell class); other
+    classes are returned as they are."""
+    if class_name != "RNN":
+        return class_name, config, None
+    cell = config.get("cell") if isinstance(config.get("cell"), dict) else {}
+    cell_class = cell.get("class_name", "a custom cell")
+    if cell_class not in CELL_CLASSES:
+        raise UsageError(f"{where} is keras.layers.RNN around {cell_class}: port maps the LSTM, GRU and SimpleRNN "
+                         "layers, and keras.layers.RNN around one LSTMCell, GRUCell or SimpleRNNCell, to torch.nn")
+    cell_config = cell.get("config") if isinstance(cell.get("config"), dict) else {}
+    flags = {key: config[key] for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
+                                          "dtype") if key in config}
+    return CELL_CLASSES[cell_class], {**cell_config, **flags}, cell_class
 
 
 def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLayer:
@@ -683,13 +712,7 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         raise UsageError(f"{where} is a {'Bidirectional ' if bidirectional else ''}{inner_class}: its gates are "
                          "convolutions over a feature map; torch.nn has no convolutional LSTM (nn.LSTM, nn.GRU and "
                          "nn.RNN multiply vectors)")
-    if inner_class == "RNN":
-        cell = inner.get("cell") if isinstance(inner.get("cell"), dict) else {}
-        cell_class = cell.get("class_name", "a custom cell")
-        hint = (f"; keras.layers.{CELL_CLASSES[cell_class]} computes the same with the same weights: rebuild the "
-                f"layer as keras.layers.{CELL_CLASSES[cell_class]} and port that") if cell_class in CELL_CLASSES else ""
-        raise UsageError(f"{where} is keras.layers.RNN around {cell_class}: port maps the LSTM, GRU and SimpleRNN "
-                         f"layers to torch.nn{hint}")
+    inner_class, inner, cell_class = _unwrap_cell(inner_class, inner, where)
     if "units" not in inner and "output_dim" in inner:  # Keras 1 names (a legacy file)
         inner = {**inner, "units": inner["output_dim"]}
     if "recurrent_activation" not in inner and "inner_activation" in inner:
@@ -715,6 +738,7 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         if isinstance(backward, dict):
             b_class = backward.get("class_name")
             b_config = backward.get("config") if isinstance(backward.get("config"), dict) else {}
+            b_class, b_config, _ = _unwrap_cell(b_class, b_config, f"{where} has a backward_layer that")
             differences = [] if b_class == inner_class else [f"class {b_class} (forward: {inner_class})"]
             keys = ("units", "activation", "recurrent_activation", "use_bias", "reset_after", "return_sequences",
                     "return_state")
@@ -731,7 +755,7 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
             b_problem = _cell_problem(kind, b_config)
             if b_problem is not None:
                 raise UsageError(f"{where} has a backward_layer that {b_problem}")
-    call = _call_text(inner_class, inner, kind)
+    call = _call_text(inner_class, inner, kind, cell_class)
     if bidirectional:
         extra = {"concat": "", "none": ", merge_mode=None"}.get(merge_mode, f', merge_mode="{merge_mode}"')
         call = f"keras.layers.Bidirectional({call}{extra}, name=\"{name}\")"
