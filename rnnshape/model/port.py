@@ -520,14 +520,14 @@ class SavedLayer:
             "layer": self.kind, "units": int(c["units"]), "return_sequences": bool(c.get("return_sequences")),
             "return_state": bool(c.get("return_state")), "go_backwards": bool(c.get("go_backwards")),
             "bidirectional": self.bidirectional, "merge_mode": self.merge_mode,
-            "activation": _activation(c.get("activation", "tanh")), "use_bias": bool(c.get("use_bias", True)),
+            "activation": _activation(c.get("activation", "tanh")), "use_bias": c.get("use_bias") is not False,
         }
         if self.bidirectional:
             options["go_backwards"] = False
         if self.kind != "simplernn":
             options["recurrent_activation"] = _activation(c.get("recurrent_activation", "sigmoid"))
         if self.kind == "gru":
-            options["reset_after"] = bool(c.get("reset_after", True))
+            options["reset_after"] = c.get("reset_after") is not False
         return options
 
 
@@ -717,6 +717,8 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         inner = {**inner, "units": inner["output_dim"]}
     if "recurrent_activation" not in inner and "inner_activation" in inner:
         inner = {**inner, "recurrent_activation": inner["inner_activation"]}
+    if bidirectional and not isinstance(inner_class, str):
+        raise UsageError(f"{where} is a Bidirectional wrapper whose saved config holds no layer")
     if inner_class not in PORT_CLASSES:
         listed = ", ".join(recurrent) or "none"
         raise UsageError(f"{where} is a {inner_class}, not a recurrent layer torch.nn has: port maps LSTM, GRU and "
