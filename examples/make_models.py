@@ -6,6 +6,9 @@ forecast.keras  LSTM(8, return_sequences=True) -> Dense(1): predicts (batch, 6, 
                 broadcast rnnshape model diagnoses.
 tagger.keras    Embedding(20, 4, mask_zero=True) -> Bidirectional(LSTM(3, return_sequences=True))
                 -> LSTM(2, return_state=True) -> Dense(1); tagger_x.npy holds padded token ids.
+sensor.keras    SimpleRNN(4, activation="relu", use_bias=False) -> LSTM(3, recurrent_activation=
+                "hard_sigmoid") -> Bidirectional(GRU(3), merge_mode="sum") -> Dense(1): the layer
+                settings rnnshape port reads (and the one torch.nn cannot compute).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ def main() -> None:
     x[0, 4:] = 0  # padding: token 0, masked by mask_zero=True
     x[2, 2:] = 0
     np.save(HERE / "tagger_x.npy", x)
+    sensor()
+
+
+def sensor() -> None:
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((5, 3), name="readings")
+    h = keras.layers.SimpleRNN(4, activation="relu", use_bias=False, return_sequences=True, name="encoder")(inp)
+    h = keras.layers.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True, name="legacy")(h)
+    h = keras.layers.Bidirectional(keras.layers.GRU(3), merge_mode="sum", name="summary")(h)
+    keras.Model(inp, keras.layers.Dense(1, name="head")(h), name="sensor").save(HERE / "sensor.keras")
 
 
 if __name__ == "__main__":

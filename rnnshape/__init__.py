@@ -94,9 +94,10 @@ def why(text: str | None = None, *, static: bool = False, **options: Any) -> Why
     return run(text, static=static, **options)
 
 
-def port(layer: str = "lstm", **options: Any) -> PortResult:
-    """A Keras layer ported to torch.nn (``to="torch"``) or a torch state_dict to Keras
-    (``from_torch="FILE.pt"``), verified on numbers (``rnnshape port``); see rnnshape.api.port.port."""
+def port(layer: str | None = None, **options: Any) -> PortResult:
+    """A Keras layer ported to torch.nn (``to="torch"``; ``layer`` defaults to "lstm") or a torch
+    state_dict to Keras (``from_torch="FILE.pt"``: the kind is the file's), verified on numbers
+    (``rnnshape port``); see rnnshape.api.port.port."""
     from rnnshape.api.port import port as run
 
     return run(layer, **options)

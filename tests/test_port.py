@@ -214,13 +214,18 @@ def test_what_torch_cannot_compute_is_refused_with_the_reason(invoke, args, word
     assert words in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_state_dict_of_another_layer_names_the_options_that_fit(invoke, tmp_path):
+def test_a_state_dict_is_read_as_it_is_and_an_option_contradicting_it_refused(invoke, tmp_path):
     path = tmp_path / "gru.pt"
     torch.save(torch.nn.GRU(2, 3, 2, bidirectional=True).state_dict(), path)
     result = invoke(["port", "--from", "torch", str(path), "--layer", "lstm"])
     assert result.exit_code == 2 and "--layer gru" in result.stderr
-    result = invoke(["port", "--from", "torch", str(path), "--layer", "gru"])
-    assert result.exit_code == 2 and "give --num-layers 2 --bidirectional" in result.stderr
+    result = invoke(["port", "--from", "torch", str(path), "--layer", "gru"])  # its 2 layers, both directions
+    assert result.exit_code == 0, result.stderr
+    assert "torch.nn.GRU(input_size=2, hidden_size=3, num_layers=2, batch_first=True, bidirectional=True)" in \
+        result.stdout
+    result = invoke(["port", "--from", "torch", str(path), "--num-layers", "1"])
+    assert result.exit_code == 2 and "--num-layers: 1 contradicts gru.pt, whose state_dict holds 2 layers" in \
+        result.stderr
     (tmp_path / "code.pt").write_bytes(b"\x80\x04cos\nsystem\n.")  # a pickle calling code: refused unread
     result = invoke(["port", "--from", "torch", str(tmp_path / "code.pt"), "--layer", "gru"])
     assert result.exit_code == 2 and "weights_only=True" in result.stderr

@@ -4,6 +4,7 @@ documented layout, the refusals before anything heavy is imported, and `import r
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -44,7 +45,7 @@ def test_outputs_read_across():
     (dict(layer="gru", reset_after=False), "reset gate after the recurrent matmul"),
     (dict(layer="lstm", activation="relu"), "tanh only"),
     (dict(layer="simplernn", activation="softsign"), "tanh or relu"),
-    (dict(layer="lstm", go_backwards=True), "no go_backwards"),
+    (dict(layer="lstm", go_backwards=True, bidirectional=True), "no go_backwards"),
     (dict(layer="lstm", lengths="2", timesteps=3), "pack_padded_sequence"),
 ])
 def test_what_torch_nn_cannot_compute_is_refused(options, words):
@@ -93,3 +94,77 @@ def test_save_svg_and_html_may_not_name_the_same_file_or_an_input(invoke, tmp_pa
     message = result.stderr.strip()
     assert message.count("\n") == 0 and all(name in message for name in names), message
     assert (source.read_bytes() if source.exists() else None) == before
+
+
+# ---- a layer of a saved model, decided from its saved config (no Keras) ----------------------
+def _saved(class_name, **config):
+    return {"module": "keras.layers", "class_name": class_name, "config": {"name": "x", "units": 4, **config}}
+
+
+@pytest.mark.parametrize("obj, words", [
+    (_saved("LSTM", activation="relu"), "layer 'x' has activation='relu': torch.nn.LSTM has only tanh"),
+    (_saved("GRU", recurrent_activation="hard_sigmoid"), "has recurrent_activation='hard_sigmoid'"),
+    (_saved("GRU", reset_after=False), "has reset_after=False"),
+    (_saved("SimpleRNN", activation="elu"), "has activation='elu': torch.nn.RNN's nonlinearity is tanh or relu"),
+    (_saved("LSTM", stateful=True), "has stateful=True"),
+    (_saved("LSTM", dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}),
+     "computes in float16"),
+    (_saved("ConvLSTM2D", filters=3), "is a ConvLSTM2D"),
+    (_saved("RNN", cell={"class_name": "StackedRNNCells", "config": {"cells": []}}),
+     "is keras.layers.RNN around StackedRNNCells"),
+    (_saved("RNN", cell={"class_name": "LSTMCell", "config": {"units": 4, "activation": "relu"}}),
+     "layer 'x' has activation='relu': torch.nn.LSTM has only tanh"),
+    (_saved("Dense"), "is a Dense, not a recurrent layer"),
+    ({"class_name": "Bidirectional", "config": {"name": "x", "layer": _saved("GRU"),
+                                                "backward_layer": _saved("GRU", units=3, go_backwards=True)}},
+     "has a backward_layer with units=3 (forward: 4)"),
+    ({"class_name": "LSTM", "config": {"name": "x", "output_dim": 8, "inner_activation": "hard_sigmoid"}},
+     "has recurrent_activation='hard_sigmoid'"),  # a Keras 1 config
+])
+def test_a_saved_layer_torch_nn_cannot_compute_is_refused_naming_its_setting(obj, words):
+    from rnnshape.model.port import saved_layer
+
+    with pytest.raises(UsageError, match=re.escape(words)):
+        saved_layer("x", obj, [])
+
+
+def test_a_saved_layer_is_found_by_path_and_read_whole():
+    from rnnshape.model.port import find_saved_layer, saved_layer
+
+    inner = {"class_name": "Functional", "config": {"name": "encoder", "layers": [
+        {"class_name": "InputLayer", "config": {"name": "in"}},
+        {"class_name": "Bidirectional", "config": {"name": "bi", "merge_mode": None, "layer": _saved(
+            "SimpleRNN", activation="relu", use_bias=False, return_sequences=True, dropout=0.25)}}]}}
+    config = {"class_name": "Sequential", "config": {"name": "m", "layers": [inner, _saved("LSTM")]}}
+    path, obj = find_saved_layer(config, "bi")
+    layer = saved_layer(path, obj, [])
+    assert path == "encoder/bi" and layer.kind == "simplernn" and layer.merge_mode == "none"
+    assert layer.keras_call == ('keras.layers.Bidirectional(keras.layers.SimpleRNN(4, return_sequences=True, '
+                                'activation="relu", use_bias=False, dropout=0.25), merge_mode=None, name="bi")')
+    options = layer.spec_options()
+    assert options["activation"] == "relu" and options["use_bias"] is False and options["bidirectional"]
+    assert find_saved_layer(config, "x") is not None and find_saved_layer(config, "nope") is None
+
+
+def test_what_a_state_dict_holds():
+    from rnnshape.model.port import kind_of_state_dict, state_dict_options
+
+    found = describe_state_dict({"weight_ih_l0": (9, 2), "weight_hh_l0": (9, 3), "weight_ih_l0_reverse": (9, 2),
+                                 "weight_hh_l0_reverse": (9, 3), "weight_ih_l1": (9, 6), "weight_hh_l1": (9, 3),
+                                 "weight_ih_l1_reverse": (9, 6), "weight_hh_l1_reverse": (9, 3)})
+    assert kind_of_state_dict(found, "f.pt") == "gru"
+    fixed = {key: value for key, (value, _, _) in state_dict_options(found, "f.pt").items()}
+    assert fixed == {"num_layers": 2, "bidirectional": True, "use_bias": False, "units": 3, "features": 2}
+    with pytest.raises(UsageError, match="neither 4"):
+        kind_of_state_dict(describe_state_dict({"weight_ih_l0": (6, 2), "weight_hh_l0": (6, 3)}), "f.pt")
+
+
+def test_an_rnn_around_one_cell_is_read_as_its_layer():
+    from rnnshape.model.port import saved_layer
+
+    obj = {"class_name": "RNN", "config": {"name": "r", "return_sequences": True, "go_backwards": True, "cell": {
+        "class_name": "GRUCell", "config": {"name": "c", "units": 5, "use_bias": False}}}}
+    layer = saved_layer("r", obj, [])
+    assert layer.kind == "gru" and layer.spec_options()["go_backwards"] and not layer.spec_options()["use_bias"]
+    assert layer.keras_call == ('keras.layers.RNN(keras.layers.GRUCell(5, use_bias=False), return_sequences=True, '
+                                'go_backwards=True, name="r")')

@@ -10,7 +10,9 @@ from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
 from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
 from rnnshape.model.limits import Limits, check_size
-from rnnshape.model.port import DIRECTIONS_TO, PORTABLE, Port, check_state_dict, conversion_code, describe_state_dict, refuse_unportable
+from rnnshape.model.port import (DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, SavedLayer, check_state_dict, conversion_code,
+                                 describe_state_dict, find_saved_layer, kind_of_state_dict, recurrent_paths, saved_layers,
+                                 refuse_unportable, saved_layer, state_dict_options)
 from rnnshape.results import PortResult
 from rnnshape.versions import versions
 
@@ -24,19 +26,24 @@ def keras_mode(mode: str):
     return runner.mode(mode)
 
 
-def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
-         batch: int | None = None, *, to: str | None = None, from_torch: str | None = None, num_layers: int = 1,
+def port(layer: str | None = None, units: int | None = None, timesteps: int | None = None,
+         features: int | None = None, batch: int | None = None, *, to: str | None = None,
+         from_torch: str | None = None, num_layers: int | None = None,
          model: str | None = None, save: str | None = None, code: bool = False,
-         return_sequences: bool = False, return_state: bool = False, bidirectional: bool = False,
+         return_sequences: bool = False, return_state: bool = False, bidirectional: bool | None = None,
          merge_mode: str | None = None, reset_after: bool | None = None, activation: str | None = None,
          recurrent_activation: str | None = None, use_bias: bool | None = None, seed: int = 0,
          input: Any = "random", kernel_init: Any = None, recurrent_init: Any = None, bias_init: Any = None,
          max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS) -> PortResult:
     """Port a Keras LSTM/GRU/SimpleRNN (Bidirectional, a stack of ``num_layers``) to torch.nn
-    (``to="torch"``), or a torch.nn state_dict file to Keras (``from_torch="FILE.pt"``, ``layer`` its
-    kind). Both frameworks run on the same input; every returned tensor is compared (max |diff| <=
-    1e-5, else a BackendError in ``result.errors``: exit 3). ``model``: port the layer named
-    ``layer`` of that saved Keras model. ``save``: write the converted weights (.pt for torch, a
+    (``to="torch"``; ``layer`` defaults to "lstm"), or a torch.nn state_dict file to Keras
+    (``from_torch="FILE.pt"``: its kind, layers, directions, bias and sizes are read from the file;
+    an option that contradicts the file is a UsageError). Both frameworks run on the same input;
+    every returned tensor is compared (max |diff| <= 1e-5, else a BackendError in
+    ``result.errors``: exit 3). ``model``: port the layer named ``layer`` of that saved Keras model
+    with its whole saved config (activation, use_bias, flags, Bidirectional merge mode); what
+    torch.nn cannot compute is a UsageError naming the layer's setting, decided from the saved
+    config before TensorFlow is imported. ``save``: write the converted weights (.pt for torch, a
     .weights.h5 for Keras). ``code``: include a dependency-free conversion function."""
     if to is not None and from_torch is not None:
         raise UsageError("Invalid value for --to/--from: give one direction: --to torch, or --from torch FILE.pt")
@@ -46,7 +53,7 @@ def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = 
         raise UsageError(f"Invalid value for --to: {to!r} is not one of {', '.join(DIRECTIONS_TO)}")
     if model is not None and from_torch is not None:
         raise UsageError("Invalid value for --model: --model ports a layer of a Keras model to torch (--to torch)")
-    if model is not None and num_layers != 1:
+    if model is not None and num_layers not in (None, 1):
         raise UsageError("Invalid value for --num-layers: --model ports one layer of the model (its own weights); "
                          "drop --num-layers")
     direction = "to" if to is not None else "from"
@@ -61,7 +68,8 @@ def port(layer: str = "lstm", units: int | None = None, timesteps: int | None = 
         return _port_model(model, layer, options, save, code, limits)
     if direction == "from":
         return _port_from_torch(from_torch, layer, num_layers, options, save, code, limits)
-    spec = make_layer_spec(layer=_kind(layer), **options)
+    num_layers = 1 if num_layers is None else num_layers
+    spec = make_layer_spec(layer=_kind("lstm" if layer is None else layer), **options)
     port_ = Port(spec, num_layers)
     refuse_unportable(spec, num_layers)
     check_size(spec, limits, passes=2 * num_layers)
@@ -108,7 +116,8 @@ def _finish(port_: Port, direction: str, keras_run: Any, state: dict[str, Any] |
                            f"not those the mapping reads {port_.keras_weight_paths()}")
     if state is None:
         state = measured.to_torch(port_, keras_weights)
-    torch_run = torch_runner.run(port_.layer, port_.torch_constructor(), state, keras_run.input)
+    torch_input = keras_run.input[:, ::-1] if port_.torch_input() != "x" else keras_run.input
+    torch_run = torch_runner.run(port_.layer, port_.torch_constructor(), state, torch_input)
     rows, output_checks = measured.compare_outputs(port_, keras_run.outputs, torch_run.outputs)
     checks += output_checks
     spec = port_.spec
@@ -125,7 +134,7 @@ def _finish(port_: Port, direction: str, keras_run: Any, state: dict[str, Any] |
                             "source": spec.input, "seed": spec.seed},
                   "outputs": [{"name": t.name, "shape": list(t.shape), "axes": list(t.axes), "meaning": t.meaning}
                               for t in spec.outputs()]},
-        "torch": {"call": port_.torch_call(), "outputs": port_.torch_outputs(),
+        "torch": {"call": port_.torch_call(), "input": port_.torch_input(), "outputs": port_.torch_outputs(),
                   "state_dict": [{"name": n, "shape": list(s)} for n, s in port_.torch_names()]},
         "weights": ([{k: r[k] for k in ("torch", "torch_shape", "keras", "keras_shape", "how")} for r in rules]
                     if direction == "to" else
@@ -172,28 +181,44 @@ def _save(port_: Port, direction: str, state: dict[str, Any], path: str, keras_w
                     f"model.load_weights({path!r})"}
 
 
-def _port_from_torch(path: str, layer: str, num_layers: int, options: dict[str, Any], save: str | None, code: bool,
-                     limits: Limits) -> PortResult:
+def _port_from_torch(path: str, layer: str | None, num_layers: int | None, options: dict[str, Any],
+                     save: str | None, code: bool, limits: Limits) -> PortResult:
+    """A torch.nn state_dict file: what it holds (kind, layers, directions, bias, sizes) is taken
+    from the file; an option that says otherwise is refused, naming both."""
     from rnnshape import files
     from rnnshape.measure import port as measured
     from rnnshape.runner import keras_port
     from rnnshape.runner import torch as torch_runner
 
-    kind = _kind(layer)
+    kind = None if layer is None else _kind(layer)
     raw = files.read_user_file(path, "torch file", lambda problem: UsageError(f"Invalid value for --from: {path}: "
                                                                               f"{problem}"), MAX_TORCH_FILE_BYTES)
     state = torch_runner.read_state_dict(raw, path)
-    found = describe_state_dict({k: tuple(v.shape) for k, v in state.items()})
-    for key, value in (("units", found["hidden_size"]), ("features", found["input_size"])):
-        if options.get(key) is not None and options[key] != value:
-            raise UsageError(f"Invalid value for --{key}: the state_dict fixes it at {value}")
-    options = {**options, "units": found["hidden_size"], "features": found["input_size"]}
-    if options.get("use_bias") is None:
-        options["use_bias"] = found["bias"]
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    found = describe_state_dict(shapes)
+    name = os.path.basename(path)
+    held = kind_of_state_dict(found, path)
+    if kind is not None and kind != held:
+        raise UsageError(f"Invalid value for --layer: {layer} contradicts {name}, a torch.nn.{TORCH_CLASS[held]} "
+                         f"state_dict (weight_ih_l0 holds {found['gate_rows'] // found['hidden_size']} gate blocks of "
+                         f"hidden_size {found['hidden_size']}): drop --layer, or give --layer {held}")
+    kind = held
+    fixed = state_dict_options(found, name)
+    options = dict(options)
+    for key, (value, option, words) in fixed.items():
+        given = num_layers if key == "num_layers" else options.get(key)
+        if given is not None and given != value:
+            shown = given if not isinstance(given, bool) else ""
+            raise UsageError(f"Invalid value for {option(given)}: {f'{shown} ' if shown != '' else ''}contradicts "
+                             f"{name}, whose state_dict holds {words}: drop {option(given)}")
+        if key == "num_layers":
+            num_layers = value
+        else:
+            options[key] = value
     spec = make_layer_spec(layer=kind, **options)
     port_ = Port(spec, num_layers)
     refuse_unportable(spec, num_layers)
-    check_state_dict(port_, {k: tuple(v.shape) for k, v in state.items()})
+    check_state_dict(port_, shapes)
     check_size(spec, limits, passes=2 * num_layers)
     ordered = {name: state[name] for name, _ in port_.torch_names()}
     weights = measured.to_keras(port_, ordered)
@@ -204,38 +229,134 @@ def _port_from_torch(path: str, layer: str, num_layers: int, options: dict[str, 
                    {"kind": "torch_file", "path": path, "bytes": len(raw)})
 
 
-def _port_model(path: str, name: str, options: dict[str, Any], save: str | None, code: bool,
+# the options the --model layer fixes, with their option names
+_FIXED_BY_LAYER = {"units": "--units", "bidirectional": "--bidirectional", "merge_mode": "--merge-mode",
+                   "reset_after": "--reset-after", "activation": "--activation",
+                   "recurrent_activation": "--recurrent-activation", "use_bias": "--use-bias",
+                   "return_sequences": "--return-sequences", "return_state": "--return-state"}
+
+
+def _refuse_options(layer: SavedLayer, options: dict[str, Any], path: str) -> None:
+    """--model ports the layer as saved: an option that says otherwise is refused (exit 2)."""
+    own = layer.spec_options()
+    for key, option in _FIXED_BY_LAYER.items():
+        given = options.get(key)
+        if given is None or (key in ("return_sequences", "return_state") and given is False):
+            continue
+        value = own.get(key)
+        if key == "merge_mode" and isinstance(given, str):
+            given = given.lower()
+        if key in ("activation", "recurrent_activation") and isinstance(given, str):
+            given = given.lower()
+        if given != value:
+            shown = option if not isinstance(given, bool) or given else option.replace("--", "--no-", 1)
+            raise UsageError(f"Invalid value for {shown}: layer {layer.path!r} of {os.path.basename(path)} has "
+                             f"{key}={value!r}; with --model the layer's own settings are ported: drop {shown}")
+    for key, option in (("kernel_init", "--kernel-init"), ("recurrent_init", "--recurrent-init"),
+                        ("bias_init", "--bias-init")):
+        if options.get(key) is not None:
+            raise UsageError(f"Invalid value for {option}: with --model the layer's own weights are ported: "
+                             f"drop {option}")
+
+
+def _input_file(options: dict[str, Any]) -> Any:
+    """The --input file (read now, before Keras), or None for a generated input."""
+    from rnnshape.model.layer import input_file_name
+
+    name = input_file_name(options.get("input"))
+    if name is None:
+        return None
+    from rnnshape.files import file_input
+
+    return file_input(name)
+
+
+def _port_model(path: str, name: str | None, options: dict[str, Any], save: str | None, code: bool,
                 limits: Limits) -> PortResult:
-    """The layer ``name`` of a saved model, read with the model command's safety checks."""
-    from rnnshape.api.model import _cell_options, _find_row, load_checked_model, read_model_config
+    """The layer ``name`` of a saved model with its whole saved config, read with the model
+    command's safety checks. What torch.nn cannot compute is refused from the file's config
+    before TensorFlow is imported."""
+    from rnnshape.api.model import load_checked_model, read_model_config
+
+    try:
+        saved = read_model_config(path)
+    except UsageError as exc:
+        raise UsageError(f"Invalid value for --model: {exc.message}") from exc
+    recurrent = recurrent_paths(saved.config)
+    if name is None:
+        raise UsageError(f"Invalid value for --layer: with --model, give the name of the layer to port (this "
+                         f"model's recurrent layers: {', '.join(recurrent) or 'none'})")
+    found = find_saved_layer(saved.config, name)
+    known = saved_layers(saved.config)
+    if found is None and known and not any(path == name or path.rsplit("/", 1)[-1] == name for path, _ in known):
+        raise UsageError(f"Invalid value for --layer: {name!r} is not a layer of this model (its recurrent layers: "
+                         f"{', '.join(recurrent) or 'none'})")
+    if found is not None:
+        layer = saved_layer(found[0], found[1], recurrent)  # the refusals, from the file alone
+        _refuse_options(layer, options, path)
+        _check_features(layer.path, _saved_features(found[1]), options, path)
+    input_file = _input_file(options)
+    if found is not None and input_file is not None:
+        _check_input(layer.path, _saved_features(found[1]), input_file)
+
     from rnnshape.measure.model import model_data
-    from rnnshape.model.layer import make_spec
     from rnnshape.runner import keras as runner
     from rnnshape.runner import keras_port
 
     try:
-        keras_model = load_checked_model(path, read_model_config(path))
+        keras_model = load_checked_model(path, saved)
     except UsageError as exc:
         raise UsageError(f"Invalid value for --model: {exc.message}") from exc
     rows = model_data(runner.walk_model(keras_model), {"kind": "file", "path": path})["layers"]
-    row = _find_row(rows, name)
-    rec, config = row["recurrent"], row["recurrent"]["config"]
+    matches = [row for row in rows if row["path"] == name] or [row for row in rows if row["name"] == name]
+    listed = ", ".join(row["path"] for row in rows if row["recurrent"]) or "none"
+    if len(matches) != 1:
+        problem = "is not a layer of this model" if not matches else "names several layers; give its path"
+        raise UsageError(f"Invalid value for --layer: {name!r} {problem} (its recurrent layers: {listed})")
+    row = matches[0]
+    keras_layer = runner.find_layer(keras_model, row["path"])
+    # the live layer's own config decides (the same rules as the file's)
+    layer = saved_layer(row["path"], keras_port.layer_config(keras_layer), listed.split(", "))
+    _refuse_options(layer, options, path)
     shape = row["input_shapes"][0]
-    fixed = {"features": shape[-1], "timesteps": shape[1] if len(shape) == 3 else None}
-    sizes = {key: options[key] if options.get(key) is not None else fixed.get(key)
-             for key in ("timesteps", "features", "batch")}
-    if fixed["features"] is not None and sizes["features"] != fixed["features"]:
-        raise UsageError(f"Invalid value for --features: the layer {name!r} reads {fixed['features']} features")
-    spec = make_spec(layer=rec["kind"], units=int(config["units"]), **{k: v for k, v in sizes.items() if v is not None},
-                     return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
-                     stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
-                     bidirectional=rec["bidirectional"], seed=options["seed"], input=options["input"],
-                     merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
-                     **_cell_options(rec["kind"], config))
+    features = shape[-1] if len(shape) == 3 else None
+    _check_features(layer.path, features, options, path)
+    sizes: dict[str, Any] = {"timesteps": options.get("timesteps"), "batch": options.get("batch")}
+    if input_file is not None:
+        _check_input(layer.path, features, input_file)
+    else:
+        sizes["features"] = features
+        if sizes["timesteps"] is None and len(shape) == 3 and shape[1] is not None:
+            sizes["timesteps"] = shape[1]
+    spec = make_layer_spec(**layer.spec_options(), **{k: v for k, v in sizes.items() if v is not None},
+                           seed=options["seed"], input=options["input"])
     refuse_unportable(spec, 1, option="--layer")
     check_size(spec, limits, passes=2)
     port_ = Port(spec, 1, keras_names=(row["name"],))
-    keras_run = keras_port.run_layer(runner.find_layer(keras_model, row["path"]), spec)
+    keras_run = keras_port.run_layer(keras_layer, spec)
     return _finish(port_, "to", keras_run, None, save, code,
                    {"kind": "model", "path": path, "layer": row["path"],
-                    "keras_call": f"{spec.keras_call()}  # {row['path']} of {os.path.basename(path)}, its own weights"})
+                    "keras_call": f"{layer.keras_call}  # {row['path']} of {os.path.basename(path)}, its own weights"})
+
+
+def _saved_features(obj: dict[str, Any]) -> int | None:
+    """The features a saved layer was built for (Keras 3's build_config), when the file says."""
+    build = obj.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and len(shape) == 3 and isinstance(shape[-1], int):
+        return shape[-1]
+    return None
+
+
+def _check_features(path: str, features: int | None, options: dict[str, Any], model: str) -> None:
+    given = options.get("features")
+    if features is not None and given is not None and given != features:
+        raise UsageError(f"Invalid value for --features: {given} contradicts layer {path!r} of "
+                         f"{os.path.basename(model)}, which reads {features} features per step: drop --features")
+
+
+def _check_input(path: str, features: int | None, input_file: Any) -> None:
+    shape = tuple(input_file.shape)
+    if features is not None and shape[-1] != features:
+        raise UsageError(f"Invalid value for --input: {input_file.path} holds {shape[-1]} features per step (shape "
+                         f"{shape} as [batch, timesteps, features]); layer {path!r} reads {features}")

@@ -17,10 +17,12 @@ from rnnshape.model.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
               help="port the Keras layer to this framework [default: torch, unless --from]")
 @click.option("--from", "from_", type=(click.Choice(DIRECTIONS_FROM, case_sensitive=False), str), default=None,
               metavar="torch FILE.pt", help="port a torch.nn state_dict file (torch.save) to Keras weights")
-@click.option("--layer", "layer", default="lstm", show_default=True, metavar="lstm|gru|simplernn|NAME",
-              help="the layer kind; with --model, the name (or path) of a layer of the model")
-@click.option("--num-layers", type=click.IntRange(1, MAX_NUM_LAYERS), default=1, show_default=True,
-              help="a stack of this many layers of the same kind (torch.nn's num_layers)")
+@click.option("--layer", "layer", default=None, metavar="lstm|gru|simplernn|NAME",
+              help="the layer kind [default: lstm; --from: the file's]; with --model, the name (or path) of a "
+                   "layer of the model")
+@click.option("--num-layers", type=click.IntRange(1, MAX_NUM_LAYERS), default=None,
+              help="a stack of this many layers of the same kind (torch.nn's num_layers) [default: 1; --from: the "
+                   "file's]")
 @click.option("--model", "model", default=None, metavar="FILE.keras",
               help="port the layer --layer NAME of this saved Keras model (read in safe mode)")
 @click.option("--units", type=int, default=None, help="units (torch's hidden_size) [default: 4; --from: the file's]")
@@ -30,7 +32,8 @@ from rnnshape.model.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
 @click.option("--batch", type=int, default=None, help="samples in the batch [default: 1]")
 @click.option("--return-sequences/--no-return-sequences", default=False, help="Keras: return h at every timestep")
 @click.option("--return-state/--no-return-state", default=False, help="Keras: also return the final states")
-@click.option("--bidirectional/--no-bidirectional", default=False, help="keras.layers.Bidirectional / bidirectional=True")
+@click.option("--bidirectional/--no-bidirectional", default=None,
+              help="keras.layers.Bidirectional / bidirectional=True [default: off; --from: the file's]")
 @click.option("--merge-mode", type=click.Choice(MERGE_MODES, case_sensitive=False), default=None,
               help="how Keras' Bidirectional merges the directions (torch concatenates) [default: concat]")
 @click.option("--reset-after/--no-reset-after", "reset_after", default=None,
@@ -39,7 +42,8 @@ from rnnshape.model.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
               help="tanh (LSTM/GRU: the only one torch has); SimpleRNN: tanh or relu [default: tanh]")
 @click.option("--recurrent-activation", type=ACTIVATION, default=None,
               help="LSTM/GRU gates: sigmoid (the only one torch has) [default: sigmoid]")
-@click.option("--use-bias/--no-use-bias", "use_bias", default=None, help="bias (torch: bias=) [default: on]")
+@click.option("--use-bias/--no-use-bias", "use_bias", default=None,
+              help="bias (torch: bias=) [default: on; --from: the file's]")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
               help="input numbers, as inspect's --input")
@@ -68,7 +72,7 @@ def port(json_mode: bool, svg: str | None, html: str | None, from_: tuple[str, s
       rnnshape port --to torch --layer gru --bidirectional --num-layers 2 --return-sequences
       rnnshape port --to torch --layer lstm --save lstm.pt --code
       rnnshape port --to torch --model model.keras --layer encoder_lstm
-      rnnshape port --from torch lstm.pt --layer lstm --save lstm.weights.h5
+      rnnshape port --from torch lstm.pt --save lstm.weights.h5
     """
     from rnnshape.api.port import port as run
 

@@ -124,3 +124,11 @@ def weights_file(spec: LayerSpec, num_layers: int, weights: list[np.ndarray], pa
         model = keras.Sequential([keras.Input(shape=(None, spec.features)), *layers])
         model.set_weights(weights)
         model.save_weights(path)
+
+
+def layer_config(layer: Any) -> dict[str, Any]:
+    """A live layer serialized as a saved model stores it ({class_name, config, ...}, plain JSON)."""
+    import json
+
+    keras = load_keras()
+    return json.loads(json.dumps(keras.saving.serialize_keras_object(layer), default=str))

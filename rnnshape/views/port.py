@@ -23,6 +23,10 @@ def render(result: Any, width: int) -> Iterator[Any]:
     for call in calls[1:]:
         yield Text("       " + call, style="bold")
     yield Text("torch: " + data["torch"]["call"], style="bold")
+    reads = data["torch"].get("input", "x")
+    if reads != "x":
+        yield Text(f"       run as module({reads}): torch.nn has no go_backwards; Keras' layer reads x_T first and "
+                   "returns its steps in that order", style="bold")
     inp = data["keras"]["input"]
     yield (f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], the same float32 numbers on both "
            f"sides ({inp['source']}, seed {inp['seed']})")
@@ -56,9 +60,9 @@ def outputs_table(data: dict[str, Any]) -> Table:
 
 
 def torch_table(data: dict[str, Any]) -> Table:
-    table = Table(title="What torch.nn returns: output, (h_n, c_n) = module(x)" if any(
-        o["name"] == "c_n" for o in data["torch"]["outputs"]) else "What torch.nn returns: output, h_n = module(x)",
-        title_justify="left", box=TABLE_BOX)
+    reads = data["torch"].get("input", "x")
+    returned = "output, (h_n, c_n)" if any(o["name"] == "c_n" for o in data["torch"]["outputs"]) else "output, h_n"
+    table = Table(title=f"What torch.nn returns: {returned} = module({reads})", title_justify="left", box=TABLE_BOX)
     table.add_column("torch")
     table.add_column("shape")
     table.add_column("axes", overflow="fold")
