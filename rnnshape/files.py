@@ -416,6 +416,7 @@ def read_model_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Model
     Every other case is a UsageError (exit 2) of one line."""
     import stat as stat_module
 
+    path = str(os.fspath(path))  # a pathlib.Path too: the name decides the format
     try:
         info = os.stat(path)
     except (OSError, ValueError) as exc:

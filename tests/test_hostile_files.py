@@ -256,6 +256,16 @@ def test_values_beyond_float32_are_refused_like_nan_by_every_reader(tmp_path):
     files.check_values(np.arange(5), "x", "x")  # integers (token ids) pass
 
 
-def test_fullwidth_digits_are_refused(tmp_path):
+def test_fullwidth_digits_are_refused(invoke):
     line = _refused(_cli("inspect", "--static", "--units", "\uff14"), "--units")
-    assert "ASCII" in line
+    assert "'\uff14' is not a number in ASCII digits (0-9); type '4'" in line
+    for args, option in [(["inspect", "--static", "--dropout", "\uff10.\uff15"], "--dropout"),
+                         (["window", "--length", "\u0663\u0660"], "--length"),
+                         (["inspect", "--static", "--lengths", "\uff12"], "--lengths"),
+                         (["inspect", "--static", "--expect", "output=1,\uff14"], "--expect"),
+                         (["inspect", "--static", "--layer", "rnn", "--cells", "lstm:\uff12"], "--cells"),
+                         (["stack", "lstm:\uff14", "--static"], "SPEC")]:
+        result = invoke(args)
+        assert result.exit_code == 2 and result.stdout == "", (args, result.output)
+        assert len(result.stderr.splitlines()) == 1 and option in result.stderr, (args, result.stderr)
+    assert invoke(["inspect", "--static", "--units", "4"]).exit_code == 0
