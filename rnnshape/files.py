@@ -449,68 +449,67 @@ def model_format(path: str) -> str:
     that format and only that: an HDF5 file named .keras, a zip named .h5, or one file that is
     both (a zip appended to an HDF5 file, a zip in an HDF5 user block) is refused, naming what
     the file is and what to call it, so that what is checked here is what Keras reads."""
-    content = _model_content(path)
+    found = _model_content(path)
     name = os.path.basename(path)
     stem = name.rsplit(".", 1)[0] if "." in name else name
     both = ("is both an HDF5 file and a zip (one file appended to or hidden in the other): Keras reads one part "
             "by the name, rnnshape would vouch for the other; refused: save the model again with "
             "model.save(\"model.keras\")")
-    if content == "broken zip" and not path.endswith(H5_SUFFIXES):
-        raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of "
-                                      "central directory)")
-    if path.endswith(KERAS_SUFFIX):
-        if content == "zip":
+    zip_only = found.zip_at_start and found.is_zip and not found.hdf5_at_start
+    if path.endswith(KERAS_SUFFIX):  # Keras: zipfile reads it; an HDF5 signature inside a stored member is data
+        if zip_only:
             return "keras"
-        if content == "h5":
+        if found.is_zip and (found.hdf5_at_start or found.hdf5_later):
+            raise _model_file_error(path, both)
+        if found.hdf5_at_start or found.hdf5_later:
             raise _model_file_error(path, f"is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: "
                                           f"Keras reads a file by its name; rename it to {stem}.h5")
-        if content == "both":
-            raise _model_file_error(path, both)
-        raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file")
-    if path.endswith(H5_SUFFIXES):
-        if content == "h5":
+    elif path.endswith(H5_SUFFIXES):  # Keras: h5py reads it, from byte 0 or after a user block
+        if found.is_zip or found.zip_at_start:
+            if found.hdf5_at_start or found.hdf5_later:
+                raise _model_file_error(path, both)
+            if found.is_zip:
+                raise _model_file_error(path, f"is a zip (a .keras model), not the HDF5 file its name says: Keras "
+                                              f"reads a file by its name; rename it to {stem}.keras")
+        elif found.hdf5_at_start or found.hdf5_later:
             return "h5"
-        if content == "zip":
-            raise _model_file_error(path, f"is a zip (a .keras model), not the HDF5 file its name says: Keras reads "
-                                          f"a file by its name; rename it to {stem}.keras")
-        if content == "both":
-            raise _model_file_error(path, both)
-        raise _model_file_error(path, "is not a Keras model file: neither a legacy HDF5 (.h5) file nor a .keras zip")
-    suffix = {"zip": ".keras", "h5": ".h5"}.get(content)
-    what = {"zip": "a zip (a .keras model?)", "h5": "an HDF5 file (a legacy .h5 model?)"}.get(content)
-    if suffix:
+    elif zip_only or found.hdf5_at_start:
+        suffix, what = (".keras", "a zip (a .keras model?)") if zip_only else (".h5", "an HDF5 file (a legacy .h5 "
+                                                                                       "model?)")
         raise _model_file_error(path, f"is {what}, but Keras loads only names ending in .keras, .h5 or .hdf5 "
                                       f"(lower case): rename it to {stem}{suffix}")
+    if found.zip_at_start and not found.is_zip:
+        raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of "
+                                      "central directory)")
     raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file "
-                                  "(Keras loads only names ending in .keras, .h5 or .hdf5)")
+                                  "(Keras loads names ending in .keras, .h5 or .hdf5)")
 
 
-def _model_content(path: str) -> str:
-    """"zip", "h5", "both", "broken zip" (a zip's start without its end) or "neither": a zip starts with a local header and has an end record
-    (as zipfile finds it); an HDF5 file has its signature at byte 0, or after a user block at
-    512, 1024, 2048, ... (where h5py looks)."""
+@dataclass(frozen=True)
+class _Content:
+    zip_at_start: bool  # a zip's local file header at byte 0
+    is_zip: bool  # zipfile finds an end of central directory (where Keras' zipfile looks)
+    hdf5_at_start: bool  # the HDF5 signature at byte 0
+    hdf5_later: bool  # ... at 512, 1024, 2048, ... (after a user block: where h5py also looks)
+
+
+def _model_content(path: str) -> _Content:
     import zipfile
 
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
             size = os.fstat(handle.fileno()).st_size
-            hdf5 = head.startswith(HDF5_MAGIC)
+            later = False
             offset = 512
-            while not hdf5 and offset + 8 <= size:
+            while not later and offset + 8 <= size:
                 handle.seek(offset)
-                hdf5 = handle.read(8) == HDF5_MAGIC
+                later = handle.read(8) == HDF5_MAGIC
                 offset *= 2
         is_zip = zipfile.is_zipfile(path)
     except OSError as exc:
         raise _model_file_error(path, f"cannot read the model file: {exc.strerror or exc}") from None
-    if head.startswith(HDF5_MAGIC):
-        return "both" if is_zip else "h5"
-    if head.startswith(ZIP_MAGIC) and is_zip:
-        return "both" if hdf5 else "zip"
-    if hdf5:  # an HDF5 file behind a user block that is not a zip: h5py reads it, Keras too
-        return "both" if is_zip else "h5"
-    return "broken zip" if head.startswith(ZIP_MAGIC) else "neither"
+    return _Content(head.startswith(ZIP_MAGIC), is_zip, head.startswith(HDF5_MAGIC), later)
 
 
 # ---- a .keras zip: only config.json is inflated, and never beyond the limits -----------------
