@@ -457,6 +457,9 @@ def model_format(path: str) -> str:
             "model.save(\"model.keras\")")
     zip_only = found.zip_at_start and found.is_zip and not found.hdf5_at_start
     if path.endswith(KERAS_SUFFIX):  # Keras: zipfile reads it; an HDF5 signature inside a stored member is data
+        if found.zip_at_start and not found.is_zip:
+            raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end "
+                                          "of central directory)")
         if zip_only:
             return "keras"
         if found.is_zip and (found.hdf5_at_start or found.hdf5_later):
