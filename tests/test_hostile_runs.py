@@ -80,7 +80,6 @@ def test_explain_refuses_what_the_cli_refuses_and_checks_sizes_before_any_copy()
         rnnshape.explain(model, x)
     with pytest.raises(SpecError, match="3.4028235e"):
         rnnshape.explain(model, np.full((3, 4, 1), 1e300))
-    # the CLI's --x file with the same NaN: the same refusal, one rule
     # 10 million samples as a broadcast view (40 MB as float32 if copied): refused by the size guard
     view = np.broadcast_to(np.zeros((1, 4, 1), np.float64), (10_000_000, 4, 1))
     tracemalloc.start()
@@ -98,10 +97,12 @@ def test_a_nan_x_file_is_refused_by_the_cli_as_by_the_api(tmp_path):
     x = np.zeros((3, 4, 1))
     x[0, 0, 0] = np.inf
     np.save(tmp_path / "x.npy", x)
-    with pytest.raises(SpecError) as api:
-        rnnshape.explain(__import__("keras").Sequential([__import__("keras").Input((4, 1)),
-                                                         __import__("keras").layers.LSTM(2)]), x)
+    import keras
+
     from rnnshape.files import load_data_array
+
+    with pytest.raises(SpecError) as api:
+        rnnshape.explain(keras.Sequential([keras.Input((4, 1)), keras.layers.LSTM(2)]), x)
 
     with pytest.raises(SpecError) as cli_rule:
         load_data_array(str(tmp_path / "x.npy"), "--x")

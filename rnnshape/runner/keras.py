@@ -450,10 +450,6 @@ def prepare(spec: LayerSpec, weights: list[np.ndarray] | None = None, **override
     return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec), initial_states(spec))
 
 
-def _run_one(spec: LayerSpec) -> RunResult:
-    return _run_prepared(spec, prepare(spec))
-
-
 def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
     """Run a prepared layer and its probes (twins built from ``spec``, its cell options included,
     so that they compute what the layer computes)."""
