@@ -147,9 +147,8 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
     if array.ndim == 0 or array.ndim > 3 or array.size == 0:
         raise SpecError("input", f"{name!r} has shape {array.shape}; give 1-D (timesteps,), "
                                  "2-D (timesteps, features) or 3-D (batch, timesteps, features) data")
+    check_values(array, "input", name)
     array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise SpecError("input", f"{name!r} contains NaN or infinite values")
     notes: list[str] = []
     if array.ndim == 1:
         notes.append(f"{name}: a 1-D series of {array.shape[0]} steps becomes (1, {array.shape[0]}, 1): "
@@ -162,6 +161,30 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
                      "[batch, timesteps, features]")
         array = array[None]
     return LoadedInput(array.astype(np.float32), digest, tuple(notes))
+
+
+# ---- the user's numbers: one rule for files and Python callers --------------------------------
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max: Keras runs float32
+
+
+def check_values(array: np.ndarray, key: str, name: str) -> None:
+    """The one rule for a user's numbers, whether read from a file (--input, --initial-state,
+    --x, --y) or given by a Python caller (rnnshape.explain(model, x)): NaN and infinite values
+    are refused, and so are values finite here but beyond the largest float32 (they become
+    infinite when cast to the float32 Keras runs). A SpecError naming ``key`` and ``name``.
+    Reductions only, on the distinct elements of a broadcast view: nothing is copied."""
+    import numpy as np
+
+    if array.dtype.kind != "f" or array.size == 0:
+        return
+    distinct = array[tuple(slice(0, 1) if stride == 0 else slice(None) for stride in array.strides)]
+    low, high = distinct.min(), distinct.max()  # NaN propagates through both
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise SpecError(key, f"{name!r} contains NaN or infinite values")
+    largest = high if abs(high) >= abs(low) else low
+    if abs(float(largest)) > FLOAT32_MAX:
+        raise SpecError(key, f"{name!r} holds {float(largest):.6g}, beyond the largest float32 value "
+                             "3.4028235e+38 (it would become infinite in the float32 Keras runs)")
 
 
 def _read_npy(raw: bytes, name: str) -> np.ndarray:
@@ -225,8 +248,7 @@ def load_state_file(path: str) -> LoadedStates:
         raise SpecError("initial_state", f"{name!r} holds a {array.dtype} array of shape {array.shape}: numbers of "
                                          "shape (states, batch, units) are needed (ConvLSTM: (states, batch, "
                                          "rows', cols', filters))")
-    if not np.all(np.isfinite(array)):
-        raise SpecError("initial_state", f"{name!r} holds NaN or infinite values")
+    check_values(array, "initial_state", name)
     return LoadedStates(array.astype(np.float32), hashlib.sha256(raw).hexdigest())
 
 
@@ -387,12 +409,14 @@ def _model_file_error(path: str, problem: str) -> UsageError:
 
 def read_model_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ModelFile:
     """Read a model file's saved config without running anything in it: only a regular file, at
-    most ``max_bytes``, a .keras zip holding config.json or a legacy HDF5 file holding a
-    model_config; every other case is a UsageError (exit 2) of one line."""
-    import json
+    most ``max_bytes``, whose format is decided as Keras decides it (by the name: ``.keras`` a
+    zip, ``.h5``/``.hdf5`` an HDF5 file) and whose content is that format and only that; a .keras
+    zip holding config.json (no member inflating above ``max_bytes``, config.json at most
+    MAX_CONFIG_BYTES, nothing inflated but config.json) or an HDF5 file holding a model_config.
+    Every other case is a UsageError (exit 2) of one line."""
     import stat as stat_module
-    import zipfile
 
+    path = str(os.fspath(path))  # a pathlib.Path too: the name decides the format
     try:
         info = os.stat(path)
     except (OSError, ValueError) as exc:
@@ -407,41 +431,201 @@ def read_model_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Model
     if info.st_size > max_bytes:
         raise _model_file_error(path, f"is {info.st_size:,} bytes, above --max-file-size {max_bytes:,}; raise "
                                       "--max-file-size BYTES to read it")
+    fmt = model_format(path)
+    if fmt == "h5":
+        return ModelFile(path, "h5", info.st_size, _h5_config(path))
+    return ModelFile(path, "keras", info.st_size, _keras_zip_config(path, max_bytes))
+
+
+# ---- which format Keras reads: by the name, as keras.saving.load_model decides ----------------
+KERAS_SUFFIX = ".keras"
+H5_SUFFIXES = (".h5", ".hdf5")
+
+
+def model_format(path: str) -> str:
+    """"keras" or "h5": the format keras.saving.load_model will read this file as, decided as
+    Keras decides it (saving_api.load_model: a name ending in ``.keras`` is read as a zip, one
+    ending in ``.h5``/``.hdf5`` as HDF5, case-sensitive; nothing else loads). The content must be
+    that format and only that: an HDF5 file named .keras, a zip named .h5, or one file that is
+    both (a zip appended to an HDF5 file, a zip in an HDF5 user block) is refused, naming what
+    the file is and what to call it, so that what is checked here is what Keras reads."""
+    found = _model_content(path)
+    name = os.path.basename(path)
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    both = ("is both an HDF5 file and a zip (one file appended to or hidden in the other): Keras reads one part "
+            "by the name, rnnshape would vouch for the other; refused: save the model again with "
+            "model.save(\"model.keras\")")
+    zip_only = found.zip_at_start and found.is_zip and not found.hdf5_at_start
+    if path.endswith(KERAS_SUFFIX):  # Keras: zipfile reads it; an HDF5 signature inside a stored member is data
+        if found.zip_at_start and not found.is_zip:
+            raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end "
+                                          "of central directory)")
+        if zip_only:
+            return "keras"
+        if found.is_zip and (found.hdf5_at_start or found.hdf5_later):
+            raise _model_file_error(path, both)
+        if found.hdf5_at_start or found.hdf5_later:
+            raise _model_file_error(path, f"is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: "
+                                          f"Keras reads a file by its name; rename it to {stem}.h5")
+    elif path.endswith(H5_SUFFIXES):  # Keras: h5py reads it, from byte 0 or after a user block
+        if found.is_zip or found.zip_at_start:
+            if found.hdf5_at_start or found.hdf5_later:
+                raise _model_file_error(path, both)
+            if found.is_zip:
+                raise _model_file_error(path, f"is a zip (a .keras model), not the HDF5 file its name says: Keras "
+                                              f"reads a file by its name; rename it to {stem}.keras")
+        elif found.hdf5_at_start or found.hdf5_later:
+            return "h5"
+    elif zip_only or found.hdf5_at_start:
+        suffix, what = (".keras", "a zip (a .keras model?)") if zip_only else (".h5", "an HDF5 file (a legacy .h5 "
+                                                                                       "model?)")
+        raise _model_file_error(path, f"is {what}, but Keras loads only names ending in .keras, .h5 or .hdf5 "
+                                      f"(lower case): rename it to {stem}{suffix}")
+    if found.zip_at_start and not found.is_zip:
+        raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of "
+                                      "central directory)")
+    raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file "
+                                  "(Keras loads names ending in .keras, .h5 or .hdf5)")
+
+
+@dataclass(frozen=True)
+class _Content:
+    zip_at_start: bool  # a zip's local file header at byte 0
+    is_zip: bool  # zipfile finds an end of central directory (where Keras' zipfile looks)
+    hdf5_at_start: bool  # the HDF5 signature at byte 0
+    hdf5_later: bool  # ... at 512, 1024, 2048, ... (after a user block: where h5py also looks)
+
+
+def _model_content(path: str) -> _Content:
+    import zipfile
+
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
+            size = os.fstat(handle.fileno()).st_size
+            later = False
+            offset = 512
+            while not later and offset + 8 <= size:
+                handle.seek(offset)
+                later = handle.read(8) == HDF5_MAGIC
+                offset *= 2
+        is_zip = zipfile.is_zipfile(path)
     except OSError as exc:
         raise _model_file_error(path, f"cannot read the model file: {exc.strerror or exc}") from None
-    if head.startswith(HDF5_MAGIC):
-        return ModelFile(path, "h5", info.st_size, _h5_config(path))
-    if not head.startswith(ZIP_MAGIC):
-        raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file")
+    return _Content(head.startswith(ZIP_MAGIC), is_zip, head.startswith(HDF5_MAGIC), later)
+
+
+# ---- a .keras zip: only config.json is inflated, and never beyond the limits -----------------
+MAX_CONFIG_BYTES = 64 << 20  # config.json / model_config: 64 MiB (the config of a 1,000-layer model is a few MB)
+MAX_JSON_DEPTH = 100  # nesting of a saved config (a Keras model with 20 nested models is about 60 deep)
+
+
+def _keras_zip_config(path: str, max_bytes: int) -> dict[str, Any]:
+    """config.json of a .keras zip. Every member's declared uncompressed size, and their total,
+    is checked against ``max_bytes`` (--max-file-size) from the central directory, before
+    anything is inflated (zipfile never returns more than a member declares, so this bounds what
+    Keras inflates later too); config.json is at most MAX_CONFIG_BYTES, declared and as read
+    (the reading stops at the limit). No other member is inflated here (Keras reads the weights)."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if "config.json" not in names:
+            members = archive.infolist()
+            if "config.json" not in {m.filename for m in members}:
                 raise _model_file_error(path, "is a zip file without config.json: not a Keras .keras model")
-            bad = archive.testzip()
-            if bad is not None:
-                raise _model_file_error(path, f"is corrupt: the member {bad} fails its CRC check")
-            text = archive.read("config.json").decode("utf-8")
+            for member in members:
+                if member.file_size > max_bytes:
+                    raise _model_file_error(path, f"its member {member.filename!r} declares {member.file_size:,} bytes "
+                                                  f"uncompressed, above --max-file-size {max_bytes:,} (a zip bomb?); "
+                                                  "nothing was inflated; raise --max-file-size BYTES to read it")
+                if member.compress_size > member.file_size + member.file_size // 100 + 1024:
+                    # more stored bytes than any compression of what it declares: it inflates to
+                    # more than it declares (zipfile, and so Keras, would inflate that in one call)
+                    raise _model_file_error(path, f"its member {member.filename!r} stores {member.compress_size:,} "
+                                                  f"bytes for {member.file_size:,} declared: it inflates to more "
+                                                  "than it declares (a zip bomb?); nothing was inflated")
+            total = sum(member.file_size for member in members)
+            if total > max_bytes:
+                raise _model_file_error(path, f"its members declare {total:,} bytes uncompressed, above "
+                                              f"--max-file-size {max_bytes:,} (a zip bomb?); nothing was inflated; "
+                                              "raise --max-file-size BYTES to read it")
+            config = archive.getinfo("config.json")
+            if config.file_size > MAX_CONFIG_BYTES:
+                raise _model_file_error(path, f"holds a config.json that declares {config.file_size:,} bytes "
+                                              f"uncompressed, above the limit of {MAX_CONFIG_BYTES:,} for a model's "
+                                              "config (a zip bomb?); nothing was inflated")
+            raw = bytearray()
+            with archive.open(config) as member:  # in small reads: zipfile inflates about what is asked
+                while len(raw) <= config.file_size:
+                    chunk = member.read(min(1 << 16, config.file_size + 1 - len(raw)))
+                    if not chunk:
+                        break
+                    raw += chunk
+            if len(raw) > config.file_size:  # pragma: no cover - zipfile stops at the declared size
+                raise _model_file_error(path, "holds a config.json larger than it declares (a zip bomb?)")
     except UsageError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, UnicodeDecodeError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, RuntimeError,
+            NotImplementedError) as exc:
         raise _model_file_error(path, f"is a truncated or corrupt .keras zip ({type(exc).__name__}: "
                                       f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None
+    return parse_config_json(bytes(raw), path, "config.json")
+
+
+def parse_config_json(raw: str | bytes, path: str, what: str = "config.json") -> dict[str, Any]:
+    """A model's saved config (a .keras config.json, an .h5 model_config attribute) parsed
+    safely, the one way every saved config is parsed: at most MAX_CONFIG_BYTES, UTF-8, JSON,
+    nested at most MAX_JSON_DEPTH levels (a deeper document would exhaust Python's recursion in
+    the parser, the checks or Keras), an object at the top. Any other document is a UsageError
+    "``path``: holds a ``what`` that ..." (exit 2), never a RecursionError."""
+    import json
+
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _model_file_error(path, f"holds a {what} of {len(raw):,} bytes, above the limit of "
+                                      f"{MAX_CONFIG_BYTES:,} for a model's config")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _model_file_error(path, f"holds a {what} that is not UTF-8 text (byte {exc.start})") from None
     try:
-        config = json.loads(text)
+        config = json.loads(raw)
+    except RecursionError:
+        config = None
+        deep = True
     except ValueError as exc:
-        raise _model_file_error(path, f"holds a config.json that is not JSON ({exc})") from None
+        raise _model_file_error(path, f"holds a {what} that is not JSON ({exc})") from None
+    else:
+        deep = json_depth(config) > MAX_JSON_DEPTH
+    if deep:
+        raise _model_file_error(path, f"holds a {what} nested more than {MAX_JSON_DEPTH} levels deep, which no "
+                                      "Keras model is: refused, nothing in it was run")
     if not isinstance(config, dict):
-        raise _model_file_error(path, "holds a config.json that is not a Keras model config")
-    return ModelFile(path, "keras", info.st_size, config)
+        raise _model_file_error(path, f"holds a {what} that is not a Keras model config")
+    return config
+
+
+def json_depth(document: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON document (a scalar: 0), counted
+    without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:  # deep enough to refuse: no need to walk the rest
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _h5_config(path: str) -> dict[str, Any]:
-    import json
-
     try:
         import h5py
     except ImportError:  # pragma: no cover - h5py comes with Keras
@@ -453,13 +637,7 @@ def _h5_config(path: str) -> dict[str, Any]:
         raise _model_file_error(path, f"is a truncated or corrupt HDF5 file ({type(exc).__name__})") from None
     if raw is None:
         raise _model_file_error(path, "is an HDF5 file without a model_config: weights only, not a whole Keras model")
-    try:
-        config = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw))
-    except ValueError as exc:
-        raise _model_file_error(path, f"holds a model_config that is not JSON ({exc})") from None
-    if not isinstance(config, dict):
-        raise _model_file_error(path, "holds a model_config that is not a Keras model config")
-    return config
+    return parse_config_json(raw if isinstance(raw, bytes) else str(raw), path, "model_config")
 
 
 @dataclass(frozen=True)
@@ -503,8 +681,7 @@ def load_data_array(path: str, option: str) -> DataArray:
     if array.dtype.kind not in "biuf" or array.size == 0 or array.ndim == 0:
         raise SpecError(key, f"{name!r} holds {array.dtype} values of shape {array.shape}; a non-empty numeric "
                              "array is needed")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        raise SpecError(key, f"{name!r} contains NaN or infinite values")
+    check_values(array, key, name)
     return DataArray(path, array, hashlib.sha256(raw).hexdigest())
 
 

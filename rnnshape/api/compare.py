@@ -98,18 +98,23 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
 
 def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:
     """Every spec run on each backend (TensorFlow in this process, the others in a child each)."""
+    from rnnshape.runner import keras as runner
+
     runs, ran = [], []
+    # A named initializer (--kernel-init glorot_uniform) draws other numbers on each backend from
+    # the same seed: with two or more backends the weights are drawn once, on TensorFlow, and set
+    # on every backend, so that the computation is what is compared (as with rnnshape's own weights).
+    weights = runner.drawn_weights(specs) if len(backends) > 1 and any(map(runner.draws_weights, specs)) else None
     for name in backends or ["tensorflow"]:
         if name == "tensorflow":
             from rnnshape.api._common import tensorflow_backend
-            from rnnshape.runner import keras as runner
 
-            runs.append(runner.run_many(specs))
+            runs.append(runner.run_many(specs, weights))
             ran.append(tensorflow_backend())
         else:
             from rnnshape.runner import backend as other
 
-            results, which = other.run_many(specs, name)
+            results, which = other.run_many(specs, name, weights)
             runs.append(results)
             ran.append(which)
     return runs, ran

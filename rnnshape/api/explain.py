@@ -52,10 +52,14 @@ def _arrays(value: Any, key: str) -> tuple[list[Any], list[str]]:
             arrays.append(loaded.array)
             names.append(os.path.basename(loaded.path))
             continue
-        array = np.asarray(item)
+        from rnnshape.files import check_values
+
+        array = np.asarray(item)  # a view stays a view: the size guard comes before any copy
         if array.dtype.kind not in "biuf" or array.size == 0:
             raise UsageError(f"Invalid value for {key}: a non-empty numeric array is needed, got {array.dtype} "
                              f"{array.shape}")
+        name = key if len(items) == 1 else f"{key}[{position}]"
+        check_values(array, key, name)  # the rule of --x files: no NaN, nothing beyond float32
         arrays.append(array)
-        names.append(key if len(items) == 1 else f"{key}[{position}]")
+        names.append(name)
     return arrays, names

@@ -91,17 +91,15 @@ def _refuse(path: str, reasons: list[str]) -> None:
         raise UsageError(f"{path}: refused, nothing in it was run: {reasons[0]}{more}")
 
 
-def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -> list[Any]:
+def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -> None:
     """The --x arrays against the model's inputs: one per input, the same rank and the known
-    dimensions equal; cast to the input's dtype."""
-    import numpy as np
-
+    dimensions equal, the same number of samples. Shapes only: nothing is copied (the size guard
+    comes next, before any array is cast)."""
     inputs = model_data["model"]["inputs"]
     if len(xs) != len(inputs):
         raise UsageError(f"Invalid value for --x: the model takes {len(inputs)} input(s) "
                          f"({', '.join(i['name'] for i in inputs)}), {len(xs)} array(s) given; repeat --x FILE once "
                          "per input, in that order")
-    cast = []
     batches = set()
     for array, name, spec in zip(xs, names, inputs):
         shape = spec["shape"]
@@ -110,14 +108,22 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
                 or (shape[0] is not None and shape[0] != array.shape[0]):
             raise UsageError(f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
                              f"{spec['name']!r} takes {wanted}{_reshape_hint(array.shape, shape)}")
+        batches.add(array.shape[0])
+    if len(batches) > 1:
+        raise UsageError(f"Invalid value for --x: the arrays hold different numbers of samples ({sorted(batches)})")
+
+
+def _cast_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -> list[Any]:
+    """The --x arrays cast to each input's dtype (after the size guard: this copies them)."""
+    import numpy as np
+
+    cast = []
+    for array, name, spec in zip(xs, names, model_data["model"]["inputs"]):
         dtype = np.dtype(spec["dtype"])
         if dtype.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array)):
             raise UsageError(f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
                              f"integers ({spec['dtype']}, e.g. token ids)")
-        batches.add(array.shape[0])
         cast.append(array.astype(dtype))
-    if len(batches) > 1:
-        raise UsageError(f"Invalid value for --x: the arrays hold different numbers of samples ({sorted(batches)})")
     return cast
 
 
@@ -155,10 +161,11 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
                          "give --x FILE too")
     run = None
     if xs:
-        xs = _check_inputs(data, xs, x_names)
+        _check_inputs(data, xs, x_names)
         batch = int(xs[0].shape[0])
         steps = int(xs[0].shape[1]) if xs[0].ndim > 1 else None
         check_model_run(rows, batch, steps, limits, f"running the model on --x ({batch} samples)")
+        xs = _cast_inputs(data, xs, x_names)
         paths = [row["path"] for row in rows if row["recurrent"]]
         run = runner.run_model(keras_model, xs, paths)
         data["run"] = {"mode": "eager", "reason": "the model is called eagerly so that each recurrent layer's input "

@@ -12,7 +12,7 @@ import sys
 import click
 
 from rnnshape.cli.app import RnnshapeGroup, _request_debug
-from rnnshape.cli.options import CONTEXT_SETTINGS
+from rnnshape.cli.options import CONTEXT_SETTINGS, ascii_numbers
 
 # command -> the one-line help shown by `rnnshape --help` (the command's module is not imported for it)
 COMMANDS = {
@@ -40,7 +40,7 @@ class LazyGroup(RnnshapeGroup):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        return getattr(importlib.import_module(f"rnnshape.cli.{name}"), name)
+        return ascii_numbers(getattr(importlib.import_module(f"rnnshape.cli.{name}"), name))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):

@@ -48,6 +48,18 @@ def _error_line(prefix: str, message: str) -> None:
         click.echo(f"{prefix}: error: {_one_line(message)}", err=True)
 
 
+def _note_ignored_backend(command: str) -> None:
+    """KERAS_BACKEND=jax (or torch) in the environment does not choose the backend: options
+    alone decide a run (the same options give the same JSON). Said on stderr, once, after a run
+    that loaded Keras (never under an error, whose stderr is one line)."""
+    runner = sys.modules.get("rnnshape.runner.keras")  # loaded only when Keras ran: nothing imported here
+    asked = getattr(runner, "ignored_backend", None)
+    if asked:
+        with contextlib.suppress(OSError):
+            click.echo(f"{command}: note: KERAS_BACKEND={asked} is not used: rnnshape runs Keras on TensorFlow "
+                       "unless --backend says otherwise (inspect, trace, stateful, compare)", err=True)
+
+
 class _Interrupted(BaseException):
     """Ctrl-C, carried past click (which would print its own blank line and "Aborted!")."""
 
@@ -99,6 +111,8 @@ class RnnshapeGroup(click.Group):
                 code = _stdout_closed_at_start(self._command_path(prog, argv))
             else:
                 code = self._run(argv, prog, json_mode, complete_var, **extra)
+                if code in (ExitCode.OK, ExitCode.EXPECTATION_FAILED):
+                    _note_ignored_backend(self._command_path(prog, argv))
                 with writing_stdout():
                     sys.stdout.flush()  # a reader that went away shows here, not at exit
         except (_Interrupted, KeyboardInterrupt, click.Abort):

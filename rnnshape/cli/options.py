@@ -69,6 +69,41 @@ def export_options(function: Callable | None = None, *,
 POSITIVE = click.IntRange(min=1)  # --max-memory MB, --max-seconds S
 
 
+# ---- numbers are typed in ASCII digits ---------------------------------------------------------
+def _ascii_number(number_class: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """``number_class`` (int, float) refusing other digits than 0-9: Python's int() and float()
+    read fullwidth (\uff14) and other Unicode digits as numbers, which a command line should not
+    (a value pasted from a document, or typed with an East Asian input method): refused, with the
+    value to type instead."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            import unicodedata
+
+            plain = unicodedata.normalize("NFKC", "".join(str(unicodedata.digit(c)) if c.isdigit() else c
+                                                          for c in value))
+            hint = f"; type {plain!r}" if plain.isascii() and plain != value else ""
+            raise click.BadParameter(f"{value!r} is not a number in ASCII digits (0-9){hint}")
+        return number_class(value)
+
+    return convert
+
+
+def ascii_numbers(command: click.Command) -> click.Command:
+    """Every integer and float option of ``command`` refuses digits other than ASCII 0-9
+    (exit 2); applied to each command by the group that loads it."""
+    import copy
+
+    for param in command.params:
+        number_class = getattr(param.type, "_number_class", None)
+        if number_class in (int, float) and isinstance(param.type, (click.types.IntParamType,
+                                                                    click.types.FloatParamType)):
+            typed = copy.copy(param.type)
+            typed._number_class = _ascii_number(number_class)  # type: ignore[attr-defined]
+            param.type = typed
+    return command
+
+
 # ---- options shared by the layer commands --------------------------------------------------
 class LayerType(click.ParamType):
     name = "{" + ",".join(ALL_LAYERS) + "}"

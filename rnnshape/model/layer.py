@@ -1046,7 +1046,7 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
 
 CELLS_REFUSED = ("stateful", "bidirectional", "reset_after", "activation", "recurrent_activation", "unit_forget_bias",
                  "dropout", "recurrent_dropout", "initial_state", "lengths")
-_CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):(\d+)$")
+_CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):([0-9]+)$")
 
 
 def _resolve_cells(values: dict[str, Any], given: dict[str, Any]) -> None:
@@ -1263,7 +1263,7 @@ def _check_lengths(lengths: Any, batch: int, timesteps: int) -> tuple[int, ...] 
     return tuple(lengths)
 
 
-_INT_LIST = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*$")
+_INT_LIST = re.compile(r"^\s*[0-9]+\s*(,\s*[0-9]+\s*)*$")  # ASCII digits only, as every number option
 
 
 def parse_int_list(key: str, text: str) -> tuple[int, ...]:
@@ -1278,7 +1278,7 @@ class Expectation:
     shape: tuple[int, ...]
 
 
-_EXPECT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\d+(?:,\d+)*)$")
+_EXPECT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+(?:,[0-9]+)*)$")
 
 
 def parse_expect(text: str) -> Expectation:

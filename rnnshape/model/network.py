@@ -58,7 +58,7 @@ def refused_objects(config: dict[str, Any], registered: frozenset[str] = frozens
             reasons.append(f"layer {name!r} is a {class_name} layer: its function is Python code stored in the file, "
                            "which safe mode never runs (rnnshape keeps safe mode on; rebuild the layer as a "
                            "registered class or remove it)")
-        elif (module is None or not str(module).startswith("keras")) and "class_name" in obj and (
+        elif (module is None or not is_keras_module(module)) and "class_name" in obj and (
                 registered_name not in registered and class_name not in registered) and _is_custom(obj):
             seen.add(key)
             label = registered_name or class_name
@@ -76,7 +76,13 @@ def _is_custom(obj: dict[str, Any]) -> bool:
     module = obj.get("module")
     if module is None:
         return True
-    return not str(module).startswith("keras")
+    return not is_keras_module(module)
+
+
+def is_keras_module(module: Any) -> bool:
+    """A module path of Keras itself: ``keras`` or a path under it (``keras.layers``,
+    ``keras.src.ops``), matched as whole names: ``kerasevil`` or ``keras_hub`` is not Keras."""
+    return isinstance(module, str) and (module == "keras" or module.startswith("keras."))
 
 
 # ---- words -----------------------------------------------------------------------------------

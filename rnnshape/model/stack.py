@@ -167,7 +167,7 @@ def parse_token(index: int, word: str) -> Token:
     if not rest or rest[0] == "":
         raise bad(f"{kind} needs {what}, e.g. {kind}:4")
     number, flags = rest[0], rest[1:]
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):  # ASCII digits only, as every number option
         raise bad(f"{what} {number!r} is not a positive integer")
     n = int(number)
     if not 1 <= n <= MAX_N:

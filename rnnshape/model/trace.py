@@ -15,7 +15,7 @@ SHOWN_EDGE = 5
 
 
 # ---- options ----------------------------------------------------------------------------------
-_STEPS = re.compile(r"^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$")
+_STEPS = re.compile(r"^\s*[0-9]+\s*(-\s*[0-9]+\s*)?(,\s*[0-9]+\s*(-\s*[0-9]+\s*)?)*$")
 
 
 def parse_steps(text: str, timesteps: int) -> tuple[int, ...]:

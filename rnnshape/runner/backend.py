@@ -35,10 +35,11 @@ def installed(backend: str) -> bool:
 CALLS = ("run_many", "trace_many", "run_stateful")
 
 
-def run_many(specs: list[Any], backend: str) -> tuple[list[Any], dict[str, str]]:
-    """runner.keras.run_many(specs) on Keras' ``backend``, in a child process: the RunResults
-    and {backend, version, keras}. A backend not installed is a BackendError naming the install."""
-    return call(backend, "run_many", specs)
+def run_many(specs: list[Any], backend: str, weights: list[Any] | None = None) -> tuple[list[Any], dict[str, str]]:
+    """runner.keras.run_many(specs, weights) on Keras' ``backend``, in a child process: the
+    RunResults and {backend, version, keras}. A backend not installed is a BackendError naming
+    the install."""
+    return call(backend, "run_many", specs, weights=weights)
 
 
 def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:

@@ -68,11 +68,20 @@ def native_log() -> str:
     return text
 
 
+# KERAS_BACKEND as the environment set it, when it named another backend than TensorFlow: this
+# process runs Keras on TensorFlow whatever it says (another backend is --backend's child process).
+ignored_backend: str | None = None
+
+
 def load_keras() -> Any:
     """Import Keras 3 on the TensorFlow backend, once per process, quietly."""
     global _keras
+    global ignored_backend
     if _keras is not None:
         return _keras
+    asked = os.environ.get("KERAS_BACKEND", "").strip()
+    if asked and asked.lower() != "tensorflow":
+        ignored_backend = asked  # the command line says so after the run (cli.app)
     os.environ["KERAS_BACKEND"] = "tensorflow"
     quiet_tensorflow_logging(keep_user_settings=os.environ.get("RNNSHAPE_DEBUG", "") not in ("", "0"))
     with quiet_native_stderr():
@@ -299,7 +308,8 @@ def initial_states(spec: LayerSpec) -> list[np.ndarray] | None:
     if spec.initial_state == "zeros":
         return [np.zeros(shape, np.float32) for shape in shapes]
     if spec.initial_state == "random":
-        rng = np.random.default_rng([spec.seed, 1])
+        # its own stream ([seed, 2]): the input draws [seed, 1], the weights [seed, 0]
+        rng = np.random.default_rng([spec.seed, 2])
         return [np.round(rng.uniform(-1.0, 1.0, size=shape), 2).astype(np.float32) for shape in shapes]
     from rnnshape.files import load_state_file
 
@@ -341,6 +351,21 @@ def set_deterministic_weights(layer: Any, spec: LayerSpec) -> None:
             variable.assign(value)
 
 
+def draws_weights(spec: LayerSpec) -> bool:
+    """Whether Keras draws some of this layer's weights (a seeded initializer the user named):
+    each backend draws other numbers from the same seed."""
+    return any(isinstance(getattr(spec, key), str) and getattr(spec, key) not in SEEDLESS_INITIALIZERS
+               for key in INIT_KEYS)
+
+
+def drawn_weights(specs: list[LayerSpec]) -> list[list[np.ndarray]]:
+    """Each spec's weights as this process (TensorFlow) draws them, for run_many(weights=) on
+    every backend: a named initializer draws other numbers on jax and torch from the same seed."""
+    load_keras()
+    with quiet_native_stderr():
+        return [prepare(spec).weights for spec in specs]
+
+
 # ---- results -----------------------------------------------------------------------------
 @dataclass
 class RunResult:
@@ -360,15 +385,17 @@ def run(spec: LayerSpec) -> RunResult:
     return run_many([spec])[0]
 
 
-def run_many(specs: list[LayerSpec]) -> list[RunResult]:
-    """Every configuration in this process, with one TensorFlow import."""
+def run_many(specs: list[LayerSpec], weights: list[list[np.ndarray]] | None = None) -> list[RunResult]:
+    """Every configuration in this process, with one TensorFlow import. ``weights`` (one list
+    per spec, as drawn_weights gives): set on each layer instead of drawing them here, so that
+    several backends run the same numbers."""
     load_keras()
     results = []
     with quiet_native_stderr():
         for index, spec in enumerate(specs):
             progress.configuration(index, len(specs), spec.keras_call())
             try:
-                results.append(_run_one(spec))
+                results.append(_run_prepared(spec, prepare(spec, weights=None if weights is None else weights[index])))
             except BackendError:
                 raise
             except Exception as exc:
@@ -411,17 +438,16 @@ class Prepared:
         return kwargs
 
 
-def prepare(spec: LayerSpec, **overrides: Any) -> Prepared:
+def prepare(spec: LayerSpec, weights: list[np.ndarray] | None = None, **overrides: Any) -> Prepared:
     """The layer and input every command uses for ``spec``: the same options and seed give
     the same weights and the same input in inspect, compare, trace and stateful.
-    ``overrides`` change constructor flags (see build_layer) but never the numbers."""
+    ``overrides`` change constructor flags (see build_layer) but never the numbers; ``weights``
+    replace the layer's (drawn once for several backends)."""
     layer = build_layer(spec, **overrides)
     set_deterministic_weights(layer, spec)
+    if weights is not None:
+        layer.set_weights(weights)
     return Prepared(layer, layer.get_weights(), deterministic_input(spec), input_mask(spec), initial_states(spec))
-
-
-def _run_one(spec: LayerSpec) -> RunResult:
-    return _run_prepared(spec, prepare(spec))
 
 
 def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
