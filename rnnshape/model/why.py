@@ -715,7 +715,8 @@ def _target(match: re.Match, text: str, wording: str) -> Diagnosis:
         fixes = tuple(_renumber(fix, i) for i, (_, fix) in enumerate(ranked, start=1))
         title = {"one_hot_with_sparse_loss": "one-hot y with sparse_categorical_crossentropy",
                  "integer_labels_with_categorical_loss": f"integer labels for a head of {width} classes",
-                 }.get(causes[0].id, f"the head has {width} units, y has {head} columns")
+                 }.get(causes[0].id, f"the head has {width} unit{'s' * (width != 1)}, y has {head} "
+                                     f"column{'s' * (head != 1)}")
         return Diagnosis("target_mismatch", title, "the loss compares y with the model's output: their shapes must "
                          "agree (rule of Keras, keras/src/losses/ and keras/src/backend/tensorflow/nn.py)",
                          match.group(0), wording, match.groupdict().get("layer"), shapes, causes, fixes,
@@ -805,10 +806,22 @@ def _fit_input(match: re.Match, text: str, wording: str) -> Diagnosis:
                                 f"axis: reshape it to [batch, {t}, {f}]"))
             fixes.append(Fix(1, f"reshape X to [batch, {t}, {f}]", f"X = X.reshape((-1, {t}, {f}))",
                              f"lstm:{units} dense:1", t, f, assumed=tuple(assumed)))
+        elif len(got) == 2 and got[-1] == f and t > 1:
+            # X is 2-D rows of f features and the Input was built as (X.shape[0], f): rows taken for timesteps
+            causes.append(_c("rows_taken_as_timesteps", f"X is 2-D, {f} features per row, and the model's Input was "
+                             f"built with {t} timesteps, likely X.shape[0] (the number of rows): give X a timesteps "
+                             f"axis, X.reshape(-1, 1, {f}) with keras.Input(shape=(1, {f})), or cut it into windows "
+                             f"[samples, timesteps, {f}]"))
+            fixes.append(Fix(1, f"one step of {f} features per sample: keras.Input(shape=(1, {f}))",
+                             f"X = X.reshape((-1, 1, {f}))\nkeras.Input(shape=(1, {f}))  # not (X.shape[0], {f})",
+                             f"lstm:{units} dense:1", 1, f, assumed=tuple(assumed)))
         else:
             causes.append(_c("x_not_model_data", f"X has {size} numbers per sample but the model wants {t} x {f} = {t * f}: X is "
                                 "not the data the model was built for (or the Input shape is wrong)"))
-        if len(got) == 2:
+            fixes.append(Fix(1, f"data of the model's shape [batch, {t}, {f}]",
+                             f"print(X.shape)  # must be (samples, {t}, {f}), as keras.Input(shape=({t}, {f}))",
+                             f"lstm:{units} dense:1", t, f, assumed=tuple(assumed)))
+        if len(got) == 2 and not (got[-1] == f and t > 1):
             causes.append(_c("input_follows_x", f"the model's Input should follow X: {size} numbers per sample as {size} timesteps "
                                 f"of 1 feature, keras.Input(shape=({size}, 1))"))
             fixes.append(Fix(len(causes), f"build the model for X as {size} timesteps x 1 feature",
@@ -1280,6 +1293,12 @@ def _refine_wording(flat: str, match: re.Match, wording: str) -> str:
         return "Keras 1.x (it raised a bare Exception; Keras 2 raises ValueError)"
     if wording.startswith("Keras 2") and "checking model " in match.group(0):
         return "Keras 1.x-2.0 (\"Error when checking model ...\")"
+    if wording.startswith("TensorFlow ("):  # a runtime op: which Keras ran it shows in the traceback
+        if _KERAS3_TRACE.search(flat) or "compile_loss" in flat:
+            return "Keras 3 on " + wording
+        if _TFKERAS2_TRACE.search(flat) or re.search(r"training/\w+/gradients|_loss/", flat):
+            return "Keras 2 / tf.keras 2 on " + wording
+        return wording
     if wording.startswith("tf.keras 2.x") and "-2.15" in wording:  # wordings Keras 3 prints too
         if _KERAS3_TRACE.search(flat):
             return "Keras 3 (on TensorFlow 2.16+: the paste shows Keras 3; this wording is also tf.keras 2's)"
