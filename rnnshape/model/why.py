@@ -170,6 +170,11 @@ _KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
 _DEFAULT_NAME = re.compile(r"^(lstm|gru|simple_rnn|bidirectional)(_\d+)?$")
 
 
+def _n(count: object, word: str) -> str:
+    """1 unit, 10 units."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _a(word: str) -> str:
     """The article: an LSTM, a GRU."""
     return ("an " if word[:1] in "AEIOLSaeio" and word != "SimpleRNN" else "a ") + word
@@ -672,9 +677,9 @@ def _target(match: re.Match, text: str, wording: str) -> Diagnosis:
         seq = ":seq" if len(output) >= 3 else ""
         head_token = "td" if len(output) >= 3 else "dense"
         width = output[-1]
-        head_cause = _c("head_units_vs_target_width", f"the head has {width} units but y has {head} columns per "
-                        f"{'timestep' if seq else 'sample'}: Dense({head})")
-        head_fix = Fix(0, f"a head of {head} units, as y has",
+        head_cause = _c("head_units_vs_target_width", f"the head has {_n(width, 'unit')} but y has "
+                        f"{_n(head, 'column')} per {'timestep' if seq else 'sample'}: Dense({head})")
+        head_fix = Fix(0, f"a head of {_n(head, 'unit')}, as y has",
                        f"keras.layers.TimeDistributed(keras.layers.Dense({head}))" if seq else
                        f"keras.layers.Dense({head})", f"lstm:{units}{seq} {head_token}:{head}", t, f,
                        assumed=tuple(assumed))
@@ -715,8 +720,7 @@ def _target(match: re.Match, text: str, wording: str) -> Diagnosis:
         fixes = tuple(_renumber(fix, i) for i, (_, fix) in enumerate(ranked, start=1))
         title = {"one_hot_with_sparse_loss": "one-hot y with sparse_categorical_crossentropy",
                  "integer_labels_with_categorical_loss": f"integer labels for a head of {width} classes",
-                 }.get(causes[0].id, f"the head has {width} unit{'s' * (width != 1)}, y has {head} "
-                                     f"column{'s' * (head != 1)}")
+                 }.get(causes[0].id, f"the head has {_n(width, 'unit')}, y has {_n(head, 'column')}")
         return Diagnosis("target_mismatch", title, "the loss compares y with the model's output: their shapes must "
                          "agree (rule of Keras, keras/src/losses/ and keras/src/backend/tensorflow/nn.py)",
                          match.group(0), wording, match.groupdict().get("layer"), shapes, causes, fixes,
@@ -1245,9 +1249,9 @@ KINDS: tuple[Kind, ...] = (
            r"(?P<shape>" + SHAPE + ")", "Keras 3 (and tf.keras 2.x)"),), _time_distributed),
     Kind("incompatible_shapes", "TensorFlow's runtime broadcast of two shapes (a stateful batch, y against the "
          "output)",
-         ((r"Incompatible shapes: \[(?P<a>[\d?, ]*)\] vs\. \[(?P<b>[\d?, ]*)\]", "TensorFlow (a runtime op)"),
+         ((r"Incompatible shapes: \[(?P<a>[\d?, ]*)\] vs\. \[(?P<b>[\d?, ]*)\]", "TensorFlow's runtime op"),
           (r"Dimensions must be equal, but are \d+ and \d+ for '?\{\{node [^}]+\}\}.{0,300}? with input shapes: "
-           r"\[(?P<a>[\d?, ]*)\], \[(?P<b>[\d?, ]*)\]", "TensorFlow (a graph op)")), _incompatible),
+           r"\[(?P<a>[\d?, ]*)\], \[(?P<b>[\d?, ]*)\]", "TensorFlow's graph op")), _incompatible),
     Kind("concatenate_shapes", "Concatenate of inputs of other shapes (a sequence with a vector)",
          ((r"A `Concatenate` layer requires inputs with matching shapes except for the concatenation axis\. "
            r"Received: input_shape=(?P<shapes>\[.*?[\)\]]\])", "Keras 3"),
@@ -1293,11 +1297,11 @@ def _refine_wording(flat: str, match: re.Match, wording: str) -> str:
         return "Keras 1.x (it raised a bare Exception; Keras 2 raises ValueError)"
     if wording.startswith("Keras 2") and "checking model " in match.group(0):
         return "Keras 1.x-2.0 (\"Error when checking model ...\")"
-    if wording.startswith("TensorFlow ("):  # a runtime op: which Keras ran it shows in the traceback
+    if wording.startswith("TensorFlow's"):  # a runtime op: which Keras ran it shows in the traceback
         if _KERAS3_TRACE.search(flat) or "compile_loss" in flat:
-            return "Keras 3 on " + wording
+            return "Keras 3, " + wording
         if _TFKERAS2_TRACE.search(flat) or re.search(r"training/\w+/gradients|_loss/", flat):
-            return "Keras 2 / tf.keras 2 on " + wording
+            return "Keras 2 / tf.keras 2, " + wording
         return wording
     if wording.startswith("tf.keras 2.x") and "-2.15" in wording:  # wordings Keras 3 prints too
         if _KERAS3_TRACE.search(flat):
