@@ -468,7 +468,7 @@ def _convlstm(match: re.Match, layer: str, expected: int, found: int, shape: Dim
             readings.reverse()
         readings.sort(key=lambda r: not r[2])  # stable: a reading whose layer builds comes first
     if not readings:
-        t, f = _t(assumed), _f(assumed)
+        t = _t(assumed)
         grid = (DEFAULT_TIMESTEPS,) * spatial
         options = [("layer", f"convlstm{spatial}d"), ("filters", filters), ("kernel_size", kernel), ("timesteps", t)]
         options += list(zip(spatial_names, grid)) + [("channels", 1)]
@@ -983,7 +983,6 @@ def _incompatible(match: re.Match, text: str, wording: str) -> Diagnosis:
     in_cell = bool(re.search(r"lstm|gru|simple_rnn|rnn", node, re.I)) and not in_loss
     keras3 = "compile_loss" in node or "keras/src" in text or "keras.src" in text
     cls_token = "gru" if re.search(r"gru", node, re.I) else "simplernn" if re.search(r"simple_rnn", node, re.I) else "lstm"
-    cls = _KERAS_CLASS[cls_token]
     assumed: list[str] = []
     units = _u(assumed)
     shapes = [ShapeWord("first", a, tuple(_dim(d) for d in a), "the op's first input"),
@@ -1094,7 +1093,7 @@ def _concatenate(match: re.Match, text: str, wording: str) -> Diagnosis:
         t = high[1] if len(high) == 3 and isinstance(high[1], int) else None
         t = _t(assumed, t)
         f = _f(assumed)
-        causes = (_c("concat_sequence_with_vector", f"a sequence [batch, timesteps, units] was concatenated with a "
+        causes = (_c("concat_sequence_with_vector", "a sequence [batch, timesteps, units] was concatenated with a "
                      "vector [batch, units]: the recurrent layer that made the sequence has return_sequences=True; "
                      "return_sequences=False (or a GlobalPooling1D) makes it a vector too"),
                   _c("repeat_vector_to_sequence", f"you meant one vector per timestep: RepeatVector({t}) the vector so "
