@@ -206,3 +206,27 @@ def test_unrecognised_text_exits_1_in_a_real_process():
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr == ("rnnshape why: error: no Keras shape error found; the first error line: "
                            "RuntimeError: CUDA out of memory\n")
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_the_first_fix_of_every_real_world_message_builds_by_the_rules(path):
+    _, body = _fixture(path)
+    result = rnnshape.why(body, static=True)
+    assert result.exit_code == 0, result.errors
+    first = result.fixes[0]["built"]
+    assert first["exit_code"] == 0 and first["compatible"] and first["output_shape"], first
+
+
+def test_keras_2_state_spec_of_a_bidirectional_encoder_and_of_stacked_cells():
+    spec = "InputSpec(shape=(None, 64), ndim=2)"
+    bidirectional = ("ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. "
+                     f"Received `state_spec`=[{', '.join([spec] * 4)}]; however `cell.state_size` is (64, 64)")
+    diagnosis = recognise(bidirectional)  # forward_h, forward_c, backward_h, backward_c given to an LSTM(64)
+    assert diagnosis.causes[0].id == "bidirectional_states_not_merged"
+    assert "LSTM(128)" in diagnosis.fixes[0].code and diagnosis.fixes[0].tokens == "lstm:64:bi"
+    # tensorflow/tensorflow#27817 (TF 1.13 tf.keras), verbatim: three stacked LSTMCell(8)
+    stacked = ("ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. Received "
+               "`state_spec`=[InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), "
+               "InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), "
+               "ndim=2), InputSpec(shape=(None, 8), ndim=2)]; however `cell.state_size` is [[8, 8], [8, 8], [8, 8]]")
+    assert recognise(stacked).causes[0].id == "nested_state_structure"

@@ -1145,8 +1145,15 @@ def _state_spec(match: re.Match, text: str, wording: str) -> Diagnosis:
                      assumed=tuple(assumed), note="the stack shows the encoder: its output [batch, units] is the shape "
                                                   "of each state"),)
         title = "an output sequence given as initial_state (return_state=True gives the states)"
+    elif len(specs) == len(sizes) and all(d and d[-1] == n for d, n in zip(specs, sizes)):
+        causes = (_c("nested_state_structure", f"the {len(specs)} states match the cells' sizes {sizes} one by one: "
+                     "tf.keras 2 compared a flat list with the nested state_size of stacked cells "
+                     "(RNN([cell, cell, ...])); pass the states nested per cell, [[h1, c1], [h2, c2], ...]"),)
+        fixes = (Fix(1, "the states nested per cell", "keras.layers.RNN(cells)(inputs, initial_state=[[h1, c1], "
+                     "[h2, c2]])", f"lstm:{units}", t, f, assumed=tuple(assumed)),)
+        title = "stacked cells given a flat list of states (tf.keras 2)"
     elif len(specs) == 2 * len(sizes) and sizes:
-        half = sizes[0] // 2 if sizes[0] % 2 == 0 else sizes[0]
+        half = specs[0][-1] if specs[0] and isinstance(specs[0][-1], int) else sizes[0]
         causes = (_c("bidirectional_states_not_merged", f"a Bidirectional encoder returns {len(specs)} states (forward "
                      f"and backward {names}) but the decoder takes {len(sizes)}: concatenate forward and backward, "
                      f"state_h = Concatenate()([forward_h, backward_h]), with a decoder of twice the encoder's units"),)
