@@ -943,6 +943,26 @@ def _time_distributed(match: re.Match, text: str, wording: str) -> Diagnosis:
                      match.group(0), wording, "time_distributed", shapes, causes, fixes)
 
 
+def _categorical_targets(match: re.Match, text: str, wording: str) -> Diagnosis:
+    target = parse_shape(match.group("target"))
+    assumed: list[str] = []
+    units, t, f = _u(assumed), _t(assumed), _f(assumed)
+    classes = DEFAULT_UNITS
+    assumed.append(f"{classes} classes")
+    causes = (_c("integer_labels_with_categorical_loss", f"y {shape_text(target)} holds one integer class per sample; "
+                 "categorical_crossentropy wants one-hot rows [samples, classes]: y = to_categorical(y), or "
+                 "loss='sparse_categorical_crossentropy' (as Keras' message says)"),)
+    fixes = (Fix(1, "integer labels: sparse_categorical_crossentropy (or one-hot y)",
+                 "model.compile(loss='sparse_categorical_crossentropy', ...)  # y stays integer\n"
+                 "# or: y = keras.utils.to_categorical(y)", f"lstm:{units} dense:{classes}", t, f,
+                 assumed=tuple(assumed)),)
+    return Diagnosis("target_mismatch", "integer labels with categorical_crossentropy",
+                     "categorical_crossentropy takes one-hot targets, one column per class (rule of Keras 2, "
+                     "keras/engine/training_utils.py)", match.group(0), wording, None,
+                     (ShapeWord("target", target, ("samples",) + tuple(str(d) for d in target[1:]),
+                                "one integer label per sample"),), causes, fixes)
+
+
 def _sparse_labels_axis(match: re.Match, shape: Dims, expected: int, wording: str) -> Diagnosis:
     assumed: list[str] = []
     units, f = _u(assumed), _f(assumed)
@@ -1221,6 +1241,10 @@ KINDS: tuple[Kind, ...] = (
           (r"A target array with shape (?P<target>" + SHAPE + r") was passed for an output of shape (?P<output>"
            + SHAPE + r") while using as loss `(?P<loss>\w+)`", "Keras 2.2-2.3 / tf.keras (TensorFlow 1.13-2.1)")),
          _target),
+    Kind("keras2_categorical_targets", "integer targets with categorical_crossentropy (Keras 2 wording)",
+         ((r"You are passing a target array of shape (?P<target>" + SHAPE + r") while using as loss "
+           r"`categorical_crossentropy`", "Keras 2.0-2.3 / tf.keras (TensorFlow 1.x-2.1)"),), _categorical_targets,
+         current=False),
     Kind("keras2_target_rank", "y of another rank than the output (Keras 2 wording)",
          ((r"(?:Error when checking (?:model )?target: )?expected (?P<layer>\w+)(?<!_input) to have (?P<expected>\d+) "
            r"dimensions,? but got array with shape (?P<shape>" + SHAPE + ")", "Keras 2 / TensorFlow 1.x-2.0"),),
