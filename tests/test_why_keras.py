@@ -149,7 +149,9 @@ def test_the_first_fix_of_each_kind_builds_with_keras(keras_messages, kind, invo
     words = first["command"].split()[1:]
     again = invoke(words + ["--json"])
     assert again.exit_code == 0
-    assert json.loads(again.stdout)["data"]["output"]["shape"] == first["built"]["output_shape"]
+    rerun = json.loads(again.stdout)["data"]
+    shown = rerun["outputs"][0]["shape"] if words[0] == "inspect" else rerun["output"]["shape"]  # ConvLSTM: the layer
+    assert shown == first["built"]["output_shape"]
 
 
 def test_no_timesteps_shows_both_readings_with_their_shapes(keras_messages):
@@ -211,3 +213,97 @@ def test_a_file_keras_cannot_load_is_a_usage_error(tmp_path, saved_models, invok
     result = invoke(["why", "--model", str(bad), "--y", str(saved_models / "y.npy")])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "--model" in result.stderr
+
+
+def _provoked_with_their_cause(keras, np):
+    """(what, call, expected kind, expected top cause): mistakes whose cause the message alone settles,
+    including TensorFlow's runtime 'Incompatible shapes' that Keras 3 prints for a stateful model fed a
+    last batch of another size inside fit/predict (rnn.py's batch check sees the static batch, None)."""
+    L = keras.layers
+
+    def stateful(cls, built, samples, how, batch_size):
+        def call():
+            model = keras.Sequential([keras.Input(batch_shape=(built, 5, 3)), cls(6, stateful=True), L.Dense(1)])
+            model.compile("adam", "mse")
+            if how == "fit":
+                model.fit(np.zeros((samples, 5, 3)), np.zeros((samples, 1)), batch_size=batch_size, verbose=0,
+                          shuffle=False)
+            else:
+                model.predict(np.zeros((samples, 5, 3)), batch_size=batch_size, verbose=0)
+        return call
+
+    def fit_y(y_shape, head=2):
+        def call():
+            model = keras.Sequential([keras.Input((7, 3)), L.LSTM(4), L.Dense(head)])
+            model.compile("adam", "mse")
+            model.fit(np.zeros((8, 7, 3)), np.zeros(y_shape), verbose=0)
+        return call
+
+    def concat():
+        x = keras.Input((10, 3))
+        L.Concatenate()([L.LSTM(4, return_sequences=True)(x), L.LSTM(3)(x)])
+
+    return [
+        ("stateful LSTM, fit, a last batch of 2", stateful(L.LSTM, 4, 10, "fit", 4),
+         "incompatible_shapes", "last_batch_smaller"),
+        ("stateful LSTM, predict, a last batch of 2", stateful(L.LSTM, 4, 10, "predict", 4),
+         "incompatible_shapes", "last_batch_smaller"),
+        ("stateful GRU built for 16, fit's default batch 32", stateful(L.GRU, 16, 40, "fit", None),
+         "incompatible_shapes", "batch_size_differs"),
+        ("y with timesteps, a vector output", fit_y((8, 7, 2)), "incompatible_shapes", "target_has_timesteps"),
+        ("y of 5 columns, a head of 3", fit_y((8, 5), head=3), "incompatible_shapes", "head_units_vs_target_width"),
+        ("Concatenate of a sequence and a vector", concat, "concatenate_shapes", "concat_sequence_with_vector"),
+        ("stacked LSTM without return_sequences",
+         lambda: keras.Sequential([keras.Input((5, 3)), L.LSTM(8), L.LSTM(4)]),
+         "stacked_without_return_sequences", "stacked_without_return_sequences"),
+        ("ConvLSTM2D fed 10 frames of 64 x 2 without channels",
+         lambda: keras.Sequential([keras.Input((10, 64, 2)), L.ConvLSTM2D(4, 3)]),
+         "convlstm_input_rank", "convlstm_missing_time"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def provoked():
+    from rnnshape.runner import keras as runner
+
+    keras = runner.load_keras()
+    import numpy as np
+
+    out = []
+    with runner.quiet_native_stderr():
+        for what, call, kind, cause in _provoked_with_their_cause(keras, np):
+            try:
+                call()
+            except Exception as exc:  # the mistake's own error, whatever its class
+                out.append((what, str(exc), kind, cause))
+            else:
+                out.append((what, "", kind, cause))
+    return out
+
+
+def test_errors_provoked_in_keras_3_get_the_right_top_cause(provoked):
+    assert len(provoked) >= 5
+    for what, message, kind, cause in provoked:
+        assert message, f"Keras raised nothing: {what}"
+        diagnosis = recognise(message)
+        assert (diagnosis.kind, diagnosis.causes[0].id) == (kind, cause), (what, message[-300:])
+        assert diagnosis.wording.startswith("Keras 3"), (what, diagnosis.wording)
+    stateful_fit = recognise(provoked[0][1])
+    assert stateful_fit.title == "a model built for batches of 4 fed a last batch of 2"
+    assert [s.shape[0] for s in stateful_fit.shapes] == [2, 4]
+
+
+def test_a_provoked_runtime_error_and_a_convlstm_fix_build_with_keras(provoked, invoke):
+    for what, message, kind, _ in (provoked[0], provoked[-1]):
+        result = invoke(["why", message, "--json"])
+        document = json.loads(result.stdout)
+        assert result.exit_code == 0, document["errors"]
+        first = document["data"]["fixes"][0]
+        assert first["built"]["exit_code"] == 0 and first["built"]["static"] is False, what
+        assert document["data"]["causes"][0]["id"] == document["data"]["causes"][0]["id"].strip() != ""
+    convlstm = json.loads(invoke(["why", provoked[-1][1], "--json"]).stdout)["data"]
+    # the first fix reads (10, 64, 2) as one frame of 10 x 64 with 2 channels: Keras builds it
+    assert convlstm["fixes"][0]["built"]["input_shape"] == [1, 1, 10, 64, 2]
+    assert convlstm["fixes"][0]["built"]["output_shape"] == [1, 8, 62, 8]
+    # the other reading's map (64 x 2) is smaller than the kernel: inspect refuses it, exit 2, said in the fix
+    assert convlstm["fixes"][1]["built"]["exit_code"] == 2 and "larger than" in convlstm["fixes"][1]["built"]["error"]

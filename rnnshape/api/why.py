@@ -108,6 +108,10 @@ def _built(fix: Fix, static: bool) -> dict[str, Any]:
         "command": fix.command() + (" --static" if static else ""), "timesteps": fix.timesteps,
         "features": fix.features, "batch": fix.batch, "assumed": list(fix.assumed), "note": fix.note,
     }
+    if fix.layer:  # a ConvLSTM fix: the layer itself, built by `rnnshape inspect`
+        entry["tokens"] = []
+        entry["built"] = _built_layer(dict(fix.layer), static)
+        return entry
     too_large = None
     try:
         result = stack(fix.tokens, timesteps=fix.timesteps, features=fix.features, batch=fix.batch, static=static)
@@ -139,3 +143,34 @@ def _built(fix: Fix, static: bool) -> dict[str, Any]:
     if result.errors:
         entry["built"]["error"] = result.errors[0].message
     return entry
+
+
+def _built_layer(options: dict[str, Any], static: bool) -> dict[str, Any]:
+    """A ConvLSTM fix built as the layer alone (Keras, or the rules with ``static``); a size the guard
+    refuses is answered by the rules, a kernel larger than the map is exit 2 with inspect's reason."""
+    from rnnshape.api.inspect import inspect
+
+    layer = options.pop("layer")
+    not_run = None
+    try:
+        result = inspect(layer, static=static, **options)
+    except RnnshapeError as exc:
+        if static or exc.exit_code != 2 or "larger than" in exc.message:
+            return {"exit_code": int(exc.exit_code), "error": exc.message, "static": static}
+        not_run = exc.message
+        try:
+            result = inspect(layer, static=True, **options)
+        except RnnshapeError as again:
+            return {"exit_code": int(again.exit_code), "error": again.message, "static": True}
+    data = result.to_dict()
+    output = data["outputs"][0]
+    built = {
+        "exit_code": result.exit_code, "static": static or not_run is not None, "compatible": True,
+        "input_shape": data["input"]["shape"], "input_axes": data["input"]["axes"],
+        "output_shape": output["shape"], "output_axes": output["axes"],
+        "layers": [{"spec": layer, "output_shape": output["shape"], "output_axes": output["axes"]}],
+        "checks_hold": all(check.get("holds", True) for check in data.get("checks", [])),
+    }
+    if not_run is not None:
+        built["not_run"] = f"too large to build here, shapes by rnnshape's rules: {not_run}"
+    return built

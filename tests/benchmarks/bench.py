@@ -110,6 +110,15 @@ def main() -> int:
             ratio = result[metric] / result["base_" + metric]
             rows.append((what, against, metric, result[metric], result["base_" + metric], ratio, budget))
 
+    def add_absolute(what, cmd, seconds, runs=None):
+        """A budget in seconds on this machine (no baseline): the row prints the time and its ratio to it."""
+        if args.only and not any(text in what for text in args.only):
+            return
+        measure(cmd, workdir)  # warm the file cache
+        walls, mems = zip(*(measure(cmd, workdir, expect_ok=True) for _ in range(runs or args.runs)))
+        wall = statistics.median(walls)
+        rows.append((what, f"{seconds:g} s budget", "wall", wall, float(seconds), wall / seconds, 1.0))
+
     floor = "import click, rich"
     add("rnnshape --help", rnnshape_cmd("--help"), FLOOR, floor, [("wall", 4.0)])
     add("rnnshape --version", rnnshape_cmd("--version"), FLOOR, floor, [("wall", 4.0)])
@@ -133,6 +142,27 @@ def main() -> int:
             base_keras, "bare Keras script", [("wall", 1.3)])
     if "check" in commands:
         add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
+
+    # why on a recognised error, each fix built with Keras (the default): the answer within 3 s
+    corpus = Path(__file__).resolve().parent.parent / "fixtures" / "why"
+    add_absolute("why, Keras 3 message, fixes built", rnnshape_cmd(
+        "why", "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
+        "ndim=2. Full shape received: (None, 10)"), 3.0)
+    floors = []  # not a budget: what any answer built with Keras costs here, printed under the table
+    if not args.only or any("why" in text for text in args.only):
+        measure([sys.executable, "-c", "import keras"], workdir)
+        floors.append(("python -c 'import keras' (any fix built with Keras pays it)", statistics.median(
+            measure([sys.executable, "-c", "import keras"], workdir)[0] for _ in range(args.runs))))
+    add_absolute("why --static (rules, no TensorFlow)", rnnshape_cmd(
+        "why", "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
+        "ndim=2. Full shape received: (None, 10)", "--static"), 3.0)
+    add_absolute("why --file, Incompatible shapes", rnnshape_cmd(
+        "why", "--file", str(corpus / "22_keras2_incompatible_fit_default_batch.txt")), 3.0)
+    add_absolute("why --file, Keras 2 state_spec", rnnshape_cmd(
+        "why", "--file", str(corpus / "29_keras2_state_spec_sequence.txt")), 3.0)
+    add_absolute("why, ConvLSTM2D (inspect fixes)", rnnshape_cmd(
+        "why", "Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected ndim=5, "
+        "found ndim=4. Full shape received: (None, 10, 32, 32)"), 3.0)
 
     scale = []
     if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
@@ -160,6 +190,8 @@ def main() -> int:
         missed += not ok
         print(f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
               f"{'yes' if ok else 'MISSED'}")
+    for label, wall in floors:
+        print(f"floor: {label}: {wall:.3f}s wall (median of {args.runs})")
     for label, wall, mem in scale:
         print(f"scale: {label}: {wall:.1f}s wall, {mem:.0f} MiB peak")
     print(f"{len(rows) - missed} within budget, {missed} missed")
