@@ -22,9 +22,9 @@ FIT_BACKEND_REFUSALS = {
     "torch": ("Keras on torch cannot train a stateful layer: model.fit raises RuntimeError (\"one of the variables "
               "needed for gradient computation has been modified by an inplace operation\") at the first batch, "
               "because the layer assigns its state variables inside the graph torch differentiates"),
-    "jax": ("Keras on jax does not carry the state through model.fit: its stateless train step returns the model's "
-            "variables, and the RNN's state variables are not among them, so they stay zeros at every batch "
-            "(read in a callback after model.jax_state_sync())"),
+    "jax": ("Keras on jax keeps the layer's state variables at zeros through model.fit (read in a callback after "
+            "model.jax_state_sync()): its stateless train step returns the model's variables, and the RNN's state "
+            "variables are not among them, so the carried state cannot be measured"),
 }
 
 FIT_RULES = [
