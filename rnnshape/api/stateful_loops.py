@@ -39,7 +39,7 @@ def refuse_options(loop: str, spec: Any, backend: str | None) -> None:
                          "masks and the forward passes cannot be compared; --fit measures without dropout")
     if loop == "fit" and backend in loops.FIT_BACKEND_REFUSALS:
         raise UsageError(f"Invalid value for --backend: {backend}: {loops.FIT_BACKEND_REFUSALS[backend]} "
-                         "(measured with Keras 3.15); --fit runs on tensorflow")
+                         "(rule of Keras 3.15, measured by rnnshape's tests); --fit runs on tensorflow")
 
 
 def run_loop(loop: str, spec_options: dict[str, Any], *, fit: int | None, windows: int | None, shuffle: bool,

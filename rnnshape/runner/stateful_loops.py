@@ -147,20 +147,21 @@ def _run_fit(keras: Any, spec: LayerSpec, plan: FitPlan) -> FitRun:
     reference = build_layer(spec, stateful=False, return_sequences=False, return_state=True)
     for record, w in zip(batches, weights):
         record.candidates = _candidates(reference, w, record.entering, X, record.leaving)
-    partial = _partial_fit(keras, spec, plan, X, y, reference)
+    partial = _partial_fit(model, layer, plan, X, y, reference)
     api = {"keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
            "keras.Model.reset_state": hasattr(keras.Model, "reset_state"),
            "layer.reset_state": hasattr(layer, "reset_state")}
     return FitRun(x, X, y, batches, losses, partial, api)
 
 
-def _partial_fit(keras: Any, spec: LayerSpec, plan: FitPlan, X: np.ndarray, y: np.ndarray,
+def _partial_fit(model: Any, layer: Any, plan: FitPlan, X: np.ndarray, y: np.ndarray,
                  reference: Any) -> PartialFit | None:
-    """A fresh model of the same weights fitted one epoch on all samples but the last: the last
-    batch is one sample short of batch_size (needs two rows)."""
+    """The trained model, its state reset, fitted one more epoch on all samples but the last:
+    the last batch is one sample short of batch_size (needs two rows)."""
     if plan.series < 2:
         return None
-    model, layer, _x = _fit_model(keras, spec, plan)
+    keras = load_keras()
+    layer.reset_state()
     count = X.shape[0] - 1
     seen: list[FitBatch] = []
     weights: list[Any] = []

@@ -63,20 +63,19 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
         table = Table(title=f"Epoch {epoch + 1} (fit's loss {loss:.4g}): what each row read, and what its state "
                             "had read before", title_justify="left", box=TABLE_BOX)
         table.add_column("batch", justify="right", no_wrap=True)
-        for row in range(rows):
-            table.add_column(f"row {row + 1} reads", no_wrap=True)
-            table.add_column(f"row {row + 1}'s state had read", overflow="fold")
+        table.add_column("row", justify="right", no_wrap=True)
+        table.add_column("reads", no_wrap=True)
+        table.add_column("its state had read", overflow="fold")
+        table.add_column("continues it", no_wrap=True)
         for batch in _shown(batches):
             if batch is None:
-                table.add_row("...", *["..." for _ in range(2 * rows)])
+                table.add_row(*["..."] * 5)
                 continue
-            cells: list[Any] = [str(batch["batch"] + 1)]
             for entry in batch["rows"][:rows]:
-                text = Text(f"series {entry['series'] + 1} steps {_steps(entry['steps'])}")
-                if not entry["continues"]:
-                    text.append(" (wrong history)", style="bold red")
-                cells += [text, entry["state_had_read"]]
-            table.add_row(*cells)
+                verdict = Text("yes") if entry["continues"] else Text("NO: wrong history", style="bold red")
+                table.add_row(str(batch["batch"] + 1) if entry["row"] == 0 else "", str(entry["row"] + 1),
+                              f"series {entry['series'] + 1} steps {_steps(entry['steps'])}", entry["state_had_read"],
+                              verdict)
         yield boxed(table, ascii)
     if fit["series"] > rows:
         yield f"(rows {rows + 1}..{fit['series']} are in --json)"
@@ -88,7 +87,7 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
     if partial:
         yield ""
         yield Text("Measured: a batch_size that does not divide the samples", style="bold")
-        what = (f"model.fit(X[:{partial['samples']}], y[:{partial['samples']}], batch_size={partial['batch_size']}, "
+        what = (f"after the epochs, layer.reset_state(); model.fit(X[:{partial['samples']}], y[:{partial['samples']}], batch_size={partial['batch_size']}, "
                 f"shuffle=False): the last batch holds {partial['last_batch_samples']} sample(s)")
         if partial["raised"]:
             yield f"{what}; Keras raised {partial['type']}: {partial['message']}"
