@@ -73,7 +73,7 @@ def fit_data(spec: LayerSpec, plan: FitPlan, run: Any) -> dict[str, Any]:
     checks.append(Check("the state leaving each batch equals a forward pass of a non-stateful layer with that batch's "
                         "weights (before its update), started from the state entering it (initial_state), over the "
                         "sample the row held (found among all samples)", forward <= EQUAL_TOLERANCE, forward, "equal"))
-    checks.append(Check(f"the first batch of the first epoch starts from zeros", _zero_diff(run.batches[0].entering)
+    checks.append(Check("the first batch of the first epoch starts from zeros", _zero_diff(run.batches[0].entering)
                         <= EQUAL_TOLERANCE, _zero_diff(run.batches[0].entering), "equal"))
     if starts_reset:
         checks.append(Check("after layer.reset_state() every later epoch starts from zeros",
