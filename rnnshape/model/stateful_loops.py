@@ -153,14 +153,15 @@ def window_read_steps(k: int, look_back: int) -> list[int]:
 
 
 def fit_values(series: int, timesteps: int, units: int, states: int, plan: FitPlan) -> int:
-    """About how many numbers a --fit run keeps: per batch the states entering and leaving, the
-    layer's weights, and the candidates of every row."""
+    """About how many numbers a --fit run shows (JSON): per batch the states entering and leaving
+    and a few numbers per row, and the series."""
     batches = plan.epochs * plan.chunks
-    return batches * (2 * states * series * units + series * plan.samples) + series * timesteps
+    return batches * (2 * states * series * units + 6 * series) + series * timesteps
 
 
 def fit_passes(plan: FitPlan) -> int:
     """Passes over the whole series the guard counts: per epoch fit's forward and backward pass
-    (about 3) and the reference runs of its batches (1, their rows counted in fit_values); the
-    short-batch fit and its predict (5)."""
-    return 4 * plan.epochs + 5
+    (about 3) and the reference runs of its batches (1 pass of steps, each batch over every sample
+    from every row: ``series`` times the rows beyond 64 samples); the short-batch fit and its
+    predict (5)."""
+    return plan.epochs * (4 + plan.samples * plan.series // 64) + 5
