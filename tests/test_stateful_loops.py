@@ -242,3 +242,19 @@ def test_the_fit_refusals_are_what_keras_does_on_that_backend(backend):
         assert last.startswith("RAISED RuntimeError") and "inplace operation" in last
     else:
         assert last == "STATES 0.0 2"  # the state variables stay zeros through fit
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_windows_and_save_load_on_another_backend_agree_with_tensorflow(backend):
+    pytest.importorskip(backend)
+    options = dict(layer="simplernn", units=3, timesteps=6, batch=2, features=2, seed=2)
+    ours = rnnshape.stateful(**options, windows=3).to_dict()
+    theirs = rnnshape.stateful(**options, windows=3, backend=backend).to_dict()
+    assert theirs["backend"]["backend"] == backend
+    for a, b in zip(ours["windows"], theirs["windows"]):
+        np.testing.assert_allclose(a["output"], b["output"], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(a["entering_state"]["state_h"], b["entering_state"]["state_h"], atol=1e-5, rtol=0)
+    saved = rnnshape.stateful(**options, save_load=True, backend=backend).to_dict()
+    assert saved["state_restored"] is False and np.all(np.asarray(saved["after_load"]["state_h"]) == 0)
+    assert saved["other_batch_predict"]["raised"] and "Expected batch size: 2" in saved["other_batch_predict"]["message"]
+    assert all(c["holds"] for c in theirs["checks"] + saved["checks"])

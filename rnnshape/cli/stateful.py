@@ -41,6 +41,11 @@ def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     --diagram draws the chunks as consecutive batches with the state crossing from each batch
     into the next, and the reset.
 
+    The loops the tutorials teach, one at a time: --fit EPOCHS trains the layer with a Dense head
+    by model.fit on a series cut into consecutive chunks and reads its states at every batch
+    (--shuffle, --no-reset show what goes wrong); --windows LOOK_BACK feeds the overlapping
+    windows of create_dataset to it in order; --save-load saves and loads a stateful model.
+
     
     Examples:
       rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4

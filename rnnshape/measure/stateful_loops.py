@@ -50,7 +50,7 @@ def fit_data(spec: LayerSpec, plan: FitPlan, run: Any) -> dict[str, Any]:
     histories: list[list[tuple[int, int, int]]] = [[] for _ in range(plan.series)]
     previous: list[tuple[int, int] | None] = [None] * plan.series
     carried, starts_reset, starts_kept = [], [], []
-    wrong = 0
+    wrong = wrong_within = 0
     for index, batch in enumerate(run.batches):
         if batch.batch == 0 and plan.reset:
             histories = [[] for _ in range(plan.series)]
@@ -61,6 +61,8 @@ def fit_data(spec: LayerSpec, plan: FitPlan, run: Any) -> dict[str, Any]:
             (starts_reset if plan.reset else starts_kept).append(_zero_diff(batch.entering))
         rows = _rows(plan, batch, histories, previous)
         wrong += sum(not r["continues"] for r in rows)
+        if batch.batch > 0:
+            wrong_within += sum(not r["continues"] for r in rows)
         batches.append({"epoch": batch.epoch, "batch": batch.batch, "loss": batch.loss, "rows": rows,
                         "entering_state": _named(names, batch.entering),
                         "leaving_state": _named(names, batch.leaving)})
@@ -87,9 +89,15 @@ def fit_data(spec: LayerSpec, plan: FitPlan, run: Any) -> dict[str, Any]:
                             "the sample the same row read before (the wrong history)", wrong > 0, float(wrong),
                             "differ"))
     else:
-        checks.append(Check(f"shuffle=False: all {rows_total} rows read the chunk that continues the row's previous "
-                            "chunk (row i of batch k+1 continues row i of batch k)", wrong == 0, float(wrong),
-                            "equal"))
+        within = rows_total - plan.series * plan.epochs
+        checks.append(Check(f"shuffle=False: within each epoch all {within} rows of batches 2..{plan.chunks} read the "
+                            "chunk that continues the row's previous chunk (row i of batch k+1 continues row i of "
+                            "batch k)", wrong_within == 0, float(wrong_within), "equal"))
+    if not plan.reset and plan.epochs > 1:
+        starts = wrong - wrong_within
+        checks.append(Check(f"without a reset, {starts} rows of the later epochs' first batches read chunk 1 of a series "
+                            "with a state that has read the previous epoch (the wrong history)", starts > 0,
+                            float(starts), "differ"))
     partial = _partial_data(plan, run.partial, checks)
     return {
         "loop": "fit",
