@@ -25,15 +25,34 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
              initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
              recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
              max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False,
-             ascii: bool = False, backend: str | None = None) -> StatefulResult:
+             ascii: bool = False, backend: str | None = None, fit: int | None = None, shuffle: bool = False,
+             reset: bool = True, windows: int | None = None, save_load: bool = False) -> StatefulResult:
     """The inspect layer built with stateful=True and fed the chunks of ``split`` ("2,4": chunk
     lengths along time; default two halves) as consecutive batches, its states measured.
     ``backend``: "tensorflow", "jax" or "torch": the Keras backend measured (jax and torch in a
-    child process, same weights and input); ``data["backend"]`` names it and its version."""
+    child process, same weights and input); ``data["backend"]`` names it and its version.
+
+    The tutorials' loops (one at a time; ``data["loop"]`` names it): ``fit=EPOCHS`` trains the
+    layer with a Dense head by model.fit on the series cut into consecutive chunks (``shuffle``,
+    ``reset=False`` show what goes wrong); ``windows=LOOK_BACK`` feeds the overlapping windows of
+    create_dataset to the stateful layer; ``save_load=True`` saves and loads a stateful model."""
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
     from rnnshape.model.layer import canonical_backend
+    from rnnshape.model.stateful_loops import chosen_loop
 
     backend = canonical_backend(backend)
+    loop = chosen_loop(fit, windows, save_load, shuffle, not reset)
+    if loop is not None:
+        if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
+            raise UsageError(f"Invalid value for --layer: the stateful loops run LSTM, GRU and SimpleRNN layers, not "
+                             f"{KERAS_CLASS[canonical_layer(layer)]}")
+        if lengths is not None:
+            raise UsageError("Invalid value for --lengths: the stateful loops feed whole sequences without a mask")
+        from rnnshape.api.stateful_loops import run_loop
+
+        return run_loop(loop, spec_options(arguments, stateful=True), fit=fit, windows=windows, shuffle=shuffle,
+                        reset=reset, split=split, max_memory=max_memory, max_seconds=max_seconds, diagram=diagram,
+                        ascii=ascii, backend=backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
         raise UsageError(f"Invalid value for --layer: stateful chunks LSTM, GRU and SimpleRNN layers, not "
                          f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs and states with rnnshape inspect")

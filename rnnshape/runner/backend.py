@@ -32,7 +32,7 @@ def installed(backend: str) -> bool:
 
 
 # runner.keras functions a child may run: each returns plain arrays and dataclasses of them
-CALLS = ("run_many", "trace_many", "run_stateful")
+CALLS = ("run_many", "trace_many", "run_stateful", "stateful_loops.run_windows_loop", "stateful_loops.run_save_load")
 
 
 def run_many(specs: list[Any], backend: str, weights: list[Any] | None = None) -> tuple[list[Any], dict[str, str]]:
@@ -63,6 +63,18 @@ def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[
     return answer["runs"], answer["backend"]
 
 
+def _function(runner: Any, name: str) -> Any:
+    """runner.keras.<name>, or runner.<module>.<function> for a dotted name of CALLS."""
+    if "." not in name:
+        return getattr(runner, name)
+    module, function = name.split(".")
+    if module != "stateful_loops":
+        raise ValueError(f"runner.{module} is not run on other backends")
+    from rnnshape.runner import stateful_loops
+
+    return getattr(stateful_loops, function)
+
+
 def _child() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints go to stderr, the answer to the saved stdout
@@ -82,7 +94,7 @@ def _child() -> None:
             raise ValueError(f"runner.keras.{name} is not run on other backends")
         # torch: plain tensors, readable as numpy
         with module.no_grad() if backend == "torch" else contextlib.nullcontext():
-            runs = getattr(runner, name)(*args, **kwargs)
+            runs = _function(runner, name)(*args, **kwargs)
         answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
                                             "keras": keras.__version__}}
     except Exception as exc:

@@ -14,6 +14,11 @@ from rnnshape.views.pictures.unrolled import stateful_diagram
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
+    if result.data.get("loop"):  # --fit, --windows, --save-load
+        from rnnshape.views.stateful_loops import render_loop
+
+        yield from render_loop(result.data, width, result.view.diagram, result.view.ascii)
+        return
     yield from render_stateful(result.data, result.spec, result.picture_facts, width, diagram=result.view.diagram,
                                ascii=result.view.ascii)
 

@@ -28,6 +28,22 @@ x = np.random.default_rng(0).uniform(-1, 1, {shape}).astype("float32")
 outputs = layer(x)
 print([tuple(o.shape) for o in outputs])
 """
+# The answer's training loop, bare: what `rnnshape stateful --fit 3` runs (its defaults: 2 series of 200
+# steps, 2 features, chunks of 20, LSTM(4) and a Dense head), without the measurements.
+BARE_FIT = """\
+import numpy as np
+import keras
+x = np.random.default_rng(0).uniform(-1, 1, (2, 200, 2)).astype("float32")
+X = np.stack([x[i, k * 20:(k + 1) * 20] for k in range(10) for i in range(2)])
+inputs = keras.Input(batch_shape=(2, 20, 2))
+layer = keras.layers.LSTM(4, stateful=True)
+model = keras.Model(inputs, keras.layers.Dense(2)(layer(inputs)))
+model.compile(optimizer="sgd", loss="mse")
+for epoch in range(3):
+    layer.reset_state()
+    model.fit(X, X.mean(axis=1), epochs=1, batch_size=2, shuffle=False, verbose=0)
+"""
+FIT_SECONDS = 10.0  # the brief: --fit at its defaults under 10 s on the 2-core machine
 FLOOR = [sys.executable, "-c", "import click, rich.console, rich.table"]
 
 
@@ -163,6 +179,15 @@ def main() -> int:
     add_absolute("why, ConvLSTM2D (inspect fixes)", rnnshape_cmd(
         "why", "Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected ndim=5, "
         "found ndim=4. Full shape received: (None, 10, 32, 32)"), 3.0)
+
+    if "stateful" in commands and (not args.only or any(text in "stateful --fit 3 (defaults)" for text in args.only)):
+        fit_script = Path(workdir) / "bare_fit.py"
+        fit_script.write_text(BARE_FIT)
+        add("stateful --fit 3 (defaults)", rnnshape_cmd("stateful", "--fit", "3"), [sys.executable, str(fit_script)],
+            "bare Keras fit loop", [("wall", 2.5)])
+        wall, _mem = measure(rnnshape_cmd("stateful", "--fit", "3"), workdir, expect_ok=True)
+        print(f"stateful --fit 3 (defaults): {wall:.1f} s wall, target under {FIT_SECONDS:.0f} s: "
+              f"{'yes' if wall < FIT_SECONDS else 'MISSED'}")
 
     scale = []
     if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
