@@ -83,13 +83,14 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     if not return_sequences:
         raise UsageError("Invalid value for --no-return-sequences: the loop feeds back the last step of the "
                          "output sequence, so the layer returns sequences")
+    rules.check_layer(layer)
     fixed = {"stateful": True, "return_sequences": True, "units": units if units is not None else 4}
     spec = make_layer_spec(**spec_options(arguments, **fixed))
     if units is None and not head:
         spec = dataclasses.replace(spec, units=spec.features)
     rules.check_options(spec, units_given=units is not None, head=head)
     spec = rules.generating_spec(spec)
-    limits = Limits(max_memory, max_seconds, static=False)
+    limits = Limits(max_memory, max_seconds, sizes="--steps/--timesteps/--units/--batch", static=False)
     what = f"generating {steps} steps with {spec.keras_call()} after {rules.known_shape(spec)}"
     memory_guard(spec.estimated_bytes() + rules.value_bytes(spec, steps), limits, what,
                  " (weights, activations, generated steps)", "--steps/--units/--timesteps/--batch")

@@ -12,7 +12,7 @@ import dataclasses
 
 from rnnshape.errors import UsageError
 from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, KERAS_CLASS, SECONDS_PER_RUN, SECONDS_PER_SHOWN_VALUE,
-                                  SECONDS_PER_WEIGHT, LayerSpec, pass_seconds)
+                                  SECONDS_PER_WEIGHT, LayerSpec, canonical_layer, pass_seconds)
 
 DEFAULT_STEPS = 5
 MAX_STEPS = 100_000  # the time guard is the real limit
@@ -37,11 +37,17 @@ CALL_RULE = ("model(x) computes what model.predict(x) computes, batch by batch; 
              "directly, once per step, as the loop calls predict.")
 
 
+def check_layer(layer: str) -> None:
+    """Refuse a layer the loop does not run (before its options are validated)."""
+    name = canonical_layer(layer)
+    if name not in GENERATE_LAYERS:
+        raise UsageError(f"Invalid value for --layer: generate runs lstm, gru and simplernn layers, not "
+                         f"{KERAS_CLASS[name]}; see its outputs and states with rnnshape inspect")
+
+
 def check_options(spec: LayerSpec, *, units_given: bool, head: bool) -> None:
     """Refuse, with the option named, what the generation loop cannot run."""
-    if spec.layer not in GENERATE_LAYERS:
-        raise UsageError(f"Invalid value for --layer: generate runs LSTM, GRU and SimpleRNN layers, not "
-                         f"{KERAS_CLASS[spec.layer]}; see its outputs and states with rnnshape inspect")
+    check_layer(spec.layer)
     refused = [
         (spec.bidirectional, "--bidirectional", "a generated step exists only after the backward direction has "
                                                 "read the future: generation runs forward layers"),

@@ -10,7 +10,6 @@ stdout it was given (anything Keras or the backend prints goes to stderr)."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import pickle
 import subprocess
@@ -34,7 +33,7 @@ def installed(backend: str) -> bool:
 
 # runner functions a child may run: each returns plain arrays and dataclasses of them
 CALLS = ("run_many", "trace_many", "run_stateful", "run_generate")
-MODULES = {"run_generate": "rnnshape.runner.generate"}  # the others are runner.keras'
+OWN_MODULE = ("run_generate",)  # in runner.generate; the others are runner.keras'
 
 
 def run_many(specs: list[Any], backend: str) -> tuple[list[Any], dict[str, str]]:
@@ -83,8 +82,9 @@ def _child() -> None:
             raise ValueError(f"runner.keras.{name} is not run on other backends")
         # torch: plain tensors, readable as numpy
         with module.no_grad() if backend == "torch" else contextlib.nullcontext():
-            module_of_call = importlib.import_module(MODULES[name]) if name in MODULES else runner
-            runs = getattr(module_of_call, name)(*args, **kwargs)
+            from rnnshape.runner import generate
+
+            runs = getattr(generate if name in OWN_MODULE else runner, name)(*args, **kwargs)
         answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
                                             "keras": keras.__version__}}
     except Exception as exc:
