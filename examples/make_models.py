@@ -6,6 +6,7 @@ forecast.keras  LSTM(8, return_sequences=True) -> Dense(1): predicts (batch, 6, 
                 broadcast rnnshape model diagnoses.
 tagger.keras    Embedding(20, 4, mask_zero=True) -> Bidirectional(LSTM(3, return_sequences=True))
                 -> LSTM(2, return_state=True) -> Dense(1); tagger_x.npy holds padded token ids.
+known.npy       a known part (2, 5, 2) for rnnshape generate --input: 2 samples, 5 steps, 2 features.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def main() -> None:
     x[0, 4:] = 0  # padding: token 0, masked by mask_zero=True
     x[2, 2:] = 0
     np.save(HERE / "tagger_x.npy", x)
+    known = np.random.default_rng(3).uniform(-1, 1, (2, 5, 2))
+    np.save(HERE / "known.npy", np.round(known, 2).astype(np.float32))
 
 
 if __name__ == "__main__":

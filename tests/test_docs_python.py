@@ -12,12 +12,12 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(), re.S)
-NEEDS_KERAS = ("trace(", "stateful(", "model(", "explain(")  # the other examples run with static=True
+NEEDS_KERAS = ("trace(", "stateful(", "generate(", "model(", "explain(")  # the other examples run with static=True
 
 
 def test_every_command_has_an_example():
     text = "\n".join(EXAMPLES)
-    for command in ("inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window"):
+    for command in ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window"):
         assert f"rnnshape.{command}(" in text, command
 
 

@@ -83,8 +83,9 @@ def picture(data: dict[str, Any], ascii: bool) -> Text:
                   f"{diff_text(measured['whole_sequence']['max_abs_diff'])})", "bold"))
     lines.append((f"a reset between call 1 and call 2 changes g by up to "
                   f"{diff_text(measured['reset_between']['max_abs_diff'])}", "bold"))
-    lines.append((f"the first reset forgotten changes it by up to "
-                  f"{diff_text(measured['no_first_reset']['max_abs_diff'])}", "bold"))
+    forgot = measured["no_first_reset"]
+    lines.append((f"the first reset forgotten changes y by up to {diff_text(forgot['warm_up_max_abs_diff'])}, "
+                  f"g by up to {diff_text(max(forgot['per_step']))}", "bold"))
     text = Text()
     for i, (line, style) in enumerate(lines):
         if i:
@@ -147,8 +148,10 @@ def render_generate(data: dict[str, Any], rows: list[dict[str, Any]], width: int
     reset, forgot_all = measured["reset_between"], measured["no_first_reset"]
     yield (f"a reset between warm-up and forecast changes the forecast by up to {diff_text(reset['max_abs_diff'])} "
            f"(first step {diff_text(reset['per_step'][0])}, last {diff_text(reset['per_step'][-1])})")
-    yield (f"forgetting the first reset changes the output by up to {diff_text(forgot_all['max_abs_diff'])} "
-           f"(it started from a state up to {diff_text(forgot_all['started_from_max_abs'])} in size)")
+    yield (f"forgetting the first reset changes the warm-up output by up to "
+           f"{diff_text(forgot_all['warm_up_max_abs_diff'])} and the generated steps by up to "
+           f"{diff_text(max(forgot_all['per_step']))} (it started from a state up to "
+           f"{diff_text(forgot_all['started_from_max_abs'])} in size)")
     yield ""
     if values:
         yield Text(f"generated {shape_text(data['generated']['shape'])}", style="bold cyan")
