@@ -133,6 +133,12 @@ def test_head_gru_from_an_input_file_equals_the_grown_sequence_written_here(invo
     grown = np.concatenate([known, np.asarray(data["generated"]["inputs"], np.float32)], axis=1)
     out = grown_model.predict(grown, verbose=0)
     assert np.max(np.abs(out[:, 5:] - generated)) <= 1e-5
+    # ... and grown one step per call, as a loop without state does (the sequence read again each time)
+    sequence, step = known, out[:, 4:5]
+    for i in range(4):
+        sequence = np.concatenate([sequence, step], axis=1)
+        step = grown_model.predict(sequence, verbose=0)[:, -1:]
+        assert np.max(np.abs(step[:, 0] - generated[:, i])) <= 1e-5
     assert data["measured"]["whole_sequence"]["equal"]
 
 

@@ -36,7 +36,7 @@ def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any)
 
     Measured: the loop equals the same weights run as a loop of a non-stateful layer with
     return_state=True and initial_state, and a non-stateful model fed the whole known part plus
-    each generated step; a reset between warm-up and forecast changes the forecast, and so does
+    every generated step; a reset between warm-up and forecast changes the forecast, and so does
     forgetting the first reset (by how much, per step). The layer is always built with
     stateful=True and return_sequences=True (--stateful and --return-sequences change nothing).
 

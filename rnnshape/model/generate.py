@@ -120,18 +120,16 @@ def generating_spec(spec: LayerSpec) -> LayerSpec:
 
 def total_steps(spec: LayerSpec, steps: int) -> tuple[int, int]:
     """(timesteps read, model calls) of a whole run: the loop four times (the loop, run again,
-    without its first reset, with a reset between), the initial_state loop, and the growing
-    non-stateful model (N+1 calls over K, K+1, ..., K+N steps)."""
-    known = spec.timesteps
-    loop = known + steps
-    growing = sum(known + i for i in range(steps + 1))
-    return 5 * loop + growing, 5 * (steps + 1) + steps + 1
+    without its first reset, with a reset between), the initial_state loop, and one call of the
+    non-stateful model over the known part plus every generated step."""
+    loop = spec.timesteps + steps
+    return 6 * loop, 5 * (steps + 1) + 1
 
 
 def estimated_seconds(spec: LayerSpec, steps: int, values: int = 0) -> float:
     """A rough estimate of a run: every step read eagerly (one call per generated step)."""
     read, calls = total_steps(spec, steps)
-    builds = 4  # the stateful model, the initial_state layer, the growing model, the head's copies
+    builds = 3  # the stateful model, the initial_state layer, the non-stateful model (heads included)
     return (SECONDS_PER_RUN + pass_seconds(spec.layer, spec.units, spec.features, spec.batch, read)
             + calls * SECONDS_PER_CALL + builds * spec.param_total() * SECONDS_PER_WEIGHT
             + values * SECONDS_PER_SHOWN_VALUE)

@@ -1,6 +1,6 @@
 """`rnnshape generate` in Keras: a stateful model reads a known part, then is called one step at
 a time on its own last output; and the references that share its weights (the initial_state
-loop of a non-stateful layer, a non-stateful model fed the whole grown sequence). Returns plain
+loop of a non-stateful layer, a non-stateful model fed the whole sequence). Returns plain
 arrays; the claims are judged in measure.generate."""
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ class GenerateRun:
     manual_warm: np.ndarray  # the initial_state loop: its output on the known part
     manual: np.ndarray  # ... and its generated steps
     manual_final: list[np.ndarray]  # ... and the states it returned last
-    growing_warm: np.ndarray  # a non-stateful model on the known part (return_sequences)
-    growing: np.ndarray  # its last output on the known part plus the steps generated so far, per step
+    whole_warm: np.ndarray  # a non-stateful model on the known part plus every generated step: its known steps
+    whole: np.ndarray  # ... and its outputs at the generated steps
 
 
 def run_generate(spec: LayerSpec, steps: int, head: bool) -> GenerateRun:
@@ -139,7 +139,7 @@ def _run_generate(keras: Any, spec: LayerSpec, steps: int, head: bool) -> Genera
         manual.append(step)
     manual_final = [_numpy(s) for s in states]
 
-    # No state kept between calls: the non-stateful model fed the whole sequence so far, each time.
+    # No state kept: a non-stateful model fed the whole known part plus every generated step, in one call.
     plain = build_layer(spec, stateful=False, return_sequences=True)
     plain.set_weights(weights)
     plain_dense = _head(keras, spec, dense_weights) if head else None
@@ -148,15 +148,9 @@ def _run_generate(keras: Any, spec: LayerSpec, steps: int, head: bool) -> Genera
     if plain_dense is not None:
         plain_out = plain_dense(plain_out)
     plain_model = keras.Model(plain_inputs, plain_out)
-    grown = x
-    growing_warm = _numpy(call_layer(plain_model, grown))
-    step = growing_warm[:, -1:]
-    growing = []
-    for _ in range(steps):
-        grown = np.concatenate([grown, step], axis=1)
-        step = _numpy(call_layer(plain_model, grown))[:, -1:]
-        growing.append(step)
+    whole = _numpy(call_layer(plain_model, np.concatenate([x, loop.inputs], axis=1)))
+    known = x.shape[1]
 
     return GenerateRun(x, dense_weights, loop, after_reset, again, no_first_reset, reset_between,
-                       manual_warm, np.concatenate(manual, axis=1), manual_final, growing_warm,
-                       np.concatenate(growing, axis=1))
+                       manual_warm, np.concatenate(manual, axis=1), manual_final, whole[:, :known],
+                       whole[:, known:])

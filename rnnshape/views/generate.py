@@ -79,7 +79,7 @@ def picture(data: dict[str, Any], ascii: bool) -> Text:
     lines.append(("", ""))
     lines.append((f"g = the initial_state loop's (max |diff| "
                   f"{diff_text(measured['initial_state_loop']['max_abs_diff'])})", "bold"))
-    lines.append((f"g = the whole sequence fed each time (max |diff| "
+    lines.append((f"g = a non-stateful model on the whole sequence (max |diff| "
                   f"{diff_text(measured['whole_sequence']['max_abs_diff'])})", "bold"))
     lines.append((f"a reset between call 1 and call 2 changes g by up to "
                   f"{diff_text(measured['reset_between']['max_abs_diff'])}", "bold"))
@@ -143,7 +143,7 @@ def render_generate(data: dict[str, Any], rows: list[dict[str, Any]], width: int
     manual, whole = measured["initial_state_loop"], measured["whole_sequence"]
     yield (f"stateful loop versus the initial_state loop: {'equal' if manual['equal'] else 'NOT equal'} (measured: "
            f"max |diff| {diff_text(manual['max_abs_diff'])})")
-    yield (f"stateful loop versus the whole sequence fed each time: {'equal' if whole['equal'] else 'NOT equal'} "
+    yield (f"stateful loop versus a non-stateful model on the whole sequence: {'equal' if whole['equal'] else 'NOT equal'} "
            f"(measured: max |diff| {diff_text(whole['max_abs_diff'])})")
     reset, forgot_all = measured["reset_between"], measured["no_first_reset"]
     yield (f"a reset between warm-up and forecast changes the forecast by up to {diff_text(reset['max_abs_diff'])} "
