@@ -17,9 +17,12 @@ from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, KERAS_CLASS, SECONDS_PE
 DEFAULT_STEPS = 5
 MAX_STEPS = 100_000  # the time guard is the real limit
 GENERATE_LAYERS = ("lstm", "gru", "simplernn")
-# One model call in eager Keras costs about this beyond its steps (building the call's inputs,
-# the Functional model's graph walk); the loop makes one call per generated step.
-SECONDS_PER_CALL = 0.004
+# One model call in eager Keras costs about this beyond its steps (converting the input, the
+# Functional model's graph walk, the state assignments); the loop makes one call per generated
+# step. Measured on the 2-core machine under a load of 10: 70 ms a one-step call, 18 ms a step of
+# a long call, so about four steps' worth (SECONDS_PER_STEP) unloaded; generate --timesteps 50
+# --steps 200 took 136 s there (estimate 8.5 s, about 11 s unloaded by the same ratio).
+SECONDS_PER_CALL = 0.006
 
 RULES = [
     "stateful=True keeps each call's final state as the next call's initial state, so a model called on one "
