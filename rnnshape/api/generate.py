@@ -88,7 +88,7 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     spec = make_layer_spec(**spec_options(arguments, **fixed))
     if units is None and not head:
         spec = dataclasses.replace(spec, units=spec.features)
-    rules.check_options(spec, units_given=units is not None, head=head)
+    rules.check_options(spec)
     spec = rules.generating_spec(spec)
     limits = Limits(max_memory, max_seconds, sizes="--steps/--timesteps/--units/--batch", static=False)
     what = f"generating {steps} steps with {spec.keras_call()} after {rules.known_shape(spec)}"
@@ -96,6 +96,7 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
                  " (weights, activations, generated steps)", "--steps/--units/--timesteps/--batch")
     seconds = rules.estimated_seconds(spec, steps, rules.value_count(spec, steps) if values else 0)
     check_time(seconds, what, limits)
+    rules.check_units(spec, units_given=units is not None, head=head)  # after the guard: huge sizes name it
     from rnnshape.measure import generate as measured
 
     run_data = {"mode": "eager", "reason": "the loop calls the model once per generated step, eagerly, as a "

@@ -48,7 +48,7 @@ def check_layer(layer: str) -> None:
                          f"{KERAS_CLASS[name]}; see its outputs and states with rnnshape inspect")
 
 
-def check_options(spec: LayerSpec, *, units_given: bool, head: bool) -> None:
+def check_options(spec: LayerSpec) -> None:
     """Refuse, with the option named, what the generation loop cannot run."""
     check_layer(spec.layer)
     refused = [
@@ -71,6 +71,10 @@ def check_options(spec: LayerSpec, *, units_given: bool, head: bool) -> None:
     for refuse, option, why in refused:
         if refuse:
             raise UsageError(f"Invalid value for {option}: {why}")
+
+
+def check_units(spec: LayerSpec, *, units_given: bool, head: bool) -> None:
+    """Without a head the output is fed back as the input: units must equal features."""
     if not head and spec.units != spec.features:
         where = "--units" if units_given else "--features"
         raise UsageError(f"Invalid value for {where}: feeding the output back as the next input needs units == "
