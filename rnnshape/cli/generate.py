@@ -27,7 +27,8 @@ from rnnshape.model.generate import DEFAULT_STEPS, MAX_STEPS
 def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Warm a stateful layer up on a known part, then generate one step per call, each output fed back.
 
-    The answer's loop: keras.layers.LSTM(units=features, stateful=True, return_sequences=True) on
+    The loop of the answer "Understanding Keras LSTMs": keras.layers.LSTM(units=features,
+    stateful=True, return_sequences=True) on
     keras.Input(batch_shape=(batch, None, features)) (GRU, SimpleRNN too; --head adds a
     Dense(features), then --units may differ), reset_state(), the known part (--timesteps K steps
     of the deterministic input, or --input FILE of shape (batch, K, features)) read in one call,
@@ -45,7 +46,7 @@ def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any)
       rnnshape generate --steps 5
       rnnshape generate --layer gru --features 3 --timesteps 6 --steps 4 --values
       rnnshape generate --layer lstm --units 8 --head --steps 10 --json
-      rnnshape generate --input known.npy --steps 20 --diagram
+      rnnshape generate --input examples/known.npy --steps 20 --diagram
       rnnshape generate --layer simplernn --steps 3 --backend jax
     """
     from rnnshape.api.generate import generate as run
