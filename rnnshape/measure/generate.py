@@ -47,9 +47,9 @@ def analyze(spec: LayerSpec, steps: int, head: bool, run: Any) -> tuple[list[Che
                    flat([loop.warm_output, loop.generated, *loop.final]),
                    flat([run.manual_warm, run.manual, *run.manual_final]))
     whole = equal(f"the generated steps equal a non-stateful model (same weights) fed the whole known part plus "
-                    f"every generated step in one call ({k} + {steps} steps): its output at step {k} + i is g_i, "
-                    "and its first outputs are the warm-up's", flat([loop.warm_output, loop.generated]),
-                    flat([run.whole_warm, run.whole]))
+                  f"every generated step in one call ({k} + {steps} steps): its output at step {k} + i is g_i, "
+                  "and its first outputs are the warm-up's", flat([loop.warm_output, loop.generated]),
+                  flat([run.whole_warm, run.whole]))
     after = equal("after the final reset_state() every state variable is zeros again", flat(run.after_reset),
                   flat(_zeros(run.after_reset)))
     again = equal("the loop run again after that reset gives the same steps: reset_state() before makes the "
@@ -58,7 +58,7 @@ def analyze(spec: LayerSpec, steps: int, head: bool, run: Any) -> tuple[list[Che
                      "the previous run left, not zeros", flat(run.no_first_reset.initial),
                      flat(_zeros(run.no_first_reset.initial)))
     forgot = differ("forgetting the first reset_state(): the loop run again without it continues the previous "
-                    "run's state, and its generated steps differ from the loop's",
+                    "run's state, and its warm-up output and generated steps differ from the loop's",
                     flat([run.no_first_reset.warm_output, run.no_first_reset.generated]),
                     flat([loop.warm_output, loop.generated]))
     between = differ("a reset between warm-up and forecast: the generated steps differ from the forecast that "
