@@ -9,6 +9,7 @@ tagger.keras    Embedding(20, 4, mask_zero=True) -> Bidirectional(LSTM(3, return
 sensor.keras    SimpleRNN(4, activation="relu", use_bias=False) -> LSTM(3, recurrent_activation=
                 "hard_sigmoid") -> Bidirectional(GRU(3), merge_mode="sum") -> Dense(1): the layer
                 settings rnnshape port reads (and the one torch.nn cannot compute).
+known.npy       a known part (2, 5, 2) for rnnshape generate --input: 2 samples, 5 steps, 2 features.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def main() -> None:
     x[0, 4:] = 0  # padding: token 0, masked by mask_zero=True
     x[2, 2:] = 0
     np.save(HERE / "tagger_x.npy", x)
+    known = np.random.default_rng(3).uniform(-1, 1, (2, 5, 2))
+    np.save(HERE / "known.npy", np.round(known, 2).astype(np.float32))
     sensor()
 
 

@@ -21,10 +21,10 @@ from rnnshape.errors import (BackendError, ExitCode, ExpectationFailed, Internal
 from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
-    from rnnshape.results import (CheckResult, CompareResult, InspectResult, ModelResult, PatternsResult,
+    from rnnshape.results import (CheckResult, CompareResult, GenerateResult, InspectResult, ModelResult, PatternsResult,
                                   PortResult, StackResult, StatefulResult, TraceResult, WhyResult, WindowResult)
 
-__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why",
+__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why",
            "model", "explain", "port",
            "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
 
@@ -61,6 +61,14 @@ def trace(layer: str = "lstm", units: int = 4, **options: Any) -> TraceResult:
 def stateful(layer: str = "lstm", units: int = 4, **options: Any) -> StatefulResult:
     """A sequence fed as consecutive batches (``rnnshape stateful``); see rnnshape.api.stateful.stateful."""
     from rnnshape.api.stateful import stateful as run
+
+    return run(layer, units, **options)
+
+
+def generate(layer: str = "lstm", units: int | None = None, **options: Any) -> GenerateResult:
+    """A stateful layer warmed up on a known part, then generating one step per call, each output
+    fed back (``rnnshape generate``); see rnnshape.api.generate.generate for every option."""
+    from rnnshape.api.generate import generate as run
 
     return run(layer, units, **options)
 

@@ -139,6 +139,25 @@ class StatefulResult(Result):
 
 
 @dataclass(eq=False)
+class GenerateResult(Result):
+    """Generation by a stateful loop (``rnnshape generate``, ``rnnshape.generate``)."""
+
+    command: ClassVar[str] = "generate"
+    spec: Any = None
+    rows: list[dict[str, Any]] = field(default_factory=list)  # sample 0, call by call, for the table
+
+    @property
+    def generated(self) -> Any:
+        """Every generated step, (batch, steps, features), as nested lists (needs values=True)."""
+        return self.data["generated"].get("values")
+
+    @property
+    def measured(self) -> dict[str, Any]:
+        """The comparisons: initial_state_loop, whole_sequence, reset_between, no_first_reset, repeat."""
+        return self.data["measured"]
+
+
+@dataclass(eq=False)
 class StackResult(Result):
     command: ClassVar[str] = "stack"
     tokens: list[Any] = field(default_factory=list)  # the parsed tokens, in order

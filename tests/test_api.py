@@ -35,6 +35,8 @@ CASES = [
      ["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--steps", "1,4"]),
     (lambda: rnnshape.stateful(layer="lstm", units=3, timesteps=6, batch=2, split="2,4"),
      ["stateful", "--units", "3", "--timesteps", "6", "--batch", "2", "--split", "2,4"]),
+    (lambda: rnnshape.generate(layer="gru", units=3, head=True, timesteps=4, steps=3, values=True),
+     ["generate", "--layer", "gru", "--units", "3", "--head", "--timesteps", "4", "--steps", "3", "--values"]),
     (lambda: rnnshape.stack("lstm:8 lstm:4 dense:1", timesteps=5), ["stack", "--timesteps", "5", "lstm:8", "lstm:4",
                                                                       "dense:1"]),
     (lambda: rnnshape.patterns(units=3), ["patterns", "--units", "3"]),

@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window", "why", "model",
+COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why", "model",
             "explore", "port")
 UPDATE = os.environ.get("RNNSHAPE_UPDATE_GOLDEN") == "1"
 ELISION = "..."

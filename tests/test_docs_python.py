@@ -23,7 +23,7 @@ def needs_keras(code: str) -> bool:
 
 def test_every_command_has_an_example():
     text = "\n".join(EXAMPLES)
-    for command in ("inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window"):
+    for command in ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window"):
         assert f"rnnshape.{command}(" in text, command
 
 

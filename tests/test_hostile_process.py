@@ -259,7 +259,7 @@ def test_the_window_memory_estimate_is_within_one_and_a_half_times_the_measured_
 # ---- 13. TensorFlow's log settings ---------------------------------------------------------------
 def test_verbose_tensorflow_log_settings_do_not_reach_stderr():
     verbose = {"TF_CPP_MIN_LOG_LEVEL": "0", "TF_CPP_MAX_VLOG_LEVEL": "3"}
-    for argv in (["inspect"], ["trace"], ["stateful"], ["window"]):
+    for argv in (["inspect"], ["trace"], ["stateful"], ["generate"], ["window"]):
         proc = run_process(argv, env=verbose)
         assert proc.returncode == 0 and proc.stderr == "", (argv, proc.stderr[:1000])
 

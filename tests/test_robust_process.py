@@ -95,7 +95,7 @@ def test_huge_configurations_are_refused_fast_and_before_tensorflow_is_imported(
         elif not sizes:
             continue
         lines[name] = argv + sizes + ["--json"]
-    assert {"inspect", "compare", "check", "trace", "stateful", "stack", "patterns", "window"} <= set(lines)
+    assert {"inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window"} <= set(lines)
     proc = python(f"""
         import json, sys, time
         from rnnshape.cli import cli

@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "Check a shape contract file: every case's expected output shapes, in one process.",
     "compare": "Many configurations side by side, one row each, all run in one process.",
     "explore": "Flip a recurrent layer's options live on a full-screen terminal app and watch what changes.",
+    "generate": "Warm a stateful layer up on a known part, then generate one step per call, each output fed back.",
     "inspect": "Build one recurrent layer, run a deterministic input through it, and explain every output.",
     "model": "Explain your own model file (.keras/.h5): layers, recurrent layers, diagnoses, your data measured.",
     "patterns": "The canonical recurrent model shapes, each built for real with these options.",

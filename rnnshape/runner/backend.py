@@ -31,8 +31,10 @@ def installed(backend: str) -> bool:
     return importlib.util.find_spec(MODULE[backend]) is not None
 
 
-# runner.keras functions a child may run: each returns plain arrays and dataclasses of them
-CALLS = ("run_many", "trace_many", "run_stateful", "stateful_loops.run_windows_loop", "stateful_loops.run_save_load")
+# runner functions a child may run: each returns plain arrays and dataclasses of them (a dotted
+# name is module.function under rnnshape.runner, the others runner.keras')
+CALLS = ("run_many", "trace_many", "run_stateful", "stateful_loops.run_windows_loop", "stateful_loops.run_save_load",
+         "generate.run_generate")
 
 
 def run_many(specs: list[Any], backend: str, weights: list[Any] | None = None) -> tuple[list[Any], dict[str, str]]:
@@ -68,11 +70,12 @@ def _function(runner: Any, name: str) -> Any:
     if "." not in name:
         return getattr(runner, name)
     module, function = name.split(".")
-    if module != "stateful_loops":
-        raise ValueError(f"runner.{module} is not run on other backends")
-    from rnnshape.runner import stateful_loops
+    from rnnshape.runner import generate, stateful_loops
 
-    return getattr(stateful_loops, function)
+    modules = {"stateful_loops": stateful_loops, "generate": generate}
+    if module not in modules:
+        raise ValueError(f"runner.{module} is not run on other backends")
+    return getattr(modules[module], function)
 
 
 def _child() -> None:

@@ -45,6 +45,20 @@ for epoch in range(3):
 """
 FIT_SECONDS = 10.0  # the brief: --fit at its defaults under 10 s on the 2-core machine
 FLOOR = [sys.executable, "-c", "import click, rich.console, rich.table"]
+# The answer's generation loop once, as a user writes it (rnnshape generate runs it and its references).
+BARE_GENERATE = """\
+import numpy as np
+import keras
+inputs = keras.Input(batch_shape=(1, None, 2))
+layer = keras.layers.LSTM(2, stateful=True, return_sequences=True)
+model = keras.Model(inputs, layer(inputs))
+layer.reset_state()
+step = model(np.random.default_rng(0).uniform(-1, 1, (1, 3, 2)).astype("float32"))[:, -1:]
+for _ in range({steps}):
+    step = model(step)
+layer.reset_state()
+print(np.asarray(step).shape)
+"""
 
 
 def rnnshape_cmd(*args: str) -> list[str]:
@@ -156,6 +170,11 @@ def main() -> int:
         add("compare 3 layers x 8 (24 rows)", rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer",
                                                           "simplernn", "--vary", "stateful"),
             base_keras, "bare Keras script", [("wall", 1.3)])
+    if "generate" in commands:
+        bare_generate = Path(workdir) / "bare_generate.py"
+        bare_generate.write_text(BARE_GENERATE.format(steps=5))
+        add("generate (default: 3 known, 5 steps)", rnnshape_cmd("generate"), [sys.executable, str(bare_generate)],
+            "bare Keras loop", [("wall", 1.5), ("mem", 1.1)])
     if "check" in commands:
         add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
 

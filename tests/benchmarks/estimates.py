@@ -39,10 +39,16 @@ elif command == "inspect":
 elif command == "stateful":
     from rnnshape.api.stateful import STATEFUL_PASSES
     items = [(result.spec, STATEFUL_PASSES)]
-else:
+elif command == "trace":
     from rnnshape.api.trace import TRACE_PASSES
     items = [(make_layer_spec(**options), TRACE_PASSES)]
-mode, reason, seconds = group_mode(items)
+if command == "generate":  # eager whatever the size: one call per generated step (model/generate.py)
+    from rnnshape.model import generate as rules
+    items = [(result.spec, 1)]
+    mode = "eager"
+    seconds = rules.estimated_seconds(result.spec, result.data["steps"])
+else:
+    mode, reason, seconds = group_mode(items)
 extra_bytes = 0
 if command == "trace":  # and trace's numpy recomputation of every step (model/trace.py)
     from rnnshape.model.trace import recompute_cost
@@ -86,6 +92,13 @@ SIZES = {
         dict(layer="gru", units=1024, timesteps=60, batch=4, features=8),
         dict(layer=LSTM, units=32, timesteps=800, batch=256, features=4, bidirectional=True),
         dict(layer=LSTM, units=8, timesteps=40, batch=8),
+    ],
+    "generate": [
+        dict(layer=LSTM, timesteps=3, steps=5),
+        dict(layer=LSTM, timesteps=50, steps=200),
+        dict(layer="gru", units=64, head=True, timesteps=500, steps=50, batch=16, features=8),
+        dict(layer="simplernn", timesteps=20_000, steps=20, features=4),
+        dict(layer=LSTM, units=256, head=True, timesteps=100, steps=100, batch=32, features=8),
     ],
     "trace": [
         dict(layer=LSTM, units=4, timesteps=3),
