@@ -66,7 +66,12 @@ def _measure(path: str, config: dict[str, Any], stored: Any, major: int, rebuilt
     if theirs is None:
         out["tf_keras"] = {"checked": False, "text": NOT_CHECKED}
         return out
-    version, predictions = theirs
+    version, predictions, problem = theirs
+    if predictions is None:
+        out["tf_keras"] = {"checked": False, "version": version,
+                           "text": f"tf_keras {version} cannot run this file here ({problem}): the conversion was not "
+                                   "checked"}
+        return out
     diff = max(max_abs_diff(a, b) for a, b in zip(ours, predictions)) if len(ours) == len(predictions) else float("inf")
     holds = diff <= EQUAL_TOLERANCE
     if unrestored:
@@ -111,7 +116,7 @@ def check_save_path(save: str | None, inputs: dict[str, str | None]) -> None:
 
     if save is None:
         return
+    files.refuse_same_files(inputs, {"--save": save})
     if not save.lower().endswith(".keras"):
         raise UsageError(f"Invalid value for --save: {save!r} does not end in .keras (the Keras 3 format the "
                          "converted model is written in)")
-    files.refuse_same_files(inputs, {"--save": save})

@@ -38,7 +38,8 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 1:
         raise UsageError(f"Invalid value for --max-file-size: {max_file_size!r} is not a positive number of bytes")
     limits = Limits(max_memory, max_seconds, sizes="data", static=False)
-    legacy.check_save_path(save, {"FILE": path, "--x": None, "--y": None})
+    legacy.check_save_path(save, {"FILE": path, "--y": (_paths(y) or [None])[0],
+                                  **{"--x" if i == 0 else f"--x ({i + 1})": p for i, p in enumerate(_paths(x))}})
     saved = read_model_config(path, max_file_size)
     xs = [files.load_data_array(p, "--x") for p in _paths(x)]
     ys = [files.load_data_array(p, "--y") for p in _paths(y)]

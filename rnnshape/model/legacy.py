@@ -126,6 +126,9 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
                                "with its weights converted from the cuDNN layout as tf_keras converts them", "class"))
         class_name = target
     if major == 1 and (class_name in RECURRENT or class_name == "Dense"):
+        if "batch_input_shape" not in config and config.get("input_dim") is not None:
+            config["batch_input_shape"] = ([None, config.get("input_length"), config["input_dim"]]
+                                           if class_name in RECURRENT else [None, config["input_dim"]])
         for old, new in KERAS1_NAMES.items():
             if old in config:
                 value = config.pop(old)

@@ -176,9 +176,10 @@ def predict(model: Any, xs: list[np.ndarray]) -> list[np.ndarray]:
     return outputs
 
 
-def tf_keras_predictions(path: str, xs: list[np.ndarray]) -> tuple[str, list[np.ndarray]] | None:
-    """tf_keras' own load of the file run on xs, or None when tf_keras is not installed. Called
-    only after the file's config was refused or accepted (no Lambda, no custom class)."""
+def tf_keras_predictions(path: str, xs: list[np.ndarray]) -> tuple[str, list[np.ndarray] | None, str | None] | None:
+    """tf_keras' own load of the file run on xs: (version, outputs, None), or (version, None, why)
+    when tf_keras cannot load or run it here (a CuDNN layer without a GPU); None when tf_keras is
+    not installed. Called only after the file's config was checked (no Lambda, no custom class)."""
     load_keras()
     with quiet_native_stderr():
         try:
@@ -189,9 +190,11 @@ def tf_keras_predictions(path: str, xs: list[np.ndarray]) -> tuple[str, list[np.
             model = tf_keras.models.load_model(path, compile=False)
             out = model(xs if len(xs) > 1 else xs[0], training=False)
         except Exception as exc:
-            raise UsageError(f"{path}: tf_keras cannot load or run this file to check the conversion "
-                             f"({type(exc).__name__}: {_short(str(exc))})") from exc
-        return tf_keras.__version__, [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            if "CudnnRNN" in str(exc):
+                first = "its CuDNN layers run only on a GPU"
+            return tf_keras.__version__, None, f"{type(exc).__name__}: {_short(first, 160)}"
+        return tf_keras.__version__, [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])], None
 
 
 def tf_keras_version() -> str | None:
