@@ -68,7 +68,7 @@ def legacy_lines(legacy: dict[str, Any]) -> Iterator[Any]:
     """An old HDF5 model: who saved it, what the rebuild changed, what was measured."""
     yield Text(f"rebuilt from a Keras {legacy['keras_major']} file: saved by {legacy['saved_by']}; rnnshape read "
                "its model_config and weights with h5py and built each layer in Keras 3 with the file's own weights "
-               "(not with Keras 3's .h5 loader, which refuses most such files)", style="bold")
+               "(not with Keras 3's own .h5 loader)", style="bold")
     grouped: dict[str, list[str]] = {}
     for change in legacy["changes"]:
         grouped.setdefault(change["change"], []).append(change["layer"])
