@@ -18,7 +18,6 @@ import pytest
 from conftest import run_process
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("tf_keras")  # in the test extras (pip install -e ".[test]")
 
 TOLERANCE = 1e-5
 CORPUS = ("stock_lstm", "flight_gru", "imdb_bilstm", "imdb_stacked_bilstm", "electricity_gru")
@@ -27,6 +26,7 @@ HARD_SIGMOID = ("stock_lstm", "flight_gru")  # saved with Keras 2.0-2.2's hard_s
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
+    pytest.importorskip("tf_keras")  # in the test extras (pip install -e ".[test]"); imported when run only
     folder = tmp_path_factory.mktemp("legacy")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, str(Path(__file__).parent / "legacy_corpus.py"), str(folder)],
@@ -138,3 +138,68 @@ def test_the_users_view_save_and_refusals(corpus, tmp_path):
     legacy = json.loads(proc.stdout)["data"]["source"]["legacy"]
     assert legacy["tf_keras"] == {"checked": False, "text": "tf_keras is not installed (pip install "
                                                             "\"rnnshape[legacy]\"): the conversion was not checked"}
+
+
+def _keras1_file(path, rng):
+    """A Keras 1 model file as Keras 1.2 wrote it (no keras_version attribute, Keras 1 names, one
+    array per gate in the order i, c, f, o), made with h5py."""
+    import h5py
+
+    config = {"class_name": "Sequential", "config": [
+        {"class_name": "LSTM", "config": {"name": "lstm_1", "output_dim": 4, "input_dim": 3, "input_length": 5,
+                                          "batch_input_shape": [None, 5, 3], "input_dtype": "float32",
+                                          "init": "glorot_uniform", "inner_init": "orthogonal",
+                                          "forget_bias_init": "one", "activation": "tanh",
+                                          "inner_activation": "hard_sigmoid", "W_regularizer": None,
+                                          "U_regularizer": None, "b_regularizer": None, "dropout_W": 0.0,
+                                          "dropout_U": 0.0, "consume_less": "cpu", "return_sequences": False,
+                                          "go_backwards": False, "stateful": False, "unroll": False,
+                                          "trainable": True}},
+        {"class_name": "Dense", "config": {"name": "dense_1", "output_dim": 1, "input_dim": 4, "init": "glorot_uniform",
+                                           "activation": "linear", "bias": True, "trainable": True}}]}
+    gates = {g: [rng.normal(0, 0.6, s).astype("float32") for s in ((3, 4), (4, 4), (4,))] for g in "icfo"}
+    dense = [rng.normal(0, 0.6, (4, 1)).astype("float32"), rng.normal(0, 0.6, (1,)).astype("float32")]
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(config).encode()
+        group = h5.create_group("model_weights")
+        group.attrs["layer_names"] = [b"lstm_1", b"dense_1"]
+        lstm = group.create_group("lstm_1")
+        names = []
+        for g in "icfo":
+            for part, array in zip("WUb", gates[g]):
+                names.append(f"lstm_1_{part}_{g}".encode())
+                lstm.create_dataset(names[-1].decode(), data=array)
+        lstm.attrs["weight_names"] = names
+        layer = group.create_group("dense_1")
+        layer.attrs["weight_names"] = [b"dense_1_W", b"dense_1_b"]
+        layer.create_dataset("dense_1_W", data=dense[0])
+        layer.create_dataset("dense_1_b", data=dense[1])
+    return gates, dense
+
+
+def test_a_keras_1_file_computes_keras_1_numbers(tmp_path):
+    import rnnshape
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "keras1.h5"
+    gates, dense = _keras1_file(path, rng)
+    x = rng.normal(0, 1, (2, 5, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    # Keras 1's LSTM in float64 numpy: hard_sigmoid = clip(0.2 z + 0.5, 0, 1)
+    hard = lambda z: np.clip(0.2 * z + 0.5, 0, 1)
+    h = np.zeros((2, 4))
+    c = np.zeros((2, 4))
+    for t in range(5):
+        z = {g: x[:, t] @ w + h @ u + b for g, (w, u, b) in gates.items()}
+        c = hard(z["f"]) * c + hard(z["i"]) * np.tanh(z["c"])
+        h = hard(z["o"]) * np.tanh(c)
+    expected = h @ dense[0] + dense[1]
+    assert np.max(np.abs(_predict(_rebuilt(path), x) - expected)) <= TOLERANCE
+    result = rnnshape.model(str(path), x=str(tmp_path / "x.npy"))
+    legacy = result.data["source"]["legacy"]
+    assert result.exit_code == 0 and legacy["keras_major"] == 1 and legacy["keras_version"] is None
+    assert legacy["converted_weights"] == ["lstm_1"] and legacy["scaled_weights"] == ["lstm_1.recurrent_activation"]
+    assert {c["setting"] for c in legacy["changes"] if c["layer"] == "lstm_1"} >= {
+        "output_dim", "inner_activation", "init", "consume_less", "recurrent_activation"}
+    assert [row["output_shapes"][0] for row in result.layers] == [[None, 4], [None, 1]]
+    assert legacy["tf_keras"]["checked"] is False  # tf_keras cannot read Keras 1 names: said, not hidden

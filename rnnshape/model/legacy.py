@@ -125,6 +125,10 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
                                f"recurrent_activation='sigmoid'{', reset_after=True' if target == 'GRU' else ''}) "
                                "with its weights converted from the cuDNN layout as tf_keras converts them", "class"))
         class_name = target
+    if major == 1 and "input_dtype" in config:  # Keras 1: the dtype of the input it was built on
+        value = config.pop("input_dtype")
+        config.setdefault("dtype", value)
+        changes.append(_change(name, "input_dtype", f"Keras 1's input_dtype={value!r} read as dtype", "renamed"))
     if major == 1 and (class_name in RECURRENT or class_name == "Dense"):
         if "batch_input_shape" not in config and config.get("input_dim") is not None:
             config["batch_input_shape"] = ([None, config.get("input_length"), config["input_dim"]]
