@@ -28,6 +28,9 @@ GATE_BLOCKS = {
 }
 
 
+FILE_READING_LAYERS = ("TFSMLayer",)
+
+
 @dataclass
 class Rebuilt:
     model: Any
@@ -44,7 +47,10 @@ def rebuild(config: dict[str, Any], legacy: Any, major: int, restore: bool = Tru
     objects = dict(vars(keras.layers))
     objects.update({"InputLayer": keras.layers.InputLayer, "Functional": keras.Model, "Model": keras.Model,
                     "Sequential": keras.Sequential})
-    objects = {k: v for k, v in objects.items() if isinstance(v, type)}  # classes only: never a function
+    # Keras' layer classes only: never a function, never TFSMLayer (it would load a SavedModel from a
+    # path written in the file)
+    objects = {k: v for k, v in objects.items()
+               if isinstance(v, type) and issubclass(v, keras.layers.Layer) and k not in FILE_READING_LAYERS}
     with quiet_native_stderr():
         try:
             model = deserialize_keras_object(config, module_objects=objects, printable_module_name="layer")
