@@ -161,8 +161,8 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
                                "(Keras 3's default is True, with another bias shape and other numbers)", "default"))
     if class_name in RECURRENT and config.get("implementation") == 0:  # Keras 2.0's CPU mode: same numbers
         config["implementation"] = 1
-        changes.append(_change(name, "implementation", "implementation=0 read as 1 (Keras 3 has modes 1 and 2; "
-                               "all compute the same numbers)", "renamed"))
+        changes.append(_change(name, "implementation", "implementation=0 read as 1 (Keras 3 has modes 1 and 2, "
+                               "which group the same products differently)", "renamed"))
     for key in ("recurrent_activation", "activation"):
         if config.get(key) == "hard_sigmoid":
             changes.append(hard_sigmoid_change(name, class_name, key))
