@@ -109,6 +109,18 @@ def test_cudnn_lstm_and_a_gru_without_reset_after(corpus, tmp_path):
     result = rnnshape.model(str(old))
     assert {c["layer"] for c in result.data["source"]["legacy"]["changes"] if c["setting"] == "reset_after"} == {
         "gru", "gru_1"}
+    # an LSTM whose cell activation is hard_sigmoid (applied to c too): not restorable, Keras 3's meaning
+    # kept and the difference from tf_keras' own load measured and said, not hidden and not a failure
+    odd = tmp_path / "cell_hard_sigmoid.h5"
+    shutil.copy(folder / "stock_lstm.h5", odd)
+    with h5py.File(odd, "r+") as h5:
+        config = json.loads(h5.attrs["model_config"])
+        config["config"]["layers"][1]["config"]["activation"] = "hard_sigmoid"
+        h5.attrs["model_config"] = json.dumps(config)
+    result = rnnshape.model(str(odd), x=str(folder / "stock_lstm_x.npy"))
+    check = result.data["source"]["legacy"]["tf_keras"]
+    assert result.exit_code == 0 and check["expected_difference"] == ["lstm.activation"]
+    assert check["max_abs_diff"] > 1e-4 and "Keras 3's meaning of lstm.activation is kept" in check["text"]
 
 
 def test_the_users_view_save_and_refusals(corpus, tmp_path):
