@@ -711,3 +711,67 @@ def _same_file(a: str, b: str) -> bool:
             return os.path.realpath(a) == os.path.realpath(b)
         except (OSError, ValueError):
             return False
+
+
+# ---- an old full-model HDF5 file (saved by Keras 1/2 or tf.keras) ------------------------------
+@dataclass(frozen=True)
+class LegacyFile:
+    """What rnnshape reads of an old .h5 model with h5py: which Keras saved it and its weights,
+    each top-level layer's arrays in the order the file lists them (numbers only: no pickle)."""
+
+    keras_version: str | None  # None: no attribute (Keras 1)
+    backend: str | None
+    layer_names: list[str]
+    weights: dict[str, list[np.ndarray]]
+    training_config: dict[str, Any] | None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def h5_versions(path: str) -> tuple[str | None, str | None]:
+    """The keras_version and backend attributes of an HDF5 model file (None when absent)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return tuple(_text(h5.attrs[key]) if key in h5.attrs else None  # type: ignore[return-value]
+                         for key in ("keras_version", "backend"))
+    except Exception as exc:  # read_model_file opened it a moment ago
+        raise _model_file_error(path, f"is a truncated or corrupt HDF5 file ({type(exc).__name__})") from None
+
+
+def read_legacy_h5(path: str) -> LegacyFile:
+    """An old full-model HDF5 file's attributes and weights, read with h5py (never Keras)."""
+
+    import h5py
+    import numpy as np
+
+    try:
+        with h5py.File(path, "r") as h5:
+            version, backend = (_text(h5.attrs[key]) if key in h5.attrs else None for key in ("keras_version", "backend"))
+            training = h5.attrs.get("training_config")
+            group = h5["model_weights"] if "model_weights" in h5 else h5
+            names = [_text(n) for n in group.attrs.get("layer_names", [])]
+            weights: dict[str, list[np.ndarray]] = {}
+            for name in names:
+                layer = group[name]
+                arrays = []
+                for weight_name in layer.attrs.get("weight_names", []):
+                    dataset = layer[_text(weight_name)]
+                    if dataset.dtype.kind not in "biuf":
+                        raise _model_file_error(path, f"holds a weight {_text(weight_name)!r} of type {dataset.dtype}, "
+                                                      "not numbers")
+                    arrays.append(np.asarray(dataset[()]))
+                weights[name] = arrays
+    except UsageError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ... on a damaged file
+        raise _model_file_error(path, f"is a truncated or corrupt HDF5 file: its weights cannot be read "
+                                      f"({type(exc).__name__})") from None
+    config = None
+    if training is not None:  # the loss it was compiled with; a damaged one is left out, never fatal
+        with contextlib.suppress(UsageError):
+            config = parse_config_json(_text(training), path, "training_config")
+    return LegacyFile(version, backend, names, weights, config)

@@ -21,7 +21,8 @@ SPATIAL_NAMES = {1: ("rows",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")
 
 def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
           max_file_size: int = DEFAULT_MAX_FILE_BYTES, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> ModelResult:
+          max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False,
+          save: str | None = None) -> ModelResult:
     """Explain the model saved in ``path`` (.keras, or legacy .h5), loaded by Keras in safe mode.
 
     ``x``: a .npy/.csv file (or a list of them, one per model input) run through the model, each
@@ -29,23 +30,37 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     compared with the model's output (a mismatch is an error: exit 1). ``layer``: a recurrent
     layer's name or path, shown with the full inspect view and the model's own weights.
     A file with a Lambda layer or an unregistered custom class is refused (UsageError) before
-    anything in it runs."""
+    anything in it runs. An old full model in HDF5 (Keras 1/2, tf.keras) is rebuilt in Keras 3
+    with its own weights (api/legacy.py). ``save``: write the model as a Keras 3 .keras file."""
     from rnnshape import files
+    from rnnshape.api import legacy
 
     if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 1:
         raise UsageError(f"Invalid value for --max-file-size: {max_file_size!r} is not a positive number of bytes")
     limits = Limits(max_memory, max_seconds, sizes="data", static=False)
+    legacy.check_save_path(save, {"FILE": path, "--y": (_paths(y) or [None])[0],
+                                  **{"--x" if i == 0 else f"--x ({i + 1})": p for i, p in enumerate(_paths(x))}})
     saved = read_model_config(path, max_file_size)
     xs = [files.load_data_array(p, "--x") for p in _paths(x)]
     ys = [files.load_data_array(p, "--y") for p in _paths(y)]
     if len(ys) > 1:
         raise UsageError("Invalid value for --y: give one targets file")
-    keras_model = load_checked_model(path, saved)
+    _refuse(path, refused_objects(saved.config, _registered()))
+    keras_model, rebuilt = legacy.load_model(path, saved, [d.array for d in xs])
     source = {"kind": "file", "path": path, "format": saved.format, "bytes": saved.size}
-    return explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
-                         ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
-                         ViewOptions(diagram=diagram, ascii=ascii),
-                         loss=(recorded_loss(saved.config), "recorded in the file's compile config"))
+    if rebuilt is not None:
+        source["legacy"] = rebuilt
+    loss = (recorded_loss(saved.config), "recorded in the file's compile config")
+    if rebuilt is not None and rebuilt.get("loss") is not None:
+        loss = (rebuilt["loss"], f"recorded in the file's training_config ({rebuilt['saved_by']})")
+    result = explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
+                           ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
+                           ViewOptions(diagram=diagram, ascii=ascii), loss=loss)
+    if rebuilt is not None and not rebuilt.get("tf_keras", {}).get("holds", True):
+        result.errors.append(ExpectationFailed(f"{path}: {rebuilt['tf_keras']['text']}"))
+    if save is not None:
+        result.data["saved"] = legacy.save_model(keras_model, save)
+    return result
 
 
 def recorded_loss(config: dict[str, Any]) -> Any:
@@ -78,11 +93,18 @@ def read_model_config(path: str, max_file_size: int = DEFAULT_MAX_FILE_BYTES) ->
 
 
 def load_checked_model(path: str, saved: Any) -> Any:
-    """The second half: refuse classes not registered with Keras, then load in safe mode."""
+    """The second half: refuse classes not registered with Keras, then load in safe mode (an
+    old HDF5 model: rebuilt in Keras 3, api/legacy.py)."""
+    from rnnshape.api.legacy import load_model
+
+    _refuse(path, refused_objects(saved.config, _registered()))
+    return load_model(path, saved, check=False)[0]
+
+
+def _registered() -> frozenset[str]:
     from rnnshape.runner import keras as runner
 
-    _refuse(path, refused_objects(saved.config, runner.registered_classes()))
-    return runner.load_model_file(path)
+    return runner.registered_classes()
 
 
 def _refuse(path: str, reasons: list[str]) -> None:

@@ -21,6 +21,8 @@ from rnnshape.files import DEFAULT_MAX_FILE_BYTES
                    "silently, or refuse, is exit 1")
 @click.option("--layer", "layer", default=None, metavar="NAME",
               help="a recurrent layer's name or path (encoder/lstm): the full inspect view with the model's weights")
+@click.option("--save", "save", default=None, metavar="FILE.keras",
+              help="write the model as a Keras 3 .keras file (an old .h5 converted; never over FILE)")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_BYTES, show_default=True,
               metavar="BYTES", help="refuse a model file larger than this")
 @limit_options("--x runs")
@@ -35,6 +37,8 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
     measures each recurrent layer's outputs and final states; --y checks your targets against
     the model's output (exit 1 when Keras' mse would broadcast them silently). A file with a
     Lambda layer or an unregistered custom class is refused (exit 2) before anything runs.
+    A full model saved in HDF5 by Keras 1/2 or tf.keras is rebuilt in Keras 3 with its own
+    weights (each changed meaning measured); --save writes it as a .keras file.
 
     
     Examples:
@@ -42,6 +46,7 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
       rnnshape model examples/forecast.keras --x examples/forecast_x.npy --y examples/forecast_y.npy
       rnnshape model model.keras --layer encoder --x x.npy
       rnnshape model model.keras --diagram --svg model.svg
+      rnnshape model old_model.h5 --save new_model.keras
     """
     from rnnshape.api.model import model as run
 

@@ -49,14 +49,37 @@ def render(result: Any, width: int) -> Iterator[Any]:
 def header(data: dict[str, Any]) -> Iterator[Any]:
     model, source = data["model"], data["source"]
     if source["kind"] == "file":
+        how = "rebuilt in Keras 3 by rnnshape" if source.get("legacy") else "loaded by Keras in safe mode"
         where = (f"from {source['path']} ({'legacy HDF5 .h5' if source['format'] == 'h5' else '.keras'}, "
-                 f"{source['bytes']:,} bytes), loaded by Keras in safe mode, uncompiled")
+                 f"{source['bytes']:,} bytes), {how}, uncompiled")
     else:
         where = f"({source['kind']} given to rnnshape.explain)"
     yield Text(f"Model {model['name']!r} ({model['class']}) {where}{run_text(data)}", style="bold")
     inputs = ", ".join(f"{i['name']} {dims_text(i['shape'])} {i['dtype']}" for i in model["inputs"])
     outputs = ", ".join(dims_text(s) for s in model["output_shapes"])
     yield f"inputs: {inputs}; outputs: {outputs}; parameters: {model['params']:,} (Keras count_params())"
+    if source.get("legacy"):
+        yield from legacy_lines(source["legacy"])
+    if data.get("saved"):
+        yield f"saved: {data['saved']['path']} ({data['saved']['bytes']:,} bytes), the model above as a Keras 3 .keras file"
+
+
+def legacy_lines(legacy: dict[str, Any]) -> Iterator[Any]:
+    """An old HDF5 model: who saved it, what the rebuild changed, what was measured."""
+    yield Text(f"rebuilt from a Keras {legacy['keras_major']} file: saved by {legacy['saved_by']}; rnnshape read "
+               "its model_config and weights with h5py and built each layer in Keras 3 with the file's own weights "
+               "(not with Keras 3's own .h5 loader)", style="bold")
+    grouped: dict[str, list[str]] = {}
+    for change in legacy["changes"]:
+        grouped.setdefault(change["change"], []).append(change["layer"])
+    for change, layers in grouped.items():
+        yield f"  {', '.join(dict.fromkeys(layers))}: {change}"
+    if legacy.get("converted_weights"):
+        yield f"  weights converted to Keras 3's layout: {', '.join(legacy['converted_weights'])}"
+    if "meaning" in legacy:
+        yield f"  measured: {legacy['meaning']['text']} ({', '.join(legacy['meaning']['settings'])})"
+    if "tf_keras" in legacy:
+        yield f"  check: {legacy['tf_keras']['text']}; input: {legacy['input']}"
 
 
 def layers_table(rows: list[dict[str, Any]]) -> Table:
