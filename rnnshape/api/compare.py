@@ -98,6 +98,9 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
 
 def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:
     """Every spec run on each backend (TensorFlow in this process, the others in a child each)."""
+    from rnnshape.runner import backend as other
+
+    other.require(*backends)  # a missing backend is said before TensorFlow runs the first one
     runs, ran = [], []
     for name in backends or ["tensorflow"]:
         if name == "tensorflow":
@@ -107,8 +110,6 @@ def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], lis
             runs.append(runner.run_many(specs))
             ran.append(tensorflow_backend())
         else:
-            from rnnshape.runner import backend as other
-
             results, which = other.run_many(specs, name)
             runs.append(results)
             ran.append(which)

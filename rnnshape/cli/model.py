@@ -36,7 +36,7 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
     the model's output (exit 1 when Keras' mse would broadcast them silently). A file with a
     Lambda layer or an unregistered custom class is refused (exit 2) before anything runs.
 
-    
+    \b
     Examples:
       rnnshape model examples/forecast.keras
       rnnshape model examples/forecast.keras --x examples/forecast_x.npy --y examples/forecast_y.npy

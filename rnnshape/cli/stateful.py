@@ -28,7 +28,7 @@ def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     --diagram draws the chunks as consecutive batches with the state crossing from each batch
     into the next, and the reset.
 
-    
+    \b
     Examples:
       rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4
       rnnshape stateful --layer gru --timesteps 5 --split 1,1,3 --return-sequences --json

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from typing import Any, Iterator, TextIO
 
@@ -51,7 +52,22 @@ def boxed(table: Table, ascii: bool = False) -> Table:
     if ascii and table.box is not None:
         table.box = ASCII_TABLE_BOX
     return table
+# A line's end as rich renders it: the padding of tables and panels to the width (spaces), with
+# the style codes around them on a terminal. Removed: no line of rnnshape's output ends in a space.
+_LINE_END_PADDING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)*[ ](?:[ ]|\x1b\[[0-9;]*m)*(?=\n)")
+_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_line_ends(text: str) -> str:
+    """``text`` without the spaces at the end of each line (a line's style codes are kept)."""
+    return _LINE_END_PADDING.sub(lambda match: "".join(_STYLE_CODE.findall(match.group())), text)
+
+
 class _Console(Console):
+    def _render_buffer(self, buffer: Any) -> str:
+        # The one place rnnshape's views become text: every line leaves without trailing spaces.
+        return strip_line_ends(super()._render_buffer(buffer))
+
     def on_broken_pipe(self) -> None:
         # rich would exit 1 (our "expectation failed"): let rnnshape.cli handle a closed stdout.
         self.quiet = True
