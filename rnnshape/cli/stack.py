@@ -49,7 +49,7 @@ def stack(tokens: tuple[str, ...], json_mode: bool, svg: str | None, html: str |
       rnnshape stack --timesteps 5 --features 2 lstm:32:seq lstm:16 dense:1
       rnnshape stack --timesteps 5 --features 2 lstm:8:seq lstm:4:seq td:1
       rnnshape stack --features 2 repeat:4 lstm:3:seq
-      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4  # the classic mistake: diagnosed, exit 1
+      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4  # the classic mistake, exit 1
       rnnshape stack --timesteps 5 --features 2 gru:8:bi:seq dense:1 --static --json
       rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4 dense:1 --diagram
     """
