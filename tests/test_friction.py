@@ -132,6 +132,17 @@ def test_the_console_never_ends_a_line_with_a_space(color):
     assert len({row.index("(1, 4)") if "(1, 4)" in row else None for row in rows} - {None}) == 1
 
 
+def test_line_ends_are_stripped_in_one_pass_keeping_style_codes():
+    from rnnshape.views.common import strip_line_ends
+
+    assert strip_line_ends("ab   \n  \x1b[1mx  \x1b[0m  \nc \x1b[0m\nto be continued ") == \
+        "ab\n  \x1b[1mx\x1b[0m\nc\x1b[0m\nto be continued "
+    assert strip_line_ends("a m\nform\n\x1b[0m \n   \n") == "a m\nform\n\x1b[0m\n\n"
+    # long runs of spaces inside lines (a backtracking pattern took minutes here)
+    wide = ("x" + " " * 3000) * 3 + "y\n"
+    assert strip_line_ends(wide * 50 + " " * 5000 + "\n") == wide * 50 + "\n"
+
+
 def test_static_views_piped_end_no_line_in_a_space_in_a_real_process():
     """`rnnshape inspect ... | cat` (the newcomer's case), and --static views of the other
     commands, through a pipe: no line ends in a space."""

@@ -54,13 +54,31 @@ def boxed(table: Table, ascii: bool = False) -> Table:
     return table
 # A line's end as rich renders it: the padding of tables and panels to the width (spaces), with
 # the style codes around them on a terminal. Removed: no line of rnnshape's output ends in a space.
-_LINE_END_PADDING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)*[ ](?:[ ]|\x1b\[[0-9;]*m)*(?=\n)")
 _STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def strip_line_ends(text: str) -> str:
-    """``text`` without the spaces at the end of each line (a line's style codes are kept)."""
-    return _LINE_END_PADDING.sub(lambda match: "".join(_STYLE_CODE.findall(match.group())), text)
+    """``text`` without the spaces at the end of each line (a line's style codes are kept; the
+    text after the last newline, which a later write continues, is left as it is). Linear in
+    the length of the text."""
+    lines = text.split("\n")
+    return "\n".join([_strip_line(line) for line in lines[:-1]] + lines[-1:])
+
+
+def _strip_line(line: str) -> str:
+    if not line.endswith((" ", "m")):
+        return line
+    end, codes = len(line), []
+    while end:
+        if line[end - 1] == " ":
+            end -= 1
+            continue
+        start = line.rfind("\x1b[", 0, end) if line[end - 1] == "m" else -1
+        if start < 0 or not _STYLE_CODE.fullmatch(line, start, end):
+            break
+        codes.append(line[start:end])
+        end = start
+    return line[:end] + "".join(reversed(codes))
 
 
 class _Console(Console):
