@@ -49,11 +49,18 @@ def test_set_toggle_and_cycle_say_what_changed():
     assert explorer.cycle("layer", ("lstm", "gru", "simplernn")) == "layer lstm -> gru"
     assert explorer.flag("reset_after") is True
     assert explorer.toggle("reset_after") == "reset_after off" and explorer.get("reset_after") is False
-    # merge_mode and reset_after wait, unsent, while they do not apply (as the greyed controls)
-    assert explorer.cycle("merge_mode", ("concat", "sum")) == "merge_mode concat -> sum"
-    assert "merge_mode" not in explorer.effective()
+    # a key whose option does not apply to the layer changes nothing (issue 27: `a` on an LSTM
+    # set a hidden reset_after=False that a later GRU inherited), and the session says why
+    assert explorer.cycle("merge_mode", ("concat", "sum")) is None and explorer.get("merge_mode") is None
+    assert "Bidirectional" in explorer.not_applicable("merge_mode")
     explorer.set("layer", "lstm")
-    assert "reset_after" not in explorer.effective()
+    assert "reset_after" not in explorer.effective()  # the GRU's setting waits, unsent
+    assert explorer.toggle("reset_after") is None and explorer.get("reset_after") is False
+    assert explorer.not_applicable("reset_after") == "reset_after is an option of GRU only (the layer is lstm)"
+    fresh = Explorer({"layer": "lstm"})
+    assert fresh.toggle("reset_after") is None and fresh.options == {"layer": "lstm"}
+    fresh.set("layer", "gru")
+    assert "reset_after" not in fresh.effective() and "reset-after" not in fresh.command_line()
 
 
 def test_the_change_line_names_shapes_and_output_names():

@@ -118,10 +118,13 @@ def test_every_command_has_one_module_per_layer():
 
 def test_ruff_finds_nothing():
     """The lint of pyproject.toml ([tool.ruff]) over the package and the tests."""
-    import shutil
+    import importlib.util
     import subprocess
+    import sys
 
-    ruff = shutil.which("ruff")
-    assert ruff, "ruff is a test extra: pip install -e '.[test]'"
-    proc = subprocess.run([ruff, "check", "rnnshape", "tests"], cwd=PACKAGE.parent, capture_output=True, text=True)
+    # The ruff of the interpreter running the tests (python -m ruff), found without PATH: the
+    # suite run as /path/to/venv/bin/python -m pytest, the environment not activated.
+    assert importlib.util.find_spec("ruff"), "ruff is a test extra: pip install -e '.[test]'"
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "rnnshape", "tests"], cwd=PACKAGE.parent,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -98,8 +98,10 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
 
 def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:
     """Every spec run on each backend (TensorFlow in this process, the others in a child each)."""
+    from rnnshape.runner import backend as other
     from rnnshape.runner import keras as runner
 
+    other.require(*backends)  # a missing backend is said before TensorFlow runs the first one
     runs, ran = [], []
     # A named initializer (--kernel-init glorot_uniform) draws other numbers on each backend from
     # the same seed: with two or more backends the weights are drawn once, on TensorFlow, and set
@@ -112,8 +114,6 @@ def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], lis
             runs.append(runner.run_many(specs, weights))
             ran.append(tensorflow_backend())
         else:
-            from rnnshape.runner import backend as other
-
             results, which = other.run_many(specs, name, weights)
             runs.append(results)
             ran.append(which)

@@ -72,11 +72,27 @@ class Explorer:
             return f"{key} {'on' if self.flag(key) else 'off'}"
         return f"{key} {_word(old, key)} -> {_word(value, key)}"
 
+    def not_applicable(self, key: str) -> str | None:
+        """Why the option ``key`` does not apply to the layer as it is (None when it does):
+        reset_after is GRU's alone, merge_mode Bidirectional's. Its key then changes nothing."""
+        layer = self.options.get("layer") or "lstm"
+        if key == "reset_after" and layer != "gru":
+            return f"reset_after is an option of GRU only (the layer is {layer})"
+        if key == "merge_mode" and not self.options.get("bidirectional"):
+            return "merge_mode applies to a Bidirectional layer only (b turns it on)"
+        return None
+
     def toggle(self, key: str) -> str | None:
+        """Flip a flag; nothing when it does not apply to the layer (see not_applicable)."""
+        if self.not_applicable(key):
+            return None
         return self.set(key, not self.flag(key))
 
     def cycle(self, key: str, choices: tuple[str, ...]) -> str | None:
-        """The next of ``choices`` (layer, merge_mode), wrapping around."""
+        """The next of ``choices`` (layer, merge_mode), wrapping around; nothing when the option
+        does not apply to the layer (see not_applicable)."""
+        if self.not_applicable(key):
+            return None
         current = self.options.get(key) or (choices[0] if key != "merge_mode" else "concat")
         index = choices.index(current) if current in choices else -1
         return self.set(key, choices[(index + 1) % len(choices)])

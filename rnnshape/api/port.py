@@ -58,6 +58,7 @@ def port(layer: str | None = None, units: int | None = None, timesteps: int | No
                          "drop --num-layers")
     direction = "to" if to is not None else "from"
     _check_save(save, direction)
+    _require_torch()
     options = dict(units=units, timesteps=timesteps, features=features, batch=batch,
                    return_sequences=return_sequences, return_state=return_state, bidirectional=bidirectional,
                    merge_mode=merge_mode, reset_after=reset_after, activation=activation,
@@ -79,6 +80,15 @@ def port(layer: str | None = None, units: int | None = None, timesteps: int | No
     with keras_mode(mode):
         keras_run = keras_port.run_stack(spec, num_layers)
     return _finish(port_, "to", keras_run, None, save, code, {"kind": "options"})
+
+
+def _require_torch() -> None:
+    """PyTorch found (not imported) before any Keras work: without it, one line at once."""
+    from rnnshape.runner import backend as backends
+    from rnnshape.runner.torch import INSTALL
+
+    if not backends.installed("torch"):
+        raise BackendError(f"PyTorch is not installed: {INSTALL}")
 
 
 def _kind(layer: str) -> str:

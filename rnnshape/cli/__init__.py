@@ -69,7 +69,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 def cli() -> None:
     """Explore the shapes and semantics of Keras recurrent layers, measured on real runs.
 
-    
+    \b
     Examples:
       rnnshape inspect --layer lstm --units 6 --return-state
       rnnshape inspect --layer gru --return-sequences --return-state --json

@@ -234,8 +234,8 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
         result = _drawable(result, command)
         with writing_stdout():
             make_console(file=ChunkedStdout(sys.stdout)).print(result)  # type: ignore[arg-type]
-        for error in result.errors:
-            _error_line(f"rnnshape {command}", error.message)
+        for error in result.errors:  # the short line when the view above showed the details
+            _error_line(f"rnnshape {command}", getattr(error, "after_view", None) or error.message)
     return result.exit_code
 
 

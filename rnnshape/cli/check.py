@@ -25,13 +25,13 @@ def check(file: str, junit: str | None, json_mode: bool, static: bool, max_memor
     and the key), 3 when TensorFlow/Keras fails. FILE.toml `-` reads the contract from standard
     input.
 
-    
+    \b
     Examples:
       rnnshape check examples/shapes.toml
       rnnshape check examples/shapes.toml --junit reports/rnnshape.xml --json
-      generate-contract | rnnshape check -
+      cat examples/shapes.toml | rnnshape check -
 
-    
+    \b
     A case:
       [[case]]
       name = "encoder returns h and c"

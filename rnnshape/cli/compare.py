@@ -50,7 +50,7 @@ def compare(json_mode: bool, svg: str | None, html: str | None, layer: tuple[str
     differ only in the layer's name, like GRU and SimpleRNN, share one); --svg/--html save
     what was printed.
 
-    
+    \b
     Examples:
       rnnshape compare --layer lstm
       rnnshape compare --layer lstm --layer gru --layer simplernn --vary stateful

@@ -33,7 +33,7 @@ def explore(json_mode: bool, static: bool, ascii: bool, export_dir: str, **optio
     When stdout is not a terminal (or with --json) it prints the starting configuration
     as inspect does and exits.
 
-    
+    \b
     Examples:
       rnnshape explore --layer lstm --units 6
       rnnshape explore --layer gru --return-sequences --bidirectional --static
@@ -54,6 +54,8 @@ def execute_screen(start: Any, static: bool, export_dir: str) -> int:
     try:
         if not os.path.isdir(export_dir):
             raise UsageError(f"Invalid value for --export-dir: {export_dir!r} is not a directory")
+        if not _textual_installed():  # found before any Keras work
+            raise BackendError("rnnshape explore needs textual, which is not installed: pip install 'rnnshape[explore]'")
         explorer = start()
         try:
             from rnnshape.tui.explore import run
@@ -62,3 +64,12 @@ def execute_screen(start: Any, static: bool, export_dir: str) -> int:
     except RnnshapeError as exc:
         return _report("rnnshape explore", False, exc)
     return run(explorer, static_only=static, export_dir=export_dir)
+
+
+def _textual_installed() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("textual") is not None
+    except (ImportError, ValueError):
+        return False

@@ -28,11 +28,10 @@ def inspect(json_mode: bool, svg: str | None, html: str | None, **options: Any) 
     this run. --diagram draws the layer unrolled over time (--ascii without box characters);
     --svg/--html save what was printed.
 
-    
+    \b
     Examples:
       rnnshape inspect --layer lstm --units 6 --return-state
-      rnnshape inspect --layer gru --units 4 --timesteps 5 --features 3 --batch 2 \
-          --return-sequences --return-state --json
+      rnnshape inspect --layer gru --timesteps 5 --batch 2 --return-sequences --return-state --json
       rnnshape inspect --layer lstm --units 3 --bidirectional --return-sequences --return-state
       rnnshape inspect --layer lstm --units 6 --expect output=1,6
       rnnshape inspect --layer lstm --units 6 --return-sequences --return-state --diagram

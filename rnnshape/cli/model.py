@@ -40,7 +40,7 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
     A full model saved in HDF5 by Keras 1/2 or tf.keras is rebuilt in Keras 3 with its own
     weights (each changed meaning measured); --save writes it as a .keras file.
 
-    
+    \b
     Examples:
       rnnshape model examples/forecast.keras
       rnnshape model examples/forecast.keras --x examples/forecast_x.npy --y examples/forecast_y.npy

@@ -106,7 +106,12 @@ def ascii_numbers(command: click.Command) -> click.Command:
 
 # ---- options shared by the layer commands --------------------------------------------------
 class LayerType(click.ParamType):
-    name = "{" + ",".join(ALL_LAYERS) + "}"
+    name = "layer"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        # The layers as users type them, as click shows a Choice ([concat|sum|...]); click would
+        # upper-case the type's name.
+        return "[" + "|".join(ALL_LAYERS) + "]"
 
     def convert(self, value, param, ctx):
         try:

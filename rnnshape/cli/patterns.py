@@ -27,7 +27,7 @@ def patterns(json_mode: bool, **options: Any) -> int:
     with RepeatVector, and stacked layers: each with its stack spec and the rnnshape stack
     command that shows it in full.
 
-    
+    \b
     Examples:
       rnnshape patterns
       rnnshape patterns --units 8 --timesteps 5 --features 3 --batch 2

@@ -66,13 +66,13 @@ def port(json_mode: bool, svg: str | None, html: str | None, from_: tuple[str, s
     input and prints the max |difference| of every output: above 1e-5 the command exits 3.
     Needs PyTorch: pip install "rnnshape[torch]".
 
-    
+    \b
     Examples:
       rnnshape port --to torch --layer lstm --units 3 --return-state
       rnnshape port --to torch --layer gru --bidirectional --num-layers 2 --return-sequences
       rnnshape port --to torch --layer lstm --save lstm.pt --code
-      rnnshape port --to torch --model model.keras --layer encoder_lstm
-      rnnshape port --from torch lstm.pt --save lstm.weights.h5
+      rnnshape port --to torch --model model.keras --layer encoder
+      rnnshape port --from torch lstm.pt --layer lstm --save lstm.weights.h5
     """
     from rnnshape.api.port import port as run
 

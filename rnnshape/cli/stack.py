@@ -26,7 +26,7 @@ def stack(tokens: tuple[str, ...], json_mode: bool, svg: str | None, html: str |
 
     One token per layer, in order:
 
-    
+    \b
       lstm|gru|simplernn:UNITS[:FLAG]...
                    a recurrent layer; flags in any order: seq = return_sequences=True,
                    bi = Bidirectional (concat), back = go_backwards=True (not with bi),
@@ -44,12 +44,12 @@ def stack(tokens: tuple[str, ...], json_mode: bool, svg: str | None, html: str |
     and the fix; a bad token exits 2. --diagram draws the stack top to bottom with the shape
     on every edge (a sequence as a double line) and the edge Keras refuses marked.
 
-    
+    \b
     Examples:
       rnnshape stack --timesteps 5 --features 2 lstm:32:seq lstm:16 dense:1
       rnnshape stack --timesteps 5 --features 2 lstm:8:seq lstm:4:seq td:1
       rnnshape stack --features 2 repeat:4 lstm:3:seq
-      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4      (the classic mistake, diagnosed)
+      rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4  # the classic mistake, exit 1
       rnnshape stack --timesteps 5 --features 2 gru:8:bi:seq dense:1 --static --json
       rnnshape stack --timesteps 5 --features 2 lstm:8 lstm:4 dense:1 --diagram
     """

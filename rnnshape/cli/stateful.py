@@ -46,7 +46,7 @@ def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     (--shuffle, --no-reset show what goes wrong); --windows LOOK_BACK feeds the overlapping
     windows of create_dataset to it in order; --save-load saves and loads a stateful model.
 
-    
+    \b
     Examples:
       rnnshape stateful --layer lstm --units 3 --timesteps 6 --batch 2 --split 2,4
       rnnshape stateful --layer gru --timesteps 5 --split 1,1,3 --return-sequences --json

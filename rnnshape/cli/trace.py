@@ -29,7 +29,7 @@ def trace(json_mode: bool, **options: Any) -> int:
     which returned tensor each h and c ends up in. --lengths is supported: a masked step keeps
     the previous state, as in Keras.
 
-    
+    \b
     Examples:
       rnnshape trace --layer lstm --units 3 --timesteps 4 --features 2
       rnnshape trace --layer gru --units 2 --timesteps 5 --batch 2 --sample 1 --json

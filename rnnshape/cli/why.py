@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
 from rnnshape.cli.app import execute
@@ -43,15 +46,21 @@ def why(text: tuple[str, ...], file: str | None, model: str | None, y: str | Non
         if words == ["-"] or (not words and file is None and model is None and not _stdin_is_tty()):
             from rnnshape import files
 
-            words = [files.read_stream(click.get_text_stream("stdin"))]
+            words = [files.read_stream(_stdin_bytes())]
         return run(" ".join(words) if words else None, file=file, model=model, y=y, static=static)
 
     return execute("why", json_mode, work)
 
 
+def _stdin_bytes() -> Any:
+    """Standard input as bytes (decoded by files.read_stream with replacement: a log in Latin-1
+    or cut mid-character is still read), without click's stream helpers (deprecated in click
+    8.5)."""
+    return getattr(sys.stdin, "buffer", sys.stdin)
+
+
 def _stdin_is_tty() -> bool:
-    stream = click.get_text_stream("stdin")
     try:
-        return stream.isatty()
+        return sys.stdin is None or sys.stdin.isatty()
     except (AttributeError, ValueError):
         return True

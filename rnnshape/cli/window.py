@@ -32,7 +32,7 @@ def window(json_mode: bool, **options: Any) -> int:
     against plain slicing; the widely copied create_dataset loop is run to show the window it
     drops.
 
-    
+    \b
     Examples:
       rnnshape window --length 100 --look-back 3
       rnnshape window --length 10 --look-back 3 --features 2 --horizon 2 --json

@@ -18,8 +18,9 @@ def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
     mismatched = [i for i, (rule, got) in enumerate(zip(rules, run.layers))
                   if tuple(rule or ()) != got.output_shape or got.symbolic_shape != got.output_shape]
     checks = [Check(
-        f"every layer's output shape, measured on the eager run of input {tuple(plan.input_shape)} (seed {seed}), "
-        "equals Keras' symbolic shape and rnnshape's rule", not mismatched, 0.0 if not mismatched else float("inf"),
+        f"{_measured_layers(plan, len(run.layers))}, measured on the eager run of input {tuple(plan.input_shape)} "
+        f"(seed {seed}), {'equals' if len(run.layers) == 1 or len(run.layers) == len(plan.layers) else 'equal'} "
+        "Keras' symbolic shape and rnnshape's rule", not mismatched, 0.0 if not mismatched else float("inf"),
         "equal")]
     tokens = {token.index: token for token in plan.tokens}
     for index, dense, twin in run.dense_twins:
@@ -33,6 +34,17 @@ def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
                              "its output differs from the same layer (same weights, same input) starting from zeros",
                              decoder, zero_start))
     return checks
+
+
+def _measured_layers(plan: StackPlan, built: int) -> str:
+    """What the shape claim covers: every layer, or those Keras built before it refused one."""
+    if built >= len(plan.layers):
+        return "every layer's output shape"
+    indices = [layer.token.index for layer in plan.layers[:built]]
+    refused = plan.layers[built].token.index
+    if built == 1:
+        return f"token {indices[0]}'s output shape (the one layer Keras built before refusing token {refused})"
+    return f"the output shapes of tokens {indices[0]}-{indices[-1]} (the layers Keras built before refusing token {refused})"
 
 
 # ---- data for JSON and the tables ------------------------------------------------------------

@@ -47,6 +47,7 @@ class IncompatibleStack(ExpectationFailed):
     """A stack Keras refuses to build (exit 1, like a failed expectation)."""
 
     type = "incompatible_stack"
+    after_view: str | None = None  # the stderr line when the human view has shown the diagnosis
 
 
 # ---- tokens --------------------------------------------------------------------------------
@@ -540,7 +541,11 @@ def incompatible_error(data: dict[str, Any]) -> IncompatibleStack:
         expected = diagnosis["expected_ndim"]
         text += (f" (rule of Keras, not run: expected ndim{'' if expected.startswith('>') else '='}{expected}, "
                  f"found ndim={diagnosis['found_ndim']})")
-    return IncompatibleStack(f"{text}; why: {diagnosis['why']}; fix: {diagnosis['fix']}")
+    error = IncompatibleStack(f"{text}; why: {diagnosis['why']}; fix: {diagnosis['fix']}")
+    # The view on standard output holds the whole diagnosis: stderr's line only names it.
+    error.after_view = (f"token {diagnosis['index']} {diagnosis['spec']!r} is incompatible (the diagnosis on "
+                        "standard output says why and how to fix it)")
+    return error
 
 
 def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list[tuple[Pattern, StackPlan]]:

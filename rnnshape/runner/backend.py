@@ -26,9 +26,21 @@ CHILD_TIMEOUT = 600
 
 
 def installed(backend: str) -> bool:
+    """Whether ``backend``'s package can be imported, found without importing it (nor Keras)."""
     import importlib.util
 
-    return importlib.util.find_spec(MODULE[backend]) is not None
+    try:
+        return importlib.util.find_spec(MODULE[backend]) is not None
+    except (ImportError, ValueError):  # a parent package missing, a module without a spec
+        return False
+
+
+def require(*backends: str) -> None:
+    """Before any Keras work: a backend of ``backends`` that is not installed is a BackendError
+    naming the install (TensorFlow, which runs in this process, is not checked here)."""
+    for backend in backends:
+        if backend != "tensorflow" and not installed(backend):
+            raise BackendError(f"the Keras backend {backend} is not installed: {INSTALL[backend]}")
 
 
 # runner functions a child may run: each returns plain arrays and dataclasses of them (a dotted
@@ -49,8 +61,7 @@ def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[
     process: its result and {backend, version, keras}."""
     if name not in CALLS:
         raise ValueError(f"runner.keras.{name} is not run on other backends")
-    if not installed(backend):
-        raise BackendError(f"the Keras backend {backend} is not installed: {INSTALL[backend]}")
+    require(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "rnnshape.runner.backend"], input=pickle.dumps((name, args, kwargs)),
                           capture_output=True, env=env, timeout=CHILD_TIMEOUT)

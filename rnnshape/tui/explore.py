@@ -18,11 +18,16 @@ import sys
 import time
 from typing import Any, Iterator
 
+from itertools import groupby
+
+from rich import box
+from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, HelpPanel, Input, KeyPanel, Label, Markdown, Select, Static
+from textual.widgets._key_panel import BindingsTable
 
 from rnnshape import files
 from rnnshape.api.explore import FLAGS, Explorer
@@ -49,6 +54,48 @@ class Flag(Checkbox):
     @property
     def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "x" if self.value else " "
+
+
+class AppKeysFirst(BindingsTable):
+    """textual's table of the active keys, the app's own first: on a short terminal, the keys of
+    rnnshape explore (l m e c j o ...) are not pushed below textual's scrolling and focus keys."""
+
+    def render_bindings_table(self) -> Table:
+        bindings = sorted(self.screen.active_bindings.values(), key=lambda active: active[0] is not self.app)
+        key_style = self.get_component_rich_style("bindings-table--key")
+        description_style = self.get_component_rich_style("bindings-table--description")
+        divider_transparent = self.get_component_styles("bindings-table--divider").color.a == 0
+        table = Table(padding=(0, 0), show_header=False, box=box.SIMPLE if divider_transparent else box.HORIZONTALS,
+                      border_style=self.get_component_rich_style("bindings-table--divider"))
+        table.add_column("", justify="right")
+        for _, group in groupby(bindings, key=lambda active: active[0]):
+            by_action: dict[str, list[Binding]] = {}
+            for _, binding, _, _ in group:
+                if not binding.system:
+                    by_action.setdefault(binding.action, []).append(binding)
+            if not by_action:
+                continue
+            for same in by_action.values():
+                keys = " ".join(dict.fromkeys(self.app.get_key_display(binding) for binding in same))
+                text = Text.from_markup(same[0].description, end="", style=description_style)
+                if same[0].tooltip:
+                    text.append((" " if same[0].description else "") + same[0].tooltip, "dim")
+                table.add_row(Text(keys, style=key_style), text)
+            table.add_section()
+        return table
+
+
+class AppKeysPanel(KeyPanel):
+    def compose(self) -> ComposeResult:
+        yield AppKeysFirst(shrink=True, expand=False)
+
+
+class KeysHelp(HelpPanel):
+    """textual's help panel (the ? key), its table of keys with the app's first."""
+
+    def compose(self) -> ComposeResult:
+        yield Markdown(id="widget-help")
+        yield AppKeysPanel(id="keys-help")
 
 
 class ExploreApp(App[int]):
@@ -147,10 +194,20 @@ class ExploreApp(App[int]):
 
     # ---- the controls --------------------------------------------------------------------------
     def action_toggle(self, flag: str) -> None:
-        self._request(self.explorer.toggle(flag))
+        if not self._say_not_applicable(FLAG_KEYS[flag], flag):
+            self._request(self.explorer.toggle(flag))
 
     def action_cycle(self, key: str) -> None:
-        self._request(self.explorer.cycle(key, self.layers if key == "layer" else MERGE_MODES))
+        if not self._say_not_applicable("m" if key == "merge_mode" else "l", key):
+            self._request(self.explorer.cycle(key, self.layers if key == "layer" else MERGE_MODES))
+
+    def _say_not_applicable(self, pressed: str, key: str) -> bool:
+        """A key whose option does not apply to the layer changes nothing and says so."""
+        reason = self.explorer.not_applicable(key)
+        if reason is not None:
+            self.query_one("#change", Static).update(Text(f"what changed: nothing: {pressed} ({key}) does nothing "
+                                                          f"here: {reason}", style="bold yellow"))
+        return reason is not None
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         flag = event.checkbox.id.removeprefix("opt-")
@@ -189,6 +246,11 @@ class ExploreApp(App[int]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """The ? panel, with this app's keys first (textual's own below them)."""
+        if not self.screen.query("HelpPanel"):
+            self.screen.mount(KeysHelp())
 
     def action_interrupt(self) -> None:
         self.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 from typing import Any, Iterator, TextIO
 
@@ -51,7 +52,40 @@ def boxed(table: Table, ascii: bool = False) -> Table:
     if ascii and table.box is not None:
         table.box = ASCII_TABLE_BOX
     return table
+# A line's end as rich renders it: the padding of tables and panels to the width (spaces), with
+# the style codes around them on a terminal. Removed: no line of rnnshape's output ends in a space.
+_STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def strip_line_ends(text: str) -> str:
+    """``text`` without the spaces at the end of each line (a line's style codes are kept; the
+    text after the last newline, which a later write continues, is left as it is). Linear in
+    the length of the text."""
+    lines = text.split("\n")
+    return "\n".join([_strip_line(line) for line in lines[:-1]] + lines[-1:])
+
+
+def _strip_line(line: str) -> str:
+    if not line.endswith((" ", "m")):
+        return line
+    end, codes = len(line), []
+    while end:
+        if line[end - 1] == " ":
+            end -= 1
+            continue
+        start = line.rfind("\x1b[", 0, end) if line[end - 1] == "m" else -1
+        if start < 0 or not _STYLE_CODE.fullmatch(line, start, end):
+            break
+        codes.append(line[start:end])
+        end = start
+    return line[:end] + "".join(reversed(codes))
+
+
 class _Console(Console):
+    def _render_buffer(self, buffer: Any) -> str:
+        # The one place rnnshape's views become text: every line leaves without trailing spaces.
+        return strip_line_ends(super()._render_buffer(buffer))
+
     def on_broken_pipe(self) -> None:
         # rich would exit 1 (our "expectation failed"): let rnnshape.cli handle a closed stdout.
         self.quiet = True
