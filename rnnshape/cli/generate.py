@@ -41,7 +41,7 @@ def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     forgetting the first reset (by how much, per step). The layer is always built with
     stateful=True and return_sequences=True (--stateful and --return-sequences change nothing).
 
-    
+    \b
     Examples:
       rnnshape generate --steps 5
       rnnshape generate --layer gru --features 3 --timesteps 6 --steps 4 --values
