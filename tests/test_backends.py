@@ -119,7 +119,7 @@ def test_trace_on_another_backend_recomputes_its_own_run_and_matches_tensorflow(
 
     specs = [make_spec(**options) for options in TRACED]
     on_tf = keras.trace_many(specs)
-    there, ran = backend.call(name, "trace_many", specs)
+    there, ran = backend.call(name, "trace.trace_many", specs)
     assert ran["backend"] == name
     for spec, a, b in zip(specs, on_tf, there):
         checks = measured.measure(b, measured.recompute(b))

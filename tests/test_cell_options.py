@@ -12,7 +12,7 @@ import pytest
 import rnnshape
 from conftest import run_process
 from rnnshape.model.layer import ACTIVATIONS
-from rnnshape.runner.keras import load_keras
+from rnnshape.runner.session import load_keras
 
 KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
 SEED = 4

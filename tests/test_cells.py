@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnshape.measure import cells
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import session as session_runner
+from rnnshape.runner import trace as trace_runner
 from rnnshape.measure import trace as tracing
 from rnnshape.model.layer import make_spec
 
@@ -17,7 +18,7 @@ AGREEMENT = 1e-5
 @pytest.fixture(scope="module", autouse=True)
 def keras_loaded():
     """Import TensorFlow before hypothesis runs (its import changes the recursion limit)."""
-    keras_runner.load_keras()
+    session_runner.load_keras()
 
 
 @st.composite
@@ -48,7 +49,7 @@ def _agreement(run):
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(st.lists(traced_configs(), min_size=4, max_size=4))
 def test_recomputation_equals_keras_at_every_step(configs):
-    runs = keras_runner.trace_many([spec for spec, _ in configs], [opts for _, opts in configs])
+    runs = trace_runner.trace_many([spec for spec, _ in configs], [opts for _, opts in configs])
     for run in runs:
         traces, per_step, checks = _agreement(run)
         assert per_step <= AGREEMENT, (run.spec, run.keras_options)
@@ -67,7 +68,7 @@ def test_every_layer_and_both_gru_modes_at_larger_sizes():
             specs.append(make_spec(layer=layer, units=16, timesteps=20, features=5, batch=3, seed=seed,
                                    return_sequences=True, return_state=True))
             options.append(opts)
-    runs = keras_runner.trace_many(specs, options)
+    runs = trace_runner.trace_many(specs, options)
     assert [run.directions[0].reset_after for run in runs[:4]] == [None, True, False, None]
     assert [run.directions[0].bias.shape for run in runs[:4]] == [(64,), (2, 48), (48,), (16,)]
     for run in runs:
@@ -78,7 +79,7 @@ def test_every_layer_and_both_gru_modes_at_larger_sizes():
 def test_the_two_gru_modes_are_different_computations():
     """reset_after matters: recomputing with the other convention does not match Keras."""
     spec = make_spec(layer="gru", units=4, timesteps=6, seed=3)
-    for run in keras_runner.trace_many([spec, spec], [{"reset_after": True}, {"reset_after": False}]):
+    for run in trace_runner.trace_many([spec, spec], [{"reset_after": True}, {"reset_after": False}]):
         d = run.directions[0]
         bias = d.bias if not d.reset_after else d.bias[0] + d.bias[1]  # any bias of the other shape
         wrong = cells.run("gru", run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, bias),
@@ -94,7 +95,7 @@ def test_layer_activations_are_respected():
              ("gru", {"activation": "linear", "recurrent_activation": "sigmoid"}),
              ("simplernn", {"activation": "relu"})]
     specs = [make_spec(layer=layer, units=3, timesteps=5, seed=11) for layer, _ in cases]
-    runs = keras_runner.trace_many(specs, [opts for _, opts in cases])
+    runs = trace_runner.trace_many(specs, [opts for _, opts in cases])
     for run, (_, opts) in zip(runs, cases):
         d = run.directions[0]
         assert d.activation == opts["activation"]
@@ -108,10 +109,10 @@ def test_layer_activations_are_respected():
 
 
 def test_numpy_activations_equal_keras_activations():
-    keras = keras_runner.load_keras()
+    keras = session_runner.load_keras()
     x = np.linspace(-8, 8, 161, dtype=np.float32)
     for name, function in cells.ACTIVATIONS.items():
-        with keras_runner.quiet_native_stderr():
+        with session_runner.quiet_native_stderr():
             expected = np.asarray(keras.activations.get(name)(x))
         assert np.max(np.abs(function(x.astype(np.float64)) - expected)) <= 1e-5 * max(1.0, float(np.max(np.abs(expected)))), name
 

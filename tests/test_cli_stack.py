@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import stack as stack_runner
 from rnnshape.model.stack import PATTERNS, parse_tokens, plan_stack
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -147,7 +147,7 @@ def test_pure_rules_agree_with_keras_on_every_pair():
     firsts = ["lstm:3", "gru:2:bi", "simplernn:2:seq:back", "td:2"]
     seconds = ["gru:2", "lstm:2:seq:bi", "dense:2", "td:2", "repeat:2"]
     plans = [plan_stack(parse_tokens([a, b]), 2, 4, 3) for a, b in itertools.product(firsts, seconds)]
-    runs = keras_runner.run_stacks([(p, None) for p in plans], seed=1)
+    runs = stack_runner.run_stacks([(p, None) for p in plans], seed=1)
     refused = 0
     for p, run in zip(plans, runs):
         expected = p.problem.token.index if p.problem else None

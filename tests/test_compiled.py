@@ -19,7 +19,9 @@ from conftest import run_process
 
 from rnnshape.api._common import make_layer_spec
 from rnnshape.model.limits import run_passes
-from rnnshape.runner import keras as runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import session as session_runner
+from rnnshape.runner import stateful as stateful_runner
 
 TOLERANCE = 1e-6
 MEASURED: list[float] = []  # the largest difference of each configuration, for the report
@@ -91,8 +93,8 @@ def test_compiled_run_equals_eager_run(options):
     spec = make_layer_spec(**options)
     runs = {}
     for mode in ("eager", "compiled"):
-        with runner.mode(mode):
-            runs[mode] = runner.run(spec)
+        with session_runner.mode(mode):
+            runs[mode] = layer_runner.run(spec)
     worst = _max_difference(runs["eager"], runs["compiled"])
     MEASURED.append(worst)
     print(f"max |eager - compiled| = {worst:.3g} for {spec.keras_call()}")
@@ -108,8 +110,8 @@ def test_compiled_stateful_chain_updates_the_state_variables_as_eagerly(layer, b
     bounds = [(0, 3), (3, 6), (6, 8)]
     runs = {}
     for mode in ("eager", "compiled"):
-        with runner.mode(mode):
-            runs[mode] = runner.run_stateful(spec, bounds, shuffle_rows=np.array([1, 0]),
+        with session_runner.mode(mode):
+            runs[mode] = stateful_runner.run_stateful(spec, bounds, shuffle_rows=np.array([1, 0]),
                                              model_batch_shape=(2, None, 2))
     compiled = runs["compiled"]
     assert not np.allclose(compiled.chunks[1].initial[0], 0.0)  # chunk 2 started where chunk 1 ended
@@ -132,17 +134,17 @@ def test_dropout_in_training_stays_eager_and_says_why():
 def test_the_probe_twin_is_not_rerun_when_it_is_the_call(monkeypatch):
     """return_sequences and return_state, not stateful: one call answers (counted)."""
     calls = []
-    real = runner.call_layer
+    real = session_runner.call_layer
 
     def counting(layer, x, **kwargs):
         calls.append(layer)
         return real(layer, x, **kwargs)
 
-    monkeypatch.setattr(runner, "call_layer", counting)
-    runner.run(make_layer_spec(layer="lstm", units=3, timesteps=5, return_sequences=True, return_state=True))
+    monkeypatch.setattr(layer_runner, "call_layer", counting)  # looked up in runner.layer
+    layer_runner.run(make_layer_spec(layer="lstm", units=3, timesteps=5, return_sequences=True, return_state=True))
     assert len(calls) == 1
     calls.clear()
-    runner.run(make_layer_spec(layer="lstm", units=3, timesteps=5, return_state=True))
+    layer_runner.run(make_layer_spec(layer="lstm", units=3, timesteps=5, return_state=True))
     assert len(calls) == 2  # output without the sequence: the probe that returns it is another call
 
 

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import rnnshape
 from rnnshape.model.layer import CONV_LAYERS, MERGE_MODES, SPATIAL_AXES, make_spec
-from rnnshape.runner import keras as keras_runner
-from rnnshape.runner.keras import load_keras
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner.session import load_keras
 
 CLASSES = {"convlstm1d": "ConvLSTM1D", "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D"}
 
@@ -56,7 +56,7 @@ def conv_options(draw, small=False):
 def test_static_model_equals_keras_on_random_convlstm_configurations(batch):
     # 12 examples x 10 configurations = 120 configurations, one TensorFlow import.
     specs = [make_spec(**options) for options in batch]
-    for spec, keras_says in zip(specs, keras_runner.keras_shapes(specs)):
+    for spec, keras_says in zip(specs, layer_runner.keras_shapes(specs)):
         outputs = spec.outputs()
         assert keras_says["shapes"] == [t.shape for t in outputs], spec.keras_call()
         assert keras_says["symbolic"] == [t.shape for t in outputs], spec.keras_call()

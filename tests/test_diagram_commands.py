@@ -205,14 +205,14 @@ def test_stateful_picture_follows_the_measured_chunks(stateful_runs):
 
 def test_many_chunks_elide_the_middle_batches():
     """One real run of 12 one-step batches: the first and last fit, the rest is marked."""
-    from rnnshape.runner import keras as keras_runner
+    from rnnshape.runner import stateful as stateful_runner
     from rnnshape.measure.stateful import stateful_data
     from rnnshape.model import stateful as chunking
     from rnnshape.versions import versions
 
     spec = make_spec(layer="gru", units=2, timesteps=12, stateful=True)
     split = (1,) * 12
-    run = keras_runner.run_stateful(spec, chunking.chunk_bounds(split), None, chunking.shuffle_rows(spec.batch))
+    run = stateful_runner.run_stateful(spec, chunking.chunk_bounds(split), None, chunking.shuffle_rows(spec.batch))
     data = stateful_data(spec, split, True, run, versions())
     text = draw(stateful_diagram(data))
     assert "batch 1 " in text and "batch 12" in text and "batch 6 " not in text

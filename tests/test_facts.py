@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
 from rnnshape.measure.inspect import measure
-from rnnshape.runner.keras import Probe
+from rnnshape.runner.layer import Probe
 from rnnshape.model.layer import make_spec
 from conftest import measured
 
@@ -14,21 +14,21 @@ def _claims(result):
 
 
 def test_last_step_of_sequence_is_state_h_exactly():
-    result = keras_runner.run(make_spec(layer="lstm", units=5, return_sequences=True, return_state=True))
+    result = layer_runner.run(make_spec(layer="lstm", units=5, return_sequences=True, return_state=True))
     np.testing.assert_array_equal(result.outputs["output"][:, -1], result.outputs["state_h"])
     check = _claims(result)["the last step of output, output[:, -1], equals state_h"]
     assert check.holds and check.max_abs_diff == 0.0
 
 
 def test_cell_state_differs_from_hidden_state_by_the_measured_amount():
-    result = keras_runner.run(make_spec(layer="lstm", units=5, return_state=True))
+    result = layer_runner.run(make_spec(layer="lstm", units=5, return_state=True))
     check = next(c for c in measured(result) if c.claim.startswith("state_c differs"))
     expected = float(np.max(np.abs(result.outputs["state_c"].astype(np.float64) - result.outputs["state_h"])))
     assert check.holds and check.max_abs_diff == expected > 1e-3
 
 
 def test_bidirectional_backward_state_sits_at_the_first_step():
-    result = keras_runner.run(make_spec(layer="gru", units=3, timesteps=5, bidirectional=True,
+    result = layer_runner.run(make_spec(layer="gru", units=3, timesteps=5, bidirectional=True,
                                         return_sequences=True, return_state=True))
     out = result.outputs
     np.testing.assert_array_equal(out["output"][:, 0, 3:], out["backward_state_h"])
@@ -48,7 +48,7 @@ def test_a_claim_fails_when_the_numbers_disagree():
 def test_masked_state_is_the_output_at_the_last_valid_step():
     spec = make_spec(layer="lstm", units=3, timesteps=5, batch=2, lengths=(3, 5),
                      return_sequences=True, return_state=True)
-    result = keras_runner.run(spec)
+    result = layer_runner.run(spec)
     out = result.outputs
     np.testing.assert_allclose(out["state_h"][0], out["output"][0, 2], atol=1e-6)
     np.testing.assert_allclose(out["output"][0, 3], out["output"][0, 2], atol=1e-6)  # repeated, not computed
@@ -57,7 +57,7 @@ def test_masked_state_is_the_output_at_the_last_valid_step():
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
     spec = make_spec(layer="simplernn", return_sequences=True)
-    a, b = keras_runner.run(spec), keras_runner.run(spec)
-    c = keras_runner.run(make_spec(layer="simplernn", return_sequences=True, seed=1))
+    a, b = layer_runner.run(spec), layer_runner.run(spec)
+    c = layer_runner.run(make_spec(layer="simplernn", return_sequences=True, seed=1))
     np.testing.assert_array_equal(a.outputs["output"], b.outputs["output"])
     assert not np.allclose(a.outputs["output"], c.outputs["output"])

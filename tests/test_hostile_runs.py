@@ -123,7 +123,8 @@ def test_keras_backend_in_the_environment_is_said_not_to_be_used():
 # ---- --initial-state random --------------------------------------------------------------------
 def test_initial_state_random_is_drawn_from_its_own_stream():
     from rnnshape.model.layer import make_spec
-    from rnnshape.runner.keras import deterministic_input, initial_states
+    from rnnshape.runner.build import initial_states
+    from rnnshape.runner.numbers import deterministic_input
 
     for layer in ("lstm", "gru"):
         spec = make_spec(layer=layer, units=2, features=2, timesteps=3, batch=2, initial_state="random", seed=5)

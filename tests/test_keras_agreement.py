@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
 from rnnshape.model.layer import LAYERS, make_spec
 from conftest import measured
 
@@ -23,7 +23,7 @@ def _grid():
 @pytest.fixture(scope="module")
 def results():
     specs = list(_grid())
-    return list(zip(specs, keras_runner.run_many(specs)))
+    return list(zip(specs, layer_runner.run_many(specs)))
 
 
 def test_grid_covers_every_layer_flag_and_merge_mode(results):
@@ -56,7 +56,7 @@ def test_every_measured_fact_holds(results):
 def test_go_backwards_and_stateful_agree_too():
     specs = [make_spec(layer=layer, go_backwards=True, return_sequences=True, return_state=True, stateful=stateful, batch=3)
              for layer in LAYERS for stateful in (False, True)]
-    for spec, result in zip(specs, keras_runner.run_many(specs)):
+    for spec, result in zip(specs, layer_runner.run_many(specs)):
         assert {n: a.shape for n, a in result.outputs.items()} == {t.name: t.shape for t in spec.outputs()}
         claims = {c.claim: c for c in measured(result)}
         assert all(c.holds for c in claims.values()), claims

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
 from rnnshape.measure.inspect import masked_steps, measure
-from rnnshape.runner.keras import Probe, UnmaskedRun
+from rnnshape.runner.layer import Probe, UnmaskedRun
 from rnnshape.model.layer import make_spec
 from conftest import measured
 
@@ -33,9 +33,9 @@ def test_masked_states_equal_outputs_at_the_last_valid_step(invoke_json, layer):
 def test_masked_final_states_equal_an_unmasked_run_on_the_valid_steps():
     specs = [make_spec(layer=layer, units=3, timesteps=5, batch=2, lengths=(2, 5), return_state=True)
              for layer in LAYERS]
-    for spec, result in zip(specs, keras_runner.run_many(specs)):
+    for spec, result in zip(specs, layer_runner.run_many(specs)):
         # Independently of facts.py: the same layer, no mask, on sample 0's two valid steps only.
-        prepared = keras_runner.prepare(spec)
+        prepared = layer_runner.prepare(spec)
         short = [np.asarray(t) for t in prepared.layer(prepared.x[:1, :2])]
         for name, value in zip(spec.output_names(), short):
             np.testing.assert_allclose(result.outputs[name][0], value[0], atol=1e-6, rtol=0)
@@ -48,7 +48,7 @@ def test_outputs_at_masked_steps_go_backwards_and_bidirectional_are_zeros():
                           return_sequences=True, return_state=True)
     bidirectional = make_spec(layer="lstm", units=2, timesteps=4, batch=2, lengths=(1, 4), bidirectional=True,
                               return_sequences=True, return_state=True)
-    plain_b, bidi = keras_runner.run_many([backwards, bidirectional])
+    plain_b, bidi = layer_runner.run_many([backwards, bidirectional])
     out = plain_b.outputs["output"]
     assert np.all(out[0, :3] == 0)  # the padding is read first: nothing valid has been read yet
     assert np.max(np.abs(out[0, 3])) > 1e-3 and np.max(np.abs(out[1])) > 1e-3
@@ -126,7 +126,7 @@ def test_input_file_under_lengths_says_its_padded_values_became_zeros(invoke, in
     # The note tells the truth: the values the layer ran on are zeros there.
     from rnnshape.api._common import make_layer_spec
 
-    prepared = keras_runner.prepare(make_layer_spec(layer="gru", units=2, timesteps=4, input=str(path), lengths="2"))
+    prepared = layer_runner.prepare(make_layer_spec(layer="gru", units=2, timesteps=4, input=str(path), lengths="2"))
     assert prepared.x[0, 2:].tolist() == [[0.0, 0.0], [0.0, 0.0]] and prepared.x[0, :2].tolist() == [[1, 2], [3, 4]]
     traced = invoke_json(["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--input", str(path),
                           "--lengths", "2"])[1]

@@ -31,9 +31,9 @@ def zoo(tmp_path_factory):
 
 
 def _keras():
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    return runner.load_keras()
+    return session_runner.load_keras()
 
 
 def _scope_and_layer(model, path):
@@ -51,7 +51,7 @@ def _as_list(value):
 @pytest.mark.parametrize("name", [n for n in model_zoo.ARCHITECTURES])
 def test_layers_and_captures_agree_with_keras(zoo, name):
     import rnnshape
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
     keras = _keras()
     made = zoo[name]
@@ -71,7 +71,7 @@ def test_layers_and_captures_agree_with_keras(zoo, name):
     xs = [np.load(p) for p in made["x"]]
     paths = [r["path"] for r in rows if r["recurrent"]]
     assert paths
-    run = runner.run_model(model, xs, paths)
+    run = model_runner.run_model(model, xs, paths)
     assert [c.path for c in run.captures] == paths
     for capture in run.captures:
         scope, layer = _scope_and_layer(model, capture.path)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import importlib.util
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import session as session_runner
 from rnnshape.model.layer import make_spec
 from conftest import measured
 
@@ -55,8 +56,8 @@ def test_named_initializers_are_seeded_keras_initializers():
     assert spec.keras_call() == ("keras.layers.GRU(3, return_sequences=True, "
                                  "kernel_initializer=keras.initializers.GlorotUniform(seed=5), "
                                  "recurrent_initializer=keras.initializers.Orthogonal(seed=5), bias_initializer=\"zeros\")")
-    ours = keras_runner.run(spec)
-    with keras_runner.quiet_native_stderr():
+    ours = layer_runner.run(spec)
+    with session_runner.quiet_native_stderr():
         layer = keras.layers.GRU(3, return_sequences=True, kernel_initializer=keras.initializers.GlorotUniform(seed=5),
                                  recurrent_initializer=keras.initializers.Orthogonal(seed=5), bias_initializer="zeros")
         direct = np.asarray(layer(ours.input))
@@ -64,8 +65,8 @@ def test_named_initializers_are_seeded_keras_initializers():
 
 
 def test_partial_initializers_keep_rnnshape_weights_for_the_rest():
-    own = keras_runner.run(make_spec(layer="lstm", units=2))
-    mixed = keras_runner.run(make_spec(layer="lstm", units=2, bias_init=0.0))
+    own = layer_runner.run(make_spec(layer="lstm", units=2))
+    mixed = layer_runner.run(make_spec(layer="lstm", units=2, bias_init=0.0))
     assert not np.allclose(own.outputs["output"], mixed.outputs["output"])  # the bias changed
     assert measured(mixed) and all(c.holds for c in measured(mixed))
 

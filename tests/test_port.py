@@ -177,7 +177,7 @@ def test_the_torch_to_keras_code_and_the_saved_weights_h5_load_in_keras(tmp_path
 
 
 def test_a_layer_of_a_saved_model_is_ported_with_its_own_weights(tmp_path):
-    from rnnshape.runner.keras import load_keras
+    from rnnshape.runner.session import load_keras
 
     keras = load_keras()
     inputs = keras.Input(shape=(5, 3))

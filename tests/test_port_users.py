@@ -24,7 +24,7 @@ TOLERANCE = 1e-5
 
 
 def keras():
-    from rnnshape.runner.keras import load_keras
+    from rnnshape.runner.session import load_keras
 
     return load_keras()
 

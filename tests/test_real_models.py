@@ -19,12 +19,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     folder = tmp_path_factory.mktemp("real_models")
     built = {}
-    with runner.quiet_native_stderr():
+    with session_runner.quiet_native_stderr():
         for index, entry in enumerate(CORPUS):
             keras.utils.set_random_seed(index)
             model = entry.build(keras)

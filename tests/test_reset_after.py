@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnshape
-from rnnshape.runner.keras import load_keras
+from rnnshape.runner.session import load_keras
 
 
 def keras_gru(units, timesteps, features, **options):

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 import rnnshape
 from rnnshape.model.layer import make_spec
-from rnnshape.runner import keras as keras_runner
-from rnnshape.runner.keras import load_keras
+from rnnshape.runner import build as build_runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner.session import load_keras
 
 CELL_CLASSES = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCell"}
 
@@ -45,7 +46,7 @@ def test_keras_returns_the_states_nested_cell_by_cell():
 def test_static_model_equals_keras_on_random_cell_lists(batch):
     # 8 examples x 10 = 80 random cell lists.
     specs = [make_spec(**options) for options in batch]
-    for spec, keras_says in zip(specs, keras_runner.keras_shapes(specs)):
+    for spec, keras_says in zip(specs, layer_runner.keras_shapes(specs)):
         outputs = spec.outputs()
         assert keras_says["shapes"] == [t.shape for t in outputs], spec.keras_call()
         assert keras_says["symbolic"] == [t.shape for t in outputs], spec.keras_call()
@@ -75,7 +76,7 @@ def test_oracle_rnn_of_cells_built_directly_with_keras(batch, seed):
                                  go_backwards=options["go_backwards"], unroll=bool(options["unroll"]))
         x = np.asarray(data["input"]["values"], np.float32)
         assert x.shape == (options["batch"], options["timesteps"], options["features"])
-        raw = keras_runner.flatten(layer(x))
+        raw = build_runner.flatten(layer(x))
         names = ["output"]
         if options["return_state"]:
             names += [f"state_{i}_{s}" for i, (kind, _) in enumerate(cells) for s in ("hc" if kind == "lstm" else "h")]

@@ -56,9 +56,9 @@ TOML_KINDS = ["good.toml", "failing.toml", "missing.toml", "folder.toml", "empty
 
 def _model_files(root, paths: dict[str, str]) -> None:
     """rnnshape model: a tiny model taking good.npy (1, 3, 2), its targets, and bad model files."""
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     inp = keras.Input((3, 2))
     seq = keras.layers.LSTM(2, return_sequences=True, name="lstm")(inp)
     keras.Model(inp, keras.layers.Dense(1)(keras.layers.GRU(2, name="gru")(seq))).save(root / "tiny.keras")

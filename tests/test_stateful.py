@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import run_process
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import stateful as stateful_runner
 from rnnshape.measure import stateful as measured_stateful
 from rnnshape.model import stateful as chunking
 from rnnshape.model.layer import make_spec
@@ -22,14 +23,14 @@ def _run(spec, split):
     orders = None
     if len(bounds) > 1 and any(d.reversed for d in chunking.directions(spec)):
         orders = [chunking.read_order(bounds, d.reversed) for d in chunking.directions(spec)]
-    return keras_runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch))
+    return stateful_runner.run_stateful(spec, bounds, orders, chunking.shuffle_rows(spec.batch))
 
 
 @pytest.mark.parametrize("layer", ["lstm", "gru", "simplernn"])
 def test_chunked_stateful_equals_one_pass_for_several_splits(layer):
     spec = make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True, return_sequences=True)
     # The one pass comes from inspect's own runner: a non-stateful layer on the same x and weights.
-    one = keras_runner.run(make_spec(layer=layer, units=3, timesteps=6, batch=2, return_sequences=True,
+    one = layer_runner.run(make_spec(layer=layer, units=3, timesteps=6, batch=2, return_sequences=True,
                                      return_state=True))
     finals = [one.outputs["state_h"]] + ([one.outputs["state_c"]] if layer == "lstm" else [])
     for split in SPLITS:
@@ -46,7 +47,7 @@ def test_chunked_stateful_equals_one_pass_for_several_splits(layer):
 
 def test_without_return_sequences_each_chunk_gives_the_one_pass_output_at_its_last_step():
     spec = make_spec(layer="gru", units=3, timesteps=6, batch=2, stateful=True)
-    one = keras_runner.run(make_spec(layer="gru", units=3, timesteps=6, batch=2, return_sequences=True))
+    one = layer_runner.run(make_spec(layer="gru", units=3, timesteps=6, batch=2, return_sequences=True))
     run = _run(spec, (1, 3, 2))
     for call, last in zip(run.chunks, (0, 3, 5)):
         assert call.outputs[0].shape == (2, 3)
@@ -125,7 +126,7 @@ def test_recommended_model_input_accepts_every_chunk(invoke_json, layer, bidirec
     # Built here with Keras directly from the printed advice, with the run's weights: every chunk is accepted,
     # and the model continues the state exactly like the layer of the command.
     model, keras_layer = _keras_model(data["keras_input"], {"layer": layer, "bidirectional": bidirectional})
-    reference = keras_runner.prepare(make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True,
+    reference = layer_runner.prepare(make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True,
                                                return_sequences=True, bidirectional=bidirectional))
     keras_layer.set_weights(reference.weights)
     x = np.asarray(data["input"]["values"], dtype=np.float32)
@@ -145,11 +146,11 @@ def test_model_input_with_all_timesteps_is_refused_and_the_fact_fails():
     # the runner records Keras' message, and the measured fact does not hold.
     spec = make_spec(layer="lstm", units=3, timesteps=6, batch=2, stateful=True)
     bounds = chunking.chunk_bounds((2, 4))
-    run = keras_runner.run_stateful(spec, bounds, model_batch_shape=(2, 6, 2))
+    run = stateful_runner.run_stateful(spec, bounds, model_batch_shape=(2, 6, 2))
     assert run.model.refused[0] == 1 and "expected shape=(None, 6, 2), found shape=(2, 2, 2)" in run.model.refused[2]
     fact = measured_stateful.model_check(spec, run)
     assert not fact.holds and "refused chunk 1" in fact.claim
-    good = keras_runner.run_stateful(spec, bounds, model_batch_shape=chunking.input_batch_shape(spec, (2, 4)))
+    good = stateful_runner.run_stateful(spec, bounds, model_batch_shape=chunking.input_batch_shape(spec, (2, 4)))
     assert good.model.refused is None and measured_stateful.model_check(spec, good).holds
 
 

@@ -11,7 +11,9 @@ import pytest
 import rnnshape
 from conftest import run_process
 from rnnshape.model.layer import make_spec
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import numbers as numbers_runner
+from rnnshape.runner import session as session_runner
 
 pytestmark = pytest.mark.slow
 
@@ -19,12 +21,12 @@ ATOL = 1e-6
 
 
 def _keras():
-    return keras_runner.load_keras()
+    return session_runner.load_keras()
 
 
 def _weights(**options):
     """The inspect layer's weights and input for these options (the numbers rnnshape uses)."""
-    prepared = keras_runner.prepare(make_spec(stateful=True, **options))
+    prepared = layer_runner.prepare(make_spec(stateful=True, **options))
     return prepared.weights, prepared.x
 
 
@@ -41,7 +43,7 @@ def _hand_fit(options, epochs, chunk, shuffle, reset, samples=None):
     dense = keras.layers.Dense(features)
     model = keras.Model(inputs, dense(lstm(inputs)))
     lstm.set_weights(weights)
-    dense.set_weights(keras_runner.deterministic_weights(options.get("seed", 0) + 1,
+    dense.set_weights(numbers_runner.deterministic_weights(options.get("seed", 0) + 1,
                                                          [(options["units"], features), (features,)]))
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
     lstm.reset_state()

@@ -4,7 +4,8 @@ Keras. Hypothesis draws random configurations over every layer, flag, merge mode
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import stack as stack_runner
 from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
 
 
@@ -38,7 +39,7 @@ BATCHES = 30
 @given(st.lists(configurations(), min_size=10, max_size=10))
 def test_static_model_equals_keras_on_random_configurations(specs):
     # 30 examples x 10 configurations = 300 configurations, in batches so Keras is imported once.
-    for spec, keras_says in zip(specs, keras_runner.keras_shapes(specs)):
+    for spec, keras_says in zip(specs, layer_runner.keras_shapes(specs)):
         outputs = spec.outputs()
         assert keras_says["shapes"] == [t.shape for t in outputs], spec
         assert keras_says["symbolic"] == [t.shape for t in outputs], spec
@@ -85,7 +86,7 @@ def test_static_stack_model_equals_keras_on_random_stacks(token_lists, batch, fe
     from rnnshape.model.stack import plan_stack
 
     plans = [plan_stack(tokens, batch, timesteps, features) for tokens in token_lists]
-    for plan, run in zip(plans, keras_runner.run_stacks([(plan, None) for plan in plans])):
+    for plan, run in zip(plans, stack_runner.run_stacks([(plan, None) for plan in plans])):
         if plan.compatible:
             assert run.failed_index is None, (plan.command(), run.keras_message)
             assert [layer.output_shape for layer in plan.layers] == [r.output_shape for r in run.layers], plan.command()

@@ -31,9 +31,9 @@ CASES = [  # (loss, y, prediction, verdict)
 
 
 def _keras(loss, y, prediction):
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     try:
         # the loss function's per-sample values, averaged as fit's sum_over_batch_size reduction does
         return float(np.mean(np.asarray(keras.losses.get(loss)(np.asarray(y, np.float32), prediction))))
@@ -45,9 +45,9 @@ def _keras(loss, y, prediction):
                          ids=[f"{c[0]}-{c[1].shape}-{c[2].shape}" for c in CASES])
 def test_the_rule_against_keras_computed_both_ways(loss, y, prediction, verdict):
     from rnnshape.measure.targets import judge, verdict_text
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
-    data = judge(y, prediction, {"identifier": loss, "source": "recorded", "assumed": False}, runner.loss_probe)
+    data = judge(y, prediction, {"identifier": loss, "source": "recorded", "assumed": False}, model_runner.loss_probe)
     assert data["verdict"] == verdict, data
     expected = prediction.shape[:-1] if "sparse" in loss else prediction.shape
     given = _keras(loss, y, prediction)
@@ -70,10 +70,10 @@ def test_the_rule_against_keras_computed_both_ways(loss, y, prediction, verdict)
 
 def test_explain_takes_y_positionally_and_names_the_assumed_loss_of_an_uncompiled_model(tmp_path, invoke):
     import rnnshape
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
-    with runner.quiet_native_stderr():
+    keras = session_runner.load_keras()
+    with session_runner.quiet_native_stderr():
         model = keras.Sequential([keras.Input((60, 1)), keras.layers.LSTM(3, activation="relu",
                                                                           recurrent_activation="hard_sigmoid"),
                                   keras.layers.Dense(1)])

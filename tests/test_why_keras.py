@@ -94,13 +94,13 @@ def _mistakes(keras, np):
 @pytest.fixture(scope="session")
 def keras_messages():
     """kind -> the messages Keras 3 printed for each variant (TensorFlow imported once)."""
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     import numpy as np
 
     messages: dict[str, list[str]] = {}
-    with runner.quiet_native_stderr():
+    with session_runner.quiet_native_stderr():
         for kind, calls in _mistakes(keras, np).items():
             for call in calls:
                 try:
@@ -168,13 +168,13 @@ def test_no_timesteps_shows_both_readings_with_their_shapes(keras_messages):
 
 @pytest.fixture(scope="module")
 def saved_models(tmp_path_factory):
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     import numpy as np
 
     folder = tmp_path_factory.mktemp("why_models")
-    with runner.quiet_native_stderr():
+    with session_runner.quiet_native_stderr():
         L = keras.layers
         broadcast = keras.Sequential([keras.Input((10, 3)), L.LSTM(6, return_sequences=True), L.Dense(1)],
                                      name="seq_head")
@@ -264,13 +264,13 @@ def _provoked_with_their_cause(keras, np):
 
 @pytest.fixture(scope="module")
 def provoked():
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    keras = runner.load_keras()
+    keras = session_runner.load_keras()
     import numpy as np
 
     out = []
-    with runner.quiet_native_stderr():
+    with session_runner.quiet_native_stderr():
         for what, call, kind, cause in _provoked_with_their_cause(keras, np):
             try:
                 call()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnshape.runner import keras as keras_runner
+from rnnshape.runner import window as window_runner
 from rnnshape.measure.window import create_dataset, make_series, slice_windows
 from rnnshape.model.window import make_window_spec
 
@@ -28,7 +28,7 @@ def test_windows_equal_keras_utility_on_small_series():
         spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon, stride=stride)
         series = make_series(spec)
         starts, x, y = slice_windows(series, spec)
-        kx, ky = keras_runner.keras_windows(series, look_back, horizon, stride)
+        kx, ky = window_runner.keras_windows(series, look_back, horizon, stride)
         assert kx.shape == x.shape == spec.x_shape, spec
         assert ky.shape == y.shape == spec.y_shape, spec
         assert np.array_equal(kx, x) and np.array_equal(ky, y), spec

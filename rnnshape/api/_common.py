@@ -72,7 +72,7 @@ def tensorflow_backend() -> dict[str, str]:
 
 def on_backend(backend: str, items: list[tuple[LayerSpec, int]], limits: Any, what: str, function: str,
                *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
-    """runner.keras.<function>(*args, **kwargs) on Keras' ``backend`` (jax, torch) in a child
+    """rnnshape.runner.<module>.<function>(*args, **kwargs) (backend.CALLS) on Keras' ``backend`` (jax, torch) in a child
     process, after the time guard for eager passes (a child runs the layers eagerly): (its result,
     data.backend, data.run)."""
     from rnnshape.model import progress

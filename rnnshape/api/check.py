@@ -38,11 +38,12 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
     if static:
         rows = [layer_data(spec, None) for spec in specs]
     else:
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import layer as layer_runner
+        from rnnshape.runner import session as session_runner
 
         mode, run = run_modes([(spec, run_passes(spec)) for spec in specs], f"{len(specs)} cases")
-        with runner.mode(mode):
-            results = runner.run_many(specs)
+        with session_runner.mode(mode):
+            results = layer_runner.run_many(specs)
         rows = [layer_data(spec, result) for spec, result in zip(specs, results)]
     verdicts = [contract.judge(case, row) for case, row in zip(cases, rows)]
     found = versions()

@@ -75,10 +75,10 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
             check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
         check_time(sum(spec.estimated_seconds(run_passes(spec)) + values * spec.value_count() * SECONDS_PER_SHOWN_VALUE
                        for spec in specs), f"the {len(specs)} rows", limits)
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import session as session_runner
 
         mode, run = run_modes([(spec, run_passes(spec)) for spec in specs], f"{len(specs)} rows")
-        with runner.mode(mode):
+        with session_runner.mode(mode):
             runs, ran = _run_on(backends, specs)
         rows = [layer_data(spec, result, values=values) for spec, result in zip(specs, runs[0])]
     data = {
@@ -99,19 +99,19 @@ def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = ()
 def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:
     """Every spec run on each backend (TensorFlow in this process, the others in a child each)."""
     from rnnshape.runner import backend as other
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import layer as layer_runner
 
     other.require(*backends)  # a missing backend is said before TensorFlow runs the first one
     runs, ran = [], []
     # A named initializer (--kernel-init glorot_uniform) draws other numbers on each backend from
     # the same seed: with two or more backends the weights are drawn once, on TensorFlow, and set
     # on every backend, so that the computation is what is compared (as with rnnshape's own weights).
-    weights = runner.drawn_weights(specs) if len(backends) > 1 and any(map(runner.draws_weights, specs)) else None
+    weights = layer_runner.drawn_weights(specs) if len(backends) > 1 and any(map(layer_runner.draws_weights, specs)) else None
     for name in backends or ["tensorflow"]:
         if name == "tensorflow":
             from rnnshape.api._common import tensorflow_backend
 
-            runs.append(runner.run_many(specs, weights))
+            runs.append(layer_runner.run_many(specs, weights))
             ran.append(tensorflow_backend())
         else:
             results, which = other.run_many(specs, name, weights)

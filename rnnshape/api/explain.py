@@ -22,18 +22,18 @@ def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,
     targets, compared with the model's output; ``layer``: a recurrent layer's name or path for the
     full inspect view with the model's weights. In Jupyter, the returned result displays itself."""
     from rnnshape.api.model import explain_model
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
     limits = Limits(max_memory, max_seconds, sizes="data", static=False)
     xs, x_names = _arrays(x, "x")
     ys, y_names = _arrays(y, "y")
     if len(ys) > 1:
         raise UsageError("Invalid value for y: give one targets array")
-    keras_model, kind = runner.as_model(obj, xs)
+    keras_model, kind = model_runner.as_model(obj, xs)
     source = {"kind": f"live {kind}", "name": getattr(obj, "name", type(obj).__name__)}
     return explain_model(keras_model, source, xs, x_names, ys[0] if ys else None, y_names[0] if ys else None, layer,
                          limits, ViewOptions(diagram=diagram, ascii=ascii),
-                         loss=(runner.compiled_loss(keras_model), "compiled on the live model"))
+                         loss=(model_runner.compiled_loss(keras_model), "compiled on the live model"))
 
 
 def _arrays(value: Any, key: str) -> tuple[list[Any], list[str]]:

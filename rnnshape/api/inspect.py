@@ -59,16 +59,17 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     else:
         check_size(spec, limits, passes=run_passes(spec), values=spec.value_count() if values else 0)
         if backend in (None, "tensorflow"):
-            from rnnshape.runner import keras as runner
+            from rnnshape.runner import layer as layer_runner
+            from rnnshape.runner import session as session_runner
 
             mode, run = run_modes([(spec, run_passes(spec))], spec.keras_call())
-            with runner.mode(mode):
-                result = runner.run(spec)
+            with session_runner.mode(mode):
+                result = layer_runner.run(spec)
             data = layer_data(spec, result, values=values)
             data["run"] = run
         else:
             runs, ran, run = on_backend(backend, [(spec, run_passes(spec))], limits,
-                                        f"{spec.keras_call()} on input {spec.input_shape}", "run_many", [spec])
+                                        f"{spec.keras_call()} on input {spec.input_shape}", "layer.run_many", [spec])
             data = layer_data(spec, runs[0], values=values)
             data["run"] = run
         if backend is not None:

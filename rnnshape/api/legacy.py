@@ -18,13 +18,13 @@ def load_model(path: str, saved: Any, xs: list[Any] | None = None, check: bool =
     measured (the ``source.legacy`` object of --json); ``(model, None)`` for a Keras 3 file,
     loaded by Keras in safe mode. ``check=False`` skips the measurements (why, port)."""
     from rnnshape import files
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
     if saved.format != "h5":
-        return runner.load_model_file(path), None
+        return model_runner.load_model_file(path), None
     version, backend = files.h5_versions(path)
     if not rules.needs_rebuild(version):
-        return runner.load_model_file(path), None
+        return model_runner.load_model_file(path), None
     from rnnshape.runner import legacy as rebuilder
 
     who = rules.saved_by(version, backend)

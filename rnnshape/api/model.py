@@ -102,9 +102,9 @@ def load_checked_model(path: str, saved: Any) -> Any:
 
 
 def _registered() -> frozenset[str]:
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
-    return runner.registered_classes()
+    return model_runner.registered_classes()
 
 
 def _refuse(path: str, reasons: list[str]) -> None:
@@ -172,9 +172,9 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
     """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model; ``loss``:
     (the recorded loss or None, where it was recorded), the loss y is judged with."""
     from rnnshape.measure.model import model_data, run_data
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
-    data = model_data(runner.walk_model(keras_model), source)
+    data = model_data(model_runner.walk_model(keras_model), source)
     errors: list[RnnshapeError] = []
     rows = data["layers"]
     target = _find_row(rows, layer) if layer is not None else None
@@ -189,7 +189,7 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
         check_model_run(rows, batch, steps, limits, f"running the model on --x ({batch} samples)")
         xs = _cast_inputs(data, xs, x_names)
         paths = [row["path"] for row in rows if row["recurrent"]]
-        run = runner.run_model(keras_model, xs, paths)
+        run = model_runner.run_model(keras_model, xs, paths)
         data["run"] = {"mode": "eager", "reason": "the model is called eagerly so that each recurrent layer's input "
                                                   "is recorded as Keras passes it"}
         captured, checks = run_data(rows, run, xs)
@@ -199,7 +199,7 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
         if y is not None:
             from rnnshape.measure.targets import judge, loss_choice, target_diagnosis
 
-            target_data = judge(y, run.predictions[0], loss_choice(loss[0], loss[1], rows), runner.loss_probe)
+            target_data = judge(y, run.predictions[0], loss_choice(loss[0], loss[1], rows), model_runner.loss_probe)
             problem = target_diagnosis(rows, target_data, "--y" if source["kind"] == "file" else "y")
             target_data["file"] = y_name
             if target_data["agree"]:  # measured: the targets fit the time axis, the rule's warning is answered
@@ -284,7 +284,8 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
     import numpy as np
 
     from rnnshape.measure.inspect import layer_data
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
+    from rnnshape.runner import session as session_runner
 
     rec = row["recurrent"]
     config = row["config"]  # the layer's whole config: flags and cell options (activations, use_bias, reset_after)
@@ -326,13 +327,13 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
     mask = None if lengths is None else np.arange(spec.timesteps)[None, :] < np.asarray(lengths)[:, None]
     if x is not None and mask is not None:
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
-    keras_layer = runner.find_layer(keras_model, row["path"])
+    keras_layer = model_runner.find_layer(keras_model, row["path"])
     from rnnshape.api._common import run_modes
     from rnnshape.model.limits import run_passes
 
     mode, mode_data = run_modes([(spec, run_passes(spec))], spec.keras_call())
-    with runner.mode(mode):
-        result = runner.run_model_layer(spec, keras_layer, x, mask)
+    with session_runner.mode(mode):
+        result = model_runner.run_model_layer(spec, keras_layer, x, mask)
     data = layer_data(spec, result)
     data["run"] = mode_data
     data["layer_path"] = row["path"]

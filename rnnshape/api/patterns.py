@@ -29,11 +29,12 @@ def patterns(units: int = 4, timesteps: int = 3, features: int = 2, batch: int =
         limits = Limits(max_memory, max_seconds)
         memory_guard(sum(plan.estimated_bytes() for _, plan in plans), limits, "the patterns")
         check_time(sum(plan.estimated_seconds() for _, plan in plans), "the patterns", limits)
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import session as session_runner
+        from rnnshape.runner import stack as stack_runner
 
         mode, mode_data = stack_run_mode([plan for _, plan in plans], f"{len(plans)} patterns")
-        with runner.mode(mode):
-            runs = runner.run_stacks([(plan, None) for _, plan in plans], seed)
+        with session_runner.mode(mode):
+            runs = stack_runner.run_stacks([(plan, None) for _, plan in plans], seed)
         for (pattern, plan), run in zip(plans, runs):
             if run.failed_index is not None:
                 raise BackendError(f"Keras refused the {pattern.name} pattern {plan.command()}: {run.keras_message}")

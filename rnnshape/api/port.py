@@ -21,9 +21,9 @@ MAX_TORCH_FILE_BYTES = 1 << 30
 
 def keras_mode(mode: str):
     """The runner's eager/compiled mode for the Keras side of a port."""
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
 
-    return runner.mode(mode)
+    return session_runner.mode(mode)
 
 
 def port(layer: str | None = None, units: int | None = None, timesteps: int | None = None,
@@ -310,21 +310,21 @@ def _port_model(path: str, name: str | None, options: dict[str, Any], save: str 
         _check_input(layer.path, _saved_features(found[1]), input_file)
 
     from rnnshape.measure.model import model_data
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
     from rnnshape.runner import keras_port
 
     try:
         keras_model = load_checked_model(path, saved)
     except UsageError as exc:
         raise UsageError(f"Invalid value for --model: {exc.message}") from exc
-    rows = model_data(runner.walk_model(keras_model), {"kind": "file", "path": path})["layers"]
+    rows = model_data(model_runner.walk_model(keras_model), {"kind": "file", "path": path})["layers"]
     matches = [row for row in rows if row["path"] == name] or [row for row in rows if row["name"] == name]
     listed = ", ".join(row["path"] for row in rows if row["recurrent"]) or "none"
     if len(matches) != 1:
         problem = "is not a layer of this model" if not matches else "names several layers; give its path"
         raise UsageError(f"Invalid value for --layer: {name!r} {problem} (its recurrent layers: {listed})")
     row = matches[0]
-    keras_layer = runner.find_layer(keras_model, row["path"])
+    keras_layer = model_runner.find_layer(keras_model, row["path"])
     # the live layer's own config decides (the same rules as the file's)
     layer = saved_layer(row["path"], keras_port.layer_config(keras_layer), listed.split(", "))
     _refuse_options(layer, options, path)

@@ -34,11 +34,12 @@ def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features
                 memory_guard(each.estimated_bytes(), limits, f"the stack {each.command()}")
         check_time(sum(each.estimated_seconds() for each in (plan, repaired) if each is not None),
                    f"the stack {plan.command()}", limits)
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import session as session_runner
+        from rnnshape.runner import stack as stack_runner
 
         mode, mode_data = stack_run_mode([each for each in (plan, repaired) if each is not None], plan.command())
-        with runner.mode(mode):
-            run = runner.run_stacks([(plan, repaired)], seed)[0]
+        with session_runner.mode(mode):
+            run = stack_runner.run_stacks([(plan, repaired)], seed)[0]
         expected = plan.problem.token.index if plan.problem is not None else None
         if run.failed_index != expected:
             raise BackendError(f"rnnshape's shape rules and Keras disagree on {plan.command()}: Keras "

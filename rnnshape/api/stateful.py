@@ -68,7 +68,8 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     check_size(spec, limits, passes=STATEFUL_PASSES,
                values=chunking.value_count(spec, chunks))
     from rnnshape.measure import stateful as measured
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
+    from rnnshape.runner import stateful as stateful_runner
 
     bounds = chunking.chunk_bounds(chunks)
     dirs = chunking.directions(spec)
@@ -78,12 +79,12 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     run_args = (spec, bounds, orders, chunking.shuffle_rows(spec.batch), chunking.input_batch_shape(spec, chunks))
     if backend in (None, "tensorflow"):
         mode, mode_data = run_modes([(spec, STATEFUL_PASSES)], spec.keras_call())
-        with runner.mode(mode):
-            run = runner.run_stateful(*run_args)
+        with session_runner.mode(mode):
+            run = stateful_runner.run_stateful(*run_args)
         ran = tensorflow_backend() if backend else None
     else:
         run, ran, mode_data = on_backend(backend, [(spec, STATEFUL_PASSES)], limits,
-                                         f"{spec.keras_call()} on input {spec.input_shape}", "run_stateful",
+                                         f"{spec.keras_call()} on input {spec.input_shape}", "stateful.run_stateful",
                                          *run_args)
     data = measured.stateful_data(spec, chunks, split is not None, run, versions())
     data["run"] = mode_data

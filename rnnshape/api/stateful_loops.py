@@ -51,7 +51,7 @@ def run_loop(loop: str, spec_options: dict[str, Any], *, fit: int | None, window
     refuse_options(loop, spec, backend)
     limits = Limits(max_memory, max_seconds, static=False)
     from rnnshape.measure import stateful_loops as measured
-    from rnnshape.runner import keras as keras_runner
+    from rnnshape.runner import session as session_runner
 
     if loop == "fit":
         parts = chunking.parse_split(split, spec.timesteps) if split is not None else None
@@ -66,7 +66,7 @@ def run_loop(loop: str, spec_options: dict[str, Any], *, fit: int | None, window
         from rnnshape.runner import stateful_loops as runner
 
         mode, mode_data = run_modes([(spec, loops.fit_passes(plan))], spec.keras_call())
-        with keras_runner.mode(mode):
+        with session_runner.mode(mode):
             run = runner.run_fit(spec, plan)
         data = measured.fit_data(spec, plan, run)
         ran = tensorflow_backend() if backend else None
@@ -90,7 +90,7 @@ def run_loop(loop: str, spec_options: dict[str, Any], *, fit: int | None, window
             from rnnshape.runner import stateful_loops as runner
 
             mode, mode_data = run_modes([(spec, passes)], spec.keras_call())
-            with keras_runner.mode(mode):
+            with session_runner.mode(mode):
                 run = getattr(runner, function)(*args)
             ran = tensorflow_backend() if backend else None
         else:

@@ -58,15 +58,16 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     check_time(spec.estimated_seconds(TRACE_PASSES) + extra_seconds, what, limits)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
     from rnnshape.measure import trace as measured
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import session as session_runner
+    from rnnshape.runner import trace as trace_runner
 
     if backend in (None, "tensorflow"):
         mode, mode_data = run_modes([(spec, TRACE_PASSES)], spec.keras_call())
-        with runner.mode(mode):
-            run = runner.trace_many([spec])[0]
+        with session_runner.mode(mode):
+            run = trace_runner.trace_many([spec])[0]
         ran = tensorflow_backend() if backend else None
     else:
-        runs, ran, mode_data = on_backend(backend, [(spec, TRACE_PASSES)], limits, what, "trace_many", [spec])
+        runs, ran, mode_data = on_backend(backend, [(spec, TRACE_PASSES)], limits, what, "trace.trace_many", [spec])
         run = runs[0]
     overflowed = measured.non_finite_outputs(run)
     if overflowed:

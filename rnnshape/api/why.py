@@ -68,7 +68,7 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     from rnnshape.measure.model import layer_rows
     from rnnshape.measure.targets import judge, loss_choice, stand_in_prediction, verdict_text
     from rnnshape.model.targets import output_activation, target_diagnosis_for_why
-    from rnnshape.runner import keras as runner
+    from rnnshape.runner import model as model_runner
 
     try:  # the one way a user's model is loaded: Lambda and custom classes refused before anything runs
         saved = read_model_config(model)
@@ -77,11 +77,11 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
         text = exc.message if exc.message.startswith("Invalid value for --model") else (
             f"Invalid value for --model: {exc.message}")
         raise UsageError(text) from exc
-    loaded = runner.model_summary(keras_model)
-    rows = layer_rows(runner.walk_model(keras_model))
+    loaded = model_runner.model_summary(keras_model)
+    rows = layer_rows(model_runner.walk_model(keras_model))
     prediction = stand_in_prediction(loaded.output_shape, y_shape, loaded.input_shape, output_activation(rows))
     verdict = judge(targets, prediction, loss_choice(recorded_loss(saved.config), "recorded in the file's compile "
-                                                     "config", rows), runner.loss_probe)
+                                                     "config", rows), model_runner.loss_probe)
     measured = verdict_text(verdict, "y")
     output_text = shape_text(tuple("None" if d is None else d for d in loaded.output_shape))
     if verdict["agree"]:

@@ -23,9 +23,9 @@ def window(length: int = 100, look_back: int = 3, features: int = 1, horizon: in
 
     keras = None
     if not static:
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import window as window_runner
 
-        keras = runner.run_windows(spec, make_series(spec))
+        keras = window_runner.run_windows(spec, make_series(spec))
     data = window_data(spec, show, keras)
     data["versions"] = versions()
     failed = [c["claim"] for c in data["checks"] if not c["holds"]]

@@ -52,7 +52,7 @@ def _note_ignored_backend(command: str) -> None:
     """KERAS_BACKEND=jax (or torch) in the environment does not choose the backend: options
     alone decide a run (the same options give the same JSON). Said on stderr, once, after a run
     that loaded Keras (never under an error, whose stderr is one line)."""
-    runner = sys.modules.get("rnnshape.runner.keras")  # loaded only when Keras ran: nothing imported here
+    runner = sys.modules.get("rnnshape.runner.session")  # loaded only when Keras ran: nothing imported here
     asked = getattr(runner, "ignored_backend", None)
     if asked:
         with contextlib.suppress(OSError):
@@ -202,9 +202,9 @@ def _report(command: str, json_mode: bool, error: RnnshapeError) -> int:
         _error_line(command, error.message)
     if debug_enabled() and error.__cause__ is not None:
         traceback.print_exception(error.__cause__, file=sys.stderr)
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import session as session_runner
 
-        sys.stderr.write(runner.native_log())
+        sys.stderr.write(session_runner.native_log())
     return int(error.exit_code)
 
 

@@ -18,7 +18,7 @@ from rnnshape.model.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpe
 from rnnshape.versions import versions
 
 if TYPE_CHECKING:
-    from rnnshape.runner.keras import Probe
+    from rnnshape.runner.layer import Probe
 
 
 def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:

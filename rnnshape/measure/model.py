@@ -13,7 +13,7 @@ from rnnshape.measure.checks import equal as _equal
 from rnnshape.model.network import diagnose, flag_words, recurrent_kind, tensor_names
 
 if TYPE_CHECKING:
-    from rnnshape.runner.keras import Capture, ModelRun, ModelWalk
+    from rnnshape.runner.model import Capture, ModelRun, ModelWalk
 
 
 def _shape(shape: Any) -> list[Any]:

@@ -1,6 +1,6 @@
 """Runs on another Keras backend (jax, torch): Keras fixes its backend when it is imported, so the
 run happens in a child process started with KERAS_BACKEND set, building the same layer with the
-same seeded weights and input as runner.keras (its own code, on that backend), and sending the
+same seeded weights and input as on TensorFlow (the runner's own code, on that backend), and sending the
 plain arrays back. The pipe carries pickles between this process and its own child only: nothing
 a user gave is unpickled.
 
@@ -43,24 +43,24 @@ def require(*backends: str) -> None:
             raise BackendError(f"the Keras backend {backend} is not installed: {INSTALL[backend]}")
 
 
-# runner functions a child may run: each returns plain arrays and dataclasses of them (a dotted
-# name is module.function under rnnshape.runner, the others runner.keras')
-CALLS = ("run_many", "trace_many", "run_stateful", "stateful_loops.run_windows_loop", "stateful_loops.run_save_load",
-         "generate.run_generate")
+# The runner functions a child may run, as module.function under rnnshape.runner: each returns
+# plain arrays and dataclasses of them.
+CALLS = ("layer.run_many", "trace.trace_many", "stateful.run_stateful", "stateful_loops.run_windows_loop",
+         "stateful_loops.run_save_load", "generate.run_generate")
 
 
 def run_many(specs: list[Any], backend: str, weights: list[Any] | None = None) -> tuple[list[Any], dict[str, str]]:
-    """runner.keras.run_many(specs, weights) on Keras' ``backend``, in a child process: the
+    """runner.layer.run_many(specs, weights) on Keras' ``backend``, in a child process: the
     RunResults and {backend, version, keras}. A backend not installed is a BackendError naming
     the install."""
-    return call(backend, "run_many", specs, weights=weights)
+    return call(backend, "layer.run_many", specs, weights=weights)
 
 
 def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str]]:
-    """runner.keras.<name>(*args, **kwargs) (one of CALLS) on Keras' ``backend``, in a child
+    """The runner's <name>(*args, **kwargs) (one of CALLS) on Keras' ``backend``, in a child
     process: its result and {backend, version, keras}."""
     if name not in CALLS:
-        raise ValueError(f"runner.keras.{name} is not run on other backends")
+        raise ValueError(f"{name} is not run on other backends")
     require(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "rnnshape.runner.backend"], input=pickle.dumps((name, args, kwargs)),
@@ -76,16 +76,15 @@ def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[
     return answer["runs"], answer["backend"]
 
 
-def _function(runner: Any, name: str) -> Any:
-    """runner.keras.<name>, or runner.<module>.<function> for a dotted name of CALLS."""
-    if "." not in name:
-        return getattr(runner, name)
-    module, function = name.split(".")
-    from rnnshape.runner import generate, stateful_loops
+def _function(name: str) -> Any:
+    """rnnshape.runner.<module>.<function> for a name of CALLS (imported here, in the child)."""
+    from rnnshape.runner import generate, layer, stateful, stateful_loops, trace
 
-    modules = {"stateful_loops": stateful_loops, "generate": generate}
-    if module not in modules:
-        raise ValueError(f"runner.{module} is not run on other backends")
+    modules = {"layer": layer, "trace": trace, "stateful": stateful, "stateful_loops": stateful_loops,
+               "generate": generate}
+    if name not in CALLS:
+        raise ValueError(f"{name} is not run on other backends")
+    module, function = name.split(".")
     return getattr(modules[module], function)
 
 
@@ -98,17 +97,15 @@ def _child() -> None:
     try:
         import keras
 
-        from rnnshape.runner import keras as runner
+        from rnnshape.runner import session as session_runner
 
         if keras.backend.backend() != backend:
             raise RuntimeError(f"Keras runs on {keras.backend.backend()}, not {backend}")
-        runner._keras = keras  # Keras imported on this backend: runner.keras builds and runs as everywhere
+        session_runner._keras = keras  # Keras imported on this backend: the runner builds and runs as everywhere
         module = __import__(MODULE[backend])
-        if name not in CALLS:
-            raise ValueError(f"runner.keras.{name} is not run on other backends")
         # torch: plain tensors, readable as numpy
         with module.no_grad() if backend == "torch" else contextlib.nullcontext():
-            runs = _function(runner, name)(*args, **kwargs)
+            runs = _function(name)(*args, **kwargs)
         answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
                                             "keras": keras.__version__}}
     except Exception as exc:

@@ -13,8 +13,10 @@ import numpy as np
 from rnnshape.errors import BackendError
 from rnnshape.model import progress
 from rnnshape.model.layer import LayerSpec
-from rnnshape.runner.keras import (_as_list, _first_line, _read_states, build_layer, call_layer, load_keras, prepare,
-                                   quiet_native_stderr)
+from rnnshape.runner.build import _as_list, build_layer
+from rnnshape.runner.layer import prepare
+from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.stateful import _read_states
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The Keras side of rnnshape port: the layer (or a stack of layers of one kind) built as inspect
 builds it, with rnnshape's seeded weights or given ones, run on the deterministic input; or a
-layer of the user's model run as it is. Keras comes through runner.keras (load_keras); plain
+layer of the user's model run as it is. Keras comes through runner.session (load_keras); plain
 arrays out, no judgement."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import numpy as np
 
 from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.model.layer import INIT_KEYS, KERAS_LAYER_NAME, LayerSpec
-from rnnshape.runner.keras import (_WEIGHT_INIT_KEY, call_layer, cell_arguments, deterministic_input, flatten, initializers,
-                                   load_keras, quiet_native_stderr)
+from rnnshape.runner.build import _WEIGHT_INIT_KEY, cell_arguments, flatten, initializers
+from rnnshape.runner.numbers import deterministic_input
+from rnnshape.runner.session import call_layer, load_keras, quiet_native_stderr
 
 
 @dataclass

@@ -15,7 +15,8 @@ import numpy as np
 
 from rnnshape.errors import UsageError
 from rnnshape.model.legacy import HARD_SIGMOID_SCALE, LegacyError
-from rnnshape.runner.keras import _short, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.model import _short
+from rnnshape.runner.session import keras_message, load_keras, quiet_native_stderr
 
 # Which blocks of the last axis feed each activation (Keras' gate order: LSTM i f c o, GRU z r h).
 GATE_BLOCKS = {

@@ -16,8 +16,11 @@ from rnnshape.errors import BackendError
 from rnnshape.model import progress
 from rnnshape.model.layer import LayerSpec
 from rnnshape.model.stateful_loops import FitPlan
-from rnnshape.runner.keras import (_as_list, _first_line, _read_states, build_layer, call_layer, deterministic_weights,
-                                   keras_message, load_keras, prepare, quiet_native_stderr)
+from rnnshape.runner.build import _as_list, build_layer
+from rnnshape.runner.layer import prepare
+from rnnshape.runner.numbers import deterministic_weights
+from rnnshape.runner.session import _first_line, call_layer, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.stateful import _read_states
 
 
 def _guarded(spec: LayerSpec, work: Any, *args: Any) -> Any:

@@ -19,8 +19,8 @@ import sys
 
 CHILD = r"""
 import json, resource, sys, time
-from rnnshape.runner import keras as runner
-runner.load_keras()
+from rnnshape.runner import session as session_runner
+session_runner.load_keras()
 command, options = sys.argv[1], json.loads(sys.argv[2])
 import rnnshape
 from rnnshape.api._common import make_layer_spec
