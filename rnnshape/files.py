@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from rnnshape.errors import RnnshapeError, SpecError, UsageError
-from rnnshape.model.layer import INPUT_KINDS, FileInput
+from rnnshape.rules.layer import INPUT_KINDS, FileInput
 
 if TYPE_CHECKING:
     import numpy as np

@@ -75,7 +75,7 @@ class Result(JupyterMixin):
 @dataclass(eq=False)
 class InspectResult(Result):
     command: ClassVar[str] = "inspect"
-    spec: Any = None  # the validated rnnshape.model.layer.LayerSpec
+    spec: Any = None  # the validated rnnshape.rules.layer.LayerSpec
 
     @property
     def outputs(self) -> list[dict[str, Any]]:

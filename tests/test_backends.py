@@ -12,7 +12,7 @@ import pytest
 
 import rnnshape
 from rnnshape.measure.backends import agreement
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 
 pytest.importorskip("jax")
 

@@ -11,7 +11,7 @@ import pytest
 
 import rnnshape
 from conftest import run_process
-from rnnshape.model.layer import ACTIVATIONS
+from rnnshape.rules.layer import ACTIVATIONS
 from rnnshape.runner.session import load_keras
 
 KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
@@ -246,7 +246,7 @@ def test_stack_tokens_with_options_and_initial_state_build_as_keras_does(keras, 
     result, doc = invoke_json(["stack", "--timesteps", "3", "--features", "2", *tokens.split()])
     assert result.exit_code == 0, result.output
     data = doc["data"]
-    from rnnshape.model.stack import parse_tokens, state_provider
+    from rnnshape.rules.stack import parse_tokens, state_provider
 
     parsed = parse_tokens([tokens])
     providers = {state_provider(parsed, t).index for t in parsed if t.init}

@@ -10,7 +10,7 @@ from rnnshape.measure import cells
 from rnnshape.runner import session as session_runner
 from rnnshape.runner import trace as trace_runner
 from rnnshape.measure import trace as tracing
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 
 AGREEMENT = 1e-5
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from conftest import _command
 from test_diagram import draw
 
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 
 LSTM_ARGS = ["inspect", "--layer", "lstm", "--units", "6", "--timesteps", "3", "--return-sequences",
              "--return-state"]

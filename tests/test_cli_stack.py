@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rnnshape.runner import stack as stack_runner
-from rnnshape.model.stack import PATTERNS, parse_tokens, plan_stack
+from rnnshape.rules.stack import PATTERNS, parse_tokens, plan_stack
 
 GOLDEN = Path(__file__).parent / "golden"
 LAYER_KEYS = {"index", "spec", "keras_call", "input_shape", "input_axes", "output_shape", "output_axes", "params",

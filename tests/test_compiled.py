@@ -18,7 +18,7 @@ import pytest
 from conftest import run_process
 
 from rnnshape.api._common import make_layer_spec
-from rnnshape.model.limits import run_passes
+from rnnshape.rules.limits import run_passes
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import session as session_runner
 from rnnshape.runner import stateful as stateful_runner

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnshape
-from rnnshape.model.layer import CONV_LAYERS, MERGE_MODES, SPATIAL_AXES, make_spec
+from rnnshape.rules.layer import CONV_LAYERS, MERGE_MODES, SPATIAL_AXES, make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.session import load_keras
 

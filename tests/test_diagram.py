@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rnnshape.model.words import shape_text
+from rnnshape.rules.words import shape_text
 from rnnshape.views.pictures.unrolled import diagram_for as picture_of
-from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
+from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100

@@ -19,8 +19,8 @@ from rnnshape.measure.stack import plan_data
 from rnnshape.measure.stateful import picture_facts
 from rnnshape.views.pictures import unrolled as pictures
 from rnnshape.measure.inspect import layer_data
-from rnnshape.model.layer import make_spec
-from rnnshape.model.stack import parse_tokens, plan_stack
+from rnnshape.rules.layer import make_spec
+from rnnshape.rules.stack import parse_tokens, plan_stack
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
@@ -207,7 +207,7 @@ def test_many_chunks_elide_the_middle_batches():
     """One real run of 12 one-step batches: the first and last fit, the rest is marked."""
     from rnnshape.runner import stateful as stateful_runner
     from rnnshape.measure.stateful import stateful_data
-    from rnnshape.model import stateful as chunking
+    from rnnshape.rules import stateful as chunking
     from rnnshape.versions import versions
 
     spec = make_spec(layer="gru", units=2, timesteps=12, stateful=True)

@@ -5,7 +5,7 @@ import numpy as np
 from rnnshape.runner import layer as layer_runner
 from rnnshape.measure.inspect import measure
 from rnnshape.runner.layer import Probe
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 from conftest import measured
 
 

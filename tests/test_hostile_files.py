@@ -21,7 +21,7 @@ import pytest
 
 from rnnshape import files
 from rnnshape.errors import RnnshapeError, SpecError, UsageError
-from rnnshape.model.network import refused_objects
+from rnnshape.rules.network import refused_objects
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [

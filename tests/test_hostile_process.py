@@ -245,7 +245,7 @@ def _peak_mib(argv: list[str]) -> float:
 
 
 def test_the_window_memory_estimate_is_within_one_and_a_half_times_the_measured_peak():
-    from rnnshape.model.window import make_window_spec
+    from rnnshape.rules.window import make_window_spec
 
     base = _peak_mib(["window", "--static", "--json"])
     for length, look_back, show in ((100_000, 99_900, 5), (1_000_000, 20, 5), (20_000, 19_000, 40)):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rnnshape.runner import layer as layer_runner
-from rnnshape.model.layer import LAYERS, make_spec
+from rnnshape.rules.layer import LAYERS, make_spec
 from conftest import measured
 
 FLAGS = list(itertools.product([False, True], [False, True]))  # return_sequences x return_state

@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "rnnshape"
 # Lower layers first; a module may import its own layer and the ones below, never above.
 # tui (rnnshape explore's textual screen) calls the API as the command line does, and only the CLI starts it.
-LAYERS = ["errors", "model", "versions", "files", "runner", "measure", "views", "results", "api", "tui", "cli",
+LAYERS = ["errors", "rules", "versions", "files", "runner", "measure", "views", "results", "api", "tui", "cli",
           "__main__"]
 
 
@@ -79,14 +79,14 @@ def test_views_draw_from_results_only():
     for module, targets in imports().items():
         if layer(module) == "views":
             assert not [t for t in targets if layer(t) in ("runner", "measure", "api", "files")], module
-            assert "rnnshape.model.layer" not in targets, f"{module} rebuilds a spec"
+            assert "rnnshape.rules.layer" not in targets, f"{module} rebuilds a spec"
 
 
 def test_the_runner_never_judges_and_the_model_reads_no_files():
     for module, targets in imports().items():
         if layer(module) == "runner":
             assert not [t for t in targets if layer(t) == "measure"], module
-        if layer(module) == "model":
+        if layer(module) == "rules":
             assert not [t for t in targets if layer(t) in ("files", "runner")], module
             source = SOURCES[module]
             assert "open(" not in source and "read_bytes" not in source and "import numpy" not in source, module

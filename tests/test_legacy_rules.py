@@ -1,11 +1,11 @@
-"""The pure rules of old model files (model/legacy.py): which Keras saved a file, and the
+"""The pure rules of old model files (rules/legacy.py): which Keras saved a file, and the
 legacy model_config translated for Keras 3 with every change named. No TensorFlow."""
 
 from __future__ import annotations
 
 import pytest
 
-from rnnshape.model import legacy
+from rnnshape.rules import legacy
 
 
 def test_which_keras_saved_the_file():

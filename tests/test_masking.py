@@ -6,7 +6,7 @@ import pytest
 from rnnshape.runner import layer as layer_runner
 from rnnshape.measure.inspect import masked_steps, measure
 from rnnshape.runner.layer import Probe, UnmaskedRun
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 from conftest import measured
 
 LAYERS = ["lstm", "gru", "simplernn"]

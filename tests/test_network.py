@@ -1,4 +1,4 @@
-"""The pure rules of rnnshape model (model/network.py, the size guard of --x runs), without
+"""The pure rules of rnnshape model (rules/network.py, the size guard of --x runs), without
 TensorFlow: what a saved config gets refused for, and the names of returned tensors."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.model.limits import Limits, check_model_run, model_run_estimate
-from rnnshape.model.network import recurrent_kind, refused_objects, tensor_names
+from rnnshape.rules.limits import Limits, check_model_run, model_run_estimate
+from rnnshape.rules.network import recurrent_kind, refused_objects, tensor_names
 
 
 def _layer(class_name, name, module="keras.layers", registered_name=None, **config):

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from rnnshape.cli import cli
-from rnnshape.model import stateful as chunking
-from rnnshape.model.layer import make_spec
-from rnnshape.model.trace import reading_text
-from rnnshape.model.window import LIMITS
+from rnnshape.rules import stateful as chunking
+from rnnshape.rules.layer import make_spec
+from rnnshape.rules.trace import reading_text
+from rnnshape.rules.window import LIMITS
 from test_diagram import draw
 
 

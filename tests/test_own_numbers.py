@@ -11,7 +11,7 @@ import pytest
 import importlib.util
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import session as session_runner
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 from conftest import measured
 
 

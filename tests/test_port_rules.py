@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import make_spec
-from rnnshape.model.port import Port, check_state_dict, describe_state_dict, refuse_unportable
+from rnnshape.rules.layer import make_spec
+from rnnshape.rules.port import Port, check_state_dict, describe_state_dict, refuse_unportable
 
 
 def test_gru_rows_take_keras_r_then_z_then_h_and_lstm_keeps_its_order():
@@ -122,14 +122,14 @@ def _saved(class_name, **config):
      "has recurrent_activation='hard_sigmoid'"),  # a Keras 1 config
 ])
 def test_a_saved_layer_torch_nn_cannot_compute_is_refused_naming_its_setting(obj, words):
-    from rnnshape.model.port import saved_layer
+    from rnnshape.rules.port import saved_layer
 
     with pytest.raises(UsageError, match=re.escape(words)):
         saved_layer("x", obj, [])
 
 
 def test_a_saved_layer_is_found_by_path_and_read_whole():
-    from rnnshape.model.port import find_saved_layer, saved_layer
+    from rnnshape.rules.port import find_saved_layer, saved_layer
 
     inner = {"class_name": "Functional", "config": {"name": "encoder", "layers": [
         {"class_name": "InputLayer", "config": {"name": "in"}},
@@ -147,7 +147,7 @@ def test_a_saved_layer_is_found_by_path_and_read_whole():
 
 
 def test_what_a_state_dict_holds():
-    from rnnshape.model.port import kind_of_state_dict, state_dict_options
+    from rnnshape.rules.port import kind_of_state_dict, state_dict_options
 
     found = describe_state_dict({"weight_ih_l0": (9, 2), "weight_hh_l0": (9, 3), "weight_ih_l0_reverse": (9, 2),
                                  "weight_hh_l0_reverse": (9, 3), "weight_ih_l1": (9, 6), "weight_hh_l1": (9, 3),
@@ -160,7 +160,7 @@ def test_what_a_state_dict_holds():
 
 
 def test_an_rnn_around_one_cell_is_read_as_its_layer():
-    from rnnshape.model.port import saved_layer
+    from rnnshape.rules.port import saved_layer
 
     obj = {"class_name": "RNN", "config": {"name": "r", "return_sequences": True, "go_backwards": True, "cell": {
         "class_name": "GRUCell", "config": {"name": "c", "units": 5, "use_bias": False}}}}

@@ -3,7 +3,7 @@
 import pytest
 
 from rnnshape.errors import SpecError, UsageError
-from rnnshape.model.layer import canonical_layer, make_spec, parse_expect, parse_int_list
+from rnnshape.rules.layer import canonical_layer, make_spec, parse_expect, parse_int_list
 
 
 @pytest.mark.parametrize("raw,canonical", [("lstm", "lstm"), ("LSTM", "lstm"), ("Gru", "gru"),

@@ -5,7 +5,7 @@ import pytest
 
 from rnnshape.errors import UsageError
 from rnnshape.measure.stack import plan_data
-from rnnshape.model.stack import GRAMMAR, PATTERNS, parse_tokens, plan_stack, repair
+from rnnshape.rules.stack import GRAMMAR, PATTERNS, parse_tokens, plan_stack, repair
 
 
 def plan(spec, timesteps=5, features=2, batch=1):

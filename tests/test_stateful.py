@@ -11,8 +11,8 @@ from conftest import run_process
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stateful as stateful_runner
 from rnnshape.measure import stateful as measured_stateful
-from rnnshape.model import stateful as chunking
-from rnnshape.model.layer import make_spec
+from rnnshape.rules import stateful as chunking
+from rnnshape.rules.layer import make_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 SPLITS = [(2, 4), (1, 1, 4), (3, 3), (5, 1), (1, 2, 1, 2)]

@@ -10,7 +10,7 @@ import pytest
 
 import rnnshape
 from conftest import run_process
-from rnnshape.model.layer import make_spec
+from rnnshape.rules.layer import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import numbers as numbers_runner
 from rnnshape.runner import session as session_runner

@@ -5,7 +5,7 @@ from click.testing import CliRunner
 
 from rnnshape.cli import cli
 from rnnshape.errors import UsageError
-from rnnshape.model import stateful_loops as loops
+from rnnshape.rules import stateful_loops as loops
 
 
 def test_one_loop_at_a_time_and_the_fit_only_flags():

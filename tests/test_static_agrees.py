@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stack as stack_runner
-from rnnshape.model.layer import LAYERS, MERGE_MODES, make_spec
+from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
 
 
 @st.composite
@@ -59,7 +59,7 @@ def test_static_refuses_what_keras_cannot_build_and_keras_really_fails(invoke):
 @st.composite
 def stacks(draw):
     """Random token lists, compatible or not, as `rnnshape stack` takes them."""
-    from rnnshape.model.stack import parse_tokens
+    from rnnshape.rules.stack import parse_tokens
 
     words = []
     for position in range(draw(st.integers(1, 4))):
@@ -83,7 +83,7 @@ def stacks(draw):
 @given(st.lists(stacks(), min_size=6, max_size=6), st.integers(1, 3), st.integers(1, 3), st.integers(1, 4))
 def test_static_stack_model_equals_keras_on_random_stacks(token_lists, batch, features, timesteps):
     # 10 examples x 6 stacks = 60 random stacks, compatible or not, built as real keras Models.
-    from rnnshape.model.stack import plan_stack
+    from rnnshape.rules.stack import plan_stack
 
     plans = [plan_stack(tokens, batch, timesteps, features) for tokens in token_lists]
     for plan, run in zip(plans, stack_runner.run_stacks([(plan, None) for plan in plans])):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rnnshape
-from rnnshape.model.why import NoShapeError, first_error_line, parse_shape, recognise
+from rnnshape.rules.why import NoShapeError, first_error_line, parse_shape, recognise
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "why").glob("*.txt"))
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from rnnshape.model.why import recognise
+from rnnshape.rules.why import recognise
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

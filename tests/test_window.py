@@ -10,7 +10,7 @@ import pytest
 
 from rnnshape.runner import window as window_runner
 from rnnshape.measure.window import create_dataset, make_series, slice_windows
-from rnnshape.model.window import make_window_spec
+from rnnshape.rules.window import make_window_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [  # length, look_back, features, horizon, stride
@@ -38,7 +38,7 @@ def test_windows_equal_keras_utility_on_small_series():
 
 
 def test_long_series_are_compared_on_their_first_and_last_windows(monkeypatch, invoke_json):
-    monkeypatch.setattr("rnnshape.model.window.KERAS_SEGMENT", 4)
+    monkeypatch.setattr("rnnshape.rules.window.KERAS_SEGMENT", 4)
     _, doc = invoke_json(["window", "--length", "40", "--look-back", "3", "--features", "2", "--stride", "3"])
     checks = doc["data"]["checks"]
     assert doc["data"]["samples"] == 13 and all(c["holds"] for c in checks)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import INITIAL_STATE_KINDS, INT_LIMITS, LayerSpec, input_file_name, make_spec
+from rnnshape.rules.layer import INITIAL_STATE_KINDS, INT_LIMITS, LayerSpec, input_file_name, make_spec
 
 
 def make_layer_spec(**options: Any) -> LayerSpec:
@@ -28,7 +28,7 @@ def make_layer_spec(**options: Any) -> LayerSpec:
 def spec_options(arguments: dict[str, Any], **fixed: Any) -> dict[str, Any]:
     """The layer options among a command function's arguments (its ``locals()`` on entry): the
     LayerSpec keys it takes, with ``fixed`` ones (e.g. stateful=True) over them."""
-    from rnnshape.model.layer import DEFAULTS
+    from rnnshape.rules.layer import DEFAULTS
 
     options = {key: arguments[key] for key in DEFAULTS if key in arguments}
     options.update(fixed)
@@ -44,8 +44,8 @@ def check_seed(seed: int) -> None:
 def run_modes(items: list[tuple[LayerSpec, int]], what: str) -> tuple[str, dict[str, str]]:
     """The mode of a run of these (spec, passes), announced to the progress display:
     (mode, the ``run`` entry of the command's data)."""
-    from rnnshape.model import progress
-    from rnnshape.model.layer import group_mode
+    from rnnshape.rules import progress
+    from rnnshape.rules.layer import group_mode
 
     mode, reason, seconds = group_mode(items)
     progress.start(what, len(items), seconds, mode)
@@ -54,8 +54,8 @@ def run_modes(items: list[tuple[LayerSpec, int]], what: str) -> tuple[str, dict[
 
 def stack_run_mode(plans: list[Any], what: str) -> tuple[str, dict[str, str]]:
     """run_modes for stacks (rnnshape stack, rnnshape patterns)."""
-    from rnnshape.model import progress
-    from rnnshape.model.stack import stacks_mode
+    from rnnshape.rules import progress
+    from rnnshape.rules.stack import stacks_mode
 
     mode, reason, seconds = stacks_mode(plans)
     progress.start(what, len(plans), seconds, mode)
@@ -75,8 +75,8 @@ def on_backend(backend: str, items: list[tuple[LayerSpec, int]], limits: Any, wh
     """rnnshape.runner.<module>.<function>(*args, **kwargs) (backend.CALLS) on Keras' ``backend`` (jax, torch) in a child
     process, after the time guard for eager passes (a child runs the layers eagerly): (its result,
     data.backend, data.run)."""
-    from rnnshape.model import progress
-    from rnnshape.model.limits import check_time
+    from rnnshape.rules import progress
+    from rnnshape.rules.limits import check_time
     from rnnshape.runner import backend as backends
 
     seconds = sum(spec.estimated_seconds(passes, "eager") for spec, passes in items)

@@ -7,15 +7,15 @@ import os
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
-from rnnshape.model.limits import Limits
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.limits import Limits
 from rnnshape.results import ModelResult, ViewOptions
 
 
 def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,
             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS,
             diagram: bool = False, ascii: bool = False) -> ModelResult:
-    """Explain ``obj``, a keras.Model or a recurrent layer (not a file: see rnnshape.model).
+    """Explain ``obj``, a keras.Model or a recurrent layer (not a file: see rnnshape.rules).
 
     ``x``: a numpy array (or a list, one per model input, or .npy/.csv file names) run through
     the model, each recurrent layer's outputs and final states captured and measured; ``y``: the

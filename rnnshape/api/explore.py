@@ -12,7 +12,7 @@ import shlex
 from typing import Any
 
 from rnnshape.api.inspect import inspect
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.results import InspectResult
 
 # The options the screen has a control for, in the order the controls are laid out.

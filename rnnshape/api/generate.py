@@ -8,9 +8,9 @@ import dataclasses
 from typing import Any
 
 from rnnshape.api._common import make_layer_spec, on_backend, spec_options, tensorflow_backend
-from rnnshape.model import generate as rules
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_backend
-from rnnshape.model.limits import Limits, check_time, memory_guard
+from rnnshape.rules import generate as rules
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_backend
+from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.results import GenerateResult, ViewOptions
 from rnnshape.versions import versions
 
@@ -102,7 +102,7 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     run_data = {"mode": "eager", "reason": "the loop calls the model once per generated step, eagerly, as a "
                                            "user's loop does"}
     if backend in (None, "tensorflow"):
-        from rnnshape.model import progress
+        from rnnshape.rules import progress
         from rnnshape.runner.generate import run_generate
 
         progress.start(what, 1, seconds, "eager")

@@ -6,9 +6,9 @@ from typing import Any
 
 from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
-from rnnshape.model.limits import Limits, check_size, run_passes
-from rnnshape.model.words import shape_text
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
+from rnnshape.rules.limits import Limits, check_size, run_passes
+from rnnshape.rules.words import shape_text
 from rnnshape.results import InspectResult, ViewOptions
 
 
@@ -41,7 +41,7 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
     spec = make_layer_spec(**spec_options(arguments))
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
-    from rnnshape.model.layer import canonical_backend
+    from rnnshape.rules.layer import canonical_backend
 
     backend = canonical_backend(backend)
     if static and backend is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model import legacy as rules
+from rnnshape.rules import legacy as rules
 
 NOT_CHECKED = "tf_keras is not installed (pip install \"rnnshape[legacy]\"): the conversion was not checked"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.files import DEFAULT_MAX_FILE_BYTES
-from rnnshape.model.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, make_spec
-from rnnshape.model.limits import Limits, check_model_run
-from rnnshape.model.network import refused_objects
+from rnnshape.rules.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, make_spec
+from rnnshape.rules.limits import Limits, check_model_run
+from rnnshape.rules.network import refused_objects
 from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.versions import versions
 
@@ -329,7 +329,7 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)
     keras_layer = model_runner.find_layer(keras_model, row["path"])
     from rnnshape.api._common import run_modes
-    from rnnshape.model.limits import run_passes
+    from rnnshape.rules.limits import run_passes
 
     mode, mode_data = run_modes([(spec, run_passes(spec))], spec.keras_call())
     with session_runner.mode(mode):

@@ -8,9 +8,9 @@ from typing import Any
 
 from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
-from rnnshape.model.limits import Limits, check_size
-from rnnshape.model.port import (DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, SavedLayer, check_state_dict, conversion_code,
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
+from rnnshape.rules.limits import Limits, check_size
+from rnnshape.rules.port import (DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, SavedLayer, check_state_dict, conversion_code,
                                  describe_state_dict, find_saved_layer, kind_of_state_dict, recurrent_paths, saved_layers,
                                  refuse_unportable, saved_layer, state_dict_options)
 from rnnshape.results import PortResult
@@ -271,7 +271,7 @@ def _refuse_options(layer: SavedLayer, options: dict[str, Any], path: str) -> No
 
 def _input_file(options: dict[str, Any]) -> Any:
     """The --input file (read now, before Keras), or None for a generated input."""
-    from rnnshape.model.layer import input_file_name
+    from rnnshape.rules.layer import input_file_name
 
     name = input_file_name(options.get("input"))
     if name is None:

@@ -6,9 +6,9 @@ from typing import Any
 
 from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
-from rnnshape.model import stateful as chunking
-from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
-from rnnshape.model.limits import Limits, check_size
+from rnnshape.rules import stateful as chunking
+from rnnshape.rules.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.limits import Limits, check_size
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.versions import versions
 
@@ -37,8 +37,8 @@ def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, 
     ``reset=False`` show what goes wrong); ``windows=LOOK_BACK`` feeds the overlapping windows of
     create_dataset to the stateful layer; ``save_load=True`` saves and loads a stateful model."""
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
-    from rnnshape.model.layer import canonical_backend
-    from rnnshape.model.stateful_loops import chosen_loop
+    from rnnshape.rules.layer import canonical_backend
+    from rnnshape.rules.stateful_loops import chosen_loop
 
     backend = canonical_backend(backend)
     loop = chosen_loop(fit, windows, save_load, shuffle, not reset)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model import stateful as chunking
-from rnnshape.model import stateful_loops as loops
-from rnnshape.model.layer import input_file_name
-from rnnshape.model.limits import Limits, check_size
+from rnnshape.rules import stateful as chunking
+from rnnshape.rules import stateful_loops as loops
+from rnnshape.rules.layer import input_file_name
+from rnnshape.rules.limits import Limits, check_size
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.versions import versions
 

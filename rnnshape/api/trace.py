@@ -6,14 +6,14 @@ from typing import Any
 
 from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
 from rnnshape.errors import UsageError
-from rnnshape.model import trace as tracing
-from rnnshape.model.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
-from rnnshape.model.limits import Limits, check_size, check_time, memory_guard
+from rnnshape.rules import trace as tracing
+from rnnshape.rules.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.limits import Limits, check_size, check_time, memory_guard
 from rnnshape.results import TraceResult
 from rnnshape.versions import versions
 
 # Keras' passes: the layer, and a twin per direction (one pass of the layer's length between them);
-# the step-by-step recomputation in numpy is estimated apart (model/trace.py recompute_cost)
+# the step-by-step recomputation in numpy is estimated apart (rules/trace.py recompute_cost)
 TRACE_PASSES = 2
 
 
@@ -34,7 +34,7 @@ def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, fea
     ``backend``: "tensorflow", "jax" or "torch": the Keras backend whose run is recomputed and
     checked (jax and torch in a child process, same weights and input); ``data["backend"]``."""
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
-    from rnnshape.model.layer import canonical_backend
+    from rnnshape.rules.layer import canonical_backend
 
     backend = canonical_backend(backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import RnnshapeError, UsageError
-from rnnshape.model.why import Diagnosis, Fix, recognise, sequence_target
-from rnnshape.model.words import shape_text
+from rnnshape.rules.why import Diagnosis, Fix, recognise, sequence_target
+from rnnshape.rules.words import shape_text
 from rnnshape.results import WhyResult
 from rnnshape.versions import versions
 
@@ -67,7 +67,7 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     from rnnshape.api.model import load_checked_model, read_model_config, recorded_loss
     from rnnshape.measure.model import layer_rows
     from rnnshape.measure.targets import judge, loss_choice, stand_in_prediction, verdict_text
-    from rnnshape.model.targets import output_activation, target_diagnosis_for_why
+    from rnnshape.rules.targets import output_activation, target_diagnosis_for_why
     from rnnshape.runner import model as model_runner
 
     try:  # the one way a user's model is loaded: Lambda and custom classes refused before anything runs
@@ -85,7 +85,7 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     measured = verdict_text(verdict, "y")
     output_text = shape_text(tuple("None" if d is None else d for d in loaded.output_shape))
     if verdict["agree"]:
-        from rnnshape.model.why import NoShapeError
+        from rnnshape.rules.why import NoShapeError
 
         raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns {output_text} and y is "
                            f"{shape_text(y_shape)}; {measured}")

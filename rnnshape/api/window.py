@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rnnshape.errors import ExpectationFailed, RnnshapeError
-from rnnshape.model.layer import DEFAULT_MAX_MEMORY_MB
-from rnnshape.model.limits import Limits, memory_guard
-from rnnshape.model.window import make_window_spec
+from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB
+from rnnshape.rules.limits import Limits, memory_guard
+from rnnshape.rules.window import make_window_spec
 from rnnshape.results import WindowResult
 from rnnshape.versions import versions
 

@@ -217,7 +217,7 @@ def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str 
     try:
         check_export_paths(svg=svg, html=html)
         _refuse_outputs_over_inputs(svg=svg, html=html)
-        from rnnshape.model import progress
+        from rnnshape.rules import progress
         from rnnshape.views.progress import progress_display
 
         with progress_display(command) as display, progress.reporting(display):

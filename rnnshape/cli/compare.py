@@ -11,8 +11,8 @@ from rnnshape.cli.app import execute
 from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option, layer_options, static_option,
                                   without_view_options)
 from rnnshape.errors import RnnshapeError
-from rnnshape.model.grid import GRID_FLAGS, canonical_flag
-from rnnshape.model.layer import BACKENDS
+from rnnshape.rules.grid import GRID_FLAGS, canonical_flag
+from rnnshape.rules.layer import BACKENDS
 
 
 class VaryFlag(click.ParamType):

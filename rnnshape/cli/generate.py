@@ -8,7 +8,7 @@ import click
 
 from rnnshape.cli.app import execute
 from rnnshape.cli.options import CONTEXT_SETTINGS, backend_option, export_options, json_option, layer_options, without_view_options
-from rnnshape.model.generate import DEFAULT_STEPS, MAX_STEPS
+from rnnshape.rules.generate import DEFAULT_STEPS, MAX_STEPS
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import click
 
 from rnnshape.errors import RnnshapeError
-from rnnshape.model.layer import (ACTIVATIONS, ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
+from rnnshape.rules.layer import (ACTIVATIONS, ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
                                   PADDINGS, canonical_layer)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -25,7 +25,7 @@ def static_option(help: str = "names, shapes and parameters from the pure model,
 
 def backend_option(what: str = "the run") -> Callable[[Callable], Callable]:
     """--backend tensorflow|jax|torch (inspect, trace, stateful; compare has a repeatable one)."""
-    from rnnshape.model.layer import BACKENDS
+    from rnnshape.rules.layer import BACKENDS
 
     return click.option("--backend", type=click.Choice(BACKENDS, case_sensitive=False), default=None,
                         help=f"Keras' backend for {what}: jax and torch run in a child process with the same weights "

@@ -9,7 +9,7 @@ import click
 from rnnshape.cli.app import execute
 from rnnshape.cli.options import (ACTIVATION, CONTEXT_SETTINGS, MERGE_MODES, json_option,
                                   max_memory_option, max_seconds_option)
-from rnnshape.model.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
+from rnnshape.rules.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

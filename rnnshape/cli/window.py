@@ -8,7 +8,7 @@ import click
 
 from rnnshape.cli.app import execute
 from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, max_memory_option, static_option
-from rnnshape.model.window import LIMITS
+from rnnshape.rules.window import LIMITS
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

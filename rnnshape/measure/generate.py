@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, differ, equal, flat
-from rnnshape.model import generate as rules
-from rnnshape.model.layer import LayerSpec
-from rnnshape.model.stateful import state_names
+from rnnshape.rules import generate as rules
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.stateful import state_names
 
 
 def _per_step(a: np.ndarray, b: np.ndarray) -> list[float]:

@@ -14,7 +14,7 @@ from rnnshape.measure.checks import differ as _differ
 from rnnshape.measure.checks import equal as _equal
 from rnnshape.measure.checks import flat as _flat
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpec, ShapeComparison
+from rnnshape.rules.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpec, ShapeComparison
 from rnnshape.versions import versions
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """The facts of a user's model: its layers as data, the diagnoses (rules of Keras, from
-model.network), and with --x the measured facts of every recurrent layer on the user's data
+rules.network), and with --x the measured facts of every recurrent layer on the user's data
 (captured by the runner with probe copies). --y against the model's output: measure/targets.py."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, flat, max_abs_diff
 from rnnshape.measure.checks import equal as _equal
-from rnnshape.model.network import diagnose, flag_words, recurrent_kind, tensor_names
+from rnnshape.rules.network import diagnose, flag_words, recurrent_kind, tensor_names
 
 if TYPE_CHECKING:
     from rnnshape.runner.model import Capture, ModelRun, ModelWalk

@@ -1,4 +1,4 @@
-"""The facts of rnnshape port: the weights converted by the rules of rnnshape.model.port, and each
+"""The facts of rnnshape port: the weights converted by the rules of rnnshape.rules.port, and each
 returned tensor of the Keras layer against its torch.nn expression, measured."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, differ, equal
-from rnnshape.model.port import Port
+from rnnshape.rules.port import Port
 
 
 def to_torch(port: Port, keras_weights: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, flat, max_abs_diff
-from rnnshape.model.layer import LayerSpec
-from rnnshape.model.stateful import (BIDIRECTIONAL_RULE, chunk_bounds, GO_BACKWARDS_RULE, RULES, Direction, directions,
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.stateful import (BIDIRECTIONAL_RULE, chunk_bounds, GO_BACKWARDS_RULE, RULES, Direction, directions,
                                      keras_input, one_pass_names, order_text, read_order, shuffle_rows, state_names)
 
 # ---- expected outputs from one sequence of h per direction ----------------------------------

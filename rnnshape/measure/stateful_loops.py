@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, differ, equal, flat, max_abs_diff
-from rnnshape.model.layer import LayerSpec
-from rnnshape.model.stateful import state_names
-from rnnshape.model.stateful_loops import FIT_RULES, SAVE_RULES, WINDOW_RULES, FitPlan, history_text
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.stateful import state_names
+from rnnshape.rules.stateful_loops import FIT_RULES, SAVE_RULES, WINDOW_RULES, FitPlan, history_text
 
 
 def _named(names: list[str], arrays: list[np.ndarray]) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.model.network import diagnosis, is_time_axis_head
-from rnnshape.model.targets import (assumed_loss, encoding_problem, is_sparse, loss_label, per_element_words,
+from rnnshape.rules.network import diagnosis, is_time_axis_head
+from rnnshape.rules.targets import (assumed_loss, encoding_problem, is_sparse, loss_label, per_element_words,
                                     sizes_text)
-from rnnshape.model.words import shape_text
+from rnnshape.rules.words import shape_text
 
 TOLERANCE = 1e-6  # relative: the same pairs summed in another order
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.model.layer import (
+from rnnshape.rules.layer import (
     INIT_KEYS,
     INITIALIZERS,
     KERAS_LAYER_NAME,
@@ -63,7 +63,7 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
 
 def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> Any:
     """keras.layers.RNN with a list of cells (Keras wraps them in StackedRNNCells), named in order."""
-    from rnnshape.model.layer import CELL_CLASS
+    from rnnshape.rules.layer import CELL_CLASS
 
     chosen = {**{keyword: "zeros" for keyword in INIT_KEYS.values()}, **initializers(spec)}
     cells = [getattr(keras.layers, CELL_CLASS[kind])(units, name=name, **chosen)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError, RnnshapeError
-from rnnshape.model.layer import INIT_KEYS, KERAS_LAYER_NAME, LayerSpec
+from rnnshape.rules.layer import INIT_KEYS, KERAS_LAYER_NAME, LayerSpec
 from rnnshape.runner.build import _WEIGHT_INIT_KEY, cell_arguments, flatten, initializers
 from rnnshape.runner.numbers import deterministic_input
 from rnnshape.runner.session import call_layer, load_keras, quiet_native_stderr

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model import progress
-from rnnshape.model.layer import (
+from rnnshape.rules import progress
+from rnnshape.rules.layer import (
     INIT_KEYS,
     SEEDLESS_INITIALIZERS,
     LayerSpec,
 )
-from rnnshape.model.limits import MAX_UNMASKED_LENGTHS
+from rnnshape.rules.limits import MAX_UNMASKED_LENGTHS
 from rnnshape.runner.build import (
     _as_list,
     _flat_shapes,

@@ -1,5 +1,5 @@
 """Old model files in Keras 3: the model rebuilt from the translated legacy config
-(model/legacy.py) with the file's own weights, converted as tf_keras' own loader converts them
+(rules/legacy.py) with the file's own weights, converted as tf_keras' own loader converts them
 (cuDNN layouts, Keras 1's per-gate arrays) and, for Keras 2's hard_sigmoid, scaled so that Keras
 3 computes Keras 2's numbers; the rebuilt model run against tf_keras' own load of the file when
 tf_keras is installed. Returns arrays and models; never judges."""
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import UsageError
-from rnnshape.model.legacy import HARD_SIGMOID_SCALE, LegacyError
+from rnnshape.rules.legacy import HARD_SIGMOID_SCALE, LegacyError
 from rnnshape.runner.model import _short
 from rnnshape.runner.session import keras_message, load_keras, quiet_native_stderr
 

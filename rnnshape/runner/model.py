@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model.layer import (
+from rnnshape.rules.layer import (
     LayerSpec,
 )
-from rnnshape.model.network import CONV_RECURRENT
+from rnnshape.rules.network import CONV_RECURRENT
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import Prepared, RunResult, _run_prepared
 from rnnshape.runner.numbers import deterministic_input

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnshape.model.layer import (
+from rnnshape.rules.layer import (
     INPUT_KINDS,
     LayerSpec,
 )

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model import progress
+from rnnshape.rules import progress
 
 _keras: Any = None
 
@@ -128,7 +128,7 @@ def _first_line(exc: BaseException) -> str:
 # ---- the one place where a layer is called on numbers --------------------------------------
 # The run's mode: "eager" calls each layer as Keras does (one Python step per timestep);
 # "compiled" calls it through tf.function (a graph: Keras' own while loop, not jit_compile),
-# which gives the same numbers far faster on long sequences. api/ chooses (model/layer.py
+# which gives the same numbers far faster on long sequences. api/ chooses (rules/layer.py
 # LayerSpec.run_mode) and sets it with ``mode``; every layer call of every command goes
 # through call_layer.
 _mode = "eager"

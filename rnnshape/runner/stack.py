@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model import progress
+from rnnshape.rules import progress
 from rnnshape.runner.build import _as_list
 from rnnshape.runner.numbers import deterministic_stack_input, deterministic_weights
 from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
@@ -93,7 +93,7 @@ def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
 
 def _run_stack(plan: Any, seed: int) -> StackRun:
     keras = load_keras()
-    from rnnshape.model.stack import state_provider
+    from rnnshape.rules.stack import state_provider
 
     inputs = keras.Input(shape=plan.input_shape[1:], batch_size=plan.batch, name="input")
     tensor, outputs, built = inputs, [], []

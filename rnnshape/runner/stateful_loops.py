@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model import progress
-from rnnshape.model.layer import LayerSpec
-from rnnshape.model.stateful_loops import FitPlan
+from rnnshape.rules import progress
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.stateful_loops import FitPlan
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import prepare
 from rnnshape.runner.numbers import deterministic_weights

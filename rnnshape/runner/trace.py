@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.model import progress
-from rnnshape.model.layer import (
+from rnnshape.rules import progress
+from rnnshape.rules.layer import (
     LayerSpec,
 )
 from rnnshape.runner.build import _as_list, build_layer

@@ -78,7 +78,7 @@ class KerasWindows:
 def run_windows(spec: Any, series: np.ndarray) -> KerasWindows:
     """Keras' utility on the series (see ``segments``); a segment starting at a window's first
     step, made with the same call, holds exactly the windows from there on."""
-    from rnnshape.model.window import segments
+    from rnnshape.rules.window import segments
 
     parts = []
     cut = segments(spec)

@@ -32,7 +32,7 @@ from textual.widgets._key_panel import BindingsTable
 from rnnshape import files
 from rnnshape.api.explore import FLAGS, Explorer
 from rnnshape.errors import RnnshapeError
-from rnnshape.model.layer import LAYERS, MERGE_MODES
+from rnnshape.rules.layer import LAYERS, MERGE_MODES
 from rnnshape.views.explore import PANES, change_line, panes
 
 # flag -> its key (shown in the footer and on its checkbox)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.words import axes_text, diff_text, shape_text  # noqa: F401 (the one copy, for every view)
+from rnnshape.rules.words import axes_text, diff_text, shape_text  # noqa: F401 (the one copy, for every view)
 
 TABLE_BOX = box.SIMPLE_HEAD
 # The widest view drawn: rich lays out a full line per column, so COLUMNS=99999999 took a minute

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.grid import check_totals, reference_rows, row_changes
+from rnnshape.rules.grid import check_totals, reference_rows, row_changes
 from rnnshape.views.common import TABLE_BOX, axes_text, boxed, diff_text, header_line, render_values, shape_text
 from rnnshape.views.pictures.unrolled import compare_diagrams
 

@@ -1,7 +1,7 @@
 """The explore view: inspect's view of one result cut into the panes of the explorer screen
 (the Keras call, the unrolled picture, the outputs, h versus c, the measured facts), and the
 "what changed" line between two results. Drawn from the results only: the words of a change
-are compare's (model.grid.describe_change), the facts those measured in the two runs."""
+are compare's (rules.grid.describe_change), the facts those measured in the two runs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Iterator
 from rich.console import Group
 from rich.text import Text
 
-from rnnshape.model.grid import describe_change
-from rnnshape.model.words import shape_text
+from rnnshape.rules.grid import describe_change
+from rnnshape.rules.words import shape_text
 from rnnshape.views.common import checks_table
 from rnnshape.views.inspect import h_vs_c_table, masking_table, outputs_table, params_line, render_layer
 from rnnshape.views.pictures.unrolled import diagram_for

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.model.network import recurrent_size
+from rnnshape.rules.network import recurrent_size
 from rnnshape.views.common import TABLE_BOX, boxed, checks_table, run_text, shape_text
 from rnnshape.views.inspect import render_layer
 from rnnshape.views.pictures.model import model_diagram

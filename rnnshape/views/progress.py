@@ -17,7 +17,7 @@ SHOW_AFTER_SECONDS = 2.0
 
 
 class ProgressDisplay:
-    """Receives model.progress events and draws them (rich.progress, transient)."""
+    """Receives rules.progress events and draws them (rich.progress, transient)."""
 
     def __init__(self, command: str, stream: Any):
         self.command = command

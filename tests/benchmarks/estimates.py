@@ -4,7 +4,7 @@ Run from the repository root:  python tests/benchmarks/estimates.py  [--only ins
 Each size runs in its own child process (as a command would): TensorFlow is imported first (not
 counted), then the command's API function runs once; measured are its wall time and the growth
 of the process' peak resident memory over the memory after the import. The estimate is what
-the guard checks before anything runs (model/layer.py estimated_seconds in the mode the run
+the guard checks before anything runs (rules/layer.py estimated_seconds in the mode the run
 takes, estimated_bytes). Prints estimate/measured per size and exits 1 when one is off by more
 than 2x. Not part of the test suite on purpose: timing belongs here, not in tests.
 """
@@ -24,8 +24,8 @@ session_runner.load_keras()
 command, options = sys.argv[1], json.loads(sys.argv[2])
 import rnnshape
 from rnnshape.api._common import make_layer_spec
-from rnnshape.model.layer import group_bytes, group_mode
-from rnnshape.model.limits import run_passes
+from rnnshape.rules.layer import group_bytes, group_mode
+from rnnshape.rules.limits import run_passes
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 start = time.perf_counter()
 result = getattr(rnnshape, command)(**options)
@@ -42,16 +42,16 @@ elif command == "stateful":
 elif command == "trace":
     from rnnshape.api.trace import TRACE_PASSES
     items = [(make_layer_spec(**options), TRACE_PASSES)]
-if command == "generate":  # eager whatever the size: one call per generated step (model/generate.py)
-    from rnnshape.model import generate as rules
+if command == "generate":  # eager whatever the size: one call per generated step (rules/generate.py)
+    from rnnshape.rules import generate as rules
     items = [(result.spec, 1)]
     mode = "eager"
     seconds = rules.estimated_seconds(result.spec, result.data["steps"])
 else:
     mode, reason, seconds = group_mode(items)
 extra_bytes = 0
-if command == "trace":  # and trace's numpy recomputation of every step (model/trace.py)
-    from rnnshape.model.trace import recompute_cost
+if command == "trace":  # and trace's numpy recomputation of every step (rules/trace.py)
+    from rnnshape.rules.trace import recompute_cost
     extra_bytes, extra_seconds = recompute_cost(items[0][0])
     seconds += extra_seconds
 assert result.data["run"]["mode"] == mode, (result.data["run"], mode)

@@ -3,7 +3,7 @@
 Run from the repository root:  python tests/benchmarks/guards.py  [--only check|window] [--quick]
 
 - check (the time guard): a contract of N trivial cases; the estimate is what `check` compares
-  with --max-seconds (model.limits.check_seconds), the measurement is the wall time of
+  with --max-seconds (rules.limits.check_seconds), the measurement is the wall time of
   `rnnshape check FILE` minus that of a bare Keras script (the TensorFlow import and one small
   layer, which no estimate counts).
 - window (the memory guard): the estimate is what `window` compares with --max-memory
@@ -63,8 +63,8 @@ def run(cmd: list[str], cwd: str) -> tuple[float, float, int]:
 def check_rows(sizes: list[int], workdir: str) -> list[tuple[str, float, float]]:
     from rnnshape import files
     from rnnshape.api._common import make_layer_spec
-    from rnnshape.model import contract
-    from rnnshape.model.limits import check_seconds
+    from rnnshape.rules import contract
+    from rnnshape.rules.limits import check_seconds
 
     # Medians of 3 where the TensorFlow import (~5 s, noisy on a shared machine) dominates.
     base = statistics.median(run([sys.executable, str(Path(workdir) / "bare_keras.py")], workdir)[0]
@@ -86,7 +86,7 @@ def check_rows(sizes: list[int], workdir: str) -> list[tuple[str, float, float]]
 
 
 def window_rows(sizes: list[tuple[int, int, int, int, bool]], workdir: str) -> list[tuple[str, float, float]]:
-    from rnnshape.model.window import make_window_spec
+    from rnnshape.rules.window import make_window_spec
 
     baselines = {}
     for static in (False, True):

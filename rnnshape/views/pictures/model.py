@@ -10,7 +10,7 @@ from typing import Any, Iterator
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
-from rnnshape.model.words import shape_text
+from rnnshape.rules.words import shape_text
 from rnnshape.views.pictures.unrolled import ASCII, STYLE_CELL, STYLE_INPUT, STYLE_OUTPUT, UNICODE, Canvas, _wrapped
 
 

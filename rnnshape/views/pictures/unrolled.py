@@ -22,8 +22,8 @@ from typing import Any, Iterator
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
-from rnnshape.model.words import diff_text as diff_words
-from rnnshape.model.words import shape_text
+from rnnshape.rules.words import diff_text as diff_words
+from rnnshape.rules.words import shape_text
 
 UNICODE = {
     "h": "─", "v": "│", "tl": "┌", "tr": "┐", "bl": "└", "br": "┘", "up_t": "┴", "down_t": "┬",

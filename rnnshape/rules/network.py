@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from rnnshape.model.layer import LayerSpec
+from rnnshape.rules.layer import LayerSpec
 
 # The recurrent classes rnnshape explains, by Keras class name.
 PLAIN_RECURRENT = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simplernn"}
@@ -64,7 +64,7 @@ def refused_objects(config: dict[str, Any], registered: frozenset[str] = frozens
             label = registered_name or class_name
             reasons.append(f"layer {name!r} uses the custom class {label!r}, which is not part of Keras and not "
                            "registered here: its code is not in the file and rnnshape runs no unknown code "
-                           "(in Python, import the module that registers it, then call rnnshape.model)")
+                           "(in Python, import the module that registers it, then call rnnshape.rules)")
     return reasons
 
 
@@ -133,7 +133,7 @@ def flag_words(config: dict[str, Any], merge_mode: str | None = None, bidirectio
 def tensor_names(kind: str | None, config: dict[str, Any], bidirectional: bool = False,
                  merge_mode: str | None = "concat", n_states: int = 0) -> list[tuple[str, str]]:
     """(name, meaning) of each returned tensor, in Keras order, as `rnnshape inspect` names them.
-    Plain layers take inspect's own names and meanings (model.layer.LayerSpec); ConvLSTM and a
+    Plain layers take inspect's own names and meanings (rules.layer.LayerSpec); ConvLSTM and a
     custom RNN cell name their states state_h, state_c / state_0, state_1, ..."""
     flags = {key: bool(config.get(key)) for key in ("return_sequences", "return_state", "stateful", "go_backwards")}
     if kind in ("lstm", "gru", "simplernn"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.errors import SpecError, UsageError, option_name
-from rnnshape.model.words import shape_text
+from rnnshape.rules.words import shape_text
 
 LAYERS = ("lstm", "gru", "simplernn")
 # ConvLSTM1D/2D/3D: an LSTM whose gates are convolutions over a feature map (channels_last only).

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.model.layer import (ACTIVATIONS, BYTES_PER_FLOAT, CONV_LAYERS, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
+from rnnshape.rules.layer import (ACTIVATIONS, BYTES_PER_FLOAT, CONV_LAYERS, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
                            SECONDS_PER_WEIGHT, make_spec, pass_seconds)
 
 RECURRENT = ("lstm", "gru", "simplernn")
@@ -565,7 +565,7 @@ def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list
 
 def stacks_mode(plans: list[StackPlan]) -> tuple[str, str, float]:
     """(mode, why, estimated seconds) of building and running these stacks (see layer.choose_mode)."""
-    from rnnshape.model.layer import choose_mode
+    from rnnshape.rules.layer import choose_mode
 
     eager = sum(plan.estimated_seconds() for plan in plans)
     compiled = sum(plan.estimated_seconds(compiled=True) for plan in plans)

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 
 from rnnshape.errors import SpecError
-from rnnshape.model.layer import KERAS_LAYER_NAME, LayerSpec, parse_int_list
+from rnnshape.rules.layer import KERAS_LAYER_NAME, LayerSpec, parse_int_list
 
 MAX_CHUNKS = 100
 

@@ -2,7 +2,7 @@
 
 Pure: no TensorFlow, no rich. The rows are the inspect objects of measure.inspect.layer_data,
 so every difference described here is read from the shapes Keras returned in the run (or,
-under --static, from the pure model of model.layer).
+under --static, from the pure model of rules.layer).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import itertools
 from typing import Any, Iterable
 
 from rnnshape.errors import SpecError, UsageError, option_name
-from rnnshape.model.layer import CONV_KEYS, CONV_LAYERS, LAYERS, LSTM_FAMILY, LayerSpec
-from rnnshape.model.words import shape_text
+from rnnshape.rules.layer import CONV_KEYS, CONV_LAYERS, LAYERS, LSTM_FAMILY, LayerSpec
+from rnnshape.rules.words import shape_text
 
 # The flags a grid can vary, in the order rows are laid out (the first one changes slowest).
 GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "reset_after",

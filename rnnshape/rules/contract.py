@@ -2,7 +2,7 @@
 and JUnit reports.
 
 Pure: no TensorFlow, no rich, no file reading. A contract holds ``[[case]]`` tables; each case uses the
-layer options' keys (underscored, as in model.layer.make_spec) and an ``expect`` table of output
+layer options' keys (underscored, as in rules.layer.make_spec) and an ``expect`` table of output
 name -> shape. Every problem with the file is a UsageError (exit 2) that names the file, the
 case and the key.
 """
@@ -16,8 +16,8 @@ from pathlib import PurePath
 from typing import Any, Callable
 
 from rnnshape.errors import SpecError, UsageError
-from rnnshape.model.layer import DEFAULTS, Expectation, LayerSpec, ShapeComparison, compare_shapes, make_spec
-from rnnshape.model.words import shape_text as shape_label
+from rnnshape.rules.layer import DEFAULTS, Expectation, LayerSpec, ShapeComparison, compare_shapes, make_spec
+from rnnshape.rules.words import shape_text as shape_label
 
 LAYER_KEYS = tuple(DEFAULTS)
 CASE_KEYS = ("name", *LAYER_KEYS, "expect")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import (BYTES_PER_SHOWN_VALUE, KERAS_CLASS, SECONDS_PER_RUN, SECONDS_PER_SHOWN_VALUE,
+from rnnshape.rules.layer import (BYTES_PER_SHOWN_VALUE, KERAS_CLASS, SECONDS_PER_RUN, SECONDS_PER_SHOWN_VALUE,
                                   SECONDS_PER_WEIGHT, LayerSpec, canonical_layer, pass_seconds)
 
 DEFAULT_STEPS = 5

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.model.layer import KERAS_CELL_NAME, KERAS_LAYER_NAME, LayerSpec
+from rnnshape.rules.layer import KERAS_CELL_NAME, KERAS_LAYER_NAME, LayerSpec
 
 PORTABLE = ("lstm", "gru", "simplernn")
 DIRECTIONS_TO = ("torch",)  # --to

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rnnshape.errors import ExpectationFailed
-from rnnshape.model.words import axes_text, shape_text
+from rnnshape.rules.words import axes_text, shape_text
 
 DEFAULT_UNITS = 8  # the units of a layer the message does not name
 DEFAULT_TIMESTEPS = 10
