@@ -74,24 +74,6 @@ def measured(run):
 COMMANDS = {name: cli.get_command(None, name) for name in cli.list_commands(None)}
 
 
-# Modules whose every test runs Keras (in this process or a subprocess): the slow tier. The fast
-# tier, pytest -m "not slow", runs the rest without importing TensorFlow (checked below).
-SLOW_MODULES = {
-    "test_cells", "test_explore", "test_cli_check", "test_cli_compare", "test_cli_diagram", "test_cli_inspect", "test_cli_stack",
-    "test_cli_trace", "test_diagram_commands", "test_facts", "test_keras_agreement", "test_masking",
-    "test_own_numbers", "test_process", "test_process_stack", "test_robust", "test_robust_process",
-    "test_stateful", "test_static_agrees", "test_window", "test_json_corpus", "test_why_keras",
-    "test_reset_after", "test_cell_options", "test_model", "test_notebook", "test_convlstm", "test_rnn_cells", "test_hostile_process",
-    "test_port", "test_backends", "test_compiled",
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.module.__name__ in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
-
-
 def pytest_sessionfinish(session, exitstatus):
     """The fast tier must not import TensorFlow: fail it when it did."""
     if session.config.option.markexpr == "not slow" and "tensorflow" in sys.modules:

@@ -14,6 +14,9 @@ import rnnshape
 from rnnshape.measure.backends import agreement
 from rnnshape.rules.layer import make_spec
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("jax")
 
 

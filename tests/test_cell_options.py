@@ -14,6 +14,9 @@ from conftest import run_process
 from rnnshape.rules.layer import ACTIVATIONS
 from rnnshape.runner.session import load_keras
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}
 SEED = 4
 

@@ -12,6 +12,9 @@ from rnnshape.runner import trace as trace_runner
 from rnnshape.measure import trace as tracing
 from rnnshape.rules.layer import make_spec
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 AGREEMENT = 1e-5
 
 

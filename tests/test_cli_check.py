@@ -10,6 +10,9 @@ import pytest
 
 from conftest import run_process
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "examples" / "shapes.toml"
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,6 +8,9 @@ import pytest
 
 from conftest import run_process
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 FLAG_KEYS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional")
 

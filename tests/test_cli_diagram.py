@@ -13,6 +13,10 @@ from conftest import _command
 from test_diagram import draw
 
 from rnnshape.rules.layer import make_spec
+import pytest
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 LSTM_ARGS = ["inspect", "--layer", "lstm", "--units", "6", "--timesteps", "3", "--return-sequences",
              "--return-state"]

@@ -7,6 +7,9 @@ import pytest
 
 from conftest import COMMANDS
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}

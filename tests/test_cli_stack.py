@@ -11,6 +11,9 @@ import pytest
 from rnnshape.runner import stack as stack_runner
 from rnnshape.rules.stack import PATTERNS, parse_tokens, plan_stack
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 LAYER_KEYS = {"index", "spec", "keras_call", "input_shape", "input_axes", "output_shape", "output_axes", "params",
               "param_formula", "status"}

@@ -12,6 +12,9 @@ import pytest
 
 from rnnshape.measure import cells
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 DATA_KEYS = {"config", "keras_call", "input", "activations", "equations", "weights_layout", "gates", "directions",
              "steps", "checks", "max_abs_diff", "tolerance", "agrees", "notes", "versions", "run"}

@@ -23,6 +23,9 @@ from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import session as session_runner
 from rnnshape.runner import stateful as stateful_runner
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 TOLERANCE = 1e-6
 MEASURED: list[float] = []  # the largest difference of each configuration, for the report
 

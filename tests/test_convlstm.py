@@ -12,6 +12,9 @@ from rnnshape.rules.layer import CONV_LAYERS, MERGE_MODES, SPATIAL_AXES, make_sp
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.session import load_keras
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 CLASSES = {"convlstm1d": "ConvLSTM1D", "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D"}
 
 

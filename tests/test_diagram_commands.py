@@ -22,6 +22,9 @@ from rnnshape.measure.inspect import layer_data
 from rnnshape.rules.layer import make_spec
 from rnnshape.rules.stack import parse_tokens, plan_stack
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
 

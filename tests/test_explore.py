@@ -2,7 +2,7 @@
 the screen, whose panes must then hold what rnnshape.inspect (and the equivalent command line)
 gives for the same options, measured by a real Keras layer; refused values show one line in
 the panel; e writes an SVG; and under a real pseudo-terminal the command opens, toggles and
-quits with exit 0. Slow: Keras runs (conftest.SLOW_MODULES)."""
+quits with exit 0. Slow: Keras runs (pytestmark below)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from rnnshape.api.explore import explore
 pytest.importorskip("textual")
 from rnnshape.tui.explore import ExploreApp  # noqa: E402
 from rnnshape.views.explore import PANES, panes  # noqa: E402
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 SIZE = (100, 40)
 

@@ -7,6 +7,10 @@ from rnnshape.measure.inspect import measure
 from rnnshape.runner.layer import Probe
 from rnnshape.rules.layer import make_spec
 from conftest import measured
+import pytest
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 
 def _claims(result):

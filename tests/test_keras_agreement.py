@@ -10,6 +10,9 @@ from rnnshape.runner import layer as layer_runner
 from rnnshape.rules.layer import LAYERS, make_spec
 from conftest import measured
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 FLAGS = list(itertools.product([False, True], [False, True]))  # return_sequences x return_state
 WRAPS = [(False, None), (True, "concat"), (True, "sum"), (True, "mul"), (True, "ave"), (True, "none")]
 

@@ -9,6 +9,9 @@ from rnnshape.runner.layer import Probe, UnmaskedRun
 from rnnshape.rules.layer import make_spec
 from conftest import measured
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 LAYERS = ["lstm", "gru", "simplernn"]
 
 

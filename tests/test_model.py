@@ -18,6 +18,9 @@ import pytest
 import model_zoo
 from conftest import run_process
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 TOLERANCE = 1e-6
 
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CELLS = [

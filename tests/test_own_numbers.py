@@ -14,6 +14,9 @@ from rnnshape.runner import session as session_runner
 from rnnshape.rules.layer import make_spec
 from conftest import measured
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 
 def keras_rnn_tests() -> Path:

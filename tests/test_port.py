@@ -18,6 +18,9 @@ import pytest
 import rnnshape
 from rnnshape.errors import UsageError
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch")
 
 TOLERANCE = 1e-5

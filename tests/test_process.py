@@ -4,6 +4,10 @@ import json
 import os
 
 from conftest import run_in_fresh_interpreter, run_process
+import pytest
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 
 def test_successful_run_leaves_stderr_empty_and_stdout_one_json_document():

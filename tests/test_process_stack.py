@@ -3,6 +3,10 @@ which commands stay free of TensorFlow."""
 
 
 from conftest import run_in_fresh_interpreter, run_process
+import pytest
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 
 def test_incompatible_stack_in_a_real_process_exit_1_one_stderr_line():

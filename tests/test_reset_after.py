@@ -9,6 +9,9 @@ import pytest
 import rnnshape
 from rnnshape.runner.session import load_keras
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def keras_gru(units, timesteps, features, **options):
     keras = load_keras()

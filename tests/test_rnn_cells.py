@@ -14,6 +14,9 @@ from rnnshape.runner import build as build_runner
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.session import load_keras
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 CELL_CLASSES = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCell"}
 
 

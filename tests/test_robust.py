@@ -29,6 +29,9 @@ from hypothesis import strategies as st
 from conftest import COMMANDS
 from rnnshape.cli import cli
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
 SECONDS_PER_LINE = 20  # one command line; a valid run here takes well under a second
 EXAMPLES_PER_COMMAND = int(os.environ.get("RNNSHAPE_PROPERTY_EXAMPLES", "90"))

@@ -21,6 +21,9 @@ import pytest
 
 from conftest import COMMANDS, _command
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILE_OPTIONS = ("--svg", "--html", "--junit")  # options that write files: left out of the examples
 

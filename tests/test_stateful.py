@@ -14,6 +14,9 @@ from rnnshape.measure import stateful as measured_stateful
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules.layer import make_spec
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 SPLITS = [(2, 4), (1, 1, 4), (3, 3), (5, 1), (1, 2, 1, 2)]
 

@@ -7,6 +7,10 @@ from hypothesis import strategies as st
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stack as stack_runner
 from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
+import pytest
+
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 
 @st.composite

@@ -12,6 +12,9 @@ import pytest
 
 from rnnshape.rules.why import recognise
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 

@@ -12,6 +12,9 @@ from rnnshape.runner import window as window_runner
 from rnnshape.measure.window import create_dataset, make_series, slice_windows
 from rnnshape.rules.window import make_window_spec
 
+# every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 CASES = [  # length, look_back, features, horizon, stride
     (10, 3, 1, 1, 1),
