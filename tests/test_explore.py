@@ -46,13 +46,15 @@ def screen_text(app: ExploreApp, name: str) -> str:
     return text_of(app.query_one(f"#{name}").content)
 
 
-async def settle(app: ExploreApp, pilot, limit: float = 60.0) -> None:
-    """Until the panes show the measured answer of the latest change (or its refusal)."""
+async def settle(app: ExploreApp, pilot, limit: float = 120.0) -> None:
+    """Until the panes show the measured answer of the latest change (or its refusal): no run is
+    under way (an earlier refusal stays on screen while the next change's run goes on)."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         await pilot.pause(0.02)
-        if app.error is not None or (app.shown is not None and not app.shown.data["static"] and not app.pending
-                                     and not any(worker.is_running for worker in app.workers)):
+        if any(worker.is_running for worker in app.workers):
+            continue
+        if app.error is not None or (app.shown is not None and not app.shown.data["static"] and not app.pending):
             return
     raise AssertionError("the screen never showed the measured answer")
 

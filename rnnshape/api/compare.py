@@ -9,10 +9,9 @@ from rnnshape.errors import UsageError
 from rnnshape.rules.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
 from rnnshape.rules.limits import Limits, check_size, check_time, run_passes
+from rnnshape.rules.options import FIXABLE
 from rnnshape.results import CompareResult, ViewOptions
 
-FIXABLE = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after",
-           "use_bias", "unit_forget_bias", "unroll", "training")
 
 
 def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = (), fixed: Iterable[str] | None = None,

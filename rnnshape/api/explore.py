@@ -13,13 +13,14 @@ from typing import Any
 
 from rnnshape.api.inspect import inspect
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.options import EXPLORE_FLAGS, applies
 from rnnshape.results import InspectResult
 
 # The options the screen has a control for, in the order the controls are laid out.
 CONTROLLED = ("layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state", "stateful",
               "go_backwards", "bidirectional", "merge_mode", "reset_after", "lengths", "kernel_init",
               "recurrent_init", "bias_init", "input")
-FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "reset_after")
+FLAGS = tuple(EXPLORE_FLAGS)  # the flags with a checkbox (rules/options.py)
 # Values the command line leaves out, as its options' defaults (cli/options.py).
 COMMAND_DEFAULTS: dict[str, Any] = {"input": "random", "seed": 0, "max_memory": DEFAULT_MAX_MEMORY_MB,
                                     "max_seconds": DEFAULT_MAX_SECONDS}
@@ -98,13 +99,15 @@ class Explorer:
         return self.set(key, choices[(index + 1) % len(choices)])
 
     def effective(self) -> dict[str, Any]:
-        """The options as inspect takes them: merge_mode only with bidirectional, reset_after only
-        for GRU (the controls keep their values while they do not apply)."""
+        """The options as inspect takes them: merge_mode only with bidirectional, a flag only for
+        the layers that take it (reset_after: GRU) (the controls keep their values while they do
+        not apply)."""
         options = dict(self.options)
         if not options.get("bidirectional"):
             options.pop("merge_mode", None)
-        if options.get("layer") != "gru":
-            options.pop("reset_after", None)
+        for flag in FLAGS:
+            if not applies(flag, options.get("layer") or "lstm"):
+                options.pop(flag, None)
         return options
 
     def result(self, static: bool = False) -> InspectResult:

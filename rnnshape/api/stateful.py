@@ -15,7 +15,7 @@ from rnnshape.versions import versions
 STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pass, readers, a shuffled batch
 
 
-def stateful(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+def stateful(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
              batch: int | None = None, *, split: str | None = None, return_sequences: bool = False,
              return_state: bool = False, go_backwards: bool = False, bidirectional: bool = False,
              merge_mode: str | None = None, reset_after: bool | None = None,

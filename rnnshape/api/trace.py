@@ -17,7 +17,7 @@ from rnnshape.versions import versions
 TRACE_PASSES = 2
 
 
-def trace(layer: str = "lstm", units: int = 4, timesteps: int | None = None, features: int | None = None,
+def trace(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
           batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
           stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
           merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,

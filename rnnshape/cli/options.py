@@ -8,8 +8,8 @@ from typing import Any, Callable
 import click
 
 from rnnshape.errors import RnnshapeError
-from rnnshape.rules.layer import (ACTIVATIONS, ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, MERGE_MODES,
-                                  PADDINGS, canonical_layer)
+from rnnshape.rules.layer import ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
+from rnnshape.rules.options import ACTIVATIONS, LAYER_OPTIONS, LayerOption
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -126,87 +126,31 @@ ACTIVATION = click.Choice(ACTIVATIONS, case_sensitive=False)
 FRACTION = click.FloatRange(0.0, 1.0, max_open=True)
 
 
-def conv_options() -> list[Callable[[Callable], Callable]]:
-    """ConvLSTM1D/2D/3D's options (inspect and compare): refused with the other layers."""
-    return [
-        click.option("--filters", type=int, default=None,
-                     help="ConvLSTM only: filters (the last axis of h and c) [default: 4]"),
-        click.option("--kernel-size", "kernel_size", default=None, metavar="N|N1,N2,...",
-                     help="ConvLSTM only: the convolution window, one size or one per spatial axis [default: 3]"),
-        click.option("--strides", default=None, metavar="N|N1,N2,...",
-                     help="ConvLSTM only: strides of the input convolution [default: 1]"),
-        click.option("--padding", type=click.Choice(PADDINGS, case_sensitive=False), default=None,
-                     help="ConvLSTM only: padding of the input convolution (the recurrent one is always same) "
-                          "[default: valid]"),
-        click.option("--depth", type=int, default=None, help="ConvLSTM3D only: depth of the input map [default: 5]"),
-        click.option("--rows", type=int, default=None, help="ConvLSTM only: rows of the input map [default: 5]"),
-        click.option("--cols", type=int, default=None,
-                     help="ConvLSTM2D/3D only: columns of the input map [default: 5]"),
-        click.option("--channels", type=int, default=None,
-                     help="ConvLSTM only: channels of each position of the input map [default: 1]"),
-    ]
+def _click_option(option: LayerOption, multiple_layers: bool = False) -> Callable[[Callable], Callable]:
+    """The click option of one record of the option table (rules/options.py)."""
+    extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
+    if option.kind == "layer":
+        return click.option(option.flag, option.name, type=LAYER, multiple=multiple_layers,
+                            default=None if multiple_layers else option.cli_default,
+                            show_default=not multiple_layers,
+                            help="recurrent layer; repeat to compare several" if multiple_layers else option.help)
+    if option.kind == "flag":
+        declaration = f"{option.flag}/--no-{option.flag[2:]}"
+        return click.option(declaration, option.name, default=option.cli_default, help=option.help)
+    kind = {"int": int, "fraction": FRACTION, "text": None}.get(option.kind)
+    if option.kind == "choice":
+        kind = ACTIVATION if option.choices == ACTIVATIONS else click.Choice(option.choices, case_sensitive=False)
+    return click.option(option.flag, option.name, type=kind, default=option.cli_default,
+                        show_default=option.show_default, help=option.help, **extra)
 
 
 def layer_options(multiple_layers: bool = False, conv: bool = False) -> Callable[[Callable], Callable]:
-    """The layer options of docs/cli.md, shared by inspect, compare, trace and stateful
-    (``conv``: also ConvLSTM's options)."""
-    layer_help = ("recurrent layer; repeat to compare several" if multiple_layers
-                  else "recurrent layer (case-insensitive; simple_rnn accepted)")
-    options = [
-        click.option("--layer", "layer", type=LAYER, multiple=multiple_layers,
-                     default=None if multiple_layers else "lstm", show_default=not multiple_layers, help=layer_help),
-        click.option("--units", type=int, default=None, help="units (size of h and c) [default: 4]"),
-        click.option("--timesteps", type=int, default=None, help="timesteps T of the input [default: 3, or from --input FILE]"),
-        click.option("--features", type=int, default=None, help="features per timestep [default: 2, or from --input FILE]"),
-        click.option("--batch", type=int, default=None, help="samples in the batch [default: 1, or from --input FILE]"),
-        click.option("--return-sequences/--no-return-sequences", default=False, help="return h at every timestep"),
-        click.option("--return-state/--no-return-state", default=False, help="also return the final states"),
-        click.option("--stateful/--no-stateful", default=False, help="keep the final state for the next batch"),
-        click.option("--go-backwards/--no-go-backwards", default=False, help="read the input from x_T back to x_1"),
-        click.option("--bidirectional/--no-bidirectional", default=False, help="wrap in keras.layers.Bidirectional"),
-        click.option("--merge-mode", type=click.Choice(MERGE_MODES, case_sensitive=False), default=None,
-                     help="how Bidirectional merges the directions [default: concat]"),
-        click.option("--reset-after/--no-reset-after", "reset_after", default=None,
-                     help="GRU only: Keras' reset_after; --no-reset-after is the original GRU (TF1/Keras 2.2 "
-                          "default: reset before U_h, bias (3*units,)) [default: --reset-after, as Keras 3: "
-                          "bias (2, 3*units)]"),
-        click.option("--activation", type=ACTIVATION, default=None,
-                     help="activation of the candidate and of h (LSTM: h = o * a(c)) [default: tanh]"),
-        click.option("--recurrent-activation", type=ACTIVATION, default=None,
-                     help="LSTM/GRU only: activation of the gates [default: sigmoid]"),
-        click.option("--use-bias/--no-use-bias", "use_bias", default=None, help="give the cell a bias [default: on]"),
-        click.option("--unit-forget-bias/--no-unit-forget-bias", "unit_forget_bias", default=None,
-                     help="LSTM only: start the forget gate's bias at 1 (seen with --bias-init) [default: on]"),
-        click.option("--dropout", type=FRACTION, default=None, metavar="F",
-                     help="fraction of the inputs dropped, 0 <= F < 1, only with --training [default: 0]"),
-        click.option("--recurrent-dropout", type=FRACTION, default=None, metavar="F",
-                     help="fraction of h_{t-1} dropped, 0 <= F < 1, only with --training [default: 0]"),
-        click.option("--training/--no-training", "training", default=None,
-                     help="call the layer with training=True, as model.fit does: dropout acts [default: off]"),
-        click.option("--unroll/--no-unroll", "unroll", default=None,
-                     help="unroll the loop (Keras: for short sequences) [default: off]"),
-        click.option("--initial-state", default=None, metavar="zeros|random|FILE.npy",
-                     help="states to start from, in Keras' order (LSTM h0, c0; Bidirectional forward then "
-                          "backward); FILE.npy holds an array (states, batch, units) [default: zeros, as Keras]"),
-        *([click.option("--cells", default=None, metavar="KIND:UNITS,...",
-                        help="--layer rnn only: keras.layers.RNN with a list of cells, first to last, e.g. "
-                             "lstm:4,gru:3 (KIND lstm, gru or simplernn)")] if conv else []),
-        click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input"),
-        click.option("--lengths", default=None, metavar="L1,L2,...",
-                     help="valid length of each sample; the rest is zero padding under a mask"),
-        click.option("--kernel-init", default=None, metavar="NUMBER|NAME",
-                     help="kernel initializer: a number means Constant(number); a name is a Keras "
-                          "initializer (glorot_uniform, orthogonal, zeros, ones, he_normal, ...) seeded by "
-                          "--seed [default: rnnshape's own seeded weights]"),
-        click.option("--recurrent-init", default=None, metavar="NUMBER|NAME", help="recurrent kernel initializer (as --kernel-init)"),
-        click.option("--bias-init", default=None, metavar="NUMBER|NAME", help="bias initializer (as --kernel-init)"),
-        click.option("--input", "input", default="random", show_default=True, metavar="random|arange|ones|zeros|FILE",
-                     help="input numbers; arange is np.arange(batch*timesteps*features) as in Keras' tests; "
-                          "a .npy or .csv FILE fixes batch, timesteps and features from its shape"),
-        *(conv_options() if conv else []),
-        max_memory_option("configurations"),
-        max_seconds_option("configurations"),
-    ]
+    """The layer options of docs/cli.md, made from the option table (rules/options.py), shared by
+    inspect, compare, trace, stateful and explore (``conv``: also ConvLSTM's and --layer rnn's
+    options)."""
+    options = [_click_option(option, multiple_layers) for option in LAYER_OPTIONS
+               if option.group == "layer" or conv]
+    options += [max_memory_option("configurations"), max_seconds_option("configurations")]
 
     def decorate(function: Callable) -> Callable:
         for option in reversed(options):

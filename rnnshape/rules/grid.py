@@ -11,18 +11,14 @@ import itertools
 from typing import Any, Iterable
 
 from rnnshape.errors import SpecError, UsageError, option_name
-from rnnshape.rules.layer import CONV_KEYS, CONV_LAYERS, LAYERS, LSTM_FAMILY, LayerSpec
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.options import GRID_FLAGS, LAYER_ONLY, OPTIONS
 from rnnshape.rules.words import shape_text
 
-# The flags a grid can vary, in the order rows are laid out (the first one changes slowest).
-GRID_FLAGS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "reset_after",
-              "use_bias", "unit_forget_bias", "unroll", "training")
-# Options that only some layers have: rows of other layers leave them unset (one row, not two).
-LAYER_ONLY_OPTIONS = {"reset_after": ("gru",), "unit_forget_bias": LSTM_FAMILY,
-                      "recurrent_activation": ("lstm", "gru", *CONV_LAYERS),
-                      # ConvLSTM rows take filters, channels and the map; the others units and features
-                      "units": LAYERS, "features": (*LAYERS, "rnn"), "cells": ("rnn",),
-                      **{key: CONV_LAYERS for key in CONV_KEYS}}
+# The flags a grid can vary (GRID_FLAGS, in the order rows are laid out: the first one changes
+# slowest) and the options only some layers have (LAYER_ONLY: rows of other layers leave them
+# unset, one row, not two; ConvLSTM rows take filters, channels and the map, the others units and
+# features) are declared with every option in rules/options.py.
 # Without --vary: the four combinations the tutorials walk through by hand.
 DEFAULT_GRID = ("return_sequences", "return_state")
 
@@ -57,15 +53,15 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
     --merge-mode applies to the Bidirectional rows only when bidirectional is varied."""
     rows = []
     layers = tuple(dict.fromkeys(layers))
-    for key in ("units", "features", "cells", *CONV_KEYS):  # given, and no row's layer takes it: make_spec names it
-        if base.get(key) is not None and not any(layer in LAYER_ONLY_OPTIONS[key] for layer in layers):
+    for key in (name for name in LAYER_ONLY if OPTIONS[name].shapes):  # given, no row's layer takes it: make_spec names it
+        if base.get(key) is not None and not any(layer in LAYER_ONLY[key] for layer in layers):
             return [dict(base, layer=layers[0])]
     for layer in layers:
         for values in itertools.product((False, True), repeat=len(flags)):
             row = dict(base, layer=layer, **dict(zip(flags, values)))
             if "bidirectional" in flags and not row["bidirectional"]:
                 row["merge_mode"] = None
-            foreign = [flag for flag, owners in LAYER_ONLY_OPTIONS.items() if layer not in owners]
+            foreign = [flag for flag, owners in LAYER_ONLY.items() if layer not in owners]
             if any(row.get(flag) and flag in flags for flag in foreign):
                 continue  # the same row as with the flag off: this layer has no such option
             rows.append(dict(row, **{flag: None for flag in foreign if flag in row}))

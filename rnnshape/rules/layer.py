@@ -11,70 +11,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.errors import SpecError, UsageError, option_name
+from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.options import ACTIVATIONS, CELLS, CONV, LAYER_OPTIONS, LSTM_FAMILY, MERGE_MODES, PADDINGS
+from rnnshape.rules.options import DEFAULTS as OPTION_DEFAULTS
+from rnnshape.rules.options import RECURRENT as LAYERS
 from rnnshape.rules.words import shape_text
 
-LAYERS = ("lstm", "gru", "simplernn")
-# ConvLSTM1D/2D/3D: an LSTM whose gates are convolutions over a feature map (channels_last only).
-CONV_LAYERS = ("convlstm1d", "convlstm2d", "convlstm3d")
-# keras.layers.RNN([cells...]): a list of cells (Keras wraps it in StackedRNNCells), --cells lstm:4,gru:3
-CELLS_LAYER = "rnn"
+# The layer kinds (rules/options.py): LSTM, GRU, SimpleRNN; ConvLSTM1D/2D/3D, an LSTM whose gates are
+# convolutions over a feature map (channels_last only); keras.layers.RNN([cells...]), a list of cells
+# (Keras wraps it in StackedRNNCells), --cells lstm:4,gru:3.
+CONV_LAYERS = CONV
+CELLS_LAYER = CELLS
 ALL_LAYERS = LAYERS + CONV_LAYERS + (CELLS_LAYER,)
-CELL_CLASS = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCell"}
-LSTM_FAMILY = ("lstm",) + CONV_LAYERS  # the layers with a cell state c, a forget gate and unit_forget_bias
-MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
+CELL_CLASS = {name: kind.cell_class for name, kind in KINDS.items() if kind.cell_class}
 # Accepted spellings of --layer, compared after lower-casing.
 LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn",
                  **{name: name for name in CONV_LAYERS},
                  **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)}, "rnn": "rnn"}
-KERAS_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN", "convlstm1d": "ConvLSTM1D",
-               "convlstm2d": "ConvLSTM2D", "convlstm3d": "ConvLSTM3D", "rnn": "RNN"}
+# The catalogue of layer kinds (rules/kinds.py), as the maps the rest of this module reads.
+KERAS_CLASS = {name: kind.keras_class for name, kind in KINDS.items()}
 # The names Keras gives these layers and their cells by default; the runner uses them
 # explicitly so that weight paths are the same run after run.
-KERAS_LAYER_NAME = {"lstm": "lstm", "gru": "gru", "simplernn": "simple_rnn", "convlstm1d": "conv_lstm1d",
-                    "convlstm2d": "conv_lstm2d", "convlstm3d": "conv_lstm3d", "rnn": "rnn"}
-KERAS_CELL_NAME = {"lstm": "lstm_cell", "gru": "gru_cell", "simplernn": "simple_rnn_cell",
-                   **{name: "conv_lstm_cell" for name in CONV_LAYERS}, "rnn": "stacked_rnn_cells"}
+KERAS_LAYER_NAME = {name: kind.layer_name for name, kind in KINDS.items()}
+KERAS_CELL_NAME = {name: kind.cell_name for name, kind in KINDS.items()}
 # Number of fused gate blocks in the kernels: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one.
-GATES = {"lstm": 4, "gru": 3, "simplernn": 1, **{name: 4 for name in CONV_LAYERS}, "rnn": 4}
+GATES = {name: len(kind.gates) for name, kind in KINDS.items()}
 # ConvLSTM: the spatial axes of the map of each step, in Keras' channels_last order.
-SPATIAL_AXES = {"convlstm1d": ("rows",), "convlstm2d": ("rows", "cols"), "convlstm3d": ("depth", "rows", "cols")}
-PADDINGS = ("valid", "same")
-# The options only ConvLSTM layers take (docs/cli.md), and those only the other layers take.
-CONV_KEYS = ("filters", "kernel_size", "strides", "padding", "depth", "rows", "cols", "channels")
+SPATIAL_AXES = {name: kind.spatial_axes for name, kind in KINDS.items() if kind.spatial_axes}
+# The options only ConvLSTM layers take (docs/cli.md).
+CONV_KEYS = tuple(option.name for option in LAYER_OPTIONS if option.group == "conv")
 CONV_DEFAULTS: dict[str, Any] = {"filters": 4, "kernel_size": 3, "strides": 1, "padding": "valid", "depth": 5,
                                  "rows": 5, "cols": 5, "channels": 1}
 
-DEFAULTS: dict[str, Any] = {
-    "layer": "lstm",
-    "units": 4,
-    "timesteps": 3,
-    "features": 2,
-    "batch": 1,
-    "return_sequences": False,
-    "return_state": False,
-    "stateful": False,
-    "go_backwards": False,
-    "bidirectional": False,
-    "merge_mode": None,
-    "reset_after": None,
-    "activation": None,
-    "recurrent_activation": None,
-    "use_bias": True,
-    "unit_forget_bias": None,
-    "dropout": 0.0,
-    "recurrent_dropout": 0.0,
-    "training": False,
-    "unroll": False,
-    "initial_state": None,
-    "seed": 0,
-    "lengths": None,
-    "kernel_init": None,
-    "recurrent_init": None,
-    "bias_init": None,
-    "input": "random",
-    **{key: None for key in CONV_KEYS},  # ConvLSTM only; resolved from CONV_DEFAULTS
-    "cells": None,  # --layer rnn only: lstm:4,gru:3
-}
+DEFAULTS: dict[str, Any] = dict(OPTION_DEFAULTS)  # every layer option, declared in rules/options.py
 # Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
 INITIALIZERS = {
     "zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
@@ -88,16 +57,13 @@ MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D w
 INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
              "bias_init": "bias_initializer"}
 SIZE_KEYS = ("batch", "timesteps", "features")
-# Keras activation names rnnshape accepts (and measure.cells recomputes in numpy).
-ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "relu6", "linear", "softsign", "softplus", "exponential")
-DEFAULT_ACTIVATION = {"lstm": "tanh", "gru": "tanh", "simplernn": "tanh", **{name: "tanh" for name in CONV_LAYERS},
-                      "rnn": "tanh"}
-DEFAULT_RECURRENT_ACTIVATION = {"lstm": "sigmoid", "gru": "sigmoid",  # SimpleRNN has none
-                                **{name: "sigmoid" for name in CONV_LAYERS}}
+DEFAULT_ACTIVATION = {name: kind.activation for name, kind in KINDS.items()}
+DEFAULT_RECURRENT_ACTIVATION = {name: kind.recurrent_activation for name, kind in KINDS.items()
+                                if kind.recurrent_activation}  # SimpleRNN has none
 BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
 INITIAL_STATE_KINDS = ("zeros", "random")  # --initial-state values other than a .npy file
-FLAG_KEYS = ("return_sequences", "return_state", "stateful", "go_backwards", "bidirectional", "use_bias",
-             "training", "unroll")
+# the true/false options that are never unset (reset_after and unit_forget_bias are resolved per layer)
+FLAG_KEYS = tuple(option.name for option in LAYER_OPTIONS if option.kind == "flag" and option.default is not None)
 INPUT_KINDS = ("random", "arange", "ones", "zeros")  # --input values other than a file
 INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
     "units": (1, 1_000_000),  # the memory estimate is the real guard.

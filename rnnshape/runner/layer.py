@@ -12,6 +12,7 @@ import numpy as np
 
 from rnnshape.errors import BackendError
 from rnnshape.rules import progress
+from rnnshape.rules.kinds import KINDS
 from rnnshape.rules.layer import (
     INIT_KEYS,
     SEEDLESS_INITIALIZERS,
@@ -254,7 +255,7 @@ def _probe_cells(spec: LayerSpec, prepared: Prepared, probe: Probe, raw: list[An
     weights = list(prepared.weights)
     tensor, finals = x, []
     for index, (kind, units) in enumerate(spec.cells):
-        cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simplernn": keras.layers.SimpleRNN}[kind]
+        cls = getattr(keras.layers, KINDS[kind].keras_class)
         single = cls(units, return_sequences=True, return_state=True, go_backwards=spec.go_backwards and index == 0)
         single.build(tensor.shape)
         count = len(single.weights)

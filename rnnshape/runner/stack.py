@@ -11,6 +11,7 @@ import numpy as np
 
 from rnnshape.errors import BackendError
 from rnnshape.rules import progress
+from rnnshape.rules.kinds import KINDS
 from rnnshape.runner.build import _as_list
 from rnnshape.runner.numbers import deterministic_stack_input, deterministic_weights
 from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
@@ -50,7 +51,7 @@ def stack_layer(keras: Any, token: Any, return_state: bool = False) -> Any:
     layers = keras.layers
     # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
-        cls = getattr(layers, {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[token.kind])
+        cls = getattr(layers, KINDS[token.kind].keras_class)
         options = {key: value for key, value in (("reset_after", token.reset_after), ("activation", token.activation),
                                                  ("recurrent_activation", token.recurrent_activation))
                    if value is not None}

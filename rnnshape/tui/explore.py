@@ -32,14 +32,13 @@ from textual.widgets._key_panel import BindingsTable
 from rnnshape import files
 from rnnshape.api.explore import FLAGS, Explorer
 from rnnshape.errors import RnnshapeError
-from rnnshape.rules.layer import LAYERS, MERGE_MODES
+from rnnshape.rules.layer import LAYERS
+from rnnshape.rules.options import EXPLORE_FLAGS, MERGE_MODES, applies
 from rnnshape.views.explore import PANES, change_line, panes
 
-# flag -> its key (shown in the footer and on its checkbox)
-FLAG_KEYS = {"return_sequences": "s", "return_state": "r", "stateful": "t", "go_backwards": "g",
-             "bidirectional": "b", "reset_after": "a"}
-FLAG_NAMES = {"return_sequences": "Return sequences", "return_state": "Return state", "stateful": "Stateful",
-              "go_backwards": "Go backwards", "bidirectional": "Bidirectional", "reset_after": "Reset after"}
+# flag -> its key (shown in the footer and on its checkbox) and its name, from the option table
+FLAG_KEYS = {flag: key for flag, (key, _) in EXPLORE_FLAGS.items()}
+FLAG_NAMES = {flag: label for flag, (_, label) in EXPLORE_FLAGS.items()}
 TEXT_OPTIONS = ("units", "timesteps", "features", "batch", "lengths", "kernel_init", "recurrent_init", "bias_init",
                 "input")
 PLACEHOLDERS = {"lengths": "L1,L2,...", "kernel_init": "default", "recurrent_init": "default",
@@ -171,7 +170,8 @@ class ExploreApp(App[int]):
                     yield Label("merge (m)")
                     yield Select([(mode, mode) for mode in MERGE_MODES], value=self.explorer.get("merge_mode") or "concat",
                                  allow_blank=False, compact=True, id="opt-merge_mode")
-                yield Flag("a reset_after", self.explorer.flag("reset_after"), id="opt-reset_after")
+                yield Flag(f"{FLAG_KEYS['reset_after']} reset_after", self.explorer.flag("reset_after"),
+                           id="opt-reset_after")
                 for key in TEXT_OPTIONS[5:]:
                     yield from self._input_row(key)
             with VerticalScroll(id="panes"):
@@ -216,8 +216,9 @@ class ExploreApp(App[int]):
         self._request(self.explorer.set(flag, event.value))
 
     def _shown_flag(self, flag: str) -> bool:
-        """A flag's box as it shows the session: reset_after is GRU's alone, off for another layer."""
-        return self.explorer.flag(flag) and (flag != "reset_after" or self.explorer.get("layer") == "gru")
+        """A flag's box as it shows the session: a flag the layer does not take (reset_after for
+        anything but a GRU) shows off."""
+        return self.explorer.flag(flag) and applies(flag, self.explorer.get("layer") or "lstm")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.value is not Select.BLANK:
@@ -360,9 +361,11 @@ class ExploreApp(App[int]):
 
     def _sync_controls(self) -> None:
         """The flags and selects as the session has them (after a key, or a refused value)."""
+        layer = self.explorer.get("layer") or "lstm"
         for flag in FLAGS:
             self.query_one(f"#opt-{flag}", Checkbox).value = self._shown_flag(flag)
-        self.query_one("#opt-reset_after", Checkbox).disabled = self.explorer.get("layer") != "gru"
+            if not applies(flag, "lstm") or not applies(flag, layer):  # a layer-only flag: greyed where it does not apply
+                self.query_one(f"#opt-{flag}", Checkbox).disabled = not applies(flag, layer)
         self.query_one("#opt-merge_mode", Select).disabled = not self.explorer.get("bidirectional")
         self.query_one("#opt-layer", Select).value = self.explorer.get("layer")
         self.query_one("#opt-merge_mode", Select).value = self.explorer.get("merge_mode") or "concat"

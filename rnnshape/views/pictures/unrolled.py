@@ -22,6 +22,7 @@ from typing import Any, Iterator
 from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
+from rnnshape.rules.options import NUMBERS_ONLY
 from rnnshape.rules.words import diff_text as diff_words
 from rnnshape.rules.words import shape_text
 
@@ -768,7 +769,8 @@ def compare_diagrams(rows: list[dict[str, Any]], specs: list[Any], ascii: bool =
     return ComparePictures(rows, specs, ascii)
 
 
-LAYER_SPECIFIC = ("layer", "reset_after", "recurrent_activation", "unit_forget_bias")
+# The layer and the options only some layers have that change numbers, not shapes (null for the others).
+LAYER_SPECIFIC = ("layer", *NUMBERS_ONLY)
 
 
 def structure_groups(rows: list[dict[str, Any]], specs: list[Any]) -> list[list[int]]:

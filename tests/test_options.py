@@ -1,0 +1,77 @@
+"""Each layer option is declared once (rnnshape/rules/options.py): the command line, the public
+signatures, the spec's defaults, compare's grid and explore's checkboxes agree with the table."""
+
+from __future__ import annotations
+
+import inspect
+
+import click
+import pytest
+
+import rnnshape
+from rnnshape.cli import cli
+from rnnshape.rules import layer as layer_rules
+from rnnshape.rules.grid import GRID_FLAGS
+from rnnshape.rules.options import LAYER_OPTIONS, OPTIONS
+
+# command -> the option groups its command line and its function take
+GROUPS = {"inspect": ("layer", "conv", "cells"), "compare": ("layer", "conv", "cells"), "trace": ("layer",),
+          "stateful": ("layer",), "generate": ("layer",), "explore": ("layer",)}
+# options a command fixes itself (stateful is always stateful)
+FIXED = {"stateful": ("stateful",), "generate": ("stateful", "return_sequences")}
+
+
+def table(command: str) -> list:
+    return [option for option in LAYER_OPTIONS
+            if option.group in GROUPS[command] and option.name not in FIXED.get(command, ())]
+
+
+@pytest.mark.parametrize("command", list(GROUPS))
+def test_the_command_line_is_the_table(command):
+    params = {param.name: param for param in cli.get_command(None, command).params
+              if isinstance(param, click.Option)}
+    for option in table(command):
+        param = params.get(option.name)
+        assert param is not None, f"{command} has no {option.flag}"
+        assert option.flag in param.opts
+        if option.kind == "flag":
+            assert param.secondary_opts == [f"--no-{option.flag[2:]}"], option.name
+        if option.kind != "layer" or command != "compare":  # compare's --layer repeats
+            assert param.default == option.cli_default, option.name
+            assert param.help == option.help, option.name
+        if option.choices:
+            assert tuple(param.type.choices) == option.choices, option.name
+
+
+@pytest.mark.parametrize("command", ["inspect", "compare", "trace", "stateful", "generate"])
+def test_the_public_function_takes_every_option_with_the_command_lines_default(command):
+    parameters = inspect.signature(getattr(rnnshape, command)).parameters
+    for option in table(command):
+        name = "layers" if command == "compare" and option.name == "layer" else option.name
+        assert name in parameters, f"rnnshape.{command}() has no {name}="
+        if name != "layers":
+            assert parameters[name].default == option.cli_default, (command, name)
+
+
+def test_the_spec_defaults_the_grid_and_the_layer_only_rule_come_from_the_table():
+    assert layer_rules.DEFAULTS == {option.name: option.default for option in LAYER_OPTIONS}
+    assert GRID_FLAGS == tuple(option.name for option in LAYER_OPTIONS if option.grid)
+    vary = next(p for p in cli.get_command(None, "compare").params if p.name == "vary")
+    assert vary.type.convert("reset-after", None, None) == "reset_after"
+    assert OPTIONS["reset_after"].applies_to("gru") and not OPTIONS["reset_after"].applies_to("lstm")
+    # the rule is the one make_spec enforces
+    with pytest.raises(rnnshape.SpecError, match="applies only with --layer gru"):
+        layer_rules.make_spec(layer="lstm", reset_after=False)
+    for name, option in OPTIONS.items():
+        if option.layers is not None and option.group == "layer" and option.kind == "flag":
+            outsider = next(kind for kind in layer_rules.LAYERS if kind not in option.layers)
+            with pytest.raises(rnnshape.SpecError):
+                layer_rules.make_spec(layer=outsider, **{name: True})
+
+
+def test_explore_has_a_checkbox_key_for_each_flag_the_table_gives_one():
+    from rnnshape.api.explore import FLAGS
+
+    assert FLAGS == tuple(option.name for option in LAYER_OPTIONS if option.explore_key)
+    keys = [option.explore_key for option in LAYER_OPTIONS if option.explore_key]
+    assert len(keys) == len(set(keys))
