@@ -6,12 +6,11 @@ from typing import Any, Iterable
 
 from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import UsageError
+from rnnshape.results import CompareResult, ViewOptions
 from rnnshape.rules.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
 from rnnshape.rules.limits import Limits, check_size, check_time, run_passes
 from rnnshape.rules.options import FIXABLE
-from rnnshape.results import CompareResult, ViewOptions
-
 
 
 def compare(layers: str | Iterable[str] = ("lstm",), *, vary: Iterable[str] = (), fixed: Iterable[str] | None = None,

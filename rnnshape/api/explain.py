@@ -7,9 +7,9 @@ import os
 from typing import Any
 
 from rnnshape.errors import UsageError
+from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits
-from rnnshape.results import ModelResult, ViewOptions
 
 
 def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,

@@ -12,9 +12,9 @@ import shlex
 from typing import Any
 
 from rnnshape.api.inspect import inspect
+from rnnshape.results import InspectResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.options import EXPLORE_FLAGS, applies
-from rnnshape.results import InspectResult
 
 # The options the screen has a control for, in the order the controls are laid out.
 CONTROLLED = ("layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state", "stateful",

@@ -9,10 +9,10 @@ from typing import Any
 
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.files import DEFAULT_MAX_FILE_BYTES
+from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.rules.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, make_spec
 from rnnshape.rules.limits import Limits, check_model_run
 from rnnshape.rules.network import refused_objects
-from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.versions import versions
 
 INSPECTABLE = ("lstm", "gru", "simplernn", "convlstm")

@@ -8,12 +8,26 @@ from typing import Any
 
 from rnnshape.api._common import make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
+from rnnshape.results import PortResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
 from rnnshape.rules.limits import Limits, check_size
-from rnnshape.rules.port import (DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, SavedLayer, check_state_dict, conversion_code,
-                                 describe_state_dict, find_saved_layer, kind_of_state_dict, recurrent_paths, saved_layers,
-                                 refuse_unportable, saved_layer, state_dict_options)
-from rnnshape.results import PortResult
+from rnnshape.rules.port import (
+    DIRECTIONS_TO,
+    PORTABLE,
+    TORCH_CLASS,
+    Port,
+    SavedLayer,
+    check_state_dict,
+    conversion_code,
+    describe_state_dict,
+    find_saved_layer,
+    kind_of_state_dict,
+    recurrent_paths,
+    refuse_unportable,
+    saved_layer,
+    saved_layers,
+    state_dict_options,
+)
 from rnnshape.versions import versions
 
 MAX_TORCH_FILE_BYTES = 1 << 30
@@ -310,8 +324,8 @@ def _port_model(path: str, name: str | None, options: dict[str, Any], save: str 
         _check_input(layer.path, _saved_features(found[1]), input_file)
 
     from rnnshape.measure.model import model_data
-    from rnnshape.runner import model as model_runner
     from rnnshape.runner import keras_port
+    from rnnshape.runner import model as model_runner
 
     try:
         keras_model = load_checked_model(path, saved)

@@ -6,10 +6,10 @@ from typing import Iterable
 
 from rnnshape.api._common import check_seed, stack_run_mode
 from rnnshape.errors import BackendError, RnnshapeError
+from rnnshape.results import StackResult, ViewOptions
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.rules.stack import incompatible_error, parse_tokens, plan_stack, repair
-from rnnshape.results import StackResult, ViewOptions
 from rnnshape.versions import versions
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, spec_options, on_backend, run_modes, tensorflow_backend
+from rnnshape.api._common import make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
 from rnnshape.errors import UsageError
+from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
 from rnnshape.rules.limits import Limits, check_size
-from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.versions import versions
 
 STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pass, readers, a shuffled batch

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
+from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules import stateful_loops as loops
 from rnnshape.rules.layer import input_file_name
 from rnnshape.rules.limits import Limits, check_size
-from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.versions import versions
 
 FIT_DEFAULT_BATCH = 2  # two series: a row can continue the wrong one

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import RnnshapeError, UsageError
+from rnnshape.results import WhyResult
+from rnnshape.rules.kinds import KINDS
 from rnnshape.rules.why import Diagnosis, Fix, recognise, sequence_target
 from rnnshape.rules.words import shape_text
-from rnnshape.results import WhyResult
 from rnnshape.versions import versions
 
-RECURRENT_CLASSES = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simplernn"}
+RECURRENT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
 
 
 def why(text: str | None = None, *, file: str | None = None, model: str | None = None, y: str | None = None,

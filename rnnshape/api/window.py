@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rnnshape.errors import ExpectationFailed, RnnshapeError
+from rnnshape.results import WindowResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB
 from rnnshape.rules.limits import Limits, memory_guard
 from rnnshape.rules.window import make_window_spec
-from rnnshape.results import WindowResult
 from rnnshape.versions import versions
 
 

@@ -15,8 +15,17 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from rnnshape.cli.output import dumps, dumps_chunks, envelope, error_entry
-from rnnshape.cli.streams import (ChunkedStdout, StdoutClosed, StdoutFailed, discard_stdout, emit, encodes, stdout_closed_at_start,
-                                  tolerate_unencodable, writing_stdout)
+from rnnshape.cli.streams import (
+    ChunkedStdout,
+    StdoutClosed,
+    StdoutFailed,
+    discard_stdout,
+    emit,
+    encodes,
+    stdout_closed_at_start,
+    tolerate_unencodable,
+    writing_stdout,
+)
 from rnnshape.errors import BackendError, ExitCode, InternalError, RnnshapeError, UsageError
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -8,8 +8,14 @@ import click
 from click.core import ParameterSource
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option, layer_options, static_option,
-                                  without_view_options)
+from rnnshape.cli.options import (
+    CONTEXT_SETTINGS,
+    export_options,
+    json_option,
+    layer_options,
+    static_option,
+    without_view_options,
+)
 from rnnshape.errors import RnnshapeError
 from rnnshape.rules.grid import GRID_FLAGS, canonical_flag
 from rnnshape.rules.layer import BACKENDS

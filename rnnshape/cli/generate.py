@@ -7,7 +7,14 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import CONTEXT_SETTINGS, backend_option, export_options, json_option, layer_options, without_view_options
+from rnnshape.cli.options import (
+    CONTEXT_SETTINGS,
+    backend_option,
+    export_options,
+    json_option,
+    layer_options,
+    without_view_options,
+)
 from rnnshape.rules.generate import DEFAULT_STEPS, MAX_STEPS
 
 

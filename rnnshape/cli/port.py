@@ -7,8 +7,7 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import (ACTIVATION, CONTEXT_SETTINGS, json_option,
-                                  max_memory_option, max_seconds_option)
+from rnnshape.cli.options import ACTIVATION, CONTEXT_SETTINGS, json_option, max_memory_option, max_seconds_option
 from rnnshape.rules.options import MERGE_MODES
 from rnnshape.rules.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
 

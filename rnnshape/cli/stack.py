@@ -7,8 +7,14 @@ from typing import Any
 import click
 
 from rnnshape.cli.app import execute
-from rnnshape.cli.options import (CONTEXT_SETTINGS, export_options, json_option, limit_options, static_option,
-                                  without_view_options)
+from rnnshape.cli.options import (
+    CONTEXT_SETTINGS,
+    export_options,
+    json_option,
+    limit_options,
+    static_option,
+    without_view_options,
+)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnshape.errors import UsageError
 from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check, max_abs_diff
 from rnnshape.measure.checks import differ as _differ
 from rnnshape.measure.checks import equal as _equal
 from rnnshape.measure.checks import flat as _flat
-from rnnshape.errors import UsageError
 from rnnshape.rules.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpec, ShapeComparison
 from rnnshape.versions import versions
 

@@ -11,8 +11,21 @@ import numpy as np
 
 from rnnshape.measure.checks import EQUAL_TOLERANCE, Check, flat, max_abs_diff
 from rnnshape.rules.layer import LayerSpec
-from rnnshape.rules.stateful import (BIDIRECTIONAL_RULE, chunk_bounds, GO_BACKWARDS_RULE, RULES, Direction, directions,
-                                     keras_input, one_pass_names, order_text, read_order, shuffle_rows, state_names)
+from rnnshape.rules.stateful import (
+    BIDIRECTIONAL_RULE,
+    GO_BACKWARDS_RULE,
+    RULES,
+    Direction,
+    chunk_bounds,
+    directions,
+    keras_input,
+    one_pass_names,
+    order_text,
+    read_order,
+    shuffle_rows,
+    state_names,
+)
+
 
 # ---- expected outputs from one sequence of h per direction ----------------------------------
 def _time_ordered(seq: np.ndarray, direction: Direction) -> np.ndarray:

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.rules.network import diagnosis, is_time_axis_head
-from rnnshape.rules.targets import (assumed_loss, encoding_problem, is_sparse, loss_label, per_element_words,
-                                    sizes_text)
+from rnnshape.rules.targets import assumed_loss, encoding_problem, is_sparse, loss_label, per_element_words, sizes_text
 from rnnshape.rules.words import shape_text
 
 TOLERANCE = 1e-6  # relative: the same pairs summed in another order

@@ -12,8 +12,8 @@ import numpy as np
 from rnnshape.errors import BackendError
 from rnnshape.measure import cells
 from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check, max_abs_diff
-from rnnshape.rules.layer import LayerSpec
 from rnnshape.measure.inspect import padding_note
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.rules.trace import equations, reading_text, weights_layout
 
 # Above this the numpy recomputation does not describe the layer: exit 3.

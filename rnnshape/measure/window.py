@@ -10,6 +10,7 @@ import numpy as np
 from rnnshape.measure.checks import Check, exact, max_abs_diff
 from rnnshape.rules.window import WindowSpec
 
+
 def make_series(spec: WindowSpec) -> np.ndarray:
     """series[t, f] = t + f * length: feature 0 reads as the step index, and every value is
     distinct, so a window taken one step off can never compare equal."""

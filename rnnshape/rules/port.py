@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.errors import UsageError
+from rnnshape.rules.kinds import KINDS
 from rnnshape.rules.layer import KERAS_CELL_NAME, KERAS_LAYER_NAME, LayerSpec
 
 PORTABLE = ("lstm", "gru", "simplernn")
 DIRECTIONS_TO = ("torch",)  # --to
 DIRECTIONS_FROM = ("torch",)  # --from
-TORCH_CLASS = {"lstm": "LSTM", "gru": "GRU", "simplernn": "RNN"}
+TORCH_CLASS = {name: KINDS[name].torch_class for name in ("lstm", "gru", "simplernn")}
 KERAS_GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h"), "simplernn": ("h",)}
 TORCH_GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "simplernn": ("h",)}
 # torch's gate block j holds Keras' gate block TORCH_BLOCK_FROM_KERAS[layer][j] (both orders are
@@ -492,7 +493,7 @@ def conversion_code(port: Port, direction: str) -> str:
 # Everything here reads the config Keras saved (config.json of a .keras file, the model_config of
 # a legacy .h5 file, or a live layer serialized the same way): whether torch.nn can compute the
 # layer is decided before TensorFlow is imported, and the refusal names the layer's own setting.
-PORT_CLASSES = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "simplernn"}
+PORT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
 CELL_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
 CONV_CLASSES = ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 CONTAINER_CLASSES = ("Sequential", "Functional", "Model")

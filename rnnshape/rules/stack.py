@@ -26,8 +26,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.rules.layer import (ACTIVATIONS, BYTES_PER_FLOAT, CONV_LAYERS, FLOPS_PER_SECOND, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES,
-                           SECONDS_PER_WEIGHT, make_spec, pass_seconds)
+from rnnshape.rules.layer import (
+    ACTIVATIONS,
+    BYTES_PER_FLOAT,
+    CONV_LAYERS,
+    FLOPS_PER_SECOND,
+    GATES,
+    INT_LIMITS,
+    KERAS_LAYER_NAME,
+    LAYER_ALIASES,
+    SECONDS_PER_WEIGHT,
+    make_spec,
+    pass_seconds,
+)
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")

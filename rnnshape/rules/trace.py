@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
 from rnnshape.errors import SpecError
 
 # Terminal elision: sequences longer than this show the first and last SHOWN_EDGE steps read.

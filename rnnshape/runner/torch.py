@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError, UsageError
+from rnnshape.rules.kinds import KINDS
 
 INSTALL = 'pip install "rnnshape[torch]"  (or: pip install torch)'
 _torch: Any = None
@@ -37,7 +38,7 @@ class TorchRun:
     version: str
 
 
-MODULES = {"lstm": "LSTM", "gru": "GRU", "simplernn": "RNN"}
+MODULES = {name: KINDS[name].torch_class for name in ("lstm", "gru", "simplernn")}
 
 
 def run(layer: str, constructor: dict[str, Any], state: dict[str, np.ndarray], x: np.ndarray) -> TorchRun:

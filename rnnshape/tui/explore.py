@@ -16,9 +16,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, Iterator
-
 from itertools import groupby
+from typing import Any, Iterator
 
 from rich import box
 from rich.table import Table

@@ -9,7 +9,6 @@ import re
 import sys
 from typing import Any, Iterator, TextIO
 
-
 from rich import box
 from rich.console import Console
 from rich.table import Table

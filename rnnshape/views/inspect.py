@@ -9,8 +9,16 @@ from typing import Any, Iterator
 from rich.table import Table
 from rich.text import Text
 
-from rnnshape.views.common import (ASCII_TABLE_BOX, TABLE_BOX, axes_text, checks_table, diff_text, render_values,
-                                   header_line, shape_text)
+from rnnshape.views.common import (
+    ASCII_TABLE_BOX,
+    TABLE_BOX,
+    axes_text,
+    checks_table,
+    diff_text,
+    header_line,
+    render_values,
+    shape_text,
+)
 from rnnshape.views.pictures.unrolled import diagram_for
 
 

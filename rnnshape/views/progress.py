@@ -48,10 +48,10 @@ class ProgressDisplay:
         return f"{self.label} ({index + 1}/{total})" if total > 1 else self.label
 
     def _open(self, details: dict[str, Any]) -> None:
+        import shutil
+
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        import shutil
 
         try:
             width = os.get_terminal_size(self.stream.fileno()).columns
