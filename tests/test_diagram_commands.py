@@ -17,7 +17,9 @@ from rich.console import Console
 
 from rnnshape.measure.stack import plan_data
 from rnnshape.measure.stateful import picture_facts
-from rnnshape.views.pictures import unrolled as pictures
+from rnnshape.views.pictures import compare as compare_pictures
+from rnnshape.views.pictures import stack as stack_pictures
+from rnnshape.views.pictures import stateful as stateful_pictures
 from rnnshape.measure.inspect import layer_data
 from rnnshape.rules.layer import make_spec
 from rnnshape.rules.stack import parse_tokens, plan_stack
@@ -47,20 +49,20 @@ def golden(name: str, text: str) -> None:
 
 def stack_diagram(data: dict, ascii=False):
     """The stack picture of a data object (its tokens parsed again here, as the API keeps them)."""
-    return pictures.stack_diagram(data, parse_tokens([layer["spec"] for layer in data["layers"]]), ascii=ascii)
+    return stack_pictures.stack_diagram(data, parse_tokens([layer["spec"] for layer in data["layers"]]), ascii=ascii)
 
 
 def compare_diagrams(rows: list):
-    return pictures.compare_diagrams(rows, [make_spec(**row["config"]) for row in rows])
+    return compare_pictures.compare_diagrams(rows, [make_spec(**row["config"]) for row in rows])
 
 
 def structure_groups(rows: list):
-    return pictures.structure_groups(rows, [make_spec(**row["config"]) for row in rows])
+    return compare_pictures.structure_groups(rows, [make_spec(**row["config"]) for row in rows])
 
 
 def stateful_diagram(data: dict, ascii=False):
     """The stateful picture of a data object, with the differences measured from that data."""
-    return pictures.stateful_diagram(make_spec(**data["config"]), data, picture_facts(data), ascii=ascii)
+    return stateful_pictures.stateful_diagram(make_spec(**data["config"]), data, picture_facts(data), ascii=ascii)
 
 
 def stack_data(words: str, timesteps=5, features=2, batch=1) -> dict:

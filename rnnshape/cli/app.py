@@ -273,7 +273,7 @@ def _drawable(result: Any, command: str) -> Any:
         return result
     import dataclasses
 
-    from rnnshape.views.pictures.unrolled import UNICODE
+    from rnnshape.views.pictures.canvas import UNICODE
 
     if encodes("".join(UNICODE.values())):
         return result

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from rnnshape.rules.grid import check_totals, reference_rows, row_changes
 from rnnshape.views.common import TABLE_BOX, axes_text, boxed, diff_text, header_line, render_values, shape_text
-from rnnshape.views.pictures.unrolled import compare_diagrams
+from rnnshape.views.pictures.compare import compare_diagrams
 
 KERAS_PREFIX = "keras.layers."
 CHANGE_STYLE = "bold yellow"

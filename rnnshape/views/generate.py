@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, diff_text, header_line, shape_text
-from rnnshape.views.pictures.unrolled import ASCII, UNICODE
+from rnnshape.views.pictures.canvas import ASCII, UNICODE
 
 MAX_ROWS = 16  # table rows shown before the middle is elided (JSON has every step with --values)
 

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, run_text, shape_text
-from rnnshape.views.pictures.unrolled import stack_diagram
+from rnnshape.views.pictures.stack import stack_diagram
 
 
 def render(result: Any, width: int) -> Iterator[Any]:

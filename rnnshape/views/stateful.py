@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnnshape.views.common import TABLE_BOX, axes_text, boxed, checks_table, diff_text, header_line, shape_text
-from rnnshape.views.pictures.unrolled import stateful_diagram
+from rnnshape.views.pictures.stateful import stateful_diagram
 
 
 def render(result: Any, width: int) -> Iterator[Any]:

@@ -11,7 +11,7 @@ from rich.console import Console, ConsoleOptions
 from rich.text import Text
 
 from rnnshape.rules.words import shape_text
-from rnnshape.views.pictures.unrolled import ASCII, STYLE_CELL, STYLE_INPUT, STYLE_OUTPUT, UNICODE, Canvas, _wrapped
+from rnnshape.views.pictures.canvas import ASCII, STYLE_CELL, STYLE_INPUT, STYLE_OUTPUT, UNICODE, Canvas, _wrapped
 
 
 def model_diagram(data: dict[str, Any], ascii: bool = False) -> "ModelDiagram":
