@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rnnshape.errors import ExpectationFailed
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.kinds import KINDS as LAYER_KINDS
 from rnnshape.rules.words import axes_text, shape_text
 
 DEFAULT_UNITS = 8  # the units of a layer the message does not name
@@ -167,7 +167,7 @@ def _rnn_token(layer: str | None) -> str:
     return "lstm"
 
 
-_KERAS_CLASS = {name: KINDS[name].keras_class for name in ("lstm", "gru", "simplernn")}
+_KERAS_CLASS = {name: LAYER_KINDS[name].keras_class for name in ("lstm", "gru", "simplernn")}
 _DEFAULT_NAME = re.compile(r"^(lstm|gru|simple_rnn|bidirectional)(_\d+)?$")
 
 
@@ -546,7 +546,8 @@ def _stateful_unknown_batch(match: re.Match, text: str, wording: str) -> Diagnos
                      match.group(0), wording, None, tuple(shapes), causes, fixes)
 
 
-STATE_COUNT = {KINDS[name].keras_class: 2 if KINDS[name].has_cell_state else 1 for name in ("lstm", "gru", "simplernn")}
+STATE_COUNT = {LAYER_KINDS[name].keras_class: 2 if LAYER_KINDS[name].has_cell_state else 1
+               for name in ("lstm", "gru", "simplernn")}
 
 
 def _initial_state_count(match: re.Match, text: str, wording: str) -> Diagnosis:
