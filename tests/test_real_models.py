@@ -70,7 +70,7 @@ def _expected_verdict(made) -> str:
 @pytest.mark.parametrize("name", [entry.name for entry in CORPUS])
 def test_shapes_and_target_verdicts_agree_with_keras(corpus, name):
     import rnnshape
-    from rnnshape.rules.why import NoShapeError
+    from rnnshape.rules.why_diagnosis import NoShapeError
 
     made = corpus[name]
     entry = made["entry"]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import rnnshape
-from rnnshape.rules.why import NoShapeError, first_error_line, parse_shape, recognise
+from rnnshape.rules.why import recognise
+from rnnshape.rules.why_diagnosis import NoShapeError, first_error_line, parse_shape
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "why").glob("*.txt"))
 

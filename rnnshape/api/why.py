@@ -8,7 +8,9 @@ from typing import Any
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.results import WhyResult
 from rnnshape.rules.kinds import KINDS
-from rnnshape.rules.why import Diagnosis, Fix, recognise, sequence_target
+from rnnshape.rules.why import recognise
+from rnnshape.rules.why_diagnosis import Diagnosis, Fix
+from rnnshape.rules.why_targets import sequence_target
 from rnnshape.rules.words import shape_text
 from rnnshape.versions import versions
 
@@ -86,7 +88,7 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
     measured = verdict_text(verdict, "y")
     output_text = shape_text(tuple("None" if d is None else d for d in loaded.output_shape))
     if verdict["agree"]:
-        from rnnshape.rules.why import NoShapeError
+        from rnnshape.rules.why_diagnosis import NoShapeError
 
         raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns {output_text} and y is "
                            f"{shape_text(y_shape)}; {measured}")

@@ -105,7 +105,7 @@ def sizes_text(y: list[int], expected: list[int], sparse: bool, label: str = "y"
 def target_diagnosis_for_why(model_name: str, output_text: str, verdict: dict[str, Any], measured: str) -> Any:
     """why --model --y when the problem is not a sequence output against 2-D targets (that one
     keeps rules.why's diagnosis and its stacks): the label encoding, a refusal, or another broadcast."""
-    from rnnshape.rules.why import Cause, Diagnosis, ShapeWord
+    from rnnshape.rules.why_diagnosis import Cause, Diagnosis, ShapeWord
 
     y, expected = verdict["y_shape"], verdict["expected_y_shape"]
     shapes = (ShapeWord("output", tuple(verdict["prediction_shape"]),
