@@ -66,7 +66,7 @@ def stacks(draw):
     from rnnshape.rules.stack import parse_tokens
 
     words = []
-    for position in range(draw(st.integers(1, 4))):
+    for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["lstm", "gru", "simplernn", "dense", "td", "repeat"]))
         n = draw(st.integers(1, 5))
         if kind in ("lstm", "gru", "simplernn"):

@@ -297,7 +297,7 @@ def test_errors_provoked_in_keras_3_get_the_right_top_cause(provoked):
 
 
 def test_a_provoked_runtime_error_and_a_convlstm_fix_build_with_keras(provoked, invoke):
-    for what, message, kind, _ in (provoked[0], provoked[-1]):
+    for what, message, _kind, _ in (provoked[0], provoked[-1]):
         result = invoke(["why", message, "--json"])
         document = json.loads(result.stdout)
         assert result.exit_code == 0, document["errors"]

@@ -174,7 +174,7 @@ def windows_data(spec: LayerSpec, look_back: int, run: Any) -> dict[str, Any]:
     read_seq, *read_finals = run.as_read
     rows, checks = [], []
     entering_vs_read, entering_vs_right, output_vs_one = [], [], []
-    for k, (entering, leaving, output) in enumerate(run.windows):
+    for k, (entering, _leaving, output) in enumerate(run.windows):
         h_in = entering[0]
         vs_read = max_abs_diff(h_in, read_seq[:, k * look_back - 1]) if k else max_abs_diff(h_in, 0 * h_in)
         vs_right = max_abs_diff(h_in, h_seq[:, k - 1]) if k else max_abs_diff(h_in, 0 * h_in)
@@ -209,7 +209,7 @@ def windows_data(spec: LayerSpec, look_back: int, run: Any) -> dict[str, Any]:
     chunks = []
     steps = run.x.shape[1]
     chunk_diffs = []
-    for j, (entering, leaving, output) in enumerate(run.chunks):
+    for j, (_entering, _leaving, output) in enumerate(run.chunks):
         start, stop = j * look_back, min(steps, (j + 1) * look_back)
         diff = max_abs_diff(output, h_seq[:, stop - 1])
         chunk_diffs.append(diff)

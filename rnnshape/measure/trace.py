@@ -124,7 +124,7 @@ def measure(run: Any, traces: list[cells.CellTrace]) -> list[Check]:
         checks.append(Check("output is h, not c: it differs from the recomputed c at the same steps",
                             diff > EQUAL_TOLERANCE, diff, "differ"))
     if run.mask is None and spec.timesteps > 1:
-        for d, tr in zip(run.directions, traces):
+        for d, _trace in zip(run.directions, traces):
             other = cells.run(spec.layer, run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
                               activation_name=d.activation, recurrent_activation_name=d.recurrent_activation,
                               reset_after=bool(d.reset_after), go_backwards=not d.go_backwards)

@@ -229,7 +229,7 @@ def main() -> int:
     missed = 0
     for what, against, metric, value, base, ratio, budget in rows:
         unit = "s" if metric == "wall" else "MiB"
-        fmt = (lambda v: f"{v:.3f}{unit}") if metric == "wall" else (lambda v: f"{v:.0f}{unit}")
+        fmt = (lambda v, unit=unit: f"{v:.3f}{unit}") if metric == "wall" else (lambda v, unit=unit: f"{v:.0f}{unit}")
         ok = ratio <= budget
         missed += not ok
         print(f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "

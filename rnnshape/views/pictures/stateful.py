@@ -157,7 +157,7 @@ class StatefulDiagram:
         box(again_col, again, labels[-1], rerun)
 
         # the states: zeros into batch 1, carried from batch to batch, cut by the reset
-        for (lane, state), r in zip(rows, state_row.values()):
+        for (_lane, state), r in zip(rows, state_row.values()):
             style = STYLE_STATE[state]
             canvas.put(r, 0, "0 " + arrow(g, "", link, True))
             for (a, col_a), (b, _col_b) in zip(positions, positions[1:]):

@@ -257,7 +257,7 @@ class UnrolledDiagram:
 
         # the states passing from cell to cell, entering and leaving
         for (lane, state, r), (left_text, left_style), (right_text, right_style) in zip(lane_rows, left_labels, right_labels):
-            for (a, col_a), (b, col_b) in zip(positions, positions[1:]):
+            for (a, col_a), (b, _col_b) in zip(positions, positions[1:]):
                 start = col_a + (cell if a is not None else len(g["gap"]))
                 if lane.left_to_right:
                     step = a if a is not None else b - 1  # type: ignore[operator]
