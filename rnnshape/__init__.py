@@ -20,24 +20,31 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from rnnshape.errors import (BackendError, ExitCode, ExpectationFailed, InternalError, RnnshapeError, SpecError,
-                             UsageError)
+from rnnshape.errors import (
+    BackendError,
+    ExitCode,
+    ExpectationFailed,
+    InternalError,
+    RnnshapeError,
+    SpecError,
+    UsageError,
+)
 from rnnshape.versions import __version__
 
 if TYPE_CHECKING:
-    from rnnshape.api.inspect import inspect as inspect
-    from rnnshape.api.compare import compare as compare
     from rnnshape.api.check import check as check
-    from rnnshape.api.trace import trace as trace
-    from rnnshape.api.stateful import stateful as stateful
-    from rnnshape.api.generate import generate as generate
-    from rnnshape.api.stack import stack as stack
-    from rnnshape.api.patterns import patterns as patterns
-    from rnnshape.api.window import window as window
-    from rnnshape.api.why import why as why
-    from rnnshape.api.model import model as model
+    from rnnshape.api.compare import compare as compare
     from rnnshape.api.explain import explain as explain
+    from rnnshape.api.generate import generate as generate
+    from rnnshape.api.inspect import inspect as inspect
+    from rnnshape.api.model import model as model
+    from rnnshape.api.patterns import patterns as patterns
     from rnnshape.api.port import port as port
+    from rnnshape.api.stack import stack as stack
+    from rnnshape.api.stateful import stateful as stateful
+    from rnnshape.api.trace import trace as trace
+    from rnnshape.api.why import why as why
+    from rnnshape.api.window import window as window
 
 COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why", "model", "explain", "port")
 

@@ -8,9 +8,9 @@ import random
 
 import numpy as np
 import pytest
+from conftest import run_process
 
 import rnnshape
-from conftest import run_process
 from rnnshape.rules.layer import ACTIVATIONS
 from rnnshape.runner.session import load_keras
 

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnshape.measure import cells
-from rnnshape.runner import session as session_runner
-from rnnshape.runner import trace as trace_runner
 from rnnshape.measure import trace as tracing
 from rnnshape.rules.layer import make_spec
+from rnnshape.runner import session as session_runner
+from rnnshape.runner import trace as trace_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from conftest import run_process
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

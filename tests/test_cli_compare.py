@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import run_process
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

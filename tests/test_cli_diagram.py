@@ -9,11 +9,11 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from conftest import _command
 from test_diagram import draw
 
 from rnnshape.rules.layer import make_spec
-import pytest
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import COMMANDS
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

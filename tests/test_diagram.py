@@ -5,16 +5,16 @@ test_cli_diagram.py."""
 
 import io
 import itertools
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
 from rnnshape.rules.words import shape_text
 from rnnshape.views.pictures.unrolled import diagram_for as picture_of
-from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from rnnshape.measure.inspect import layer_data
 from rnnshape.measure.stack import plan_data
 from rnnshape.measure.stateful import picture_facts
+from rnnshape.rules.layer import make_spec
+from rnnshape.rules.stack import parse_tokens, plan_stack
 from rnnshape.views.pictures import compare as compare_pictures
 from rnnshape.views.pictures import stack as stack_pictures
 from rnnshape.views.pictures import stateful as stateful_pictures
-from rnnshape.measure.inspect import layer_data
-from rnnshape.rules.layer import make_spec
-from rnnshape.rules.stack import parse_tokens, plan_stack
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow
@@ -210,9 +210,9 @@ def test_stateful_picture_follows_the_measured_chunks(stateful_runs):
 
 def test_many_chunks_elide_the_middle_batches():
     """One real run of 12 one-step batches: the first and last fit, the rest is marked."""
-    from rnnshape.runner import stateful as stateful_runner
     from rnnshape.measure.stateful import stateful_data
     from rnnshape.rules import stateful as chunking
+    from rnnshape.runner import stateful as stateful_runner
     from rnnshape.versions import versions
 
     spec = make_spec(layer="gru", units=2, timesteps=12, stateful=True)

@@ -1,13 +1,13 @@
 """Measured facts are computed from real runs, and fail when the numbers say otherwise."""
 
 import numpy as np
-
-from rnnshape.runner import layer as layer_runner
-from rnnshape.measure.inspect import measure
-from rnnshape.runner.layer import Probe
-from rnnshape.rules.layer import make_spec
-from conftest import measured
 import pytest
+from conftest import measured
+
+from rnnshape.measure.inspect import measure
+from rnnshape.rules.layer import make_spec
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner.layer import Probe
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

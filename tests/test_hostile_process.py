@@ -15,7 +15,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from conftest import _command, run_process
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

@@ -5,10 +5,10 @@ import itertools
 
 import numpy as np
 import pytest
-
-from rnnshape.runner import layer as layer_runner
-from rnnshape.rules.layer import LAYERS, make_spec
 from conftest import measured
+
+from rnnshape.rules.layer import LAYERS, make_spec
+from rnnshape.runner import layer as layer_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

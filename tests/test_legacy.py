@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_process
 
 pytestmark = pytest.mark.slow

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-
-from rnnshape.runner import layer as layer_runner
-from rnnshape.measure.inspect import masked_steps, measure
-from rnnshape.runner.layer import Probe, UnmaskedRun
-from rnnshape.rules.layer import make_spec
 from conftest import measured
+
+from rnnshape.measure.inspect import masked_steps, measure
+from rnnshape.rules.layer import make_spec
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner.layer import Probe, UnmaskedRun
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

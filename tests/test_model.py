@@ -12,10 +12,9 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import model_zoo
 import numpy as np
 import pytest
-
-import model_zoo
 from conftest import run_process
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_diagram import draw
 
 from rnnshape.cli import cli
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules.layer import make_spec
 from rnnshape.rules.trace import reading_text
 from rnnshape.rules.window import LIMITS
-from test_diagram import draw
 
 
 def _meanings(spec):

@@ -2,17 +2,17 @@
 read safely. The golden numbers come from Keras' own test suite (keras/src/layers/rnn/*_test.py,
 test_correctness), which is installed with keras; a test checks they are still there."""
 
+import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import measured
 
-import importlib.util
+from rnnshape.rules.layer import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import session as session_runner
-from rnnshape.rules.layer import make_spec
-from conftest import measured
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import textwrap
-
-import re
 
 import numpy as np
 import pytest

@@ -2,8 +2,8 @@
 which commands stay free of TensorFlow."""
 
 
-from conftest import run_in_fresh_interpreter, run_process
 import pytest
+from conftest import run_in_fresh_interpreter, run_process
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

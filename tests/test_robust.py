@@ -23,10 +23,10 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import COMMANDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import COMMANDS
 from rnnshape.cli import cli
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

@@ -18,7 +18,6 @@ import time
 
 import click
 import pytest
-
 from conftest import COMMANDS, _command
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

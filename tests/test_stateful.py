@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import run_process
-from rnnshape.runner import layer as layer_runner
-from rnnshape.runner import stateful as stateful_runner
+
 from rnnshape.measure import stateful as measured_stateful
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules.layer import make_spec
+from rnnshape.runner import layer as layer_runner
+from rnnshape.runner import stateful as stateful_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

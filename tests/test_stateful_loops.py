@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import run_process
 
 import rnnshape
-from conftest import run_process
 from rnnshape.rules.layer import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import numbers as numbers_runner

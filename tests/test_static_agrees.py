@@ -1,13 +1,13 @@
 """--static answers from the pure model in spec.py; wherever it answers, it must equal real
 Keras. Hypothesis draws random configurations over every layer, flag, merge mode and size."""
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stack as stack_runner
-from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
-import pytest
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnshape.runner import window as window_runner
 from rnnshape.measure.window import create_dataset, make_series, slice_windows
 from rnnshape.rules.window import make_window_spec
+from rnnshape.runner import window as window_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow
