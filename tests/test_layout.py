@@ -117,7 +117,8 @@ def test_every_command_has_one_module_per_layer():
 
 
 def test_ruff_finds_nothing():
-    """The lint of pyproject.toml ([tool.ruff]) over the package and the tests."""
+    """The lint of pyproject.toml ([tool.ruff]) over the package, the tests and the examples, and
+    ruff format's layout."""
     import importlib.util
     import subprocess
     import sys
@@ -125,6 +126,10 @@ def test_ruff_finds_nothing():
     # The ruff of the interpreter running the tests (python -m ruff), found without PATH: the
     # suite run as /path/to/venv/bin/python -m pytest, the environment not activated.
     assert importlib.util.find_spec("ruff"), "ruff is a test extra: pip install -e '.[test]'"
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "rnnshape", "tests"], cwd=PACKAGE.parent,
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "rnnshape", "tests", "examples"], cwd=PACKAGE.parent,
                           capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    # and the code is as ruff format writes it (applied once: .git-blame-ignore-revs)
+    proc = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "rnnshape", "tests", "examples"],
+                          cwd=PACKAGE.parent, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
