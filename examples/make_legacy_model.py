@@ -24,10 +24,16 @@ HERE = Path(__file__).parent
 def main() -> None:
     tf_keras.utils.set_random_seed(0)
     layers = tf_keras.layers
-    model = tf_keras.Sequential([
-        layers.LSTM(8, return_sequences=True, recurrent_activation="hard_sigmoid", input_shape=(12, 1), name="lstm"),
-        layers.GRU(4, reset_after=False, recurrent_activation="hard_sigmoid", name="gru"),
-        layers.Dense(1, name="head")], name="old_forecast")
+    model = tf_keras.Sequential(
+        [
+            layers.LSTM(
+                8, return_sequences=True, recurrent_activation="hard_sigmoid", input_shape=(12, 1), name="lstm"
+            ),
+            layers.GRU(4, reset_after=False, recurrent_activation="hard_sigmoid", name="gru"),
+            layers.Dense(1, name="head"),
+        ],
+        name="old_forecast",
+    )
     rng = np.random.default_rng(0)
     for variable in model.weights:  # seeded, non-zero biases
         variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))

@@ -46,10 +46,45 @@ if TYPE_CHECKING:
     from rnnshape.api.why import why as why
     from rnnshape.api.window import window as window
 
-COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why", "model", "explain", "port")
+COMMANDS = (
+    "inspect",
+    "compare",
+    "check",
+    "trace",
+    "stateful",
+    "generate",
+    "stack",
+    "patterns",
+    "window",
+    "why",
+    "model",
+    "explain",
+    "port",
+)
 
-__all__ = ["__version__", "inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why", "model", "explain", "port",
-           "RnnshapeError", "UsageError", "SpecError", "ExpectationFailed", "BackendError", "InternalError", "ExitCode"]
+__all__ = [
+    "__version__",
+    "inspect",
+    "compare",
+    "check",
+    "trace",
+    "stateful",
+    "generate",
+    "stack",
+    "patterns",
+    "window",
+    "why",
+    "model",
+    "explain",
+    "port",
+    "RnnshapeError",
+    "UsageError",
+    "SpecError",
+    "ExpectationFailed",
+    "BackendError",
+    "InternalError",
+    "ExitCode",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -91,12 +91,13 @@ def shorten(value: str, limit: int = ECHO_LIMIT) -> str:
     if len(value) <= limit:
         return value
     head = (limit - 3) // 2
-    return f"{value[:head]}...{value[-(limit - head - 3):]} ({len(value):,} characters)"
+    return f"{value[:head]}...{value[-(limit - head - 3) :]} ({len(value):,} characters)"
 
 
 def shorten_echoes(message: str) -> str:
     """Every quoted value and every word longer than ECHO_KEPT characters in ``message``
     shortened to about ECHO_LIMIT (see ``shorten``)."""
+
     def quoted(match: re.Match[str]) -> str:
         text = match.group(0)
         quote, inner = text[0], text[1:-1]
@@ -105,5 +106,4 @@ def shorten_echoes(message: str) -> str:
         return f"{quote}{body}{quote} ({length}"
 
     message = _QUOTED.sub(quoted, message)
-    return _WORD.sub(lambda match: shorten(match.group(0)) if "..." not in match.group(0) else match.group(0),
-                     message)
+    return _WORD.sub(lambda match: shorten(match.group(0)) if "..." not in match.group(0) else match.group(0), message)

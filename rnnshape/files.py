@@ -59,8 +59,9 @@ MAX_CONTRACT_BYTES = 16 << 20  # a contract file (16 MiB: some 100,000 cases)
 STDIN = "-"
 
 
-def regular_file(path: str, what: str, refuse: Callable[[str], RnnshapeError],
-                 limit: int = MAX_INPUT_BYTES) -> os.stat_result:
+def regular_file(
+    path: str, what: str, refuse: Callable[[str], RnnshapeError], limit: int = MAX_INPUT_BYTES
+) -> os.stat_result:
     """The stat of ``path`` when it is a regular file of at most ``limit`` bytes; else
     ``refuse(problem)`` is raised, ``problem`` a phrase such as "is not a regular file (a
     device)", for a missing file, a folder, a device (/dev/zero), a pipe (a FIFO with no writer
@@ -80,15 +81,23 @@ def _refuse_irregular(stat: os.stat_result, what: str, refuse: Callable[[str], R
     if modes.S_ISDIR(mode):
         raise refuse(f"is a directory, not a regular file; give the {what}")
     if not modes.S_ISREG(mode):
-        kind = ("a device" if modes.S_ISCHR(mode) or modes.S_ISBLK(mode) else "a pipe" if modes.S_ISFIFO(mode)
-                else "a socket" if modes.S_ISSOCK(mode) else "a special file")
+        kind = (
+            "a device"
+            if modes.S_ISCHR(mode) or modes.S_ISBLK(mode)
+            else "a pipe"
+            if modes.S_ISFIFO(mode)
+            else "a socket"
+            if modes.S_ISSOCK(mode)
+            else "a special file"
+        )
         raise refuse(f"is not a regular file ({kind}); give the {what}")
     if stat.st_size > limit:
         raise refuse(f"is {stat.st_size / 2**20:,.0f} MiB, above the limit of {limit / 2**20:,.0f} MiB for the {what}")
 
 
-def read_user_file(path: str, what: str, refuse: Callable[[str], RnnshapeError], limit: int = MAX_INPUT_BYTES,
-                   stdin: bool = False) -> bytes:
+def read_user_file(
+    path: str, what: str, refuse: Callable[[str], RnnshapeError], limit: int = MAX_INPUT_BYTES, stdin: bool = False
+) -> bytes:
     """The bytes of one of the user's files, by the one rule of every file rnnshape reads: a
     regular file (not a device, pipe, socket or folder) of at most ``limit`` bytes, else
     ``refuse(problem)`` is raised (see ``regular_file``). With ``stdin``, ``-`` reads standard
@@ -145,20 +154,27 @@ def _load(path: str, _mtime_ns: int, _size: int) -> LoadedInput:
     if array.dtype.kind not in "biuf":
         raise SpecError("input", f"{name!r} holds {array.dtype} values; a numeric array is needed")
     if array.ndim == 0 or array.ndim > 3 or array.size == 0:
-        raise SpecError("input", f"{name!r} has shape {array.shape}; give 1-D (timesteps,), "
-                                 "2-D (timesteps, features) or 3-D (batch, timesteps, features) data")
+        raise SpecError(
+            "input",
+            f"{name!r} has shape {array.shape}; give 1-D (timesteps,), "
+            "2-D (timesteps, features) or 3-D (batch, timesteps, features) data",
+        )
     check_values(array, "input", name)
     array = array.astype(np.float64)
     notes: list[str] = []
     if array.ndim == 1:
-        notes.append(f"{name}: a 1-D series of {array.shape[0]} steps becomes (1, {array.shape[0]}, 1): "
-                     "one sample, one feature per step, because Keras recurrent layers take "
-                     "[batch, timesteps, features]")
+        notes.append(
+            f"{name}: a 1-D series of {array.shape[0]} steps becomes (1, {array.shape[0]}, 1): "
+            "one sample, one feature per step, because Keras recurrent layers take "
+            "[batch, timesteps, features]"
+        )
         array = array.reshape(1, -1, 1)
     elif array.ndim == 2:
-        notes.append(f"{name}: a 2-D array (timesteps, features) = {array.shape} becomes a batch of one, "
-                     f"(1, {array.shape[0]}, {array.shape[1]}), because Keras recurrent layers take "
-                     "[batch, timesteps, features]")
+        notes.append(
+            f"{name}: a 2-D array (timesteps, features) = {array.shape} becomes a batch of one, "
+            f"(1, {array.shape[0]}, {array.shape[1]}), because Keras recurrent layers take "
+            "[batch, timesteps, features]"
+        )
         array = array[None]
     return LoadedInput(array.astype(np.float32), digest, tuple(notes))
 
@@ -183,8 +199,11 @@ def check_values(array: np.ndarray, key: str, name: str) -> None:
         raise SpecError(key, f"{name!r} contains NaN or infinite values")
     largest = high if abs(high) >= abs(low) else low
     if abs(float(largest)) > FLOAT32_MAX:
-        raise SpecError(key, f"{name!r} holds {float(largest):.6g}, beyond the largest float32 value "
-                             "3.4028235e+38 (it would become infinite in the float32 Keras runs)")
+        raise SpecError(
+            key,
+            f"{name!r} holds {float(largest):.6g}, beyond the largest float32 value "
+            "3.4028235e+38 (it would become infinite in the float32 Keras runs)",
+        )
 
 
 def _read_npy(raw: bytes, name: str) -> np.ndarray:
@@ -194,8 +213,9 @@ def _read_npy(raw: bytes, name: str) -> np.ndarray:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise SpecError("input", f"{name!r} holds Python objects (a pickle); rnnshape never loads "
-                                     "pickles: save a numeric array") from None
+            raise SpecError(
+                "input", f"{name!r} holds Python objects (a pickle); rnnshape never loads pickles: save a numeric array"
+            ) from None
         raise SpecError("input", f"{name!r} is not a readable .npy array: {exc}") from None
     except Exception as exc:
         raise SpecError("input", f"{name!r} is not a readable .npy array: {exc}") from None
@@ -235,19 +255,27 @@ def load_state_file(path: str) -> LoadedStates:
 
     if not path.lower().endswith(".npy"):
         raise SpecError("initial_state", f"{path!r} is not one of zeros, random nor a .npy file")
-    raw = read_user_file(path, "initial states (.npy)", lambda problem: SpecError("initial_state", f"{path!r} {problem}"))
+    raw = read_user_file(
+        path, "initial states (.npy)", lambda problem: SpecError("initial_state", f"{path!r} {problem}")
+    )
     name = os.path.basename(path)
     if not raw.startswith(b"\x93NUMPY"):
         raise SpecError("initial_state", f"{name!r} is not a readable .npy array (no NumPy header)")
     try:
         array = np.load(io.BytesIO(raw), allow_pickle=False)
     except Exception as exc:
-        raise SpecError("initial_state", f"{name!r} is not a numeric .npy array (pickles are never loaded): "
-                                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise SpecError(
+            "initial_state",
+            f"{name!r} is not a numeric .npy array (pickles are never loaded): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+        ) from None
     if array.dtype.kind not in "biuf" or not 2 <= array.ndim <= 6:
-        raise SpecError("initial_state", f"{name!r} holds a {array.dtype} array of shape {array.shape}: numbers of "
-                                         "shape (states, batch, units) are needed (ConvLSTM: (states, batch, "
-                                         "rows', cols', filters))")
+        raise SpecError(
+            "initial_state",
+            f"{name!r} holds a {array.dtype} array of shape {array.shape}: numbers of "
+            "shape (states, batch, units) are needed (ConvLSTM: (states, batch, "
+            "rows', cols', filters))",
+        )
     check_values(array, "initial_state", name)
     return LoadedStates(array.astype(np.float32), hashlib.sha256(raw).hexdigest())
 
@@ -257,8 +285,9 @@ def read_toml(path: str) -> dict[str, Any]:
     """Read a contract file (``-``: standard input) as a TOML document; every problem is a
     UsageError naming the file."""
     shown = "<stdin>" if path == STDIN else path
-    raw = read_user_file(path, "contract file", lambda problem: UsageError(f"{shown}: {problem}"),
-                         MAX_CONTRACT_BYTES, stdin=True)
+    raw = read_user_file(
+        path, "contract file", lambda problem: UsageError(f"{shown}: {problem}"), MAX_CONTRACT_BYTES, stdin=True
+    )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -277,8 +306,9 @@ def check_writable(path: str) -> None:
     target = Path(path)
     try:
         if not path or target.is_dir():
-            raise UsageError(f"Invalid value for --junit: {path!r} is a directory; give a file name such as "
-                             "reports/rnnshape.xml")
+            raise UsageError(
+                f"Invalid value for --junit: {path!r} is a directory; give a file name such as reports/rnnshape.xml"
+            )
         for parent in target.parents:
             if parent.exists():
                 if not parent.is_dir():
@@ -286,7 +316,6 @@ def check_writable(path: str) -> None:
                 break
     except (OSError, ValueError) as exc:  # e.g. a name too long for the file system
         raise UsageError(f"Invalid value for --junit: {path!r}: {getattr(exc, 'strerror', None) or exc}") from None
-
 
 
 def write_junit(path: str, tree: ET.ElementTree) -> None:
@@ -353,8 +382,9 @@ MAX_LOG_BYTES = 5_000_000
 def read_log(path: str, option: str = "--file") -> str:
     """A log or a pasted error saved as a file, by the rule of every file read (a regular file,
     at most MAX_LOG_BYTES); UTF-8, undecodable bytes replaced."""
-    raw = read_user_file(path, "log", lambda problem: UsageError(f"Invalid value for {option}: {path!r} {problem}"),
-                         limit=MAX_LOG_BYTES)
+    raw = read_user_file(
+        path, "log", lambda problem: UsageError(f"Invalid value for {option}: {path!r} {problem}"), limit=MAX_LOG_BYTES
+    )
     return raw.decode("utf-8", errors="replace")
 
 
@@ -364,8 +394,10 @@ def read_stream(stream: Any, what: str = "standard input") -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     if len(raw) > MAX_LOG_BYTES:
-        raise UsageError(f"{what} holds more than {MAX_LOG_BYTES} characters; pipe the part around the error "
-                         "(e.g. through tail -n 200)")
+        raise UsageError(
+            f"{what} holds more than {MAX_LOG_BYTES} characters; pipe the part around the error "
+            "(e.g. through tail -n 200)"
+        )
     return raw
 
 
@@ -375,18 +407,22 @@ def npy_shape(path: str, option: str = "--y") -> tuple[int, ...]:
 
     if not path.lower().endswith(".npy"):
         raise UsageError(f"Invalid value for {option}: {path!r} is not a .npy file")
-    stat = regular_file(path, "targets (.npy)", lambda problem: UsageError(f"Invalid value for {option}: {path!r} "
-                                                                            f"{problem}"))
+    stat = regular_file(
+        path, "targets (.npy)", lambda problem: UsageError(f"Invalid value for {option}: {path!r} {problem}")
+    )
     if stat.st_size == 0:
         raise UsageError(f"Invalid value for {option}: {path!r} is empty")
     try:
         with open(path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
-            header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                      else np.lib.format.read_array_header_2_0)(handle)
+            header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )(handle)
     except (OSError, ValueError) as exc:
         raise UsageError(f"Invalid value for {option}: {path!r} is not a readable .npy array: {exc}") from None
     return tuple(int(d) for d in header[0])
+
+
 # ---- a model file (rnnshape model FILE) -------------------------------------------------------
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -422,15 +458,20 @@ def read_model_file(path: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Model
     except (OSError, ValueError) as exc:
         raise _model_file_error(path, f"cannot read the model file: {getattr(exc, 'strerror', None) or exc}") from None
     if stat_module.S_ISDIR(info.st_mode):
-        raise _model_file_error(path, "is a directory, not a model file (rnnshape reads .keras files and legacy "
-                                      ".h5 files; a TensorFlow SavedModel folder is not supported)")
+        raise _model_file_error(
+            path,
+            "is a directory, not a model file (rnnshape reads .keras files and legacy "
+            ".h5 files; a TensorFlow SavedModel folder is not supported)",
+        )
     if not stat_module.S_ISREG(info.st_mode):
         raise _model_file_error(path, "is not a regular file (a FIFO, socket or device); give a .keras or .h5 file")
     if info.st_size == 0:
         raise _model_file_error(path, "is empty (0 bytes), not a Keras model")
     if info.st_size > max_bytes:
-        raise _model_file_error(path, f"is {info.st_size:,} bytes, above --max-file-size {max_bytes:,}; raise "
-                                      "--max-file-size BYTES to read it")
+        raise _model_file_error(
+            path,
+            f"is {info.st_size:,} bytes, above --max-file-size {max_bytes:,}; raise --max-file-size BYTES to read it",
+        )
     fmt = model_format(path)
     if fmt == "h5":
         return ModelFile(path, "h5", info.st_size, _h5_config(path))
@@ -443,7 +484,7 @@ H5_SUFFIXES = (".h5", ".hdf5")
 
 
 def model_format(path: str) -> str:
-    """"keras" or "h5": the format keras.saving.load_model will read this file as, decided as
+    """ "keras" or "h5": the format keras.saving.load_model will read this file as, decided as
     Keras decides it (saving_api.load_model: a name ending in ``.keras`` is read as a zip, one
     ending in ``.h5``/``.hdf5`` as HDF5, case-sensitive; nothing else loads). The content must be
     that format and only that: an HDF5 file named .keras, a zip named .h5, or one file that is
@@ -452,40 +493,57 @@ def model_format(path: str) -> str:
     found = _model_content(path)
     name = os.path.basename(path)
     stem = name.rsplit(".", 1)[0] if "." in name else name
-    both = ("is both an HDF5 file and a zip (one file appended to or hidden in the other): Keras reads one part "
-            "by the name, rnnshape would vouch for the other; refused: save the model again with "
-            "model.save(\"model.keras\")")
+    both = (
+        "is both an HDF5 file and a zip (one file appended to or hidden in the other): Keras reads one part "
+        "by the name, rnnshape would vouch for the other; refused: save the model again with "
+        'model.save("model.keras")'
+    )
     zip_only = found.zip_at_start and found.is_zip and not found.hdf5_at_start
     if path.endswith(KERAS_SUFFIX):  # Keras: zipfile reads it; an HDF5 signature inside a stored member is data
         if found.zip_at_start and not found.is_zip:
-            raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end "
-                                          "of central directory)")
+            raise _model_file_error(
+                path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of central directory)"
+            )
         if zip_only:
             return "keras"
         if found.is_zip and (found.hdf5_at_start or found.hdf5_later):
             raise _model_file_error(path, both)
         if found.hdf5_at_start or found.hdf5_later:
-            raise _model_file_error(path, f"is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: "
-                                          f"Keras reads a file by its name; rename it to {stem}.h5")
+            raise _model_file_error(
+                path,
+                f"is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: "
+                f"Keras reads a file by its name; rename it to {stem}.h5",
+            )
     elif path.endswith(H5_SUFFIXES):  # Keras: h5py reads it, from byte 0 or after a user block
         if found.is_zip or found.zip_at_start:
             if found.hdf5_at_start or found.hdf5_later:
                 raise _model_file_error(path, both)
             if found.is_zip:
-                raise _model_file_error(path, f"is a zip (a .keras model), not the HDF5 file its name says: Keras "
-                                              f"reads a file by its name; rename it to {stem}.keras")
+                raise _model_file_error(
+                    path,
+                    f"is a zip (a .keras model), not the HDF5 file its name says: Keras "
+                    f"reads a file by its name; rename it to {stem}.keras",
+                )
         elif found.hdf5_at_start or found.hdf5_later:
             return "h5"
     elif zip_only or found.hdf5_at_start:
-        suffix, what = (".keras", "a zip (a .keras model?)") if zip_only else (".h5", "an HDF5 file (a legacy .h5 "
-                                                                                       "model?)")
-        raise _model_file_error(path, f"is {what}, but Keras loads only names ending in .keras, .h5 or .hdf5 "
-                                      f"(lower case): rename it to {stem}{suffix}")
+        suffix, what = (
+            (".keras", "a zip (a .keras model?)") if zip_only else (".h5", "an HDF5 file (a legacy .h5 model?)")
+        )
+        raise _model_file_error(
+            path,
+            f"is {what}, but Keras loads only names ending in .keras, .h5 or .hdf5 "
+            f"(lower case): rename it to {stem}{suffix}",
+        )
     if found.zip_at_start and not found.is_zip:
-        raise _model_file_error(path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of "
-                                      "central directory)")
-    raise _model_file_error(path, "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file "
-                                  "(Keras loads names ending in .keras, .h5 or .hdf5)")
+        raise _model_file_error(
+            path, "is a truncated or corrupt .keras zip (it starts as a zip but has no end of central directory)"
+        )
+    raise _model_file_error(
+        path,
+        "is not a Keras model file: neither a .keras zip nor a legacy HDF5 (.h5) file "
+        "(Keras loads names ending in .keras, .h5 or .hdf5)",
+    )
 
 
 @dataclass(frozen=True)
@@ -535,25 +593,37 @@ def _keras_zip_config(path: str, max_bytes: int) -> dict[str, Any]:
                 raise _model_file_error(path, "is a zip file without config.json: not a Keras .keras model")
             for member in members:
                 if member.file_size > max_bytes:
-                    raise _model_file_error(path, f"its member {member.filename!r} declares {member.file_size:,} bytes "
-                                                  f"uncompressed, above --max-file-size {max_bytes:,} (a zip bomb?); "
-                                                  "nothing was inflated; raise --max-file-size BYTES to read it")
+                    raise _model_file_error(
+                        path,
+                        f"its member {member.filename!r} declares {member.file_size:,} bytes "
+                        f"uncompressed, above --max-file-size {max_bytes:,} (a zip bomb?); "
+                        "nothing was inflated; raise --max-file-size BYTES to read it",
+                    )
                 if member.compress_size > member.file_size + member.file_size // 100 + 1024:
                     # more stored bytes than any compression of what it declares: it inflates to
                     # more than it declares (zipfile, and so Keras, would inflate that in one call)
-                    raise _model_file_error(path, f"its member {member.filename!r} stores {member.compress_size:,} "
-                                                  f"bytes for {member.file_size:,} declared: it inflates to more "
-                                                  "than it declares (a zip bomb?); nothing was inflated")
+                    raise _model_file_error(
+                        path,
+                        f"its member {member.filename!r} stores {member.compress_size:,} "
+                        f"bytes for {member.file_size:,} declared: it inflates to more "
+                        "than it declares (a zip bomb?); nothing was inflated",
+                    )
             total = sum(member.file_size for member in members)
             if total > max_bytes:
-                raise _model_file_error(path, f"its members declare {total:,} bytes uncompressed, above "
-                                              f"--max-file-size {max_bytes:,} (a zip bomb?); nothing was inflated; "
-                                              "raise --max-file-size BYTES to read it")
+                raise _model_file_error(
+                    path,
+                    f"its members declare {total:,} bytes uncompressed, above "
+                    f"--max-file-size {max_bytes:,} (a zip bomb?); nothing was inflated; "
+                    "raise --max-file-size BYTES to read it",
+                )
             config = archive.getinfo("config.json")
             if config.file_size > MAX_CONFIG_BYTES:
-                raise _model_file_error(path, f"holds a config.json that declares {config.file_size:,} bytes "
-                                              f"uncompressed, above the limit of {MAX_CONFIG_BYTES:,} for a model's "
-                                              "config (a zip bomb?); nothing was inflated")
+                raise _model_file_error(
+                    path,
+                    f"holds a config.json that declares {config.file_size:,} bytes "
+                    f"uncompressed, above the limit of {MAX_CONFIG_BYTES:,} for a model's "
+                    "config (a zip bomb?); nothing was inflated",
+                )
             raw = bytearray()
             with archive.open(config) as member:  # in small reads: zipfile inflates about what is asked
                 while len(raw) <= config.file_size:
@@ -565,10 +635,20 @@ def _keras_zip_config(path: str, max_bytes: int) -> dict[str, Any]:
                 raise _model_file_error(path, "holds a config.json larger than it declares (a zip bomb?)")
     except UsageError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, RuntimeError,
-            NotImplementedError) as exc:
-        raise _model_file_error(path, f"is a truncated or corrupt .keras zip ({type(exc).__name__}: "
-                                      f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
+        raise _model_file_error(
+            path,
+            f"is a truncated or corrupt .keras zip ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
+        ) from None
     return parse_config_json(bytes(raw), path, "config.json")
 
 
@@ -581,8 +661,9 @@ def parse_config_json(raw: str | bytes, path: str, what: str = "config.json") ->
     import json
 
     if len(raw) > MAX_CONFIG_BYTES:
-        raise _model_file_error(path, f"holds a {what} of {len(raw):,} bytes, above the limit of "
-                                      f"{MAX_CONFIG_BYTES:,} for a model's config")
+        raise _model_file_error(
+            path, f"holds a {what} of {len(raw):,} bytes, above the limit of {MAX_CONFIG_BYTES:,} for a model's config"
+        )
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -598,8 +679,11 @@ def parse_config_json(raw: str | bytes, path: str, what: str = "config.json") ->
     else:
         deep = json_depth(config) > MAX_JSON_DEPTH
     if deep:
-        raise _model_file_error(path, f"holds a {what} nested more than {MAX_JSON_DEPTH} levels deep, which no "
-                                      "Keras model is: refused, nothing in it was run")
+        raise _model_file_error(
+            path,
+            f"holds a {what} nested more than {MAX_JSON_DEPTH} levels deep, which no "
+            "Keras model is: refused, nothing in it was run",
+        )
     if not isinstance(config, dict):
         raise _model_file_error(path, f"holds a {what} that is not a Keras model config")
     return config
@@ -679,8 +763,9 @@ def load_data_array(path: str, option: str) -> DataArray:
         except SpecError as exc:
             raise SpecError(key, exc.problem) from None
     if array.dtype.kind not in "biuf" or array.size == 0 or array.ndim == 0:
-        raise SpecError(key, f"{name!r} holds {array.dtype} values of shape {array.shape}; a non-empty numeric "
-                             "array is needed")
+        raise SpecError(
+            key, f"{name!r} holds {array.dtype} values of shape {array.shape}; a non-empty numeric array is needed"
+        )
     check_values(array, key, name)
     return DataArray(path, array, hashlib.sha256(raw).hexdigest())
 
@@ -697,10 +782,14 @@ def refuse_same_files(inputs: dict[str, str | None], outputs: dict[str, str | No
         for other_key, other in given_inputs + given_outputs[:index]:
             if _same_file(path, other):
                 if (other_key, other) in given_inputs:
-                    raise UsageError(f"Invalid value for {key}: {path!r} is the file of {other_key} ({other!r}); "
-                                     "writing it would destroy that input: give another file name")
-                raise UsageError(f"Invalid value for {key}: {path!r} is also the file of {other_key} ({other!r}); "
-                                 "one would overwrite the other: give another file name")
+                    raise UsageError(
+                        f"Invalid value for {key}: {path!r} is the file of {other_key} ({other!r}); "
+                        "writing it would destroy that input: give another file name"
+                    )
+                raise UsageError(
+                    f"Invalid value for {key}: {path!r} is also the file of {other_key} ({other!r}); "
+                    "one would overwrite the other: give another file name"
+                )
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -736,8 +825,10 @@ def h5_versions(path: str) -> tuple[str | None, str | None]:
 
     try:
         with h5py.File(path, "r") as h5:
-            return tuple(_text(h5.attrs[key]) if key in h5.attrs else None  # type: ignore[return-value]
-                         for key in ("keras_version", "backend"))
+            return tuple(
+                _text(h5.attrs[key]) if key in h5.attrs else None  # type: ignore[return-value]
+                for key in ("keras_version", "backend")
+            )
     except Exception as exc:  # read_model_file opened it a moment ago
         raise _model_file_error(path, f"is a truncated or corrupt HDF5 file ({type(exc).__name__})") from None
 
@@ -750,7 +841,9 @@ def read_legacy_h5(path: str) -> LegacyFile:
 
     try:
         with h5py.File(path, "r") as h5:
-            version, backend = (_text(h5.attrs[key]) if key in h5.attrs else None for key in ("keras_version", "backend"))
+            version, backend = (
+                _text(h5.attrs[key]) if key in h5.attrs else None for key in ("keras_version", "backend")
+            )
             training = h5.attrs.get("training_config")
             group = h5["model_weights"] if "model_weights" in h5 else h5
             names = [_text(n) for n in group.attrs.get("layer_names", [])]
@@ -761,15 +854,17 @@ def read_legacy_h5(path: str) -> LegacyFile:
                 for weight_name in layer.attrs.get("weight_names", []):
                     dataset = layer[_text(weight_name)]
                     if dataset.dtype.kind not in "biuf":
-                        raise _model_file_error(path, f"holds a weight {_text(weight_name)!r} of type {dataset.dtype}, "
-                                                      "not numbers")
+                        raise _model_file_error(
+                            path, f"holds a weight {_text(weight_name)!r} of type {dataset.dtype}, not numbers"
+                        )
                     arrays.append(np.asarray(dataset[()]))
                 weights[name] = arrays
     except UsageError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ... on a damaged file
-        raise _model_file_error(path, f"is a truncated or corrupt HDF5 file: its weights cannot be read "
-                                      f"({type(exc).__name__})") from None
+        raise _model_file_error(
+            path, f"is a truncated or corrupt HDF5 file: its weights cannot be read ({type(exc).__name__})"
+        ) from None
     config = None
     if training is not None:  # the loss it was compiled with; a damaged one is left out, never fatal
         with contextlib.suppress(UsageError):

@@ -20,7 +20,9 @@ def _command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "rnnshape"]
 
 
-def run_process(args: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_process(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     full_env = dict(os.environ)
     full_env.pop("RNNSHAPE_DEBUG", None)
     full_env.update(env or {})

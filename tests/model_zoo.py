@@ -73,10 +73,16 @@ def silent_broadcast(keras):
 
 
 def sequential_bi(keras):
-    return keras.Sequential([keras.Input((T, F)), keras.layers.Bidirectional(
-        keras.layers.LSTM(3, return_sequences=True), merge_mode="sum", name="bi_sum"),
-        keras.layers.Masking(name="late_mask"), keras.layers.LSTM(2, name="lstm"), keras.layers.Dense(1, name="head")],
-        name="sequential_bi")
+    return keras.Sequential(
+        [
+            keras.Input((T, F)),
+            keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True), merge_mode="sum", name="bi_sum"),
+            keras.layers.Masking(name="late_mask"),
+            keras.layers.LSTM(2, name="lstm"),
+            keras.layers.Dense(1, name="head"),
+        ],
+        name="sequential_bi",
+    )
 
 
 def masked_bidirectional(keras):
@@ -86,15 +92,30 @@ def masked_bidirectional(keras):
     return keras.Model(inp, keras.layers.GRU(2, name="gru")(s[0]), name="masked_bidirectional")
 
 
-ARCHITECTURES = {f.__name__: f for f in (stacked_lstm, bi_gru_encoder, encoder_decoder, embedding_mask,
-                                          time_distributed, conv_lstm, nested, silent_broadcast, sequential_bi,
-                                          masked_bidirectional)}
+ARCHITECTURES = {
+    f.__name__: f
+    for f in (
+        stacked_lstm,
+        bi_gru_encoder,
+        encoder_decoder,
+        embedding_mask,
+        time_distributed,
+        conv_lstm,
+        nested,
+        silent_broadcast,
+        sequential_bi,
+        masked_bidirectional,
+    )
+}
 
 
 def data_for(name: str) -> list[np.ndarray]:
     rng = _rng(1)
     if name == "encoder_decoder":
-        return [rng.uniform(-1, 1, (BATCH, T, F)).astype(np.float32), rng.uniform(-1, 1, (BATCH, 4, 3)).astype(np.float32)]
+        return [
+            rng.uniform(-1, 1, (BATCH, T, F)).astype(np.float32),
+            rng.uniform(-1, 1, (BATCH, 4, 3)).astype(np.float32),
+        ]
     if name in ("embedding_mask", "masked_bidirectional"):
         tokens = rng.integers(1, 10, (BATCH, T)).astype(np.int32)
         tokens[0, 3:] = 0  # padding: a masked sample

@@ -37,8 +37,15 @@ def _one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
 # two relu LSTMs on windows of (window_size - 1) steps; y_train one value per window, shape (N,)
 def anomaly_forecast(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input((29, 1)), L.LSTM(16, activation="relu", return_sequences=True),
-                              L.LSTM(16, activation="relu"), L.Dense(1)], name="anomaly_forecast")
+    model = keras.Sequential(
+        [
+            keras.Input((29, 1)),
+            L.LSTM(16, activation="relu", return_sequences=True),
+            L.LSTM(16, activation="relu"),
+            L.Dense(1),
+        ],
+        name="anomaly_forecast",
+    )
     model.compile(optimizer="adam", loss="mse")
     return model
 
@@ -106,8 +113,10 @@ def ner_blstm(keras):
 # stateful LSTM(10), batch_input_shape (1, 3, 1), Dense(1); the project reshapes y to (3, 3, 1):
 # three targets per sample for one prediction per sample, which Keras broadcasts silently
 def stateful_batches(keras):
-    model = keras.Sequential([keras.Input(batch_shape=(1, 3, 1)), keras.layers.LSTM(10, stateful=True),
-                              keras.layers.Dense(1)], name="stateful_batches")
+    model = keras.Sequential(
+        [keras.Input(batch_shape=(1, 3, 1)), keras.layers.LSTM(10, stateful=True), keras.layers.Dense(1)],
+        name="stateful_batches",
+    )
     model.compile(loss="mean_squared_error", optimizer="adam")
     return model
 
@@ -116,10 +125,16 @@ def stateful_batches(keras):
 # the Keras guide's stacked stateful LSTMs: batch 32, 8 timesteps, 16 features, softmax over 10
 def keras_guide_stateful(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input(batch_shape=(32, 8, 16)),
-                              L.LSTM(32, return_sequences=True, stateful=True),
-                              L.LSTM(32, return_sequences=True, stateful=True), L.LSTM(32, stateful=True),
-                              L.Dense(10, activation="softmax")], name="keras_guide_stateful")
+    model = keras.Sequential(
+        [
+            keras.Input(batch_shape=(32, 8, 16)),
+            L.LSTM(32, return_sequences=True, stateful=True),
+            L.LSTM(32, return_sequences=True, stateful=True),
+            L.LSTM(32, stateful=True),
+            L.Dense(10, activation="softmax"),
+        ],
+        name="keras_guide_stateful",
+    )
     model.compile(loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
     return model
 
@@ -129,9 +144,15 @@ def keras_guide_stateful(keras):
 # (the file builds without an input length; 80, the Keras IMDB example's maxlen)
 def imdb_lstm(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input((80,), dtype="int32"), L.Embedding(10000, 128),
-                              L.LSTM(128, dropout=0.2, recurrent_dropout=0.2), L.Dense(1, activation="sigmoid")],
-                             name="imdb_lstm")
+    model = keras.Sequential(
+        [
+            keras.Input((80,), dtype="int32"),
+            L.Embedding(10000, 128),
+            L.LSTM(128, dropout=0.2, recurrent_dropout=0.2),
+            L.Dense(1, activation="sigmoid"),
+        ],
+        name="imdb_lstm",
+    )
     model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
@@ -140,8 +161,10 @@ def imdb_lstm(keras):
 # top_words 5000, reviews padded to 500, Embedding 32, LSTM(100), sigmoid; labels (N,)
 def imdb_review_lstm(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input((500,), dtype="int32"), L.Embedding(5000, 32), L.LSTM(100),
-                              L.Dense(1, activation="sigmoid")], name="imdb_review_lstm")
+    model = keras.Sequential(
+        [keras.Input((500,), dtype="int32"), L.Embedding(5000, 32), L.LSTM(100), L.Dense(1, activation="sigmoid")],
+        name="imdb_review_lstm",
+    )
     model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
@@ -152,10 +175,15 @@ def imdb_review_lstm(keras):
 # of the 240 steps: the model takes any length, and the eager run of 240 steps takes long here)
 def jena_stacked_gru(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input((None, 14)),
-                              L.GRU(32, dropout=0.1, recurrent_dropout=0.5, return_sequences=True),
-                              L.GRU(64, activation="relu", dropout=0.1, recurrent_dropout=0.5), L.Dense(1)],
-                             name="jena_stacked_gru")
+    model = keras.Sequential(
+        [
+            keras.Input((None, 14)),
+            L.GRU(32, dropout=0.1, recurrent_dropout=0.5, return_sequences=True),
+            L.GRU(64, activation="relu", dropout=0.1, recurrent_dropout=0.5),
+            L.Dense(1),
+        ],
+        name="jena_stacked_gru",
+    )
     model.compile(optimizer=keras.optimizers.RMSprop(), loss="mae")
     return model
 
@@ -165,10 +193,16 @@ def jena_stacked_gru(keras):
 # 24 out; the targets Y[:, 3::2] of shape (N, 24, 10)
 def conv_gru_seq(keras):
     L = keras.layers
-    model = keras.Sequential([keras.Input((None, 1)),
-                              L.Conv1D(filters=20, kernel_size=4, strides=2, padding="valid"),
-                              L.GRU(20, return_sequences=True), L.GRU(20, return_sequences=True),
-                              L.TimeDistributed(L.Dense(10))], name="conv_gru_seq")
+    model = keras.Sequential(
+        [
+            keras.Input((None, 1)),
+            L.Conv1D(filters=20, kernel_size=4, strides=2, padding="valid"),
+            L.GRU(20, return_sequences=True),
+            L.GRU(20, return_sequences=True),
+            L.TimeDistributed(L.Dense(10)),
+        ],
+        name="conv_gru_seq",
+    )
     model.compile(loss="mse", optimizer="adam")
     return model
 
@@ -181,41 +215,106 @@ def _seq2seq_data(rng, enc_tokens, dec_tokens, n=4, enc_steps=7, dec_steps=6, in
 
 
 CORPUS = [
-    RealModel("anomaly_forecast", "https://github.com/aurea-soriano/PublicAnomalyDetection", anomaly_forecast,
-              lambda rng: ([_series(rng, 8, 29)], rng.normal(size=8).astype(np.float32)), "agree",
-              "y (N,) against an output (N, 1)"),
-    RealModel("airline_lstm", "https://github.com/Lucas-Rufino/Information-Retrieval-System-for-TV-Series",
-              airline_lstm, lambda rng: ([_series(rng, 8, 1)], rng.random(8).astype(np.float32)), "agree"),
-    RealModel("pulse_lstm", "https://github.com/imvikverma/ah-v1-beta", pulse_lstm,
-              lambda rng: ([rng.random((8, 10, 1)).astype(np.float32)], rng.random((8, 1)).astype(np.float32)),
-              "agree"),
-    RealModel("nmt_seq2seq", "https://github.com/nmtri1912/kltn", nmt_seq2seq,
-              lambda rng: _seq2seq_data(rng, 40, 50), "agree"),
-    RealModel("caption_enc_dec", "https://github.com/timlackhan/ImageCaptioning", caption_enc_dec,
-              lambda rng: _seq2seq_data(rng, 48, 21), "agree"),
-    RealModel("caption_enc_dec_integer_labels", "https://github.com/timlackhan/ImageCaptioning", caption_enc_dec,
-              lambda rng: _seq2seq_data(rng, 48, 21, integer_targets=True), "labels",
-              "the same model given the token ids instead of one-hot rows"),
-    RealModel("ner_blstm", "https://github.com/csprock/keras-NER", ner_blstm,
-              lambda rng: ([rng.integers(1, 2000, (4, 100)).astype(np.int32)],
-                           _one_hot(rng.integers(0, 9, (4, 100)), 9)), "agree"),
-    RealModel("stateful_batches", "https://github.com/melisaaltinyelek/IANNwTF_Project", stateful_batches,
-              lambda rng: ([(np.arange(3, dtype=np.float32) / 10).reshape(1, 3, 1)],
-                           (np.arange(1, 4, dtype=np.float32) / 10).reshape(1, 3, 1)), "broadcast",
-              "y reshaped to (samples, 3, 1) for an output (samples, 1)"),
-    RealModel("keras_guide_stateful", "https://github.com/seefs/Source_Insight", keras_guide_stateful,
-              lambda rng: ([rng.random((32, 8, 16)).astype(np.float32)], rng.random((32, 10)).astype(np.float32)),
-              "agree"),
-    RealModel("imdb_lstm", "https://github.com/LUIGUI55/commitss", imdb_lstm,
-              lambda rng: ([rng.integers(1, 10000, (6, 80)).astype(np.int32)], rng.integers(0, 2, 6)), "agree"),
-    RealModel("imdb_review_lstm", "https://github.com/Marsrocky/ERP", imdb_review_lstm,
-              lambda rng: ([rng.integers(1, 5000, (2, 500)).astype(np.int32)], rng.integers(0, 2, 2)), "agree"),
-    RealModel("jena_stacked_gru", "https://github.com/slaily/deep-learning-bits", jena_stacked_gru,
-              lambda rng: ([_series(rng, 4, 48, 14)], rng.normal(size=4).astype(np.float32)), "agree"),
-    RealModel("conv_gru_seq", "https://github.com/Barleysack/Tensor101", conv_gru_seq,
-              lambda rng: ([_series(rng, 4, 50)], rng.normal(size=(4, 24, 10)).astype(np.float32)), "agree"),
-    RealModel("conv_gru_seq_last_step", "https://github.com/Barleysack/Tensor101", conv_gru_seq,
-              lambda rng: ([_series(rng, 4, 50)], rng.normal(size=(4, 10)).astype(np.float32)), "refused",
-              "the same model given only the last step's 10 targets: Keras cannot broadcast (4, 10) against "
-              "(4, 24, 10) and says so"),
+    RealModel(
+        "anomaly_forecast",
+        "https://github.com/aurea-soriano/PublicAnomalyDetection",
+        anomaly_forecast,
+        lambda rng: ([_series(rng, 8, 29)], rng.normal(size=8).astype(np.float32)),
+        "agree",
+        "y (N,) against an output (N, 1)",
+    ),
+    RealModel(
+        "airline_lstm",
+        "https://github.com/Lucas-Rufino/Information-Retrieval-System-for-TV-Series",
+        airline_lstm,
+        lambda rng: ([_series(rng, 8, 1)], rng.random(8).astype(np.float32)),
+        "agree",
+    ),
+    RealModel(
+        "pulse_lstm",
+        "https://github.com/imvikverma/ah-v1-beta",
+        pulse_lstm,
+        lambda rng: ([rng.random((8, 10, 1)).astype(np.float32)], rng.random((8, 1)).astype(np.float32)),
+        "agree",
+    ),
+    RealModel(
+        "nmt_seq2seq", "https://github.com/nmtri1912/kltn", nmt_seq2seq, lambda rng: _seq2seq_data(rng, 40, 50), "agree"
+    ),
+    RealModel(
+        "caption_enc_dec",
+        "https://github.com/timlackhan/ImageCaptioning",
+        caption_enc_dec,
+        lambda rng: _seq2seq_data(rng, 48, 21),
+        "agree",
+    ),
+    RealModel(
+        "caption_enc_dec_integer_labels",
+        "https://github.com/timlackhan/ImageCaptioning",
+        caption_enc_dec,
+        lambda rng: _seq2seq_data(rng, 48, 21, integer_targets=True),
+        "labels",
+        "the same model given the token ids instead of one-hot rows",
+    ),
+    RealModel(
+        "ner_blstm",
+        "https://github.com/csprock/keras-NER",
+        ner_blstm,
+        lambda rng: ([rng.integers(1, 2000, (4, 100)).astype(np.int32)], _one_hot(rng.integers(0, 9, (4, 100)), 9)),
+        "agree",
+    ),
+    RealModel(
+        "stateful_batches",
+        "https://github.com/melisaaltinyelek/IANNwTF_Project",
+        stateful_batches,
+        lambda rng: (
+            [(np.arange(3, dtype=np.float32) / 10).reshape(1, 3, 1)],
+            (np.arange(1, 4, dtype=np.float32) / 10).reshape(1, 3, 1),
+        ),
+        "broadcast",
+        "y reshaped to (samples, 3, 1) for an output (samples, 1)",
+    ),
+    RealModel(
+        "keras_guide_stateful",
+        "https://github.com/seefs/Source_Insight",
+        keras_guide_stateful,
+        lambda rng: ([rng.random((32, 8, 16)).astype(np.float32)], rng.random((32, 10)).astype(np.float32)),
+        "agree",
+    ),
+    RealModel(
+        "imdb_lstm",
+        "https://github.com/LUIGUI55/commitss",
+        imdb_lstm,
+        lambda rng: ([rng.integers(1, 10000, (6, 80)).astype(np.int32)], rng.integers(0, 2, 6)),
+        "agree",
+    ),
+    RealModel(
+        "imdb_review_lstm",
+        "https://github.com/Marsrocky/ERP",
+        imdb_review_lstm,
+        lambda rng: ([rng.integers(1, 5000, (2, 500)).astype(np.int32)], rng.integers(0, 2, 2)),
+        "agree",
+    ),
+    RealModel(
+        "jena_stacked_gru",
+        "https://github.com/slaily/deep-learning-bits",
+        jena_stacked_gru,
+        lambda rng: ([_series(rng, 4, 48, 14)], rng.normal(size=4).astype(np.float32)),
+        "agree",
+    ),
+    RealModel(
+        "conv_gru_seq",
+        "https://github.com/Barleysack/Tensor101",
+        conv_gru_seq,
+        lambda rng: ([_series(rng, 4, 50)], rng.normal(size=(4, 24, 10)).astype(np.float32)),
+        "agree",
+    ),
+    RealModel(
+        "conv_gru_seq_last_step",
+        "https://github.com/Barleysack/Tensor101",
+        conv_gru_seq,
+        lambda rng: ([_series(rng, 4, 50)], rng.normal(size=(4, 10)).astype(np.float32)),
+        "refused",
+        "the same model given only the last step's 10 targets: Keras cannot broadcast (4, 10) against "
+        "(4, 24, 10) and says so",
+    ),
 ]

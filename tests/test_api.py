@@ -15,9 +15,16 @@ from rnnshape.errors import ExpectationFailed
 
 
 def test_import_rnnshape_loads_neither_tensorflow_keras_nor_numpy():
-    proc = subprocess.run([sys.executable, "-c", "import sys, rnnshape; "
-                           "print([m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules])"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, rnnshape; print([m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
@@ -25,27 +32,58 @@ def test_import_rnnshape_loads_neither_tensorflow_keras_nor_numpy():
 # (API call, the same command line); the versions block names the installed packages on both sides.
 CASES = [
     (lambda: rnnshape.inspect(layer="lstm", units=6, return_state=True), ["inspect", "--units", "6", "--return-state"]),
-    (lambda: rnnshape.inspect(layer="gru", units=3, bidirectional=True, return_sequences=True, lengths="2,3", batch=2),
-     ["inspect", "--layer", "gru", "--units", "3", "--bidirectional", "--return-sequences", "--lengths", "2,3",
-      "--batch", "2"]),
-    (lambda: rnnshape.compare(["lstm", "gru"], vary=["stateful"]),
-     ["compare", "--layer", "lstm", "--layer", "gru", "--vary", "stateful"]),
+    (
+        lambda: rnnshape.inspect(
+            layer="gru", units=3, bidirectional=True, return_sequences=True, lengths="2,3", batch=2
+        ),
+        [
+            "inspect",
+            "--layer",
+            "gru",
+            "--units",
+            "3",
+            "--bidirectional",
+            "--return-sequences",
+            "--lengths",
+            "2,3",
+            "--batch",
+            "2",
+        ],
+    ),
+    (
+        lambda: rnnshape.compare(["lstm", "gru"], vary=["stateful"]),
+        ["compare", "--layer", "lstm", "--layer", "gru", "--vary", "stateful"],
+    ),
     (lambda: rnnshape.check("examples/shapes.toml"), ["check", "examples/shapes.toml"]),
-    (lambda: rnnshape.trace(layer="gru", units=2, timesteps=4, steps="1,4"),
-     ["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--steps", "1,4"]),
-    (lambda: rnnshape.stateful(layer="lstm", units=3, timesteps=6, batch=2, split="2,4"),
-     ["stateful", "--units", "3", "--timesteps", "6", "--batch", "2", "--split", "2,4"]),
-    (lambda: rnnshape.generate(layer="gru", units=3, head=True, timesteps=4, steps=3, values=True),
-     ["generate", "--layer", "gru", "--units", "3", "--head", "--timesteps", "4", "--steps", "3", "--values"]),
-    (lambda: rnnshape.stack("lstm:8 lstm:4 dense:1", timesteps=5), ["stack", "--timesteps", "5", "lstm:8", "lstm:4",
-                                                                      "dense:1"]),
+    (
+        lambda: rnnshape.trace(layer="gru", units=2, timesteps=4, steps="1,4"),
+        ["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--steps", "1,4"],
+    ),
+    (
+        lambda: rnnshape.stateful(layer="lstm", units=3, timesteps=6, batch=2, split="2,4"),
+        ["stateful", "--units", "3", "--timesteps", "6", "--batch", "2", "--split", "2,4"],
+    ),
+    (
+        lambda: rnnshape.generate(layer="gru", units=3, head=True, timesteps=4, steps=3, values=True),
+        ["generate", "--layer", "gru", "--units", "3", "--head", "--timesteps", "4", "--steps", "3", "--values"],
+    ),
+    (
+        lambda: rnnshape.stack("lstm:8 lstm:4 dense:1", timesteps=5),
+        ["stack", "--timesteps", "5", "lstm:8", "lstm:4", "dense:1"],
+    ),
     (lambda: rnnshape.patterns(units=3), ["patterns", "--units", "3"]),
-    (lambda: rnnshape.why("expected ndim=3, found ndim=2. Full shape received: (None, 7)", static=True),
-     ["why", "expected ndim=3, found ndim=2. Full shape received: (None, 7)", "--static"]),
-    (lambda: rnnshape.window(length=20, look_back=4, stride=3), ["window", "--length", "20", "--look-back", "4",
-                                                                  "--stride", "3"]),
-    (lambda: rnnshape.model("examples/tagger.keras", x="examples/tagger_x.npy", layer="summary"),
-     ["model", "examples/tagger.keras", "--x", "examples/tagger_x.npy", "--layer", "summary"]),
+    (
+        lambda: rnnshape.why("expected ndim=3, found ndim=2. Full shape received: (None, 7)", static=True),
+        ["why", "expected ndim=3, found ndim=2. Full shape received: (None, 7)", "--static"],
+    ),
+    (
+        lambda: rnnshape.window(length=20, look_back=4, stride=3),
+        ["window", "--length", "20", "--look-back", "4", "--stride", "3"],
+    ),
+    (
+        lambda: rnnshape.model("examples/tagger.keras", x="examples/tagger_x.npy", layer="summary"),
+        ["model", "examples/tagger.keras", "--x", "examples/tagger_x.npy", "--layer", "summary"],
+    ),
 ]
 
 
@@ -65,8 +103,15 @@ def test_to_dict_equals_the_data_of_the_cli_json(invoke, index):
 @pytest.mark.slow
 def test_a_result_renders_with_rich_as_the_terminal_shows_it(invoke):
     result = rnnshape.inspect(layer="lstm", units=6, return_state=True)
-    console = Console(file=__import__("io").StringIO(), width=100, no_color=True, color_system=None,
-                      highlight=True, markup=True, emoji=False)  # rich.print's settings: markup on
+    console = Console(
+        file=__import__("io").StringIO(),
+        width=100,
+        no_color=True,
+        color_system=None,
+        highlight=True,
+        markup=True,
+        emoji=False,
+    )  # rich.print's settings: markup on
     console.print(result)
     assert console.file.getvalue() == invoke(["inspect", "--units", "6", "--return-state"]).stdout
     assert result.shapes == {"output": (1, 6), "state_h": (1, 6), "state_c": (1, 6)}

@@ -24,10 +24,20 @@ def random_spec(rng: random.Random):
     layer = rng.choice(("lstm", "gru", "simplernn"))
     bidirectional = rng.random() < 0.3
     batch, timesteps = rng.randint(1, 3), rng.randint(1, 6)
-    options = dict(layer=layer, units=rng.randint(1, 6), features=rng.randint(1, 4), timesteps=timesteps, batch=batch,
-                   return_sequences=rng.random() < 0.5, return_state=rng.random() < 0.5, bidirectional=bidirectional,
-                   go_backwards=not bidirectional and rng.random() < 0.3, seed=rng.randint(0, 1000),
-                   stateful=not bidirectional and rng.random() < 0.2, use_bias=rng.random() < 0.9)
+    options = dict(
+        layer=layer,
+        units=rng.randint(1, 6),
+        features=rng.randint(1, 4),
+        timesteps=timesteps,
+        batch=batch,
+        return_sequences=rng.random() < 0.5,
+        return_state=rng.random() < 0.5,
+        bidirectional=bidirectional,
+        go_backwards=not bidirectional and rng.random() < 0.3,
+        seed=rng.randint(0, 1000),
+        stateful=not bidirectional and rng.random() < 0.2,
+        use_bias=rng.random() < 0.9,
+    )
     if layer == "gru":
         options["reset_after"] = rng.random() < 0.7
     if rng.random() < 0.3:
@@ -54,14 +64,29 @@ def test_50_random_configurations_agree_on_tensorflow_and_jax_within_1e_5():
 
 def test_compare_on_three_backends_reports_each_output(invoke_json):
     pytest.importorskip("torch")
-    result, document = invoke_json(["compare", "--layer", "gru", "--bidirectional", "--units", "3",
-                                    "--backend", "tensorflow", "--backend", "jax", "--backend", "torch"])
+    result, document = invoke_json(
+        [
+            "compare",
+            "--layer",
+            "gru",
+            "--bidirectional",
+            "--units",
+            "3",
+            "--backend",
+            "tensorflow",
+            "--backend",
+            "jax",
+            "--backend",
+            "torch",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     data = document["data"]
     assert [b["backend"] for b in data["backends"]] == ["tensorflow", "jax", "torch"]
     row = data["rows"][1]  # return_state: output, forward/backward state_h
     assert {(e["output"], e["backend"]) for e in row["backends"]} == {
-        (name, b) for name in ("output", "forward_state_h", "backward_state_h") for b in ("jax", "torch")}
+        (name, b) for name in ("output", "forward_state_h", "backward_state_h") for b in ("jax", "torch")
+    }
     assert all(e["holds"] and e["max_abs_diff"] <= 1e-5 for r in data["rows"] for e in r["backends"])
 
 
@@ -85,8 +110,9 @@ def test_inspect_on_torch_says_which_backend_ran_it(tmp_path):
     assert data["backend"] == {"backend": "torch", "version": torch.__version__, "keras": data["backend"]["keras"]}
     assert all(check["holds"] for check in data["checks"])
     same = rnnshape.inspect("lstm", units=3, return_state=True, values=True)
-    text = run_process(["inspect", "--layer", "lstm", "--units", "3", "--return-state", "--backend", "jax",
-                        "--values"]).stdout
+    text = run_process(
+        ["inspect", "--layer", "lstm", "--units", "3", "--return-state", "--backend", "jax", "--values"]
+    ).stdout
     assert "backend: jax" in text
     assert same.ok
 
@@ -97,18 +123,29 @@ def test_a_backend_that_cannot_be_imported_is_exit_3_with_the_install_command(tm
     fake = tmp_path / "jax"
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError('No module named jax (simulated)')\n")
-    proc = run_process(["inspect", "--backend", "jax"],
-                       env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    proc = run_process(
+        ["inspect", "--backend", "jax"], env={"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    )
     assert proc.returncode == 3
     assert 'pip install "rnnshape[jax]"' in proc.stderr and "Traceback" not in proc.stderr
 
 
-TRACED = [dict(layer="lstm", units=3, timesteps=6, batch=2, lengths="3,5"),
-          dict(layer="gru", units=2, timesteps=5, batch=2, lengths="2,5", go_backwards=True),
-          dict(layer="gru", units=2, timesteps=4, reset_after=False, return_sequences=True, return_state=True),
-          dict(layer="lstm", units=2, timesteps=5, batch=2, lengths="2,5", bidirectional=True,
-               return_sequences=True, return_state=True),
-          dict(layer="simplernn", units=3, timesteps=4, go_backwards=True, return_state=True)]
+TRACED = [
+    dict(layer="lstm", units=3, timesteps=6, batch=2, lengths="3,5"),
+    dict(layer="gru", units=2, timesteps=5, batch=2, lengths="2,5", go_backwards=True),
+    dict(layer="gru", units=2, timesteps=4, reset_after=False, return_sequences=True, return_state=True),
+    dict(
+        layer="lstm",
+        units=2,
+        timesteps=5,
+        batch=2,
+        lengths="2,5",
+        bidirectional=True,
+        return_sequences=True,
+        return_state=True,
+    ),
+    dict(layer="simplernn", units=3, timesteps=4, go_backwards=True, return_state=True),
+]
 
 
 @pytest.mark.parametrize("name", ["jax", "torch"])
@@ -139,8 +176,25 @@ def test_trace_backend_from_the_command_line_names_it_and_exits_0():
     pytest.importorskip("jax")
     from tests.conftest import run_process
 
-    proc = run_process(["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--batch", "2",
-                        "--lengths", "2,4", "--go-backwards", "--backend", "jax", "--json"])
+    proc = run_process(
+        [
+            "trace",
+            "--layer",
+            "gru",
+            "--units",
+            "2",
+            "--timesteps",
+            "4",
+            "--batch",
+            "2",
+            "--lengths",
+            "2,4",
+            "--go-backwards",
+            "--backend",
+            "jax",
+            "--json",
+        ]
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     data = json.loads(proc.stdout)["data"]
@@ -149,9 +203,14 @@ def test_trace_backend_from_the_command_line_names_it_and_exits_0():
     assert all(c["holds"] for c in data["checks"])
 
 
-@pytest.mark.parametrize("name, options", [
-    ("jax", dict(layer="lstm", go_backwards=True, return_sequences=True, return_state=True)),
-    ("torch", dict(layer="gru", bidirectional=True, return_sequences=True))], ids=["jax-lstm-back", "torch-gru-bi"])
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("jax", dict(layer="lstm", go_backwards=True, return_sequences=True, return_state=True)),
+        ("torch", dict(layer="gru", bidirectional=True, return_sequences=True)),
+    ],
+    ids=["jax-lstm-back", "torch-gru-bi"],
+)
 def test_stateful_carry_over_measures_the_same_on_every_backend(name, options):
     """Stateful carry-over, reset_state, the model with batch_shape, the wrong batch size and the
     shuffled batch: each fact holds or fails alike on TensorFlow and on JAX or PyTorch, and the
@@ -162,7 +221,8 @@ def test_stateful_carry_over_measures_the_same_on_every_backend(name, options):
     for data in [rnnshape.stateful(units=3, timesteps=6, batch=2, split="2,4", backend=name, **options).data]:
         assert data["backend"]["backend"] == name
         assert [(c["claim"], c["holds"]) for c in data["checks"]] == [
-            (c["claim"], c["holds"]) for c in reference["checks"]]
+            (c["claim"], c["holds"]) for c in reference["checks"]
+        ]
         assert data["batch_size_error"] == reference["batch_size_error"]
         for mine, theirs in zip(data["chunks"], reference["chunks"]):
             for key in ("initial_state", "final_state"):

@@ -25,14 +25,25 @@ def random_options(rng: random.Random) -> dict:
     layer = rng.choice(["lstm", "gru", "simplernn"])
     bidirectional = rng.random() < 0.3
     options = dict(
-        layer=layer, units=rng.randint(1, 4), timesteps=rng.randint(1, 4), features=rng.randint(1, 3),
-        batch=rng.randint(1, 3), return_sequences=rng.random() < 0.5, return_state=rng.random() < 0.6,
-        go_backwards=not bidirectional and rng.random() < 0.3, bidirectional=bidirectional,
+        layer=layer,
+        units=rng.randint(1, 4),
+        timesteps=rng.randint(1, 4),
+        features=rng.randint(1, 3),
+        batch=rng.randint(1, 3),
+        return_sequences=rng.random() < 0.5,
+        return_state=rng.random() < 0.6,
+        go_backwards=not bidirectional and rng.random() < 0.3,
+        bidirectional=bidirectional,
         activation=rng.choice(["tanh", "relu", "softsign", "linear", "sigmoid"]),
-        use_bias=rng.random() < 0.7, unroll=rng.random() < 0.3,
-        dropout=rng.choice([0.0, 0.0, 0.3]), recurrent_dropout=rng.choice([0.0, 0.0, 0.2]),
+        use_bias=rng.random() < 0.7,
+        unroll=rng.random() < 0.3,
+        dropout=rng.choice([0.0, 0.0, 0.3]),
+        recurrent_dropout=rng.choice([0.0, 0.0, 0.2]),
         initial_state=rng.choice([None, None, "zeros", "random"]),
-        kernel_init="glorot_uniform", recurrent_init="orthogonal", bias_init=0.1, seed=SEED,
+        kernel_init="glorot_uniform",
+        recurrent_init="orthogonal",
+        bias_init=0.1,
+        seed=SEED,
     )
     if layer != "simplernn":
         options["recurrent_activation"] = rng.choice(["sigmoid", "hard_sigmoid", "tanh"])
@@ -45,12 +56,17 @@ def random_options(rng: random.Random) -> dict:
 
 def keras_layer(keras, options: dict):
     """The layer a user would write for these options, with the same seeded initializers."""
-    kwargs = dict(return_sequences=options["return_sequences"], return_state=options["return_state"],
-                  go_backwards=options["go_backwards"], activation=options["activation"],
-                  use_bias=options["use_bias"], unroll=options["unroll"],
-                  kernel_initializer=keras.initializers.GlorotUniform(seed=SEED),
-                  recurrent_initializer=keras.initializers.Orthogonal(seed=SEED),
-                  bias_initializer=keras.initializers.Constant(0.1))
+    kwargs = dict(
+        return_sequences=options["return_sequences"],
+        return_state=options["return_state"],
+        go_backwards=options["go_backwards"],
+        activation=options["activation"],
+        use_bias=options["use_bias"],
+        unroll=options["unroll"],
+        kernel_initializer=keras.initializers.GlorotUniform(seed=SEED),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=SEED),
+        bias_initializer=keras.initializers.Constant(0.1),
+    )
     for key in ("recurrent_activation", "unit_forget_bias", "reset_after"):
         if key in options:
             kwargs[key] = options[key]
@@ -99,12 +115,25 @@ def test_oracle_random_configurations(keras, chunk):
 
 
 def test_the_keras_call_names_every_option():
-    data = rnnshape.inspect("lstm", units=3, activation="relu", recurrent_activation="hard_sigmoid",
-                            use_bias=False, unit_forget_bias=False, dropout=0.25, recurrent_dropout=0.1,
-                            unroll=True, initial_state="random", training=True, static=True).to_dict()
-    assert data["keras_call"] == ('keras.layers.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid", '
-                                  'use_bias=False, unit_forget_bias=False, dropout=0.25, recurrent_dropout=0.1, '
-                                  'seed=0, unroll=True)')
+    data = rnnshape.inspect(
+        "lstm",
+        units=3,
+        activation="relu",
+        recurrent_activation="hard_sigmoid",
+        use_bias=False,
+        unit_forget_bias=False,
+        dropout=0.25,
+        recurrent_dropout=0.1,
+        unroll=True,
+        initial_state="random",
+        training=True,
+        static=True,
+    ).to_dict()
+    assert data["keras_call"] == (
+        'keras.layers.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid", '
+        "use_bias=False, unit_forget_bias=False, dropout=0.25, recurrent_dropout=0.1, "
+        "seed=0, unroll=True)"
+    )
     assert data["call"] == "layer(x, initial_state=[h0, c0], training=True)"
     assert data["params"]["formula"] == "4 * (units * (units + features)) = 4 * (3 * (3 + 2)) = 60"
     assert [w["name"].rsplit("/", 1)[-1] for w in data["params"]["weights"]] == ["kernel", "recurrent_kernel"]
@@ -117,7 +146,10 @@ def test_dropout_in_training_differs_and_at_inference_does_nothing():
     inference = rnnshape.inspect("gru", **common).to_dict()
     by_claim = {c["claim"].split(":")[0]: c for c in trained["checks"] + inference["checks"]}
     assert by_claim["training=True"]["holds"] and by_claim["training=True"]["max_abs_diff"] > 1e-3
-    assert by_claim["training=False (inference)"]["holds"] and by_claim["training=False (inference)"]["max_abs_diff"] == 0.0
+    assert (
+        by_claim["training=False (inference)"]["holds"]
+        and by_claim["training=False (inference)"]["max_abs_diff"] == 0.0
+    )
     assert any("new dropout masks" in fact for fact in trained["voided_facts"])
     assert any("implementation=1" in note for note in inference["notes"])
 
@@ -132,8 +164,9 @@ def test_dropout_in_training_is_reproducible_run_after_run():
 def test_initial_state_from_a_file_is_validated_and_used(tmp_path):
     states = np.full((2, 1, 3), 0.5, np.float32)  # h0, c0 for LSTM(3), batch 1
     np.save(tmp_path / "states.npy", states)
-    result = rnnshape.inspect("lstm", units=3, initial_state=str(tmp_path / "states.npy"), return_state=True,
-                              values=True)
+    result = rnnshape.inspect(
+        "lstm", units=3, initial_state=str(tmp_path / "states.npy"), return_state=True, values=True
+    )
     data = result.to_dict()
     assert data["initial_state"]["values"] == states.tolist()
     claims = {c["claim"]: c for c in data["checks"]}
@@ -148,8 +181,16 @@ def test_initial_state_from_a_file_is_validated_and_used(tmp_path):
 def test_the_first_step_is_recomputed_from_the_given_state_for_every_layer():
     for layer in ("lstm", "gru", "simplernn"):
         for back in (False, True):
-            data = rnnshape.inspect(layer, units=2, timesteps=3, batch=2, go_backwards=back, initial_state="random",
-                                    lengths="2,3", return_sequences=True).to_dict()
+            data = rnnshape.inspect(
+                layer,
+                units=2,
+                timesteps=3,
+                batch=2,
+                go_backwards=back,
+                initial_state="random",
+                lengths="2,3",
+                return_sequences=True,
+            ).to_dict()
             first = [c for c in data["checks"] if c["claim"].startswith("the first step starts")]
             assert len(first) == 1 and first[0]["holds"], (layer, back, first)
             differs = [c for c in data["checks"] if c["claim"].startswith("the given initial_state changes")]
@@ -173,31 +214,45 @@ def test_a_gate_activation_that_is_not_bounded_voids_the_h_bound():
 def test_unroll_with_a_mask_under_bidirectional_shows_keras_own_difference(keras):
     """Keras 3.15's unrolled loop puts the backward direction's zeros at the wrong steps; rnnshape
     says so and its unroll fact measures it (the numbers come from Keras itself)."""
-    x = np.asarray(rnnshape.inspect("simplernn", units=2, timesteps=4, batch=2, values=True).to_dict()["input"]["values"],
-                   np.float32)
+    x = np.asarray(
+        rnnshape.inspect("simplernn", units=2, timesteps=4, batch=2, values=True).to_dict()["input"]["values"],
+        np.float32,
+    )
     mask = np.array([[True, True, False, False], [True] * 4])
     outputs = []
     for unroll in (False, True):
-        layer = keras.layers.Bidirectional(keras.layers.SimpleRNN(2, return_sequences=True, unroll=unroll,
-                                                                  kernel_initializer="ones"))
+        layer = keras.layers.Bidirectional(
+            keras.layers.SimpleRNN(2, return_sequences=True, unroll=unroll, kernel_initializer="ones")
+        )
         outputs.append(np.asarray(layer(x, mask=mask)))
     keras_differs = np.max(np.abs(outputs[0] - outputs[1])) > 1e-3
-    data = rnnshape.inspect("simplernn", units=2, timesteps=4, batch=2, bidirectional=True, return_sequences=True,
-                            unroll=True, lengths="2,4").to_dict()
+    data = rnnshape.inspect(
+        "simplernn",
+        units=2,
+        timesteps=4,
+        batch=2,
+        bidirectional=True,
+        return_sequences=True,
+        unroll=True,
+        lengths="2,4",
+    ).to_dict()
     unroll_fact = [c for c in data["checks"] if c["claim"].startswith("unroll=True")][0]
     assert keras_differs and not unroll_fact["holds"]
     assert any("wrong positions" in note for note in data["notes"])
 
 
-@pytest.mark.parametrize("args, option", [
-    (["--activation", "swish2"], "--activation"),
-    (["--layer", "simplernn", "--recurrent-activation", "sigmoid"], "--recurrent-activation"),
-    (["--layer", "gru", "--unit-forget-bias"], "--unit-forget-bias"),
-    (["--dropout", "1"], "--dropout"),
-    (["--recurrent-dropout", "-0.1"], "--recurrent-dropout"),
-    (["--initial-state", "ones"], "--initial-state"),
-    (["--stateful", "--initial-state", "random"], "--initial-state"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--activation", "swish2"], "--activation"),
+        (["--layer", "simplernn", "--recurrent-activation", "sigmoid"], "--recurrent-activation"),
+        (["--layer", "gru", "--unit-forget-bias"], "--unit-forget-bias"),
+        (["--dropout", "1"], "--dropout"),
+        (["--recurrent-dropout", "-0.1"], "--recurrent-dropout"),
+        (["--initial-state", "ones"], "--initial-state"),
+        (["--stateful", "--initial-state", "random"], "--initial-state"),
+    ],
+)
 def test_bad_values_name_the_option(invoke, args, option):
     result = invoke(["inspect", "--static", *args])
     assert result.exit_code == 2, result.output
@@ -212,20 +267,52 @@ def test_trace_and_stateful_refuse_what_they_cannot_measure(invoke):
 
 
 def test_trace_recomputes_other_activations_and_no_bias(invoke_json):
-    _, doc = invoke_json(["trace", "--layer", "gru", "--units", "2", "--activation", "softsign",
-                          "--recurrent-activation", "hard_sigmoid", "--no-use-bias", "--no-reset-after"])
+    _, doc = invoke_json(
+        [
+            "trace",
+            "--layer",
+            "gru",
+            "--units",
+            "2",
+            "--activation",
+            "softsign",
+            "--recurrent-activation",
+            "hard_sigmoid",
+            "--no-use-bias",
+            "--no-reset-after",
+        ]
+    )
     data = doc["data"]
     assert doc["exit_code"] == 0 and data["max_abs_diff"] <= 1e-6
     assert data["activations"] == {"activation": "softsign", "recurrent_activation": "hard_sigmoid"}
 
 
 def test_compare_varies_the_new_flags(invoke_json):
-    _, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "gru", "--vary", "use-bias",
-                          "--vary", "unit-forget-bias", "--no-return-sequences", "--no-return-state", "--static"])
+    _, doc = invoke_json(
+        [
+            "compare",
+            "--layer",
+            "lstm",
+            "--layer",
+            "gru",
+            "--vary",
+            "use-bias",
+            "--vary",
+            "unit-forget-bias",
+            "--no-return-sequences",
+            "--no-return-state",
+            "--static",
+        ]
+    )
     rows = doc["data"]["rows"]
     assert [(r["config"]["layer"], r["config"]["use_bias"], r["config"]["unit_forget_bias"]) for r in rows] == [
-        ("lstm", False, False), ("lstm", False, True), ("lstm", True, False), ("lstm", True, True),
-        ("gru", False, None), ("gru", True, None)]
+        ("lstm", False, False),
+        ("lstm", False, True),
+        ("lstm", True, False),
+        ("lstm", True, True),
+        ("gru", False, None),
+        ("gru", True, None),
+    ]
     effects = {c["dimension"]: c["effect"] for c in doc["data"]["changes"]}
     assert effects["use_bias"].startswith("params")
 
@@ -236,12 +323,15 @@ def test_every_activation_name_is_a_keras_activation(keras):
 
 
 # ---- the options in stack tokens ----------------------------------------------------------------
-@pytest.mark.parametrize("tokens", [
-    "lstm:4 repeat:3 lstm:4:seq:init td:2",
-    "gru:3:bi repeat:2 gru:3:seq:bi:init:nobias td:1",
-    "simplernn:2:seq:act-relu:unroll simplernn:2:init:seq dense:1",
-    "gru:3:noreset:ract-hard_sigmoid repeat:4 gru:3:noreset:seq:init",
-])
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        "lstm:4 repeat:3 lstm:4:seq:init td:2",
+        "gru:3:bi repeat:2 gru:3:seq:bi:init:nobias td:1",
+        "simplernn:2:seq:act-relu:unroll simplernn:2:init:seq dense:1",
+        "gru:3:noreset:ract-hard_sigmoid repeat:4 gru:3:noreset:seq:init",
+    ],
+)
 def test_stack_tokens_with_options_and_initial_state_build_as_keras_does(keras, invoke_json, tokens):
     """The same stack written with keras.layers directly: the encoder returns its states, the
     :init decoder is called with them; shapes and parameter counts agree, and the decoder's
@@ -266,8 +356,9 @@ def test_stack_tokens_with_options_and_initial_state_build_as_keras_does(keras, 
             options = {k: v for k, v in token.layer_options().items() if k not in ("layer", "units", "bidirectional")}
             options = {k: v for k, v in options.items() if v is not None}
             options["return_sequences"], options["go_backwards"] = options["return_sequences"], options["go_backwards"]
-            layer = getattr(keras.layers, KERAS_CLASS[token.kind])(token.n, return_state=token.index in providers,
-                                                                   **options)
+            layer = getattr(keras.layers, KERAS_CLASS[token.kind])(
+                token.n, return_state=token.index in providers, **options
+            )
             if token.bi:
                 layer = keras.layers.Bidirectional(layer)
             x = layer(x, initial_state=states[state_provider(parsed, token).index]) if token.init else layer(x)
@@ -281,14 +372,17 @@ def test_stack_tokens_with_options_and_initial_state_build_as_keras_does(keras, 
     assert any(layer.get("initial_state_from") for layer in data["layers"])
 
 
-@pytest.mark.parametrize("tokens, words", [
-    ("lstm:4:init", "there is none"),
-    ("lstm:4 repeat:3 lstm:5:seq:init", "give both the same layer, units and bi"),
-    ("gru:4 repeat:3 lstm:4:seq:init", "returns 1 of shape"),
-    ("simplernn:2:ract-relu", "SimpleRNN has no gates"),
-    ("lstm:2:act-gelu2", "is not one of"),
-    ("dense:2:nobias", "applies only to"),
-])
+@pytest.mark.parametrize(
+    "tokens, words",
+    [
+        ("lstm:4:init", "there is none"),
+        ("lstm:4 repeat:3 lstm:5:seq:init", "give both the same layer, units and bi"),
+        ("gru:4 repeat:3 lstm:4:seq:init", "returns 1 of shape"),
+        ("simplernn:2:ract-relu", "SimpleRNN has no gates"),
+        ("lstm:2:act-gelu2", "is not one of"),
+        ("dense:2:nobias", "applies only to"),
+    ],
+)
 def test_bad_option_tokens_are_refused_with_the_reason(invoke, tokens, words):
     result = invoke(["stack", *tokens.split()])
     assert result.exit_code == 2 and words in result.stderr, result.stderr

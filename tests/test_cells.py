@@ -32,10 +32,16 @@ def traced_configs(draw):
     batch = draw(st.integers(1, 3))
     bidirectional = draw(st.booleans())
     options = dict(
-        layer=layer, units=draw(st.integers(1, 6)), timesteps=timesteps, features=draw(st.integers(1, 4)),
-        batch=batch, seed=draw(st.integers(0, 2**32 - 1)), bidirectional=bidirectional,
+        layer=layer,
+        units=draw(st.integers(1, 6)),
+        timesteps=timesteps,
+        features=draw(st.integers(1, 4)),
+        batch=batch,
+        seed=draw(st.integers(0, 2**32 - 1)),
+        bidirectional=bidirectional,
         go_backwards=False if bidirectional else draw(st.booleans()),
-        return_sequences=draw(st.booleans()), return_state=draw(st.booleans()),
+        return_sequences=draw(st.booleans()),
+        return_state=draw(st.booleans()),
     )
     if draw(st.booleans()):
         options["lengths"] = tuple(draw(st.lists(st.integers(1, timesteps), min_size=batch, max_size=batch)))
@@ -66,10 +72,24 @@ def test_recomputation_equals_keras_at_every_step(configs):
 def test_every_layer_and_both_gru_modes_at_larger_sizes():
     specs, options = [], []
     for seed in (0, 7, 12345):
-        for layer, opts in (("lstm", {}), ("gru", {"reset_after": True}), ("gru", {"reset_after": False}),
-                            ("simplernn", {})):
-            specs.append(make_spec(layer=layer, units=16, timesteps=20, features=5, batch=3, seed=seed,
-                                   return_sequences=True, return_state=True))
+        for layer, opts in (
+            ("lstm", {}),
+            ("gru", {"reset_after": True}),
+            ("gru", {"reset_after": False}),
+            ("simplernn", {}),
+        ):
+            specs.append(
+                make_spec(
+                    layer=layer,
+                    units=16,
+                    timesteps=20,
+                    features=5,
+                    batch=3,
+                    seed=seed,
+                    return_sequences=True,
+                    return_state=True,
+                )
+            )
             options.append(opts)
     runs = trace_runner.trace_many(specs, options)
     assert [run.directions[0].reset_after for run in runs[:4]] == [None, True, False, None]
@@ -85,18 +105,21 @@ def test_the_two_gru_modes_are_different_computations():
     for run in trace_runner.trace_many([spec, spec], [{"reset_after": True}, {"reset_after": False}]):
         d = run.directions[0]
         bias = d.bias if not d.reset_after else d.bias[0] + d.bias[1]  # any bias of the other shape
-        wrong = cells.run("gru", run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, bias),
-                          reset_after=not d.reset_after)
+        wrong = cells.run(
+            "gru", run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, bias), reset_after=not d.reset_after
+        )
         assert np.max(np.abs(wrong.h - d.seq)) > 1e-3
 
 
 def test_layer_activations_are_respected():
     """Non-default activation / recurrent_activation given to the Keras constructor are read from
     the layer and used by the recomputation."""
-    cases = [("lstm", {"activation": "relu", "recurrent_activation": "hard_sigmoid"}),
-             ("gru", {"activation": "softsign", "recurrent_activation": "hard_sigmoid", "reset_after": False}),
-             ("gru", {"activation": "linear", "recurrent_activation": "sigmoid"}),
-             ("simplernn", {"activation": "relu"})]
+    cases = [
+        ("lstm", {"activation": "relu", "recurrent_activation": "hard_sigmoid"}),
+        ("gru", {"activation": "softsign", "recurrent_activation": "hard_sigmoid", "reset_after": False}),
+        ("gru", {"activation": "linear", "recurrent_activation": "sigmoid"}),
+        ("simplernn", {"activation": "relu"}),
+    ]
     specs = [make_spec(layer=layer, units=3, timesteps=5, seed=11) for layer, _ in cases]
     runs = trace_runner.trace_many(specs, [opts for _, opts in cases])
     for run, (_, opts) in zip(runs, cases):
@@ -106,8 +129,12 @@ def test_layer_activations_are_respected():
         _, per_step, _ = _agreement(run)
         assert per_step <= AGREEMENT
         # With the defaults instead, the numbers are different: the activations matter.
-        default = cells.run(run.spec.layer, run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
-                            reset_after=bool(d.reset_after))
+        default = cells.run(
+            run.spec.layer,
+            run.input,
+            cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
+            reset_after=bool(d.reset_after),
+        )
         assert np.max(np.abs(default.h - d.seq)) > 1e-3
 
 
@@ -117,7 +144,9 @@ def test_numpy_activations_equal_keras_activations():
     for name, function in cells.ACTIVATIONS.items():
         with session_runner.quiet_native_stderr():
             expected = np.asarray(keras.activations.get(name)(x))
-        assert np.max(np.abs(function(x.astype(np.float64)) - expected)) <= 1e-5 * max(1.0, float(np.max(np.abs(expected)))), name
+        assert np.max(np.abs(function(x.astype(np.float64)) - expected)) <= 1e-5 * max(
+            1.0, float(np.max(np.abs(expected)))
+        ), name
 
 
 def test_unknown_activation_is_refused():

@@ -71,9 +71,15 @@ def test_the_sample_contract_holds_and_its_junit_report_counts_every_case(invoke
     assert data["summary"] == {"cases": 6, "passed": 6, "failed": 0}
     first = data["cases"][0]
     assert first["name"] == "encoder returns h and c" and first["passed"] is True
-    assert first["outputs"] == [{"name": "output", "shape": [1, 6]}, {"name": "state_h", "shape": [1, 6]},
-                                {"name": "state_c", "shape": [1, 6]}]
-    assert data["cases"][4]["keras_call"] == 'keras.layers.Bidirectional(keras.layers.GRU(4, return_state=True), merge_mode="sum")'
+    assert first["outputs"] == [
+        {"name": "output", "shape": [1, 6]},
+        {"name": "state_h", "shape": [1, 6]},
+        {"name": "state_c", "shape": [1, 6]},
+    ]
+    assert (
+        data["cases"][4]["keras_call"]
+        == 'keras.layers.Bidirectional(keras.layers.GRU(4, return_state=True), merge_mode="sum")'
+    )
     root, suite = _junit(report)
     assert root.get("tests") == suite.get("tests") == "6"
     assert root.get("failures") == suite.get("failures") == "0" and suite.get("errors") == "0"
@@ -90,9 +96,11 @@ def test_a_false_contract_fails_with_exit_1_expected_vs_actual_and_a_hint(invoke
     # stderr: one line per failed case, naming the case, the expected and the actual shape
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith('rnnshape check: error: case 2 "GRU encoder with a cell state" failed: '
-                               "output: expected (1, 6), got (1, 3, 6); state_c: expected (1, 6), got no such output "
-                               "(GRU has no cell state c (only LSTM does)")
+    assert lines[0].startswith(
+        'rnnshape check: error: case 2 "GRU encoder with a cell state" failed: '
+        "output: expected (1, 6), got (1, 3, 6); state_c: expected (1, 6), got no such output "
+        "(GRU has no cell state c (only LSTM does)"
+    )
     assert "1 failed" in result.stdout and "2 of 3 cases hold" in result.stdout
     root, suite = _junit(report)
     assert (root.get("tests"), root.get("failures")) == ("3", "1")
@@ -114,8 +122,13 @@ def test_false_contract_json_lists_each_expectation(invoke_json, false_contract)
     assert case["expectations"] == [
         {"name": "output", "expected": [1, 6], "actual": [1, 3, 6], "holds": False, "hint": ""},
         {"name": "state_h", "expected": [1, 6], "actual": [1, 6], "holds": True, "hint": ""},
-        {"name": "state_c", "expected": [1, 6], "actual": None, "holds": False,
-         "hint": "GRU has no cell state c (only LSTM does): its state is h; this layer returns output, state_h"},
+        {
+            "name": "state_c",
+            "expected": [1, 6],
+            "actual": None,
+            "holds": False,
+            "hint": "GRU has no cell state c (only LSTM does): its state is h; this layer returns output, state_h",
+        },
     ]
     assert doc["data"]["summary"] == {"cases": 3, "passed": 2, "failed": 1}
 
@@ -141,27 +154,41 @@ def test_static_gives_the_same_verdicts_as_the_real_run(invoke_json, false_contr
 CASE = '[[case]]\nname = "enc"\n'
 
 
-@pytest.mark.parametrize("text,needles", [
-    (CASE + 'unit = 4\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "unknown key 'unit'"]),
-    (CASE + 'units = "four"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'units'", "'four'"]),
-    (CASE + 'layer = "transformer"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'layer'"]),
-    (CASE + 'return_state = "yes"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'return_state'"]),
-    (CASE + 'units = 0\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'units'", "1..1000000"]),
-    (CASE + '[case.expect]\noutput = [1, 4]\n[[case]]\nname = "sum"\nmerge_mode = "sum"\n[case.expect]\noutput = [1, 4]\n',
-     ['case 2 "sum"', "key 'merge_mode'"]),
-    (CASE + 'batch = 2\nlengths = [4, 1]\n[case.expect]\noutput = [2, 4]\n', ['case 1 "enc"', "key 'lengths'"]),
-    (CASE + '[case.expect]\noutput = "1,4"\n', ['case 1 "enc"', "key 'expect.output'", "list of positive integers"]),
-    (CASE + '[case.expect]\noutput = [1, 0]\n', ['case 1 "enc"', "key 'expect.output'"]),
-    (CASE, ['case 1 "enc"', "key 'expect'", "missing"]),
-    ('[[case]]\nunits = 3\n[case.expect]\noutput = [1, 3]\n', ["case 1:", "key 'name'"]),
-    (CASE + '[case.expect]\noutput = [1, 4]\n' + CASE + '[case.expect]\noutput = [1, 4]\n',
-     ['case 2 "enc"', "key 'name'", "already used by case 1"]),
-    (CASE + 'units = 100000\ntimesteps = 100000\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "--max-memory"]),
-    ('[[cases]]\nname = "enc"\n', ["unknown top-level key 'cases'"]),
-    ('', ["no [[case]] tables"]),
-    ('case = 3\n', ["array of tables"]),
-    ('name = = "enc"\n', ["is not valid TOML", "line 1"]),
-])
+@pytest.mark.parametrize(
+    "text,needles",
+    [
+        (CASE + "unit = 4\n[case.expect]\noutput = [1, 4]\n", ['case 1 "enc"', "unknown key 'unit'"]),
+        (CASE + 'units = "four"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'units'", "'four'"]),
+        (CASE + 'layer = "transformer"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'layer'"]),
+        (CASE + 'return_state = "yes"\n[case.expect]\noutput = [1, 4]\n', ['case 1 "enc"', "key 'return_state'"]),
+        (CASE + "units = 0\n[case.expect]\noutput = [1, 4]\n", ['case 1 "enc"', "key 'units'", "1..1000000"]),
+        (
+            CASE
+            + '[case.expect]\noutput = [1, 4]\n[[case]]\nname = "sum"\nmerge_mode = "sum"\n[case.expect]\noutput = [1, 4]\n',
+            ['case 2 "sum"', "key 'merge_mode'"],
+        ),
+        (CASE + "batch = 2\nlengths = [4, 1]\n[case.expect]\noutput = [2, 4]\n", ['case 1 "enc"', "key 'lengths'"]),
+        (
+            CASE + '[case.expect]\noutput = "1,4"\n',
+            ['case 1 "enc"', "key 'expect.output'", "list of positive integers"],
+        ),
+        (CASE + "[case.expect]\noutput = [1, 0]\n", ['case 1 "enc"', "key 'expect.output'"]),
+        (CASE, ['case 1 "enc"', "key 'expect'", "missing"]),
+        ("[[case]]\nunits = 3\n[case.expect]\noutput = [1, 3]\n", ["case 1:", "key 'name'"]),
+        (
+            CASE + "[case.expect]\noutput = [1, 4]\n" + CASE + "[case.expect]\noutput = [1, 4]\n",
+            ['case 2 "enc"', "key 'name'", "already used by case 1"],
+        ),
+        (
+            CASE + "units = 100000\ntimesteps = 100000\n[case.expect]\noutput = [1, 4]\n",
+            ['case 1 "enc"', "--max-memory"],
+        ),
+        ('[[cases]]\nname = "enc"\n', ["unknown top-level key 'cases'"]),
+        ("", ["no [[case]] tables"]),
+        ("case = 3\n", ["array of tables"]),
+        ('name = = "enc"\n', ["is not valid TOML", "line 1"]),
+    ],
+)
 def test_malformed_files_exit_2_with_one_line_naming_the_case_and_key(invoke, tmp_path, text, needles):
     path = tmp_path / "contract.toml"
     path.write_text(text)
@@ -190,10 +217,14 @@ def test_unreadable_files_and_bad_junit_paths_exit_2(invoke, invoke_json, tmp_pa
 def test_static_check_and_compare_do_not_import_tensorflow(tmp_path):
     from conftest import run_in_fresh_interpreter
 
-    codes, heavy = run_in_fresh_interpreter([
-        ["check", str(SAMPLE), "--static", "--junit", str(tmp_path / "r.xml")],
-        ["compare", "--layer", "lstm", "--vary", "bidirectional", "--static", "--json"],
-        ["check", "--help"], ["compare", "--help"]])
+    codes, heavy = run_in_fresh_interpreter(
+        [
+            ["check", str(SAMPLE), "--static", "--junit", str(tmp_path / "r.xml")],
+            ["compare", "--layer", "lstm", "--vary", "bidirectional", "--static", "--json"],
+            ["check", "--help"],
+            ["compare", "--help"],
+        ]
+    )
     assert codes == [0, 0, 0, 0] and heavy == []
     _, suite = _junit(tmp_path / "r.xml")
     assert suite.get("tests") == "6"

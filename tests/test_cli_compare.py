@@ -28,8 +28,26 @@ def _inspect_args(config):
 
 
 def test_every_row_equals_the_inspect_result_of_its_configuration(invoke_json):
-    result, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "gru", "--vary", "bidirectional",
-                               "--vary", "reset-after", "--units", "3", "--timesteps", "4", "--seed", "5", "--values"])
+    result, doc = invoke_json(
+        [
+            "compare",
+            "--layer",
+            "lstm",
+            "--layer",
+            "gru",
+            "--vary",
+            "bidirectional",
+            "--vary",
+            "reset-after",
+            "--units",
+            "3",
+            "--timesteps",
+            "4",
+            "--seed",
+            "5",
+            "--values",
+        ]
+    )
     assert result.exit_code == 0 and doc["command"] == "compare" and doc["ok"] is True
     rows = doc["data"]["rows"]
     assert len(rows) == 2 * 2 * 2 + 2 * 2 * 2 * 2  # reset_after doubles the GRU rows only
@@ -44,10 +62,22 @@ def test_default_grid_is_return_sequences_by_return_state_in_keras_order(invoke_
     result, doc = invoke_json(["compare", "--layer", "LSTM", "--units", "6"])
     assert result.exit_code == 0
     data = doc["data"]
-    assert data["grid"] == {"layers": ["lstm"], "vary": ["return_sequences", "return_state"],
-                            "fixed": {"stateful": False, "go_backwards": False, "bidirectional": False,
-                                      "merge_mode": None, "reset_after": None, "use_bias": None,
-                                      "unit_forget_bias": None, "unroll": None, "training": None}, "skipped": []}
+    assert data["grid"] == {
+        "layers": ["lstm"],
+        "vary": ["return_sequences", "return_state"],
+        "fixed": {
+            "stateful": False,
+            "go_backwards": False,
+            "bidirectional": False,
+            "merge_mode": None,
+            "reset_after": None,
+            "use_bias": None,
+            "unit_forget_bias": None,
+            "unroll": None,
+            "training": None,
+        },
+        "skipped": [],
+    }
     seen = [([o["name"] for o in row["outputs"]], [o["shape"] for o in row["outputs"]]) for row in data["rows"]]
     assert seen == [
         (["output"], [[1, 6]]),
@@ -56,8 +86,10 @@ def test_default_grid_is_return_sequences_by_return_state_in_keras_order(invoke_
         (["output", "state_h", "state_c"], [[1, 3, 6], [1, 6], [1, 6]]),
     ]
     assert [row["keras_call"] for row in data["rows"]] == [
-        "keras.layers.LSTM(6)", "keras.layers.LSTM(6, return_state=True)",
-        "keras.layers.LSTM(6, return_sequences=True)", "keras.layers.LSTM(6, return_sequences=True, return_state=True)",
+        "keras.layers.LSTM(6)",
+        "keras.layers.LSTM(6, return_state=True)",
+        "keras.layers.LSTM(6, return_sequences=True)",
+        "keras.layers.LSTM(6, return_sequences=True, return_state=True)",
     ]
     effects = {entry["change"]: (entry["effect"], entry["rows"]) for entry in data["changes"]}
     assert effects == {
@@ -68,8 +100,9 @@ def test_default_grid_is_return_sequences_by_return_state_in_keras_order(invoke_
 
 
 def test_three_layers_varying_stateful_make_24_rows_and_name_the_extra_state_c(invoke_json):
-    result, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn",
-                               "--vary", "stateful"])
+    result, doc = invoke_json(
+        ["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn", "--vary", "stateful"]
+    )
     assert result.exit_code == 0
     rows = doc["data"]["rows"]
     assert len(rows) == 24
@@ -81,7 +114,9 @@ def test_three_layers_varying_stateful_make_24_rows_and_name_the_extra_state_c(i
         assert row["params"]["total"] == row["params"]["keras_count_params"]
         assert all(check["holds"] for check in row["checks"])
     stateful_rows = [r for r in rows if r["config"]["stateful"]]
-    assert any("stateful: the layer's state variable now holds" in c["claim"] for r in stateful_rows for c in r["checks"])
+    assert any(
+        "stateful: the layer's state variable now holds" in c["claim"] for r in stateful_rows for c in r["checks"]
+    )
     changes = doc["data"]["changes"]
     gru = [c for c in changes if c["change"] == "layer lstm -> gru"]
     assert {c["effect"] for c in gru} == {"params 112 -> 96", "- state_c; params 112 -> 96"}
@@ -97,7 +132,11 @@ def test_a_flag_given_explicitly_is_fixed_and_leaves_the_grid(invoke_json):
     data = doc["data"]
     assert data["grid"]["vary"] == ["return_sequences"] and data["grid"]["fixed"]["return_state"] is True
     assert [(r["config"]["layer"], r["config"]["return_sequences"]) for r in data["rows"]] == [
-        ("gru", False), ("gru", True), ("simplernn", False), ("simplernn", True)]
+        ("gru", False),
+        ("gru", True),
+        ("simplernn", False),
+        ("simplernn", True),
+    ]
     assert all(r["config"]["return_state"] and r["outputs"][-1]["name"] == "state_h" for r in data["rows"])
 
 
@@ -142,15 +181,18 @@ def test_human_table_golden(invoke):
     assert result.stdout == golden.read_text()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--vary", "units"], "'--vary'"),
-    (["--vary", "return-state", "--return-state"], "--vary"),
-    (["--merge-mode", "sum"], "--merge-mode"),
-    (["--static", "--values"], "--values"),
-    (["--layer", "lstm", "--layer", "cnn"], "'--layer'"),
-    (["--units", "0"], "--units"),
-    (["--units", "100000", "--timesteps", "100000"], "--max-memory"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--vary", "units"], "'--vary'"),
+        (["--vary", "return-state", "--return-state"], "--vary"),
+        (["--merge-mode", "sum"], "--merge-mode"),
+        (["--static", "--values"], "--values"),
+        (["--layer", "lstm", "--layer", "cnn"], "'--layer'"),
+        (["--units", "0"], "--units"),
+        (["--units", "100000", "--timesteps", "100000"], "--max-memory"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(invoke, args, needle):
     result = invoke(["compare", *args])
     assert result.exit_code == 2 and result.stdout == ""
@@ -159,7 +201,8 @@ def test_bad_input_is_one_line_exit_2(invoke, args, needle):
 
 
 def test_24_rows_in_one_real_process_with_clean_stderr():
-    proc = run_process(["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn",
-                        "--vary", "stateful", "--json"])
+    proc = run_process(
+        ["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn", "--vary", "stateful", "--json"]
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     assert len(json.loads(proc.stdout)["data"]["rows"]) == 24

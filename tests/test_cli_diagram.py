@@ -18,8 +18,7 @@ from rnnshape.rules.layer import make_spec
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow
 
-LSTM_ARGS = ["inspect", "--layer", "lstm", "--units", "6", "--timesteps", "3", "--return-sequences",
-             "--return-state"]
+LSTM_ARGS = ["inspect", "--layer", "lstm", "--units", "6", "--timesteps", "3", "--return-sequences", "--return-state"]
 
 
 def test_diagram_is_printed_before_the_tables(invoke):
@@ -39,8 +38,15 @@ def test_svg_and_html_hold_the_picture_and_the_tables(invoke, tmp_path):
     root = ET.parse(svg).getroot()  # valid XML
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     text = "".join(root.itertext()).replace("\xa0", " ")
-    for needle in ("output (1, 3, 6)", "state_h (1, 6)", "state_c (1, 6)", "LSTM(6) unrolled over 3 timesteps",
-                   "Outputs, in the order Keras returns them", "Measured in this run", "x_3"):
+    for needle in (
+        "output (1, 3, 6)",
+        "state_h (1, 6)",
+        "state_c (1, 6)",
+        "LSTM(6) unrolled over 3 timesteps",
+        "Outputs, in the order Keras returns them",
+        "Measured in this run",
+        "x_3",
+    ):
         assert needle in text, needle
     assert "rnnshape inspect --layer lstm --units 6" in text  # the window title: the command, without --svg
     assert str(svg) not in text
@@ -87,8 +93,20 @@ def test_bad_export_paths_are_one_line_exit_2(invoke, tmp_path):
 
 
 def test_ascii_output_has_no_box_characters(invoke):
-    result = invoke(["inspect", "--layer", "gru", "--bidirectional", "--return-sequences", "--return-state",
-                     "--diagram", "--ascii", "--expect", "output=1,3,8"])
+    result = invoke(
+        [
+            "inspect",
+            "--layer",
+            "gru",
+            "--bidirectional",
+            "--return-sequences",
+            "--return-state",
+            "--diagram",
+            "--ascii",
+            "--expect",
+            "output=1,3,8",
+        ]
+    )
     assert result.exit_code == 0
     assert result.stdout.isascii()
     assert "|fwd t=1|-h_1->|fwd t=2|" in result.stdout and "backward_state_h (1, 4) <-h_1-|bwd t=1|" in result.stdout
@@ -125,8 +143,13 @@ def test_colour_only_on_a_terminal_and_never_when_piped_or_no_color():
     coloured = _run_on_terminal(args, env_without_no_color)
     assert "\x1b[" in coloured and "state_c (1, 4)" in coloured
     assert "\x1b[" not in _run_on_terminal(args, {"NO_COLOR": "1"})
-    piped = subprocess.run(_command() + args, capture_output=True, text=True, timeout=60,
-                           env={k: v for k, v in os.environ.items() if k != "NO_COLOR"})
+    piped = subprocess.run(
+        _command() + args,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+    )
     assert piped.returncode == 0 and "\x1b" not in piped.stdout and "state_c (1, 4)" in piped.stdout
 
 
@@ -138,4 +161,5 @@ def test_the_readme_image_is_what_the_tool_draws(invoke, tmp_path):
     committed = Path(__file__).parent.parent / "docs" / "lstm.svg"
     assert fresh.read_text() == committed.read_text(), (
         "regenerate with: rnnshape inspect --layer lstm --units 6 --timesteps 3 --return-sequences "
-        "--return-state --diagram --svg docs/lstm.svg")
+        "--return-state --diagram --svg docs/lstm.svg"
+    )

@@ -12,28 +12,92 @@ pytestmark = pytest.mark.slow
 GOLDEN = Path(__file__).parent / "golden"
 
 ENVELOPE_KEYS = {"schema", "command", "ok", "exit_code", "data", "errors"}
-DATA_KEYS = {"config", "keras_call", "call", "keras_input", "input", "outputs", "params", "checks", "versions",
-             "h_vs_c", "static", "run"}
-CONFIG_KEYS = {"layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state",
-               "stateful", "go_backwards", "bidirectional", "merge_mode", "reset_after", "activation",
-               "recurrent_activation", "use_bias", "unit_forget_bias", "dropout", "recurrent_dropout", "training",
-               "unroll", "initial_state", "initial_state_sha256", "seed", "lengths",
-               "kernel_init", "recurrent_init", "bias_init", "input", "input_sha256"}
+DATA_KEYS = {
+    "config",
+    "keras_call",
+    "call",
+    "keras_input",
+    "input",
+    "outputs",
+    "params",
+    "checks",
+    "versions",
+    "h_vs_c",
+    "static",
+    "run",
+}
+CONFIG_KEYS = {
+    "layer",
+    "units",
+    "timesteps",
+    "features",
+    "batch",
+    "return_sequences",
+    "return_state",
+    "stateful",
+    "go_backwards",
+    "bidirectional",
+    "merge_mode",
+    "reset_after",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "unit_forget_bias",
+    "dropout",
+    "recurrent_dropout",
+    "training",
+    "unroll",
+    "initial_state",
+    "initial_state_sha256",
+    "seed",
+    "lengths",
+    "kernel_init",
+    "recurrent_init",
+    "bias_init",
+    "input",
+    "input_sha256",
+}
 
 
 def test_json_contract_key_sets(invoke_json):
-    result, doc = invoke_json(["inspect", "--layer", "gru", "--units", "4", "--timesteps", "5", "--features", "3",
-                               "--batch", "2", "--return-sequences", "--return-state"])
+    result, doc = invoke_json(
+        [
+            "inspect",
+            "--layer",
+            "gru",
+            "--units",
+            "4",
+            "--timesteps",
+            "5",
+            "--features",
+            "3",
+            "--batch",
+            "2",
+            "--return-sequences",
+            "--return-state",
+        ]
+    )
     assert result.exit_code == 0
     assert set(doc) == ENVELOPE_KEYS
-    assert (doc["schema"], doc["command"], doc["ok"], doc["exit_code"], doc["errors"]) == ("rnnshape/v1", "inspect", True, 0, [])
+    assert (doc["schema"], doc["command"], doc["ok"], doc["exit_code"], doc["errors"]) == (
+        "rnnshape/v1",
+        "inspect",
+        True,
+        0,
+        [],
+    )
     data = doc["data"]
     assert set(data) == DATA_KEYS
     assert set(data["config"]) == CONFIG_KEYS
     assert data["config"]["layer"] == "gru" and data["config"]["merge_mode"] is None
     assert data["keras_call"] == "keras.layers.GRU(4, return_sequences=True, return_state=True)"
-    assert data["input"] == {"shape": [2, 5, 3], "axes": ["batch", "timesteps", "features"], "dtype": "float32",
-                             "source": "random", "notes": []}
+    assert data["input"] == {
+        "shape": [2, 5, 3],
+        "axes": ["batch", "timesteps", "features"],
+        "dtype": "float32",
+        "source": "random",
+        "notes": [],
+    }
     assert [(o["name"], o["shape"]) for o in data["outputs"]] == [("output", [2, 5, 4]), ("state_h", [2, 4])]
     assert all(set(o) == {"name", "shape", "axes", "dtype", "meaning"} for o in data["outputs"])
     assert set(data["params"]) == {"total", "formula", "weights", "keras_count_params"}
@@ -43,7 +107,16 @@ def test_json_contract_key_sets(invoke_json):
 
 
 def test_json_is_sorted_and_identical_run_after_run(invoke):
-    args = ["inspect", "--layer", "lstm", "--bidirectional", "--return-sequences", "--return-state", "--values", "--json"]
+    args = [
+        "inspect",
+        "--layer",
+        "lstm",
+        "--bidirectional",
+        "--return-sequences",
+        "--return-state",
+        "--values",
+        "--json",
+    ]
     first, second = invoke(args).stdout, invoke(args).stdout
     assert first == second
     doc = json.loads(first)
@@ -51,8 +124,9 @@ def test_json_is_sorted_and_identical_run_after_run(invoke):
 
 
 def test_values_are_full_in_json(invoke_json):
-    _, doc = invoke_json(["inspect", "--layer", "simplernn", "--units", "2", "--timesteps", "40",
-                          "--return-sequences", "--values"])
+    _, doc = invoke_json(
+        ["inspect", "--layer", "simplernn", "--units", "2", "--timesteps", "40", "--return-sequences", "--values"]
+    )
     output = doc["data"]["outputs"][0]
     assert len(output["values"][0]) == 40 and len(output["values"][0][0]) == 2
     assert len(doc["data"]["input"]["values"][0]) == 40
@@ -89,19 +163,22 @@ def test_expect_missing_cell_state_on_gru_has_a_hint(invoke_json):
     assert doc["errors"][0]["type"] == "expectation_failed"
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--units", "0"], "--units"),
-    (["--timesteps", "-2"], "--timesteps"),
-    (["--layer", "transformer"], "'--layer'"),
-    (["--units", "abc"], "'--units'"),
-    (["--merge-mode", "sum"], "--merge-mode"),
-    (["--expect", "output=1,x"], "--expect"),
-    (["--bidirectional", "--merge-mode", "max"], "'--merge-mode'"),
-    (["--batch", "2", "--lengths", "3"], "--lengths"),
-    (["--units", "1000000", "--timesteps", "100000"], "--max-memory"),
-    (["--static", "--values"], "--values"),
-    (["--colour"], "--colour"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--units", "0"], "--units"),
+        (["--timesteps", "-2"], "--timesteps"),
+        (["--layer", "transformer"], "'--layer'"),
+        (["--units", "abc"], "'--units'"),
+        (["--merge-mode", "sum"], "--merge-mode"),
+        (["--expect", "output=1,x"], "--expect"),
+        (["--bidirectional", "--merge-mode", "max"], "'--merge-mode'"),
+        (["--batch", "2", "--lengths", "3"], "--lengths"),
+        (["--units", "1000000", "--timesteps", "100000"], "--max-memory"),
+        (["--static", "--values"], "--values"),
+        (["--colour"], "--colour"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(invoke, args, needle):
     result = invoke(["inspect", *args])
     assert result.exit_code == 2
@@ -119,7 +196,16 @@ def test_bad_input_under_json_is_one_document(invoke):
 
 
 def test_static_matches_the_real_run(invoke_json):
-    args = ["inspect", "--layer", "lstm", "--bidirectional", "--merge-mode", "none", "--return-state", "--return-sequences"]
+    args = [
+        "inspect",
+        "--layer",
+        "lstm",
+        "--bidirectional",
+        "--merge-mode",
+        "none",
+        "--return-state",
+        "--return-sequences",
+    ]
     _, real = invoke_json(args)
     _, static = invoke_json(args + ["--static"])
     assert static["data"]["static"] is True and static["data"]["checks"] == []

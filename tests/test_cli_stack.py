@@ -15,17 +15,44 @@ from rnnshape.runner import stack as stack_runner
 pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).parent / "golden"
-LAYER_KEYS = {"index", "spec", "keras_call", "input_shape", "input_axes", "output_shape", "output_axes", "params",
-              "param_formula", "status"}
-DATA_KEYS = {"checks", "command", "compatible", "config", "diagnosis", "hints", "input", "layers", "notes", "output",
-             "params", "static", "versions", "run"}
+LAYER_KEYS = {
+    "index",
+    "spec",
+    "keras_call",
+    "input_shape",
+    "input_axes",
+    "output_shape",
+    "output_axes",
+    "params",
+    "param_formula",
+    "status",
+}
+DATA_KEYS = {
+    "checks",
+    "command",
+    "compatible",
+    "config",
+    "diagnosis",
+    "hints",
+    "input",
+    "layers",
+    "notes",
+    "output",
+    "params",
+    "static",
+    "versions",
+    "run",
+}
 
 
-@pytest.mark.parametrize("spec,shapes,total", [
-    ("lstm:32:seq lstm:16 dense:1", [[1, 5, 32], [1, 16], [1, 1]], 4480 + 3136 + 17),
-    ("lstm:8:seq lstm:4:seq td:1", [[1, 5, 8], [1, 5, 4], [1, 5, 1]], 352 + 208 + 5),
-    ("repeat:4 lstm:3:seq", [[1, 4, 2], [1, 4, 3]], 72),
-])
+@pytest.mark.parametrize(
+    "spec,shapes,total",
+    [
+        ("lstm:32:seq lstm:16 dense:1", [[1, 5, 32], [1, 16], [1, 1]], 4480 + 3136 + 17),
+        ("lstm:8:seq lstm:4:seq td:1", [[1, 5, 8], [1, 5, 4], [1, 5, 1]], 352 + 208 + 5),
+        ("repeat:4 lstm:3:seq", [[1, 4, 2], [1, 4, 3]], 72),
+    ],
+)
 def test_issue_examples_build_real_models(invoke_json, spec, shapes, total):
     result, doc = invoke_json(["stack", "--timesteps", "5", "--features", "2", *spec.split()])
     assert result.exit_code == 0 and doc["ok"] is True
@@ -44,8 +71,10 @@ def test_input_shapes_chain_and_repeat_first_takes_a_vector(invoke_json):
     assert data["input"]["shape"] == [3, 2] and data["input"]["keras_input"] == "keras.Input(shape=(2,), batch_size=3)"
     assert [layer["input_shape"] for layer in data["layers"]] == [[3, 2], [3, 4, 2]]
     assert data["config"]["timesteps"] is None
-    assert data["notes"] == ["--timesteps 5 does not apply: the first token repeat:4 takes the input as "
-                             "[batch, features] and makes its own timesteps"]
+    assert data["notes"] == [
+        "--timesteps 5 does not apply: the first token repeat:4 takes the input as "
+        "[batch, features] and makes its own timesteps"
+    ]
 
 
 def test_the_classic_mistake_exits_1_with_keras_message_why_and_fix(invoke_json):
@@ -112,16 +141,19 @@ def test_dense_on_a_sequence_runs_with_a_measured_hint(invoke_json):
     assert same["holds"] and same["max_abs_diff"] <= 1e-5  # Dense on 3-D == TimeDistributed(Dense), measured
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["lstm:8", "lstm:8:foo"], "token 2 'lstm:8:foo'"),
-    (["conv:3"], "token 1 'conv:3'"),
-    (["lstm:0"], "token 1 'lstm:0'"),
-    (["lstm:4:bi:back"], "'bi' and 'back' cannot be combined"),
-    ([], "Missing SPEC"),
-    (["--features", "0", "lstm:4"], "--features"),
-    (["--seed", "-1", "lstm:4"], "--seed"),
-    (["--timesteps", "100000", "--batch", "100000", "lstm:1000"], "--max-memory"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["lstm:8", "lstm:8:foo"], "token 2 'lstm:8:foo'"),
+        (["conv:3"], "token 1 'conv:3'"),
+        (["lstm:0"], "token 1 'lstm:0'"),
+        (["lstm:4:bi:back"], "'bi' and 'back' cannot be combined"),
+        ([], "Missing SPEC"),
+        (["--features", "0", "lstm:4"], "--features"),
+        (["--seed", "-1", "lstm:4"], "--seed"),
+        (["--timesteps", "100000", "--batch", "100000", "lstm:1000"], "--max-memory"),
+    ],
+)
 def test_bad_tokens_and_options_exit_2_one_line(invoke, args, needle):
     result = invoke(["stack", *args])
     assert result.exit_code == 2 and result.stdout == ""
@@ -141,8 +173,9 @@ def test_static_equals_the_real_run_and_json_is_byte_identical(invoke):
         assert static["layers"] == real["layers"] and static["output"] == real["output"]
         if real["diagnosis"]:
             assert static["diagnosis"]["keras_message"] is None
-            assert {k: v for k, v in static["diagnosis"].items() if k != "keras_message"} == \
-                   {k: v for k, v in real["diagnosis"].items() if k != "keras_message"}
+            assert {k: v for k, v in static["diagnosis"].items() if k != "keras_message"} == {
+                k: v for k, v in real["diagnosis"].items() if k != "keras_message"
+            }
 
 
 def test_pure_rules_agree_with_keras_on_every_pair():

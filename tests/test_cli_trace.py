@@ -16,8 +16,24 @@ from rnnshape.measure import cells
 pytestmark = pytest.mark.slow
 
 GOLDEN = Path(__file__).parent / "golden"
-DATA_KEYS = {"config", "keras_call", "input", "activations", "equations", "weights_layout", "gates", "directions",
-             "steps", "checks", "max_abs_diff", "tolerance", "agrees", "notes", "versions", "run"}
+DATA_KEYS = {
+    "config",
+    "keras_call",
+    "input",
+    "activations",
+    "equations",
+    "weights_layout",
+    "gates",
+    "directions",
+    "steps",
+    "checks",
+    "max_abs_diff",
+    "tolerance",
+    "agrees",
+    "notes",
+    "versions",
+    "run",
+}
 STEP_KEYS = {"direction", "step", "t", "x", "gates", "h", "masked", "returned_as"}
 
 
@@ -54,8 +70,24 @@ def assert_equations_hold(layer, steps, reset_after=True, tol=1e-9):
 
 def test_json_layout_and_equations_for_every_layer(invoke_json):
     for layer, extra in (("lstm", []), ("gru", []), ("gru", ["--no-reset-after"]), ("simplernn", [])):
-        result, doc = invoke_json(["trace", "--layer", layer, "--units", "3", "--timesteps", "5", "--batch", "2",
-                                   "--sample", "1", "--return-sequences", "--return-state", *extra])
+        result, doc = invoke_json(
+            [
+                "trace",
+                "--layer",
+                layer,
+                "--units",
+                "3",
+                "--timesteps",
+                "5",
+                "--batch",
+                "2",
+                "--sample",
+                "1",
+                "--return-sequences",
+                "--return-state",
+                *extra,
+            ]
+        )
         assert result.exit_code == 0 and doc["ok"] and doc["command"] == "trace" and doc["errors"] == []
         data = doc["data"]
         assert set(data) == DATA_KEYS
@@ -88,10 +120,12 @@ def test_no_reset_after_is_in_the_call_and_the_equations(invoke_json):
 
 
 def test_last_h_equals_inspects_state_h(invoke_json):
-    for args in (["--layer", "lstm", "--units", "5", "--timesteps", "7", "--batch", "3", "--seed", "4"],
-                 ["--layer", "gru", "--units", "2", "--timesteps", "4", "--features", "3", "--go-backwards"],
-                 ["--layer", "simplernn", "--batch", "2", "--lengths", "2,3"],
-                 ["--layer", "lstm", "--bidirectional", "--units", "3", "--batch", "2"]):
+    for args in (
+        ["--layer", "lstm", "--units", "5", "--timesteps", "7", "--batch", "3", "--seed", "4"],
+        ["--layer", "gru", "--units", "2", "--timesteps", "4", "--features", "3", "--go-backwards"],
+        ["--layer", "simplernn", "--batch", "2", "--lengths", "2,3"],
+        ["--layer", "lstm", "--bidirectional", "--units", "3", "--batch", "2"],
+    ):
         sample = 1 if "--batch" in args else 0
         _, inspected = invoke_json(["inspect", *args, "--return-state", "--values"])
         _, traced = invoke_json(["trace", *args, "--return-state", "--sample", str(sample)])
@@ -116,7 +150,12 @@ def test_go_backwards_reads_x_T_first(invoke_json):
     steps = data["steps"]
     assert [(s["step"], s["t"]) for s in steps] == [(1, 4), (2, 3), (3, 2), (4, 1)]
     # output is in reading order: output[:, 0] is the step that read x_T.
-    assert [s["returned_as"]["h"] for s in steps] == [["output[0, 0]"], ["output[0, 1]"], ["output[0, 2]"], ["output[0, 3]"]]
+    assert [s["returned_as"]["h"] for s in steps] == [
+        ["output[0, 0]"],
+        ["output[0, 1]"],
+        ["output[0, 2]"],
+        ["output[0, 3]"],
+    ]
     # States are named by the step just read: the last row read x_1, so the final h is h_1 (as in the diagram).
     assert "the final h is h_1" in direction["reads"] and steps[-1]["t"] == 1
     other_way = next(c for c in data["checks"] if "reading the other way" in c["claim"])
@@ -124,16 +163,33 @@ def test_go_backwards_reads_x_T_first(invoke_json):
 
 
 def test_bidirectional_traces_both_directions(invoke_json):
-    _, doc = invoke_json(["trace", "--layer", "lstm", "--units", "2", "--timesteps", "3", "--bidirectional",
-                          "--return-sequences", "--return-state"])
+    _, doc = invoke_json(
+        [
+            "trace",
+            "--layer",
+            "lstm",
+            "--units",
+            "2",
+            "--timesteps",
+            "3",
+            "--bidirectional",
+            "--return-sequences",
+            "--return-state",
+        ]
+    )
     data = doc["data"]
     assert [(d["direction"], d["keras_layer"], d["reading_order"]) for d in data["directions"]] == [
-        ("forward", "forward_lstm", [1, 2, 3]), ("backward", "backward_lstm", [3, 2, 1])]
+        ("forward", "forward_lstm", [1, 2, 3]),
+        ("backward", "backward_lstm", [3, 2, 1]),
+    ]
     backward = [s for s in data["steps"] if s["direction"] == "backward"]
     assert [s["t"] for s in backward] == [3, 2, 1]
     # Bidirectional flips the backward sequence back to time order: it lands at index t - 1.
     assert backward[0]["returned_as"]["h"] == ["output[0, 2, 2:]"]
-    assert backward[-1]["returned_as"] == {"h": ["output[0, 0, 2:]", "backward_state_h[0]"], "c": ["backward_state_c[0]"]}
+    assert backward[-1]["returned_as"] == {
+        "h": ["output[0, 0, 2:]", "backward_state_h[0]"],
+        "c": ["backward_state_c[0]"],
+    }
     forward = [s for s in data["steps"] if s["direction"] == "forward"]
     assert forward[-1]["returned_as"]["h"] == ["output[0, 2, :2]", "forward_state_h[0]"]
     claims = [c["claim"] for c in data["checks"]]
@@ -144,8 +200,23 @@ def test_bidirectional_traces_both_directions(invoke_json):
 
 
 def test_masked_steps_keep_the_state_as_keras_does(invoke_json):
-    _, doc = invoke_json(["trace", "--layer", "lstm", "--units", "2", "--timesteps", "4", "--batch", "2",
-                          "--lengths", "2,4", "--return-sequences", "--return-state"])
+    _, doc = invoke_json(
+        [
+            "trace",
+            "--layer",
+            "lstm",
+            "--units",
+            "2",
+            "--timesteps",
+            "4",
+            "--batch",
+            "2",
+            "--lengths",
+            "2,4",
+            "--return-sequences",
+            "--return-state",
+        ]
+    )
     data = doc["data"]
     steps = data["steps"]
     assert [s["masked"] for s in steps] == [False, False, True, True]
@@ -182,7 +253,7 @@ def test_printed_table_numbers_satisfy_the_lstm_equations(invoke):
     assert len(values) == 6 * 3
     c_prev = [0.0] * 3
     for step in range(6):
-        rows = values[step * 3:(step + 1) * 3]
+        rows = values[step * 3 : (step + 1) * 3]
         for u, (i, f, g, o, c, h) in enumerate(rows):
             assert abs(c - (f * c_prev[u] + i * g)) <= 3e-4
             assert abs(h - o * math.tanh(c)) <= 2e-4
@@ -193,9 +264,22 @@ def test_printed_table_numbers_satisfy_the_lstm_equations(invoke):
 def test_human_table_golden(invoke):
     cases = {
         "trace_lstm_3_4_2.txt": ["trace", "--layer", "lstm", "--units", "3", "--timesteps", "4", "--features", "2"],
-        "trace_gru_bidirectional_masked.txt": ["trace", "--layer", "gru", "--units", "2", "--timesteps", "4",
-                                               "--batch", "2", "--lengths", "3,4", "--bidirectional",
-                                               "--return-sequences", "--return-state"],
+        "trace_gru_bidirectional_masked.txt": [
+            "trace",
+            "--layer",
+            "gru",
+            "--units",
+            "2",
+            "--timesteps",
+            "4",
+            "--batch",
+            "2",
+            "--lengths",
+            "3,4",
+            "--bidirectional",
+            "--return-sequences",
+            "--return-state",
+        ],
     }
     for name, args in cases.items():
         result = invoke(args)
@@ -226,17 +310,20 @@ def test_a_wrong_recomputation_exits_3(invoke, monkeypatch):
     assert human.stderr.startswith("rnnshape trace: error: the numpy recomputation differs from Keras")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--sample", "1"], "--sample"),
-    (["--batch", "2", "--sample", "-1"], "--sample"),
-    (["--steps", "0"], "--steps"),
-    (["--timesteps", "4", "--steps", "2-5"], "--steps"),
-    (["--steps", "3-1"], "--steps"),
-    (["--steps", "a"], "--steps"),
-    (["--layer", "lstm", "--no-reset-after"], "--no-reset-after"),
-    (["--layer", "simplernn", "--reset-after"], "--reset-after"),
-    (["--lengths", "5"], "--lengths"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--sample", "1"], "--sample"),
+        (["--batch", "2", "--sample", "-1"], "--sample"),
+        (["--steps", "0"], "--steps"),
+        (["--timesteps", "4", "--steps", "2-5"], "--steps"),
+        (["--steps", "3-1"], "--steps"),
+        (["--steps", "a"], "--steps"),
+        (["--layer", "lstm", "--no-reset-after"], "--no-reset-after"),
+        (["--layer", "simplernn", "--reset-after"], "--reset-after"),
+        (["--lengths", "5"], "--lengths"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(invoke, args, needle):
     result = invoke(["trace", *args])
     assert result.exit_code == 2 and result.stdout == ""
@@ -253,8 +340,9 @@ def test_keras_refusal_is_exit_3_with_keras_message(invoke_json):
 def test_real_process_json_and_clean_stderr():
     from conftest import run_process
 
-    proc = run_process(["trace", "--layer", "gru", "--units", "2", "--timesteps", "5", "--batch", "2", "--sample", "1",
-                        "--json"])
+    proc = run_process(
+        ["trace", "--layer", "gru", "--units", "2", "--timesteps", "5", "--batch", "2", "--sample", "1", "--json"]
+    )
     assert proc.returncode == 0 and proc.stderr == ""
     doc = json.loads(proc.stdout)
     assert doc["command"] == "trace" and len(doc["data"]["steps"]) == 5 and doc["data"]["agrees"] is True
@@ -263,8 +351,14 @@ def test_real_process_json_and_clean_stderr():
 def test_help_and_usage_errors_do_not_import_tensorflow():
     from conftest import run_in_fresh_interpreter
 
-    _, heavy = run_in_fresh_interpreter([["trace", "--help"], ["trace", "--sample", "3"], ["trace", "--steps", "9"],
-                                         ["trace", "--layer", "lstm", "--no-reset-after"]])
+    _, heavy = run_in_fresh_interpreter(
+        [
+            ["trace", "--help"],
+            ["trace", "--sample", "3"],
+            ["trace", "--steps", "9"],
+            ["trace", "--layer", "lstm", "--no-reset-after"],
+        ]
+    )
     assert heavy == []
 
 

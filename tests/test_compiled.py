@@ -63,15 +63,24 @@ def _max_difference(eager, compiled) -> float:
 def _random_options(rng: random.Random) -> dict:
     layer = rng.choice(["lstm", "gru", "simplernn"])
     batch, timesteps = rng.randint(1, 4), rng.randint(3, 9)
-    options = dict(layer=layer, units=rng.randint(1, 5), timesteps=timesteps, features=rng.randint(1, 4), batch=batch,
-                   return_sequences=rng.random() < 0.5, return_state=rng.random() < 0.6,
-                   go_backwards=rng.random() < 0.3, seed=rng.randint(0, 99))
+    options = dict(
+        layer=layer,
+        units=rng.randint(1, 5),
+        timesteps=timesteps,
+        features=rng.randint(1, 4),
+        batch=batch,
+        return_sequences=rng.random() < 0.5,
+        return_state=rng.random() < 0.6,
+        go_backwards=rng.random() < 0.3,
+        seed=rng.randint(0, 99),
+    )
     kind = rng.choice(["plain", "bidirectional", "masked", "stateful", "initial_state", "dropout"])
     if kind == "bidirectional":
         options.update(bidirectional=True, merge_mode=rng.choice(["concat", "sum", "mul", "ave", "none"]))
     elif kind == "masked":
-        options.update(lengths=",".join(str(rng.randint(1, timesteps)) for _ in range(batch)),
-                       bidirectional=rng.random() < 0.3)
+        options.update(
+            lengths=",".join(str(rng.randint(1, timesteps)) for _ in range(batch)), bidirectional=rng.random() < 0.3
+        )
     elif kind == "stateful":
         options.update(stateful=True, return_state=False if rng.random() < 0.5 else options["return_state"])
         if options["return_state"]:
@@ -86,9 +95,11 @@ def _random_options(rng: random.Random) -> dict:
 
 
 CASES = [_random_options(random.Random(seed)) for seed in range(18)]
-CASES += [dict(layer="gru", units=3, timesteps=5, features=2, reset_after=False, return_sequences=True),
-          dict(layer="convlstm1d", filters=2, kernel_size=2, rows=5, channels=2, timesteps=4, return_state=True),
-          dict(layer="rnn", cells="lstm:3,gru:2", timesteps=5, return_sequences=True, return_state=True)]
+CASES += [
+    dict(layer="gru", units=3, timesteps=5, features=2, reset_after=False, return_sequences=True),
+    dict(layer="convlstm1d", filters=2, kernel_size=2, rows=5, channels=2, timesteps=4, return_state=True),
+    dict(layer="rnn", cells="lstm:3,gru:2", timesteps=5, return_sequences=True, return_state=True),
+]
 
 
 @pytest.mark.parametrize("options", CASES, ids=[f"{o['layer']}-{i}" for i, o in enumerate(CASES)])
@@ -108,14 +119,23 @@ def test_compiled_run_equals_eager_run(options):
 def test_compiled_stateful_chain_updates_the_state_variables_as_eagerly(layer, bidirectional):
     """The state variables assigned inside the compiled call are really updated: every chunk's
     states before and after, the reset, the shuffled batch and the model fed chunk by chunk."""
-    spec = make_layer_spec(layer=layer, units=3, timesteps=8, features=2, batch=2, stateful=True,
-                           bidirectional=bidirectional, return_sequences=True)
+    spec = make_layer_spec(
+        layer=layer,
+        units=3,
+        timesteps=8,
+        features=2,
+        batch=2,
+        stateful=True,
+        bidirectional=bidirectional,
+        return_sequences=True,
+    )
     bounds = [(0, 3), (3, 6), (6, 8)]
     runs = {}
     for mode in ("eager", "compiled"):
         with session_runner.mode(mode):
-            runs[mode] = stateful_runner.run_stateful(spec, bounds, shuffle_rows=np.array([1, 0]),
-                                             model_batch_shape=(2, None, 2))
+            runs[mode] = stateful_runner.run_stateful(
+                spec, bounds, shuffle_rows=np.array([1, 0]), model_batch_shape=(2, None, 2)
+            )
     compiled = runs["compiled"]
     assert not np.allclose(compiled.chunks[1].initial[0], 0.0)  # chunk 2 started where chunk 1 ended
     np.testing.assert_array_equal(compiled.chunks[1].initial[0], compiled.chunks[0].final[0])
@@ -160,6 +180,7 @@ def test_report_the_largest_difference():
 
 def _command():
     import shutil
+
     exe = shutil.which("rnnshape")
     return [exe] if exe else [sys.executable, "-m", "rnnshape"]
 
@@ -179,10 +200,25 @@ def test_progress_on_a_terminal_stderr_only():
     """stderr a terminal (a pty), stdout a pipe: the progress display goes to stderr, stdout
     holds the one JSON document; with stderr a pipe nothing is drawn (test above)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen(_command() + ["compare", "--layer", "lstm", "--layer", "gru", "--timesteps", "3000",
-                                          "--vary", "return_sequences", "--json"],
-                            stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL,
-                            env=dict(os.environ, COLUMNS="160"))
+    proc = subprocess.Popen(
+        _command()
+        + [
+            "compare",
+            "--layer",
+            "lstm",
+            "--layer",
+            "gru",
+            "--timesteps",
+            "3000",
+            "--vary",
+            "return_sequences",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, COLUMNS="160"),
+    )
     os.close(slave)
     seen = b""
     while True:

@@ -79,13 +79,20 @@ def keras_layer(keras, options):
         return tuple(value) if isinstance(value, list) else (value,) * len(axes)
 
     cls = getattr(keras.layers, CLASSES[options["layer"]])
-    layer = cls(options["filters"], per_axis(options["kernel_size"]), strides=per_axis(options["strides"]),
-                padding=options["padding"], return_sequences=options["return_sequences"],
-                return_state=options["return_state"], go_backwards=options["go_backwards"],
-                stateful=options["stateful"], use_bias=options["use_bias"],
-                kernel_initializer=keras.initializers.GlorotUniform(seed=options["seed"]),
-                recurrent_initializer=keras.initializers.Orthogonal(seed=options["seed"]),
-                bias_initializer=keras.initializers.Constant(0.1))
+    layer = cls(
+        options["filters"],
+        per_axis(options["kernel_size"]),
+        strides=per_axis(options["strides"]),
+        padding=options["padding"],
+        return_sequences=options["return_sequences"],
+        return_state=options["return_state"],
+        go_backwards=options["go_backwards"],
+        stateful=options["stateful"],
+        use_bias=options["use_bias"],
+        kernel_initializer=keras.initializers.GlorotUniform(seed=options["seed"]),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=options["seed"]),
+        bias_initializer=keras.initializers.Constant(0.1),
+    )
     if options["bidirectional"]:
         mode = options["merge_mode"]
         layer = keras.layers.Bidirectional(layer, merge_mode=None if mode == "none" else mode)
@@ -93,7 +100,7 @@ def keras_layer(keras, options):
 
 
 def expected_names(options):
-    states = (["state_h", "state_c"] if options["return_state"] else [])
+    states = ["state_h", "state_c"] if options["return_state"] else []
     if not options["bidirectional"]:
         return ["output", *states]
     outputs = ["forward_output", "backward_output"] if options["merge_mode"] == "none" else ["output"]
@@ -108,8 +115,9 @@ def test_oracle_convlstm_built_directly_with_keras(batch, seed):
     keras = load_keras()
     for options in batch:
         options = dict(options, seed=seed)
-        result = rnnshape.inspect(**options, kernel_init="glorot_uniform", recurrent_init="orthogonal",
-                                  bias_init=0.1, values=True)
+        result = rnnshape.inspect(
+            **options, kernel_init="glorot_uniform", recurrent_init="orthogonal", bias_init=0.1, values=True
+        )
         data = result.to_dict()
         assert result.ok, data["checks"]
         assert all(check["holds"] for check in data["checks"])
@@ -127,13 +135,31 @@ def test_oracle_convlstm_built_directly_with_keras(batch, seed):
         assert data["params"]["total"] == data["params"]["keras_count_params"] == layer.count_params()
         ours = [(w["name"].split("/", 1)[1], w["shape"]) for w in data["params"]["weights"]]
         theirs = [(w.path.split("/", 1)[1], list(w.shape)) for w in layer.weights]
-        assert [(name.split("/", 1)[1] if options["bidirectional"] else name, shape) for name, shape in ours] == \
-               [(name.split("/", 1)[1] if options["bidirectional"] else name, shape) for name, shape in theirs]
+        assert [(name.split("/", 1)[1] if options["bidirectional"] else name, shape) for name, shape in ours] == [
+            (name.split("/", 1)[1] if options["bidirectional"] else name, shape) for name, shape in theirs
+        ]
 
 
 def test_the_issue_example_its_formula_and_facts(invoke_json):
-    result, doc = invoke_json(["inspect", "--layer", "convlstm2d", "--filters", "8", "--kernel-size", "3", "--rows",
-                               "10", "--cols", "10", "--channels", "1", "--return-sequences", "--return-state"])
+    result, doc = invoke_json(
+        [
+            "inspect",
+            "--layer",
+            "convlstm2d",
+            "--filters",
+            "8",
+            "--kernel-size",
+            "3",
+            "--rows",
+            "10",
+            "--cols",
+            "10",
+            "--channels",
+            "1",
+            "--return-sequences",
+            "--return-state",
+        ]
+    )
     assert result.exit_code == 0
     data = doc["data"]
     keras = load_keras()
@@ -156,23 +182,58 @@ def test_the_issue_example_its_formula_and_facts(invoke_json):
 
 
 def test_strides_and_same_padding_follow_keras_arithmetic(invoke_json):
-    result, doc = invoke_json(["inspect", "--layer", "convlstm3d", "--filters", "2", "--depth", "4", "--rows", "7",
-                               "--cols", "5", "--kernel-size", "3,2,1", "--strides", "2", "--padding", "same",
-                               "--return-state", "--bidirectional"])
+    result, doc = invoke_json(
+        [
+            "inspect",
+            "--layer",
+            "convlstm3d",
+            "--filters",
+            "2",
+            "--depth",
+            "4",
+            "--rows",
+            "7",
+            "--cols",
+            "5",
+            "--kernel-size",
+            "3,2,1",
+            "--strides",
+            "2",
+            "--padding",
+            "same",
+            "--return-state",
+            "--bidirectional",
+        ]
+    )
     assert result.exit_code == 0
     data = doc["data"]
     # same: ceil(n / s): 4 -> 2, 7 -> 4, 5 -> 3; concat doubles the filters
     assert data["outputs"][0]["shape"] == [1, 2, 4, 3, 4]
     assert data["outputs"][1]["shape"] == [1, 2, 4, 3, 2]
     assert "rows' = ceil(rows / strides) = ceil(7 / 2) = 4 (padding same)" in data["input"]["notes"]
-    assert data["keras_call"] == ('keras.layers.Bidirectional(keras.layers.ConvLSTM3D(2, (3, 2, 1), strides=2, '
-                                  'padding="same", return_state=True))')
+    assert data["keras_call"] == (
+        "keras.layers.Bidirectional(keras.layers.ConvLSTM3D(2, (3, 2, 1), strides=2, "
+        'padding="same", return_state=True))'
+    )
     assert all(c["holds"] for c in data["checks"])
 
 
 def test_compare_and_check_files_take_convlstm(invoke_json, invoke, tmp_path):
-    result, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "convlstm1d", "--filters", "3", "--rows", "6",
-                               "--vary", "go-backwards"])
+    result, doc = invoke_json(
+        [
+            "compare",
+            "--layer",
+            "lstm",
+            "--layer",
+            "convlstm1d",
+            "--filters",
+            "3",
+            "--rows",
+            "6",
+            "--vary",
+            "go-backwards",
+        ]
+    )
     assert result.exit_code == 0
     rows = doc["data"]["rows"]
     assert len(rows) == 16
@@ -180,10 +241,12 @@ def test_compare_and_check_files_take_convlstm(invoke_json, invoke, tmp_path):
     assert {tuple(o["shape"]) for row in conv for o in row["outputs"]} == {(1, 4, 3), (1, 3, 4, 3)}
     assert all(c["holds"] for row in rows for c in row["checks"])
     contract = tmp_path / "conv.toml"
-    contract.write_text('[[case]]\nname = "map"\nlayer = "convlstm2d"\nfilters = 8\nrows = 10\ncols = 10\n'
-                        'return_state = true\nexpect = { output = [1, 8, 8, 8], state_c = [1, 8, 8, 8] }\n'
-                        '[[case]]\nname = "wrong"\nlayer = "convlstm2d"\nfilters = 8\nrows = 10\ncols = 10\n'
-                        'padding = "same"\nexpect = { output = [1, 8, 8, 8] }\n')
+    contract.write_text(
+        '[[case]]\nname = "map"\nlayer = "convlstm2d"\nfilters = 8\nrows = 10\ncols = 10\n'
+        "return_state = true\nexpect = { output = [1, 8, 8, 8], state_c = [1, 8, 8, 8] }\n"
+        '[[case]]\nname = "wrong"\nlayer = "convlstm2d"\nfilters = 8\nrows = 10\ncols = 10\n'
+        'padding = "same"\nexpect = { output = [1, 8, 8, 8] }\n'
+    )
     checked = invoke(["check", str(contract), "--json"])
     assert checked.exit_code == 1
     import json
@@ -194,23 +257,26 @@ def test_compare_and_check_files_take_convlstm(invoke_json, invoke, tmp_path):
     assert cases[0]["config"]["filters"] == 8 and cases[0]["config"]["rows"] == 10
 
 
-@pytest.mark.parametrize("args, option", [
-    (["inspect", "--layer", "lstm", "--filters", "3"], "--filters"),
-    (["inspect", "--layer", "convlstm2d", "--units", "3"], "--units"),
-    (["inspect", "--layer", "convlstm2d", "--features", "3"], "--features"),
-    (["inspect", "--layer", "convlstm1d", "--cols", "3"], "--cols"),
-    (["inspect", "--layer", "convlstm2d", "--depth", "3"], "--depth"),
-    (["inspect", "--layer", "convlstm2d", "--kernel-size", "6", "--static"], "--kernel-size"),
-    (["inspect", "--layer", "convlstm2d", "--kernel-size", "3,3,3"], "--kernel-size"),
-    (["inspect", "--layer", "convlstm2d", "--strides", "0"], "--strides"),
-    (["inspect", "--layer", "convlstm2d", "--padding", "full"], "--padding"),
-    (["inspect", "--layer", "convlstm2d", "--lengths", "2"], "--lengths"),
-    (["compare", "--layer", "convlstm2d", "--units", "3"], "--units"),
-    (["compare", "--layer", "gru", "--channels", "3"], "--channels"),
-    (["trace", "--layer", "convlstm2d"], "--layer"),
-    (["stateful", "--layer", "convlstm3d"], "--layer"),
-    (["stack", "convlstm2d:4"], "SPEC"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["inspect", "--layer", "lstm", "--filters", "3"], "--filters"),
+        (["inspect", "--layer", "convlstm2d", "--units", "3"], "--units"),
+        (["inspect", "--layer", "convlstm2d", "--features", "3"], "--features"),
+        (["inspect", "--layer", "convlstm1d", "--cols", "3"], "--cols"),
+        (["inspect", "--layer", "convlstm2d", "--depth", "3"], "--depth"),
+        (["inspect", "--layer", "convlstm2d", "--kernel-size", "6", "--static"], "--kernel-size"),
+        (["inspect", "--layer", "convlstm2d", "--kernel-size", "3,3,3"], "--kernel-size"),
+        (["inspect", "--layer", "convlstm2d", "--strides", "0"], "--strides"),
+        (["inspect", "--layer", "convlstm2d", "--padding", "full"], "--padding"),
+        (["inspect", "--layer", "convlstm2d", "--lengths", "2"], "--lengths"),
+        (["compare", "--layer", "convlstm2d", "--units", "3"], "--units"),
+        (["compare", "--layer", "gru", "--channels", "3"], "--channels"),
+        (["trace", "--layer", "convlstm2d"], "--layer"),
+        (["stateful", "--layer", "convlstm3d"], "--layer"),
+        (["stack", "convlstm2d:4"], "SPEC"),
+    ],
+)
 def test_options_invalid_for_the_layer_exit_2_naming_the_option(invoke, args, option):
     result = invoke(args)
     assert result.exit_code == 2, result.output
@@ -223,6 +289,8 @@ def test_a_real_process_shows_the_map_and_nothing_from_tensorflow():
 
     proc = run_process(["inspect", "--layer", "convlstm1d", "--rows", "6", "--filters", "2", "--return-state"])
     assert proc.returncode == 0 and proc.stderr == ""
-    assert "[batch, rows', filters]" in proc.stdout and "keras.layers.ConvLSTM1D(2, 3, return_state=True)" in proc.stdout
+    assert (
+        "[batch, rows', filters]" in proc.stdout and "keras.layers.ConvLSTM1D(2, 3, return_state=True)" in proc.stdout
+    )
     refused = run_process(["trace", "--layer", "convlstm2d"])
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "not ConvLSTM2D" in refused.stderr

@@ -29,8 +29,16 @@ def diagram_for(spec_or_data, ascii=False):
 
 def draw(spec_or_data, ascii=False, width=WIDTH) -> str:
     """The picture as plain text, as printed when piped (no colour)."""
-    console = Console(file=io.StringIO(), width=width, no_color=True, color_system=None, force_terminal=False,
-                      highlight=False, markup=False, emoji=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        no_color=True,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
     console.print(diagram_for(spec_or_data, ascii=ascii))
     return console.file.getvalue()
 
@@ -43,8 +51,9 @@ CASES = {
     "simplernn_seq": dict(layer="simplernn", return_sequences=True, timesteps=4),
     "lstm_go_backwards_seq_state": dict(layer="lstm", return_sequences=True, return_state=True, go_backwards=True),
     "gru_go_backwards": dict(layer="gru", go_backwards=True),
-    "bi_lstm_concat_seq_state": dict(layer="lstm", units=3, bidirectional=True, return_sequences=True,
-                                     return_state=True),
+    "bi_lstm_concat_seq_state": dict(
+        layer="lstm", units=3, bidirectional=True, return_sequences=True, return_state=True
+    ),
     "bi_gru_sum": dict(layer="gru", bidirectional=True, merge_mode="sum"),
     "bi_simplernn_none_state": dict(layer="simplernn", bidirectional=True, merge_mode="none", return_state=True),
     "lstm_stateful_state": dict(layer="lstm", stateful=True, return_state=True),
@@ -70,8 +79,16 @@ def _grid():
         for mode in modes:
             if bidirectional and backwards:
                 continue  # Keras refuses it; see test_bidirectional_go_backwards_is_refused_in_words
-            yield make_spec(layer=layer, return_sequences=seq, return_state=state, bidirectional=bidirectional,
-                            merge_mode=mode, go_backwards=backwards, timesteps=3, units=5)
+            yield make_spec(
+                layer=layer,
+                return_sequences=seq,
+                return_state=state,
+                bidirectional=bidirectional,
+                merge_mode=mode,
+                go_backwards=backwards,
+                timesteps=3,
+                units=5,
+            )
 
 
 @pytest.mark.parametrize("ascii", [False, True])

@@ -33,8 +33,16 @@ WIDTH = 100
 
 def draw(renderable, width=WIDTH) -> str:
     """A picture as plain text, as printed when piped (no colour)."""
-    console = Console(file=io.StringIO(), width=width, no_color=True, color_system=None, force_terminal=False,
-                      highlight=False, markup=False, emoji=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        no_color=True,
+        color_system=None,
+        force_terminal=False,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
     console.print(renderable)
     return console.file.getvalue()
 
@@ -83,9 +91,18 @@ def test_stack_golden(name):
     golden(f"diagram_{name}.txt", draw(stack_diagram(stack_data(words), ascii=ascii)))
 
 
-@pytest.mark.parametrize("words", ["lstm:32:seq lstm:16 dense:1", "repeat:4 lstm:3:seq:bi td:1",
-                                   "gru:8:seq:bi dense:1", "simplernn:4:back lstm:2", "lstm:8:seq repeat:3",
-                                   "td:2 lstm:3", "dense:3 lstm:2:seq gru:2 dense:1"])
+@pytest.mark.parametrize(
+    "words",
+    [
+        "lstm:32:seq lstm:16 dense:1",
+        "repeat:4 lstm:3:seq:bi td:1",
+        "gru:8:seq:bi dense:1",
+        "simplernn:4:back lstm:2",
+        "lstm:8:seq repeat:3",
+        "td:2 lstm:3",
+        "dense:3 lstm:2:seq gru:2 dense:1",
+    ],
+)
 def test_every_edge_carries_the_shape_drawn_by_its_rank(words):
     """Between two boxes: the shape the next token receives, a double line for a sequence
     (rank 3) and a single one for one vector per sample (rank 2); the refused edge is marked."""
@@ -121,17 +138,22 @@ def test_stack_narrow_terminal_keeps_the_tokens_and_the_width():
 
 # ---- compare -------------------------------------------------------------------------------------
 def test_compare_golden_one_picture_per_distinct_structure(invoke_json):
-    result, doc = invoke_json(["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn",
-                               "--return-state", "--static"])
+    result, doc = invoke_json(
+        ["compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn", "--return-state", "--static"]
+    )
     rows = doc["data"]["rows"]
     assert len(rows) == 6
     golden("diagram_compare_lstm_gru_simplernn_state.txt", draw(compare_diagrams(rows)))
 
 
 def test_compare_groups_share_a_picture_only_when_it_would_be_the_same():
-    specs = [make_spec(layer=layer, return_sequences=seq, return_state=state, stateful=stateful)
-             for layer in ("lstm", "gru", "simplernn") for stateful in (False, True)
-             for seq in (False, True) for state in (False, True)]
+    specs = [
+        make_spec(layer=layer, return_sequences=seq, return_state=state, stateful=stateful)
+        for layer in ("lstm", "gru", "simplernn")
+        for stateful in (False, True)
+        for seq in (False, True)
+        for state in (False, True)
+    ]
     rows = [layer_data(spec, None) for spec in specs]
     groups = structure_groups(rows)
     assert sorted(i for group in groups for i in group) == list(range(len(rows)))
@@ -160,12 +182,44 @@ def test_compare_groups_share_a_picture_only_when_it_would_be_the_same():
 
 # ---- stateful (real Keras) -------------------------------------------------------------------------
 STATEFUL = {
-    "stateful_lstm_split_2_4": ["--layer", "lstm", "--units", "3", "--timesteps", "6", "--batch", "2", "--split", "2,4"],
-    "stateful_gru_backwards_1_1_3_ascii": ["--layer", "gru", "--timesteps", "5", "--split", "1,1,3",
-                                           "--go-backwards", "--return-sequences"],
-    "stateful_bi_lstm_none_seq": ["--layer", "lstm", "--units", "3", "--timesteps", "6", "--batch", "2",
-                                  "--split", "2,4", "--bidirectional", "--merge-mode", "none",
-                                  "--return-sequences"],
+    "stateful_lstm_split_2_4": [
+        "--layer",
+        "lstm",
+        "--units",
+        "3",
+        "--timesteps",
+        "6",
+        "--batch",
+        "2",
+        "--split",
+        "2,4",
+    ],
+    "stateful_gru_backwards_1_1_3_ascii": [
+        "--layer",
+        "gru",
+        "--timesteps",
+        "5",
+        "--split",
+        "1,1,3",
+        "--go-backwards",
+        "--return-sequences",
+    ],
+    "stateful_bi_lstm_none_seq": [
+        "--layer",
+        "lstm",
+        "--units",
+        "3",
+        "--timesteps",
+        "6",
+        "--batch",
+        "2",
+        "--split",
+        "2,4",
+        "--bidirectional",
+        "--merge-mode",
+        "none",
+        "--return-sequences",
+    ],
 }
 
 
@@ -240,19 +294,29 @@ def test_stateful_diagram_svg_html_and_untouched_json(invoke, tmp_path):
     root = ET.parse(svg).getroot()  # valid XML
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     text = "".join(root.itertext()).replace("\xa0", " ")
-    for needle in ("state_h (2, 3)", "state_c (2, 3)", "output", "x[:, 2:6]", "reset_state()", "batch 2",
-                   "Measured in this run"):
+    for needle in (
+        "state_h (2, 3)",
+        "state_c (2, 3)",
+        "output",
+        "x[:, 2:6]",
+        "reset_state()",
+        "batch 2",
+        "Measured in this run",
+    ):
         assert needle in text, needle
     assert "state_c (2, 3)" in html.read_text()
     with_picture = invoke(args + ["--json", "--diagram", "--svg", str(tmp_path / "again.svg")])
     assert with_picture.stdout == invoke(args + ["--json"]).stdout  # one document, the same bytes
 
 
-@pytest.mark.parametrize("args", [
-    ["stack", "--timesteps", "5", "--features", "2", "lstm:8", "lstm:4", "dense:1", "--static"],
-    ["compare", "--layer", "lstm", "--layer", "gru", "--vary", "bidirectional", "--static"],
-    ["stateful", "--layer", "gru", "--timesteps", "5", "--split", "1,1,3", "--go-backwards"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["stack", "--timesteps", "5", "--features", "2", "lstm:8", "lstm:4", "dense:1", "--static"],
+        ["compare", "--layer", "lstm", "--layer", "gru", "--vary", "bidirectional", "--static"],
+        ["stateful", "--layer", "gru", "--timesteps", "5", "--split", "1,1,3", "--go-backwards"],
+    ],
+)
 def test_ascii_gives_pure_ascii_pictures_and_tables(invoke, args):
     result = invoke(args + ["--diagram", "--ascii"])
     assert result.exit_code in (0, 1)  # the stack is incompatible on purpose: exit 1
@@ -265,12 +329,16 @@ def test_ascii_gives_pure_ascii_pictures_and_tables(invoke, args):
 
 def test_stack_and_compare_pictures_sit_where_they_help(invoke):
     stack = invoke(["stack", "--timesteps", "5", "--features", "2", "lstm:8", "lstm:4", "--static", "--diagram"])
-    assert stack.exit_code == 1 and stack.stdout.index("Stack lstm:8 lstm:4, top to bottom") < \
-        stack.stdout.index("Layers, in order")
-    assert stack.stdout.index("✗  LSTM(4) needs a sequence (ndim=3) but receives ndim=2") < \
-        stack.stdout.index("Incompatible stack")
+    assert stack.exit_code == 1 and stack.stdout.index("Stack lstm:8 lstm:4, top to bottom") < stack.stdout.index(
+        "Layers, in order"
+    )
+    assert stack.stdout.index("✗  LSTM(4) needs a sequence (ndim=3) but receives ndim=2") < stack.stdout.index(
+        "Incompatible stack"
+    )
     compare = invoke(["compare", "--layer", "gru", "--static", "--diagram"])
     assert compare.exit_code == 0
     assert compare.stdout.index("What each change does alone") < compare.stdout.index("one picture per distinct")
-    assert compare.stdout.count("row ") >= 4 and "row 3: GRU(4, return_sequences=True, return_state=True)" in \
-        compare.stdout
+    assert (
+        compare.stdout.count("row ") >= 4
+        and "row 3: GRU(4, return_sequences=True, return_state=True)" in compare.stdout
+    )

@@ -38,8 +38,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("inspect", "compare", "check", "trace", "stateful", "generate", "stack", "patterns", "window", "why", "model",
-            "explore", "port")
+COMMANDS = (
+    "inspect",
+    "compare",
+    "check",
+    "trace",
+    "stateful",
+    "generate",
+    "stack",
+    "patterns",
+    "window",
+    "why",
+    "model",
+    "explore",
+    "port",
+)
 UPDATE = os.environ.get("RNNSHAPE_UPDATE_GOLDEN") == "1"
 ELISION = "..."
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "RNNSHAPE_DEBUG": None}
@@ -89,11 +102,14 @@ def _blocks(lines: list[str]) -> list[tuple[int, int, int, str | None]]:
 def transcripts(path: Path) -> list[Transcript]:
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks = _blocks(lines)
-    files = tuple((name, "\n".join(lines[start + 1:end]) + "\n")
-                  for start, end, kind, name in blocks if kind == "file")
+    files = tuple(
+        (name, "\n".join(lines[start + 1 : end]) + "\n") for start, end, kind, name in blocks if kind == "file"
+    )
     console = [(start, end) for start, end, kind, _ in blocks if kind == "console"]
-    return [Transcript(path, index, start + 1, tuple(lines[start + 1:end]), files)
-            for index, (start, end) in enumerate(console)]
+    return [
+        Transcript(path, index, start + 1, tuple(lines[start + 1 : end]), files)
+        for index, (start, end) in enumerate(console)
+    ]
 
 
 def all_transcripts() -> list[Transcript]:
@@ -101,6 +117,7 @@ def all_transcripts() -> list[Transcript]:
 
 
 # --- running a transcript ------------------------------------------------------------------------
+
 
 def _clean(text: str) -> list[str]:
     lines = [line.rstrip() for line in text.splitlines()]
@@ -118,7 +135,8 @@ def run_transcript(body: tuple[str, ...]) -> list[str]:
     commands = [line for line in body if line.startswith("$ ")]
     assert body and body[0].startswith("$ rnnshape "), (
         "a ```console block must start with a `$ rnnshape ARGS...` line (use ```bash or ```text "
-        "for other shell examples)")
+        "for other shell examples)"
+    )
     out: list[str] = []
     last_code: int | None = None
     for line in commands:
@@ -132,7 +150,8 @@ def run_transcript(body: tuple[str, ...]) -> list[str]:
         shell = {"|", "||", "&&", ";", ">", "<", ">>", "2>&1", "cd"}
         assert words[0] == "rnnshape" and not shell & set(words) and "$" not in command, (
             f"cannot run in-process: {command!r}; only `rnnshape ARGS...` and `echo $?` are run "
-            "(make the block ```bash or ```text)")
+            "(make the block ```bash or ```text)"
+        )
         result = CliRunner().invoke(cli, words[1:], env=ENV, prog_name="rnnshape")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
@@ -142,6 +161,7 @@ def run_transcript(body: tuple[str, ...]) -> list[str]:
 
 
 # --- comparing with elisions ---------------------------------------------------------------------
+
 
 def _segments(expected: list[str]) -> list[list[str]]:
     """The expected lines split at every `...` line (the first and last segments may be empty)."""
@@ -156,7 +176,7 @@ def _segments(expected: list[str]) -> list[list[str]]:
 
 def _find(actual: list[str], segment: list[str], start: int) -> int:
     for i in range(start, len(actual) - len(segment) + 1):
-        if actual[i:i + len(segment)] == segment:
+        if actual[i : i + len(segment)] == segment:
             return i
     return -1
 
@@ -166,7 +186,7 @@ def matches(expected: list[str], actual: list[str]) -> bool:
     if len(segments) == 1:
         return segments[0] == actual
     first, *middle, last = segments
-    if actual[:len(first)] != first:
+    if actual[: len(first)] != first:
         return False
     pos = len(first)
     for segment in middle:
@@ -174,7 +194,7 @@ def matches(expected: list[str], actual: list[str]) -> bool:
         if found < 0:
             return False
         pos = found + len(segment)
-    return len(actual) - len(last) >= pos and (not last or actual[-len(last):] == last)
+    return len(actual) - len(last) >= pos and (not last or actual[-len(last) :] == last)
 
 
 def updated(expected: list[str], actual: list[str]) -> list[str]:
@@ -200,7 +220,8 @@ def updated(expected: list[str], actual: list[str]) -> list[str]:
         else:
             raise AssertionError(
                 f"cannot update: no output line {segment[0]!r} to anchor the part after an "
-                "elision; edit the block by hand")
+                "elision; edit the block by hand"
+            )
         result.extend(actual[start:stop])
         pos = stop
     return result
@@ -210,7 +231,7 @@ def _rewrite(transcript: Transcript, body: list[str]) -> None:
     lines = transcript.path.read_text(encoding="utf-8").splitlines()
     console = [(s, e) for s, e, kind, _ in _blocks(lines) if kind == "console"]
     start, end = console[transcript.index]
-    lines[start + 1:end] = body
+    lines[start + 1 : end] = body
     transcript.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -239,11 +260,14 @@ def test_transcript_is_the_programs_real_output(transcript: Transcript, workdir:
     except AssertionError:
         wanted = actual
     diff = "\n".join(difflib.unified_diff(expected, wanted, "documented", "real output", lineterm=""))
-    pytest.fail(f"{transcript.id}: the transcript drifted from the program's output "
-                f"(RNNSHAPE_UPDATE_GOLDEN=1 rewrites it):\n{diff}")
+    pytest.fail(
+        f"{transcript.id}: the transcript drifted from the program's output "
+        f"(RNNSHAPE_UPDATE_GOLDEN=1 rewrites it):\n{diff}"
+    )
 
 
 # --- fast checks, no TensorFlow ------------------------------------------------------------------
+
 
 def test_the_elision_rules():
     out = ["a", "b", "c", "d", "e"]

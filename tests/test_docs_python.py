@@ -27,8 +27,9 @@ def test_every_command_has_an_example():
         assert f"rnnshape.{command}(" in text, command
 
 
-@pytest.mark.parametrize("code", [pytest.param(code, marks=[pytest.mark.slow] if needs_keras(code) else [])
-                                  for code in EXAMPLES])
+@pytest.mark.parametrize(
+    "code", [pytest.param(code, marks=[pytest.mark.slow] if needs_keras(code) else []) for code in EXAMPLES]
+)
 def test_example_runs(code):
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

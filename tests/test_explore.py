@@ -177,8 +177,9 @@ def test_refused_values_show_their_one_line_in_the_panel_and_the_screen_goes_on(
             await type_into(app, pilot, "timesteps", "100000")
             await settle(app, pilot)
             status = " ".join(screen_text(app, "status").split())
-            assert status.startswith("rnnshape explore: error: keras.layers.LSTM(100000) on input (1, 100000, 2) "
-                                     "needs about"), status
+            assert status.startswith(
+                "rnnshape explore: error: keras.layers.LSTM(100000) on input (1, 100000, 2) needs about"
+            ), status
             assert "--max-memory" in status
             # back to a size that runs: measured again
             await type_into(app, pilot, "units", "3")
@@ -228,8 +229,9 @@ def test_under_a_real_terminal_explore_opens_toggles_return_state_and_quits_with
     exe = shutil.which("rnnshape")
     command, args = (exe, []) if exe else (sys.executable, ["-m", "rnnshape"])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, TERM="xterm-256color", NO_COLOR="1",
-               PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, TERM="xterm-256color", NO_COLOR="1", PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     env.pop("RNNSHAPE_DEBUG", None)
     child = pexpect.spawn(command, args + ["explore", "--units", "6"], env=env, dimensions=(24, 80), timeout=60)
     screen = pyte.Screen(80, 24)

@@ -22,18 +22,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_the_command_line_of_the_session_gives_the_same_answer(invoke_json):
     explorer = explore(layer="gru", units=5)
-    for key, value in [("return_sequences", True), ("bidirectional", True), ("merge_mode", "ave"),
-                       ("reset_after", False), ("batch", "2"), ("lengths", "3,1"), ("kernel_init", "0.5"),
-                       ("input", "arange"), ("timesteps", "4"), ("timesteps", "")]:
+    for key, value in [
+        ("return_sequences", True),
+        ("bidirectional", True),
+        ("merge_mode", "ave"),
+        ("reset_after", False),
+        ("batch", "2"),
+        ("lengths", "3,1"),
+        ("kernel_init", "0.5"),
+        ("input", "arange"),
+        ("timesteps", "4"),
+        ("timesteps", ""),
+    ]:
         assert explorer.set(key, value) is not None
         command = shlex.split(explorer.command_line())
         assert command[:2] == ["rnnshape", "inspect"] and command[-1] == "--diagram"
         result, document = invoke_json(command[1:] + ["--static"])
         assert result.exit_code == 0, document["errors"]
         assert document["data"] == explorer.result(static=True).to_dict(), command
-    assert explorer.command_line() == ("rnnshape inspect --layer gru --units 5 --batch 2 --return-sequences "
-                                       "--bidirectional --merge-mode ave --no-reset-after --lengths 3,1 "
-                                       "--kernel-init 0.5 --input arange --diagram")
+    assert explorer.command_line() == (
+        "rnnshape inspect --layer gru --units 5 --batch 2 --return-sequences "
+        "--bidirectional --merge-mode ave --no-reset-after --lengths 3,1 "
+        "--kernel-init 0.5 --input arange --diagram"
+    )
 
 
 def test_set_toggle_and_cycle_say_what_changed():
@@ -67,12 +78,14 @@ def test_the_change_line_names_shapes_and_output_names():
     before = rnnshape.inspect(units=6, static=True).data
     after = rnnshape.inspect(units=6, return_sequences=True, static=True).data
     assert change_line("return_sequences on", before, after) == (
-        "return_sequences on: output gains the timesteps axis: rank 2 -> 3, output (1, 6) -> (1, 3, 6)")
+        "return_sequences on: output gains the timesteps axis: rank 2 -> 3, output (1, 6) -> (1, 3, 6)"
+    )
     states = rnnshape.inspect(units=6, return_state=True, static=True).data
     assert change_line("return_state on", before, states) == "return_state on: + state_h, state_c"
     gru = rnnshape.inspect(layer="gru", units=6, return_state=True, static=True).data
     assert change_line("layer lstm -> gru", states, gru) == (
-        "layer lstm -> gru: - state_c; params 216 -> 180")  # GRU: 3 * (6 * (6 + 2) + 2 * 6)
+        "layer lstm -> gru: - state_c; params 216 -> 180"
+    )  # GRU: 3 * (6 * (6 + 2) + 2 * 6)
     assert change_line("start", None, gru) == "start"
 
 
@@ -84,15 +97,28 @@ def test_the_static_screen_follows_the_keys_without_tensorflow(tmp_path):
         app = ExploreApp(explore(units=6), static_only=True, export_dir=str(tmp_path))
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
-            for key, option in [("s", "return_sequences"), ("r", "return_state"), ("b", "bidirectional"),
-                                ("m", "merge_mode"), ("l", "layer")]:
+            for key, option in [
+                ("s", "return_sequences"),
+                ("r", "return_state"),
+                ("b", "bidirectional"),
+                ("m", "merge_mode"),
+                ("l", "layer"),
+            ]:
                 await pilot.press(key)
                 await pilot.pause()
-                assert app.shown.to_dict() == rnnshape.inspect(**app.explorer.effective(), static=True,
-                                                               diagram=True).to_dict()
+                assert (
+                    app.shown.to_dict()
+                    == rnnshape.inspect(**app.explorer.effective(), static=True, diagram=True).to_dict()
+                )
                 assert app.query_one("#change").content.plain.startswith(f"what changed: {option}")
-            assert app.shown.data["config"] == dict(app.shown.data["config"], layer="gru", bidirectional=True,
-                                                    merge_mode="sum", return_state=True, return_sequences=True)
+            assert app.shown.data["config"] == dict(
+                app.shown.data["config"],
+                layer="gru",
+                bidirectional=True,
+                merge_mode="sum",
+                return_state=True,
+                return_sequences=True,
+            )
             assert "static answer (--static)" in app.query_one("#status").content.plain
             await pilot.press("q")
         assert app.return_code == 0

@@ -32,8 +32,9 @@ def test_cell_state_differs_from_hidden_state_by_the_measured_amount():
 
 
 def test_bidirectional_backward_state_sits_at_the_first_step():
-    result = layer_runner.run(make_spec(layer="gru", units=3, timesteps=5, bidirectional=True,
-                                        return_sequences=True, return_state=True))
+    result = layer_runner.run(
+        make_spec(layer="gru", units=3, timesteps=5, bidirectional=True, return_sequences=True, return_state=True)
+    )
     out = result.outputs
     np.testing.assert_array_equal(out["output"][:, 0, 3:], out["backward_state_h"])
     assert np.max(np.abs(out["output"][:, -1, 3:] - out["backward_state_h"])) > 1e-3  # not the last step
@@ -50,8 +51,9 @@ def test_a_claim_fails_when_the_numbers_disagree():
 
 
 def test_masked_state_is_the_output_at_the_last_valid_step():
-    spec = make_spec(layer="lstm", units=3, timesteps=5, batch=2, lengths=(3, 5),
-                     return_sequences=True, return_state=True)
+    spec = make_spec(
+        layer="lstm", units=3, timesteps=5, batch=2, lengths=(3, 5), return_sequences=True, return_state=True
+    )
     result = layer_runner.run(spec)
     out = result.outputs
     np.testing.assert_allclose(out["state_h"][0], out["output"][0, 2], atol=1e-6)

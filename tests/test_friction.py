@@ -38,8 +38,13 @@ def test_why_reads_latin1_bytes_piped_to_it_in_a_real_process():
     assert plain.returncode == 1, plain.stderr  # no Keras shape error in it: exit 1, as documented
     assert plain.stderr.decode().count("\n") == 1 and b"Traceback" not in plain.stderr
     assert b"UnicodeDecodeError" not in plain.stderr
-    mixed = subprocess.run(command + ["--json"], input=b"Gr\xfc\xdfe\n" + MESSAGE.encode() + b"\n\xff\xfe",
-                           capture_output=True, env=_env(), timeout=60)
+    mixed = subprocess.run(
+        command + ["--json"],
+        input=b"Gr\xfc\xdfe\n" + MESSAGE.encode() + b"\n\xff\xfe",
+        capture_output=True,
+        env=_env(),
+        timeout=60,
+    )
     assert mixed.returncode == 0 and mixed.stderr == b""
     assert b'"kind": "no_timesteps_axis"' in mixed.stdout
 
@@ -47,6 +52,7 @@ def test_why_reads_latin1_bytes_piped_to_it_in_a_real_process():
 def test_why_uses_no_click_stream_helper(monkeypatch):
     """click 8.5 deprecates click.get_text_stream/get_binary_stream (a DeprecationWarning the
     hostile tests rightly count as a defect): why reads sys.stdin itself."""
+
     def deprecated(*_args, **_kwargs):
         raise AssertionError("click's stream helpers are deprecated in click 8.5")
 
@@ -135,8 +141,10 @@ def test_the_console_never_ends_a_line_with_a_space(color):
 def test_line_ends_are_stripped_in_one_pass_keeping_style_codes():
     from rnnshape.views.common import strip_line_ends
 
-    assert strip_line_ends("ab   \n  \x1b[1mx  \x1b[0m  \nc \x1b[0m\nto be continued ") == \
-        "ab\n  \x1b[1mx\x1b[0m\nc\x1b[0m\nto be continued "
+    assert (
+        strip_line_ends("ab   \n  \x1b[1mx  \x1b[0m  \nc \x1b[0m\nto be continued ")
+        == "ab\n  \x1b[1mx\x1b[0m\nc\x1b[0m\nto be continued "
+    )
     assert strip_line_ends("a m\nform\n\x1b[0m \n   \n") == "a m\nform\n\x1b[0m\n\n"
     # long runs of spaces inside lines (a backtracking pattern took minutes here)
     wide = ("x" + " " * 3000) * 3 + "y\n"
@@ -147,12 +155,16 @@ def test_static_views_piped_end_no_line_in_a_space_in_a_real_process():
     """`rnnshape inspect ... | cat` (the newcomer's case), and --static views of the other
     commands, through a pipe: no line ends in a space."""
     env = _env(COLUMNS="100", NO_COLOR="1")
-    for args in (["inspect", "--static"], ["stack", "--timesteps", "5", "--features", "2", "lstm:8", "lstm:4",
-                                           "--static"],
-                 ["window", "--length", "20", "--look-back", "4", "--static"], ["patterns", "--static"],
-                 ["inspect", "--layer", "gru", "--return-state", "--static", "--diagram"]):
-        proc = subprocess.run([sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, env=env,
-                              timeout=60)
+    for args in (
+        ["inspect", "--static"],
+        ["stack", "--timesteps", "5", "--features", "2", "lstm:8", "lstm:4", "--static"],
+        ["window", "--length", "20", "--look-back", "4", "--static"],
+        ["patterns", "--static"],
+        ["inspect", "--layer", "gru", "--return-state", "--static", "--diagram"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, env=env, timeout=60
+        )
         assert proc.returncode in (0, 1), (args, proc.stderr)
         assert proc.stdout.count("\n") > 5, args
         padded = [line for line in (proc.stdout + proc.stderr).splitlines() if line.endswith(" ")]
@@ -184,19 +196,35 @@ sys.meta_path.insert(0, Absent())
 '''
 
 
-@pytest.mark.parametrize("blocked, args, words", [
-    ("torch", ["port", "--to", "torch", "--layer", "lstm"], "PyTorch is not installed"),
-    ("torch", ["port", "--to", "torch", "--layer", "gru", "--save", "gru.pt", "--code"], "PyTorch is not installed"),
-    ("jax", ["compare", "--layer", "lstm", "--backend", "tensorflow", "--backend", "jax"],
-     "the Keras backend jax is not installed"),
-    ("jax", ["inspect", "--backend", "jax"], "the Keras backend jax is not installed"),
-    ("jax", ["trace", "--backend", "jax"], "the Keras backend jax is not installed"),
-    ("jax", ["stateful", "--backend", "jax", "--timesteps", "4", "--split", "2,2"],
-     "the Keras backend jax is not installed"),
-    ("torch", ["stateful", "--backend", "torch", "--timesteps", "4", "--split", "2,2"],
-     "the Keras backend torch is not installed"),
-    ("textual", ["explore"], "rnnshape explore needs textual, which is not installed"),
-])
+@pytest.mark.parametrize(
+    "blocked, args, words",
+    [
+        ("torch", ["port", "--to", "torch", "--layer", "lstm"], "PyTorch is not installed"),
+        (
+            "torch",
+            ["port", "--to", "torch", "--layer", "gru", "--save", "gru.pt", "--code"],
+            "PyTorch is not installed",
+        ),
+        (
+            "jax",
+            ["compare", "--layer", "lstm", "--backend", "tensorflow", "--backend", "jax"],
+            "the Keras backend jax is not installed",
+        ),
+        ("jax", ["inspect", "--backend", "jax"], "the Keras backend jax is not installed"),
+        ("jax", ["trace", "--backend", "jax"], "the Keras backend jax is not installed"),
+        (
+            "jax",
+            ["stateful", "--backend", "jax", "--timesteps", "4", "--split", "2,2"],
+            "the Keras backend jax is not installed",
+        ),
+        (
+            "torch",
+            ["stateful", "--backend", "torch", "--timesteps", "4", "--split", "2,2"],
+            "the Keras backend torch is not installed",
+        ),
+        ("textual", ["explore"], "rnnshape explore needs textual, which is not installed"),
+    ],
+)
 def test_a_missing_optional_dependency_is_one_line_before_any_keras_work(tmp_path, blocked, args, words):
     """`port --to torch` without torch took 4 s (TensorFlow imported first), compare --backend
     jax 7-9 s: now the package is looked up (importlib.util.find_spec) before any Keras work."""
@@ -204,20 +232,28 @@ def test_a_missing_optional_dependency_is_one_line_before_any_keras_work(tmp_pat
     log = tmp_path / "imports.log"
     env = _env(RNNSHAPE_TEST_BLOCK=blocked, RNNSHAPE_TEST_IMPORTS=str(log))
     env["PYTHONPATH"] = str(tmp_path) + os.pathsep + env["PYTHONPATH"]
-    script = ("import sys\nfrom rnnshape.cli import main\nsys.argv = ['rnnshape'] + sys.argv[1:]\nmain()\n")
+    script = "import sys\nfrom rnnshape.cli import main\nsys.argv = ['rnnshape'] + sys.argv[1:]\nmain()\n"
     # explore opens its screen only on a terminal: stdin and stdout are a pseudo-terminal there
     if args[0] == "explore":
         import pty
 
         main_fd, child_fd = pty.openpty()
-        proc = subprocess.run([sys.executable, "-c", script, *args], stdin=child_fd, stdout=child_fd,
-                              stderr=subprocess.PIPE, cwd=tmp_path, env=env, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            stdin=child_fd,
+            stdout=child_fd,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
         os.close(child_fd)
         os.close(main_fd)
         stderr = proc.stderr.decode()
     else:
-        proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, cwd=tmp_path, env=env,
-                              timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, cwd=tmp_path, env=env, timeout=60
+        )
         stderr = proc.stderr.decode()
         assert proc.stdout == b""
     assert proc.returncode == 3, stderr
@@ -238,6 +274,7 @@ def _explore_app(**options):
 def test_explore_a_key_that_does_not_apply_does_nothing_and_says_so():
     """`a` on an LSTM set a hidden reset_after=False that a later GRU inherited (`GRU(4,
     reset_after=False)`, copied as --no-reset-after); `m` without Bidirectional likewise."""
+
     async def scenario() -> None:
         app = _explore_app(units=4)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -270,6 +307,7 @@ def test_explore_a_key_that_does_not_apply_does_nothing_and_says_so():
 def test_explore_help_panel_lists_the_apps_keys_first_on_100x30():
     """On 100x30 textual's scrolling and focus keys filled the ? panel and pushed the app's
     (l m e c j o) below the screen's edge."""
+
     async def scenario() -> None:
         from rich.console import Console
 
@@ -285,10 +323,20 @@ def test_explore_help_panel_lists_the_apps_keys_first_on_100x30():
             console = Console(file=io.StringIO(), width=60, color_system=None)
             console.print(table.render())
             lines = console.file.getvalue().splitlines()
-            descriptions = {"l": "Layer", "m": "Merge", "e": "Export SVG", "c": "Copy command", "j": "JSON",
-                            "o": "Controls", "s": "Return sequences", "a": "Reset after"}
-            rows = {key: next(i for i, line in enumerate(lines) if line.split()[:1] == [key]
-                              and description in line) for key, description in descriptions.items()}
+            descriptions = {
+                "l": "Layer",
+                "m": "Merge",
+                "e": "Export SVG",
+                "c": "Copy command",
+                "j": "JSON",
+                "o": "Controls",
+                "s": "Return sequences",
+                "a": "Reset after",
+            }
+            rows = {
+                key: next(i for i, line in enumerate(lines) if line.split()[:1] == [key] and description in line)
+                for key, description in descriptions.items()
+            }
             scroll = next(i for i, line in enumerate(lines) if "Scroll Up" in line)
             assert max(rows.values()) < min(scroll, 30 - 2), (rows, scroll)
             await pilot.press("question_mark")

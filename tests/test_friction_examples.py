@@ -45,7 +45,7 @@ def help_examples() -> list[tuple[str, str]]:
         lines = result.stdout.splitlines()
         for i, line in enumerate(lines):
             if line.strip() == "Examples:":
-                for example in lines[i + 1:]:
+                for example in lines[i + 1 :]:
                     if not example.strip():
                         break
                     found.append((command or "rnnshape", example.strip()))
@@ -65,8 +65,10 @@ def _files(folder: Path) -> None:
     rng = np.random.default_rng(0)
     np.save(folder / "x.npy", rng.standard_normal((2, 5, 3)).astype("float32"))
     np.save(folder / "y.npy", rng.standard_normal((2, 1)).astype("float32"))
-    message = ("ValueError: Input 0 of layer \"lstm\" is incompatible with the layer: expected ndim=3, found "
-               "ndim=2. Full shape received: (None, 10)")
+    message = (
+        'ValueError: Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found '
+        "ndim=2. Full shape received: (None, 10)"
+    )
     (folder / "train.log").write_text(f"Epoch 1/10\nTraceback (most recent call last):\n{message}\n")
     (folder / "train.py").write_text(f"import sys\nprint('Epoch 1/10')\nsys.exit({message!r})\n")
 
@@ -88,8 +90,12 @@ def test_every_help_example_runs_as_printed_and_no_line_ends_in_a_space(tmp_path
         assert words[0] == "rnnshape", example
         stdin = None
         if left:
-            fed = subprocess.run(["bash", "-c", left.replace("python ", shlex.quote(sys.executable) + " ", 1)],
-                                 capture_output=True, cwd=tmp_path, timeout=60)
+            fed = subprocess.run(
+                ["bash", "-c", left.replace("python ", shlex.quote(sys.executable) + " ", 1)],
+                capture_output=True,
+                cwd=tmp_path,
+                timeout=60,
+            )
             stdin = fed.stdout
         result = CliRunner().invoke(cli, words[1:], input=stdin, env=ENV)
         expected = EXPECTED_EXIT.get(" ".join(words), 0)
@@ -112,11 +118,14 @@ def test_inspect_piped_through_cat_in_a_real_process_ends_no_line_in_a_space():
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("COLUMNS", None)
     env.pop("RNNSHAPE_DEBUG", None)
-    line = ("rnnshape inspect --layer lstm --units 6 --return-sequences --return-state --diagram | cat; "
-            "rnnshape compare --layer lstm --layer gru | cat")
+    line = (
+        "rnnshape inspect --layer lstm --units 6 --return-sequences --return-state --diagram | cat; "
+        "rnnshape compare --layer lstm --layer gru | cat"
+    )
     rnnshape = f"{shlex.quote(sys.executable)} -m rnnshape"
-    proc = subprocess.run(["bash", "-c", line.replace("rnnshape ", rnnshape + " ")], capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        ["bash", "-c", line.replace("rnnshape ", rnnshape + " ")], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) > 50 and "Measured in this run" in proc.stdout

@@ -59,8 +59,22 @@ def predict_loop(model, layer, known, steps, *, reset_first=True, reset_between=
 def test_generate_measures_each_claim_against_an_independent_predict_loop(invoke_json):
     import keras
 
-    args = ["generate", "--layer", "lstm", "--features", "3", "--timesteps", "4", "--batch", "2", "--steps", "6",
-            "--seed", "7", "--values"]
+    args = [
+        "generate",
+        "--layer",
+        "lstm",
+        "--features",
+        "3",
+        "--timesteps",
+        "4",
+        "--batch",
+        "2",
+        "--steps",
+        "6",
+        "--seed",
+        "7",
+        "--values",
+    ]
     result, document = invoke_json(args)
     assert result.exit_code == 0, result.stderr
     data = document["data"]
@@ -86,8 +100,13 @@ def test_generate_measures_each_claim_against_an_independent_predict_loop(invoke
     predict_loop(model, layer, known, 6)  # left unreset
     _, forgot = predict_loop(model, layer, known, 6, reset_first=False)
     assert np.max(np.abs(forgot - np.asarray(data["no_first_reset"]["values"]))) <= 1e-5
-    assert abs(measured["no_first_reset"]["max_abs_diff"]
-               - max(np.max(np.abs(forgot - mine)), measured["no_first_reset"]["warm_up_max_abs_diff"])) <= 1e-5
+    assert (
+        abs(
+            measured["no_first_reset"]["max_abs_diff"]
+            - max(np.max(np.abs(forgot - mine)), measured["no_first_reset"]["warm_up_max_abs_diff"])
+        )
+        <= 1e-5
+    )
     assert measured["no_first_reset"]["differs"]
 
     # the initial_state loop of a non-stateful layer with return_state=True, written here
@@ -112,8 +131,9 @@ def test_head_gru_from_an_input_file_equals_the_grown_sequence_written_here(invo
     known = np.round(np.random.default_rng(5).uniform(-1, 1, size=(2, 5, 3)), 2).astype(np.float32)
     path = tmp_path / "known.npy"
     np.save(path, known)
-    result, document = invoke_json(["generate", "--layer", "gru", "--units", "4", "--head", "--input", str(path),
-                                    "--steps", "4", "--values"])
+    result, document = invoke_json(
+        ["generate", "--layer", "gru", "--units", "4", "--head", "--input", str(path), "--steps", "4", "--values"]
+    )
     assert result.exit_code == 0, result.stderr
     data = document["data"]
     assert data["known"]["source"] == "file" and data["known"]["shape"] == [2, 5, 3]
@@ -143,10 +163,16 @@ def test_head_gru_from_an_input_file_equals_the_grown_sequence_written_here(invo
 
 
 def test_the_command_line_refuses_what_the_loop_cannot_run_in_one_line(invoke):
-    cases = [(["--units", "3"], "--units"), (["--bidirectional"], "--bidirectional"),
-             (["--layer", "convlstm2d"], "--layer"), (["--go-backwards"], "--go-backwards"),
-             (["--return-state"], "--return-state"), (["--steps", "0"], "--steps"),
-             (["--unroll"], "--unroll"), (["--steps", "100000", "--timesteps", "100000"], "--max-seconds")]
+    cases = [
+        (["--units", "3"], "--units"),
+        (["--bidirectional"], "--bidirectional"),
+        (["--layer", "convlstm2d"], "--layer"),
+        (["--go-backwards"], "--go-backwards"),
+        (["--return-state"], "--return-state"),
+        (["--steps", "0"], "--steps"),
+        (["--unroll"], "--unroll"),
+        (["--steps", "100000", "--timesteps", "100000"], "--max-seconds"),
+    ]
     for args, named in cases:
         result = invoke(["generate", *args])
         assert result.exit_code == 2, (args, result.output)
@@ -155,8 +181,7 @@ def test_the_command_line_refuses_what_the_loop_cannot_run_in_one_line(invoke):
 
 
 def test_generate_json_is_byte_identical_across_processes_quiet_and_the_same_on_jax():
-    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-           "COLUMNS": "100"}
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "COLUMNS": "100"}
     argv = [sys.executable, "-m", "rnnshape", "generate", "--layer", "simplernn", "--steps", "3", "--json", "--values"]
     runs = [subprocess.run(argv, capture_output=True, env=env, timeout=300) for _ in range(2)]
     for run in runs:
@@ -167,5 +192,7 @@ def test_generate_json_is_byte_identical_across_processes_quiet_and_the_same_on_
     assert on_jax.returncode == 0, on_jax.stderr[-2000:]
     tf_data, jax_data = json.loads(runs[0].stdout)["data"], json.loads(on_jax.stdout)["data"]
     assert jax_data["backend"]["backend"] == "jax"
-    assert np.max(np.abs(np.asarray(tf_data["generated"]["values"]) - np.asarray(jax_data["generated"]["values"]))) <= 1e-5
+    assert (
+        np.max(np.abs(np.asarray(tf_data["generated"]["values"]) - np.asarray(jax_data["generated"]["values"]))) <= 1e-5
+    )
     assert all(check["holds"] for check in jax_data["checks"])

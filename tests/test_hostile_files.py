@@ -24,16 +24,23 @@ from rnnshape.errors import RnnshapeError, SpecError, UsageError
 from rnnshape.rules.network import refused_objects
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
-    {"module": "keras.layers", "class_name": "LSTM", "config": {"name": "lstm", "units": 2}}]}}
+CONFIG = {
+    "module": "keras",
+    "class_name": "Sequential",
+    "config": {
+        "name": "m",
+        "layers": [{"module": "keras.layers", "class_name": "LSTM", "config": {"name": "lstm", "units": 2}}],
+    },
+}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     """The command in a real process (these cases are refused before TensorFlow is imported)."""
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("RNNSHAPE_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, timeout=60,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def _refused(proc: subprocess.CompletedProcess, *words: str) -> str:
@@ -65,8 +72,25 @@ def _forged_zip(path, members: list[tuple[str, bytes, int, int]]) -> None:
         offset = len(out)
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 8, 0, 0x21, crc, *sizes, len(raw_name), len(extra))
         out += raw_name + extra + data
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 8, 0, 0x21, crc, *sizes, len(raw_name),
-                               len(extra), 0, 0, 0, 0, offset)
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            45,
+            45,
+            0,
+            8,
+            0,
+            0x21,
+            crc,
+            *sizes,
+            len(raw_name),
+            len(extra),
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
         central += raw_name + extra
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
     with open(path, "wb") as handle:
@@ -153,16 +177,24 @@ def test_a_zip64_member_declaring_200_gb_is_refused_before_anything_is_inflated(
     config = json.dumps(CONFIG).encode()
     zeros = _deflate([bytes(2**20)] * 4)  # 4 MiB of zeros, declared as 200 GB
     path = tmp_path / "zip64.keras"
-    _forged_zip(path, [("config.json", _deflate([config]), len(config), zlib.crc32(config)),
-                       ("model.weights.h5", zeros, 200 * 10**9, 0)])
+    _forged_zip(
+        path,
+        [
+            ("config.json", _deflate([config]), len(config), zlib.crc32(config)),
+            ("model.weights.h5", zeros, 200 * 10**9, 0),
+        ],
+    )
     peak, outcome = _peak_bytes(files.read_model_file, str(path))
     assert isinstance(outcome, UsageError), outcome
     assert "'model.weights.h5' declares 200,000,000,000 bytes" in str(outcome) and "--max-file-size" in str(outcome)
     assert peak < 2**20, peak
     # members under the limit one by one but not together
     path2 = tmp_path / "many.keras"
-    _forged_zip(path2, [("config.json", _deflate([config]), len(config), zlib.crc32(config))]
-                + [(f"w{i}.h5", zeros, 2**30, 0) for i in range(3)])
+    _forged_zip(
+        path2,
+        [("config.json", _deflate([config]), len(config), zlib.crc32(config))]
+        + [(f"w{i}.h5", zeros, 2**30, 0) for i in range(3)],
+    )
     with pytest.raises(UsageError, match="its members declare 3,221,225,[0-9]+ bytes"):
         files.read_model_file(str(path2))
     # the same file with a limit raised on purpose (--max-file-size) is read: only config.json inflated
@@ -186,8 +218,14 @@ def _h5(path, userblock: bytes = b"", config=CONFIG) -> None:
 
 
 def test_content_must_be_what_the_name_says(tmp_path):
-    lam = {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
-        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil"}}]}}
+    lam = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": "m",
+            "layers": [{"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil"}}],
+        },
+    }
     # a benign .keras zip, and its bytes
     _keras_zip(tmp_path / "benign.keras", json.dumps(CONFIG))
     benign = (tmp_path / "benign.keras").read_bytes()
@@ -204,8 +242,10 @@ def test_content_must_be_what_the_name_says(tmp_path):
     cases["userblock.h5"] = "both an HDF5 file and a zip"
     # an HDF5 model named .keras, a zip named .h5, both named otherwise
     _h5(tmp_path / "model.keras")
-    cases["model.keras"] = "is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: Keras reads a " \
-                           "file by its name; rename it to model.h5"
+    cases["model.keras"] = (
+        "is an HDF5 file (a legacy .h5 model), not the .keras zip its name says: Keras reads a "
+        "file by its name; rename it to model.h5"
+    )
     (tmp_path / "zipped.h5").write_bytes(benign)
     cases["zipped.h5"] = "rename it to zipped.keras"
     (tmp_path / "model.KERAS").write_bytes(benign)
@@ -228,8 +268,16 @@ def test_content_must_be_what_the_name_says(tmp_path):
 # ---- 5. module paths -------------------------------------------------------------------------
 def test_a_module_that_only_starts_like_keras_is_a_custom_class():
     def config(module):
-        return {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
-            {"module": module, "class_name": "Evil", "config": {"name": "evil"}, "registered_name": "Evil"}]}}
+        return {
+            "module": "keras",
+            "class_name": "Sequential",
+            "config": {
+                "name": "m",
+                "layers": [
+                    {"module": module, "class_name": "Evil", "config": {"name": "evil"}, "registered_name": "Evil"}
+                ],
+            },
+        }
 
     for module in ("kerasevil", "keras_hub.layers", "kerasx.layers", "tf.keras"):
         reasons = refused_objects(config(module))
@@ -244,9 +292,11 @@ def test_values_beyond_float32_are_refused_like_nan_by_every_reader(tmp_path):
     np.save(tmp_path / "big.npy", big)
     np.save(tmp_path / "state.npy", np.array([[[1e39, 0.0]]]))
     np.save(tmp_path / "fine.npy", np.array([[[3.4e38, -3.4e38]]]))
-    for reader, path, key in [(files.load_input_file, "big.npy", "input"),
-                              (files.load_state_file, "state.npy", "initial_state"),
-                              (lambda p: files.load_data_array(p, "--x"), "big.npy", "x")]:
+    for reader, path, key in [
+        (files.load_input_file, "big.npy", "input"),
+        (files.load_state_file, "state.npy", "initial_state"),
+        (lambda p: files.load_data_array(p, "--x"), "big.npy", "x"),
+    ]:
         with pytest.raises(SpecError) as caught:
             reader(str(tmp_path / path))
         assert caught.value.key == key and "3.4028235e+38" in str(caught.value), str(caught.value)
@@ -262,12 +312,14 @@ def test_values_beyond_float32_are_refused_like_nan_by_every_reader(tmp_path):
 def test_fullwidth_digits_are_refused(invoke):
     line = _refused(_cli("inspect", "--static", "--units", "\uff14"), "--units")
     assert "'\uff14' is not a number in ASCII digits (0-9); type '4'" in line
-    for args, option in [(["inspect", "--static", "--dropout", "\uff10.\uff15"], "--dropout"),
-                         (["window", "--length", "\u0663\u0660"], "--length"),
-                         (["inspect", "--static", "--lengths", "\uff12"], "--lengths"),
-                         (["inspect", "--static", "--expect", "output=1,\uff14"], "--expect"),
-                         (["inspect", "--static", "--layer", "rnn", "--cells", "lstm:\uff12"], "--cells"),
-                         (["stack", "lstm:\uff14", "--static"], "SPEC")]:
+    for args, option in [
+        (["inspect", "--static", "--dropout", "\uff10.\uff15"], "--dropout"),
+        (["window", "--length", "\u0663\u0660"], "--length"),
+        (["inspect", "--static", "--lengths", "\uff12"], "--lengths"),
+        (["inspect", "--static", "--expect", "output=1,\uff14"], "--expect"),
+        (["inspect", "--static", "--layer", "rnn", "--cells", "lstm:\uff12"], "--cells"),
+        (["stack", "lstm:\uff14", "--static"], "SPEC"),
+    ]:
         result = invoke(args)
         assert result.exit_code == 2 and result.stdout == "", (args, result.output)
         assert len(result.stderr.splitlines()) == 1 and option in result.stderr, (args, result.stderr)

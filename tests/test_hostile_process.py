@@ -26,13 +26,20 @@ RNNSHAPE = shlex.join(_command())
 GOOD_CASE = '[[case]]\nname = "ok"\nlayer = "gru"\nunits = 2\n[case.expect]\noutput = [1, 2]\n'
 
 
-def shell(script: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: str | None = None
-          ) -> subprocess.CompletedProcess:
+def shell(
+    script: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: str | None = None
+) -> subprocess.CompletedProcess:
     """``script`` in bash, with RNNSHAPE standing for the command."""
     full = {**os.environ, **ENV, **(env or {})}
     full.pop("RNNSHAPE_DEBUG", None)
-    return subprocess.run(["bash", "-c", script.replace("RNNSHAPE", RNNSHAPE)], capture_output=True, text=True,
-                          timeout=timeout, env=full, cwd=cwd)
+    return subprocess.run(
+        ["bash", "-c", script.replace("RNNSHAPE", RNNSHAPE)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full,
+        cwd=cwd,
+    )
 
 
 def one_line(text: str) -> str:
@@ -68,13 +75,25 @@ def test_special_files_are_refused_for_every_file_argument(tmp_path):
 
 
 def test_check_dash_reads_the_contract_from_standard_input():
-    proc = subprocess.run([*_command(), "check", "-", "--static", "--json"], input=GOOD_CASE, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **ENV})
+    proc = subprocess.run(
+        [*_command(), "check", "-", "--static", "--json"],
+        input=GOOD_CASE,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **ENV},
+    )
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
     assert document["ok"] and [case["name"] for case in document["data"]["cases"]] == ["ok"]
-    bad = subprocess.run([*_command(), "check", "-", "--static"], input="[[case]\n", capture_output=True, text=True,
-                         timeout=60, env={**os.environ, **ENV})
+    bad = subprocess.run(
+        [*_command(), "check", "-", "--static"],
+        input="[[case]\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **ENV},
+    )
     assert bad.returncode == 2 and one_line(bad.stderr).startswith("rnnshape check: error: <stdin>: is not valid TOML")
 
 
@@ -131,16 +150,24 @@ def _full_device(tmp_path) -> str:
 
 def test_a_full_stdout_is_one_line_and_exit_74(tmp_path):
     full = _full_device(tmp_path)
-    for argv in ("window --static --json", "window --static", "inspect --static --diagram", "--help",
-                 "inspect --units 0 --json"):
+    for argv in (
+        "window --static --json",
+        "window --static",
+        "inspect --static --diagram",
+        "--help",
+        "inspect --units 0 --json",
+    ):
         proc = shell(f"RNNSHAPE {argv} > {full}")
         assert proc.returncode == 74, (argv, proc.returncode, proc.stderr[-2000:])
         line = one_line(proc.stderr)
         assert line.endswith("error: cannot write to standard output: No space left on device"), line
 
 
-@pytest.mark.parametrize("argv", ["inspect --batch 300 --timesteps 20 --return-sequences --values --json",
-                                  "trace --timesteps 300 --steps 1-300"], ids=["json", "text"])
+@pytest.mark.parametrize(
+    "argv",
+    ["inspect --batch 300 --timesteps 20 --return-sequences --values --json", "trace --timesteps 300 --steps 1-300"],
+    ids=["json", "text"],
+)
 def test_a_cut_off_output_exits_141_in_every_mode(argv):
     """The JSON document (1.5 MB) and trace's view (120 KB) were each written in one write,
     taken in part by `head` with no error: exit 0. Output that fits in the pipe whole may still
@@ -151,14 +178,19 @@ def test_a_cut_off_output_exits_141_in_every_mode(argv):
 
 
 # ---- 7-8. what stdout can show ------------------------------------------------------------------
-@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"},
-                                 {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
-                                  "PYTHONIOENCODING": ""}],
-                         ids=["PYTHONIOENCODING=ascii", "LC_ALL=C"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PYTHONIOENCODING": "ascii"},
+        {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": ""},
+    ],
+    ids=["PYTHONIOENCODING=ascii", "LC_ALL=C"],
+)
 def test_a_stdout_that_cannot_encode_the_glyphs_gets_the_ascii_picture(env):
     for argv in (["inspect", "--static", "--diagram"], ["stack", "--static", "--diagram", "lstm:3:seq", "lstm:2"]):
-        proc = subprocess.run([*_command(), *argv], capture_output=True, timeout=60,
-                              env={**os.environ, **ENV, "COLUMNS": "100", **env})
+        proc = subprocess.run(
+            [*_command(), *argv], capture_output=True, timeout=60, env={**os.environ, **ENV, "COLUMNS": "100", **env}
+        )
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")
         assert proc.stdout.isascii() and b"+--" in proc.stdout
         note = one_line(proc.stderr.decode())
@@ -188,8 +220,9 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
         (["inspect", "--static", "--svg", "same.out", "--html", "./same.out"], ("--html", "--svg")),
     ]
     for argv, options in cases:
-        proc = subprocess.run([*_command(), *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path,
-                              env={**os.environ, **ENV})
+        proc = subprocess.run(
+            [*_command(), *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, **ENV}
+        )
         assert proc.returncode == 2, (argv, proc.stderr)
         line = one_line(proc.stderr)
         assert all(option in line for option in options), line
@@ -199,15 +232,19 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(tmp_path):
 
 def test_a_write_cut_short_by_ulimit_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
     (tmp_path / "many.toml").write_text("".join(GOOD_CASE.replace('"ok"', f'"case {i}"') for i in range(200)))
-    for target, argv in (("out.svg", "inspect --static --diagram --svg out.svg"),
-                         ("report.xml", "check many.toml --static --junit report.xml")):
+    for target, argv in (
+        ("out.svg", "inspect --static --diagram --svg out.svg"),
+        ("report.xml", "check many.toml --static --junit report.xml"),
+    ):
         old = "the old, good file\n"
         (tmp_path / target).write_text(old)
         proc = shell(f"ulimit -f 8; RNNSHAPE {argv} > /dev/null", cwd=str(tmp_path))  # 8 KiB per file
         assert proc.returncode == 2, (argv, proc.returncode, proc.stderr)
         assert "File too large" in one_line(proc.stderr)
         assert (tmp_path / target).read_text() == old
-        assert sorted(os.listdir(tmp_path)) == sorted(["many.toml", "out.svg"] + (["report.xml"] if "xml" in target else []))
+        assert sorted(os.listdir(tmp_path)) == sorted(
+            ["many.toml", "out.svg"] + (["report.xml"] if "xml" in target else [])
+        )
         bigger = shell(f"RNNSHAPE {argv} > /dev/null", cwd=str(tmp_path))  # without the limit: written whole
         assert bigger.returncode == 0, bigger.stderr
         ET.parse(tmp_path / target)
@@ -216,8 +253,12 @@ def test_a_write_cut_short_by_ulimit_keeps_the_old_file_and_leaves_no_temporary(
 def test_parallel_writers_leave_a_whole_svg(tmp_path):
     command = [*_command(), "inspect", "--static", "--diagram", "--svg", "race.svg"]
     for _ in range(3):
-        processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
-                                      env={**os.environ, **ENV}) for _ in range(8)]
+        processes = [
+            subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, **ENV}
+            )
+            for _ in range(8)
+        ]
         for process in processes:
             assert process.wait(timeout=120) == 0, process.stderr.read()
             process.stderr.close()
@@ -239,8 +280,13 @@ def _peak_mib(argv: list[str]) -> float:
     """The command's own peak RSS. Linux keeps a child's peak RSS from the fork across execve, so
     a child of this (large) test process would report at least this process's size: a small
     Python in between forks the command from its own small memory."""
-    proc = subprocess.run([sys.executable, "-c", _PEAK, *_command(), *argv], capture_output=True, text=True,
-                          env={**os.environ, **ENV}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK, *_command(), *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        timeout=300,
+    )
     code, maxrss = proc.stdout.split()
     assert int(code) == 0, (argv, proc.stderr)
     return int(maxrss) / 1024
@@ -253,8 +299,24 @@ def test_the_window_memory_estimate_is_within_one_and_a_half_times_the_measured_
     for length, look_back, show in ((100_000, 99_900, 5), (1_000_000, 20, 5), (20_000, 19_000, 40)):
         spec = make_window_spec(length=length, look_back=look_back, features=1, horizon=1, stride=1, show=show)
         estimate = spec.estimated_bytes(show, static=True) / 2**20
-        measured = _peak_mib(["window", "--static", "--json", "--length", str(length), "--look-back", str(look_back),
-                              "--show", str(show), "--max-memory", "100000"]) - base
+        measured = (
+            _peak_mib(
+                [
+                    "window",
+                    "--static",
+                    "--json",
+                    "--length",
+                    str(length),
+                    "--look-back",
+                    str(look_back),
+                    "--show",
+                    str(show),
+                    "--max-memory",
+                    "100000",
+                ]
+            )
+            - base
+        )
         assert 1 / 1.5 <= estimate / measured <= 1.5, (length, look_back, show, estimate, measured)
 
 

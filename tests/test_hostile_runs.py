@@ -27,8 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
     full.pop("RNNSHAPE_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, timeout=300,
-                          env=full)
+    return subprocess.run(
+        [sys.executable, "-m", "rnnshape", *args], capture_output=True, text=True, timeout=300, env=full
+    )
 
 
 # ---- 7-10. the values of a .pt state_dict ----------------------------------------------------
@@ -115,9 +116,11 @@ def test_keras_backend_in_the_environment_is_said_not_to_be_used():
     assert jax.returncode == 0, jax.stderr
     data = json.loads(jax.stdout)["data"]  # options alone decide the run: TensorFlow's, as without it
     assert data["keras_call"] == "keras.layers.LSTM(2)" and "backend" not in data, sorted(data)
-    assert jax.stderr.splitlines() == ["rnnshape inspect: note: KERAS_BACKEND=jax is not used: rnnshape runs Keras "
-                                       "on TensorFlow unless --backend says otherwise (inspect, trace, stateful, "
-                                       "compare)"]
+    assert jax.stderr.splitlines() == [
+        "rnnshape inspect: note: KERAS_BACKEND=jax is not used: rnnshape runs Keras "
+        "on TensorFlow unless --backend says otherwise (inspect, trace, stateful, "
+        "compare)"
+    ]
 
 
 # ---- --initial-state random --------------------------------------------------------------------

@@ -19,8 +19,17 @@ WRAPS = [(False, None), (True, "concat"), (True, "sum"), (True, "mul"), (True, "
 
 def _grid():
     for layer, (seq, state), (bi, mode) in itertools.product(LAYERS, FLAGS, WRAPS):
-        yield make_spec(layer=layer, units=3, timesteps=4, features=2, batch=2, return_sequences=seq,
-                        return_state=state, bidirectional=bi, merge_mode=mode)
+        yield make_spec(
+            layer=layer,
+            units=3,
+            timesteps=4,
+            features=2,
+            batch=2,
+            return_sequences=seq,
+            return_state=state,
+            bidirectional=bi,
+            merge_mode=mode,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +66,11 @@ def test_every_measured_fact_holds(results):
 
 
 def test_go_backwards_and_stateful_agree_too():
-    specs = [make_spec(layer=layer, go_backwards=True, return_sequences=True, return_state=True, stateful=stateful, batch=3)
-             for layer in LAYERS for stateful in (False, True)]
+    specs = [
+        make_spec(layer=layer, go_backwards=True, return_sequences=True, return_state=True, stateful=stateful, batch=3)
+        for layer in LAYERS
+        for stateful in (False, True)
+    ]
     for spec, result in zip(specs, layer_runner.run_many(specs)):
         assert {n: a.shape for n, a in result.outputs.items()} == {t.name: t.shape for t in spec.outputs()}
         claims = {c.claim: c for c in measured(result)}

@@ -11,8 +11,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "rnnshape"
 # Lower layers first; a module may import its own layer and the ones below, never above.
 # tui (rnnshape explore's textual screen) calls the API as the command line does, and only the CLI starts it.
-LAYERS = ["errors", "rules", "versions", "files", "runner", "measure", "views", "results", "api", "tui", "cli",
-          "__main__"]
+LAYERS = [
+    "errors",
+    "rules",
+    "versions",
+    "files",
+    "runner",
+    "measure",
+    "views",
+    "results",
+    "api",
+    "tui",
+    "cli",
+    "__main__",
+]
 
 
 def module_name(path: Path) -> str:
@@ -28,9 +40,12 @@ def imports() -> dict[str, set[str]]:
         found: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rnnshape"):
-                submodules = {f"{node.module}.{alias.name}" for alias in node.names
-                              if (PACKAGE.parent / (f"{node.module}.{alias.name}".replace(".", "/") + ".py")).exists()
-                              or (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")).is_dir()}
+                submodules = {
+                    f"{node.module}.{alias.name}"
+                    for alias in node.names
+                    if (PACKAGE.parent / (f"{node.module}.{alias.name}".replace(".", "/") + ".py")).exists()
+                    or (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")).is_dir()
+                }
                 found.update(submodules or {node.module})
             elif isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names if alias.name.startswith("rnnshape"))
@@ -64,7 +79,7 @@ def test_no_import_cycles():
 
     def visit(node: str, path: list[str]) -> list[str] | None:
         if node in path:
-            return path[path.index(node):] + [node]
+            return path[path.index(node) :] + [node]
         for target in sorted(graph.get(node, ())):
             cycle = visit(target, path + [node])
             if cycle:
@@ -126,10 +141,18 @@ def test_ruff_finds_nothing():
     # The ruff of the interpreter running the tests (python -m ruff), found without PATH: the
     # suite run as /path/to/venv/bin/python -m pytest, the environment not activated.
     assert importlib.util.find_spec("ruff"), "ruff is a test extra: pip install -e '.[test]'"
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "rnnshape", "tests", "examples"], cwd=PACKAGE.parent,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "rnnshape", "tests", "examples"],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     # and the code is as ruff format writes it (applied once: .git-blame-ignore-revs)
-    proc = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "rnnshape", "tests", "examples"],
-                          cwd=PACKAGE.parent, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "rnnshape", "tests", "examples"],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]

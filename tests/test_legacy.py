@@ -28,8 +28,13 @@ def corpus(tmp_path_factory):
     pytest.importorskip("tf_keras")  # in the test extras (pip install -e ".[test]"); imported when run only
     folder = tmp_path_factory.mktemp("legacy")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, str(Path(__file__).parent / "legacy_corpus.py"), str(folder)],
-                          capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "legacy_corpus.py"), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return folder, json.loads((folder / "manifest.json").read_text())
 
@@ -74,8 +79,10 @@ def test_corpus_shapes_and_numbers_agree_with_tf_keras(corpus):
             # Keras 3's hard_sigmoid on the same weights: a real difference, measured and restored
             assert legacy["meaning"]["max_abs_diff"] > 1e-4, name
             assert all(s.endswith(".recurrent_activation") for s in legacy["meaning"]["settings"])
-            assert any(c["setting"] == "recurrent_activation" and c["kind"] == "meaning" and c["restored"]
-                       for c in legacy["changes"])
+            assert any(
+                c["setting"] == "recurrent_activation" and c["kind"] == "meaning" and c["restored"]
+                for c in legacy["changes"]
+            )
         else:
             assert "meaning" not in legacy and legacy["scaled_weights"] == []
 
@@ -107,7 +114,9 @@ def test_cudnn_lstm_and_a_gru_without_reset_after(corpus, tmp_path):
     assert np.max(np.abs(_predict(_rebuilt(old), x) - np.load(folder / "flight_gru_pred.npy"))) <= TOLERANCE
     result = rnnshape.model(str(old))
     assert {c["layer"] for c in result.data["source"]["legacy"]["changes"] if c["setting"] == "reset_after"} == {
-        "gru", "gru_1"}
+        "gru",
+        "gru_1",
+    }
     # an LSTM whose cell activation is hard_sigmoid (applied to c too): not restorable, Keras 3's meaning
     # kept and the difference from tf_keras' own load measured and said, not hidden and not a failure
     odd = tmp_path / "cell_hard_sigmoid.h5"
@@ -132,9 +141,11 @@ def test_the_users_view_save_and_refusals(corpus, tmp_path):
     assert "measured: Keras 3's hard_sigmoid would change the model's outputs by up to" in proc.stdout
     assert "equal tf_keras" in proc.stdout and f"saved: {new}" in proc.stdout
     # the saved file is plain Keras 3 (built-in hard_sigmoid, scaled weights): tf_keras' numbers, no rnnshape needed
-    script = ("import os, sys, numpy as np; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import keras; "
-              f"m = keras.saving.load_model({str(new)!r}); x = np.load({str(x)!r}); "
-              f"print(float(np.max(np.abs(np.asarray(m(x)) - np.load({str(folder / 'stock_lstm_pred.npy')!r})))))")
+    script = (
+        "import os, sys, numpy as np; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'; import keras; "
+        f"m = keras.saving.load_model({str(new)!r}); x = np.load({str(x)!r}); "
+        f"print(float(np.max(np.abs(np.asarray(m(x)) - np.load({str(folder / 'stock_lstm_pred.npy')!r})))))"
+    )
     checked = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert float(checked.stdout.strip().splitlines()[-1]) <= TOLERANCE, checked.stderr[-1000:]
     # never over the input: exit 2 naming both
@@ -142,13 +153,17 @@ def test_the_users_view_save_and_refusals(corpus, tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert "--save" in proc.stderr and proc.stderr.count(str(old)) == 2 and len(proc.stderr.splitlines()) == 1
     # --json: one document; without tf_keras the conversion is said to be unchecked
-    script = ("import sys; sys.modules['tf_keras'] = None; from rnnshape.cli import main; "
-              f"sys.argv = ['rnnshape', 'model', {str(folder / 'imdb_bilstm.h5')!r}, '--json']; main()")
+    script = (
+        "import sys; sys.modules['tf_keras'] = None; from rnnshape.cli import main; "
+        f"sys.argv = ['rnnshape', 'model', {str(folder / 'imdb_bilstm.h5')!r}, '--json']; main()"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     legacy = json.loads(proc.stdout)["data"]["source"]["legacy"]
-    assert legacy["tf_keras"] == {"checked": False, "text": "tf_keras is not installed (pip install "
-                                                            "\"rnnshape[legacy]\"): the conversion was not checked"}
+    assert legacy["tf_keras"] == {
+        "checked": False,
+        "text": 'tf_keras is not installed (pip install "rnnshape[legacy]"): the conversion was not checked',
+    }
 
 
 def _keras1_file(path, rng):
@@ -156,18 +171,50 @@ def _keras1_file(path, rng):
     array per gate in the order i, c, f, o), made with h5py."""
     import h5py
 
-    config = {"class_name": "Sequential", "config": [
-        {"class_name": "LSTM", "config": {"name": "lstm_1", "output_dim": 4, "input_dim": 3, "input_length": 5,
-                                          "batch_input_shape": [None, 5, 3], "input_dtype": "float32",
-                                          "init": "glorot_uniform", "inner_init": "orthogonal",
-                                          "forget_bias_init": "one", "activation": "tanh",
-                                          "inner_activation": "hard_sigmoid", "W_regularizer": None,
-                                          "U_regularizer": None, "b_regularizer": None, "dropout_W": 0.0,
-                                          "dropout_U": 0.0, "consume_less": "cpu", "return_sequences": False,
-                                          "go_backwards": False, "stateful": False, "unroll": False,
-                                          "trainable": True}},
-        {"class_name": "Dense", "config": {"name": "dense_1", "output_dim": 1, "input_dim": 4, "init": "glorot_uniform",
-                                           "activation": "linear", "bias": True, "trainable": True}}]}
+    config = {
+        "class_name": "Sequential",
+        "config": [
+            {
+                "class_name": "LSTM",
+                "config": {
+                    "name": "lstm_1",
+                    "output_dim": 4,
+                    "input_dim": 3,
+                    "input_length": 5,
+                    "batch_input_shape": [None, 5, 3],
+                    "input_dtype": "float32",
+                    "init": "glorot_uniform",
+                    "inner_init": "orthogonal",
+                    "forget_bias_init": "one",
+                    "activation": "tanh",
+                    "inner_activation": "hard_sigmoid",
+                    "W_regularizer": None,
+                    "U_regularizer": None,
+                    "b_regularizer": None,
+                    "dropout_W": 0.0,
+                    "dropout_U": 0.0,
+                    "consume_less": "cpu",
+                    "return_sequences": False,
+                    "go_backwards": False,
+                    "stateful": False,
+                    "unroll": False,
+                    "trainable": True,
+                },
+            },
+            {
+                "class_name": "Dense",
+                "config": {
+                    "name": "dense_1",
+                    "output_dim": 1,
+                    "input_dim": 4,
+                    "init": "glorot_uniform",
+                    "activation": "linear",
+                    "bias": True,
+                    "trainable": True,
+                },
+            },
+        ],
+    }
     gates = {g: [rng.normal(0, 0.6, s).astype("float32") for s in ((3, 4), (4, 4), (4,))] for g in "icfo"}
     dense = [rng.normal(0, 0.6, (4, 1)).astype("float32"), rng.normal(0, 0.6, (1,)).astype("float32")]
     with h5py.File(path, "w") as h5:
@@ -211,6 +258,11 @@ def test_a_keras_1_file_computes_keras_1_numbers(tmp_path):
     assert result.exit_code == 0 and legacy["keras_major"] == 1 and legacy["keras_version"] is None
     assert legacy["converted_weights"] == ["lstm_1"] and legacy["scaled_weights"] == ["lstm_1.recurrent_activation"]
     assert {c["setting"] for c in legacy["changes"] if c["layer"] == "lstm_1"} >= {
-        "output_dim", "inner_activation", "init", "consume_less", "recurrent_activation"}
+        "output_dim",
+        "inner_activation",
+        "init",
+        "consume_less",
+        "recurrent_activation",
+    }
     assert [row["output_shapes"][0] for row in result.layers] == [[None, 4], [None, 1]]
     assert legacy["tf_keras"]["checked"] is False  # tf_keras cannot read Keras 1 names: said, not hidden

@@ -17,8 +17,24 @@ LAYERS = ["lstm", "gru", "simplernn"]
 
 @pytest.mark.parametrize("layer", LAYERS)
 def test_masked_states_equal_outputs_at_the_last_valid_step(invoke_json, layer):
-    result, doc = invoke_json(["inspect", "--layer", layer, "--units", "3", "--timesteps", "5", "--batch", "3",
-                               "--lengths", "3,5,1", "--return-sequences", "--return-state", "--values"])
+    result, doc = invoke_json(
+        [
+            "inspect",
+            "--layer",
+            layer,
+            "--units",
+            "3",
+            "--timesteps",
+            "5",
+            "--batch",
+            "3",
+            "--lengths",
+            "3,5,1",
+            "--return-sequences",
+            "--return-state",
+            "--values",
+        ]
+    )
     assert result.exit_code == 0
     values = {o["name"]: np.asarray(o["values"]) for o in doc["data"]["outputs"]}
     output, state_h = values["output"], values["state_h"]
@@ -29,13 +45,17 @@ def test_masked_states_equal_outputs_at_the_last_valid_step(invoke_json, layer):
     assert doc["data"]["input"]["values"][0][3] == [0.0, 0.0]  # the padding is zeros
     assert all(c["holds"] for c in doc["data"]["checks"])
     rows = doc["data"]["masking"]
-    assert [(r["sample"], r["length"], r["masked_output_steps"]) for r in rows] == [(0, 3, [3, 4]), (2, 1, [1, 2, 3, 4])]
+    assert [(r["sample"], r["length"], r["masked_output_steps"]) for r in rows] == [
+        (0, 3, [3, 4]),
+        (2, 1, [1, 2, 3, 4]),
+    ]
     assert all(r["holds"] and r["output_there"].startswith("a repeat of output[") for r in rows)
 
 
 def test_masked_final_states_equal_an_unmasked_run_on_the_valid_steps():
-    specs = [make_spec(layer=layer, units=3, timesteps=5, batch=2, lengths=(2, 5), return_state=True)
-             for layer in LAYERS]
+    specs = [
+        make_spec(layer=layer, units=3, timesteps=5, batch=2, lengths=(2, 5), return_state=True) for layer in LAYERS
+    ]
     for spec, result in zip(specs, layer_runner.run_many(specs)):
         # Independently of facts.py: the same layer, no mask, on sample 0's two valid steps only.
         prepared = layer_runner.prepare(spec)
@@ -47,10 +67,26 @@ def test_masked_final_states_equal_an_unmasked_run_on_the_valid_steps():
 
 
 def test_outputs_at_masked_steps_go_backwards_and_bidirectional_are_zeros():
-    backwards = make_spec(layer="gru", units=2, timesteps=4, batch=2, lengths=(1, 4), go_backwards=True,
-                          return_sequences=True, return_state=True)
-    bidirectional = make_spec(layer="lstm", units=2, timesteps=4, batch=2, lengths=(1, 4), bidirectional=True,
-                              return_sequences=True, return_state=True)
+    backwards = make_spec(
+        layer="gru",
+        units=2,
+        timesteps=4,
+        batch=2,
+        lengths=(1, 4),
+        go_backwards=True,
+        return_sequences=True,
+        return_state=True,
+    )
+    bidirectional = make_spec(
+        layer="lstm",
+        units=2,
+        timesteps=4,
+        batch=2,
+        lengths=(1, 4),
+        bidirectional=True,
+        return_sequences=True,
+        return_state=True,
+    )
     plain_b, bidi = layer_runner.run_many([backwards, bidirectional])
     out = plain_b.outputs["output"]
     assert np.all(out[0, :3] == 0)  # the padding is read first: nothing valid has been read yet
@@ -69,8 +105,12 @@ def test_masking_claims_fail_when_the_numbers_disagree():
     spec = make_spec(layer="gru", units=2, timesteps=3, batch=1, lengths=(2,), return_sequences=True, return_state=True)
     output = np.array([[[0.1, 0.2], [0.3, 0.4], [0.9, 0.9]]], np.float32)  # step 2 computed, not repeated
     state = output[:, 1]
-    probe = Probe(seq=output, h=state, states={"state_h": state},
-                  unmasked=[UnmaskedRun(np.array([0]), 2, {"output": output[:, :2] + 0.5, "state_h": state})])
+    probe = Probe(
+        seq=output,
+        h=state,
+        states={"state_h": state},
+        unmasked=[UnmaskedRun(np.array([0]), 2, {"output": output[:, :2] + 0.5, "state_h": state})],
+    )
     checks = {c.claim: c for c in measure(spec, {"output": output, "state_h": state}, probe)}
     repeat = next(c for k, c in checks.items() if "repeats the last valid output" in k)
     unmasked = next(c for k, c in checks.items() if k.startswith("masking: the outputs at the valid steps"))
@@ -80,13 +120,16 @@ def test_masking_claims_fail_when_the_numbers_disagree():
     assert not row["holds"]
 
 
-@pytest.mark.parametrize("lengths,needle", [
-    ("3", "gives 1 lengths for a batch of 2"),
-    ("3,4,5", "gives 3 lengths for a batch of 2"),
-    ("0,5", "0 is not a valid length: each must be in 1..5"),
-    ("3,6", "6 is not a valid length: each must be in 1..5"),
-    ("3,-1", "comma-separated list"),
-])
+@pytest.mark.parametrize(
+    "lengths,needle",
+    [
+        ("3", "gives 1 lengths for a batch of 2"),
+        ("3,4,5", "gives 3 lengths for a batch of 2"),
+        ("0,5", "0 is not a valid length: each must be in 1..5"),
+        ("3,6", "6 is not a valid length: each must be in 1..5"),
+        ("3,-1", "comma-separated list"),
+    ],
+)
 def test_lengths_that_do_not_fit_exit_2(invoke, lengths, needle):
     result = invoke(["inspect", "--timesteps", "5", "--batch", "2", "--lengths", lengths])
     assert result.exit_code == 2 and result.stdout == ""
@@ -95,8 +138,21 @@ def test_lengths_that_do_not_fit_exit_2(invoke, lengths, needle):
 
 
 def test_masked_meanings_and_words_name_the_valid_steps_from_1(invoke, invoke_json):
-    args = ["inspect", "--layer", "lstm", "--units", "2", "--timesteps", "4", "--batch", "2", "--lengths", "2,4",
-            "--return-state", "--return-sequences"]
+    args = [
+        "inspect",
+        "--layer",
+        "lstm",
+        "--units",
+        "2",
+        "--timesteps",
+        "4",
+        "--batch",
+        "2",
+        "--lengths",
+        "2,4",
+        "--return-state",
+        "--return-sequences",
+    ]
     result, doc = invoke_json(args)
     data = doc["data"]
     meanings = {o["name"]: o["meaning"] for o in data["outputs"]}
@@ -131,8 +187,9 @@ def test_input_file_under_lengths_says_its_padded_values_became_zeros(invoke, in
 
     prepared = layer_runner.prepare(make_layer_spec(layer="gru", units=2, timesteps=4, input=str(path), lengths="2"))
     assert prepared.x[0, 2:].tolist() == [[0.0, 0.0], [0.0, 0.0]] and prepared.x[0, :2].tolist() == [[1, 2], [3, 4]]
-    traced = invoke_json(["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--input", str(path),
-                          "--lengths", "2"])[1]
+    traced = invoke_json(
+        ["trace", "--layer", "gru", "--units", "2", "--timesteps", "4", "--input", str(path), "--lengths", "2"]
+    )[1]
     assert any("were replaced by zeros" in n for n in traced["data"]["notes"])
     # Without --lengths nothing is replaced and nothing is said.
     plain = invoke_json(args[:-2])[1]

@@ -62,8 +62,9 @@ def test_layers_and_captures_agree_with_keras(zoo, name):
     model = keras.saving.load_model(made["path"], safe_mode=True, compile=False)
     assert result.data["model"]["params"] == model.count_params()
     rows = result.layers
-    assert [r["path"] for r in rows if r["depth"] == 0] == [layer.name for layer in model.layers
-                                                            if not isinstance(layer, keras.layers.InputLayer)]
+    assert [r["path"] for r in rows if r["depth"] == 0] == [
+        layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)
+    ]
     for row in rows:
         _, layer = _scope_and_layer(model, row["path"])
         keras_shapes = [list(t.shape) for t in _as_list(layer.output)]
@@ -168,7 +169,11 @@ def test_layer_view_with_the_models_weights(zoo, invoke):
 
 def test_diagram_draws_the_model(zoo, invoke):
     out = invoke(["model", zoo["stacked_lstm"]["path"], "--diagram", "--ascii"]).stdout
-    assert "top to bottom" in out and "(batch, 5, 4): h at every step" in out and "(batch, 3): the last step's h only" in out
+    assert (
+        "top to bottom" in out
+        and "(batch, 5, 4): h at every step" in out
+        and "(batch, 3): the last step's h only" in out
+    )
 
 
 def test_bad_x_and_size_guard(zoo, invoke):
@@ -236,8 +241,9 @@ BUILD_CUSTOM = textwrap.dedent("""
 
 def test_lambda_layer_is_refused_and_never_runs(tmp_path):
     path, marker = tmp_path / "lambda.keras", tmp_path / "marker"
-    subprocess.run([sys.executable, "-c", BUILD_LAMBDA, str(path), str(marker)], check=True, capture_output=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", BUILD_LAMBDA, str(path), str(marker)], check=True, capture_output=True, timeout=120
+    )
     marker.unlink()  # building the model ran the lambda once; from here on nothing may run it
     proc = run_process(["model", str(path), "--x", str(_tiny_x(tmp_path))])
     assert proc.returncode == 2, proc.stderr
@@ -286,9 +292,16 @@ def test_bad_files_are_exit_2_one_line(zoo, tmp_path, invoke):
         h5.create_dataset("w", data=np.zeros(3))
     os.mkfifo(tmp_path / "fifo.keras")
     (tmp_path / "folder.keras").mkdir()
-    expected = {"empty.keras": "empty", "truncated.keras": "truncated or corrupt", "garbage.keras": "not a Keras model",
-                "noconfig.keras": "without config.json", "weights.h5": "without a model_config",
-                "fifo.keras": "not a regular file", "folder.keras": "is a directory", "missing.keras": "cannot read"}
+    expected = {
+        "empty.keras": "empty",
+        "truncated.keras": "truncated or corrupt",
+        "garbage.keras": "not a Keras model",
+        "noconfig.keras": "without config.json",
+        "weights.h5": "without a model_config",
+        "fifo.keras": "not a regular file",
+        "folder.keras": "is a directory",
+        "missing.keras": "cannot read",
+    }
     for name, words in expected.items():
         result = invoke(["model", str(tmp_path / name)])
         assert result.exit_code == 2, (name, result.output)
@@ -327,8 +340,10 @@ def test_a_real_process_prints_no_tensorflow_log(zoo):
     made = zoo["embedding_mask"]
     proc = run_process(["model", made["path"], "--x", made["x"][0], "--json"])
     assert proc.returncode == 0 and proc.stderr == ""
-    assert json.loads(proc.stdout)["data"]["data"]["captured"][0]["mask"] == {"masked_steps": 6,
-                                                                              "samples_with_masked_steps": 2}
+    assert json.loads(proc.stdout)["data"]["data"]["captured"][0]["mask"] == {
+        "masked_steps": 6,
+        "samples_with_masked_steps": 2,
+    }
 
 
 def test_layer_view_keeps_the_layers_own_cell_options_and_convlstm(tmp_path):
@@ -343,8 +358,10 @@ def test_layer_view_keeps_the_layers_own_cell_options_and_convlstm(tmp_path):
     model = keras.Model(inp, keras.layers.GRU(2, reset_after=False, name="dec")(seq))
     model.save(tmp_path / "cells.keras")
     np.save(tmp_path / "x.npy", rng.uniform(-1, 1, (2, 4, 2)).astype(np.float32))
-    for name, call in (("enc", 'keras.layers.LSTM(3, return_sequences=True, activation="relu", use_bias=False)'),
-                       ("dec", "keras.layers.GRU(2, reset_after=False)")):
+    for name, call in (
+        ("enc", 'keras.layers.LSTM(3, return_sequences=True, activation="relu", use_bias=False)'),
+        ("dec", "keras.layers.GRU(2, reset_after=False)"),
+    ):
         result = rnnshape.model(str(tmp_path / "cells.keras"), x=str(tmp_path / "x.npy"), layer=name)
         view = result.data["inspect"]
         assert result.exit_code == 0 and view["keras_call"].startswith(call), view["keras_call"]
@@ -355,9 +372,10 @@ def test_layer_view_keeps_the_layers_own_cell_options_and_convlstm(tmp_path):
     both = keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, (2, 2), padding="same"), name="bi")(maps)
     keras.Model(conv_in, both).save(tmp_path / "conv.keras")
     np.save(tmp_path / "xc.npy", rng.uniform(-1, 1, (2, 3, 5, 5, 2)).astype(np.float32))
-    for name, call, shape in (("conv", "keras.layers.ConvLSTM2D(4, 3, return_sequences=True)", (2, 3, 3, 3, 4)),
-                              ("bi", 'keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, 2, padding="same"))',
-                               (2, 3, 3, 4))):
+    for name, call, shape in (
+        ("conv", "keras.layers.ConvLSTM2D(4, 3, return_sequences=True)", (2, 3, 3, 3, 4)),
+        ("bi", 'keras.layers.Bidirectional(keras.layers.ConvLSTM2D(2, 2, padding="same"))', (2, 3, 3, 4)),
+    ):
         result = rnnshape.model(str(tmp_path / "conv.keras"), x=str(tmp_path / "xc.npy"), layer=name)
         view = result.data["inspect"]
         assert result.exit_code == 0 and view["keras_call"].startswith(call), view["keras_call"]

@@ -11,13 +11,21 @@ from rnnshape.rules.network import recurrent_kind, refused_objects, tensor_names
 
 
 def _layer(class_name, name, module="keras.layers", registered_name=None, **config):
-    return {"module": module, "class_name": class_name, "config": {"name": name, **config},
-            "registered_name": registered_name}
+    return {
+        "module": module,
+        "class_name": class_name,
+        "config": {"name": name, **config},
+        "registered_name": registered_name,
+    }
 
 
 def _model(*layers):
-    return {"module": "keras", "class_name": "Functional", "config": {"name": "m", "layers": list(layers)},
-            "registered_name": "Functional"}
+    return {
+        "module": "keras",
+        "class_name": "Functional",
+        "config": {"name": "m", "layers": list(layers)},
+        "registered_name": "Functional",
+    }
 
 
 def test_keras_classes_only_are_accepted():
@@ -38,8 +46,12 @@ def test_custom_class_refused_unless_registered():
 
 
 def test_legacy_h5_configs_without_module_are_keras_classes():
-    assert refused_objects({"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "LSTM", "config": {"name": "lstm"}}]}}) == []
+    assert (
+        refused_objects(
+            {"class_name": "Sequential", "config": {"layers": [{"class_name": "LSTM", "config": {"name": "lstm"}}]}}
+        )
+        == []
+    )
 
 
 def test_tensor_names_are_inspects():
@@ -51,8 +63,14 @@ def test_tensor_names_are_inspects():
 
 
 def test_size_guard_of_x_runs():
-    rows = [{"output_shapes": [[None, 5, 4]], "params": 112, "input_shapes": [[None, 5, 2]],
-             "recurrent": {"bidirectional": False}}]
+    rows = [
+        {
+            "output_shapes": [[None, 5, 4]],
+            "params": 112,
+            "input_shapes": [[None, 5, 2]],
+            "recurrent": {"bidirectional": False},
+        }
+    ]
     small, _ = model_run_estimate(rows, 3, 5)
     big, _ = model_run_estimate(rows, 300_000, 5)
     assert big > 1000 * small

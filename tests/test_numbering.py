@@ -57,8 +57,9 @@ def test_bidirectional_backward_states_end_at_h_1():
     assert "forward final h_T and backward final h_1" in meanings["output"]
 
 
-@pytest.mark.parametrize("options", [dict(layer="lstm"), dict(layer="gru", bidirectional=True),
-                                     dict(layer="simplernn", go_backwards=False)])
+@pytest.mark.parametrize(
+    "options", [dict(layer="lstm"), dict(layer="gru", bidirectional=True), dict(layer="simplernn", go_backwards=False)]
+)
 def test_masked_meanings_name_each_samples_last_valid_step(options):
     spec = make_spec(units=2, timesteps=4, batch=2, lengths=(2, 4), return_state=True, **options)
     meanings = _meanings(spec)
@@ -72,8 +73,7 @@ def test_masked_meanings_name_each_samples_last_valid_step(options):
 
 
 def test_masked_go_backwards_still_ends_at_h_1():
-    spec = make_spec(layer="lstm", units=2, timesteps=4, batch=2, lengths=(2, 4), go_backwards=True,
-                     return_state=True)
+    spec = make_spec(layer="lstm", units=2, timesteps=4, batch=2, lengths=(2, 4), go_backwards=True, return_state=True)
     meaning = _meanings(spec)["state_h"]
     assert meaning.startswith("final hidden state h_1") and "the padding, read first, changes no state" in meaning
 
@@ -114,11 +114,14 @@ def test_stateful_steps_are_counted_from_1_in_words():
     assert chunking.order_text(bounds, False) == "1 2 | 3 4 5 6"
 
 
-@pytest.mark.parametrize("split,shape,text", [
-    ((2, 4), (2, None, 2), "keras.Input(batch_shape=(2, None, 2))"),
-    ((3, 3), (2, 3, 2), "keras.Input(batch_shape=(2, 3, 2))"),
-    ((6,), (2, 6, 2), "keras.Input(batch_shape=(2, 6, 2))"),
-])
+@pytest.mark.parametrize(
+    "split,shape,text",
+    [
+        ((2, 4), (2, None, 2), "keras.Input(batch_shape=(2, None, 2))"),
+        ((3, 3), (2, 3, 2), "keras.Input(batch_shape=(2, 3, 2))"),
+        ((6,), (2, 6, 2), "keras.Input(batch_shape=(2, 6, 2))"),
+    ],
+)
 def test_stateful_model_input_follows_the_chunk_lengths(split, shape, text):
     spec = make_spec(layer="lstm", units=3, timesteps=6, batch=2, stateful=True)
     assert chunking.input_batch_shape(spec, split) == shape

@@ -15,21 +15,29 @@ from rnnshape.rules.grid import GRID_FLAGS
 from rnnshape.rules.options import LAYER_OPTIONS, OPTIONS
 
 # command -> the option groups its command line and its function take
-GROUPS = {"inspect": ("layer", "conv", "cells"), "compare": ("layer", "conv", "cells"), "trace": ("layer",),
-          "stateful": ("layer",), "generate": ("layer",), "explore": ("layer",)}
+GROUPS = {
+    "inspect": ("layer", "conv", "cells"),
+    "compare": ("layer", "conv", "cells"),
+    "trace": ("layer",),
+    "stateful": ("layer",),
+    "generate": ("layer",),
+    "explore": ("layer",),
+}
 # options a command fixes itself (stateful is always stateful)
 FIXED = {"stateful": ("stateful",), "generate": ("stateful", "return_sequences")}
 
 
 def table(command: str) -> list:
-    return [option for option in LAYER_OPTIONS
-            if option.group in GROUPS[command] and option.name not in FIXED.get(command, ())]
+    return [
+        option
+        for option in LAYER_OPTIONS
+        if option.group in GROUPS[command] and option.name not in FIXED.get(command, ())
+    ]
 
 
 @pytest.mark.parametrize("command", list(GROUPS))
 def test_the_command_line_is_the_table(command):
-    params = {param.name: param for param in cli.get_command(None, command).params
-              if isinstance(param, click.Option)}
+    params = {param.name: param for param in cli.get_command(None, command).params if isinstance(param, click.Option)}
     for option in table(command):
         param = params.get(option.name)
         assert param is not None, f"{command} has no {option.flag}"

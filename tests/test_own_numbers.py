@@ -18,7 +18,6 @@ from rnnshape.runner import session as session_runner
 pytestmark = pytest.mark.slow
 
 
-
 def keras_rnn_tests() -> Path:
     """Keras' own test files, found without importing Keras (and TensorFlow); called by the tests,
     not at collection, so that the fast tier collects where Keras is not installed."""
@@ -36,11 +35,32 @@ KERAS_GOLDEN = [
 
 
 @pytest.mark.parametrize("layer,units,shape,backwards,expected,source", KERAS_GOLDEN)
-def test_reproduces_keras_own_golden_outputs_through_the_cli(invoke_json, layer, units, shape, backwards, expected, source):
+def test_reproduces_keras_own_golden_outputs_through_the_cli(
+    invoke_json, layer, units, shape, backwards, expected, source
+):
     batch, timesteps, features = shape
-    args = ["inspect", "--layer", layer, "--units", str(units), "--batch", str(batch), "--timesteps", str(timesteps),
-            "--features", str(features), "--kernel-init", "0.01", "--recurrent-init", "0.02", "--bias-init", "0.03",
-            "--input", "arange", "--values"] + (["--go-backwards"] if backwards else [])
+    args = [
+        "inspect",
+        "--layer",
+        layer,
+        "--units",
+        str(units),
+        "--batch",
+        str(batch),
+        "--timesteps",
+        str(timesteps),
+        "--features",
+        str(features),
+        "--kernel-init",
+        "0.01",
+        "--recurrent-init",
+        "0.02",
+        "--bias-init",
+        "0.03",
+        "--input",
+        "arange",
+        "--values",
+    ] + (["--go-backwards"] if backwards else [])
     result, doc = invoke_json(args)
     assert result.exit_code == 0
     np.testing.assert_allclose(doc["data"]["outputs"][0]["values"], expected, atol=1e-5, rtol=1e-5)
@@ -54,15 +74,29 @@ def test_reproduces_keras_own_golden_outputs_through_the_cli(invoke_json, layer,
 def test_named_initializers_are_seeded_keras_initializers():
     import keras
 
-    spec = make_spec(layer="gru", units=3, kernel_init="glorot_uniform", recurrent_init="orthogonal",
-                     bias_init="zeros", seed=5, return_sequences=True)
-    assert spec.keras_call() == ("keras.layers.GRU(3, return_sequences=True, "
-                                 "kernel_initializer=keras.initializers.GlorotUniform(seed=5), "
-                                 "recurrent_initializer=keras.initializers.Orthogonal(seed=5), bias_initializer=\"zeros\")")
+    spec = make_spec(
+        layer="gru",
+        units=3,
+        kernel_init="glorot_uniform",
+        recurrent_init="orthogonal",
+        bias_init="zeros",
+        seed=5,
+        return_sequences=True,
+    )
+    assert spec.keras_call() == (
+        "keras.layers.GRU(3, return_sequences=True, "
+        "kernel_initializer=keras.initializers.GlorotUniform(seed=5), "
+        'recurrent_initializer=keras.initializers.Orthogonal(seed=5), bias_initializer="zeros")'
+    )
     ours = layer_runner.run(spec)
     with session_runner.quiet_native_stderr():
-        layer = keras.layers.GRU(3, return_sequences=True, kernel_initializer=keras.initializers.GlorotUniform(seed=5),
-                                 recurrent_initializer=keras.initializers.Orthogonal(seed=5), bias_initializer="zeros")
+        layer = keras.layers.GRU(
+            3,
+            return_sequences=True,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=5),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=5),
+            bias_initializer="zeros",
+        )
         direct = np.asarray(layer(ours.input))
     np.testing.assert_allclose(ours.outputs["output"], direct, atol=1e-6)
 
@@ -78,7 +112,9 @@ def test_npy_file_fixes_the_sizes_and_is_recorded(invoke_json, tmp_path):
     data = np.linspace(-1, 1, 2 * 5 * 3, dtype=np.float32).reshape(2, 5, 3)
     path = tmp_path / "my_batch.npy"
     np.save(path, data)
-    result, doc = invoke_json(["inspect", "--layer", "lstm", "--units", "8", "--input", str(path), "--return-state", "--values"])
+    result, doc = invoke_json(
+        ["inspect", "--layer", "lstm", "--units", "8", "--input", str(path), "--return-state", "--values"]
+    )
     assert result.exit_code == 0
     config = doc["data"]["config"]
     assert (config["batch"], config["timesteps"], config["features"]) == (2, 5, 3)
@@ -111,15 +147,18 @@ def _write(tmp_path, name, content):
     return str(path)
 
 
-@pytest.mark.parametrize("make,needle", [
-    (lambda d: _write(d, "nan.npy", np.array([[1.0, np.nan]])), "NaN"),
-    (lambda d: _write(d, "inf.csv", "1,2\ninf,3\n"), "NaN or infinite"),
-    (lambda d: _write(d, "objects.npy", np.array([{"a": 1}], dtype=object)), "never loads pickles"),
-    (lambda d: _write(d, "words.csv", "a,b\nc,d\n"), "not a numeric CSV"),
-    (lambda d: _write(d, "broken.npy", "not numpy at all"), "not a readable .npy"),
-    (lambda d: str(d / "missing.npy"), "cannot read"),
-    (lambda d: _write(d, "data.txt", "1,2"), "--input"),
-])
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (lambda d: _write(d, "nan.npy", np.array([[1.0, np.nan]])), "NaN"),
+        (lambda d: _write(d, "inf.csv", "1,2\ninf,3\n"), "NaN or infinite"),
+        (lambda d: _write(d, "objects.npy", np.array([{"a": 1}], dtype=object)), "never loads pickles"),
+        (lambda d: _write(d, "words.csv", "a,b\nc,d\n"), "not a numeric CSV"),
+        (lambda d: _write(d, "broken.npy", "not numpy at all"), "not a readable .npy"),
+        (lambda d: str(d / "missing.npy"), "cannot read"),
+        (lambda d: _write(d, "data.txt", "1,2"), "--input"),
+    ],
+)
 def test_bad_input_files_exit_2(invoke, tmp_path, make, needle):
     result = invoke(["inspect", "--input", make(tmp_path)])
     assert result.exit_code == 2, result.stderr
@@ -141,7 +180,9 @@ def test_bad_initializer_exit_2(invoke, value):
 
 
 def test_constant_note_sits_next_to_the_values(invoke):
-    result = invoke(["inspect", "--units", "3", "--kernel-init", "0.1", "--recurrent-init", "0.1", "--bias-init", "0.1", "--values"])
+    result = invoke(
+        ["inspect", "--units", "3", "--kernel-init", "0.1", "--recurrent-init", "0.1", "--bias-init", "0.1", "--values"]
+    )
     assert "the columns below repeat the same number" in result.stdout
     json_doc = json.loads(invoke(["inspect", "--kernel-init", "0.1", "--json"]).stdout)
     assert json_doc["data"]["input"]["notes"] == []  # only one initializer is constant: no such note

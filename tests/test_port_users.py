@@ -82,7 +82,9 @@ def test_a_relu_simple_rnn_becomes_nn_rnn_nonlinearity_relu(tmp_path):
     rnn = model.layers[0]
     result, pt = port_layer(path, rnn.name, tmp_path, x)
     assert result.torch_call == 'torch.nn.RNN(input_size=1, hidden_size=2, nonlinearity="relu", batch_first=True)'
-    assert result.data["keras"]["calls"][0].startswith(f'keras.layers.SimpleRNN(2, activation="relu", name="{rnn.name}")')
+    assert result.data["keras"]["calls"][0].startswith(
+        f'keras.layers.SimpleRNN(2, activation="relu", name="{rnn.name}")'
+    )
     _, h_n = torch_run(torch.nn.RNN(1, 2, nonlinearity="relu", batch_first=True), pt, x)
     ours = dense(model.layers[1], h_n[-1].numpy(), "tanh")
     assert np.abs(ours - model.predict(x, verbose=0)).max() <= TOLERANCE
@@ -174,13 +176,30 @@ def test_a_gru_with_dropout_ported_on_the_users_data_from_the_command_line(tmp_p
     np.save(tmp_path / "x.npy", x)
     pt = tmp_path / "gru.pt"
     name = model.layers[0].name
-    proc = run_process(["port", "--to", "torch", "--model", str(path), "--layer", name, "--input",
-                        str(tmp_path / "x.npy"), "--save", str(pt), "--json"], timeout=300)
+    proc = run_process(
+        [
+            "port",
+            "--to",
+            "torch",
+            "--model",
+            str(path),
+            "--layer",
+            name,
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--save",
+            str(pt),
+            "--json",
+        ],
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     data = json.loads(proc.stdout)["data"]
     assert data["keras"]["input"]["shape"] == [3, 9, 5] and data["keras"]["input"]["source"].endswith("x.npy")
-    assert data["keras"]["calls"][0].startswith(f'keras.layers.GRU(8, dropout=0.2, recurrent_dropout=0.2, name="{name}")')
+    assert data["keras"]["calls"][0].startswith(
+        f'keras.layers.GRU(8, dropout=0.2, recurrent_dropout=0.2, name="{name}")'
+    )
     _, h_n = torch_run(torch.nn.GRU(5, 8, batch_first=True), pt, x)
     ours = dense(model.layers[2], dense(model.layers[1], h_n[-1].numpy(), "relu"))
     assert np.abs(ours - model.predict(x, verbose=0)).max() <= TOLERANCE
@@ -210,33 +229,75 @@ def test_go_backwards_and_use_bias_false_read_from_the_layer(tmp_path):
 
 REFUSED = [
     # https://github.com/AA0001BP/PSTP/blob/main/2-LSTM-code.py
-    ("pstp", lambda k: [k.Input(shape=(60, 1)), k.layers.LSTM(units=50, activation="relu", return_sequences=True),
-                        k.layers.Dropout(0.2), k.layers.LSTM(units=120, activation="relu"), k.layers.Dense(1)],
-     0, "has activation='relu': torch.nn.LSTM has only tanh"),
+    (
+        "pstp",
+        lambda k: [
+            k.Input(shape=(60, 1)),
+            k.layers.LSTM(units=50, activation="relu", return_sequences=True),
+            k.layers.Dropout(0.2),
+            k.layers.LSTM(units=120, activation="relu"),
+            k.layers.Dense(1),
+        ],
+        0,
+        "has activation='relu': torch.nn.LSTM has only tanh",
+    ),
     # https://github.com/bekerov/Stock-prediction-lstm/blob/master/src/model.py
-    ("stock", lambda k: [k.Input(shape=(12, 1)), k.layers.LSTM(30, return_sequences=True, recurrent_activation="tanh"),
-                         k.layers.Dense(1)],
-     0, "has recurrent_activation='tanh': torch.nn.LSTM computes its gates with sigmoid only"),
+    (
+        "stock",
+        lambda k: [
+            k.Input(shape=(12, 1)),
+            k.layers.LSTM(30, return_sequences=True, recurrent_activation="tanh"),
+            k.layers.Dense(1),
+        ],
+        0,
+        "has recurrent_activation='tanh': torch.nn.LSTM computes its gates with sigmoid only",
+    ),
     # https://github.com/kootenpv/neural_complete/blob/master/backend/data/stephenhky/RNNQFin1/blob/c495235ac02e0724f2c9754559355a3d88372e13/QFinRNNModels.py
     # Keras 1's LSTM(128, dropout_W=0.2, dropout_U=0.2): its inner_activation defaulted to hard_sigmoid
-    ("qfin", lambda k: [k.Input(shape=(20, 4)), k.layers.LSTM(128, dropout=0.2, recurrent_dropout=0.2,
-                                                              recurrent_activation="hard_sigmoid"),
-                        k.layers.Dense(1), k.layers.Activation("sigmoid")],
-     0, "has recurrent_activation='hard_sigmoid'"),
+    (
+        "qfin",
+        lambda k: [
+            k.Input(shape=(20, 4)),
+            k.layers.LSTM(128, dropout=0.2, recurrent_dropout=0.2, recurrent_activation="hard_sigmoid"),
+            k.layers.Dense(1),
+            k.layers.Activation("sigmoid"),
+        ],
+        0,
+        "has recurrent_activation='hard_sigmoid'",
+    ),
     # https://github.com/hanglearning/BFRT/blob/master/build_gru.py (keras.layers.recurrent: Keras 2.2,
     # whose GRU defaulted to reset_after=False)
-    ("bfrt", lambda k: [k.Input(shape=(12, 1)), k.layers.GRU(64, return_sequences=True, reset_after=False),
-                        k.layers.GRU(64, reset_after=False), k.layers.Dropout(0.2), k.layers.Dense(1, activation="sigmoid")],
-     1, "has reset_after=False: torch.nn.GRU applies the reset gate after the recurrent matmul"),
+    (
+        "bfrt",
+        lambda k: [
+            k.Input(shape=(12, 1)),
+            k.layers.GRU(64, return_sequences=True, reset_after=False),
+            k.layers.GRU(64, reset_after=False),
+            k.layers.Dropout(0.2),
+            k.layers.Dense(1, activation="sigmoid"),
+        ],
+        1,
+        "has reset_after=False: torch.nn.GRU applies the reset gate after the recurrent matmul",
+    ),
     # https://github.com/KrisCheng/Deep4Cli/blob/master/ENSO/grid_pattern/sequence_model/ConvLSTM2D.py
-    ("enso", lambda k: [k.Input(shape=(None, 10, 50, 1)),
-                        k.layers.ConvLSTM2D(filters=6, kernel_size=(3, 3), padding="same", return_sequences=True),
-                        k.layers.BatchNormalization(),
-                        k.layers.Conv3D(filters=1, kernel_size=(3, 3, 3), activation="relu", padding="same")],
-     0, "is a ConvLSTM2D: its gates are convolutions over a feature map; torch.nn has no convolutional LSTM"),
+    (
+        "enso",
+        lambda k: [
+            k.Input(shape=(None, 10, 50, 1)),
+            k.layers.ConvLSTM2D(filters=6, kernel_size=(3, 3), padding="same", return_sequences=True),
+            k.layers.BatchNormalization(),
+            k.layers.Conv3D(filters=1, kernel_size=(3, 3, 3), activation="relu", padding="same"),
+        ],
+        0,
+        "is a ConvLSTM2D: its gates are convolutions over a feature map; torch.nn has no convolutional LSTM",
+    ),
     # https://github.com/melisaaltinyelek/IANNwTF_Project/blob/main/LSTM_example.py
-    ("stateful", lambda k: [k.Input(batch_shape=(1, 3, 1)), k.layers.LSTM(10, stateful=True), k.layers.Dense(1)],
-     0, "has stateful=True: torch.nn.LSTM keeps no state between calls"),
+    (
+        "stateful",
+        lambda k: [k.Input(batch_shape=(1, 3, 1)), k.layers.LSTM(10, stateful=True), k.layers.Dense(1)],
+        0,
+        "has stateful=True: torch.nn.LSTM keeps no state between calls",
+    ),
 ]
 
 
@@ -253,10 +314,12 @@ def test_what_torch_nn_cannot_compute_is_refused_from_the_file_before_tensorflow
         layer = model.layers[index]
         commands.append(["port", "--to", "torch", "--model", str(path), "--layer", layer.name])
         expected.append(f"Invalid value for --layer: layer {layer.name!r} {words}")
-    script = ("import json, sys\nfrom rnnshape.cli import cli\n"
-              f"codes = [cli.main(args, standalone_mode=False) for args in {commands!r}]\n"
-              "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]\n"
-              "print('REPORT:' + json.dumps({'codes': codes, 'heavy': heavy}))\n")
+    script = (
+        "import json, sys\nfrom rnnshape.cli import cli\n"
+        f"codes = [cli.main(args, standalone_mode=False) for args in {commands!r}]\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]\n"
+        "print('REPORT:' + json.dumps({'codes': codes, 'heavy': heavy}))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     report = json.loads(proc.stdout.strip().splitlines()[-1].removeprefix("REPORT:"))
     assert report == {"codes": [2] * len(REFUSED), "heavy": []}, proc.stderr
@@ -280,7 +343,10 @@ def test_state_dicts_read_without_num_layers_or_bidirectional(invoke, tmp_path):
     result = rnnshape.port(from_torch=str(tmp_path / "both.pt"), return_sequences=True, return_state=True)
     config = result.data["config"]
     assert result.ok and config["bidirectional"] and config["use_bias"] is False and config["layer"] == "gru"
-    assert result.torch_call == "torch.nn.GRU(input_size=4, hidden_size=3, bias=False, batch_first=True, bidirectional=True)"
+    assert (
+        result.torch_call
+        == "torch.nn.GRU(input_size=4, hidden_size=3, bias=False, batch_first=True, bidirectional=True)"
+    )
     assert max(result.differences.values()) <= TOLERANCE and x["shape"] == [2, 3, 3]
     # a contradiction between an option and the file is refused, naming both
     cli = invoke(["port", "--from", "torch", str(tmp_path / "stack.pt"), "--num-layers", "1"])

@@ -32,8 +32,16 @@ def test_two_processes_give_byte_identical_json():
 
 
 def test_help_version_and_usage_errors_do_not_import_tensorflow():
-    _, heavy = run_in_fresh_interpreter([["--help"], ["inspect", "--help"], ["--version"], ["inspect", "--units", "0"],
-                                         ["inspect", "--layer", "nope"], ["inspect", "--static", "--json"]])
+    _, heavy = run_in_fresh_interpreter(
+        [
+            ["--help"],
+            ["inspect", "--help"],
+            ["--version"],
+            ["inspect", "--units", "0"],
+            ["inspect", "--layer", "nope"],
+            ["inspect", "--static", "--json"],
+        ]
+    )
     assert heavy == []
 
 

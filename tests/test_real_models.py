@@ -37,8 +37,16 @@ def corpus(tmp_path_factory):
                 x_paths.append(str(folder / f"{entry.name}_x{position}.npy"))
             np.save(folder / f"{entry.name}_y.npy", y)
             prediction = model.predict(xs if len(xs) > 1 else xs[0], batch_size=len(xs[0]), verbose=0)
-            built[entry.name] = {"entry": entry, "model": model, "path": str(path), "x": x_paths, "xs": xs, "y": y,
-                                 "y_path": str(folder / f"{entry.name}_y.npy"), "prediction": np.asarray(prediction)}
+            built[entry.name] = {
+                "entry": entry,
+                "model": model,
+                "path": str(path),
+                "x": x_paths,
+                "xs": xs,
+                "y": y,
+                "y_path": str(folder / f"{entry.name}_y.npy"),
+                "prediction": np.asarray(prediction),
+            }
     return built
 
 
@@ -103,7 +111,9 @@ def test_shapes_and_target_verdicts_agree_with_keras(corpus, name):
 def test_recurrent_activations_are_named_when_not_the_defaults(corpus):
     import rnnshape
 
-    flags = {row["path"]: row["recurrent"]["flags"] for row in rnnshape.model(corpus["jena_stacked_gru"]["path"]).recurrent}
+    flags = {
+        row["path"]: row["recurrent"]["flags"] for row in rnnshape.model(corpus["jena_stacked_gru"]["path"]).recurrent
+    }
     first, second = flags.values()
     assert not any("activation" in f for f in first)
     assert any(f.startswith("activation='relu'") for f in second)

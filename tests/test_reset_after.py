@@ -47,8 +47,13 @@ def test_the_quoted_1536_is_a_reset_after_false_stack(invoke_json):
     _, original = invoke_json(args + ["gru:16:seq:noreset", "td:15"])
     assert [layer["params"] for layer in default["data"]["layers"]][0] == 1584
     assert [layer["params"] for layer in original["data"]["layers"]][0] == 1536
-    model = keras.Sequential([keras.Input((64, 15)), keras.layers.GRU(16, return_sequences=True, reset_after=False),
-                              keras.layers.TimeDistributed(keras.layers.Dense(15))])
+    model = keras.Sequential(
+        [
+            keras.Input((64, 15)),
+            keras.layers.GRU(16, return_sequences=True, reset_after=False),
+            keras.layers.TimeDistributed(keras.layers.Dense(15)),
+        ]
+    )
     assert original["data"]["params"]["total"] == model.count_params()
     assert "reset_after=False" in original["data"]["layers"][0]["keras_call"]
 
@@ -67,14 +72,37 @@ def test_reset_after_is_refused_on_other_layers_naming_the_option(invoke):
 def test_both_modes_compute_what_keras_computes(invoke_json):
     keras = load_keras()
     for flag, reset_after in (("--reset-after", True), ("--no-reset-after", False)):
-        _, doc = invoke_json(["inspect", "--layer", "gru", "--units", "3", "--timesteps", "5", "--return-sequences",
-                              "--values", "--kernel-init", "glorot_uniform", "--recurrent-init", "orthogonal",
-                              "--bias-init", "0.1", "--seed", "3", flag])
+        _, doc = invoke_json(
+            [
+                "inspect",
+                "--layer",
+                "gru",
+                "--units",
+                "3",
+                "--timesteps",
+                "5",
+                "--return-sequences",
+                "--values",
+                "--kernel-init",
+                "glorot_uniform",
+                "--recurrent-init",
+                "orthogonal",
+                "--bias-init",
+                "0.1",
+                "--seed",
+                "3",
+                flag,
+            ]
+        )
         data = doc["data"]
-        layer = keras.layers.GRU(3, return_sequences=True, reset_after=reset_after,
-                                 kernel_initializer=keras.initializers.GlorotUniform(seed=3),
-                                 recurrent_initializer=keras.initializers.Orthogonal(seed=3),
-                                 bias_initializer=keras.initializers.Constant(0.1))
+        layer = keras.layers.GRU(
+            3,
+            return_sequences=True,
+            reset_after=reset_after,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=3),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=3),
+            bias_initializer=keras.initializers.Constant(0.1),
+        )
         x = np.asarray(data["input"]["values"], np.float32)
         expected = np.asarray(layer(x))
         got = np.asarray(data["outputs"][0]["values"], np.float32)
@@ -82,12 +110,29 @@ def test_both_modes_compute_what_keras_computes(invoke_json):
 
 
 def test_compare_varies_reset_after_on_gru_rows_only(invoke_json):
-    _, doc = invoke_json(["compare", "--layer", "simplernn", "--layer", "gru", "--vary", "reset-after",
-                          "--units", "20", "--features", "13", "--static"])
+    _, doc = invoke_json(
+        [
+            "compare",
+            "--layer",
+            "simplernn",
+            "--layer",
+            "gru",
+            "--vary",
+            "reset-after",
+            "--units",
+            "20",
+            "--features",
+            "13",
+            "--static",
+        ]
+    )
     rows = doc["data"]["rows"]
     assert [(r["config"]["layer"], r["config"]["reset_after"]) for r in rows][:4] == [("simplernn", None)] * 4
-    gru = {(r["config"]["return_sequences"], r["config"]["return_state"], r["config"]["reset_after"]):
-           r["params"]["total"] for r in rows if r["config"]["layer"] == "gru"}
+    gru = {
+        (r["config"]["return_sequences"], r["config"]["return_state"], r["config"]["reset_after"]): r["params"]["total"]
+        for r in rows
+        if r["config"]["layer"] == "gru"
+    }
     assert set(gru.values()) == {2040, 2100} and len(gru) == 8
     change = [c for c in doc["data"]["changes"] if c["dimension"] == "reset_after"]
     assert [c["effect"] for c in change] == ["params 2040 -> 2100"]
@@ -95,8 +140,10 @@ def test_compare_varies_reset_after_on_gru_rows_only(invoke_json):
 
 def test_check_files_take_reset_after(tmp_path, invoke_json):
     contract = tmp_path / "gru.toml"
-    contract.write_text('[[case]]\nname = "tf1 gru"\nlayer = "gru"\nunits = 20\nfeatures = 13\nreset_after = false\n'
-                        '[case.expect]\noutput = [1, 20]\n')
+    contract.write_text(
+        '[[case]]\nname = "tf1 gru"\nlayer = "gru"\nunits = 20\nfeatures = 13\nreset_after = false\n'
+        "[case.expect]\noutput = [1, 20]\n"
+    )
     result, doc = invoke_json(["check", str(contract)])
     assert result.exit_code == 0
     case = doc["data"]["cases"][0]

@@ -23,10 +23,17 @@ CELL_CLASSES = {"lstm": "LSTMCell", "gru": "GRUCell", "simplernn": "SimpleRNNCel
 @st.composite
 def cell_options(draw):
     cells = draw(st.lists(st.tuples(st.sampled_from(sorted(CELL_CLASSES)), st.integers(1, 5)), min_size=1, max_size=4))
-    return dict(layer="rnn", cells=",".join(f"{kind}:{n}" for kind, n in cells), features=draw(st.integers(1, 4)),
-                timesteps=draw(st.integers(1, 4)), batch=draw(st.integers(1, 3)),
-                return_sequences=draw(st.booleans()), return_state=draw(st.booleans()),
-                go_backwards=draw(st.booleans()), unroll=draw(st.booleans()) or None)
+    return dict(
+        layer="rnn",
+        cells=",".join(f"{kind}:{n}" for kind, n in cells),
+        features=draw(st.integers(1, 4)),
+        timesteps=draw(st.integers(1, 4)),
+        batch=draw(st.integers(1, 3)),
+        return_sequences=draw(st.booleans()),
+        return_state=draw(st.booleans()),
+        go_backwards=draw(st.booleans()),
+        unroll=draw(st.booleans()) or None,
+    )
 
 
 def test_keras_returns_the_states_nested_cell_by_cell():
@@ -66,17 +73,24 @@ def test_oracle_rnn_of_cells_built_directly_with_keras(batch, seed):
     keras = load_keras()
     for options in batch:
         options = dict(options, seed=seed)
-        result = rnnshape.inspect(**options, kernel_init="glorot_uniform", recurrent_init="orthogonal", bias_init=0.1,
-                                  values=True)
+        result = rnnshape.inspect(
+            **options, kernel_init="glorot_uniform", recurrent_init="orthogonal", bias_init=0.1, values=True
+        )
         data = result.to_dict()
         assert result.ok and all(check["holds"] for check in data["checks"]), data["checks"]
         cells = [(kind, int(n)) for kind, n in (word.split(":") for word in options["cells"].split(","))]
-        init = dict(kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
-                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
-                    bias_initializer=keras.initializers.Constant(0.1))
-        layer = keras.layers.RNN([getattr(keras.layers, CELL_CLASSES[kind])(n, **init) for kind, n in cells],
-                                 return_sequences=options["return_sequences"], return_state=options["return_state"],
-                                 go_backwards=options["go_backwards"], unroll=bool(options["unroll"]))
+        init = dict(
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=seed),
+            bias_initializer=keras.initializers.Constant(0.1),
+        )
+        layer = keras.layers.RNN(
+            [getattr(keras.layers, CELL_CLASSES[kind])(n, **init) for kind, n in cells],
+            return_sequences=options["return_sequences"],
+            return_state=options["return_state"],
+            go_backwards=options["go_backwards"],
+            unroll=bool(options["unroll"]),
+        )
         x = np.asarray(data["input"]["values"], np.float32)
         assert x.shape == (options["batch"], options["timesteps"], options["features"])
         raw = build_runner.flatten(layer(x))
@@ -93,35 +107,56 @@ def test_oracle_rnn_of_cells_built_directly_with_keras(batch, seed):
 
 
 def test_the_issue_example_names_and_per_cell_parameters(invoke_json):
-    result, doc = invoke_json(["inspect", "--layer", "rnn", "--cells", "lstm:4,gru:3", "--features", "6",
-                               "--return-sequences", "--return-state"])
+    result, doc = invoke_json(
+        [
+            "inspect",
+            "--layer",
+            "rnn",
+            "--cells",
+            "lstm:4,gru:3",
+            "--features",
+            "6",
+            "--return-sequences",
+            "--return-state",
+        ]
+    )
     assert result.exit_code == 0
     data = doc["data"]
     assert [(o["name"], o["shape"]) for o in data["outputs"]] == [
-        ("output", [1, 3, 3]), ("state_0_h", [1, 4]), ("state_0_c", [1, 4]), ("state_1_h", [1, 3])]
+        ("output", [1, 3, 3]),
+        ("state_0_h", [1, 4]),
+        ("state_0_c", [1, 4]),
+        ("state_1_h", [1, 3]),
+    ]
     # LSTMCell(4) on 6 features: 4 * (4 * (4 + 6) + 4) = 176; GRUCell(3) on 4: 3 * (3 * (3 + 4) + 2 * 3) = 81
     assert [cell["total"] for cell in data["params"]["cells"]] == [176, 81]
     assert data["params"]["total"] == data["params"]["keras_count_params"] == 257
-    assert data["keras_call"] == ("keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)], "
-                                  "return_sequences=True, return_state=True)")
+    assert data["keras_call"] == (
+        "keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.GRUCell(3)], "
+        "return_sequences=True, return_state=True)"
+    )
     claims = [c["claim"] for c in data["checks"] if c["holds"]]
     assert any("equals state_1_h, the LAST cell's h" in claim for claim in claims)
-    assert any("chain of layers, LSTM(4, return_sequences=True) -> GRU(3, return_sequences=True)" in claim
-               for claim in claims)
+    assert any(
+        "chain of layers, LSTM(4, return_sequences=True) -> GRU(3, return_sequences=True)" in claim for claim in claims
+    )
     assert [row["state"] for row in data["h_vs_c"]] == ["h0", "c0", "h1"]
 
 
-@pytest.mark.parametrize("args, option", [
-    (["inspect", "--layer", "rnn"], "--cells"),
-    (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--units", "3"], "--units"),
-    (["inspect", "--layer", "lstm", "--cells", "lstm:4"], "--cells"),
-    (["inspect", "--layer", "rnn", "--cells", "lstm:4,dense:3"], "--cells"),
-    (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--bidirectional"], "--bidirectional"),
-    (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--stateful"], "--stateful"),
-    (["compare", "--layer", "lstm", "--cells", "gru:3"], "--cells"),
-    (["trace", "--layer", "rnn"], "--layer"),
-    (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--diagram", "--static"], "--diagram"),
-])
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["inspect", "--layer", "rnn"], "--cells"),
+        (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--units", "3"], "--units"),
+        (["inspect", "--layer", "lstm", "--cells", "lstm:4"], "--cells"),
+        (["inspect", "--layer", "rnn", "--cells", "lstm:4,dense:3"], "--cells"),
+        (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--bidirectional"], "--bidirectional"),
+        (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--stateful"], "--stateful"),
+        (["compare", "--layer", "lstm", "--cells", "gru:3"], "--cells"),
+        (["trace", "--layer", "rnn"], "--layer"),
+        (["inspect", "--layer", "rnn", "--cells", "lstm:4", "--diagram", "--static"], "--diagram"),
+    ],
+)
 def test_refusals_exit_2_naming_the_option(invoke, args, option):
     result = invoke(args)
     assert result.exit_code == 2, result.output

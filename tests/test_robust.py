@@ -43,18 +43,70 @@ FOUND_EXIT_CODES: dict[str, set[int]] = {}
 
 # ---- value pools ---------------------------------------------------------------------------
 HUGE = [str(10**30), str(2**31), str(2**63), "1" * 5000]
-HOSTILE_INT = ["0", "-1", "-7", "1.5", "nan", "inf", "", " ", "1e3", "0x10", "٣", "x" * 5000, *HUGE,
-               "100000", "10000000"]
+HOSTILE_INT = [
+    "0",
+    "-1",
+    "-7",
+    "1.5",
+    "nan",
+    "inf",
+    "",
+    " ",
+    "1e3",
+    "0x10",
+    "٣",
+    "x" * 5000,
+    *HUGE,
+    "100000",
+    "10000000",
+]
 HOSTILE_TEXT = ["", " ", "nan", "-1", "0", "☃", "ünïcödé,✓", "x" * 5000, "1," * 2500, ",", "--", "a\tb", "\x7f"]
 
 # Files for FILE arguments and --input, made once per session in a temporary directory.
-FILE_KINDS = ["good.npy", "good.csv", "series.csv", "missing.npy", "folder.npy", "empty.csv", "garbage.npy",
-              "pickle.npy", "words.csv", "nan.csv", "rank4.npy", "strings.npy", "truncated.npy", "long.npy",
-              "latin1.csv", "unicodé.csv", "noext", "zero.npy", "fifo.csv"]
-TOML_KINDS = ["good.toml", "failing.toml", "missing.toml", "folder.toml", "empty.toml", "malformed.toml",
-              "binary.toml", "unknown_key.toml", "bad_types.toml", "huge.toml", "nul_input.toml",
-              "bad_expect.toml", "not_cases.toml", "duplicate.toml", "long.toml", "input_file.toml",
-              "nested.toml", "nested_inline.toml", "fifo.toml", "zero.toml", "big.toml"]
+FILE_KINDS = [
+    "good.npy",
+    "good.csv",
+    "series.csv",
+    "missing.npy",
+    "folder.npy",
+    "empty.csv",
+    "garbage.npy",
+    "pickle.npy",
+    "words.csv",
+    "nan.csv",
+    "rank4.npy",
+    "strings.npy",
+    "truncated.npy",
+    "long.npy",
+    "latin1.csv",
+    "unicodé.csv",
+    "noext",
+    "zero.npy",
+    "fifo.csv",
+]
+TOML_KINDS = [
+    "good.toml",
+    "failing.toml",
+    "missing.toml",
+    "folder.toml",
+    "empty.toml",
+    "malformed.toml",
+    "binary.toml",
+    "unknown_key.toml",
+    "bad_types.toml",
+    "huge.toml",
+    "nul_input.toml",
+    "bad_expect.toml",
+    "not_cases.toml",
+    "duplicate.toml",
+    "long.toml",
+    "input_file.toml",
+    "nested.toml",
+    "nested_inline.toml",
+    "fifo.toml",
+    "zero.toml",
+    "big.toml",
+]
 
 
 def _model_files(root, paths: dict[str, str]) -> None:
@@ -95,19 +147,24 @@ def make_files(root) -> dict[str, str]:
     (root / "unicodé.csv").write_text("1,2\n3,4\n")
     (root / "noext").write_text("1,2\n")
     (root / "good.toml").write_text('[[case]]\nname = "ok"\nlayer = "gru"\nunits = 2\n[case.expect]\noutput = [1, 2]\n')
-    (root / "failing.toml").write_text('[[case]]\nname = "wrong"\nunits = 2\n[case.expect]\noutput = [1, 3]\n'
-                                       'state_c = [1, 2]\n')
+    (root / "failing.toml").write_text(
+        '[[case]]\nname = "wrong"\nunits = 2\n[case.expect]\noutput = [1, 3]\nstate_c = [1, 2]\n'
+    )
     (root / "empty.toml").write_text("")
     (root / "malformed.toml").write_text("[[case]\nname = \n")
     (root / "binary.toml").write_bytes(b"\xff\xfe\x00garbage\x00")
     (root / "unknown_key.toml").write_text('[[case]]\nname = "x"\ncolour = "red"\n[case.expect]\noutput = [1, 4]\n')
-    (root / "bad_types.toml").write_text('[[case]]\nname = "x"\nunits = "four"\nbatch = 1.5\nlengths = "1,,2"\n'
-                                         '[case.expect]\noutput = [1, 4]\n')
-    (root / "huge.toml").write_text(f'[[case]]\nname = "x"\nunits = {10**6}\ntimesteps = {10**7}\n'
-                                    '[case.expect]\noutput = [1, 4]\n')
-    (root / "nul_input.toml").write_text('[[case]]\nname = "x"\ninput = "a\\u0000b.npy"\n[case.expect]\noutput = [1, 4]\n')
+    (root / "bad_types.toml").write_text(
+        '[[case]]\nname = "x"\nunits = "four"\nbatch = 1.5\nlengths = "1,,2"\n[case.expect]\noutput = [1, 4]\n'
+    )
+    (root / "huge.toml").write_text(
+        f'[[case]]\nname = "x"\nunits = {10**6}\ntimesteps = {10**7}\n[case.expect]\noutput = [1, 4]\n'
+    )
+    (root / "nul_input.toml").write_text(
+        '[[case]]\nname = "x"\ninput = "a\\u0000b.npy"\n[case.expect]\noutput = [1, 4]\n'
+    )
     (root / "bad_expect.toml").write_text('[[case]]\nname = "x"\n[case.expect]\noutput = [1, -4]\n"☃" = [1]\n')
-    (root / "not_cases.toml").write_text('case = 3\n')
+    (root / "not_cases.toml").write_text("case = 3\n")
     (root / "duplicate.toml").write_text('[[case]]\nname = "a"\n[case.expect]\noutput = [1, 4]\n' * 2)
     (root / "long.toml").write_text('[[case]]\nname = "long"\ntimesteps = 300000\n[case.expect]\noutput = [1, 4]\n')
     # special files (a device, a FIFO with no writer: reading either never ends) and a file too large
@@ -119,29 +176,52 @@ def make_files(root) -> dict[str, str]:
         handle.truncate(17 * 2**20)
     (root / "nested.toml").write_text("a = " + "[" * 1000 + "\n")
     (root / "nested_inline.toml").write_text("a = " + "{a=" * 1000 + "\n")
-    (root / "input_file.toml").write_text(f'[[case]]\nname = "file"\ninput = "{paths["good.csv"]}"\n'
-                                          '[case.expect]\noutput = [1, 4]\n')
+    (root / "input_file.toml").write_text(
+        f'[[case]]\nname = "file"\ninput = "{paths["good.csv"]}"\n[case.expect]\noutput = [1, 4]\n'
+    )
     return paths
 
 
 def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(valid, hostile) values keyed by the click parameter's name."""
     out = str(outdir)
-    bad_paths = ["", out, "/nonexistent-dir/x.out", "/dev/full", "/proc/self/x.out", "ü/" * 200 + "x",
-                 out + "/" + "x" * 300]
+    bad_paths = [
+        "",
+        out,
+        "/nonexistent-dir/x.out",
+        "/dev/full",
+        "/proc/self/x.out",
+        "ü/" * 200 + "x",
+        out + "/" + "x" * 300,
+    ]
     valid = {
         "layer": ["lstm", "gru", "simplernn", "SimpleRNN", "simple_rnn", "GRU"],
         "merge_mode": ["concat", "sum", "mul", "ave", "none", "SUM"],
         "seed": ["0", "1", "7", str(2**32 - 1)],
         "lengths": ["1", "2", "1,2", "3", "2,3"],
         "kernel_init": ["0.5", "-1", "ones", "zeros", "glorot_uniform", "orthogonal", "1e-3"],
-        "input": ["random", "arange", "ones", "zeros", "ARANGE", files["good.npy"], files["good.csv"],
-                  files["series.csv"]],
+        "input": [
+            "random",
+            "arange",
+            "ones",
+            "zeros",
+            "ARANGE",
+            files["good.npy"],
+            files["good.csv"],
+            files["series.csv"],
+        ],
         "max_memory": ["1", "64", "4096", str(2**40)],
         "max_seconds": ["1", "60", str(10**6)],
         "expect": ["output=1,4", "output=1,3", "state_h=1,4", "state_c=1,4", "output=2,3,4", "forward_output=1,4"],
-        "vary": ["return-sequences", "return-state", "stateful", "go-backwards", "bidirectional", "RETURN_STATE",
-                 "return_sequences"],
+        "vary": [
+            "return-sequences",
+            "return-state",
+            "stateful",
+            "go-backwards",
+            "bidirectional",
+            "RETURN_STATE",
+            "return_sequences",
+        ],
         "svg": [out + "/pic.svg"],
         "html": [out + "/page.html"],
         "junit_path": [out + "/reports/junit.xml"],
@@ -153,11 +233,24 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "x": [files["good.npy"]],
         "y": [files["y.npy"]],
         "max_file_size": [str(2**31), "100000000"],
-        "tokens": ["lstm:2", "gru:2:seq", "simplernn:1:bi", "dense:1", "td:1", "repeat:2", "lstm:2:seq:back",
-                   "gru:1:bi:seq", "LSTM:2", "lstm:2:seq lstm:1"],
-        "text": ["expected ndim=3, found ndim=2. Full shape received: (None, 10)",
-                 'Input 0 of layer "lstm_2" is incompatible with the layer: expected ndim=3, found ndim=2. '
-                 "Full shape received: (None, 8)", "no error here"],
+        "tokens": [
+            "lstm:2",
+            "gru:2:seq",
+            "simplernn:1:bi",
+            "dense:1",
+            "td:1",
+            "repeat:2",
+            "lstm:2:seq:back",
+            "gru:1:bi:seq",
+            "LSTM:2",
+            "lstm:2:seq lstm:1",
+        ],
+        "text": [
+            "expected ndim=3, found ndim=2. Full shape received: (None, 10)",
+            'Input 0 of layer "lstm_2" is incompatible with the layer: expected ndim=3, found ndim=2. '
+            "Full shape received: (None, 8)",
+            "no error here",
+        ],
         # jax and torch start a child process of several seconds each: tests/test_backends.py runs them
         "backend": ["tensorflow", "TensorFlow"],
         # window
@@ -174,27 +267,78 @@ def pools(files: dict[str, str], outdir) -> tuple[dict[str, list[str]], dict[str
         "merge_mode": ["avg", "", "None", "x" * 5000],
         "seed": ["-1", str(2**32), "1.5", *HUGE],
         "lengths": ["0", "4", "1,,2", ",", "1;2", "-1", "9" * 40, "1," * 2500, "1, 2", "٣", "1,2,3,4,5", ""],
-        "kernel_init": ["nan", "inf", "-inf", "1e309", "1e-400", "foo", "", "Glorot_Uniform", "identity",
-                        "x" * 5000, "0x1p3", "1_000"],
+        "kernel_init": [
+            "nan",
+            "inf",
+            "-inf",
+            "1e309",
+            "1e-400",
+            "foo",
+            "",
+            "Glorot_Uniform",
+            "identity",
+            "x" * 5000,
+            "0x1p3",
+            "1_000",
+        ],
         "input": [files[kind] for kind in FILE_KINDS if kind not in ("good.npy", "good.csv", "series.csv")]
-                 + ["", "foo", "random.npy", "x" * 5000 + ".npy", "/dev/null.csv", "/dev/zero"],
+        + ["", "foo", "random.npy", "x" * 5000 + ".npy", "/dev/null.csv", "/dev/zero"],
         "max_memory": ["0", "-1", "1.5", *HUGE],
         "max_seconds": ["0", "-1", "1.5", *HUGE],
-        "expect": ["nope=1", "output=", "=1", "output=1,,4", "output=0,4", "x" * 5000, "output=" + "9" * 40,
-                   "output=1,4=5", "", "☃=1", "output = 1, 4"],
+        "expect": [
+            "nope=1",
+            "output=",
+            "=1",
+            "output=1,,4",
+            "output=0,4",
+            "x" * 5000,
+            "output=" + "9" * 40,
+            "output=1,4=5",
+            "",
+            "☃=1",
+            "output = 1, 4",
+        ],
         "vary": ["nope", "", "-", "x" * 5000, "units"],
-        "svg": bad_paths, "html": bad_paths, "junit_path": bad_paths,
-        "split": ["0", "4", "", "a", ",", "1,"*3000, "0,3", "1,1,1,1", "-1,4", "9" * 40],
+        "svg": bad_paths,
+        "html": bad_paths,
+        "junit_path": bad_paths,
+        "split": ["0", "4", "", "a", ",", "1," * 3000, "0,3", "1,1,1,1", "-1,4", "9" * 40],
         "steps": ["0", "3-1", "1-", "-1", "99", "", "a-b", "1--2", "1-" + "9" * 40, "1,,2"],
         "sample": ["-1", "2", "99", *HUGE],
         "file": [files[kind] for kind in TOML_KINDS if kind not in ("good.toml", "failing.toml", "input_file.toml")]
-                + ["", "/dev/null", "-", "x" * 5000, "/dev/zero", "/dev/urandom"],
-        "model_file": [files["empty.keras"], files["garbage.keras"], files["good.toml"], files["folder.npy"],
-                       files["missing.npy"], "", "x" * 5000],
+        + ["", "/dev/null", "-", "x" * 5000, "/dev/zero", "/dev/urandom"],
+        "model_file": [
+            files["empty.keras"],
+            files["garbage.keras"],
+            files["good.toml"],
+            files["folder.npy"],
+            files["missing.npy"],
+            "",
+            "x" * 5000,
+        ],
         "text": HOSTILE_TEXT,
-        "tokens": ["lstm", "lstm:0", "lstm:-1", "lstm:1e3", ":", "", "dense:" + str(10**30), "foo:1",
-                   "lstm:2:seq:seq", "lstm 2", "x" * 5000, "☃:1", "lstm:2:bi:back", "dense:1:seq", "repeat:0",
-                   "lstm:2:", "lstm::2", "--", "lstm:1000000", "repeat:1000000"],
+        "tokens": [
+            "lstm",
+            "lstm:0",
+            "lstm:-1",
+            "lstm:1e3",
+            ":",
+            "",
+            "dense:" + str(10**30),
+            "foo:1",
+            "lstm:2:seq:seq",
+            "lstm 2",
+            "x" * 5000,
+            "☃:1",
+            "lstm:2:bi:back",
+            "dense:1:seq",
+            "repeat:0",
+            "lstm:2:",
+            "lstm::2",
+            "--",
+            "lstm:1000000",
+            "repeat:1000000",
+        ],
     }
     for key in ("recurrent_init", "bias_init"):
         hostile[key] = hostile["kernel_init"]
@@ -297,8 +441,15 @@ def time_limit(seconds: int, argv: list[str]):
         signal.signal(signal.SIGALRM, previous)
 
 
-def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: str | None = None,
-             columns: str = "100", charset: str = "utf-8") -> click.testing.Result:
+def run_line(
+    argv: list[str],
+    json_mode: bool,
+    *,
+    debug: bool = False,
+    command: str | None = None,
+    columns: str = "100",
+    charset: str = "utf-8",
+) -> click.testing.Result:
     if os.environ.get("RNNSHAPE_PROPERTY_LOG"):  # to see which line hangs when faulthandler ends the run
         with open(os.environ["RNNSHAPE_PROPERTY_LOG"], "a") as log:
             log.write(json.dumps(argv)[:300] + "\n")
@@ -333,8 +484,10 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
         try:
             document = json.loads(result.stdout)
         except ValueError as exc:
-            raise AssertionError(f"rnnshape {shown}: stdout is not one JSON document ({exc}):\n"
-                                 f"{result.stdout[:2000]}\nstderr: {result.stderr[-1000:]}") from None
+            raise AssertionError(
+                f"rnnshape {shown}: stdout is not one JSON document ({exc}):\n"
+                f"{result.stdout[:2000]}\nstderr: {result.stderr[-1000:]}"
+            ) from None
         assert set(document) == ENVELOPE_KEYS, f"rnnshape {shown}: {sorted(document)}"
         assert document["exit_code"] == result.exit_code and document["ok"] is (result.exit_code == 0), shown
         assert document["schema"] == "rnnshape/v1" and document["command"] == (command or argv[0]), shown
@@ -345,7 +498,9 @@ def run_line(argv: list[str], json_mode: bool, *, debug: bool = False, command: 
             assert result.stderr == "", f"rnnshape {shown}: stderr under --json:\n{result.stderr[-1000:]}"
     elif result.exit_code in (2, 3) and not debug:
         lines = result.stderr.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("rnnshape"), f"rnnshape {shown}: stderr:\n{result.stderr[-2000:]}"
+        assert len(lines) == 1 and lines[0].startswith("rnnshape"), (
+            f"rnnshape {shown}: stderr:\n{result.stderr[-2000:]}"
+        )
         assert result.stdout == "", f"rnnshape {shown}: stdout on exit {result.exit_code}:\n{result.stdout[:1000]}"
     if charset == "ascii":
         assert result.stdout_bytes.isascii(), f"rnnshape {shown}: stdout is not ASCII"
@@ -379,8 +534,10 @@ def report_count(request, record_testsuite_property):
     if not total:
         return
     by_command = ", ".join(f"{name} {count} (exits {sorted(FOUND_EXIT_CODES[name])})" for name, count in TRIED.items())
-    line = (f"property tests: {total} generated command lines ({len(DISTINCT)} distinct) in "
-            f"{time.monotonic() - started:.1f} s: {by_command}")
+    line = (
+        f"property tests: {total} generated command lines ({len(DISTINCT)} distinct) in "
+        f"{time.monotonic() - started:.1f} s: {by_command}"
+    )
     record_testsuite_property("generated_command_lines", total)  # for --junitxml reports
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -397,8 +554,14 @@ def report_count(request, record_testsuite_property):
 def test_every_generated_command_line_ends_cleanly(name, value_pools):
     valid, hostile = value_pools
 
-    @settings(max_examples=EXAMPLES_FOR.get(name, EXAMPLES_PER_COMMAND), derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=EXAMPLES_FOR.get(name, EXAMPLES_PER_COMMAND),
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(command_lines(name, valid, hostile))
     def check(line):
         argv, json_mode, surroundings = line
@@ -425,7 +588,9 @@ def single_fault_lines(name: str, valid: dict, hostile: dict) -> list[tuple[list
     for param in params:
         if isinstance(param, click.Option) and param.is_flag:
             continue
-        bad = hostile.get(param.name) or (HOSTILE_INT if isinstance(param.type, click.types.IntParamType) else HOSTILE_TEXT)
+        bad = hostile.get(param.name) or (
+            HOSTILE_INT if isinstance(param.type, click.types.IntParamType) else HOSTILE_TEXT
+        )
         for value in bad:
             if isinstance(param, click.Argument):
                 own = valid.get(param.name, ["1"])[0]
@@ -484,8 +649,20 @@ def test_an_output_named_like_an_input_or_another_output_is_refused(name, value_
                 lines.append(([name, str(contract), *static, option, alias], ("FILE", option)))
         for other in outputs:
             if other != key:
-                lines.append(([name, *required, *static, option, str(tmp_path / "x.out"), OUTPUTS[other],
-                               str(tmp_path / "x.out")], (option, OUTPUTS[other])))
+                lines.append(
+                    (
+                        [
+                            name,
+                            *required,
+                            *static,
+                            option,
+                            str(tmp_path / "x.out"),
+                            OUTPUTS[other],
+                            str(tmp_path / "x.out"),
+                        ],
+                        (option, OUTPUTS[other]),
+                    )
+                )
     for argv, options in lines:
         result = run_line(argv, False)
         assert result.exit_code == 2, (argv, result.stderr)
@@ -494,9 +671,20 @@ def test_an_output_named_like_an_input_or_another_output_is_refused(name, value_
 
 
 GROUP_LINES = [
-    ["--version"], ["--no-such-option"], ["no-such-command"], ["INSPECT"], ["--debug"],
-    ["--units", "3", "inspect"], ["--json"], ["--json", "inspect", "--static"], ["--debug", "inspect", "--units", "0"],
-    ["--debug", "--json", "stack", "lstm:0"], ["☃"], ["x" * 5000], ["--version", "--json"], ["inspect", "--", "--json"],
+    ["--version"],
+    ["--no-such-option"],
+    ["no-such-command"],
+    ["INSPECT"],
+    ["--debug"],
+    ["--units", "3", "inspect"],
+    ["--json"],
+    ["--json", "inspect", "--static"],
+    ["--debug", "inspect", "--units", "0"],
+    ["--debug", "--json", "stack", "lstm:0"],
+    ["☃"],
+    ["x" * 5000],
+    ["--version", "--json"],
+    ["inspect", "--", "--json"],
 ]
 
 

@@ -66,8 +66,14 @@ def option_names(name: str) -> set[str]:
 def python(script: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
     full_env.pop("RNNSHAPE_DEBUG", None)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=ROOT,
+    )
 
 
 # ---- help ---------------------------------------------------------------------------------------
@@ -81,13 +87,14 @@ def test_every_example_in_the_help_is_accepted_by_the_parser():
 
 # ---- size guard ---------------------------------------------------------------------------------
 # In-range sizes far too big for this machine, for every size option a command has.
-HUGE_SIZES = {"units": "1000000", "timesteps": "1000000", "batch": "1000000", "features": "10000",
-              "length": "1000000"}
+HUGE_SIZES = {"units": "1000000", "timesteps": "1000000", "batch": "1000000", "features": "10000", "length": "1000000"}
 
 
 def test_huge_configurations_are_refused_fast_and_before_tensorflow_is_imported(tmp_path):
     huge_case = tmp_path / "huge.toml"
-    huge_case.write_text('[[case]]\nname = "huge"\nunits = 100000\ntimesteps = 100000\n[case.expect]\noutput = [1, 4]\n')
+    huge_case.write_text(
+        '[[case]]\nname = "huge"\nunits = 100000\ntimesteps = 100000\n[case.expect]\noutput = [1, 4]\n'
+    )
     lines = {}
     for name in COMMANDS:
         argv = [name, *example_arguments(name)]
@@ -122,8 +129,11 @@ def test_huge_configurations_are_refused_fast_and_before_tensorflow_is_imported(
     for name, (code, seconds) in report.items():
         assert code == 2 and seconds < 0.5, (name, code, seconds, errors.get(name))
         message = errors[name]
-        assert ("MiB" in message and "--max-memory" in message) or (" s;" in message and "--max-seconds" in message) \
-            or ("would take about" in message and "--max-seconds" in message), (name, message)
+        assert (
+            ("MiB" in message and "--max-memory" in message)
+            or (" s;" in message and "--max-seconds" in message)
+            or ("would take about" in message and "--max-seconds" in message)
+        ), (name, message)
 
 
 def test_the_time_guard_counts_keras_steps_and_yields_to_max_seconds(invoke):
@@ -133,7 +143,10 @@ def test_the_time_guard_counts_keras_steps_and_yields_to_max_seconds(invoke):
     refused = invoke(["inspect", "--timesteps", "3000000"])
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
     assert "would take about 2 minutes" in refused.stderr and "raise --max-seconds S" in refused.stderr
-    assert invoke(["inspect", "--timesteps", "3000000", "--max-seconds", "1000", "--max-memory", "1", "--json"]).exit_code == 2
+    assert (
+        invoke(["inspect", "--timesteps", "3000000", "--max-seconds", "1000", "--max-memory", "1", "--json"]).exit_code
+        == 2
+    )
     assert invoke(["inspect", "--timesteps", "40000", "--max-seconds", "1"]).exit_code == 2  # compiled: ~2 s
     small = invoke(["inspect", "--timesteps", "30", "--max-seconds", "1"])
     assert small.exit_code == 0
@@ -153,7 +166,10 @@ def test_debug_option_shows_the_traceback_like_the_environment_variable(invoke):
     for result in (with_option, with_variable):
         assert result.exit_code == 3 and "Traceback (most recent call last)" in result.stderr
         assert "TypeError" in result.stderr and result.stderr.rstrip().splitlines()[0].startswith("rnnshape inspect")
-    assert with_option.stderr.split("Traceback")[1].splitlines()[:3] == with_variable.stderr.split("Traceback")[1].splitlines()[:3]
+    assert (
+        with_option.stderr.split("Traceback")[1].splitlines()[:3]
+        == with_variable.stderr.split("Traceback")[1].splitlines()[:3]
+    )
     again = invoke(KERAS_FAILURE)  # --debug lasts one run only
     assert "Traceback" not in again.stderr
 
@@ -186,9 +202,13 @@ def test_a_bug_of_ours_is_exit_3_one_line_and_its_traceback_with_debug(invoke, m
 def test_a_closed_pipe_ends_quietly_with_exit_141():
     """`rnnshape compare | head -1` for real, then in one process (TensorFlow imported once) a
     stdout closed before each of: inspect with long output, inspect --json, stack."""
-    shell = subprocess.run(["bash", "-c", f"{shlex.join(_command())} compare | head -1; exit ${{PIPESTATUS[0]}}"],
-                           capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    shell = subprocess.run(
+        ["bash", "-c", f"{shlex.join(_command())} compare | head -1; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")},
+    )
     assert shell.stdout.startswith("4 configurations") and shell.stdout.count("\n") == 1
     assert shell.stderr == "" and shell.returncode in (0, 141)  # 0 if everything fit in the pipe in time
     proc = python("""
@@ -228,8 +248,12 @@ def test_ctrl_c_exits_130_without_a_traceback_while_tensorflow_imports_and_runs(
     env.pop("RNNSHAPE_DEBUG", None)
     importing = subprocess.Popen(_command() + ["inspect"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     # dropout in training keeps the run eager (a compiled call returns to Python only when done)
-    running = subprocess.Popen(_command() + ["inspect", "--timesteps", "5000", "--dropout", "0.2", "--training",
-                                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    running = subprocess.Popen(
+        _command() + ["inspect", "--timesteps", "5000", "--dropout", "0.2", "--training", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     _wait_for_tensorflow(importing)
     importing.send_signal(signal.SIGINT)
     _wait_for_tensorflow(running)
@@ -275,7 +299,8 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
     (fake / "keras" / "__init__.py").write_text("import tensorflow\n")
     lines = {name: first_example(name) for name in sorted(COMMANDS)}
     static = sorted(name for name in COMMANDS if "static" in option_names(name))
-    proc = python(f"""
+    proc = python(
+        f"""
         import json
         from click.testing import CliRunner
         from rnnshape.cli import cli
@@ -290,7 +315,9 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
             if name in {static!r}:
                 report[name]["static"] = runner.invoke(cli, argv + ["--static"]).exit_code
         print(json.dumps(report))
-    """, env={"PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"})
+    """,
+        env={"PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
     assert set(report) == set(COMMANDS) and {"inspect", "compare", "patterns", "window"} <= set(static)

@@ -22,18 +22,21 @@ def test_tokens_parse_flags_in_any_order_and_aliases():
     assert tokens[5].keras_call() == "keras.layers.RepeatVector(6)"
 
 
-@pytest.mark.parametrize("word,needle", [
-    ("lstm", "lstm needs UNITS"),
-    ("lstm:x", "UNITS 'x' is not a positive integer"),
-    ("gru:0", "UNITS 0 is not in the range 1..1000000"),
-    ("lstm:8:foo", "unknown flag 'foo'"),
-    ("dense:1:seq", "flag 'seq' applies only to lstm, gru, simplernn"),
-    ("conv:3", "unknown layer 'conv'"),
-    ("lstm:4:bi:back", "'bi' and 'back' cannot be combined"),
-    ("lstm:4:seq:seq", "flag 'seq' is given twice"),
-    ("repeat:", "repeat needs N (repeats)"),
-    ("lstm:8,", "a token is KIND:N[:flag...]"),
-])
+@pytest.mark.parametrize(
+    "word,needle",
+    [
+        ("lstm", "lstm needs UNITS"),
+        ("lstm:x", "UNITS 'x' is not a positive integer"),
+        ("gru:0", "UNITS 0 is not in the range 1..1000000"),
+        ("lstm:8:foo", "unknown flag 'foo'"),
+        ("dense:1:seq", "flag 'seq' applies only to lstm, gru, simplernn"),
+        ("conv:3", "unknown layer 'conv'"),
+        ("lstm:4:bi:back", "'bi' and 'back' cannot be combined"),
+        ("lstm:4:seq:seq", "flag 'seq' is given twice"),
+        ("repeat:", "repeat needs N (repeats)"),
+        ("lstm:8,", "a token is KIND:N[:flag...]"),
+    ],
+)
 def test_bad_tokens_name_the_token_and_the_grammar(word, needle):
     with pytest.raises(UsageError) as info:
         parse_tokens(["lstm:8", word])
@@ -66,14 +69,20 @@ def test_the_classic_mistake_is_diagnosed_with_the_fix():
     assert [l.status for l in p.layers] == ["built", "incompatible"]
     diagnosis = plan_data(p)["diagnosis"]
     assert diagnosis["found_shape"] == [1, 8] and diagnosis["expected_ndim"] == "3"
-    assert "receives rank 2 (1, 8) [batch, units], because token 1 'lstm:8' has return_sequences=False" in diagnosis["why"]
+    assert (
+        "receives rank 2 (1, 8) [batch, units], because token 1 'lstm:8' has return_sequences=False" in diagnosis["why"]
+    )
     assert diagnosis["fix"].startswith("add :seq to token 1 -> lstm:8:seq, i.e. return_sequences=True")
     assert diagnosis["fixed_spec"] == "lstm:8:seq lstm:4" and diagnosis["fixed_output_shape"] == [1, 4]
 
 
 def test_diagnosis_looks_through_dense_layers_and_repairs_every_token():
     p = plan("lstm:8 dense:3 lstm:4 gru:2")
-    assert p.problem.token.index == 3 and "token 1 'lstm:8'" in p.problem.why and "token 2 'dense:3' keeps the rank" in p.problem.why
+    assert (
+        p.problem.token.index == 3
+        and "token 1 'lstm:8'" in p.problem.why
+        and "token 2 'dense:3' keeps the rank" in p.problem.why
+    )
     fixed, edits = repair(p)
     assert fixed.compatible and fixed.output_shape == (1, 2)
     assert edits == ["add :seq to token 1 -> lstm:8:seq", "add :seq to token 3 -> lstm:4:seq"]

@@ -33,8 +33,9 @@ def _run(spec, split):
 def test_chunked_stateful_equals_one_pass_for_several_splits(layer):
     spec = make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True, return_sequences=True)
     # The one pass comes from inspect's own runner: a non-stateful layer on the same x and weights.
-    one = layer_runner.run(make_spec(layer=layer, units=3, timesteps=6, batch=2, return_sequences=True,
-                                     return_state=True))
+    one = layer_runner.run(
+        make_spec(layer=layer, units=3, timesteps=6, batch=2, return_sequences=True, return_state=True)
+    )
     finals = [one.outputs["state_h"]] + ([one.outputs["state_c"]] if layer == "lstm" else [])
     for split in SPLITS:
         run = _run(spec, split)
@@ -94,8 +95,12 @@ def test_cli_json_chunks_reset_and_single_pass(invoke_json):
     assert data["after_reset"] == {"state_h": [[0.0] * 3] * 2, "state_c": [[0.0] * 3] * 2}
     assert data["single_pass"]["equal"] is True and data["single_pass"]["output_max_abs_diff"] <= 1e-5
     assert data["batch_size_error"]["raised"] and data["batch_size_error"]["type"] == "ValueError"
-    assert data["api"] == {"layer.reset_state": True, "layer.reset_states": True,
-                           "keras.Model.reset_state": False, "keras.Model.reset_states": False}
+    assert data["api"] == {
+        "layer.reset_state": True,
+        "layer.reset_states": True,
+        "keras.Model.reset_state": False,
+        "keras.Model.reset_states": False,
+    }
     # The same x and weights as inspect: the chunks, concatenated, are inspect's output.
     _, inspected = invoke_json(["inspect", *layer_args, "--values"])
     assert data["input"]["values"] == inspected["data"]["input"]["values"]
@@ -116,26 +121,49 @@ def _keras_model(keras_input, layer_args):
     return keras.Model(inputs, layer(inputs)), layer
 
 
-@pytest.mark.parametrize("layer,bidirectional", [("lstm", False), ("gru", False), ("simplernn", False),
-                                                 ("lstm", True), ("gru", True)])
-@pytest.mark.parametrize("split,declared", [("3,3", "(2, 3, 2)"), ("2,4", "(2, None, 2)"), ("1,2,3", "(2, None, 2)"),
-                                            ("6", "(2, 6, 2)")])
+@pytest.mark.parametrize(
+    "layer,bidirectional", [("lstm", False), ("gru", False), ("simplernn", False), ("lstm", True), ("gru", True)]
+)
+@pytest.mark.parametrize(
+    "split,declared", [("3,3", "(2, 3, 2)"), ("2,4", "(2, None, 2)"), ("1,2,3", "(2, None, 2)"), ("6", "(2, 6, 2)")]
+)
 def test_recommended_model_input_accepts_every_chunk(invoke_json, layer, bidirectional, split, declared):
-    args = ["stateful", "--layer", layer, "--units", "3", "--timesteps", "6", "--batch", "2", "--split", split,
-            "--return-sequences"] + (["--bidirectional"] if bidirectional else [])
+    args = [
+        "stateful",
+        "--layer",
+        layer,
+        "--units",
+        "3",
+        "--timesteps",
+        "6",
+        "--batch",
+        "2",
+        "--split",
+        split,
+        "--return-sequences",
+    ] + (["--bidirectional"] if bidirectional else [])
     result, doc = invoke_json(args)
     data = doc["data"]
     assert result.exit_code == 0 and data["keras_input"] == f"keras.Input(batch_shape={declared})"
     # Built here with Keras directly from the printed advice, with the run's weights: every chunk is accepted,
     # and the model continues the state exactly like the layer of the command.
     model, keras_layer = _keras_model(data["keras_input"], {"layer": layer, "bidirectional": bidirectional})
-    reference = layer_runner.prepare(make_spec(layer=layer, units=3, timesteps=6, batch=2, stateful=True,
-                                               return_sequences=True, bidirectional=bidirectional))
+    reference = layer_runner.prepare(
+        make_spec(
+            layer=layer,
+            units=3,
+            timesteps=6,
+            batch=2,
+            stateful=True,
+            return_sequences=True,
+            bidirectional=bidirectional,
+        )
+    )
     keras_layer.set_weights(reference.weights)
     x = np.asarray(data["input"]["values"], dtype=np.float32)
     for chunk in data["chunks"]:
         steps = chunk["steps"]
-        out = np.asarray(model(x[:, steps[0]:steps[-1] + 1]))
+        out = np.asarray(model(x[:, steps[0] : steps[-1] + 1]))
         np.testing.assert_allclose(out, chunk["output"], atol=1e-5, rtol=0)
     # ...and the command measured the same thing itself, among its facts.
     fact = next(c for c in data["checks"] if c["claim"].startswith("in a model: keras.Model built from"))
@@ -158,8 +186,21 @@ def test_model_input_with_all_timesteps_is_refused_and_the_fact_fails():
 
 
 def test_chunks_and_reading_orders_are_counted_from_1_in_words(invoke, invoke_json):
-    args = ["stateful", "--layer", "gru", "--units", "2", "--timesteps", "6", "--batch", "2", "--split", "2,4",
-            "--go-backwards", "--diagram"]
+    args = [
+        "stateful",
+        "--layer",
+        "gru",
+        "--units",
+        "2",
+        "--timesteps",
+        "6",
+        "--batch",
+        "2",
+        "--split",
+        "2,4",
+        "--go-backwards",
+        "--diagram",
+    ]
     text = " ".join(invoke(args).stdout.split())
     assert "chunk 1 = steps 1..2, chunk 2 = steps 3..6" in text
     assert "gru reads each chunk backwards (go_backwards=True): steps 2 1 | 6 5 4 3" in text
@@ -187,8 +228,23 @@ def test_batch_size_error_is_keras_message_not_a_crash(invoke):
 
 
 def test_go_backwards_reads_each_chunk_backwards(invoke_json):
-    _, doc = invoke_json(["stateful", "--layer", "gru", "--units", "3", "--timesteps", "6", "--batch", "2",
-                          "--split", "2,4", "--go-backwards", "--return-sequences"])
+    _, doc = invoke_json(
+        [
+            "stateful",
+            "--layer",
+            "gru",
+            "--units",
+            "3",
+            "--timesteps",
+            "6",
+            "--batch",
+            "2",
+            "--split",
+            "2,4",
+            "--go-backwards",
+            "--return-sequences",
+        ]
+    )
     data = doc["data"]
     assert data["reading"] == [{"layer": "gru", "go_backwards": True, "order": [1, 0, 5, 4, 3, 2]}]
     assert data["single_pass"]["equal"] is False and data["single_pass"]["final_state_max_abs_diff"] > 1e-3
@@ -199,8 +255,23 @@ def test_go_backwards_reads_each_chunk_backwards(invoke_json):
 
 
 def test_bidirectional_forward_continues_backward_does_not(invoke_json):
-    _, doc = invoke_json(["stateful", "--layer", "lstm", "--units", "2", "--timesteps", "5", "--batch", "2",
-                          "--split", "2,3", "--bidirectional", "--return-sequences"])
+    _, doc = invoke_json(
+        [
+            "stateful",
+            "--layer",
+            "lstm",
+            "--units",
+            "2",
+            "--timesteps",
+            "5",
+            "--batch",
+            "2",
+            "--split",
+            "2,3",
+            "--bidirectional",
+            "--return-sequences",
+        ]
+    )
     data = doc["data"]
     assert data["state_names"] == ["forward_state_h", "forward_state_c", "backward_state_h", "backward_state_c"]
     claims = {c["claim"]: c for c in data["checks"]}
@@ -217,13 +288,16 @@ def test_bidirectional_with_return_state_is_keras_failure_exit_3(invoke):
     assert "TypeError" in result.stderr and "drop --return-state" in result.stderr
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--split", "2,2"], "adds up to 4, but --timesteps is 3"),
-    (["--split", "0,3"], "at least 1"),
-    (["--split", "1,x"], "comma-separated"),
-    (["--timesteps", "202", "--split", ",".join(["2"] * 101)], "100 allowed"),
-    (["--batch", "2", "--lengths", "1,3"], "--lengths"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--split", "2,2"], "adds up to 4, but --timesteps is 3"),
+        (["--split", "0,3"], "at least 1"),
+        (["--split", "1,x"], "comma-separated"),
+        (["--timesteps", "202", "--split", ",".join(["2"] * 101)], "100 allowed"),
+        (["--batch", "2", "--lengths", "1,3"], "--lengths"),
+    ],
+)
 def test_bad_split_is_one_line_exit_2(invoke, args, needle):
     result = invoke(["stateful", *args])
     assert result.exit_code == 2 and result.stdout == ""
@@ -238,8 +312,9 @@ def test_json_identical_run_after_run(invoke):
 
 
 def test_human_golden(invoke):
-    result = invoke(["stateful", "--layer", "lstm", "--units", "3", "--timesteps", "6", "--batch", "2",
-                     "--split", "2,4"])
+    result = invoke(
+        ["stateful", "--layer", "lstm", "--units", "3", "--timesteps", "6", "--batch", "2", "--split", "2,4"]
+    )
     assert result.exit_code == 0 and result.stderr == ""
     golden = GOLDEN / "stateful_lstm_3_split_2_4.txt"
     # Regenerate on purpose with: RNNSHAPE_UPDATE_GOLDEN=1 pytest tests/test_stateful.py

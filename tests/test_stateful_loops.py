@@ -36,15 +36,16 @@ def _hand_fit(options, epochs, chunk, shuffle, reset, samples=None):
     keras = _keras()
     weights, x = _weights(**options)
     series, steps, features = x.shape
-    X = np.stack([x[i, k * chunk:(k + 1) * chunk] for k in range(steps // chunk) for i in range(series)])
+    X = np.stack([x[i, k * chunk : (k + 1) * chunk] for k in range(steps // chunk) for i in range(series)])
     y = X.mean(axis=1)
     inputs = keras.Input(batch_shape=(series, chunk, features))
     lstm = keras.layers.LSTM(options["units"], stateful=True)
     dense = keras.layers.Dense(features)
     model = keras.Model(inputs, dense(lstm(inputs)))
     lstm.set_weights(weights)
-    dense.set_weights(numbers_runner.deterministic_weights(options.get("seed", 0) + 1,
-                                                         [(options["units"], features), (features,)]))
+    dense.set_weights(
+        numbers_runner.deterministic_weights(options.get("seed", 0) + 1, [(options["units"], features), (features,)])
+    )
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
     lstm.reset_state()
     record = []
@@ -75,9 +76,11 @@ def _which_sample(weights, entering, X, leaving, units, only=None):
     found = []
     for row in range(entering[0].shape[0]):
         diffs = []
-        for j in (range(X.shape[0]) if only is None else [only[row]]):
-            _out, h, c = layer(X[j:j + 1], initial_state=[entering[0][row:row + 1], entering[1][row:row + 1]])
-            diffs.append(max(np.abs(np.asarray(h)[0] - leaving[0][row]).max(), np.abs(np.asarray(c)[0] - leaving[1][row]).max()))
+        for j in range(X.shape[0]) if only is None else [only[row]]:
+            _out, h, c = layer(X[j : j + 1], initial_state=[entering[0][row : row + 1], entering[1][row : row + 1]])
+            diffs.append(
+                max(np.abs(np.asarray(h)[0] - leaving[0][row]).max(), np.abs(np.asarray(c)[0] - leaving[1][row]).max())
+            )
         best = int(np.argmin(diffs))
         found.append((best if only is None else only[row], float(min(diffs))))
     return found
@@ -161,14 +164,17 @@ def test_windows_fed_statefully_against_our_own_loop():
             np.testing.assert_allclose(np.asarray(layer.states[0]), read, atol=1e-5, rtol=0)
             assert entry["steps_read_again"] == 2
             right = h_seq[:, k - 1]
-            assert abs(np.abs(np.asarray(layer.states[0]) - right).max() - entry["entering_h_vs_one_pass_max_abs_diff"]) < 1e-6
-        out = np.asarray(layer(x[:, k:k + 3]))
+            assert (
+                abs(np.abs(np.asarray(layer.states[0]) - right).max() - entry["entering_h_vs_one_pass_max_abs_diff"])
+                < 1e-6
+            )
+        out = np.asarray(layer(x[:, k : k + 3]))
         diff = np.abs(out - h_seq[:, k + 2]).max()
         assert abs(diff - entry["output_vs_one_pass_max_abs_diff"]) < 1e-6
         assert (diff > 1e-3) == (k > 0)
     layer.reset_state()
     for j, entry in enumerate(data["chunks"]):
-        out = np.asarray(layer(x[:, 3 * j:3 * j + 3]))
+        out = np.asarray(layer(x[:, 3 * j : 3 * j + 3]))
         np.testing.assert_allclose(out, h_seq[:, min(8, 3 * j + 3) - 1], atol=1e-5, rtol=0)
         assert entry["output_vs_one_pass_max_abs_diff"] < 1e-5
     assert all(c["holds"] for c in data["checks"])
@@ -234,8 +240,13 @@ except Exception as exc:
 def test_the_fit_refusals_are_what_keras_does_on_that_backend(backend):
     """--fit refuses jax and torch (exit 2, above): a hand-written stateful fit shows why."""
     pytest.importorskip(backend)
-    proc = subprocess.run([sys.executable, "-c", FIT_ON_BACKEND], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "KERAS_BACKEND": backend})
+    proc = subprocess.run(
+        [sys.executable, "-c", FIT_ON_BACKEND],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "KERAS_BACKEND": backend},
+    )
     last = proc.stdout.strip().splitlines()[-1]
     if backend == "torch":
         assert last.startswith("RAISED RuntimeError") and "inplace operation" in last
@@ -255,5 +266,7 @@ def test_windows_and_save_load_on_another_backend_agree_with_tensorflow(backend)
         np.testing.assert_allclose(a["entering_state"]["state_h"], b["entering_state"]["state_h"], atol=1e-5, rtol=0)
     saved = rnnshape.stateful(**options, save_load=True, backend=backend).to_dict()
     assert saved["state_restored"] is False and np.all(np.asarray(saved["after_load"]["state_h"]) == 0)
-    assert saved["other_batch_predict"]["raised"] and "Expected batch size: 2" in saved["other_batch_predict"]["message"]
+    assert (
+        saved["other_batch_predict"]["raised"] and "Expected batch size: 2" in saved["other_batch_predict"]["message"]
+    )
     assert all(c["holds"] for c in theirs["checks"] + saved["checks"])

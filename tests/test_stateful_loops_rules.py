@@ -31,8 +31,9 @@ def test_fit_chunks_and_the_arrangement():
     plan = loops.FitPlan(series=2, chunks=3, chunk=5, epochs=1, shuffle=False, reset=True)
     assert [plan.sample(i) for i in range(6)] == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
     assert plan.steps(2) == (10, 15)
-    assert plan.keras_loop() == ("for epoch in range(1): layer.reset_state(); model.fit(X, y, epochs=1, batch_size=2, "
-                                 "shuffle=False)")
+    assert plan.keras_loop() == (
+        "for epoch in range(1): layer.reset_state(); model.fit(X, y, epochs=1, batch_size=2, shuffle=False)"
+    )
 
 
 def test_what_a_row_has_read_is_merged_where_it_continues():
@@ -45,16 +46,19 @@ def test_what_a_row_has_read_is_merged_where_it_continues():
         loops.window_count(8, 9)
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--fit", "2", "--windows", "3"], "choose one of --fit, --windows and --save-load"),
-    (["--no-reset"], "--no-reset: it changes the training loop of --fit EPOCHS only"),
-    (["--fit", "2", "--backend", "torch"], "--backend: torch: Keras on torch cannot train a stateful layer"),
-    (["--fit", "2", "--bidirectional"], "--bidirectional: --fit runs a forward layer"),
-    (["--fit", "2", "--dropout", "0.2"], "--dropout"),
-    (["--fit", "2", "--timesteps", "12", "--split", "4,8"], "--split: --fit feeds model.fit one array"),
-    (["--windows", "9", "--timesteps", "8"], "look_back 9 is longer than the series (8 steps)"),
-    (["--save-load", "--timesteps", "1"], "--save-load feeds one chunk before saving"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--fit", "2", "--windows", "3"], "choose one of --fit, --windows and --save-load"),
+        (["--no-reset"], "--no-reset: it changes the training loop of --fit EPOCHS only"),
+        (["--fit", "2", "--backend", "torch"], "--backend: torch: Keras on torch cannot train a stateful layer"),
+        (["--fit", "2", "--bidirectional"], "--bidirectional: --fit runs a forward layer"),
+        (["--fit", "2", "--dropout", "0.2"], "--dropout"),
+        (["--fit", "2", "--timesteps", "12", "--split", "4,8"], "--split: --fit feeds model.fit one array"),
+        (["--windows", "9", "--timesteps", "8"], "look_back 9 is longer than the series (8 steps)"),
+        (["--save-load", "--timesteps", "1"], "--save-load feeds one chunk before saving"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(args, needle):
     result = CliRunner().invoke(cli, ["stateful", *args])
     assert result.exit_code == 2, result.output

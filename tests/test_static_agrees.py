@@ -72,9 +72,18 @@ def stacks(draw):
         if kind in ("lstm", "gru", "simplernn"):
             bi, back = draw(st.booleans()), draw(st.booleans())
             noreset = kind == "gru" and draw(st.booleans())
-            flags = [f for f, on in (("seq", draw(st.booleans())), ("bi", bi), ("back", back and not bi),
-                                     ("noreset", noreset), ("nobias", draw(st.booleans())),
-                                     ("unroll", draw(st.booleans()))) if on]
+            flags = [
+                f
+                for f, on in (
+                    ("seq", draw(st.booleans())),
+                    ("bi", bi),
+                    ("back", back and not bi),
+                    ("noreset", noreset),
+                    ("nobias", draw(st.booleans())),
+                    ("unroll", draw(st.booleans())),
+                )
+                if on
+            ]
             if draw(st.booleans()):
                 flags.append("act-" + draw(st.sampled_from(["relu", "sigmoid", "linear"])))
             words.append(":".join([kind, str(n), *flags]))

@@ -41,8 +41,9 @@ def _keras(loss, y, prediction):
         return None
 
 
-@pytest.mark.parametrize("loss, y, prediction, verdict", CASES,
-                         ids=[f"{c[0]}-{c[1].shape}-{c[2].shape}" for c in CASES])
+@pytest.mark.parametrize(
+    "loss, y, prediction, verdict", CASES, ids=[f"{c[0]}-{c[1].shape}-{c[2].shape}" for c in CASES]
+)
 def test_the_rule_against_keras_computed_both_ways(loss, y, prediction, verdict):
     from rnnshape.measure.targets import judge, verdict_text
     from rnnshape.runner import model as model_runner
@@ -74,9 +75,13 @@ def test_explain_takes_y_positionally_and_names_the_assumed_loss_of_an_uncompile
 
     keras = session_runner.load_keras()
     with session_runner.quiet_native_stderr():
-        model = keras.Sequential([keras.Input((60, 1)), keras.layers.LSTM(3, activation="relu",
-                                                                          recurrent_activation="hard_sigmoid"),
-                                  keras.layers.Dense(1)])
+        model = keras.Sequential(
+            [
+                keras.Input((60, 1)),
+                keras.layers.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid"),
+                keras.layers.Dense(1),
+            ]
+        )
     x = RNG.normal(size=(5, 60, 1)).astype(np.float32)
     result = rnnshape.explain(model, x, RNG.normal(size=5), None)
     y = result.data["data"]["y"]

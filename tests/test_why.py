@@ -52,15 +52,28 @@ def _top(text: str) -> tuple[str, str]:
 
 def test_pasted_without_backticks_prefix_or_line_breaks_the_same_error_is_found():
     keras2 = "ValueError: Error when checking target: expected dense_1 to have 3 dimensions, but got array with shape (118, 1)"
-    assert _top(keras2) == _top("expected dense_1 to have 3 dimensions, but got array with shape (118, 1)") == (
-        "target_mismatch", "return_sequences_before_head")
-    assert _top("expected lstm_1_input to have 3 dimensions, but got array with shape (50, 9)")[0] == "no_timesteps_axis"
-    concat = ("A `Concatenate` layer requires inputs with matching shapes except for the concatenation axis. "
-              "Received: input_shape=[(None, 10, 4), (None, 2)]")
-    assert _top(concat) == _top(concat.replace("`", "")) == _top(concat.replace(" ", "\n    ", 6)) == (
-        "concatenate_shapes", "concat_sequence_with_vector")
-    spec = ("An initial_state was passed that is not compatible with cell.state_size. Received state_spec="
-            "[InputSpec(shape=(None, 50, 128), ndim=3)]; however cell.state_size is (128, 128)")
+    assert (
+        _top(keras2)
+        == _top("expected dense_1 to have 3 dimensions, but got array with shape (118, 1)")
+        == ("target_mismatch", "return_sequences_before_head")
+    )
+    assert (
+        _top("expected lstm_1_input to have 3 dimensions, but got array with shape (50, 9)")[0] == "no_timesteps_axis"
+    )
+    concat = (
+        "A `Concatenate` layer requires inputs with matching shapes except for the concatenation axis. "
+        "Received: input_shape=[(None, 10, 4), (None, 2)]"
+    )
+    assert (
+        _top(concat)
+        == _top(concat.replace("`", ""))
+        == _top(concat.replace(" ", "\n    ", 6))
+        == ("concatenate_shapes", "concat_sequence_with_vector")
+    )
+    spec = (
+        "An initial_state was passed that is not compatible with cell.state_size. Received state_spec="
+        "[InputSpec(shape=(None, 50, 128), ndim=3)]; however cell.state_size is (128, 128)"
+    )
     assert _top(spec) == ("initial_state_spec", "state_is_a_sequence")
 
 
@@ -68,21 +81,27 @@ def test_keras_1_and_2_layer_names_and_version_labels():
     conv = recognise("Input 0 is incompatible with layer conv_lst_m2d_5: expected ndim=5, found ndim=4")
     assert conv.kind == "convlstm_input_rank" and conv.title == "ConvLSTM2D got a 4-D input, 5-D needed"
     assert conv.fixes[0].command().startswith("rnnshape inspect --layer convlstm2d")
-    assert recognise("Exception: Input 0 is incompatible with layer lstm_28: expected ndim=3, found ndim=2"
-                     ).wording.startswith("Keras 1.x")
-    assert recognise("ValueError: Input 0 is incompatible with layer lstm_2: expected ndim=3, found ndim=2"
-                     ).wording.startswith("Keras 2")
+    assert recognise(
+        "Exception: Input 0 is incompatible with layer lstm_28: expected ndim=3, found ndim=2"
+    ).wording.startswith("Keras 1.x")
+    assert recognise(
+        "ValueError: Input 0 is incompatible with layer lstm_2: expected ndim=3, found ndim=2"
+    ).wording.startswith("Keras 2")
     # a message Keras 3 still prints in tf.keras 2's words: the traceback decides
-    tf216 = ('File "/usr/lib/python3.10/site-packages/keras/src/layers/input_spec.py", line 186\n'
-             'ValueError: Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found ndim=4. '
-             "Full shape received: (None, 1, 60, 5)")
+    tf216 = (
+        'File "/usr/lib/python3.10/site-packages/keras/src/layers/input_spec.py", line 186\n'
+        'ValueError: Input 0 of layer "lstm" is incompatible with the layer: expected ndim=3, found ndim=4. '
+        "Full shape received: (None, 1, 60, 5)"
+    )
     assert recognise(tf216).wording.startswith("Keras 3")
     assert "TensorFlow 2.1-2.15" not in recognise(tf216).wording
 
 
 def test_a_title_never_contradicts_the_message():
-    both_false = ("Forward layer and backward layer should have different `go_backwards` value. "
-                  "Received: forward_layer.go_backwards False, backward_layer.go_backwards False")
+    both_false = (
+        "Forward layer and backward layer should have different `go_backwards` value. "
+        "Received: forward_layer.go_backwards False, backward_layer.go_backwards False"
+    )
     both_true = both_false.replace("False", "True")
     assert "both sides" not in recognise(both_false).title.replace("go_backwards=False on both sides", "")
     assert recognise(both_false).causes[0].id == "backward_layer_not_backwards"
@@ -91,20 +110,26 @@ def test_a_title_never_contradicts_the_message():
 
 def test_a_convlstm_fix_whose_kernel_exceeds_the_map_is_never_first():
     # (10, 64, 2): as 10 frames of 64 x 2 the 3 x 3 kernel does not fit; as 1 frame of 10 x 64 x 2 channels it does
-    diagnosis = recognise("Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected "
-                          "ndim=5, found ndim=4. Full shape received: (None, 10, 64, 2)")
+    diagnosis = recognise(
+        "Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected "
+        "ndim=5, found ndim=4. Full shape received: (None, 10, 64, 2)"
+    )
     assert [c.id for c in diagnosis.causes] == ["convlstm_missing_time", "convlstm_missing_channels"]
     assert "--rows 10 --cols 64 --channels 2" in diagnosis.fixes[0].command()
     assert "kernel 3 is larger than the map 64 x 2" in diagnosis.fixes[1].note
     # RGB frames keep their channels: the time axis is the missing one
-    rgb = recognise("ValueError: Error when checking input: expected conv_lst_m2d_1_input to have 5 dimensions, "
-                    "but got array with shape (1, 120, 19, 3)")
+    rgb = recognise(
+        "ValueError: Error when checking input: expected conv_lst_m2d_1_input to have 5 dimensions, "
+        "but got array with shape (1, 120, 19, 3)"
+    )
     assert rgb.kind == "convlstm_input_rank" and rgb.causes[0].id == "convlstm_missing_time"
 
 
 def test_the_paste_ranks_the_causes():
-    pooled = ("model.add(GlobalMaxPooling1D())\nmodel.add(LSTM(32))\nValueError: Input 0 of layer \"lstm\" is "
-              "incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (None, 64)")
+    pooled = (
+        'model.add(GlobalMaxPooling1D())\nmodel.add(LSTM(32))\nValueError: Input 0 of layer "lstm" is '
+        "incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (None, 64)"
+    )
     assert _top(pooled) == ("timesteps_axis_removed", "layer_removed_timesteps")
     regression = "model.compile(loss='mse')\nError when checking target: expected dense_2 to have shape (None, 10) but got array with shape (500, 1)"
     classifier = regression.replace("'mse'", "'categorical_crossentropy'")
@@ -135,19 +160,25 @@ def test_text_without_a_keras_shape_error_names_its_first_error_line():
 
 
 def test_the_error_is_found_inside_a_whole_log():
-    log = ("Epoch 1/5\n" * 50 + "Traceback (most recent call last):\n  File \"train.py\", line 9\n"
-           "ValueError: Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected\n"
-           "ndim=3, found ndim=2. Full shape received: (None, 12)\n")
+    log = (
+        "Epoch 1/5\n" * 50 + 'Traceback (most recent call last):\n  File "train.py", line 9\n'
+        "ValueError: Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected\n"
+        "ndim=3, found ndim=2. Full shape received: (None, 12)\n"
+    )
     diagnosis = recognise(log)
     assert diagnosis.kind == "no_timesteps_axis" and diagnosis.shapes[0].shape == (None, 12)
     assert [fix.command() for fix in diagnosis.fixes[:2]] == [
         "rnnshape stack --timesteps 12 --features 1 lstm:8 dense:1",
-        "rnnshape stack --timesteps 1 --features 12 lstm:8 dense:1"]
+        "rnnshape stack --timesteps 1 --features 12 lstm:8 dense:1",
+    ]
 
 
 def test_the_api_static_builds_every_fix_by_the_rules():
-    result = rnnshape.why("Input 0 with name 'None' of layer 'gru_2' is incompatible with the layer: expected "
-                          "ndim=3, found ndim=2. Full shape received: (None, 16)", static=True)
+    result = rnnshape.why(
+        "Input 0 with name 'None' of layer 'gru_2' is incompatible with the layer: expected "
+        "ndim=3, found ndim=2. Full shape received: (None, 16)",
+        static=True,
+    )
     assert result.kind == "stacked_without_return_sequences" and result.exit_code == 0
     first = result.fixes[0]
     assert first["tokens"] == ["gru:16:seq", "gru:8", "dense:1"]
@@ -155,8 +186,10 @@ def test_the_api_static_builds_every_fix_by_the_rules():
     assert "units 8" in first["assumed"]
 
 
-MESSAGE = ("Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, "
-           "found ndim=2. Full shape received: (None, 10)")
+MESSAGE = (
+    "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, "
+    "found ndim=2. Full shape received: (None, 10)"
+)
 
 
 def test_cli_json_envelope(invoke):
@@ -165,8 +198,12 @@ def test_cli_json_envelope(invoke):
     assert result.exit_code == 0 and document["ok"] and document["command"] == "why"
     data = document["data"]
     assert data["kind"] == "no_timesteps_axis"
-    assert data["shapes"][0] == {"role": "received", "shape": [None, 10], "axes": ["batch", "10"],
-                                 "note": "no timesteps axis"}
+    assert data["shapes"][0] == {
+        "role": "received",
+        "shape": [None, 10],
+        "axes": ["batch", "10"],
+        "note": "no timesteps axis",
+    }
     assert [c["rank"] for c in data["causes"]] == [1, 2, 3]
     assert all(fix["built"]["exit_code"] == 0 for fix in data["fixes"])
     assert data["fixes"][0]["command"].endswith("--static")
@@ -187,12 +224,15 @@ def test_cli_reads_stdin_and_files(invoke, tmp_path):
     assert json.loads(from_file.stdout)["data"]["source"] == "file"
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--file", "."], "--file"),
-    (["--file", "missing.log"], "--file"),
-    (["--model", "m.keras"], "--model/--y"),
-    (["TEXT", "--file", "x.log"], "not TEXT and --file"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--file", "."], "--file"),
+        (["--file", "missing.log"], "--file"),
+        (["--model", "m.keras"], "--model/--y"),
+        (["TEXT", "--file", "x.log"], "not TEXT and --file"),
+    ],
+)
 def test_cli_usage_errors_exit_2_on_one_line(invoke, args, words):
     result = invoke(["why", *args])
     assert result.exit_code == 2
@@ -202,11 +242,13 @@ def test_cli_usage_errors_exit_2_on_one_line(invoke, args, words):
 @pytest.mark.slow
 def test_unrecognised_text_exits_1_in_a_real_process():
     command = [sys.executable, "-m", "rnnshape", "why", "--static"]
-    proc = subprocess.run(command, input="Traceback\nRuntimeError: CUDA out of memory\n", capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        command, input="Traceback\nRuntimeError: CUDA out of memory\n", capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr == ("rnnshape why: error: no Keras shape error found; the first error line: "
-                           "RuntimeError: CUDA out of memory\n")
+    assert proc.stderr == (
+        "rnnshape why: error: no Keras shape error found; the first error line: RuntimeError: CUDA out of memory\n"
+    )
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -220,14 +262,18 @@ def test_the_first_fix_of_every_real_world_message_builds_by_the_rules(path):
 
 def test_keras_2_state_spec_of_a_bidirectional_encoder_and_of_stacked_cells():
     spec = "InputSpec(shape=(None, 64), ndim=2)"
-    bidirectional = ("ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. "
-                     f"Received `state_spec`=[{', '.join([spec] * 4)}]; however `cell.state_size` is (64, 64)")
+    bidirectional = (
+        "ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. "
+        f"Received `state_spec`=[{', '.join([spec] * 4)}]; however `cell.state_size` is (64, 64)"
+    )
     diagnosis = recognise(bidirectional)  # forward_h, forward_c, backward_h, backward_c given to an LSTM(64)
     assert diagnosis.causes[0].id == "bidirectional_states_not_merged"
     assert "LSTM(128)" in diagnosis.fixes[0].code and diagnosis.fixes[0].tokens == "lstm:64:bi"
     # tensorflow/tensorflow#27817 (TF 1.13 tf.keras), verbatim: three stacked LSTMCell(8)
-    stacked = ("ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. Received "
-               "`state_spec`=[InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), "
-               "InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), "
-               "ndim=2), InputSpec(shape=(None, 8), ndim=2)]; however `cell.state_size` is [[8, 8], [8, 8], [8, 8]]")
+    stacked = (
+        "ValueError: An `initial_state` was passed that is not compatible with `cell.state_size`. Received "
+        "`state_spec`=[InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), "
+        "InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), ndim=2), InputSpec(shape=(None, 8), "
+        "ndim=2), InputSpec(shape=(None, 8), ndim=2)]; however `cell.state_size` is [[8, 8], [8, 8], [8, 8]]"
+    )
     assert recognise(stacked).causes[0].id == "nested_state_structure"

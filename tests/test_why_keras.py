@@ -29,21 +29,25 @@ def _mistakes(keras, np):
         def call():
             model = keras.Sequential([keras.Input((t, f), batch_size=built), cls(units, stateful=True)])
             model.predict(np.zeros((fed, t, f)), verbose=0)
+
         return call
 
     def no_batch(units, t, f, cls=L.LSTM):
         return lambda: keras.Sequential([keras.Input((t, f)), cls(units, stateful=True)]).predict(
-            np.zeros((2, t, f)), verbose=0)
+            np.zeros((2, t, f)), verbose=0
+        )
 
     def states(cls, units, count, size, batch=2, t=5, f=3):
-        return lambda: cls(units)(np.zeros((batch, t, f), "float32"),
-                                  initial_state=[np.zeros((batch, size), "float32")] * count)
+        return lambda: cls(units)(
+            np.zeros((batch, t, f), "float32"), initial_state=[np.zeros((batch, size), "float32")] * count
+        )
 
     def fit(loss, t, head, y_shape, f=3):
         def call():
             model = keras.Sequential([keras.Input((t, f)), L.LSTM(4, return_sequences=True), L.Dense(head)])
             model.compile("adam", loss)
             model.fit(np.zeros((8, t, f)), np.zeros(y_shape), verbose=0, epochs=1)
+
         return call
 
     def data(t, f, x_shape, how="fit"):
@@ -54,43 +58,72 @@ def _mistakes(keras, np):
                 model.fit(np.zeros(x_shape), np.zeros((x_shape[0], 1)), verbose=0)
             else:
                 model.predict(np.zeros(x_shape), verbose=0)
+
         return call
 
     return {
-        "no_timesteps_axis": [seq(keras.Input((10,)), L.LSTM(4, name="lstm")),
-                              seq(keras.Input((24,)), L.GRU(3, name="gru")),
-                              seq(keras.Input((7,)), L.SimpleRNN(5, name="encoder"))],
-        "stacked_without_return_sequences": [seq(keras.Input((5, 3)), L.LSTM(8), L.LSTM(4)),
-                                             seq(keras.Input((9, 2)), L.GRU(6), L.GRU(2)),
-                                             seq(keras.Input((4, 1)), L.SimpleRNN(12), L.SimpleRNN(3))],
-        "input_shape_includes_batch": [seq(keras.Input((32, 10, 3)), L.LSTM(4)),
-                                       seq(L.GRU(2, input_shape=(16, 7, 2))),
-                                       seq(keras.Input((64, 5, 1)), L.SimpleRNN(3, name="rnn"))],
-        "repeat_vector_on_sequence": [seq(keras.Input((10, 3)), L.LSTM(6, return_sequences=True), L.RepeatVector(10)),
-                                      seq(keras.Input((5, 2)), L.GRU(4, return_sequences=True), L.RepeatVector(3)),
-                                      seq(keras.Input((7, 1)), L.RepeatVector(2, name="repeat"))],
-        "convlstm_input_rank": [seq(keras.Input((10, 32, 32)), L.ConvLSTM2D(4, 3)),
-                                seq(keras.Input((6, 20)), L.ConvLSTM1D(2, 3)),
-                                seq(keras.Input((5, 8, 8, 8)), L.ConvLSTM3D(2, 3))],
-        "stateful_batch_size": [stateful(4, 4, 3, 5, 3), stateful(2, 8, 5, 7, 1, L.GRU),
-                                stateful(3, 16, 1, 4, 2, L.SimpleRNN)],
+        "no_timesteps_axis": [
+            seq(keras.Input((10,)), L.LSTM(4, name="lstm")),
+            seq(keras.Input((24,)), L.GRU(3, name="gru")),
+            seq(keras.Input((7,)), L.SimpleRNN(5, name="encoder")),
+        ],
+        "stacked_without_return_sequences": [
+            seq(keras.Input((5, 3)), L.LSTM(8), L.LSTM(4)),
+            seq(keras.Input((9, 2)), L.GRU(6), L.GRU(2)),
+            seq(keras.Input((4, 1)), L.SimpleRNN(12), L.SimpleRNN(3)),
+        ],
+        "input_shape_includes_batch": [
+            seq(keras.Input((32, 10, 3)), L.LSTM(4)),
+            seq(L.GRU(2, input_shape=(16, 7, 2))),
+            seq(keras.Input((64, 5, 1)), L.SimpleRNN(3, name="rnn")),
+        ],
+        "repeat_vector_on_sequence": [
+            seq(keras.Input((10, 3)), L.LSTM(6, return_sequences=True), L.RepeatVector(10)),
+            seq(keras.Input((5, 2)), L.GRU(4, return_sequences=True), L.RepeatVector(3)),
+            seq(keras.Input((7, 1)), L.RepeatVector(2, name="repeat")),
+        ],
+        "convlstm_input_rank": [
+            seq(keras.Input((10, 32, 32)), L.ConvLSTM2D(4, 3)),
+            seq(keras.Input((6, 20)), L.ConvLSTM1D(2, 3)),
+            seq(keras.Input((5, 8, 8, 8)), L.ConvLSTM3D(2, 3)),
+        ],
+        "stateful_batch_size": [
+            stateful(4, 4, 3, 5, 3),
+            stateful(2, 8, 5, 7, 1, L.GRU),
+            stateful(3, 16, 1, 4, 2, L.SimpleRNN),
+        ],
         "stateful_needs_batch_size": [no_batch(4, 5, 3), no_batch(2, 9, 1, L.GRU), no_batch(6, 3, 4, L.SimpleRNN)],
-        "initial_state_count": [states(keras.layers.LSTM, 4, 1, 4), states(keras.layers.LSTM, 6, 3, 6, batch=3),
-                                states(keras.layers.LSTM, 2, 1, 2, t=8, f=1)],
-        "initial_state_shape": [states(keras.layers.LSTM, 4, 2, 6), states(keras.layers.GRU, 3, 1, 5),
-                                states(keras.layers.SimpleRNN, 2, 1, 7, batch=4)],
-        "target_mismatch": [fit("binary_crossentropy", 10, 1, (8, 1)), fit("categorical_crossentropy", 6, 5, (8, 5)),
-                            fit("sparse_categorical_crossentropy", 4, 3, (8,))],
-        "reshape_size": [seq(keras.Input((30,)), L.Reshape((7, 4))), seq(keras.Input((10, 3)), L.Flatten(),
-                                                                          L.Reshape((4, 8))),
-                         seq(keras.Input((12,)), L.Reshape((5, 2)))],
+        "initial_state_count": [
+            states(keras.layers.LSTM, 4, 1, 4),
+            states(keras.layers.LSTM, 6, 3, 6, batch=3),
+            states(keras.layers.LSTM, 2, 1, 2, t=8, f=1),
+        ],
+        "initial_state_shape": [
+            states(keras.layers.LSTM, 4, 2, 6),
+            states(keras.layers.GRU, 3, 1, 5),
+            states(keras.layers.SimpleRNN, 2, 1, 7, batch=4),
+        ],
+        "target_mismatch": [
+            fit("binary_crossentropy", 10, 1, (8, 1)),
+            fit("categorical_crossentropy", 6, 5, (8, 5)),
+            fit("sparse_categorical_crossentropy", 4, 3, (8,)),
+        ],
+        "reshape_size": [
+            seq(keras.Input((30,)), L.Reshape((7, 4))),
+            seq(keras.Input((10, 3)), L.Flatten(), L.Reshape((4, 8))),
+            seq(keras.Input((12,)), L.Reshape((5, 2))),
+        ],
         "fit_input_shape": [data(5, 3, (8, 15)), data(4, 2, (6, 8), "predict"), data(6, 2, (5, 9))],
-        "bidirectional_go_backwards": [lambda: L.Bidirectional(L.LSTM(4, go_backwards=True)),
-                                       lambda: L.Bidirectional(L.GRU(3), backward_layer=L.GRU(3)),
-                                       lambda: L.Bidirectional(L.SimpleRNN(2, go_backwards=True, name="back"))],
-        "time_distributed_2d": [seq(keras.Input((8,)), L.TimeDistributed(L.Dense(1))),
-                                seq(keras.Input((5, 2)), L.LSTM(6), L.TimeDistributed(L.Dense(3))),
-                                seq(keras.Input((4, 1)), L.GRU(11), L.TimeDistributed(L.Dense(2), name="head"))],
+        "bidirectional_go_backwards": [
+            lambda: L.Bidirectional(L.LSTM(4, go_backwards=True)),
+            lambda: L.Bidirectional(L.GRU(3), backward_layer=L.GRU(3)),
+            lambda: L.Bidirectional(L.SimpleRNN(2, go_backwards=True, name="back")),
+        ],
+        "time_distributed_2d": [
+            seq(keras.Input((8,)), L.TimeDistributed(L.Dense(1))),
+            seq(keras.Input((5, 2)), L.LSTM(6), L.TimeDistributed(L.Dense(3))),
+            seq(keras.Input((4, 1)), L.GRU(11), L.TimeDistributed(L.Dense(2), name="head")),
+        ],
     }
 
 
@@ -116,10 +149,21 @@ def keras_messages():
 
 
 KINDS = [
-    "no_timesteps_axis", "stacked_without_return_sequences", "input_shape_includes_batch",
-    "repeat_vector_on_sequence", "convlstm_input_rank", "stateful_batch_size", "stateful_needs_batch_size",
-    "initial_state_count", "initial_state_shape", "target_mismatch", "reshape_size", "fit_input_shape",
-    "bidirectional_go_backwards", "time_distributed_2d"]
+    "no_timesteps_axis",
+    "stacked_without_return_sequences",
+    "input_shape_includes_batch",
+    "repeat_vector_on_sequence",
+    "convlstm_input_rank",
+    "stateful_batch_size",
+    "stateful_needs_batch_size",
+    "initial_state_count",
+    "initial_state_shape",
+    "target_mismatch",
+    "reshape_size",
+    "fit_input_shape",
+    "bidirectional_go_backwards",
+    "time_distributed_2d",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -179,8 +223,9 @@ def saved_models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("why_models")
     with session_runner.quiet_native_stderr():
         L = keras.layers
-        broadcast = keras.Sequential([keras.Input((10, 3)), L.LSTM(6, return_sequences=True), L.Dense(1)],
-                                     name="seq_head")
+        broadcast = keras.Sequential(
+            [keras.Input((10, 3)), L.LSTM(6, return_sequences=True), L.Dense(1)], name="seq_head"
+        )
         broadcast.save(folder / "seq.keras")
         fine = keras.Sequential([keras.Input((10, 3)), L.LSTM(6), L.Dense(1)], name="fine")
         fine.save(folder / "fine.keras")
@@ -192,8 +237,7 @@ def saved_models(tmp_path_factory):
 
 
 def test_the_silent_broadcast_of_a_saved_model(saved_models, invoke):
-    result = invoke(["why", "--model", str(saved_models / "seq.keras"), "--y", str(saved_models / "y.npy"),
-                     "--json"])
+    result = invoke(["why", "--model", str(saved_models / "seq.keras"), "--y", str(saved_models / "y.npy"), "--json"])
     document = json.loads(result.stdout)
     assert result.exit_code == 0, document["errors"]
     data = document["data"]
@@ -229,10 +273,12 @@ def _provoked_with_their_cause(keras, np):
             model = keras.Sequential([keras.Input(batch_shape=(built, 5, 3)), cls(6, stateful=True), L.Dense(1)])
             model.compile("adam", "mse")
             if how == "fit":
-                model.fit(np.zeros((samples, 5, 3)), np.zeros((samples, 1)), batch_size=batch_size, verbose=0,
-                          shuffle=False)
+                model.fit(
+                    np.zeros((samples, 5, 3)), np.zeros((samples, 1)), batch_size=batch_size, verbose=0, shuffle=False
+                )
             else:
                 model.predict(np.zeros((samples, 5, 3)), batch_size=batch_size, verbose=0)
+
         return call
 
     def fit_y(y_shape, head=2):
@@ -240,6 +286,7 @@ def _provoked_with_their_cause(keras, np):
             model = keras.Sequential([keras.Input((7, 3)), L.LSTM(4), L.Dense(head)])
             model.compile("adam", "mse")
             model.fit(np.zeros((8, 7, 3)), np.zeros(y_shape), verbose=0)
+
         return call
 
     def concat():
@@ -247,21 +294,39 @@ def _provoked_with_their_cause(keras, np):
         L.Concatenate()([L.LSTM(4, return_sequences=True)(x), L.LSTM(3)(x)])
 
     return [
-        ("stateful LSTM, fit, a last batch of 2", stateful(L.LSTM, 4, 10, "fit", 4),
-         "incompatible_shapes", "last_batch_smaller"),
-        ("stateful LSTM, predict, a last batch of 2", stateful(L.LSTM, 4, 10, "predict", 4),
-         "incompatible_shapes", "last_batch_smaller"),
-        ("stateful GRU built for 16, fit's default batch 32", stateful(L.GRU, 16, 40, "fit", None),
-         "incompatible_shapes", "batch_size_differs"),
+        (
+            "stateful LSTM, fit, a last batch of 2",
+            stateful(L.LSTM, 4, 10, "fit", 4),
+            "incompatible_shapes",
+            "last_batch_smaller",
+        ),
+        (
+            "stateful LSTM, predict, a last batch of 2",
+            stateful(L.LSTM, 4, 10, "predict", 4),
+            "incompatible_shapes",
+            "last_batch_smaller",
+        ),
+        (
+            "stateful GRU built for 16, fit's default batch 32",
+            stateful(L.GRU, 16, 40, "fit", None),
+            "incompatible_shapes",
+            "batch_size_differs",
+        ),
         ("y with timesteps, a vector output", fit_y((8, 7, 2)), "incompatible_shapes", "target_has_timesteps"),
         ("y of 5 columns, a head of 3", fit_y((8, 5), head=3), "incompatible_shapes", "head_units_vs_target_width"),
         ("Concatenate of a sequence and a vector", concat, "concatenate_shapes", "concat_sequence_with_vector"),
-        ("stacked LSTM without return_sequences",
-         lambda: keras.Sequential([keras.Input((5, 3)), L.LSTM(8), L.LSTM(4)]),
-         "stacked_without_return_sequences", "stacked_without_return_sequences"),
-        ("ConvLSTM2D fed 10 frames of 64 x 2 without channels",
-         lambda: keras.Sequential([keras.Input((10, 64, 2)), L.ConvLSTM2D(4, 3)]),
-         "convlstm_input_rank", "convlstm_missing_time"),
+        (
+            "stacked LSTM without return_sequences",
+            lambda: keras.Sequential([keras.Input((5, 3)), L.LSTM(8), L.LSTM(4)]),
+            "stacked_without_return_sequences",
+            "stacked_without_return_sequences",
+        ),
+        (
+            "ConvLSTM2D fed 10 frames of 64 x 2 without channels",
+            lambda: keras.Sequential([keras.Input((10, 64, 2)), L.ConvLSTM2D(4, 3)]),
+            "convlstm_input_rank",
+            "convlstm_missing_time",
+        ),
     ]
 
 

@@ -69,8 +69,10 @@ def test_cli_json_for_the_issue_example(invoke_json):
     assert first == {"sample": 0, "x_steps": [0, 2], "y_step": 4, "x": [[0, 10], [1, 11], [2, 12]], "y": [4, 14]}
     assert [w["sample"] for w in data["windows"]] == [0, 1, 2, 3, 4, 5]
     assert len(data["checks"]) == 3 and all(c["holds"] and c["max_abs_diff"] == 0.0 for c in data["checks"])
-    assert data["keras_call"] == ("keras.utils.timeseries_dataset_from_array(series[:-2], targets=series[4:], "
-                                  "sequence_length=3, sequence_stride=1, shuffle=False, batch_size=128)")
+    assert data["keras_call"] == (
+        "keras.utils.timeseries_dataset_from_array(series[:-2], targets=series[4:], "
+        "sequence_length=3, sequence_stride=1, shuffle=False, batch_size=128)"
+    )
     note = data["create_dataset"]
     assert (note["loop_windows"], note["correct_windows"], note["dropped"]) == (6, 7, 1)
 
@@ -86,8 +88,9 @@ def test_table_names_windows_by_index_expression(invoke):
 def test_stride_formula_and_static(invoke_json):
     _, real = invoke_json(["window", "--length", "20", "--look-back", "4", "--stride", "3"])
     _, static = invoke_json(["window", "--length", "20", "--look-back", "4", "--stride", "3", "--static"])
-    assert real["data"]["formula"] == ("samples = floor((length - look_back - horizon) / stride) + 1 = "
-                                       "floor((20 - 4 - 1) / 3) + 1 = 6")
+    assert real["data"]["formula"] == (
+        "samples = floor((length - look_back - horizon) / stride) + 1 = floor((20 - 4 - 1) / 3) + 1 = 6"
+    )
     assert [w["x_steps"] for w in real["data"]["windows"]][:2] == [[0, 3], [3, 6]]
     assert static["data"]["static"] is True and static["data"]["checks"] == []
     for key in ("x_shape", "y_shape", "windows", "create_dataset"):
@@ -104,16 +107,19 @@ def test_human_golden(invoke):
     assert result.stdout == golden.read_text()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--length", "3", "--look-back", "3"], "--length"),
-    (["--look-back", "0"], "--look-back"),
-    (["--horizon", "0"], "--horizon"),
-    (["--stride", "0"], "--stride"),
-    (["--length", "5", "--look-back", "2", "--stride", "4"], "--stride"),
-    (["--length", "1000000", "--look-back", "100000"], "--max-memory"),
-    (["--length", "1000001"], "--length"),
-    (["--lenght", "5"], "--lenght"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--length", "3", "--look-back", "3"], "--length"),
+        (["--look-back", "0"], "--look-back"),
+        (["--horizon", "0"], "--horizon"),
+        (["--stride", "0"], "--stride"),
+        (["--length", "5", "--look-back", "2", "--stride", "4"], "--stride"),
+        (["--length", "1000000", "--look-back", "100000"], "--max-memory"),
+        (["--length", "1000001"], "--length"),
+        (["--lenght", "5"], "--lenght"),
+    ],
+)
 def test_bad_input_exit_2_one_line(invoke, args, needle):
     result = invoke(["window", *args])
     assert result.exit_code == 2 and result.stdout == ""

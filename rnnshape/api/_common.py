@@ -70,8 +70,9 @@ def tensorflow_backend() -> dict[str, str]:
     return {"backend": "tensorflow", "version": found["tensorflow"], "keras": found["keras"]}
 
 
-def on_backend(backend: str, items: list[tuple[LayerSpec, int]], limits: Any, what: str, function: str,
-               *args: Any, **kwargs: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
+def on_backend(
+    backend: str, items: list[tuple[LayerSpec, int]], limits: Any, what: str, function: str, *args: Any, **kwargs: Any
+) -> tuple[Any, dict[str, str], dict[str, str]]:
     """rnnshape.runner.<module>.<function>(*args, **kwargs) (backend.CALLS) on Keras' ``backend`` (jax, torch) in a child
     process, after the time guard for eager passes (a child runs the layers eagerly): (its result,
     data.backend, data.run)."""

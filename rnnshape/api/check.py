@@ -11,8 +11,14 @@ from rnnshape.rules.limits import Limits, check_seconds, check_size, check_time,
 from rnnshape.versions import versions
 
 
-def check(file: str, *, junit: str | None = None, static: bool = False, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS) -> CheckResult:
+def check(
+    file: str,
+    *,
+    junit: str | None = None,
+    static: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+) -> CheckResult:
     """Every case of the contract ``file``: its layer built and run, its expected shapes compared.
     A failed case is in ``result.errors`` (``result.ok`` False); ``junit`` also writes a JUnit
     XML report there (folders are created)."""
@@ -29,8 +35,14 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
         check_time(check_seconds([case.spec for case in cases]), f"{file}: the {len(cases):,} cases", limits)
     if junit:
         files.check_writable(junit)
-        inputs = {"FILE": file, **{f"the input of {case.label}": case.spec.input for case in cases
-                                   if case.spec.input.lower().endswith(files.FILE_SUFFIXES)}}
+        inputs = {
+            "FILE": file,
+            **{
+                f"the input of {case.label}": case.spec.input
+                for case in cases
+                if case.spec.input.lower().endswith(files.FILE_SUFFIXES)
+            },
+        }
         files.refuse_same_files(inputs, {"--junit": junit})
     specs = [case.spec for case in cases]
     from rnnshape.measure.inspect import layer_data
@@ -48,8 +60,12 @@ def check(file: str, *, junit: str | None = None, static: bool = False, max_memo
     verdicts = [contract.judge(case, row) for case, row in zip(cases, rows)]
     found = versions()
     if junit:
-        properties = {"rnnshape": found["rnnshape"], "keras": found["keras"], "tensorflow": found["tensorflow"],
-                      "static": str(static).lower()}
+        properties = {
+            "rnnshape": found["rnnshape"],
+            "keras": found["keras"],
+            "tensorflow": found["tensorflow"],
+            "static": str(static).lower(),
+        }
         files.write_junit(junit, contract.junit_tree(file, verdicts, properties))
     data = {
         "file": file,

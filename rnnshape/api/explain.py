@@ -12,9 +12,17 @@ from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits
 
 
-def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,
-            max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS,
-            diagram: bool = False, ascii: bool = False) -> ModelResult:
+def explain(
+    obj: Any,
+    x: Any = None,
+    y: Any = None,
+    layer: str | None = None,
+    *,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    diagram: bool = False,
+    ascii: bool = False,
+) -> ModelResult:
     """Explain ``obj``, a keras.Model or a recurrent layer (not a file: see rnnshape.rules).
 
     ``x``: a numpy array (or a list, one per model input, or .npy/.csv file names) run through
@@ -31,9 +39,18 @@ def explain(obj: Any, x: Any = None, y: Any = None, layer: str | None = None, *,
         raise UsageError("Invalid value for y: give one targets array")
     keras_model, kind = model_runner.as_model(obj, xs)
     source = {"kind": f"live {kind}", "name": getattr(obj, "name", type(obj).__name__)}
-    return explain_model(keras_model, source, xs, x_names, ys[0] if ys else None, y_names[0] if ys else None, layer,
-                         limits, ViewOptions(diagram=diagram, ascii=ascii),
-                         loss=(model_runner.compiled_loss(keras_model), "compiled on the live model"))
+    return explain_model(
+        keras_model,
+        source,
+        xs,
+        x_names,
+        ys[0] if ys else None,
+        y_names[0] if ys else None,
+        layer,
+        limits,
+        ViewOptions(diagram=diagram, ascii=ascii),
+        loss=(model_runner.compiled_loss(keras_model), "compiled on the live model"),
+    )
 
 
 def _arrays(value: Any, key: str) -> tuple[list[Any], list[str]]:
@@ -56,8 +73,9 @@ def _arrays(value: Any, key: str) -> tuple[list[Any], list[str]]:
 
         array = np.asarray(item)  # a view stays a view: the size guard comes before any copy
         if array.dtype.kind not in "biuf" or array.size == 0:
-            raise UsageError(f"Invalid value for {key}: a non-empty numeric array is needed, got {array.dtype} "
-                             f"{array.shape}")
+            raise UsageError(
+                f"Invalid value for {key}: a non-empty numeric array is needed, got {array.dtype} {array.shape}"
+            )
         name = key if len(items) == 1 else f"{key}[{position}]"
         check_values(array, key, name)  # the rule of --x files: no NaN, nothing beyond float32
         arrays.append(array)

@@ -17,13 +17,33 @@ from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.options import EXPLORE_FLAGS, applies
 
 # The options the screen has a control for, in the order the controls are laid out.
-CONTROLLED = ("layer", "units", "timesteps", "features", "batch", "return_sequences", "return_state", "stateful",
-              "go_backwards", "bidirectional", "merge_mode", "reset_after", "lengths", "kernel_init",
-              "recurrent_init", "bias_init", "input")
+CONTROLLED = (
+    "layer",
+    "units",
+    "timesteps",
+    "features",
+    "batch",
+    "return_sequences",
+    "return_state",
+    "stateful",
+    "go_backwards",
+    "bidirectional",
+    "merge_mode",
+    "reset_after",
+    "lengths",
+    "kernel_init",
+    "recurrent_init",
+    "bias_init",
+    "input",
+)
 FLAGS = tuple(EXPLORE_FLAGS)  # the flags with a checkbox (rules/options.py)
 # Values the command line leaves out, as its options' defaults (cli/options.py).
-COMMAND_DEFAULTS: dict[str, Any] = {"input": "random", "seed": 0, "max_memory": DEFAULT_MAX_MEMORY_MB,
-                                    "max_seconds": DEFAULT_MAX_SECONDS}
+COMMAND_DEFAULTS: dict[str, Any] = {
+    "input": "random",
+    "seed": 0,
+    "max_memory": DEFAULT_MAX_MEMORY_MB,
+    "max_seconds": DEFAULT_MAX_SECONDS,
+}
 # Options that are not inspect's own options but how the screen draws (--ascii).
 VIEW_KEYS = ("ascii",)
 INT_KEYS = ("units", "timesteps", "features", "batch")  # typed as text: digits become integers
@@ -145,4 +165,3 @@ def explore(**options: Any) -> Explorer:
     explorer = Explorer(options)
     explorer.result(static=True)
     return explorer
-

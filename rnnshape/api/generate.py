@@ -15,18 +15,44 @@ from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.versions import versions
 
 
-def generate(layer: str = "lstm", units: int | None = None, timesteps: int | None = None,
-             features: int | None = None, batch: int | None = None, *, steps: int = rules.DEFAULT_STEPS,
-             head: bool = False, return_sequences: bool = True, return_state: bool = False,
-             stateful: bool = True, go_backwards: bool = False, bidirectional: bool = False,
-             merge_mode: str | None = None, reset_after: bool | None = None, activation: str | None = None,
-             recurrent_activation: str | None = None, use_bias: bool | None = None,
-             unit_forget_bias: bool | None = None, dropout: float | None = None,
-             recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
-             initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
-             recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
-             max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS, values: bool = False,
-             diagram: bool = False, ascii: bool = False, backend: str | None = None) -> GenerateResult:
+def generate(
+    layer: str = "lstm",
+    units: int | None = None,
+    timesteps: int | None = None,
+    features: int | None = None,
+    batch: int | None = None,
+    *,
+    steps: int = rules.DEFAULT_STEPS,
+    head: bool = False,
+    return_sequences: bool = True,
+    return_state: bool = False,
+    stateful: bool = True,
+    go_backwards: bool = False,
+    bidirectional: bool = False,
+    merge_mode: str | None = None,
+    reset_after: bool | None = None,
+    activation: str | None = None,
+    recurrent_activation: str | None = None,
+    use_bias: bool | None = None,
+    unit_forget_bias: bool | None = None,
+    dropout: float | None = None,
+    recurrent_dropout: float | None = None,
+    training: bool | None = None,
+    unroll: bool | None = None,
+    initial_state: Any = None,
+    seed: int = 0,
+    lengths: Any = None,
+    kernel_init: Any = None,
+    recurrent_init: Any = None,
+    bias_init: Any = None,
+    input: Any = "random",
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    values: bool = False,
+    diagram: bool = False,
+    ascii: bool = False,
+    backend: str | None = None,
+) -> GenerateResult:
     """Generation by a stateful loop (``rnnshape generate``), measured.
 
     The layer ``keras.layers.<LAYER>(units, stateful=True, return_sequences=True)`` on
@@ -81,8 +107,10 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     backend = canonical_backend(backend)
     steps = rules.check_steps(steps)
     if not return_sequences:
-        raise UsageError("Invalid value for --no-return-sequences: the loop feeds back the last step of the "
-                         "output sequence, so the layer returns sequences")
+        raise UsageError(
+            "Invalid value for --no-return-sequences: the loop feeds back the last step of the "
+            "output sequence, so the layer returns sequences"
+        )
     rules.check_layer(layer)
     fixed = {"stateful": True, "return_sequences": True, "units": units if units is not None else 4}
     spec = make_layer_spec(**spec_options(arguments, **fixed))
@@ -92,15 +120,22 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     spec = rules.generating_spec(spec)
     limits = Limits(max_memory, max_seconds, sizes="--steps/--timesteps/--units/--batch", static=False)
     what = f"generating {steps} steps with {spec.keras_call()} after {rules.known_shape(spec)}"
-    memory_guard(spec.estimated_bytes() + rules.value_bytes(spec, steps), limits, what,
-                 " (weights, activations, generated steps)", "--steps/--units/--timesteps/--batch")
+    memory_guard(
+        spec.estimated_bytes() + rules.value_bytes(spec, steps),
+        limits,
+        what,
+        " (weights, activations, generated steps)",
+        "--steps/--units/--timesteps/--batch",
+    )
     seconds = rules.estimated_seconds(spec, steps, rules.value_count(spec, steps) if values else 0)
     check_time(seconds, what, limits)
     rules.check_units(spec, units_given=units is not None, head=head)  # after the guard: huge sizes name it
     from rnnshape.measure import generate as measured
 
-    run_data = {"mode": "eager", "reason": "the loop calls the model once per generated step, eagerly, as a "
-                                           "user's loop does"}
+    run_data = {
+        "mode": "eager",
+        "reason": "the loop calls the model once per generated step, eagerly, as a user's loop does",
+    }
     if backend in (None, "tensorflow"):
         from rnnshape.rules import progress
         from rnnshape.runner.generate import run_generate
@@ -114,5 +149,6 @@ def generate(layer: str = "lstm", units: int | None = None, timesteps: int | Non
     data["run"] = run_data
     if ran is not None:
         data["backend"] = ran
-    return GenerateResult(data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec,
-                          rows=measured.step_rows(run))
+    return GenerateResult(
+        data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec, rows=measured.step_rows(run)
+    )

@@ -12,21 +12,53 @@ from rnnshape.rules.limits import Limits, check_size, run_passes
 from rnnshape.rules.words import shape_text
 
 
-def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
-            batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
-            stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
-            merge_mode: str | None = None, reset_after: bool | None = None,
-            activation: str | None = None, recurrent_activation: str | None = None, use_bias: bool | None = None,
-            unit_forget_bias: bool | None = None, dropout: float | None = None,
-            recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
-            initial_state: Any = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
-            recurrent_init: Any = None, bias_init: Any = None, input: Any = "random",
-            filters: int | None = None, kernel_size: Any = None, strides: Any = None, padding: str | None = None,
-            depth: int | None = None, rows: int | None = None, cols: int | None = None, channels: int | None = None,
-            cells: Any = None, values: bool = False,
-            static: bool = False, expect: Any = (), max_memory: int = DEFAULT_MAX_MEMORY_MB,
-            max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False,
-            backend: str | None = None) -> InspectResult:
+def inspect(
+    layer: str = "lstm",
+    units: int | None = None,
+    timesteps: int | None = None,
+    features: int | None = None,
+    batch: int | None = None,
+    *,
+    return_sequences: bool = False,
+    return_state: bool = False,
+    stateful: bool = False,
+    go_backwards: bool = False,
+    bidirectional: bool = False,
+    merge_mode: str | None = None,
+    reset_after: bool | None = None,
+    activation: str | None = None,
+    recurrent_activation: str | None = None,
+    use_bias: bool | None = None,
+    unit_forget_bias: bool | None = None,
+    dropout: float | None = None,
+    recurrent_dropout: float | None = None,
+    training: bool | None = None,
+    unroll: bool | None = None,
+    initial_state: Any = None,
+    seed: int = 0,
+    lengths: Any = None,
+    kernel_init: Any = None,
+    recurrent_init: Any = None,
+    bias_init: Any = None,
+    input: Any = "random",
+    filters: int | None = None,
+    kernel_size: Any = None,
+    strides: Any = None,
+    padding: str | None = None,
+    depth: int | None = None,
+    rows: int | None = None,
+    cols: int | None = None,
+    channels: int | None = None,
+    cells: Any = None,
+    values: bool = False,
+    static: bool = False,
+    expect: Any = (),
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    diagram: bool = False,
+    ascii: bool = False,
+    backend: str | None = None,
+) -> InspectResult:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
 
     The options are those of ``rnnshape inspect`` with underscores. ``expect`` holds shapes to
@@ -49,8 +81,10 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
     if diagram and spec.cells is not None:
-        raise UsageError("Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
-                         "(a list of cells) is not drawn: drop --diagram")
+        raise UsageError(
+            "Invalid value for --diagram: the unrolled picture draws one cell per step; --layer rnn "
+            "(a list of cells) is not drawn: drop --diagram"
+        )
     limits = Limits(max_memory, max_seconds)
     from rnnshape.measure.inspect import expectations_data, layer_data
 
@@ -68,8 +102,14 @@ def inspect(layer: str = "lstm", units: int | None = None, timesteps: int | None
             data = layer_data(spec, result, values=values)
             data["run"] = run
         else:
-            runs, ran, run = on_backend(backend, [(spec, run_passes(spec))], limits,
-                                        f"{spec.keras_call()} on input {spec.input_shape}", "layer.run_many", [spec])
+            runs, ran, run = on_backend(
+                backend,
+                [(spec, run_passes(spec))],
+                limits,
+                f"{spec.keras_call()} on input {spec.input_shape}",
+                "layer.run_many",
+                [spec],
+            )
             data = layer_data(spec, runs[0], values=values)
             data["run"] = run
         if backend is not None:

@@ -19,10 +19,19 @@ INSPECTABLE = ("lstm", "gru", "simplernn", "convlstm")
 SPATIAL_NAMES = {1: ("rows",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}  # a ConvLSTM's input axes
 
 
-def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
-          max_file_size: int = DEFAULT_MAX_FILE_BYTES, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False,
-          save: str | None = None) -> ModelResult:
+def model(
+    path: str,
+    *,
+    x: Any = None,
+    y: Any = None,
+    layer: str | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_BYTES,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    diagram: bool = False,
+    ascii: bool = False,
+    save: str | None = None,
+) -> ModelResult:
     """Explain the model saved in ``path`` (.keras, or legacy .h5), loaded by Keras in safe mode.
 
     ``x``: a .npy/.csv file (or a list of them, one per model input) run through the model, each
@@ -38,8 +47,14 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     if isinstance(max_file_size, bool) or not isinstance(max_file_size, int) or max_file_size < 1:
         raise UsageError(f"Invalid value for --max-file-size: {max_file_size!r} is not a positive number of bytes")
     limits = Limits(max_memory, max_seconds, sizes="data", static=False)
-    legacy.check_save_path(save, {"FILE": path, "--y": (_paths(y) or [None])[0],
-                                  **{"--x" if i == 0 else f"--x ({i + 1})": p for i, p in enumerate(_paths(x))}})
+    legacy.check_save_path(
+        save,
+        {
+            "FILE": path,
+            "--y": (_paths(y) or [None])[0],
+            **{"--x" if i == 0 else f"--x ({i + 1})": p for i, p in enumerate(_paths(x))},
+        },
+    )
     saved = read_model_config(path, max_file_size)
     xs = [files.load_data_array(p, "--x") for p in _paths(x)]
     ys = [files.load_data_array(p, "--y") for p in _paths(y)]
@@ -53,9 +68,18 @@ def model(path: str, *, x: Any = None, y: Any = None, layer: str | None = None,
     loss = (recorded_loss(saved.config), "recorded in the file's compile config")
     if rebuilt is not None and rebuilt.get("loss") is not None:
         loss = (rebuilt["loss"], f"recorded in the file's training_config ({rebuilt['saved_by']})")
-    result = explain_model(keras_model, source, [d.array for d in xs], [os.path.basename(d.path) for d in xs],
-                           ys[0].array if ys else None, os.path.basename(ys[0].path) if ys else None, layer, limits,
-                           ViewOptions(diagram=diagram, ascii=ascii), loss=loss)
+    result = explain_model(
+        keras_model,
+        source,
+        [d.array for d in xs],
+        [os.path.basename(d.path) for d in xs],
+        ys[0].array if ys else None,
+        os.path.basename(ys[0].path) if ys else None,
+        layer,
+        limits,
+        ViewOptions(diagram=diagram, ascii=ascii),
+        loss=loss,
+    )
     if rebuilt is not None and not rebuilt.get("tf_keras", {}).get("holds", True):
         result.errors.append(ExpectationFailed(f"{path}: {rebuilt['tf_keras']['text']}"))
     if save is not None:
@@ -119,17 +143,24 @@ def _check_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) -
     comes next, before any array is cast)."""
     inputs = model_data["model"]["inputs"]
     if len(xs) != len(inputs):
-        raise UsageError(f"Invalid value for --x: the model takes {len(inputs)} input(s) "
-                         f"({', '.join(i['name'] for i in inputs)}), {len(xs)} array(s) given; repeat --x FILE once "
-                         "per input, in that order")
+        raise UsageError(
+            f"Invalid value for --x: the model takes {len(inputs)} input(s) "
+            f"({', '.join(i['name'] for i in inputs)}), {len(xs)} array(s) given; repeat --x FILE once "
+            "per input, in that order"
+        )
     batches = set()
     for array, name, spec in zip(xs, names, inputs):
         shape = spec["shape"]
         wanted = "(" + ", ".join("batch" if d is None and i == 0 else str(d) for i, d in enumerate(shape)) + ")"
-        if array.ndim != len(shape) or any(d is not None and d != a for d, a in zip(shape[1:], array.shape[1:])) \
-                or (shape[0] is not None and shape[0] != array.shape[0]):
-            raise UsageError(f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
-                             f"{spec['name']!r} takes {wanted}{_reshape_hint(array.shape, shape)}")
+        if (
+            array.ndim != len(shape)
+            or any(d is not None and d != a for d, a in zip(shape[1:], array.shape[1:]))
+            or (shape[0] is not None and shape[0] != array.shape[0])
+        ):
+            raise UsageError(
+                f"Invalid value for --x: {name} has shape {tuple(array.shape)}, the model input "
+                f"{spec['name']!r} takes {wanted}{_reshape_hint(array.shape, shape)}"
+            )
         batches.add(array.shape[0])
     if len(batches) > 1:
         raise UsageError(f"Invalid value for --x: the arrays hold different numbers of samples ({sorted(batches)})")
@@ -143,8 +174,10 @@ def _cast_inputs(model_data: dict[str, Any], xs: list[Any], names: list[str]) ->
     for array, name, spec in zip(xs, names, model_data["model"]["inputs"]):
         dtype = np.dtype(spec["dtype"])
         if dtype.kind in "iu" and array.dtype.kind == "f" and not np.all(array == np.round(array)):
-            raise UsageError(f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
-                             f"integers ({spec['dtype']}, e.g. token ids)")
+            raise UsageError(
+                f"Invalid value for --x: {name} holds fractions, the model input {spec['name']!r} takes "
+                f"integers ({spec['dtype']}, e.g. token ids)"
+            )
         cast.append(array.astype(dtype))
     return cast
 
@@ -160,15 +193,28 @@ def _reshape_hint(given: tuple[int, ...], wanted: list[Any]) -> str:
     if features is None and steps is not None and width % steps == 0:
         features = width // steps
     if steps is None or features is None or steps * features != width:
-        return (f"; each sample holds {width} numbers, which do not fill [timesteps, features] = "
-                f"[{'?' if wanted[1] is None else wanted[1]}, {'?' if wanted[2] is None else wanted[2]}]")
-    return (f"; 2-D data is [samples, {width}]: x.reshape({n}, {steps}, {features}) gives [samples, timesteps, "
-            f"features] for this model")
+        return (
+            f"; each sample holds {width} numbers, which do not fill [timesteps, features] = "
+            f"[{'?' if wanted[1] is None else wanted[1]}, {'?' if wanted[2] is None else wanted[2]}]"
+        )
+    return (
+        f"; 2-D data is [samples, {width}]: x.reshape({n}, {steps}, {features}) gives [samples, timesteps, "
+        f"features] for this model"
+    )
 
 
-def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_names: list[str], y: Any,
-                  y_name: str | None, layer: str | None, limits: Limits, view: ViewOptions,
-                  loss: tuple[Any, str] = (None, "")) -> ModelResult:
+def explain_model(
+    keras_model: Any,
+    source: dict[str, Any],
+    xs: list[Any],
+    x_names: list[str],
+    y: Any,
+    y_name: str | None,
+    layer: str | None,
+    limits: Limits,
+    view: ViewOptions,
+    loss: tuple[Any, str] = (None, ""),
+) -> ModelResult:
     """The shared work of rnnshape.model and rnnshape.explain on a loaded keras.Model; ``loss``:
     (the recorded loss or None, where it was recorded), the loss y is judged with."""
     from rnnshape.measure.model import model_data, run_data
@@ -179,8 +225,9 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
     rows = data["layers"]
     target = _find_row(rows, layer) if layer is not None else None
     if y is not None and not xs:
-        raise UsageError("Invalid value for --y: the targets are compared with the model's predictions on --x: "
-                         "give --x FILE too")
+        raise UsageError(
+            "Invalid value for --y: the targets are compared with the model's predictions on --x: give --x FILE too"
+        )
     run = None
     if xs:
         _check_inputs(data, xs, x_names)
@@ -190,11 +237,16 @@ def explain_model(keras_model: Any, source: dict[str, Any], xs: list[Any], x_nam
         xs = _cast_inputs(data, xs, x_names)
         paths = [row["path"] for row in rows if row["recurrent"]]
         run = model_runner.run_model(keras_model, xs, paths)
-        data["run"] = {"mode": "eager", "reason": "the model is called eagerly so that each recurrent layer's input "
-                                                  "is recorded as Keras passes it"}
+        data["run"] = {
+            "mode": "eager",
+            "reason": "the model is called eagerly so that each recurrent layer's input is recorded as Keras passes it",
+        }
         captured, checks = run_data(rows, run, xs)
-        data["data"] = {"x": [{"file": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in zip(x_names, xs)],
-                        "prediction_shapes": [list(p.shape) for p in run.predictions], "captured": captured}
+        data["data"] = {
+            "x": [{"file": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in zip(x_names, xs)],
+            "prediction_shapes": [list(p.shape) for p in run.predictions],
+            "captured": captured,
+        }
         data["checks"] = [c.to_dict() for c in checks]
         if y is not None:
             from rnnshape.measure.targets import judge, loss_choice, target_diagnosis
@@ -224,25 +276,37 @@ def _find_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
     row = matches[0]
     rec = row["recurrent"]
     if not rec or rec["kind"] not in INSPECTABLE:
-        raise UsageError(f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU, "
-                         f"SimpleRNN and ConvLSTM1D/2D/3D layers and their Bidirectional wrappers (this model's recurrent "
-                         f"layers: {recurrent})")
+        raise UsageError(
+            f"Invalid value for --layer: {name!r} is a {row['class']}; the inspect view covers LSTM, GRU, "
+            f"SimpleRNN and ConvLSTM1D/2D/3D layers and their Bidirectional wrappers (this model's recurrent "
+            f"layers: {recurrent})"
+        )
     config = row["config"]  # the layer's whole config (rec["config"] keeps only its flags)
     if rec["kind"] == "convlstm":
         dilation = config.get("dilation_rate", 1)
-        odd = [f"dilation_rate={dilation}"] if any(
-            d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])) else []
+        odd = (
+            [f"dilation_rate={dilation}"]
+            if any(d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation]))
+            else []
+        )
         if config.get("data_format") not in (None, "channels_last"):
             odd.append(f"data_format={config['data_format']!r}")
         if odd:
-            raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(odd)}; the inspect view builds "
-                             "ConvLSTM layers with dilation_rate=1 and channels_last (the model view above still "
-                             "describes it)")
-    unsupported = [f"{key}={config[key]}" for key in ("activation", "recurrent_activation")
-                   if config.get(key) is not None and config[key] not in ACTIVATIONS]
+            raise UsageError(
+                f"Invalid value for --layer: {name!r} has {', '.join(odd)}; the inspect view builds "
+                "ConvLSTM layers with dilation_rate=1 and channels_last (the model view above still "
+                "describes it)"
+            )
+    unsupported = [
+        f"{key}={config[key]}"
+        for key in ("activation", "recurrent_activation")
+        if config.get(key) is not None and config[key] not in ACTIVATIONS
+    ]
     if unsupported:
-        raise UsageError(f"Invalid value for --layer: {name!r} has {', '.join(unsupported)}; the inspect view "
-                         f"recomputes the activations {', '.join(ACTIVATIONS)} (the model view above still describes it)")
+        raise UsageError(
+            f"Invalid value for --layer: {name!r} has {', '.join(unsupported)}; the inspect view "
+            f"recomputes the activations {', '.join(ACTIVATIONS)} (the model view above still describes it)"
+        )
     return row
 
 
@@ -258,13 +322,21 @@ def _conv_spec(row: dict[str, Any], x: Any, sizes: dict[str, Any]) -> Any:
     dims = {key: int(value) for key, value in dims.items() if value is not None}
     if "batch" in sizes:
         dims["batch"] = int(sizes["batch"])
-    return make_spec(layer=kind, filters=int(config["filters"]), kernel_size=list(config["kernel_size"]),
-                     strides=list(config.get("strides") or [1] * rank), padding=config.get("padding", "valid"),
-                     return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
-                     stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
-                     bidirectional=rec["bidirectional"],
-                     merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
-                     **dims, **_cell_options("lstm", config))
+    return make_spec(
+        layer=kind,
+        filters=int(config["filters"]),
+        kernel_size=list(config["kernel_size"]),
+        strides=list(config.get("strides") or [1] * rank),
+        padding=config.get("padding", "valid"),
+        return_sequences=bool(config.get("return_sequences")),
+        return_state=bool(config.get("return_state")),
+        stateful=bool(config.get("stateful")),
+        go_backwards=bool(config.get("go_backwards")),
+        bidirectional=rec["bidirectional"],
+        merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
+        **dims,
+        **_cell_options("lstm", config),
+    )
 
 
 def _cell_options(kind: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -304,26 +376,38 @@ def _inspect_layer(keras_model: Any, row: dict[str, Any], run: Any) -> tuple[Any
             if np.array_equal(mask, np.arange(mask.shape[1])[None, :] < counts[:, None]) and counts.min() >= 1:
                 lengths = [int(n) for n in counts]
             else:
-                notes.append("the layer's mask in the model is not padding at the end of each sample: this view runs "
-                             "it without the mask")
+                notes.append(
+                    "the layer's mask in the model is not padding at the end of each sample: this view runs "
+                    "it without the mask"
+                )
         if capture.initial_state is not None:
-            notes.append("in the model this layer starts from the states given as initial_state; this view runs it "
-                         "alone, from zero states")
+            notes.append(
+                "in the model this layer starts from the states given as initial_state; this view runs it "
+                "alone, from zero states"
+            )
     elif rec["initial_state"]:
-        notes.append("in the model this layer starts from the states given as initial_state; this view runs it "
-                     "alone, from zero states")
+        notes.append(
+            "in the model this layer starts from the states given as initial_state; this view runs it "
+            "alone, from zero states"
+        )
     if shape[0] is not None and "batch" not in sizes:
         sizes["batch"] = int(shape[0])
     if rec["kind"] == "convlstm":
         spec = _conv_spec(row, x, sizes)
     else:
-        spec = make_spec(layer=rec["kind"], units=int(config["units"]),
-                         **{k: (int(v) if v is not None else None) for k, v in sizes.items()},
-                         return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
-                         stateful=bool(config.get("stateful")), go_backwards=bool(config.get("go_backwards")),
-                         bidirectional=rec["bidirectional"],
-                         merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
-                         lengths=lengths, **_cell_options(rec["kind"], config))
+        spec = make_spec(
+            layer=rec["kind"],
+            units=int(config["units"]),
+            **{k: (int(v) if v is not None else None) for k, v in sizes.items()},
+            return_sequences=bool(config.get("return_sequences")),
+            return_state=bool(config.get("return_state")),
+            stateful=bool(config.get("stateful")),
+            go_backwards=bool(config.get("go_backwards")),
+            bidirectional=rec["bidirectional"],
+            merge_mode=("none" if rec["merge_mode"] is None else rec["merge_mode"]) if rec["bidirectional"] else None,
+            lengths=lengths,
+            **_cell_options(rec["kind"], config),
+        )
     mask = None if lengths is None else np.arange(spec.timesteps)[None, :] < np.asarray(lengths)[:, None]
     if x is not None and mask is not None:
         x = np.where(mask[:, :, None], x, np.float32(0.0)).astype(np.float32)

@@ -13,9 +13,17 @@ from rnnshape.rules.stack import pattern_plans
 from rnnshape.versions import versions
 
 
-def patterns(units: int = 4, timesteps: int = 3, features: int = 2, batch: int = 1, *, seed: int = 0,
-             static: bool = False, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-             max_seconds: int = DEFAULT_MAX_SECONDS) -> PatternsResult:
+def patterns(
+    units: int = 4,
+    timesteps: int = 3,
+    features: int = 2,
+    batch: int = 1,
+    *,
+    seed: int = 0,
+    static: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+) -> PatternsResult:
     """many-to-one, many-to-many, one-to-many, encoder-decoder and stacked layers, planned with
     these sizes and (unless ``static``) built and run as keras.Models."""
     check_seed(seed)
@@ -41,13 +49,16 @@ def patterns(units: int = 4, timesteps: int = 3, features: int = 2, batch: int =
         checks = [stack_checks(plan, run, seed) for (_, plan), run in zip(plans, runs)]
     data = {
         "config": {"units": units, "timesteps": timesteps, "features": features, "batch": batch, "seed": seed},
-        "patterns": [pattern_data(pattern, plan, run, found)
-                     for (pattern, plan), run, found in zip(plans, runs, checks)],
+        "patterns": [
+            pattern_data(pattern, plan, run, found) for (pattern, plan), run, found in zip(plans, runs, checks)
+        ],
         "static": static,
         "versions": versions(),
     }
     if not static:
         data["run"] = mode_data
     failed = [p["name"] for p in data["patterns"] if any(not c["holds"] for c in p["checks"])]
-    errors: list[RnnshapeError] = [ExpectationFailed(f"a measured check failed for: {', '.join(failed)}")] if failed else []
+    errors: list[RnnshapeError] = (
+        [ExpectationFailed(f"a measured check failed for: {', '.join(failed)}")] if failed else []
+    )
     return PatternsResult(data, errors)

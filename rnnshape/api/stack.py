@@ -13,9 +13,19 @@ from rnnshape.rules.stack import incompatible_error, parse_tokens, plan_stack, r
 from rnnshape.versions import versions
 
 
-def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features: int = 2, batch: int = 1,
-          seed: int = 0, static: bool = False, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS, diagram: bool = False, ascii: bool = False) -> StackResult:
+def stack(
+    tokens: str | Iterable[str],
+    *,
+    timesteps: int | None = None,
+    features: int = 2,
+    batch: int = 1,
+    seed: int = 0,
+    static: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    diagram: bool = False,
+    ascii: bool = False,
+) -> StackResult:
     """A stack of tokens ("lstm:32:seq lstm:16 dense:1", or a list of them), each layer's shapes
     and parameters; an incompatible stack is diagnosed, its error in ``result.errors``."""
     texts = tuple(tokens.split()) if isinstance(tokens, str) else tuple(tokens)
@@ -32,8 +42,11 @@ def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features
         for each in (plan, repaired):
             if each is not None:
                 memory_guard(each.estimated_bytes(), limits, f"the stack {each.command()}")
-        check_time(sum(each.estimated_seconds() for each in (plan, repaired) if each is not None),
-                   f"the stack {plan.command()}", limits)
+        check_time(
+            sum(each.estimated_seconds() for each in (plan, repaired) if each is not None),
+            f"the stack {plan.command()}",
+            limits,
+        )
         from rnnshape.runner import session as session_runner
         from rnnshape.runner import stack as stack_runner
 
@@ -42,15 +55,23 @@ def stack(tokens: str | Iterable[str], *, timesteps: int | None = None, features
             run = stack_runner.run_stacks([(plan, repaired)], seed)[0]
         expected = plan.problem.token.index if plan.problem is not None else None
         if run.failed_index != expected:
-            raise BackendError(f"rnnshape's shape rules and Keras disagree on {plan.command()}: Keras "
-                               + (f"refused token {run.failed_index}: {run.keras_message}" if run.failed_index
-                                  else "built every token") + "; please report this")
+            raise BackendError(
+                f"rnnshape's shape rules and Keras disagree on {plan.command()}: Keras "
+                + (
+                    f"refused token {run.failed_index}: {run.keras_message}"
+                    if run.failed_index
+                    else "built every token"
+                )
+                + "; please report this"
+            )
         data = plan_data(plan, run, stack_checks(plan, run, seed))
     data["config"]["seed"] = seed
     data["notes"] = []
     if parsed[0].kind == "repeat" and timesteps is not None:
-        data["notes"].append(f"--timesteps {timesteps} does not apply: the first token {parsed[0].text} takes the "
-                             "input as [batch, features] and makes its own timesteps")
+        data["notes"].append(
+            f"--timesteps {timesteps} does not apply: the first token {parsed[0].text} takes the "
+            "input as [batch, features] and makes its own timesteps"
+        )
     data["versions"] = versions()
     if not static:
         data["run"] = mode_data

@@ -17,17 +17,41 @@ from rnnshape.versions import versions
 TRACE_PASSES = 2
 
 
-def trace(layer: str = "lstm", units: int | None = None, timesteps: int | None = None, features: int | None = None,
-          batch: int | None = None, *, return_sequences: bool = False, return_state: bool = False,
-          stateful: bool = False, go_backwards: bool = False, bidirectional: bool = False,
-          merge_mode: str | None = None, seed: int = 0, lengths: Any = None, kernel_init: Any = None,
-          recurrent_init: Any = None, bias_init: Any = None, input: Any = "random", reset_after: bool | None = None,
-          activation: str | None = None, recurrent_activation: str | None = None, use_bias: bool | None = None,
-          unit_forget_bias: bool | None = None, dropout: float | None = None,
-          recurrent_dropout: float | None = None, training: bool | None = None, unroll: bool | None = None,
-          initial_state: Any = None,
-          sample: int = 0, steps: str | None = None, max_memory: int = DEFAULT_MAX_MEMORY_MB,
-          max_seconds: int = DEFAULT_MAX_SECONDS, backend: str | None = None) -> TraceResult:
+def trace(
+    layer: str = "lstm",
+    units: int | None = None,
+    timesteps: int | None = None,
+    features: int | None = None,
+    batch: int | None = None,
+    *,
+    return_sequences: bool = False,
+    return_state: bool = False,
+    stateful: bool = False,
+    go_backwards: bool = False,
+    bidirectional: bool = False,
+    merge_mode: str | None = None,
+    seed: int = 0,
+    lengths: Any = None,
+    kernel_init: Any = None,
+    recurrent_init: Any = None,
+    bias_init: Any = None,
+    input: Any = "random",
+    reset_after: bool | None = None,
+    activation: str | None = None,
+    recurrent_activation: str | None = None,
+    use_bias: bool | None = None,
+    unit_forget_bias: bool | None = None,
+    dropout: float | None = None,
+    recurrent_dropout: float | None = None,
+    training: bool | None = None,
+    unroll: bool | None = None,
+    initial_state: Any = None,
+    sample: int = 0,
+    steps: str | None = None,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+    max_seconds: int = DEFAULT_MAX_SECONDS,
+    backend: str | None = None,
+) -> TraceResult:
     """The layer inspect builds (same options and seed), recomputed step by step in numpy from its
     own weights and checked against Keras. ``steps`` chooses the steps shown ("1-3,10", counted
     from 1); a disagreement above 1e-4 is a BackendError in ``result.errors`` (exit 3).
@@ -38,23 +62,34 @@ def trace(layer: str = "lstm", units: int | None = None, timesteps: int | None =
 
     backend = canonical_backend(backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
-        raise UsageError(f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
-                         f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
-                         "rnnshape inspect")
+        raise UsageError(
+            f"Invalid value for --layer: trace recomputes LSTM, GRU and SimpleRNN cells, not "
+            f"{KERAS_CLASS[canonical_layer(layer)]}; see its outputs, states and measured facts with "
+            "rnnshape inspect"
+        )
     spec = make_layer_spec(**spec_options(arguments))
     if spec.initial_state is not None:
-        raise UsageError("Invalid value for --initial-state: trace recomputes from zero states; see the first step "
-                         "from a given state measured by rnnshape inspect --initial-state")
+        raise UsageError(
+            "Invalid value for --initial-state: trace recomputes from zero states; see the first step "
+            "from a given state measured by rnnshape inspect --initial-state"
+        )
     if spec.training and (spec.dropout or spec.recurrent_dropout):
-        raise UsageError("Invalid value for --training: trace recomputes the cell without dropout masks; drop "
-                         "--training (dropout does nothing at inference)")
+        raise UsageError(
+            "Invalid value for --training: trace recomputes the cell without dropout masks; drop "
+            "--training (dropout does nothing at inference)"
+        )
     tracing.check_sample(sample, spec.batch)
     limits = Limits(max_memory, max_seconds, static=False)
     check_size(spec, limits, passes=TRACE_PASSES)
     extra_bytes, extra_seconds = tracing.recompute_cost(spec)  # the numpy recomputation of every step
     what = f"{spec.keras_call()} on input {spec.input_shape}"
-    memory_guard(spec.estimated_bytes() + extra_bytes, limits, what, " (weights, activations, outputs, the "
-                 "recomputed steps)", "--units/--timesteps/--batch")
+    memory_guard(
+        spec.estimated_bytes() + extra_bytes,
+        limits,
+        what,
+        " (weights, activations, outputs, the recomputed steps)",
+        "--units/--timesteps/--batch",
+    )
     check_time(spec.estimated_seconds(TRACE_PASSES) + extra_seconds, what, limits)
     chosen = tracing.parse_steps(steps, spec.timesteps) if steps is not None else None
     from rnnshape.measure import trace as measured
@@ -73,9 +108,11 @@ def trace(layer: str = "lstm", units: int | None = None, timesteps: int | None =
     if overflowed:
         from rnnshape.errors import BackendError
 
-        raise BackendError(f"Keras computed inf or nan in {', '.join(overflowed)} of {spec.keras_call()} (float32 "
-                           "overflow): there are no steps to recompute; use a bounded --activation or smaller weights "
-                           "(--kernel-init, --recurrent-init)")
+        raise BackendError(
+            f"Keras computed inf or nan in {', '.join(overflowed)} of {spec.keras_call()} (float32 "
+            "overflow): there are no steps to recompute; use a bounded --activation or smaller weights "
+            "(--kernel-init, --recurrent-init)"
+        )
     import numpy as np
 
     with np.errstate(over="ignore", invalid="ignore"):  # reading the other way may overflow: it only has to differ

@@ -17,8 +17,14 @@ from rnnshape.versions import versions
 RECURRENT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
 
 
-def why(text: str | None = None, *, file: str | None = None, model: str | None = None, y: str | None = None,
-        static: bool = False) -> WhyResult:
+def why(
+    text: str | None = None,
+    *,
+    file: str | None = None,
+    model: str | None = None,
+    y: str | None = None,
+    static: bool = False,
+) -> WhyResult:
     """Find the Keras shape error in ``text`` (a message or a whole log; or the ``file`` it is in),
     or the silent broadcast of a saved ``model`` trained against the array ``y`` (a .npy file).
     Text with no known Keras shape error raises NoShapeError (exit 1)."""
@@ -28,8 +34,10 @@ def why(text: str | None = None, *, file: str | None = None, model: str | None =
     if len(sources) > 1:
         raise UsageError(f"give one of TEXT, --file LOG or --model FILE.keras --y Y.npy, not {' and '.join(sources)}")
     if not sources:
-        raise UsageError("Missing TEXT: paste the error message, pipe a log (python train.py 2>&1 | rnnshape why), "
-                         "or give --file LOG or --model FILE.keras --y Y.npy")
+        raise UsageError(
+            "Missing TEXT: paste the error message, pipe a log (python train.py 2>&1 | rnnshape why), "
+            "or give --file LOG or --model FILE.keras --y Y.npy"
+        )
     from rnnshape import files
 
     if model is not None:
@@ -39,8 +47,13 @@ def why(text: str | None = None, *, file: str | None = None, model: str | None =
             text = files.read_log(file)
         diagnosis, source = recognise(str(text)), ("file" if file is not None else "text")
     fixes = [_built(fix, static) for fix in diagnosis.fixes]
-    data: dict[str, Any] = {**diagnosis.to_dict(), "source": source, "static": static, "fixes": fixes,
-                            "versions": versions()}
+    data: dict[str, Any] = {
+        **diagnosis.to_dict(),
+        "source": source,
+        "static": static,
+        "fixes": fixes,
+        "versions": versions(),
+    }
     errors: list[RnnshapeError] = []
     for number, fix in enumerate(fixes, start=1):
         if fix["built"]["exit_code"] not in (0, 2):  # 2: numbers beyond rnnshape's limits, said in the fix
@@ -50,8 +63,11 @@ def why(text: str | None = None, *, file: str | None = None, model: str | None =
                 if not any(isinstance(error, BackendError) for error in errors):
                     errors.append(BackendError(fix["built"].get("error", "TensorFlow/Keras failed")))
                 continue
-            errors.append(ExpectationFailed(f"fix {number} ({fix['command']}) did not build: "
-                                            f"{fix['built'].get('error', 'incompatible stack')}"))
+            errors.append(
+                ExpectationFailed(
+                    f"fix {number} ({fix['command']}) did not build: {fix['built'].get('error', 'incompatible stack')}"
+                )
+            )
     return WhyResult(data, errors)
 
 
@@ -77,26 +93,41 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
         saved = read_model_config(model)
         keras_model = load_checked_model(model, saved)
     except UsageError as exc:
-        text = exc.message if exc.message.startswith("Invalid value for --model") else (
-            f"Invalid value for --model: {exc.message}")
+        text = (
+            exc.message
+            if exc.message.startswith("Invalid value for --model")
+            else (f"Invalid value for --model: {exc.message}")
+        )
         raise UsageError(text) from exc
     loaded = model_runner.model_summary(keras_model)
     rows = layer_rows(model_runner.walk_model(keras_model))
     prediction = stand_in_prediction(loaded.output_shape, y_shape, loaded.input_shape, output_activation(rows))
-    verdict = judge(targets, prediction, loss_choice(recorded_loss(saved.config), "recorded in the file's compile "
-                                                     "config", rows), model_runner.loss_probe)
+    verdict = judge(
+        targets,
+        prediction,
+        loss_choice(recorded_loss(saved.config), "recorded in the file's compile config", rows),
+        model_runner.loss_probe,
+    )
     measured = verdict_text(verdict, "y")
     output_text = shape_text(tuple("None" if d is None else d for d in loaded.output_shape))
     if verdict["agree"]:
         from rnnshape.rules.why_diagnosis import NoShapeError
 
-        raise NoShapeError(f"no Keras shape error found: the model {loaded.name!r} returns {output_text} and y is "
-                           f"{shape_text(y_shape)}; {measured}")
-    recurrent = [(RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
-                 for layer in loaded.layers if layer["class"] in RECURRENT_CLASSES and layer["units"]]
+        raise NoShapeError(
+            f"no Keras shape error found: the model {loaded.name!r} returns {output_text} and y is "
+            f"{shape_text(y_shape)}; {measured}"
+        )
+    recurrent = [
+        (RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
+        for layer in loaded.layers
+        if layer["class"] in RECURRENT_CLASSES and layer["units"]
+    ]
     head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)
-    found = sequence_target(loaded.name, loaded.output_shape, y_shape, recurrent, head, loaded.input_shape) \
-        if verdict["verdict"] == "broadcast" else None
+    found = (
+        sequence_target(loaded.name, loaded.output_shape, y_shape, recurrent, head, loaded.input_shape)
+        if verdict["verdict"] == "broadcast"
+        else None
+    )
     if found is not None:
         return dataclasses.replace(found, evidence=measured)
     return target_diagnosis_for_why(loaded.name, output_text, verdict, measured)
@@ -107,9 +138,16 @@ def _built(fix: Fix, static: bool) -> dict[str, Any]:
     from rnnshape.api.stack import stack
 
     entry: dict[str, Any] = {
-        "cause": fix.cause, "title": fix.title, "code": fix.code, "tokens": fix.tokens.split(),
-        "command": fix.command() + (" --static" if static else ""), "timesteps": fix.timesteps,
-        "features": fix.features, "batch": fix.batch, "assumed": list(fix.assumed), "note": fix.note,
+        "cause": fix.cause,
+        "title": fix.title,
+        "code": fix.code,
+        "tokens": fix.tokens.split(),
+        "command": fix.command() + (" --static" if static else ""),
+        "timesteps": fix.timesteps,
+        "features": fix.features,
+        "batch": fix.batch,
+        "assumed": list(fix.assumed),
+        "note": fix.note,
     }
     if fix.layer:  # a ConvLSTM fix: the layer itself, built by `rnnshape inspect`
         entry["tokens"] = []
@@ -134,11 +172,14 @@ def _built(fix: Fix, static: bool) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "static": static or too_large is not None,
         "compatible": data["compatible"],
-        "input_shape": data["input"]["shape"], "input_axes": data["input"]["axes"],
+        "input_shape": data["input"]["shape"],
+        "input_axes": data["input"]["axes"],
         "output_shape": data["output"]["shape"] if data["compatible"] else None,
         "output_axes": data["output"]["axes"] if data["compatible"] else None,
-        "layers": [{"spec": layer["spec"], "output_shape": layer["output_shape"], "output_axes": layer["output_axes"]}
-                   for layer in data["layers"]],
+        "layers": [
+            {"spec": layer["spec"], "output_shape": layer["output_shape"], "output_axes": layer["output_axes"]}
+            for layer in data["layers"]
+        ],
         "checks_hold": all(check["holds"] for check in data["checks"]),
     }
     if too_large is not None:
@@ -168,9 +209,13 @@ def _built_layer(options: dict[str, Any], static: bool) -> dict[str, Any]:
     data = result.to_dict()
     output = data["outputs"][0]
     built = {
-        "exit_code": result.exit_code, "static": static or not_run is not None, "compatible": True,
-        "input_shape": data["input"]["shape"], "input_axes": data["input"]["axes"],
-        "output_shape": output["shape"], "output_axes": output["axes"],
+        "exit_code": result.exit_code,
+        "static": static or not_run is not None,
+        "compatible": True,
+        "input_shape": data["input"]["shape"],
+        "input_axes": data["input"]["axes"],
+        "output_shape": output["shape"],
+        "output_axes": output["axes"],
         "layers": [{"spec": layer, "output_shape": output["shape"], "output_axes": output["axes"]}],
         "checks_hold": all(check.get("holds", True) for check in data.get("checks", [])),
     }

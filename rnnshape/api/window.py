@@ -10,15 +10,26 @@ from rnnshape.rules.window import make_window_spec
 from rnnshape.versions import versions
 
 
-def window(length: int = 100, look_back: int = 3, features: int = 1, horizon: int = 1, stride: int = 1, *,
-           show: int = 5, static: bool = False, max_memory: int = DEFAULT_MAX_MEMORY_MB) -> WindowResult:
+def window(
+    length: int = 100,
+    look_back: int = 3,
+    features: int = 1,
+    horizon: int = 1,
+    stride: int = 1,
+    *,
+    show: int = 5,
+    static: bool = False,
+    max_memory: int = DEFAULT_MAX_MEMORY_MB,
+) -> WindowResult:
     """The windows of a series of ``length`` steps (series[t, f] = t + f * length): X of
     ``look_back`` steps, y ``horizon`` steps after each window, made by Keras' own
     timeseries_dataset_from_array (unless ``static``) and checked against plain slicing."""
-    spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=horizon,
-                            stride=stride, show=show)
-    memory_guard(spec.estimated_bytes(show, static), Limits(max_memory),
-                 f"{spec.samples:,} windows of {look_back} x {features}")
+    spec = make_window_spec(
+        length=length, look_back=look_back, features=features, horizon=horizon, stride=stride, show=show
+    )
+    memory_guard(
+        spec.estimated_bytes(show, static), Limits(max_memory), f"{spec.samples:,} windows of {look_back} x {features}"
+    )
     from rnnshape.measure.window import make_series, window_data
 
     keras = None

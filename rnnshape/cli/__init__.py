@@ -54,18 +54,30 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     from rnnshape.versions import versions
 
     v = versions()
-    click.echo(f"rnnshape {v['rnnshape']} (keras {v['keras']}, tensorflow {v['tensorflow']}, "
-               f"backend {v['backend']}, numpy {v['numpy']}, python {v['python']})")
+    click.echo(
+        f"rnnshape {v['rnnshape']} (keras {v['keras']}, tensorflow {v['tensorflow']}, "
+        f"backend {v['backend']}, numpy {v['numpy']}, python {v['python']})"
+    )
     ctx.exit(0)
 
 
-
 @click.group(name="rnnshape", cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="show the versions of rnnshape, keras and tensorflow (without importing TensorFlow)")
-@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_request_debug,
-              help="on errors, also print the full traceback and TensorFlow's own log to stderr "
-                   "(as RNNSHAPE_DEBUG=1)")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="show the versions of rnnshape, keras and tensorflow (without importing TensorFlow)",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_request_debug,
+    help="on errors, also print the full traceback and TensorFlow's own log to stderr (as RNNSHAPE_DEBUG=1)",
+)
 def cli() -> None:
     """Explore the shapes and semantics of Keras recurrent layers, measured on real runs.
 

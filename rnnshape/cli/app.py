@@ -65,8 +65,11 @@ def _note_ignored_backend(command: str) -> None:
     asked = getattr(runner, "ignored_backend", None)
     if asked:
         with contextlib.suppress(OSError):
-            click.echo(f"{command}: note: KERAS_BACKEND={asked} is not used: rnnshape runs Keras on TensorFlow "
-                       "unless --backend says otherwise (inspect, trace, stateful, compare)", err=True)
+            click.echo(
+                f"{command}: note: KERAS_BACKEND={asked} is not used: rnnshape runs Keras on TensorFlow "
+                "unless --backend says otherwise (inspect, trace, stateful, compare)",
+                err=True,
+            )
 
 
 class _Interrupted(BaseException):
@@ -157,15 +160,25 @@ class RnnshapeGroup(click.Group):
         except RnnshapeError as exc:
             return _report(prog, json_mode, exc)
         except MemoryError:  # the estimate let through more than this machine has
-            return _report(self._command_path(prog, argv), json_mode, BackendError(
-                "out of memory: this machine cannot hold the run; use smaller sizes (the size guard's "
-                "estimate was too low here: a lower --max-memory MB refuses such runs in advance)"))
+            return _report(
+                self._command_path(prog, argv),
+                json_mode,
+                BackendError(
+                    "out of memory: this machine cannot hold the run; use smaller sizes (the size guard's "
+                    "estimate was too low here: a lower --max-memory MB refuses such runs in advance)"
+                ),
+            )
         except Exception as exc:  # a bug of ours: still one line, the traceback on request
             if debug_enabled():
                 traceback.print_exc()
-            return _report(self._command_path(prog, argv), json_mode, InternalError(
-                f"internal error: {type(exc).__name__}: {exc} (please report it; rnnshape --debug ... "
-                "or RNNSHAPE_DEBUG=1 shows the traceback)"))
+            return _report(
+                self._command_path(prog, argv),
+                json_mode,
+                InternalError(
+                    f"internal error: {type(exc).__name__}: {exc} (please report it; rnnshape --debug ... "
+                    "or RNNSHAPE_DEBUG=1 shows the traceback)"
+                ),
+            )
 
     def _command_path(self, prog: str, argv: list[str]) -> str:
         words = [arg for arg in argv if not arg.startswith("-")]
@@ -189,8 +202,10 @@ def _stdout_closed_at_start(command: str) -> int:
     """Started with stdout closed (``>&-``): nothing could be shown, so nothing runs; exit 141
     as when the reader goes away later."""
     with contextlib.suppress(Exception):
-        _error_line(command, "standard output is closed, so nothing could be shown; to discard the "
-                             "output, redirect it to /dev/null")
+        _error_line(
+            command,
+            "standard output is closed, so nothing could be shown; to discard the output, redirect it to /dev/null",
+        )
     return ExitCode.STDOUT_CLOSED
 
 
@@ -217,8 +232,9 @@ def _report(command: str, json_mode: bool, error: RnnshapeError) -> int:
     return int(error.exit_code)
 
 
-def execute(command: str, json_mode: bool, work: Callable[[], Any], *, svg: str | None = None,
-            html: str | None = None) -> int:
+def execute(
+    command: str, json_mode: bool, work: Callable[[], Any], *, svg: str | None = None, html: str | None = None
+) -> int:
     """Call the API (``work`` returns a result object) and show the result: JSON, or the rich
     view. ``svg``/``html`` save the rich view to files, drawn at COLUMNS (default 100) whatever
     the terminal, before anything is shown; under --json stdout still holds only the one
@@ -281,8 +297,11 @@ def _drawable(result: Any, command: str) -> Any:
     tolerate_unencodable()
     if result.view.diagram and not result.view.ascii:
         encoding = getattr(sys.stdout, "encoding", None) or "?"
-        click.echo(f"rnnshape {command}: note: standard output cannot encode box-drawing characters "
-                   f"(encoding {encoding}): drawn as with --ascii", err=True)
+        click.echo(
+            f"rnnshape {command}: note: standard output cannot encode box-drawing characters "
+            f"(encoding {encoding}): drawn as with --ascii",
+            err=True,
+        )
     result.view = dataclasses.replace(result.view, ascii=True)
     return result
 

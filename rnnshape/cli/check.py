@@ -10,8 +10,12 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, limit_options, s
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("file", metavar="FILE.toml")
-@click.option("--junit", metavar="FILE", default=None,
-              help="also write a JUnit XML report (one testcase per case) for CI; folders are created")
+@click.option(
+    "--junit",
+    metavar="FILE",
+    default=None,
+    help="also write a JUnit XML report (one testcase per case) for CI; folders are created",
+)
 @json_option()
 @static_option("shapes from the pure model, without TensorFlow")
 @limit_options("contract files")
@@ -45,5 +49,8 @@ def check(file: str, junit: str | None, json_mode: bool, static: bool, max_memor
     """
     from rnnshape.api.check import check as run
 
-    return execute("check", json_mode, lambda: run(file, junit=junit, static=static, max_memory=max_memory,
-                                                   max_seconds=max_seconds))
+    return execute(
+        "check",
+        json_mode,
+        lambda: run(file, junit=junit, static=static, max_memory=max_memory, max_seconds=max_seconds),
+    )

@@ -33,16 +33,24 @@ class VaryFlag(click.ParamType):
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options(multiple_layers=True, conv=True)
-@click.option("--vary", multiple=True, type=VaryFlag(),
-              help="add a flag to the grid (repeatable): return-sequences, return-state, stateful, "
-                   "go-backwards, bidirectional, reset-after (GRU rows only), use-bias, unit-forget-bias (LSTM rows only), "
-                   "unroll, training")
+@click.option(
+    "--vary",
+    multiple=True,
+    type=VaryFlag(),
+    help="add a flag to the grid (repeatable): return-sequences, return-state, stateful, "
+    "go-backwards, bidirectional, reset-after (GRU rows only), use-bias, unit-forget-bias (LSTM rows only), "
+    "unroll, training",
+)
 @json_option("print one JSON document; data.rows holds one inspect object per row")
 @click.option("--values", is_flag=True, help="also print every row's tensors (full in JSON)")
 @static_option()
-@click.option("--backend", multiple=True, type=click.Choice(BACKENDS, case_sensitive=False),
-              help="run every row on this Keras backend (repeatable; jax and torch in a child process): with two "
-                   "or more, each output's max |difference| from the first backend is measured; above 1e-5 exit 1")
+@click.option(
+    "--backend",
+    multiple=True,
+    type=click.Choice(BACKENDS, case_sensitive=False),
+    help="run every row on this Keras backend (repeatable; jax and torch in a child process): with two "
+    "or more, each output's max |difference| from the first backend is measured; above 1e-5 exit 1",
+)
 @export_options(diagram_help="draw the layer unrolled, one picture per distinct output structure, after the tables")
 def compare(json_mode: bool, svg: str | None, html: str | None, layer: tuple[str, ...], **options: Any) -> int:
     """Many configurations side by side, one row each, all run in one process.
@@ -67,7 +75,11 @@ def compare(json_mode: bool, svg: str | None, html: str | None, layer: tuple[str
     from rnnshape.api.compare import compare as run
 
     context = click.get_current_context()
-    fixed = [flag for flag in GRID_FLAGS
-             if context.get_parameter_source(flag) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
-    return execute("compare", json_mode, lambda: run(layer, fixed=fixed, **without_view_options(options)),
-                   svg=svg, html=html)
+    fixed = [
+        flag
+        for flag in GRID_FLAGS
+        if context.get_parameter_source(flag) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    ]
+    return execute(
+        "compare", json_mode, lambda: run(layer, fixed=fixed, **without_view_options(options)), svg=svg, html=html
+    )

@@ -17,8 +17,13 @@ from rnnshape.errors import BackendError, RnnshapeError, UsageError
 @layer_options()
 @static_option(help="never run Keras: the panes show the pure model's names, shapes and parameters")
 @click.option("--ascii", "ascii", is_flag=True, help="draw the picture with plain ASCII characters")
-@click.option("--export-dir", default=".", show_default=True, metavar="DIR",
-              help="where the e key saves the screen as rnnshape-explore-N.svg")
+@click.option(
+    "--export-dir",
+    default=".",
+    show_default=True,
+    metavar="DIR",
+    help="where the e key saves the screen as rnnshape-explore-N.svg",
+)
 @json_option(help="do not open the screen: print the starting configuration's JSON (as inspect --json)")
 def explore(json_mode: bool, static: bool, ascii: bool, export_dir: str, **options: Any) -> int:
     """Flip a recurrent layer's options live and watch its outputs, picture and facts change.
@@ -41,9 +46,11 @@ def explore(json_mode: bool, static: bool, ascii: bool, export_dir: str, **optio
     if json_mode or not (sys.stdin.isatty() and sys.stdout.isatty()):
         from rnnshape.api.inspect import inspect as run_inspect
 
-        return execute("explore", json_mode,
-                       lambda: run_inspect(**without_view_options(options), static=static, diagram=not json_mode,
-                                           ascii=ascii))
+        return execute(
+            "explore",
+            json_mode,
+            lambda: run_inspect(**without_view_options(options), static=static, diagram=not json_mode, ascii=ascii),
+        )
     from rnnshape.api.explore import explore as start
 
     return execute_screen(lambda: start(**without_view_options(options), ascii=ascii), static, export_dir)
@@ -55,7 +62,9 @@ def execute_screen(start: Any, static: bool, export_dir: str) -> int:
         if not os.path.isdir(export_dir):
             raise UsageError(f"Invalid value for --export-dir: {export_dir!r} is not a directory")
         if not _textual_installed():  # found before any Keras work
-            raise BackendError("rnnshape explore needs textual, which is not installed: pip install 'rnnshape[explore]'")
+            raise BackendError(
+                "rnnshape explore needs textual, which is not installed: pip install 'rnnshape[explore]'"
+            )
         explorer = start()
         try:
             from rnnshape.tui.explore import run

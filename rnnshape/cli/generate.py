@@ -20,17 +20,31 @@ from rnnshape.rules.generate import DEFAULT_STEPS, MAX_STEPS
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
-@click.option("--steps", type=click.IntRange(1, MAX_STEPS), default=DEFAULT_STEPS, show_default=True, metavar="N",
-              help="steps generated one call at a time, each call fed the previous call's output")
-@click.option("--head", is_flag=True,
-              help="add keras.layers.Dense(features) after the layer: --units may then differ from --features")
-@click.option("--values", is_flag=True,
-              help="also give every value: the known part, every generated step and its input, the states "
-                   "(elided in the terminal, full in JSON)")
+@click.option(
+    "--steps",
+    type=click.IntRange(1, MAX_STEPS),
+    default=DEFAULT_STEPS,
+    show_default=True,
+    metavar="N",
+    help="steps generated one call at a time, each call fed the previous call's output",
+)
+@click.option(
+    "--head",
+    is_flag=True,
+    help="add keras.layers.Dense(features) after the layer: --units may then differ from --features",
+)
+@click.option(
+    "--values",
+    is_flag=True,
+    help="also give every value: the known part, every generated step and its input, the states "
+    "(elided in the terminal, full in JSON)",
+)
 @backend_option("the loop and every measurement")
 @json_option()
-@export_options(diagram_help="draw the calls: the known part read in one call, then each generated step fed back "
-                             "as the next input, the state carried")
+@export_options(
+    diagram_help="draw the calls: the known part read in one call, then each generated step fed back "
+    "as the next input, the state carried"
+)
 def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any) -> int:
     """Warm a stateful layer up on a known part, then generate one step per call, each output fed back.
 
@@ -59,5 +73,10 @@ def generate(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     from rnnshape.api.generate import generate as run
 
     # the loop's layer is always stateful and returns sequences: those flags are accepted and change nothing
-    return execute("generate", json_mode,
-                   lambda: run(**without_view_options(options, "stateful", "return_sequences")), svg=svg, html=html)
+    return execute(
+        "generate",
+        json_mode,
+        lambda: run(**without_view_options(options, "stateful", "return_sequences")),
+        svg=svg,
+        html=html,
+    )

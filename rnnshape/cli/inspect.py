@@ -23,8 +23,12 @@ from rnnshape.cli.options import (
 @json_option()
 @click.option("--values", is_flag=True, help="also print the tensors (elided in the terminal, full in JSON)")
 @static_option()
-@click.option("--expect", multiple=True, metavar="NAME=D1,D2,...",
-              help="assert an output's shape, e.g. output=1,6 (repeatable); exit 1 when it differs")
+@click.option(
+    "--expect",
+    multiple=True,
+    metavar="NAME=D1,D2,...",
+    help="assert an output's shape, e.g. output=1,6 (repeatable); exit 1 when it differs",
+)
 @backend_option()
 @export_options
 def inspect(json_mode: bool, svg: str | None, html: str | None, **options: Any) -> int:

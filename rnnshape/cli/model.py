@@ -13,22 +13,50 @@ from rnnshape.files import DEFAULT_MAX_FILE_BYTES
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("model_file", metavar="FILE")
-@click.option("--x", "x", multiple=True, metavar="FILE.npy|FILE.csv",
-              help="data run through the model (repeat once per model input, in order): every recurrent layer's "
-                   "outputs and final states captured and measured")
-@click.option("--y", "y", default=None, metavar="FILE.npy|FILE.csv",
-              help="targets compared with the model's output (needs --x); a shape Keras' mse would broadcast "
-                   "silently, or refuse, is exit 1")
-@click.option("--layer", "layer", default=None, metavar="NAME",
-              help="a recurrent layer's name or path (encoder/lstm): the full inspect view with the model's weights")
-@click.option("--save", "save", default=None, metavar="FILE.keras",
-              help="write the model as a Keras 3 .keras file (an old .h5 converted; never over FILE)")
-@click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_BYTES, show_default=True,
-              metavar="BYTES", help="refuse a model file larger than this")
+@click.option(
+    "--x",
+    "x",
+    multiple=True,
+    metavar="FILE.npy|FILE.csv",
+    help="data run through the model (repeat once per model input, in order): every recurrent layer's "
+    "outputs and final states captured and measured",
+)
+@click.option(
+    "--y",
+    "y",
+    default=None,
+    metavar="FILE.npy|FILE.csv",
+    help="targets compared with the model's output (needs --x); a shape Keras' mse would broadcast "
+    "silently, or refuse, is exit 1",
+)
+@click.option(
+    "--layer",
+    "layer",
+    default=None,
+    metavar="NAME",
+    help="a recurrent layer's name or path (encoder/lstm): the full inspect view with the model's weights",
+)
+@click.option(
+    "--save",
+    "save",
+    default=None,
+    metavar="FILE.keras",
+    help="write the model as a Keras 3 .keras file (an old .h5 converted; never over FILE)",
+)
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FILE_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="refuse a model file larger than this",
+)
 @limit_options("--x runs")
 @json_option()
 @export_options(diagram_help="draw the model top to bottom as `stack` draws a stack, the shape on every edge")
-def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x: tuple[str, ...], **options: Any) -> int:
+def model(
+    model_file: str, json_mode: bool, svg: str | None, html: str | None, x: tuple[str, ...], **options: Any
+) -> int:
     """Explain your own model: a .keras file (or a legacy .h5), loaded by Keras in safe mode.
 
     Every layer in order with its shapes and parameters (nested models flattened with their
@@ -50,5 +78,10 @@ def model(model_file: str, json_mode: bool, svg: str | None, html: str | None, x
     """
     from rnnshape.api.model import model as run
 
-    return execute("model", json_mode, lambda: run(model_file, x=list(x) or None, **without_view_options(options)),
-                   svg=svg, html=html)
+    return execute(
+        "model",
+        json_mode,
+        lambda: run(model_file, x=list(x) or None, **without_view_options(options)),
+        svg=svg,
+        html=html,
+    )

@@ -18,8 +18,9 @@ def json_option(help: str = "print one JSON document (the envelope of docs/cli.m
     return click.option("--json", "json_mode", is_flag=True, help=help)
 
 
-def static_option(help: str = "names, shapes and parameters from the pure model, without TensorFlow"
-                  ) -> Callable[[Callable], Callable]:
+def static_option(
+    help: str = "names, shapes and parameters from the pure model, without TensorFlow",
+) -> Callable[[Callable], Callable]:
     return click.option("--static", is_flag=True, help=help)
 
 
@@ -27,39 +28,57 @@ def backend_option(what: str = "the run") -> Callable[[Callable], Callable]:
     """--backend tensorflow|jax|torch (inspect, trace, stateful; compare has a repeatable one)."""
     from rnnshape.rules.layer import BACKENDS
 
-    return click.option("--backend", type=click.Choice(BACKENDS, case_sensitive=False), default=None,
-                        help=f"Keras' backend for {what}: jax and torch run in a child process with the same weights "
-                             "and input [default: tensorflow]")
+    return click.option(
+        "--backend",
+        type=click.Choice(BACKENDS, case_sensitive=False),
+        default=None,
+        help=f"Keras' backend for {what}: jax and torch run in a child process with the same weights "
+        "and input [default: tensorflow]",
+    )
 
 
 def max_memory_option(what: str) -> Callable[[Callable], Callable]:
-    return click.option("--max-memory", type=POSITIVE, default=DEFAULT_MAX_MEMORY_MB, show_default=True,
-                        metavar="MB", help=f"refuse {what} estimated to need more memory than this")
+    return click.option(
+        "--max-memory",
+        type=POSITIVE,
+        default=DEFAULT_MAX_MEMORY_MB,
+        show_default=True,
+        metavar="MB",
+        help=f"refuse {what} estimated to need more memory than this",
+    )
 
 
 def limit_options(what: str) -> Callable[[Callable], Callable]:
     """--max-memory MB and --max-seconds S."""
+
     def decorate(function: Callable) -> Callable:
         return max_memory_option(what)(max_seconds_option(what)(function))
 
     return decorate
 
 
-def export_options(function: Callable | None = None, *,
-                   diagram_help: str = "draw the layer unrolled over the timesteps, the returned tensors highlighted"
-                   ) -> Callable:
+def export_options(
+    function: Callable | None = None,
+    *,
+    diagram_help: str = "draw the layer unrolled over the timesteps, the returned tensors highlighted",
+) -> Callable:
     """--diagram, --ascii, --svg FILE and --html FILE, for commands that can draw a picture;
     ``@export_options`` or ``@export_options(diagram_help="what --diagram draws here")``."""
     if function is None:
         return lambda f: export_options(f, diagram_help=diagram_help)
     options = [
         click.option("--diagram", is_flag=True, help=diagram_help),
-        click.option("--ascii", "ascii", is_flag=True,
-                     help="draw with plain ASCII characters (no box-drawing characters)"),
-        click.option("--svg", "svg", default=None, metavar="FILE",
-                     help="also save what is printed (tables; the picture with --diagram) as an SVG image"),
-        click.option("--html", "html", default=None, metavar="FILE",
-                     help="also save what is printed as an HTML page"),
+        click.option(
+            "--ascii", "ascii", is_flag=True, help="draw with plain ASCII characters (no box-drawing characters)"
+        ),
+        click.option(
+            "--svg",
+            "svg",
+            default=None,
+            metavar="FILE",
+            help="also save what is printed (tables; the picture with --diagram) as an SVG image",
+        ),
+        click.option("--html", "html", default=None, metavar="FILE", help="also save what is printed as an HTML page"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -80,8 +99,9 @@ def _ascii_number(number_class: Callable[[str], Any]) -> Callable[[Any], Any]:
         if isinstance(value, str) and not value.isascii():
             import unicodedata
 
-            plain = unicodedata.normalize("NFKC", "".join(str(unicodedata.digit(c)) if c.isdigit() else c
-                                                          for c in value))
+            plain = unicodedata.normalize(
+                "NFKC", "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in value)
+            )
             hint = f"; type {plain!r}" if plain.isascii() and plain != value else ""
             raise click.BadParameter(f"{value!r} is not a number in ASCII digits (0-9){hint}")
         return number_class(value)
@@ -96,8 +116,9 @@ def ascii_numbers(command: click.Command) -> click.Command:
 
     for param in command.params:
         number_class = getattr(param.type, "_number_class", None)
-        if number_class in (int, float) and isinstance(param.type, (click.types.IntParamType,
-                                                                    click.types.FloatParamType)):
+        if number_class in (int, float) and isinstance(
+            param.type, (click.types.IntParamType, click.types.FloatParamType)
+        ):
             typed = copy.copy(param.type)
             typed._number_class = _ascii_number(number_class)  # type: ignore[attr-defined]
             param.type = typed
@@ -117,8 +138,12 @@ class LayerType(click.ParamType):
         try:
             return canonical_layer(value)
         except RnnshapeError:
-            self.fail(f"{value!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, conv_lstm2d "
-                      "... accepted)", param, ctx)
+            self.fail(
+                f"{value!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, conv_lstm2d "
+                "... accepted)",
+                param,
+                ctx,
+            )
 
 
 LAYER = LayerType()
@@ -130,26 +155,37 @@ def _click_option(option: LayerOption, multiple_layers: bool = False) -> Callabl
     """The click option of one record of the option table (rules/options.py)."""
     extra: dict[str, Any] = {"metavar": option.metavar} if option.metavar else {}
     if option.kind == "layer":
-        return click.option(option.flag, option.name, type=LAYER, multiple=multiple_layers,
-                            default=None if multiple_layers else option.cli_default,
-                            show_default=not multiple_layers,
-                            help="recurrent layer; repeat to compare several" if multiple_layers else option.help)
+        return click.option(
+            option.flag,
+            option.name,
+            type=LAYER,
+            multiple=multiple_layers,
+            default=None if multiple_layers else option.cli_default,
+            show_default=not multiple_layers,
+            help="recurrent layer; repeat to compare several" if multiple_layers else option.help,
+        )
     if option.kind == "flag":
         declaration = f"{option.flag}/--no-{option.flag[2:]}"
         return click.option(declaration, option.name, default=option.cli_default, help=option.help)
     kind = {"int": int, "fraction": FRACTION, "text": None}.get(option.kind)
     if option.kind == "choice":
         kind = ACTIVATION if option.choices == ACTIVATIONS else click.Choice(option.choices, case_sensitive=False)
-    return click.option(option.flag, option.name, type=kind, default=option.cli_default,
-                        show_default=option.show_default, help=option.help, **extra)
+    return click.option(
+        option.flag,
+        option.name,
+        type=kind,
+        default=option.cli_default,
+        show_default=option.show_default,
+        help=option.help,
+        **extra,
+    )
 
 
 def layer_options(multiple_layers: bool = False, conv: bool = False) -> Callable[[Callable], Callable]:
     """The layer options of docs/cli.md, made from the option table (rules/options.py), shared by
     inspect, compare, trace, stateful and explore (``conv``: also ConvLSTM's and --layer rnn's
     options)."""
-    options = [_click_option(option, multiple_layers) for option in LAYER_OPTIONS
-               if option.group == "layer" or conv]
+    options = [_click_option(option, multiple_layers) for option in LAYER_OPTIONS if option.group == "layer" or conv]
     options += [max_memory_option("configurations"), max_seconds_option("configurations")]
 
     def decorate(function: Callable) -> Callable:
@@ -161,11 +197,14 @@ def layer_options(multiple_layers: bool = False, conv: bool = False) -> Callable
 
 
 def max_seconds_option(what: str) -> Callable[[Callable], Callable]:
-    return click.option("--max-seconds", type=POSITIVE, default=DEFAULT_MAX_SECONDS, show_default=True, metavar="S",
-                        help=f"refuse {what} estimated to take longer than this (a rough estimate, made before "
-                             "TensorFlow is imported)")
-
-
+    return click.option(
+        "--max-seconds",
+        type=POSITIVE,
+        default=DEFAULT_MAX_SECONDS,
+        show_default=True,
+        metavar="S",
+        help=f"refuse {what} estimated to take longer than this (a rough estimate, made before TensorFlow is imported)",
+    )
 
 
 def without_view_options(options: dict[str, Any], *keys: str) -> dict[str, Any]:

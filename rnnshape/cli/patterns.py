@@ -12,8 +12,13 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, limit_options, s
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--units", type=int, default=4, show_default=True, help="units of every recurrent layer")
-@click.option("--timesteps", type=int, default=3, show_default=True,
-              help="timesteps of the input (and of the output of one-to-many and encoder-decoder)")
+@click.option(
+    "--timesteps",
+    type=int,
+    default=3,
+    show_default=True,
+    help="timesteps of the input (and of the output of one-to-many and encoder-decoder)",
+)
 @click.option("--features", type=int, default=2, show_default=True, help="features per timestep")
 @click.option("--batch", type=int, default=1, show_default=True, help="samples in the batch")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")

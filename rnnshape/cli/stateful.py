@@ -19,21 +19,47 @@ from rnnshape.cli.options import (
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
-@click.option("--split", default=None, metavar="N1,N2,...",
-              help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]")
-@click.option("--fit", "fit", type=int, default=None, metavar="EPOCHS",
-              help="train: the series (--timesteps, default 200, --batch series, default 2) cut into consecutive "
-                   "chunks (--split, equal; default up to 20 steps), a Dense head, EPOCHS model.fit epochs with "
-                   "shuffle=False and a reset at each epoch's start; the states read in a callback at every batch")
-@click.option("--shuffle", is_flag=True, help="--fit only: model.fit(shuffle=True), to show rows continuing the wrong sample")
-@click.option("--reset/--no-reset", "reset", default=True,
-              help="--fit only: reset_state() at each epoch's start [default: --reset]")
-@click.option("--windows", "windows", type=int, default=None, metavar="LOOK_BACK",
-              help="feed the overlapping windows of create_dataset (look_back, stride 1) of the series "
-                   "(--timesteps, default 12) to the stateful layer in order; then non-overlapping chunks")
-@click.option("--save-load", "save_load", is_flag=True,
-              help="save a stateful model after the first chunks (.keras), load it: are the states kept? and "
-                   "predict with another batch size")
+@click.option(
+    "--split",
+    default=None,
+    metavar="N1,N2,...",
+    help="chunk lengths along time, adding up to --timesteps [default: two halves, the first rounded down]",
+)
+@click.option(
+    "--fit",
+    "fit",
+    type=int,
+    default=None,
+    metavar="EPOCHS",
+    help="train: the series (--timesteps, default 200, --batch series, default 2) cut into consecutive "
+    "chunks (--split, equal; default up to 20 steps), a Dense head, EPOCHS model.fit epochs with "
+    "shuffle=False and a reset at each epoch's start; the states read in a callback at every batch",
+)
+@click.option(
+    "--shuffle", is_flag=True, help="--fit only: model.fit(shuffle=True), to show rows continuing the wrong sample"
+)
+@click.option(
+    "--reset/--no-reset",
+    "reset",
+    default=True,
+    help="--fit only: reset_state() at each epoch's start [default: --reset]",
+)
+@click.option(
+    "--windows",
+    "windows",
+    type=int,
+    default=None,
+    metavar="LOOK_BACK",
+    help="feed the overlapping windows of create_dataset (look_back, stride 1) of the series "
+    "(--timesteps, default 12) to the stateful layer in order; then non-overlapping chunks",
+)
+@click.option(
+    "--save-load",
+    "save_load",
+    is_flag=True,
+    help="save a stateful model after the first chunks (.keras), load it: are the states kept? and "
+    "predict with another batch size",
+)
 @backend_option("the chunks and every measurement (--fit: tensorflow only)")
 @json_option()
 @export_options(diagram_help="draw the chunks as consecutive batches, the state crossing from each into the next")
@@ -68,5 +94,4 @@ def stateful(json_mode: bool, svg: str | None, html: str | None, **options: Any)
     from rnnshape.api.stateful import stateful as run
 
     # the layer is always stateful: --stateful/--no-stateful is accepted and changes nothing
-    return execute("stateful", json_mode, lambda: run(**without_view_options(options, "stateful")), svg=svg,
-                   html=html)
+    return execute("stateful", json_mode, lambda: run(**without_view_options(options, "stateful")), svg=svg, html=html)

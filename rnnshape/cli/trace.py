@@ -13,9 +13,13 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, backend_option, json_option, 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
 @click.option("--sample", type=int, default=0, show_default=True, help="which sample of the batch to show (from 0)")
-@click.option("--steps", default=None, metavar="T1-T2,T3",
-              help="timesteps t to show, counted from 1 as in x_t, e.g. 1-3,10 "
-                   "[default: all up to 12, else the first and last 5 read]")
+@click.option(
+    "--steps",
+    default=None,
+    metavar="T1-T2,T3",
+    help="timesteps t to show, counted from 1 as in x_t, e.g. 1-3,10 "
+    "[default: all up to 12, else the first and last 5 read]",
+)
 @backend_option("the run that is recomputed and checked")
 @json_option()
 def trace(json_mode: bool, **options: Any) -> int:

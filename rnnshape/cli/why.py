@@ -14,13 +14,19 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, static_option
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("text", nargs=-1, metavar="[TEXT]...")
 @click.option("--file", "file", default=None, metavar="LOG", help="read the error from this file (a log, a traceback)")
-@click.option("--model", "model", default=None, metavar="FILE.keras",
-              help="a saved model to check against --y (the silent broadcast of a sequence output)")
+@click.option(
+    "--model",
+    "model",
+    default=None,
+    metavar="FILE.keras",
+    help="a saved model to check against --y (the silent broadcast of a sequence output)",
+)
 @click.option("--y", "y", default=None, metavar="Y.npy", help="the targets the model is trained on (with --model)")
 @static_option("build each fix with rnnshape's rules instead of Keras (no TensorFlow)")
 @json_option()
-def why(text: tuple[str, ...], file: str | None, model: str | None, y: str | None, static: bool,
-        json_mode: bool) -> int:
+def why(
+    text: tuple[str, ...], file: str | None, model: str | None, y: str | None, static: bool, json_mode: bool
+) -> int:
     """Read a Keras shape error, say what Keras checked and why it failed, and build each fix.
 
     The error comes from TEXT, from standard input (when no TEXT is given and the input is not

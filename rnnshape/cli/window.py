@@ -15,10 +15,21 @@ from rnnshape.rules.window import LIMITS
 @click.option("--length", type=int, default=100, show_default=True, help="steps in the series")
 @click.option("--look-back", type=int, default=3, show_default=True, help="steps per window (the model's timesteps)")
 @click.option("--features", type=int, default=1, show_default=True, help="values per step")
-@click.option("--horizon", type=int, default=1, show_default=True,
-              help="the target is the value this many steps after a window's last step")
+@click.option(
+    "--horizon",
+    type=int,
+    default=1,
+    show_default=True,
+    help="the target is the value this many steps after a window's last step",
+)
 @click.option("--stride", type=int, default=1, show_default=True, help="steps between the starts of two windows")
-@click.option("--show", type=int, default=5, show_default=True, help="windows to list, {}..{} (then the last one)".format(*LIMITS["show"]))
+@click.option(
+    "--show",
+    type=int,
+    default=5,
+    show_default=True,
+    help="windows to list, {}..{} (then the last one)".format(*LIMITS["show"]),
+)
 @static_option("plain numpy slicing only, without TensorFlow")
 @max_memory_option("series whose windows are")
 @json_option()

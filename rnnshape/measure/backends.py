@@ -18,12 +18,21 @@ def agreement(names: list[str], runs: list[Any]) -> tuple[list[dict[str, Any]], 
             other = run.outputs[output]
             claim = f"{output} on {name} == {output} on {first}"
             if other.shape != value.shape:
-                check = Check(f"{claim} (shapes {list(other.shape)} and {list(value.shape)})", False, float("inf"),
-                              "equal")
+                check = Check(
+                    f"{claim} (shapes {list(other.shape)} and {list(value.shape)})", False, float("inf"), "equal"
+                )
             else:
                 check = equal(claim, other, value)
             checks.append(check)
-            entries.append({"output": output, "backend": name, "against": first, "shape": list(other.shape),
-                            "reference_shape": list(value.shape), "max_abs_diff": check.max_abs_diff,
-                            "holds": check.holds})
+            entries.append(
+                {
+                    "output": output,
+                    "backend": name,
+                    "against": first,
+                    "shape": list(other.shape),
+                    "reference_shape": list(value.shape),
+                    "max_abs_diff": check.max_abs_diff,
+                    "holds": check.holds,
+                }
+            )
     return entries, checks

@@ -64,8 +64,9 @@ def activation(name: str | None) -> Callable[[Array], Array]:
     try:
         return ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"activation {name!r} is not one rnnshape can recompute "
-                         f"(known: {', '.join(sorted(ACTIVATIONS))})") from None
+        raise ValueError(
+            f"activation {name!r} is not one rnnshape can recompute (known: {', '.join(sorted(ACTIVATIONS))})"
+        ) from None
 
 
 GATE_NAMES = {"lstm": ("i", "f", "g", "o"), "gru": ("z", "r", "h_tilde"), "simplernn": ()}
@@ -103,9 +104,9 @@ def lstm_step(x: Array, h: Array, c: Array, w: CellWeights, act: Callable, ract:
     if w.bias is not None:
         z = z + w.bias
     i = ract(z[:, :u])
-    f = ract(z[:, u:2 * u])
-    g = act(z[:, 2 * u:3 * u])
-    o = ract(z[:, 3 * u:])
+    f = ract(z[:, u : 2 * u])
+    g = act(z[:, 2 * u : 3 * u])
+    o = ract(z[:, 3 * u :])
     c_new = f * c + i * g
     return {"i": i, "f": f, "g": g, "o": o, "c": c_new, "h": o * act(c_new)}
 
@@ -126,14 +127,14 @@ def gru_step(x: Array, h: Array, w: CellWeights, act: Callable, ract: Callable, 
         if recurrent_bias is not None:
             matrix_inner = matrix_inner + recurrent_bias
     else:
-        matrix_inner = h @ w.recurrent_kernel[:, :2 * u]
+        matrix_inner = h @ w.recurrent_kernel[:, : 2 * u]
     z = ract(matrix_x[:, :u] + matrix_inner[:, :u])
-    r = ract(matrix_x[:, u:2 * u] + matrix_inner[:, u:2 * u])
+    r = ract(matrix_x[:, u : 2 * u] + matrix_inner[:, u : 2 * u])
     if reset_after:
-        recurrent_h = r * matrix_inner[:, 2 * u:]
+        recurrent_h = r * matrix_inner[:, 2 * u :]
     else:
-        recurrent_h = (r * h) @ w.recurrent_kernel[:, 2 * u:]
-    h_tilde = act(matrix_x[:, 2 * u:] + recurrent_h)
+        recurrent_h = (r * h) @ w.recurrent_kernel[:, 2 * u :]
+    h_tilde = act(matrix_x[:, 2 * u :] + recurrent_h)
     return {"z": z, "r": r, "h_tilde": h_tilde, "h": z * h + (1.0 - z) * h_tilde}
 
 
@@ -163,9 +164,17 @@ class CellTrace:
     masked: Array  # (batch, timesteps) bool, True where the step was masked, reading order
 
 
-def run(layer: str, x: Array, weights: CellWeights, *, activation_name: str | None = "tanh",
-        recurrent_activation_name: str | None = "sigmoid", reset_after: bool = True,
-        go_backwards: bool = False, mask: Array | None = None) -> CellTrace:
+def run(
+    layer: str,
+    x: Array,
+    weights: CellWeights,
+    *,
+    activation_name: str | None = "tanh",
+    recurrent_activation_name: str | None = "sigmoid",
+    reset_after: bool = True,
+    go_backwards: bool = False,
+    mask: Array | None = None,
+) -> CellTrace:
     """Run the cell over ``x`` (batch, timesteps, features) from zero initial states, reading
     x_T first when ``go_backwards``; ``mask`` (batch, timesteps), True = valid step."""
     if layer not in GATE_NAMES:

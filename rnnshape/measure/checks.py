@@ -44,8 +44,10 @@ def equal(claim: str, a: Any, b: Any, tolerance: float = EQUAL_TOLERANCE) -> Che
     return Check(claim, diff <= tolerance, diff, "equal")
 
 
-DEGENERATE = (" (cannot hold in this run: both are all zeros, as a zero input with zero biases or zero weights "
-              "gives; measure it on other numbers, e.g. --input random)")
+DEGENERATE = (
+    " (cannot hold in this run: both are all zeros, as a zero input with zero biases or zero weights "
+    "gives; measure it on other numbers, e.g. --input random)"
+)
 
 
 def differ(claim: str, a: Any, b: Any) -> Check:

@@ -35,8 +35,13 @@ def measure(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[C
         finals = [out[n] for n in spec.state_names()] if spec.return_state else _probe_finals(spec, probe)
         names = spec.state_names() or _probe_state_labels(spec)
         for name, variable, final in zip(names, probe.state_variables, finals):
-            checks.append(_equal(f"stateful: the layer's state variable now holds {name}, "
-                                 "the initial state of the next batch", variable, final))
+            checks.append(
+                _equal(
+                    f"stateful: the layer's state variable now holds {name}, the initial state of the next batch",
+                    variable,
+                    final,
+                )
+            )
     if spec.lengths is not None:
         checks.extend(_masking(spec, out, probe))
     if spec.constant_weights:
@@ -54,36 +59,75 @@ def cell_option_checks(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe
     returned = [out[name] for name in spec.output_names()]
     if probe.without_dropout is not None:
         if spec.training:
-            checks.append(_differ("training=True: dropout changes the numbers: the outputs differ from the same "
-                                  "layer without dropout (same weights, input and call)",
-                                  _flat(returned), _flat(probe.without_dropout)))
+            checks.append(
+                _differ(
+                    "training=True: dropout changes the numbers: the outputs differ from the same "
+                    "layer without dropout (same weights, input and call)",
+                    _flat(returned),
+                    _flat(probe.without_dropout),
+                )
+            )
         else:
-            checks.append(_equal("training=False (inference): dropout does nothing: the outputs equal those of "
-                                 "the same layer without dropout", _flat(returned), _flat(probe.without_dropout)))
+            checks.append(
+                _equal(
+                    "training=False (inference): dropout does nothing: the outputs equal those of "
+                    "the same layer without dropout",
+                    _flat(returned),
+                    _flat(probe.without_dropout),
+                )
+            )
     if probe.rolled is not None:
-        checks.append(_equal("unroll=True computes what the symbolic loop computes: the outputs equal those of "
-                             f"the same layer with unroll=False (within {UNROLL_TOLERANCE:g})",
-                             _flat(returned), _flat(probe.rolled), tolerance=UNROLL_TOLERANCE))
+        checks.append(
+            _equal(
+                "unroll=True computes what the symbolic loop computes: the outputs equal those of "
+                f"the same layer with unroll=False (within {UNROLL_TOLERANCE:g})",
+                _flat(returned),
+                _flat(probe.rolled),
+                tolerance=UNROLL_TOLERANCE,
+            )
+        )
     if probe.zero_start is not None:
         if spec.initial_state == "zeros":
-            checks.append(_equal("initial_state of zeros is Keras' default start: the outputs equal those of "
-                                 "the same call without initial_state", _flat(returned), _flat(probe.zero_start)))
+            checks.append(
+                _equal(
+                    "initial_state of zeros is Keras' default start: the outputs equal those of "
+                    "the same call without initial_state",
+                    _flat(returned),
+                    _flat(probe.zero_start),
+                )
+            )
         else:
-            checks.append(_differ("the given initial_state changes the run: the outputs differ from those of "
-                                  "the same call starting from zeros", _flat(returned), _flat(probe.zero_start)))
+            checks.append(
+                _differ(
+                    "the given initial_state changes the run: the outputs differ from those of "
+                    "the same call starting from zeros",
+                    _flat(returned),
+                    _flat(probe.zero_start),
+                )
+            )
     if probe.first_step is not None and probe.cell_weights is not None:
         checks.append(_first_step_check(spec, probe))
     bias = _initial_bias(spec, probe)
     if bias is not None:
         u = spec.units
         if spec.unit_forget_bias:
-            checks.append(_equal("unit_forget_bias=True: the forget gate's bias block b_f starts at exactly 1.0 "
-                                 "(Keras' code sets ones; its docstring says it adds 1)", bias[u:2 * u],
-                                 np.ones(u)))
+            checks.append(
+                _equal(
+                    "unit_forget_bias=True: the forget gate's bias block b_f starts at exactly 1.0 "
+                    "(Keras' code sets ones; its docstring says it adds 1)",
+                    bias[u : 2 * u],
+                    np.ones(u),
+                )
+            )
         elif isinstance(spec.bias_init, float):
-            checks.append(_equal(f"unit_forget_bias=False: b_f starts at the bias initializer's value "
-                                 f"{spec.bias_init:g}, like the other gates", bias[u:2 * u],
-                                 np.full(u, spec.bias_init)))
+            checks.append(
+                _equal(
+                    f"unit_forget_bias=False: b_f starts at the bias initializer's value "
+                    f"{spec.bias_init:g}, like the other gates",
+                    bias[u : 2 * u],
+                    np.full(u, spec.bias_init),
+                )
+            )
     return checks
 
 
@@ -99,8 +143,11 @@ def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
     from rnnshape.measure import cells
 
     kernel, recurrent, *rest = probe.cell_weights
-    weights = cells.CellWeights(np.asarray(kernel, np.float64), np.asarray(recurrent, np.float64),
-                                np.asarray(rest[0], np.float64) if rest else None)
+    weights = cells.CellWeights(
+        np.asarray(kernel, np.float64),
+        np.asarray(recurrent, np.float64),
+        np.asarray(rest[0], np.float64) if rest else None,
+    )
     act = cells.activation(spec.activation)
     x = np.asarray(probe.first_input, np.float64)
     h0 = np.asarray(probe.initial_states[0], np.float64)
@@ -108,8 +155,7 @@ def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
         c0 = np.asarray(probe.initial_states[1], np.float64)
         step = cells.lstm_step(x, h0, c0, weights, act, cells.activation(spec.recurrent_activation))
     elif spec.layer == "gru":
-        step = cells.gru_step(x, h0, weights, act, cells.activation(spec.recurrent_activation),
-                              bool(spec.reset_after))
+        step = cells.gru_step(x, h0, weights, act, cells.activation(spec.recurrent_activation), bool(spec.reset_after))
     else:
         step = cells.simplernn_step(x, h0, weights, act)
     expected, got = step["h"], probe.first_step
@@ -119,9 +165,14 @@ def _first_step_check(spec: LayerSpec, probe: Probe) -> Check:
         expected, got = expected[rows], got[rows]
         samples = f" (samples {', '.join(str(r) for r in rows)}, whose first read step is valid)"
     which = "x_T (go_backwards reads it first)" if spec.go_backwards else "x_1"
-    return _equal(f"the first step starts from the given initial_state: h after reading {which}, recomputed in "
-                  "numpy from h0" + (", c0" if spec.has_cell_state else "") + " and the layer's weights, equals "
-                  f"Keras' first output step{samples}", expected, got, tolerance=RECOMPUTE_TOLERANCE)
+    return _equal(
+        f"the first step starts from the given initial_state: h after reading {which}, recomputed in "
+        "numpy from h0" + (", c0" if spec.has_cell_state else "") + " and the layer's weights, equals "
+        f"Keras' first output step{samples}",
+        expected,
+        got,
+        tolerance=RECOMPUTE_TOLERANCE,
+    )
 
 
 def _stacked_cells(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Check]:
@@ -133,23 +184,45 @@ def _stacked_cells(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) ->
     final = output[:, -1] if spec.return_sequences else output
     at = "the last step of output, output[:, -1]," if spec.return_sequences else "output"
     if spec.return_state:
-        checks.append(_equal(f"{at} equals {last}, the LAST cell's h (Keras returns the states cell by cell, "
-                             "first cell first)", final, out[last]))
+        checks.append(
+            _equal(
+                f"{at} equals {last}, the LAST cell's h (Keras returns the states cell by cell, first cell first)",
+                final,
+                out[last],
+            )
+        )
         if len(spec.cells) > 1 and spec.cells[0][1] == spec.cells[-1][1]:
-            checks.append(_differ(f"{at} differs from state_0_h (the first cell's h, not the layer's output)",
-                                  final, out["state_0_h"]))
+            checks.append(
+                _differ(
+                    f"{at} differs from state_0_h (the first cell's h, not the layer's output)", final, out["state_0_h"]
+                )
+            )
     else:
-        checks.append(_equal(f"{at} equals the last cell's final h (probe with return_state=True)", final,
-                             probe.states[last]))
+        checks.append(
+            _equal(f"{at} equals the last cell's final h (probe with return_state=True)", final, probe.states[last])
+        )
     if probe.chain_seq is not None:
         chain = probe.chain_seq if spec.return_sequences else probe.chain_seq[:, -1]
-        layers = " -> ".join(f"{kind.upper() if kind != 'simplernn' else 'SimpleRNN'}({n}, return_sequences=True)"
-                             for kind, n in spec.cells)
-        checks.append(_equal(f"output equals the same weights as a chain of layers, {layers}: stacked cells "
-                             "run each step through every cell", output, chain))
+        layers = " -> ".join(
+            f"{kind.upper() if kind != 'simplernn' else 'SimpleRNN'}({n}, return_sequences=True)"
+            for kind, n in spec.cells
+        )
+        checks.append(
+            _equal(
+                f"output equals the same weights as a chain of layers, {layers}: stacked cells "
+                "run each step through every cell",
+                output,
+                chain,
+            )
+        )
         states = [out[name] for name in spec.state_names()] if spec.return_state else list(probe.states.values())
-        checks.append(_equal("every cell's final states equal those of its layer in the chain, in the same order",
-                             _flat(states), _flat(probe.chain_states)))
+        checks.append(
+            _equal(
+                "every cell's final states equal those of its layer in the chain, in the same order",
+                _flat(states),
+                _flat(probe.chain_states),
+            )
+        )
     return checks
 
 
@@ -160,13 +233,19 @@ def _one_call(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[Check]:
         return checks
     output = out["output"]
     if spec.return_sequences:
-        checks.append(_equal("the last step of output, output[:, -1], equals state_h (one call)",
-                             output[:, -1], out["state_h"]))
+        checks.append(
+            _equal("the last step of output, output[:, -1], equals state_h (one call)", output[:, -1], out["state_h"])
+        )
     else:
         checks.append(_equal("output equals state_h (one call)", output, out["state_h"]))
     if spec.has_cell_state:
-        checks.append(_differ(f"state_c differs from state_h (c is the memory, h = o * {spec.activation}(c))",
-                              out["state_c"], out["state_h"]))
+        checks.append(
+            _differ(
+                f"state_c differs from state_h (c is the memory, h = o * {spec.activation}(c))",
+                out["state_c"],
+                out["state_h"],
+            )
+        )
     return checks
 
 
@@ -176,8 +255,13 @@ def _identical_units(spec: LayerSpec, out: dict[str, np.ndarray]) -> Check:
     for array in out.values():
         blocks = array.reshape(array.shape[:-1] + (-1, spec.units))  # concat: one block per direction
         diff = max(diff, max_abs_diff(blocks, blocks[..., :1]))
-    return Check("constant initializers give every unit identical weights, so every unit computes the "
-                 "same number: the columns of each tensor are equal", diff <= EQUAL_TOLERANCE, diff, "equal")
+    return Check(
+        "constant initializers give every unit identical weights, so every unit computes the "
+        "same number: the columns of each tensor are equal",
+        diff <= EQUAL_TOLERANCE,
+        diff,
+        "equal",
+    )
 
 
 def _probe_finals(spec: LayerSpec, probe: Probe) -> list[np.ndarray]:
@@ -207,37 +291,69 @@ def _plain(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[Ch
     if spec.return_sequences:
         if spec.return_state:
             if spec.go_backwards:
-                claim = ("go_backwards: output runs in reversed time order, so its LAST element "
-                         "output[:, -1] equals state_h")
+                claim = (
+                    "go_backwards: output runs in reversed time order, so its LAST element output[:, -1] equals state_h"
+                )
             else:
                 claim = "the last step of output, output[:, -1], equals state_h"
             checks.append(_equal(claim, output[:, -1], out["state_h"]))
         else:
-            checks.append(_equal("the last step of output, output[:, -1], equals the final hidden "
-                                 f"state {_final_label(spec)} (probe with return_state=True)", output[:, -1], probe.h))
+            checks.append(
+                _equal(
+                    "the last step of output, output[:, -1], equals the final hidden "
+                    f"state {_final_label(spec)} (probe with return_state=True)",
+                    output[:, -1],
+                    probe.h,
+                )
+            )
     else:
         if spec.return_state:
-            checks.append(_equal(f"output equals state_h (without return_sequences both are {_final_label(spec)})",
-                                 output, out["state_h"]))
-        checks.append(_equal("output equals the last step of the full sequence "
-                             "(probe with the same weights and return_sequences=True)",
-                             output, probe.seq[:, -1]))
+            checks.append(
+                _equal(
+                    f"output equals state_h (without return_sequences both are {_final_label(spec)})",
+                    output,
+                    out["state_h"],
+                )
+            )
+        checks.append(
+            _equal(
+                "output equals the last step of the full sequence "
+                "(probe with the same weights and return_sequences=True)",
+                output,
+                probe.seq[:, -1],
+            )
+        )
     a = spec.activation
     if spec.has_cell_state and spec.return_state:
-        checks.append(_differ(f"state_c differs from state_h (c is the cell state, h = o * {a}(c))",
-                              out["state_c"], out["state_h"]))
+        checks.append(
+            _differ(
+                f"state_c differs from state_h (c is the cell state, h = o * {a}(c))", out["state_c"], out["state_h"]
+            )
+        )
     if spec.has_cell_state and spec.return_state and spec.recurrent_activation in BOUNDED_GATE_ACTIVATIONS:
         # h = o * a(c) with 0 <= o <= 1; the reported figure is how far the bound is exceeded.
         from rnnshape.measure.cells import activation
 
         bound = np.abs(activation(a)(np.asarray(out["state_c"], np.float64)))
         excess = float(max(0.0, np.max(np.abs(out["state_h"]) - bound)))
-        checks.append(Check(f"|state_h| <= |{a}(state_c)| element-wise, as h = o * {a}(c) with 0 <= o <= 1 "
-                            f"({spec.recurrent_activation} gates)", excess <= EQUAL_TOLERANCE, excess, "bound"))
+        checks.append(
+            Check(
+                f"|state_h| <= |{a}(state_c)| element-wise, as h = o * {a}(c) with 0 <= o <= 1 "
+                f"({spec.recurrent_activation} gates)",
+                excess <= EQUAL_TOLERANCE,
+                excess,
+                "bound",
+            )
+        )
     if spec.go_backwards and probe.reversed_input_seq is not None:
-        checks.append(_equal("go_backwards=True gives the same h sequence as go_backwards=False "
-                             "reading the time-reversed input x[:, ::-1]",
-                             probe.seq, probe.reversed_input_seq))
+        checks.append(
+            _equal(
+                "go_backwards=True gives the same h sequence as go_backwards=False "
+                "reading the time-reversed input x[:, ::-1]",
+                probe.seq,
+                probe.reversed_input_seq,
+            )
+        )
     return checks
 
 
@@ -251,52 +367,97 @@ def _bidirectional(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) ->
     rows = np.arange(spec.batch)
     fwd_final, bwd_final = fwd[rows, last], bwd[:, 0]
     masked = spec.lengths is not None
-    lo, hi = (("..., :filters", "..., filters:") if spec.conv else (":units", "units:"))
+    lo, hi = ("..., :filters", "..., filters:") if spec.conv else (":units", "units:")
     at_last = "the LAST valid step" if masked else "the LAST step"
     last_index = "i, length_i - 1" if masked else ":, -1"
     if spec.return_state:
         if mode == "concat":
             if seq:
-                checks.append(_equal(f"forward_state_h equals the forward half of output at {at_last}, "
-                                     f"output[{last_index}, {lo}]", out["output"][rows, last][..., :u], out["forward_state_h"]))
-                checks.append(_equal("backward_state_h equals the backward half of output at the FIRST step, "
-                                     f"output[:, 0, {hi}]", out["output"][:, 0][..., u:], out["backward_state_h"]))
+                checks.append(
+                    _equal(
+                        f"forward_state_h equals the forward half of output at {at_last}, output[{last_index}, {lo}]",
+                        out["output"][rows, last][..., :u],
+                        out["forward_state_h"],
+                    )
+                )
+                checks.append(
+                    _equal(
+                        f"backward_state_h equals the backward half of output at the FIRST step, output[:, 0, {hi}]",
+                        out["output"][:, 0][..., u:],
+                        out["backward_state_h"],
+                    )
+                )
             else:
-                checks.append(_equal(f"forward_state_h equals output[:, {lo}]",
-                                     out["output"][..., :u], out["forward_state_h"]))
-                checks.append(_equal(f"backward_state_h equals output[:, {hi}]",
-                                     out["output"][..., u:], out["backward_state_h"]))
+                checks.append(
+                    _equal(f"forward_state_h equals output[:, {lo}]", out["output"][..., :u], out["forward_state_h"])
+                )
+                checks.append(
+                    _equal(f"backward_state_h equals output[:, {hi}]", out["output"][..., u:], out["backward_state_h"])
+                )
         elif mode == "none":
             if seq:
-                checks.append(_equal(f"forward_state_h equals forward_output at {at_last}",
-                                     out["forward_output"][rows, last], out["forward_state_h"]))
-                checks.append(_equal("backward_state_h equals backward_output at the FIRST step "
-                                     "(the backward layer's sequence is flipped back to time order)",
-                                     out["backward_output"][:, 0], out["backward_state_h"]))
+                checks.append(
+                    _equal(
+                        f"forward_state_h equals forward_output at {at_last}",
+                        out["forward_output"][rows, last],
+                        out["forward_state_h"],
+                    )
+                )
+                checks.append(
+                    _equal(
+                        "backward_state_h equals backward_output at the FIRST step "
+                        "(the backward layer's sequence is flipped back to time order)",
+                        out["backward_output"][:, 0],
+                        out["backward_state_h"],
+                    )
+                )
             else:
-                checks.append(_equal("forward_state_h equals forward_output",
-                                     out["forward_output"], out["forward_state_h"]))
-                checks.append(_equal("backward_state_h equals backward_output",
-                                     out["backward_output"], out["backward_state_h"]))
+                checks.append(
+                    _equal("forward_state_h equals forward_output", out["forward_output"], out["forward_state_h"])
+                )
+                checks.append(
+                    _equal("backward_state_h equals backward_output", out["backward_output"], out["backward_state_h"])
+                )
         else:
-            checks.append(_equal(f"forward_state_h equals the forward layer's h at {at_last}",
-                                 fwd_final, out["forward_state_h"]))
-            checks.append(_equal("backward_state_h equals the backward layer's h at the FIRST step",
-                                 bwd_final, out["backward_state_h"]))
+            checks.append(
+                _equal(f"forward_state_h equals the forward layer's h at {at_last}", fwd_final, out["forward_state_h"])
+            )
+            checks.append(
+                _equal(
+                    "backward_state_h equals the backward layer's h at the FIRST step",
+                    bwd_final,
+                    out["backward_state_h"],
+                )
+            )
         if spec.has_cell_state:
-            checks.append(_differ("forward_state_c differs from forward_state_h",
-                                  out["forward_state_c"], out["forward_state_h"]))
+            checks.append(
+                _differ("forward_state_c differs from forward_state_h", out["forward_state_c"], out["forward_state_h"])
+            )
     a, b = (fwd, bwd) if seq else (fwd_final, bwd_final)
     if mode in ("concat", "sum", "mul", "ave"):
-        merged = {"concat": lambda: np.concatenate([a, b], axis=-1), "sum": lambda: a + b,
-                  "mul": lambda: a * b, "ave": lambda: (a + b) / 2}[mode]()
-        formula = {"concat": "concat([forward, backward], axis=-1)", "sum": "forward + backward",
-                   "mul": "forward * backward", "ave": "(forward + backward) / 2"}[mode]
-        checks.append(_equal(f"output equals {formula} (each direction measured alone, same weights)",
-                             out["output"], merged))
+        merged = {
+            "concat": lambda: np.concatenate([a, b], axis=-1),
+            "sum": lambda: a + b,
+            "mul": lambda: a * b,
+            "ave": lambda: (a + b) / 2,
+        }[mode]()
+        formula = {
+            "concat": "concat([forward, backward], axis=-1)",
+            "sum": "forward + backward",
+            "mul": "forward * backward",
+            "ave": "(forward + backward) / 2",
+        }[mode]
+        checks.append(
+            _equal(f"output equals {formula} (each direction measured alone, same weights)", out["output"], merged)
+        )
     else:
-        checks.append(_equal("forward_output and backward_output equal the two directions measured alone",
-                             np.stack([out["forward_output"], out["backward_output"]]), np.stack([a, b])))
+        checks.append(
+            _equal(
+                "forward_output and backward_output equal the two directions measured alone",
+                np.stack([out["forward_output"], out["backward_output"]]),
+                np.stack([a, b]),
+            )
+        )
     return checks
 
 
@@ -310,8 +471,12 @@ def _merge_directions(mode: str, fwd: np.ndarray, bwd: np.ndarray) -> dict[str, 
     """What Bidirectional returns for these two directions (time order) under merge_mode."""
     if mode == "none":
         return {"forward_output": fwd, "backward_output": bwd}
-    merged = {"concat": lambda: np.concatenate([fwd, bwd], axis=-1), "sum": lambda: fwd + bwd,
-              "mul": lambda: fwd * bwd, "ave": lambda: (fwd + bwd) / np.float32(2)}[mode]()
+    merged = {
+        "concat": lambda: np.concatenate([fwd, bwd], axis=-1),
+        "sum": lambda: fwd + bwd,
+        "mul": lambda: fwd * bwd,
+        "ave": lambda: (fwd + bwd) / np.float32(2),
+    }[mode]()
     return {"output": merged}
 
 
@@ -348,18 +513,21 @@ def _masking(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[
         names = sorted(finals)
         measured = sorted(int(i) for run in probe.unmasked for i in run.rows)
         which = "" if len(measured) == len(padded) else f" (samples {', '.join(map(str, measured))})"
-        checks.append(_equal(
-            f"masking: each padded sample's final states{source} equal those of an unmasked run on its valid "
-            f"steps only, x[i, :length_i]{which}: the padding changes no state",
-            _flat([finals[n][run.rows] for run in probe.unmasked for n in names]),
-            _flat([run.outputs[n] for run in probe.unmasked for n in names])))
+        checks.append(
+            _equal(
+                f"masking: each padded sample's final states{source} equal those of an unmasked run on its valid "
+                f"steps only, x[i, :length_i]{which}: the padding changes no state",
+                _flat([finals[n][run.rows] for run in probe.unmasked for n in names]),
+                _flat([run.outputs[n] for run in probe.unmasked for n in names]),
+            )
+        )
         actual, expected = [], []
         for run in probe.unmasked:
             rows, length = run.rows, run.length
             if not spec.bidirectional:
                 seq = run.outputs["output"]
                 if spec.return_sequences:
-                    at = out["output"][rows, t - length:] if spec.go_backwards else out["output"][rows, :length]
+                    at = out["output"][rows, t - length :] if spec.go_backwards else out["output"][rows, :length]
                     actual.append(at)
                     expected.append(seq)
                 else:
@@ -375,42 +543,73 @@ def _masking(spec: LayerSpec, out: dict[str, np.ndarray], probe: Probe) -> list[
                 actual += [out[n][rows] for n in main]
             expected += [merged[n] for n in main]
         if spec.return_sequences and spec.go_backwards and not spec.bidirectional:
-            claim = ("masking: the outputs at the valid steps (go_backwards: the LAST length_i entries of output, "
-                     "read after the padding) equal those of the unmasked run on the valid steps only")
+            claim = (
+                "masking: the outputs at the valid steps (go_backwards: the LAST length_i entries of output, "
+                "read after the padding) equal those of the unmasked run on the valid steps only"
+            )
         elif spec.return_sequences:
-            claim = ("masking: the outputs at the valid steps, output[i, :length_i], equal those of the unmasked "
-                     "run on the valid steps only")
+            claim = (
+                "masking: the outputs at the valid steps, output[i, :length_i], equal those of the unmasked "
+                "run on the valid steps only"
+            )
         else:
-            claim = ("masking: output (last step only) equals the output of the unmasked run on the valid steps "
-                     "only: it is h after each sample's last VALID step, not after the padding")
+            claim = (
+                "masking: output (last step only) equals the output of the unmasked run on the valid steps "
+                "only: it is h after each sample's last VALID step, not after the padding"
+            )
         checks.append(_equal(claim, _flat(actual), _flat(expected)))
     if spec.bidirectional:
         if spec.return_sequences:
             masked = _flat([out[n][i, k:] for n in main for i, k in padded])
             diff = float(np.max(np.abs(masked)))
-            checks.append(Check(f"masking: Bidirectional returns zeros at masked steps ({where}): it sets "
-                                "zero_output_for_mask=True when return_sequences", diff <= EQUAL_TOLERANCE, diff, "equal"))
+            checks.append(
+                Check(
+                    f"masking: Bidirectional returns zeros at masked steps ({where}): it sets "
+                    "zero_output_for_mask=True when return_sequences",
+                    diff <= EQUAL_TOLERANCE,
+                    diff,
+                    "equal",
+                )
+            )
         return checks
     if spec.go_backwards:
         if spec.return_sequences:
             masked = _flat([out["output"][i, : t - k] for i, k in padded])
             diff = float(np.max(np.abs(masked)))
-            checks.append(Check(f"masking with go_backwards: the padding ({where}) is read FIRST, so "
-                                "output[i, :timesteps - length_i], before any valid step, is zeros",
-                                diff <= EQUAL_TOLERANCE, diff, "equal"))
+            checks.append(
+                Check(
+                    f"masking with go_backwards: the padding ({where}) is read FIRST, so "
+                    "output[i, :timesteps - length_i], before any valid step, is zeros",
+                    diff <= EQUAL_TOLERANCE,
+                    diff,
+                    "equal",
+                )
+            )
         return checks
     lengths = np.asarray(spec.lengths)
     rows = np.arange(spec.batch)
     seq = out["output"] if spec.return_sequences else probe.seq  # the probe ran with the same mask
     seq_source = "" if spec.return_sequences else " (probe with return_sequences=True)"
-    checks.append(_equal(f"masking: each sample's final state{source} equals its output at its last VALID step, "
-                         f"output[i, length_i - 1]{seq_source}", finals["state_h"], seq[rows, lengths - 1]))
+    checks.append(
+        _equal(
+            f"masking: each sample's final state{source} equals its output at its last VALID step, "
+            f"output[i, length_i - 1]{seq_source}",
+            finals["state_h"],
+            seq[rows, lengths - 1],
+        )
+    )
     if spec.return_sequences:
         repeated = _flat([seq[i, k:] - seq[i, k - 1] for i, k in padded])
         diff = float(np.max(np.abs(repeated)))
-        checks.append(Check(f"masking: at masked steps ({where}) Keras repeats the last valid output "
-                            "output[i, length_i - 1]: it does not compute on the zero padding",
-                            diff <= EQUAL_TOLERANCE, diff, "equal"))
+        checks.append(
+            Check(
+                f"masking: at masked steps ({where}) Keras repeats the last valid output "
+                "output[i, length_i - 1]: it does not compute on the zero padding",
+                diff <= EQUAL_TOLERANCE,
+                diff,
+                "equal",
+            )
+        )
     return checks
 
 
@@ -434,9 +633,20 @@ def masked_steps(spec: LayerSpec, out: dict[str, np.ndarray]) -> list[dict]:
         else:
             positions = list(range(n, t))
             there = f"a repeat of output[{i}, {n - 1}], the output at the last valid step (step {n})"
-            diff = max_abs_diff(out["output"][i, n:], np.broadcast_to(out["output"][i, n - 1], out["output"][i, n:].shape))
-        rows.append({"sample": i, "length": n, "outputs": main, "masked_output_steps": positions, "output_there": there,
-                     "holds": diff <= EQUAL_TOLERANCE, "max_abs_diff": diff})
+            diff = max_abs_diff(
+                out["output"][i, n:], np.broadcast_to(out["output"][i, n - 1], out["output"][i, n:].shape)
+            )
+        rows.append(
+            {
+                "sample": i,
+                "length": n,
+                "outputs": main,
+                "masked_output_steps": positions,
+                "output_there": there,
+                "holds": diff <= EQUAL_TOLERANCE,
+                "max_abs_diff": diff,
+            }
+        )
     return rows
 
 
@@ -444,8 +654,10 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     """The inspect object for one configuration, its facts measured. ``result`` is the runner's
     RunResult, or None for --static (names, shapes and parameters from the pure model only)."""
     if result is None and spec.keras_refusal():
-        raise UsageError(f"--static cannot answer for {spec.keras_call()}: {spec.keras_refusal()}; "
-                         "drop --static to see what Keras itself says")
+        raise UsageError(
+            f"--static cannot answer for {spec.keras_call()}: {spec.keras_refusal()}; "
+            "drop --static to see what Keras itself says"
+        )
     outputs = []
     for tensor in spec.outputs():
         shape = list(result.outputs[tensor.name].shape) if result is not None else list(tensor.shape)
@@ -471,8 +683,13 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         "keras_call": spec.keras_call(),
         "call": spec.call_text(),
         "keras_input": spec.keras_input(),
-        "input": {"shape": list(spec.input_shape), "axes": list(spec.input_axes), "dtype": "float32",
-                  "source": spec.input, "notes": input_notes(spec)},
+        "input": {
+            "shape": list(spec.input_shape),
+            "axes": list(spec.input_axes),
+            "dtype": "float32",
+            "source": spec.input,
+            "notes": input_notes(spec),
+        },
         "outputs": outputs,
         "params": params,
         "h_vs_c": spec.h_vs_c(),
@@ -480,9 +697,11 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
         "versions": versions(),
     }
     if spec.initial_state is not None:
-        data["initial_state"] = {"source": spec.initial_state,
-                                 "names": [name for name, _ in spec.initial_state_shapes()],
-                                 "shapes": [list(shape) for _, shape in spec.initial_state_shapes()]}
+        data["initial_state"] = {
+            "source": spec.initial_state,
+            "names": [name for name, _ in spec.initial_state_shapes()],
+            "shapes": [list(shape) for _, shape in spec.initial_state_shapes()],
+        }
         if values and result is not None and result.probe.initial_states is not None:
             data["initial_state"]["values"] = [s.tolist() for s in result.probe.initial_states]
     voided, notes = voided_facts(spec), option_notes(spec)
@@ -503,18 +722,21 @@ def layer_data(spec: LayerSpec, result: Any = None, *, values: bool = False) -> 
     return data
 
 
-
 def voided_facts(spec: LayerSpec) -> list[str]:
     """Facts rnnshape measures for the default options that the chosen options void: said, not
     printed as checks."""
     voided = []
     if spec.has_cell_state and spec.recurrent_activation not in BOUNDED_GATE_ACTIVATIONS:
-        voided.append(f"|h| <= |{spec.activation}(c)|: recurrent_activation {spec.recurrent_activation} does not "
-                      "keep the output gate o in [0, 1]")
+        voided.append(
+            f"|h| <= |{spec.activation}(c)|: recurrent_activation {spec.recurrent_activation} does not "
+            "keep the output gate o in [0, 1]"
+        )
     if spec.training and (spec.dropout or spec.recurrent_dropout):
-        voided.append("the facts that compare with other calls (probes, masking, Bidirectional halves, unroll, "
-                      "initial_state): with dropout in training every call draws new dropout masks (the same run "
-                      "after run, not from call to call)")
+        voided.append(
+            "the facts that compare with other calls (probes, masking, Bidirectional halves, unroll, "
+            "initial_state): with dropout in training every call draws new dropout masks (the same run "
+            "after run, not from call to call)"
+        )
     return voided
 
 
@@ -522,22 +744,32 @@ def option_notes(spec: LayerSpec) -> list[str]:
     """Rules of Keras about the chosen options, said once under the tables."""
     notes = []
     if spec.recurrent_dropout and not spec.conv:
-        notes.append("recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
-                     "never with the fused cuDNN kernel on a GPU (rule of Keras)")
+        notes.append(
+            "recurrent_dropout > 0 makes Keras compute the cell step by step (implementation=1) and "
+            "never with the fused cuDNN kernel on a GPU (rule of Keras)"
+        )
     if (spec.dropout or spec.recurrent_dropout) and not spec.training:
-        notes.append("dropout acts only when the layer is called with training=True (as model.fit does); "
-                     "add --training to see it")
+        notes.append(
+            "dropout acts only when the layer is called with training=True (as model.fit does); "
+            "add --training to see it"
+        )
     if spec.unit_forget_bias is False and spec.use_bias and spec.bias_init is None:
-        notes.append("unit_forget_bias only sets the bias at initialization; rnnshape's own seeded weights replace "
-                     "it (give --bias-init to see Keras' initial bias)")
+        notes.append(
+            "unit_forget_bias only sets the bias at initialization; rnnshape's own seeded weights replace "
+            "it (give --bias-init to see Keras' initial bias)"
+        )
     if spec.unroll:
-        notes.append("unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
-                     "grows with timesteps (Keras: suitable for short sequences only)")
+        notes.append(
+            "unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
+            "grows with timesteps (Keras: suitable for short sequences only)"
+        )
     if spec.bidirectional and spec.unroll and spec.lengths is not None and spec.return_sequences:
-        notes.append("Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "
-                     "positions (it applies the mask in time order to outputs in reading order: "
-                     "keras/src/backend/tensorflow/rnn.py, unroll with zero_output_for_mask); the facts above "
-                     "that say NO show it")
+        notes.append(
+            "Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "
+            "positions (it applies the mask in time order to outputs in reading order: "
+            "keras/src/backend/tensorflow/rnn.py, unroll with zero_output_for_mask); the facts above "
+            "that say NO show it"
+        )
     return notes
 
 
@@ -552,10 +784,11 @@ def input_notes(spec: LayerSpec) -> list[str]:
     if padding:
         notes.append(padding)
     if spec.constant_weights:
-        notes.append("constant initializers: every unit has identical weights, so every unit computes the "
-                     "same number (which is why tutorials print repeated columns)")
+        notes.append(
+            "constant initializers: every unit has identical weights, so every unit computes the "
+            "same number (which is why tutorials print repeated columns)"
+        )
     return notes
-
 
 
 def padding_note(spec: LayerSpec) -> str | None:
@@ -567,10 +800,12 @@ def padding_note(spec: LayerSpec) -> str | None:
 
     array = load_input_file(spec.input).array
     replaced = sum(int(np.count_nonzero(array[i, n:])) for i, n in _padded(spec))
-    return (f"--lengths: the file's values at the padded steps ({_padded_text(spec)}) were replaced by zeros "
-            f"({replaced} of them were not zero): rnnshape pads every sample with zeros after its length, "
-            "like keras.utils.pad_sequences(..., padding='post') with its default value 0 (rule of Keras), and "
-            "the mask makes Keras skip those steps")
+    return (
+        f"--lengths: the file's values at the padded steps ({_padded_text(spec)}) were replaced by zeros "
+        f"({replaced} of them were not zero): rnnshape pads every sample with zeros after its length, "
+        "like keras.utils.pad_sequences(..., padding='post') with its default value 0 (rule of Keras), and "
+        "the mask makes Keras skip those steps"
+    )
 
 
 def expectations_data(comparisons: list[ShapeComparison]) -> list[dict[str, Any]]:

@@ -65,12 +65,17 @@ def read_across(rule: dict[str, Any], torch_outputs: dict[str, np.ndarray], unit
     if combine in (None, "none"):
         return values[0]
     a, b = values
-    return {"concat": lambda: np.concatenate([a, b], axis=-1), "sum": lambda: a + b, "mul": lambda: a * b,
-            "ave": lambda: (a + b) / 2}[combine]()
+    return {
+        "concat": lambda: np.concatenate([a, b], axis=-1),
+        "sum": lambda: a + b,
+        "mul": lambda: a * b,
+        "ave": lambda: (a + b) / 2,
+    }[combine]()
 
 
-def compare_outputs(port: Port, keras_outputs: dict[str, np.ndarray],
-                    torch_outputs: dict[str, np.ndarray]) -> tuple[list[dict[str, Any]], list[Check]]:
+def compare_outputs(
+    port: Port, keras_outputs: dict[str, np.ndarray], torch_outputs: dict[str, np.ndarray]
+) -> tuple[list[dict[str, Any]], list[Check]]:
     """Per Keras output: its torch expression, both shapes and the measured max |difference|."""
     rows, checks = [], []
     for rule in port.output_rules():
@@ -80,15 +85,28 @@ def compare_outputs(port: Port, keras_outputs: dict[str, np.ndarray],
         if rule["expect"] == "differ":
             claim = f"Keras {rule['keras']} != torch {rule['torch']} ({rule['why']})"
         if ours.shape != theirs.shape:
-            check = Check(claim + f" (shapes {list(ours.shape)} and {list(theirs.shape)})",
-                          rule["expect"] == "differ", float("inf"), rule["expect"])
+            check = Check(
+                claim + f" (shapes {list(ours.shape)} and {list(theirs.shape)})",
+                rule["expect"] == "differ",
+                float("inf"),
+                rule["expect"],
+            )
         else:
             check = (equal if rule["expect"] == "equal" else differ)(claim, ours, theirs)
         if rule["expect"] == "equal":  # the other rows show a common mistake, measured, never an error
             checks.append(check)
-        rows.append({"keras": rule["keras"], "keras_shape": list(ours.shape), "torch": rule["torch"],
-                     "torch_shape": list(theirs.shape), "expect": rule["expect"], "max_abs_diff": check.max_abs_diff,
-                     "holds": check.holds, **({"why": rule["why"]} if "why" in rule else {})})
+        rows.append(
+            {
+                "keras": rule["keras"],
+                "keras_shape": list(ours.shape),
+                "torch": rule["torch"],
+                "torch_shape": list(theirs.shape),
+                "expect": rule["expect"],
+                "max_abs_diff": check.max_abs_diff,
+                "holds": check.holds,
+                **({"why": rule["why"]} if "why" in rule else {}),
+            }
+        )
     return rows, checks
 
 
@@ -97,8 +115,14 @@ def weight_checks(port: Port, keras_weights: list[tuple[str, np.ndarray]]) -> li
     expected = port.keras_weight_paths()
     got = [(path, tuple(array.shape)) for path, array in keras_weights]
     same_shapes = [s for _, s in expected] == [s for _, s in got]
-    return [Check(f"the Keras layer holds {len(expected)} weights in the order and shapes the mapping reads",
-                  same_shapes, 0.0 if same_shapes else float("inf"), "equal")]
+    return [
+        Check(
+            f"the Keras layer holds {len(expected)} weights in the order and shapes the mapping reads",
+            same_shapes,
+            0.0 if same_shapes else float("inf"),
+            "equal",
+        )
+    ]
 
 
 def tolerance() -> float:

@@ -14,25 +14,44 @@ def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
     sequence equal to its TimeDistributed twin. None for a stack whose first layer failed."""
     if not run.layers:
         return []
-    rules = [layer.output_shape for layer in plan.layers[:len(run.layers)]]
-    mismatched = [i for i, (rule, got) in enumerate(zip(rules, run.layers))
-                  if tuple(rule or ()) != got.output_shape or got.symbolic_shape != got.output_shape]
-    checks = [Check(
-        f"{_measured_layers(plan, len(run.layers))}, measured on the eager run of input {tuple(plan.input_shape)} "
-        f"(seed {seed}), {'equals' if len(run.layers) == 1 or len(run.layers) == len(plan.layers) else 'equal'} "
-        "Keras' symbolic shape and rnnshape's rule", not mismatched, 0.0 if not mismatched else float("inf"),
-        "equal")]
+    rules = [layer.output_shape for layer in plan.layers[: len(run.layers)]]
+    mismatched = [
+        i
+        for i, (rule, got) in enumerate(zip(rules, run.layers))
+        if tuple(rule or ()) != got.output_shape or got.symbolic_shape != got.output_shape
+    ]
+    checks = [
+        Check(
+            f"{_measured_layers(plan, len(run.layers))}, measured on the eager run of input {tuple(plan.input_shape)} "
+            f"(seed {seed}), {'equals' if len(run.layers) == 1 or len(run.layers) == len(plan.layers) else 'equal'} "
+            "Keras' symbolic shape and rnnshape's rule",
+            not mismatched,
+            0.0 if not mismatched else float("inf"),
+            "equal",
+        )
+    ]
     tokens = {token.index: token for token in plan.tokens}
     for index, dense, twin in run.dense_twins:
         token = tokens[index]
-        checks.append(equal(f"token {token.index} {token.text} on the sequence gives the same values as td:{token.n} "
-                            "(TimeDistributed(Dense)) with the same weights", twin, dense))
+        checks.append(
+            equal(
+                f"token {token.index} {token.text} on the sequence gives the same values as td:{token.n} "
+                "(TimeDistributed(Dense)) with the same weights",
+                twin,
+                dense,
+            )
+        )
     for index, decoder, zero_start in getattr(run, "init_twins", []):
         token = tokens[index]
         provider = state_provider(list(plan.tokens), token)
-        checks.append(differ(f"token {token.index} {token.text} starts from token {provider.index}'s final states: "
-                             "its output differs from the same layer (same weights, same input) starting from zeros",
-                             decoder, zero_start))
+        checks.append(
+            differ(
+                f"token {token.index} {token.text} starts from token {provider.index}'s final states: "
+                "its output differs from the same layer (same weights, same input) starting from zeros",
+                decoder,
+                zero_start,
+            )
+        )
     return checks
 
 
@@ -77,14 +96,23 @@ def plan_data(plan: StackPlan, run: Any = None, checks: list[Check] | None = Non
             entry["params"] = measured.params
         layers.append(entry)
     data: dict[str, Any] = {
-        "config": {"batch": plan.batch, "timesteps": plan.timesteps, "features": plan.features,
-                   "spec": canonical_spec(list(plan.tokens))},
-        "input": {"shape": list(plan.input_shape), "axes": list(plan.input_axes), "dtype": "float32",
-                  "keras_input": plan.keras_input()},
+        "config": {
+            "batch": plan.batch,
+            "timesteps": plan.timesteps,
+            "features": plan.features,
+            "spec": canonical_spec(list(plan.tokens)),
+        },
+        "input": {
+            "shape": list(plan.input_shape),
+            "axes": list(plan.input_axes),
+            "dtype": "float32",
+            "keras_input": plan.keras_input(),
+        },
         "layers": layers,
         "compatible": plan.compatible,
-        "output": ({"shape": layers[-1]["output_shape"], "axes": list(plan.output_axes or ())}
-                   if plan.compatible else None),
+        "output": (
+            {"shape": layers[-1]["output_shape"], "axes": list(plan.output_axes or ())} if plan.compatible else None
+        ),
         "params": {"total": plan.param_total},
         "command": plan.command(),
         "hints": [{"index": h.token.index, "spec": h.token.text, "kind": h.kind, "hint": h.text} for h in plan.hints],
@@ -97,14 +125,14 @@ def plan_data(plan: StackPlan, run: Any = None, checks: list[Check] | None = Non
         data["checks"] = [c.to_dict() for c in checks or []]
         if data["diagnosis"] is not None:
             data["diagnosis"]["keras_message"] = run.keras_message
-            data["diagnosis"]["fixed_output_shape"] = (list(run.fixed_output_shape)
-                                                       if run.fixed_output_shape is not None else None)
+            data["diagnosis"]["fixed_output_shape"] = (
+                list(run.fixed_output_shape) if run.fixed_output_shape is not None else None
+            )
     else:
         data["checks"] = []
         if data["diagnosis"] is not None:
             data["diagnosis"]["keras_message"] = None
     return data
-
 
 
 def _problem_data(plan: StackPlan) -> dict[str, Any]:
@@ -130,13 +158,13 @@ def _problem_data(plan: StackPlan) -> dict[str, Any]:
     }
 
 
-
 def _list(value: Any) -> Any:
     return list(value) if value is not None else None
 
 
-
-def pattern_data(pattern: Pattern, plan: StackPlan, run: Any = None, checks: list[Check] | None = None) -> dict[str, Any]:
+def pattern_data(
+    pattern: Pattern, plan: StackPlan, run: Any = None, checks: list[Check] | None = None
+) -> dict[str, Any]:
     stack = plan_data(plan, run, checks)
     return {
         "name": pattern.name,

@@ -34,7 +34,6 @@ def _time_ordered(seq: np.ndarray, direction: Direction) -> np.ndarray:
     return seq if returned_in_time_order else seq[:, ::-1]
 
 
-
 def _merge(spec: LayerSpec, parts: list[np.ndarray]) -> dict[str, np.ndarray]:
     if not spec.bidirectional:
         return {"output": parts[0]}
@@ -42,10 +41,13 @@ def _merge(spec: LayerSpec, parts: list[np.ndarray]) -> dict[str, np.ndarray]:
     mode = spec.merge_mode
     if mode == "none":
         return {"forward_output": fwd, "backward_output": bwd}
-    merged = {"concat": lambda: np.concatenate([fwd, bwd], axis=-1), "sum": lambda: fwd + bwd,
-              "mul": lambda: fwd * bwd, "ave": lambda: (fwd + bwd) / np.float32(2)}[mode]()
+    merged = {
+        "concat": lambda: np.concatenate([fwd, bwd], axis=-1),
+        "sum": lambda: fwd + bwd,
+        "mul": lambda: fwd * bwd,
+        "ave": lambda: (fwd + bwd) / np.float32(2),
+    }[mode]()
     return {"output": merged}
-
 
 
 def expected_chunk_outputs(spec: LayerSpec, h_time: list[np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:
@@ -60,13 +62,12 @@ def expected_chunk_outputs(spec: LayerSpec, h_time: list[np.ndarray], start: int
     return _merge(spec, parts)
 
 
-
 # ---- measuring ---------------------------------------------------------------------------------
+
 
 def _equal(claim: str, a: list[np.ndarray], b: list[np.ndarray]) -> Check:
     diff = max_abs_diff(flat(a), flat(b))
     return Check(claim, diff <= EQUAL_TOLERANCE, diff, "equal")
-
 
 
 def _differ(claim: str, a: list[np.ndarray], b: list[np.ndarray]) -> Check:
@@ -74,15 +75,12 @@ def _differ(claim: str, a: list[np.ndarray], b: list[np.ndarray]) -> Check:
     return Check(claim, diff > EQUAL_TOLERANCE, diff, "differ")
 
 
-
 def _zeros(arrays: list[np.ndarray]) -> list[np.ndarray]:
     return [np.zeros_like(a) for a in arrays]
 
 
-
 def _values(outputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [outputs[name] for name in sorted(outputs)]
-
 
 
 def _shape_text(shape: tuple[int | None, ...]) -> str:
@@ -95,14 +93,18 @@ def model_check(spec: LayerSpec, run: Any) -> Check:
     model = run.model
     declared = f"keras.Input(batch_shape={_shape_text(model.batch_shape)})"
     count = len(run.chunks)
-    claim = (f"in a model: keras.Model built from {declared} and this stateful layer (same weights) accepts "
-             f"all {count} chunk{'s' if count > 1 else ''} fed in turn and returns, chunk after chunk, what the "
-             "layer returned, final state included")
+    claim = (
+        f"in a model: keras.Model built from {declared} and this stateful layer (same weights) accepts "
+        f"all {count} chunk{'s' if count > 1 else ''} fed in turn and returns, chunk after chunk, what the "
+        "layer returned, final state included"
+    )
     if model.refused is not None:
         index, kind, message = model.refused
         return Check(f"{claim} - but it refused chunk {index}: {kind}: {message}", False, float("inf"), "equal")
-    diff = max_abs_diff(flat([v for call in model.outputs for v in call] + model.final),
-                        flat([v for call in run.chunks for v in call.outputs] + run.chunks[-1].final))
+    diff = max_abs_diff(
+        flat([v for call in model.outputs for v in call] + model.final),
+        flat([v for call in run.chunks for v in call.outputs] + run.chunks[-1].final),
+    )
     return Check(claim, diff <= EQUAL_TOLERANCE, diff, "equal")
 
 
@@ -110,7 +112,6 @@ def model_check(spec: LayerSpec, run: Any) -> Check:
 class Analysis:
     checks: list[Check]
     single_pass: dict[str, Any]
-
 
 
 def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysis:
@@ -127,17 +128,33 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
 
     actual = [main_outputs(call) for call in run.chunks]
     any_reversed = count > 1 and any(d.reversed for d in dirs)
-    checks: list[Check] = [_equal("chunk 1 starts from zeros (a freshly built stateful layer)",
-                                  run.chunks[0].initial, _zeros(run.chunks[0].initial))]
+    checks: list[Check] = [
+        _equal(
+            "chunk 1 starts from zeros (a freshly built stateful layer)",
+            run.chunks[0].initial,
+            _zeros(run.chunks[0].initial),
+        )
+    ]
 
     # 1. The state is carried from chunk to chunk, row by row.
     for k in range(1, count):
-        checks.append(_equal(f"chunk {k + 1} starts from chunk {k}'s final state: its initial state "
-                             f"variables equal chunk {k}'s final ones, row i from row i "
-                             "(sample i continues sample i)", run.chunks[k].initial, run.chunks[k - 1].final))
+        checks.append(
+            _equal(
+                f"chunk {k + 1} starts from chunk {k}'s final state: its initial state "
+                f"variables equal chunk {k}'s final ones, row i from row i "
+                "(sample i continues sample i)",
+                run.chunks[k].initial,
+                run.chunks[k - 1].final,
+            )
+        )
     if count > 1:
-        checks.append(_differ("chunk 2's initial state is not the zero state chunk 1 started from",
-                              run.chunks[1].initial, _zeros(run.chunks[1].initial)))
+        checks.append(
+            _differ(
+                "chunk 2's initial state is not the zero state chunk 1 started from",
+                run.chunks[1].initial,
+                _zeros(run.chunks[1].initial),
+            )
+        )
 
     # 1b. The model the command recommends accepts every chunk and returns what the layer returned.
     if run.model is not None:
@@ -150,49 +167,92 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
     else:
         one_h = [_time_ordered(one["output"], dirs[0])]
     expected_one = [expected_chunk_outputs(spec, one_h, start, stop) for start, stop in bounds]
-    out_diff = max_abs_diff(flat([v for o in actual for v in _values(o)]),
-                            flat([v for o in expected_one for v in _values(o)]))
+    out_diff = max_abs_diff(
+        flat([v for o in actual for v in _values(o)]), flat([v for o in expected_one for v in _values(o)])
+    )
     last_final = dict(zip(names, run.chunks[-1].final))
     state_diff = max_abs_diff(flat(list(last_final.values())), flat([one[n] for n in names]))
     if spec.return_sequences:
-        one_claim = ("the chunk outputs, concatenated along time, equal one non-stateful pass over the "
-                     "whole sequence (same weights)")
-        compared = ("the chunk outputs concatenated along time against one non-stateful pass over the whole "
-                    "sequence; final state against that pass's final state")
+        one_claim = (
+            "the chunk outputs, concatenated along time, equal one non-stateful pass over the "
+            "whole sequence (same weights)"
+        )
+        compared = (
+            "the chunk outputs concatenated along time against one non-stateful pass over the whole "
+            "sequence; final state against that pass's final state"
+        )
     else:
         if any(d.reversed for d in dirs):
             where = "the step each direction read last"
         else:
             where = ("step " if count == 1 else "steps ") + ", ".join(str(stop) for _start, stop in bounds)
-        one_claim = (f"each chunk's output (its last step only, return_sequences=False) equals the output of "
-                     f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
-                     "probe with return_sequences=True, same weights)")
-        compared = ("each chunk's output (its last step) against one non-stateful pass over the whole sequence "
-                    "at the step each direction read last; final state against that pass's final state")
+        one_claim = (
+            f"each chunk's output (its last step only, return_sequences=False) equals the output of "
+            f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
+            "probe with return_sequences=True, same weights)"
+        )
+        compared = (
+            "each chunk's output (its last step) against one non-stateful pass over the whole sequence "
+            "at the step each direction read last; final state against that pass's final state"
+        )
     if not any_reversed:
         checks.append(Check(one_claim, out_diff <= EQUAL_TOLERANCE, out_diff, "equal"))
-        checks.append(_equal("the last chunk's final state equals the final state of that one pass "
-                             f"({', '.join(names)})", list(last_final.values()), [one[n] for n in names]))
+        checks.append(
+            _equal(
+                f"the last chunk's final state equals the final state of that one pass ({', '.join(names)})",
+                list(last_final.values()),
+                [one[n] for n in names],
+            )
+        )
     elif not spec.bidirectional:
-        checks.append(Check("go_backwards: the chunk outputs DIFFER from one go_backwards pass over the whole "
-                            "sequence, because each chunk is read backwards within itself",
-                            out_diff > EQUAL_TOLERANCE, out_diff, "differ"))
-        checks.append(_differ("go_backwards: the last chunk's final state differs from that of one "
-                              "go_backwards pass over the whole sequence",
-                              list(last_final.values()), [one[n] for n in names]))
+        checks.append(
+            Check(
+                "go_backwards: the chunk outputs DIFFER from one go_backwards pass over the whole "
+                "sequence, because each chunk is read backwards within itself",
+                out_diff > EQUAL_TOLERANCE,
+                out_diff,
+                "differ",
+            )
+        )
+        checks.append(
+            _differ(
+                "go_backwards: the last chunk's final state differs from that of one "
+                "go_backwards pass over the whole sequence",
+                list(last_final.values()),
+                [one[n] for n in names],
+            )
+        )
     else:
-        checks.append(Check("Bidirectional: the chunk outputs DIFFER from one Bidirectional pass over the "
-                            "whole sequence, because the backward layer reads each chunk backwards within itself",
-                            out_diff > EQUAL_TOLERANCE, out_diff, "differ"))
+        checks.append(
+            Check(
+                "Bidirectional: the chunk outputs DIFFER from one Bidirectional pass over the "
+                "whole sequence, because the backward layer reads each chunk backwards within itself",
+                out_diff > EQUAL_TOLERANCE,
+                out_diff,
+                "differ",
+            )
+        )
         for d in dirs:
             own = [n for n in names if n.startswith(d.prefix)]
             a, b = [last_final[n] for n in own], [one[n] for n in own]
             if d.reversed:
-                checks.append(_differ(f"the {d.prefix[:-1]} layer's final state after the last chunk differs "
-                                      "from its final state in one Bidirectional pass", a, b))
+                checks.append(
+                    _differ(
+                        f"the {d.prefix[:-1]} layer's final state after the last chunk differs "
+                        "from its final state in one Bidirectional pass",
+                        a,
+                        b,
+                    )
+                )
             else:
-                checks.append(_equal(f"the {d.prefix[:-1]} layer's final state after the last chunk equals "
-                                     "its final state in one Bidirectional pass", a, b))
+                checks.append(
+                    _equal(
+                        f"the {d.prefix[:-1]} layer's final state after the last chunk equals "
+                        "its final state in one Bidirectional pass",
+                        a,
+                        b,
+                    )
+                )
     single_pass: dict[str, Any] = {
         "equal": bool(out_diff <= EQUAL_TOLERANCE and state_diff <= EQUAL_TOLERANCE),
         "output_max_abs_diff": out_diff,
@@ -212,11 +272,17 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         read_finals = [s for _seq, *states in run.as_read for s in states]
         expected_read = [expected_chunk_outputs(spec, read_h, start, stop) for start, stop in bounds]
         orders = "; ".join(f"{d.layer_name} reads steps {order_text(bounds, d.reversed)}" for d in dirs)
-        read_out = _equal(f"as read: the chunk outputs equal one pass of go_backwards=False layers with the "
-                          f"same weights over the input in the order the stateful layer reads it ({orders})",
-                          [v for o in actual for v in _values(o)], [v for o in expected_read for v in _values(o)])
-        read_state = _equal("as read: the last chunk's final state equals the final state of that pass",
-                            list(last_final.values()), read_finals)
+        read_out = _equal(
+            f"as read: the chunk outputs equal one pass of go_backwards=False layers with the "
+            f"same weights over the input in the order the stateful layer reads it ({orders})",
+            [v for o in actual for v in _values(o)],
+            [v for o in expected_read for v in _values(o)],
+        )
+        read_state = _equal(
+            "as read: the last chunk's final state equals the final state of that pass",
+            list(last_final.values()),
+            read_finals,
+        )
         checks += [read_out, read_state]
         single_pass["as_read"] = {
             "equal": read_out.holds and read_state.holds,
@@ -227,26 +293,39 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         model_h = read_h
 
     # 4. reset_state(): zeros, and the next chunk starts over.
-    checks.append(_equal("after layer.reset_state() every state variable is zeros",
-                         run.after_reset, _zeros(run.after_reset)))
+    checks.append(
+        _equal("after layer.reset_state() every state variable is zeros", run.after_reset, _zeros(run.after_reset))
+    )
     with_state = dataclasses.replace(spec, return_state=True).output_names()
     fresh = dict(zip(with_state, run.fresh_last))
     rerun = main_outputs(run.rerun)
     last = f"chunk {count}"
-    checks.append(_equal(f"after the reset, {last} fed again gives the output and final state of a fresh "
-                         f"non-stateful layer run on {last} alone: the layer starts over",
-                         _values(rerun) + run.rerun.final,
-                         [fresh[n] for n in sorted(rerun)] + [fresh[n] for n in names]))
+    checks.append(
+        _equal(
+            f"after the reset, {last} fed again gives the output and final state of a fresh "
+            f"non-stateful layer run on {last} alone: the layer starts over",
+            _values(rerun) + run.rerun.final,
+            [fresh[n] for n in sorted(rerun)] + [fresh[n] for n in names],
+        )
+    )
     if count > 1:
-        checks.append(_differ(f"...and that output differs from {last}'s output when it continued chunk {count - 1}",
-                              _values(rerun), _values(actual[-1])))
+        checks.append(
+            _differ(
+                f"...and that output differs from {last}'s output when it continued chunk {count - 1}",
+                _values(rerun),
+                _values(actual[-1]),
+            )
+        )
 
     # 5. The returned states are the state variables.
     if returned:
-        checks.append(_equal("the states each call returns (return_state=True) equal the layer's state "
-                             "variables after that call",
-                             [v for call in run.chunks for n, v in zip(out_names, call.outputs) if n in returned],
-                             [v for call in run.chunks for v in call.final]))
+        checks.append(
+            _equal(
+                "the states each call returns (return_state=True) equal the layer's state variables after that call",
+                [v for call in run.chunks for n, v in zip(out_names, call.outputs) if n in returned],
+                [v for call in run.chunks for v in call.final],
+            )
+        )
 
     # 6. Shuffled batches break the continuation.
     if run.shuffled is not None:
@@ -254,18 +333,21 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
         start, stop = bounds[1]
         true_continuation = expected_chunk_outputs(spec, [h[rows] for h in model_h], start, stop)
         order = ", ".join(str(i) for i in rows) if spec.batch <= 8 else f"{spec.batch - 1} .. 0"
-        checks.append(_differ(f"shuffled: chunk 2 fed with its samples in another order ({order}) continues "
-                              "each row from the state of the sample that row held in chunk 1; its output "
-                              "differs from each sample's true continuation",
-                              _values(main_outputs(run.shuffled)), _values(true_continuation)))
+        checks.append(
+            _differ(
+                f"shuffled: chunk 2 fed with its samples in another order ({order}) continues "
+                "each row from the state of the sample that row held in chunk 1; its output "
+                "differs from each sample's true continuation",
+                _values(main_outputs(run.shuffled)),
+                _values(true_continuation),
+            )
+        )
     return Analysis(checks, single_pass)
-
 
 
 # ---- the data object (JSON and tables) ------------------------------------------------------
 def _named(names: list[str], arrays: list[np.ndarray]) -> dict[str, Any]:
     return {name: np.asarray(a).tolist() for name, a in zip(names, arrays)}
-
 
 
 def _main_output_value(spec: LayerSpec, outputs: list[np.ndarray]) -> Any:
@@ -275,27 +357,29 @@ def _main_output_value(spec: LayerSpec, outputs: list[np.ndarray]) -> Any:
     return named["output"].tolist()
 
 
-
 def _output_shape(spec: LayerSpec, outputs: list[np.ndarray]) -> list[int]:
     return list(np.asarray(outputs[0]).shape)
 
 
-
-def stateful_data(spec: LayerSpec, split: tuple[int, ...], split_given: bool, run: Any, versions: dict[str, str]) -> dict[str, Any]:
+def stateful_data(
+    spec: LayerSpec, split: tuple[int, ...], split_given: bool, run: Any, versions: dict[str, str]
+) -> dict[str, Any]:
     bounds = chunk_bounds(split)
     names = state_names(spec)
     dirs = directions(spec)
     analysis = analyze(spec, bounds, run)
     chunks = []
     for index, ((start, stop), call) in enumerate(zip(bounds, run.chunks), start=1):
-        chunks.append({
-            "index": index,
-            "steps": list(range(start, stop)),
-            "initial_state": _named(names, call.initial),
-            "final_state": _named(names, call.final),
-            "output": _main_output_value(spec, call.outputs),
-            "output_shape": _output_shape(spec, call.outputs),
-        })
+        chunks.append(
+            {
+                "index": index,
+                "steps": list(range(start, stop)),
+                "initial_state": _named(names, call.initial),
+                "final_state": _named(names, call.final),
+                "output": _main_output_value(spec, call.outputs),
+                "output_shape": _output_shape(spec, call.outputs),
+            }
+        )
     last_start, last_stop = bounds[-1]
     error = None
     if run.batch_error is not None:
@@ -303,19 +387,35 @@ def stateful_data(spec: LayerSpec, split: tuple[int, ...], split_given: bool, ru
         error = {"batch": batch, "raised": True, "type": kind, "message": message}
     else:
         error = {"batch": spec.batch + 1, "raised": False, "type": None, "message": None}
-    rules = list(RULES) + ([GO_BACKWARDS_RULE] if spec.go_backwards else []) + (
-        [BIDIRECTIONAL_RULE] if spec.bidirectional else [])
+    rules = (
+        list(RULES)
+        + ([GO_BACKWARDS_RULE] if spec.go_backwards else [])
+        + ([BIDIRECTIONAL_RULE] if spec.bidirectional else [])
+    )
     return {
         "config": spec.config(),
         "split": list(split),
-        "split_source": "--split" if split_given else (
-            "default: two halves, the first rounded down" if len(split) > 1 else "default: one chunk, as timesteps is 1"),
+        "split_source": "--split"
+        if split_given
+        else (
+            "default: two halves, the first rounded down" if len(split) > 1 else "default: one chunk, as timesteps is 1"
+        ),
         "keras_call": spec.keras_call(),
         "keras_input": keras_input(spec, split),
-        "input": {"shape": list(spec.input_shape), "axes": ["batch", "timesteps", "features"],
-                  "dtype": "float32", "values": run.x.tolist()},
-        "reading": [{"layer": d.layer_name, "go_backwards": d.reversed,
-                     "order": [int(t) for t in read_order(bounds, d.reversed)]} for d in dirs],
+        "input": {
+            "shape": list(spec.input_shape),
+            "axes": ["batch", "timesteps", "features"],
+            "dtype": "float32",
+            "values": run.x.tolist(),
+        },
+        "reading": [
+            {
+                "layer": d.layer_name,
+                "go_backwards": d.reversed,
+                "order": [int(t) for t in read_order(bounds, d.reversed)],
+            }
+            for d in dirs
+        ],
         "state_names": names,
         "chunks": chunks,
         "after_reset": _named(names, run.after_reset),
@@ -350,8 +450,8 @@ def picture_facts(data: dict[str, Any]) -> dict[str, Any]:
         return float(np.max(np.abs(first - (flat(values(b)) if b is not None else 0.0))))
 
     return {
-        "carried": [None] + [biggest(chunks[k]["initial_state"], chunks[k - 1]["final_state"])
-                             for k in range(1, len(chunks))],
+        "carried": [None]
+        + [biggest(chunks[k]["initial_state"], chunks[k - 1]["final_state"]) for k in range(1, len(chunks))],
         "first_initial": biggest(chunks[0]["initial_state"]),
         "after_reset": biggest(data["after_reset"]),
         "rerun_vs_chain": biggest(rerun["output"], chunks[-1]["output"]),

@@ -53,17 +53,32 @@ def judge(y: np.ndarray, prediction: np.ndarray, choice: dict[str, Any], probe: 
     name = first["name"] or loss_label(choice["identifier"])
     expected = pred_shape[:-1] if is_sparse(name) and len(pred_shape) >= 2 else pred_shape
     reshaped = tuple(expected) if y.size == int(np.prod(expected)) and y_shape != expected else None
-    measured = probe(choice["identifier"], y, prediction, reshaped) if reshaped is not None and not first["error"] \
-        else first
+    measured = (
+        probe(choice["identifier"], y, prediction, reshaped) if reshaped is not None and not first["error"] else first
+    )
     classes = pred_shape[-1] if len(pred_shape) >= 2 else 1
-    encoding = encoding_problem(name, y_shape, pred_shape, _integers(y),
-                                int(np.nanmax(y)) if y.size and _integers(y) else None,
-                                int(np.nanmin(y)) if y.size and _integers(y) else None, _one_hot(y) if y.ndim else False)
+    encoding = encoding_problem(
+        name,
+        y_shape,
+        pred_shape,
+        _integers(y),
+        int(np.nanmax(y)) if y.size and _integers(y) else None,
+        int(np.nanmin(y)) if y.size and _integers(y) else None,
+        _one_hot(y) if y.ndim else False,
+    )
     data: dict[str, Any] = {
-        "prediction_shape": pred_shape, "y_shape": y_shape, "loss": name, "loss_source": choice["source"],
-        "loss_assumed": choice["assumed"], "expected_y_shape": expected, "loss_as_given": first["given"],
-        "loss_elements_shape": first["elements"], "paired_shape": first["paired"], "reshaped_to": list(reshaped) if reshaped else None,
-        "loss_reshaped": measured["reshaped"], "keras_message": first["error"],
+        "prediction_shape": pred_shape,
+        "y_shape": y_shape,
+        "loss": name,
+        "loss_source": choice["source"],
+        "loss_assumed": choice["assumed"],
+        "expected_y_shape": expected,
+        "loss_as_given": first["given"],
+        "loss_elements_shape": first["elements"],
+        "paired_shape": first["paired"],
+        "reshaped_to": list(reshaped) if reshaped else None,
+        "loss_reshaped": measured["reshaped"],
+        "keras_message": first["error"],
     }
     if encoding is not None:
         verdict = "labels"
@@ -93,26 +108,36 @@ def verdict_text(data: dict[str, Any], y_label: str = "--y") -> str:
     y, pred, loss = data["y_shape"], data["prediction_shape"], data["loss"]
     source = f"{loss} ({data['loss_source']})"
     if data["verdict"] == "labels":
-        return f"measured: the targets {y_label} {shape_text(y)} against the predictions {shape_text(pred)}: " \
-               f"{data['encoding']['text']} (the loss: {source})"
+        return (
+            f"measured: the targets {y_label} {shape_text(y)} against the predictions {shape_text(pred)}: "
+            f"{data['encoding']['text']} (the loss: {source})"
+        )
     if data["verdict"] == "refused":
-        return (f"measured: the targets {y_label} {shape_text(y)} do not match the model's predictions "
-                f"{shape_text(pred)}; Keras' {source} refuses them: {data['keras_message']}")
+        return (
+            f"measured: the targets {y_label} {shape_text(y)} do not match the model's predictions "
+            f"{shape_text(pred)}; Keras' {source} refuses them: {data['keras_message']}"
+        )
     if data["verdict"] == "agree":
         if y == data["expected_y_shape"]:
             return f"measured: {y_label} {shape_text(y)} is the shape {source} takes for predictions {shape_text(pred)}"
-        return (f"measured: Keras' {source} gives the same loss on {y_label} {shape_text(y)} as given and reshaped "
-                f"to {shape_text(data['reshaped_to'])} ({data['loss_as_given']:.6g} both ways): Keras reconciles "
-                "the ranks itself, nothing is broadcast")
+        return (
+            f"measured: Keras' {source} gives the same loss on {y_label} {shape_text(y)} as given and reshaped "
+            f"to {shape_text(data['reshaped_to'])} ({data['loss_as_given']:.6g} both ways): Keras reconciles "
+            "the ranks itself, nothing is broadcast"
+        )
     spread = per_element_words(y, pred, data["paired_shape"], is_sparse(loss))
     if data["reshaped_to"] is not None:
-        return (f"measured: the targets {y_label} {shape_text(y)} and the predictions {shape_text(pred)} hold as "
-                f"many numbers, yet Keras' {source} gives {data['loss_as_given']:.6g} on y as given and "
-                f"{data['loss_reshaped']:.6g} on y reshaped to {shape_text(data['reshaped_to'])}: {spread}, so fit "
-                "trains silently on the wrong pairs")
-    return (f"measured: {sizes_text(y, data['expected_y_shape'], is_sparse(loss), y_label)}, and Keras' {source} accepts them "
-            f"without error: {spread}, so fit trains "
-            "silently on the wrong question")
+        return (
+            f"measured: the targets {y_label} {shape_text(y)} and the predictions {shape_text(pred)} hold as "
+            f"many numbers, yet Keras' {source} gives {data['loss_as_given']:.6g} on y as given and "
+            f"{data['loss_reshaped']:.6g} on y reshaped to {shape_text(data['reshaped_to'])}: {spread}, so fit "
+            "trains silently on the wrong pairs"
+        )
+    return (
+        f"measured: {sizes_text(y, data['expected_y_shape'], is_sparse(loss), y_label)}, and Keras' {source} accepts them "
+        f"without error: {spread}, so fit trains "
+        "silently on the wrong question"
+    )
 
 
 def target_diagnosis(rows: list[dict[str, Any]], data: dict[str, Any], y_label: str = "--y") -> dict[str, Any] | None:
@@ -127,9 +152,11 @@ def target_diagnosis(rows: list[dict[str, Any]], data: dict[str, Any], y_label: 
     if data["verdict"] == "labels":
         return diagnosis("target_labels", "(model output)", "problem", text, data["encoding"]["fix"], basis="measured")
     if source is not None and len(data["y_shape"]) < len(pred_shape):
-        fix = (f"set return_sequences=False on {source['path']} so that {head['path']} predicts one value per "
-               f"sequence {shape_text([pred_shape[0], *pred_shape[2:]])}, or give targets of shape "
-               f"{shape_text(data['expected_y_shape'])}")
+        fix = (
+            f"set return_sequences=False on {source['path']} so that {head['path']} predicts one value per "
+            f"sequence {shape_text([pred_shape[0], *pred_shape[2:]])}, or give targets of shape "
+            f"{shape_text(data['expected_y_shape'])}"
+        )
     else:
         fix = f"give targets of shape {shape_text(data['expected_y_shape'])}, or change the model's output layer"
     return diagnosis("target_shape", layer, "problem", text, fix, basis="measured")

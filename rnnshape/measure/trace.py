@@ -20,12 +20,10 @@ from rnnshape.rules.trace import equations, reading_text, weights_layout
 TOLERANCE = RECOMPUTE_TOLERANCE
 
 
-
 # ---- recomputation ------------------------------------------------------------------------------
 def direction_name(run_direction: Any) -> str:
     """Directions are named by the way they read: forward (x_1 first) or backward (x_T first)."""
     return "backward" if run_direction.go_backwards else "forward"
-
 
 
 def recompute(run: Any) -> list[cells.CellTrace]:
@@ -33,14 +31,21 @@ def recompute(run: Any) -> list[cells.CellTrace]:
     traces = []
     for d in run.directions:
         try:
-            traces.append(cells.run(
-                run.spec.layer, run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
-                activation_name=d.activation, recurrent_activation_name=d.recurrent_activation,
-                reset_after=bool(d.reset_after), go_backwards=d.go_backwards, mask=run.mask))
+            traces.append(
+                cells.run(
+                    run.spec.layer,
+                    run.input,
+                    cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
+                    activation_name=d.activation,
+                    recurrent_activation_name=d.recurrent_activation,
+                    reset_after=bool(d.reset_after),
+                    go_backwards=d.go_backwards,
+                    mask=run.mask,
+                )
+            )
         except ValueError as exc:
             raise BackendError(f"cannot recompute {run.spec.keras_call()}: {exc}") from exc
     return traces
-
 
 
 def expected_outputs(spec: LayerSpec, traces: list[cells.CellTrace]) -> dict[str, np.ndarray]:
@@ -66,15 +71,18 @@ def expected_outputs(spec: LayerSpec, traces: list[cells.CellTrace]) -> dict[str
     if mode == "none":
         out["forward_output"], out["backward_output"] = y, y_rev
     else:
-        out["output"] = {"concat": lambda: np.concatenate([y, y_rev], axis=-1), "sum": lambda: y + y_rev,
-                         "mul": lambda: y * y_rev, "ave": lambda: (y + y_rev) / 2}[mode]()
+        out["output"] = {
+            "concat": lambda: np.concatenate([y, y_rev], axis=-1),
+            "sum": lambda: y + y_rev,
+            "mul": lambda: y * y_rev,
+            "ave": lambda: (y + y_rev) / 2,
+        }[mode]()
     if spec.return_state:
         for name, tr in (("forward", fwd), ("backward", bwd)):
             out[f"{name}_state_h"] = tr.h[:, -1]
             if tr.c is not None:
                 out[f"{name}_state_c"] = tr.c[:, -1]
     return out
-
 
 
 def _equal(claim: str, a: np.ndarray, b: np.ndarray) -> Check:
@@ -99,7 +107,6 @@ def non_finite_outputs(run: Any) -> list[str]:
     return found
 
 
-
 def measure(run: Any, traces: list[cells.CellTrace]) -> list[Check]:
     """The recomputation against Keras: every step of every direction, the final cell
     state, and every tensor the real layer returned (all samples of the batch)."""
@@ -108,37 +115,60 @@ def measure(run: Any, traces: list[cells.CellTrace]) -> list[Check]:
     samples = f"all {spec.batch} samples" if spec.batch > 1 else "1 sample"
     for d, tr in zip(run.directions, traces):
         name = direction_name(d)
-        checks.append(_equal(f"{name}: recomputed h at every step equals Keras' h ({d.keras_name} "
-                             f"twin returning every step, same weights; {samples})", tr.h, d.seq))
+        checks.append(
+            _equal(
+                f"{name}: recomputed h at every step equals Keras' h ({d.keras_name} "
+                f"twin returning every step, same weights; {samples})",
+                tr.h,
+                d.seq,
+            )
+        )
         if tr.c is not None:
             checks.append(_equal(f"{name}: recomputed final c equals Keras' final cell state", tr.c[:, -1], d.c))
     expected = expected_outputs(spec, traces)
     for out_name, value in run.outputs.items():
         shape = "(" + ", ".join(str(n) for n in value.shape) + ")"
-        checks.append(_equal(f"{out_name} {shape}, returned by the layer, equals its recomputation",
-                             value, expected[out_name]))
+        checks.append(
+            _equal(f"{out_name} {shape}, returned by the layer, equals its recomputation", value, expected[out_name])
+        )
     if spec.layer == "lstm" and not spec.bidirectional:
         tr = traces[0]
         c_like = tr.c if spec.return_sequences else tr.c[:, -1]
         diff = max_abs_diff(run.outputs["output"], c_like)
-        checks.append(Check("output is h, not c: it differs from the recomputed c at the same steps",
-                            diff > EQUAL_TOLERANCE, diff, "differ"))
+        checks.append(
+            Check(
+                "output is h, not c: it differs from the recomputed c at the same steps",
+                diff > EQUAL_TOLERANCE,
+                diff,
+                "differ",
+            )
+        )
     if run.mask is None and spec.timesteps > 1:
         for d, _trace in zip(run.directions, traces):
-            other = cells.run(spec.layer, run.input, cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
-                              activation_name=d.activation, recurrent_activation_name=d.recurrent_activation,
-                              reset_after=bool(d.reset_after), go_backwards=not d.go_backwards)
+            other = cells.run(
+                spec.layer,
+                run.input,
+                cells.CellWeights(d.kernel, d.recurrent_kernel, d.bias),
+                activation_name=d.activation,
+                recurrent_activation_name=d.recurrent_activation,
+                reset_after=bool(d.reset_after),
+                go_backwards=not d.go_backwards,
+            )
             wrong = "x_1 first" if d.go_backwards else "x_T first"
             diff = max_abs_diff(other.h, d.seq)
-            checks.append(Check(f"{direction_name(d)}: reading the other way ({wrong}) would not reproduce Keras",
-                                diff > EQUAL_TOLERANCE, diff, "differ"))
+            checks.append(
+                Check(
+                    f"{direction_name(d)}: reading the other way ({wrong}) would not reproduce Keras",
+                    diff > EQUAL_TOLERANCE,
+                    diff,
+                    "differ",
+                )
+            )
     return checks
-
 
 
 def worst_difference(checks: list[Check]) -> float:
     return max((c.max_abs_diff for c in checks if c.kind == "equal"), default=0.0)
-
 
 
 # ---- where the returned tensors come from ------------------------------------------------------
@@ -189,14 +219,19 @@ def returned_as(spec: LayerSpec, direction: str, k: int, t: int, sample: int, ma
     return out
 
 
-
 def _vec(a: np.ndarray) -> list[float]:
     return [float(v) for v in a]
 
 
-
-def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, sample: int,
-               chosen: tuple[int, ...] | None, versions: dict[str, str]) -> dict[str, Any]:
+def trace_data(
+    run: Any,
+    traces: list[cells.CellTrace],
+    checks: list[Check],
+    *,
+    sample: int,
+    chosen: tuple[int, ...] | None,
+    versions: dict[str, str],
+) -> dict[str, Any]:
     spec = run.spec
     reset_after = spec.reset_after
     s = sample
@@ -211,15 +246,17 @@ def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, 
         final = {"h": _vec(tr.h[s, -1])}
         if tr.c is not None:
             final["c"] = _vec(tr.c[s, -1])
-        directions.append({
-            "direction": name,
-            "keras_layer": d.keras_name,
-            "go_backwards": d.go_backwards,
-            "reads": reading_text(name, spec.timesteps),
-            "reading_order": [int(t) + 1 for t in tr.order],
-            "final": final,
-            "max_abs_diff": max_abs_diff(tr.h, d.seq),
-        })
+        directions.append(
+            {
+                "direction": name,
+                "keras_layer": d.keras_name,
+                "go_backwards": d.go_backwards,
+                "reads": reading_text(name, spec.timesteps),
+                "reading_order": [int(t) + 1 for t in tr.order],
+                "final": final,
+                "max_abs_diff": max_abs_diff(tr.h, d.seq),
+            }
+        )
         for k, t in enumerate(tr.order):
             t = int(t)
             if chosen_set is not None and t + 1 not in chosen_set:
@@ -245,18 +282,24 @@ def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, 
     if spec.batch > 1:
         notes.append(f"showing sample {s} of {spec.batch} (--sample); the checks cover every sample")
     if spec.lengths is not None:
-        notes.append(f"sample {s} has {spec.lengths[s]} valid steps of {spec.timesteps}: at a masked step "
-                     "Keras keeps h" + (" and c" if spec.has_cell_state else "") + " unchanged (rule of Keras, measured "
-                     "above: the recomputation carries the state over and matches)")
+        notes.append(
+            f"sample {s} has {spec.lengths[s]} valid steps of {spec.timesteps}: at a masked step "
+            "Keras keeps h" + (" and c" if spec.has_cell_state else "") + " unchanged (rule of Keras, measured "
+            "above: the recomputation carries the state over and matches)"
+        )
         padding = padding_note(spec)
         if padding:
             notes.append(padding)
         if spec.bidirectional and spec.return_sequences:
-            notes.append("Bidirectional returns zeros at masked steps of the sequence (rule of Keras: it sets "
-                         "zero_output_for_mask=True when returning sequences); the states still carry over")
+            notes.append(
+                "Bidirectional returns zeros at masked steps of the sequence (rule of Keras: it sets "
+                "zero_output_for_mask=True when returning sequences); the states still carry over"
+            )
     if spec.stateful:
-        notes.append("stateful=True: this first call starts from zero states like any other; Keras keeps "
-                     "the final states for the next batch (rule of Keras)")
+        notes.append(
+            "stateful=True: this first call starts from zero states like any other; Keras keeps "
+            "the final states for the next batch (rule of Keras)"
+        )
     return {
         "config": config,
         "keras_call": spec.keras_call(),
@@ -276,10 +319,11 @@ def trace_data(run: Any, traces: list[cells.CellTrace], checks: list[Check], *, 
     }
 
 
-
 def verdict_error(data: dict[str, Any]) -> BackendError | None:
     """A difference above TOLERANCE means the trace would explain a different computation."""
     if data["agrees"]:
         return None
-    return BackendError(f"the numpy recomputation differs from Keras by {data['max_abs_diff']:.3g} "
-                        f"(limit {TOLERANCE:g}): this trace does not explain {data['keras_call']}")
+    return BackendError(
+        f"the numpy recomputation differs from Keras by {data['max_abs_diff']:.3g} "
+        f"(limit {TOLERANCE:g}): this trace does not explain {data['keras_call']}"
+    )

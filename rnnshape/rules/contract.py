@@ -67,8 +67,7 @@ def parse(document: dict[str, Any], source: str, make: Callable[..., LayerSpec] 
     API's, which reads an --input file first)."""
     unknown = [key for key in document if key != "case"]
     if unknown:
-        raise UsageError(f"{source}: unknown top-level key {unknown[0]!r}: a contract file holds only "
-                         "[[case]] tables")
+        raise UsageError(f"{source}: unknown top-level key {unknown[0]!r}: a contract file holds only [[case]] tables")
     cases = document.get("case")
     if cases is None:
         raise UsageError(f"{source}: no [[case]] tables: add at least one case with a name and an expect table")
@@ -79,8 +78,10 @@ def parse(document: dict[str, Any], source: str, make: Callable[..., LayerSpec] 
     for index, table in enumerate(cases, start=1):
         case = _parse_case(table, index, source, make)
         if case.name in seen:
-            raise UsageError(f"{source}: {case.label}: key 'name': the name is already used by case "
-                             f"{seen[case.name]}; give every case its own name")
+            raise UsageError(
+                f"{source}: {case.label}: key 'name': the name is already used by case "
+                f"{seen[case.name]}; give every case its own name"
+            )
         seen[case.name] = index
         parsed.append(case)
     return parsed
@@ -105,19 +106,26 @@ def _parse_case(table: dict[str, Any], index: int, source: str, make: Callable[.
 
 def _parse_expect(expect: Any, where: str) -> tuple[Expectation, ...]:
     if expect is None:
-        raise UsageError(f"{where}: key 'expect': missing; add a [case.expect] table of output name -> shape, "
-                         "e.g. output = [1, 6]")
+        raise UsageError(
+            f"{where}: key 'expect': missing; add a [case.expect] table of output name -> shape, e.g. output = [1, 6]"
+        )
     if not isinstance(expect, dict) or not expect:
-        raise UsageError(f"{where}: key 'expect': {expect!r} is not a table of output name -> shape, "
-                         "e.g. output = [1, 6]")
+        raise UsageError(
+            f"{where}: key 'expect': {expect!r} is not a table of output name -> shape, e.g. output = [1, 6]"
+        )
     expectations = []
     for name, shape in expect.items():
         if not _NAME.match(name):
             raise UsageError(f"{where}: key 'expect.{name}': {name!r} is not an output name such as output or state_h")
-        if (not isinstance(shape, list) or not shape
-                or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)):
-            raise UsageError(f"{where}: key 'expect.{name}': {shape!r} is not a shape: write a list of "
-                             "positive integers, e.g. [1, 6]")
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)
+        ):
+            raise UsageError(
+                f"{where}: key 'expect.{name}': {shape!r} is not a shape: write a list of "
+                "positive integers, e.g. [1, 6]"
+            )
         expectations.append(Expectation(name, tuple(shape)))
     return tuple(expectations)
 
@@ -140,8 +148,13 @@ def verdict_data(verdict: Verdict) -> dict[str, Any]:
         "keras_call": case.spec.keras_call(),
         "outputs": verdict.outputs,
         "expectations": [
-            {"name": c.name, "expected": list(c.expected), "actual": list(c.actual) if c.actual is not None else None,
-             "holds": c.holds, "hint": c.hint}
+            {
+                "name": c.name,
+                "expected": list(c.expected),
+                "actual": list(c.actual) if c.actual is not None else None,
+                "holds": c.holds,
+                "hint": c.hint,
+            }
             for c in verdict.comparisons
         ],
         "problems": verdict.problems(),
@@ -167,13 +180,13 @@ def junit_tree(source: str, verdicts: list[Verdict], properties: dict[str, str])
     classname = "rnnshape." + (PurePath(source).stem or "contract")
     for verdict in verdicts:
         case = ET.SubElement(suite, "testcase", {"classname": classname, "name": verdict.case.name})
-        details = [verdict.case.spec.keras_call(),
-                   "outputs: " + ", ".join(f"{o['name']} {shape_label(o['shape'])}" for o in verdict.outputs)]
+        details = [
+            verdict.case.spec.keras_call(),
+            "outputs: " + ", ".join(f"{o['name']} {shape_label(o['shape'])}" for o in verdict.outputs),
+        ]
         if not verdict.passed:
             failure = ET.SubElement(case, "failure", {"message": verdict.message(), "type": "ShapeMismatch"})
             failure.text = "\n".join(verdict.problems() + details)
         ET.SubElement(case, "system-out").text = "\n".join(details)
     ET.indent(root)
     return ET.ElementTree(root)
-
-

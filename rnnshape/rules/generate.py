@@ -44,37 +44,66 @@ RULES = [
     "The same loop without stateful=True: a layer with return_state=True called on one step with "
     "initial_state=[h, c] (LSTM) or [h] (GRU, SimpleRNN) from the previous call.",
 ]
-CALL_RULE = ("model(x) computes what model.predict(x) computes, batch by batch; the tool calls the model "
-             "directly, once per step, as the loop calls predict.")
+CALL_RULE = (
+    "model(x) computes what model.predict(x) computes, batch by batch; the tool calls the model "
+    "directly, once per step, as the loop calls predict."
+)
 
 
 def check_layer(layer: str) -> None:
     """Refuse a layer the loop does not run (before its options are validated)."""
     name = canonical_layer(layer)
     if name not in GENERATE_LAYERS:
-        raise UsageError(f"Invalid value for --layer: generate runs lstm, gru and simplernn layers, not "
-                         f"{KERAS_CLASS[name]}; see its outputs and states with rnnshape inspect")
+        raise UsageError(
+            f"Invalid value for --layer: generate runs lstm, gru and simplernn layers, not "
+            f"{KERAS_CLASS[name]}; see its outputs and states with rnnshape inspect"
+        )
 
 
 def check_options(spec: LayerSpec) -> None:
     """Refuse, with the option named, what the generation loop cannot run."""
     check_layer(spec.layer)
     refused = [
-        (spec.bidirectional, "--bidirectional", "a generated step exists only after the backward direction has "
-                                                "read the future: generation runs forward layers"),
-        (spec.go_backwards, "--go-backwards", "each call reads one step, so go_backwards changes nothing within a "
-                                              "call and reverses the known part: generation reads forwards"),
-        (spec.lengths is not None, "--lengths", "generation feeds whole sequences without a mask; see padding under "
-                                                "a mask with rnnshape inspect --lengths"),
-        (spec.return_state, "--return-state", "the loop feeds back the output sequence and reads the states from "
-                                              "the layer's variables; drop --return-state"),
-        (spec.initial_state is not None, "--initial-state", "the loop starts from reset_states() (zeros), as "
-                                                            "the answer's loop does; drop --initial-state"),
-        (spec.unroll, "--unroll", "Keras unrolls only a known number of timesteps, and the model declares None "
-                                  "timesteps (keras.Input(batch_shape=(batch, None, features)))"),
-        (spec.training and bool(spec.dropout or spec.recurrent_dropout), "--training",
-         "with dropout every call draws new dropout masks, so no loop can equal another; generate measures "
-         "inference (drop --training)"),
+        (
+            spec.bidirectional,
+            "--bidirectional",
+            "a generated step exists only after the backward direction has "
+            "read the future: generation runs forward layers",
+        ),
+        (
+            spec.go_backwards,
+            "--go-backwards",
+            "each call reads one step, so go_backwards changes nothing within a "
+            "call and reverses the known part: generation reads forwards",
+        ),
+        (
+            spec.lengths is not None,
+            "--lengths",
+            "generation feeds whole sequences without a mask; see padding under a mask with rnnshape inspect --lengths",
+        ),
+        (
+            spec.return_state,
+            "--return-state",
+            "the loop feeds back the output sequence and reads the states from "
+            "the layer's variables; drop --return-state",
+        ),
+        (
+            spec.initial_state is not None,
+            "--initial-state",
+            "the loop starts from reset_states() (zeros), as the answer's loop does; drop --initial-state",
+        ),
+        (
+            spec.unroll,
+            "--unroll",
+            "Keras unrolls only a known number of timesteps, and the model declares None "
+            "timesteps (keras.Input(batch_shape=(batch, None, features)))",
+        ),
+        (
+            spec.training and bool(spec.dropout or spec.recurrent_dropout),
+            "--training",
+            "with dropout every call draws new dropout masks, so no loop can equal another; generate measures "
+            "inference (drop --training)",
+        ),
     ]
     for refuse, option, why in refused:
         if refuse:
@@ -85,9 +114,11 @@ def check_units(spec: LayerSpec, *, units_given: bool, head: bool) -> None:
     """Without a head the output is fed back as the input: units must equal features."""
     if not head and spec.units != spec.features:
         where = "--units" if units_given else "--features"
-        raise UsageError(f"Invalid value for {where}: feeding the output back as the next input needs units == "
-                         f"features without a head (units {spec.units}, features {spec.features}); give --units "
-                         f"{spec.features}, or add --head (a Dense(features) head maps the units back to features)")
+        raise UsageError(
+            f"Invalid value for {where}: feeding the output back as the next input needs units == "
+            f"features without a head (units {spec.units}, features {spec.features}); give --units "
+            f"{spec.features}, or add --head (a Dense(features) head maps the units back to features)"
+        )
 
 
 def check_steps(steps: int) -> int:
@@ -145,9 +176,13 @@ def estimated_seconds(spec: LayerSpec, steps: int, values: int = 0) -> float:
     """A rough estimate of a run: every step read eagerly (one call per generated step)."""
     read, calls = total_steps(spec, steps)
     builds = 3  # the stateful model, the initial_state layer, the non-stateful model (heads included)
-    return (SECONDS_PER_RUN + pass_seconds(spec.layer, spec.units, spec.features, spec.batch, read)
-            + calls * SECONDS_PER_CALL + builds * spec.param_total() * SECONDS_PER_WEIGHT
-            + values * SECONDS_PER_SHOWN_VALUE)
+    return (
+        SECONDS_PER_RUN
+        + pass_seconds(spec.layer, spec.units, spec.features, spec.batch, read)
+        + calls * SECONDS_PER_CALL
+        + builds * spec.param_total() * SECONDS_PER_WEIGHT
+        + values * SECONDS_PER_SHOWN_VALUE
+    )
 
 
 def value_count(spec: LayerSpec, steps: int) -> int:

@@ -40,8 +40,10 @@ def grid_flags(vary: Iterable[str], fixed: Iterable[str]) -> tuple[str, ...]:
     both = [flag for flag in GRID_FLAGS if flag in vary and flag in fixed]
     if both:
         flag = both[0]
-        raise UsageError(f"Invalid value for --vary: {flag.replace('_', '-')} is varied and also fixed by "
-                         f"{option_name(flag)}/--no-{flag.replace('_', '-')}; drop one of them")
+        raise UsageError(
+            f"Invalid value for --vary: {flag.replace('_', '-')} is varied and also fixed by "
+            f"{option_name(flag)}/--no-{flag.replace('_', '-')}; drop one of them"
+        )
     chosen = (set(DEFAULT_GRID) - fixed) | vary
     return tuple(flag for flag in GRID_FLAGS if flag in chosen)
 
@@ -53,7 +55,9 @@ def grid_options(base: dict[str, Any], layers: Iterable[str], flags: tuple[str, 
     --merge-mode applies to the Bidirectional rows only when bidirectional is varied."""
     rows = []
     layers = tuple(dict.fromkeys(layers))
-    for key in (name for name in LAYER_ONLY if OPTIONS[name].shapes):  # given, no row's layer takes it: make_spec names it
+    for key in (
+        name for name in LAYER_ONLY if OPTIONS[name].shapes
+    ):  # given, no row's layer takes it: make_spec names it
         if base.get(key) is not None and not any(layer in LAYER_ONLY[key] for layer in layers):
             return [dict(base, layer=layers[0])]
     for layer in layers:
@@ -97,7 +101,7 @@ def _axes_change(before: list[str], after: list[str]) -> tuple[str, str]:
     for big, small, verb in ((after, before, "gain"), (before, after, "lose")):
         if len(big) == len(small) + 1:
             for index, axis in enumerate(big):
-                if big[:index] + big[index + 1:] == small:
+                if big[:index] + big[index + 1 :] == small:
                     phrase = f"the {axis} axis: {rank}"
                     return f"{verb}s {phrase}", f"{verb} {phrase}"
     if len(before) == len(after):
@@ -145,8 +149,9 @@ def describe_change(before: dict[str, Any], after: dict[str, Any], *, params: st
             parts.append(f"params {p0} -> {p1}")
     if before["keras_input"] != after["keras_input"]:
         # A rule of Keras (spec.keras_input): a stateful layer needs the batch size fixed.
-        parts.append("needs " + after["keras_input"].removeprefix("keras.Input(").removesuffix(")")
-                     + " (rule of Keras)")
+        parts.append(
+            "needs " + after["keras_input"].removeprefix("keras.Input(").removesuffix(")") + " (rule of Keras)"
+        )
     if not parts:
         parts.append("same names and shapes")
     if meanings:
@@ -163,8 +168,10 @@ def reference_rows(rows: list[dict[str, Any]]) -> list[int]:
 def row_changes(rows: list[dict[str, Any]]) -> list[str]:
     """Each row against its layer's first row; the first row itself is the reference."""
     refs = reference_rows(rows)
-    return ["reference" if ref == index else describe_change(rows[ref], row)
-            for index, (row, ref) in enumerate(zip(rows, refs))]
+    return [
+        "reference" if ref == index else describe_change(rows[ref], row)
+        for index, (row, ref) in enumerate(zip(rows, refs))
+    ]
 
 
 def changes(rows: list[dict[str, Any]], flags: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -179,8 +186,18 @@ def changes(rows: list[dict[str, Any]], flags: tuple[str, ...]) -> list[dict[str
         groups: dict[str, dict[str, Any]] = {}
         for a, b in pairs:
             effect = describe_change(rows[a], rows[b], params=params)
-            group = groups.setdefault(effect, {"change": label, "dimension": dimension, "from": start, "to": end,
-                                               "effect": effect, "layers": [], "rows": []})
+            group = groups.setdefault(
+                effect,
+                {
+                    "change": label,
+                    "dimension": dimension,
+                    "from": start,
+                    "to": end,
+                    "effect": effect,
+                    "layers": [],
+                    "rows": [],
+                },
+            )
             for layer in (rows[a]["config"]["layer"], rows[b]["config"]["layer"]):
                 if layer not in group["layers"]:
                     group["layers"].append(layer)
@@ -196,8 +213,14 @@ def changes(rows: list[dict[str, Any]], flags: tuple[str, ...]) -> list[dict[str
         pairs = present([((layers[0], combo), (other, combo)) for combo in combos])
         add("layer", layers[0], other, f"layer {layers[0]} -> {other}", pairs, "absolute")
     for position, flag in enumerate(flags):
-        pairs = present([((layer, combo), (layer, combo[:position] + (True,) + combo[position + 1:]))
-                         for layer in layers for combo in combos if not combo[position]])
+        pairs = present(
+            [
+                ((layer, combo), (layer, combo[:position] + (True,) + combo[position + 1 :]))
+                for layer in layers
+                for combo in combos
+                if not combo[position]
+            ]
+        )
         add(flag, False, True, f"{flag} off -> on", pairs, "ratio")
     return entries
 

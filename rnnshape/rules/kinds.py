@@ -30,20 +30,58 @@ class LayerKind:
     spatial_axes: tuple[str, ...] = ()
 
 
-KINDS: dict[str, LayerKind] = {kind.name: kind for kind in (
-    LayerKind("lstm", "LSTM", "lstm", "lstm_cell", "LSTMCell", ("i", "f", "c", "o"), True, torch_class="LSTM"),
-    LayerKind("gru", "GRU", "gru", "gru_cell", "GRUCell", ("z", "r", "h"), False, torch_class="GRU"),
-    LayerKind("simplernn", "SimpleRNN", "simple_rnn", "simple_rnn_cell", "SimpleRNNCell", ("h",), False,
-              recurrent_activation=None, torch_class="RNN"),
-    LayerKind("convlstm1d", "ConvLSTM1D", "conv_lstm1d", "conv_lstm_cell", None, ("i", "f", "c", "o"), True,
-              spatial_axes=("rows",)),
-    LayerKind("convlstm2d", "ConvLSTM2D", "conv_lstm2d", "conv_lstm_cell", None, ("i", "f", "c", "o"), True,
-              spatial_axes=("rows", "cols")),
-    LayerKind("convlstm3d", "ConvLSTM3D", "conv_lstm3d", "conv_lstm_cell", None, ("i", "f", "c", "o"), True,
-              spatial_axes=("depth", "rows", "cols")),
-    # keras.layers.RNN([cells...]): the cells' own kinds say the rest
-    LayerKind("rnn", "RNN", "rnn", "stacked_rnn_cells", None, ("i", "f", "c", "o"), False, recurrent_activation=None),
-)}
+KINDS: dict[str, LayerKind] = {
+    kind.name: kind
+    for kind in (
+        LayerKind("lstm", "LSTM", "lstm", "lstm_cell", "LSTMCell", ("i", "f", "c", "o"), True, torch_class="LSTM"),
+        LayerKind("gru", "GRU", "gru", "gru_cell", "GRUCell", ("z", "r", "h"), False, torch_class="GRU"),
+        LayerKind(
+            "simplernn",
+            "SimpleRNN",
+            "simple_rnn",
+            "simple_rnn_cell",
+            "SimpleRNNCell",
+            ("h",),
+            False,
+            recurrent_activation=None,
+            torch_class="RNN",
+        ),
+        LayerKind(
+            "convlstm1d",
+            "ConvLSTM1D",
+            "conv_lstm1d",
+            "conv_lstm_cell",
+            None,
+            ("i", "f", "c", "o"),
+            True,
+            spatial_axes=("rows",),
+        ),
+        LayerKind(
+            "convlstm2d",
+            "ConvLSTM2D",
+            "conv_lstm2d",
+            "conv_lstm_cell",
+            None,
+            ("i", "f", "c", "o"),
+            True,
+            spatial_axes=("rows", "cols"),
+        ),
+        LayerKind(
+            "convlstm3d",
+            "ConvLSTM3D",
+            "conv_lstm3d",
+            "conv_lstm_cell",
+            None,
+            ("i", "f", "c", "o"),
+            True,
+            spatial_axes=("depth", "rows", "cols"),
+        ),
+        # keras.layers.RNN([cells...]): the cells' own kinds say the rest
+        LayerKind(
+            "rnn", "RNN", "rnn", "stacked_rnn_cells", None, ("i", "f", "c", "o"), False, recurrent_activation=None
+        ),
+    )
+}
 
 # Keras' class name -> the kind (a saved model's "LSTM" is --layer lstm).
 BY_KERAS_CLASS: dict[str, str] = {kind.keras_class: kind.name for kind in KINDS.values()}

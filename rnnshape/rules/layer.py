@@ -25,9 +25,15 @@ CELLS_LAYER = CELLS
 ALL_LAYERS = LAYERS + CONV_LAYERS + (CELLS_LAYER,)
 CELL_CLASS = {name: kind.cell_class for name, kind in KINDS.items() if kind.cell_class}
 # Accepted spellings of --layer, compared after lower-casing.
-LAYER_ALIASES = {"lstm": "lstm", "gru": "gru", "simplernn": "simplernn", "simple_rnn": "simplernn",
-                 **{name: name for name in CONV_LAYERS},
-                 **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)}, "rnn": "rnn"}
+LAYER_ALIASES = {
+    "lstm": "lstm",
+    "gru": "gru",
+    "simplernn": "simplernn",
+    "simple_rnn": "simplernn",
+    **{name: name for name in CONV_LAYERS},
+    **{f"conv_lstm{rank}d": f"convlstm{rank}d" for rank in (1, 2, 3)},
+    "rnn": "rnn",
+}
 # The catalogue of layer kinds (rules/kinds.py), as the maps the rest of this module reads.
 KERAS_CLASS = {name: kind.keras_class for name, kind in KINDS.items()}
 # The names Keras gives these layers and their cells by default; the runner uses them
@@ -40,26 +46,47 @@ GATES = {name: len(kind.gates) for name, kind in KINDS.items()}
 SPATIAL_AXES = {name: kind.spatial_axes for name, kind in KINDS.items() if kind.spatial_axes}
 # The options only ConvLSTM layers take (docs/cli.md).
 CONV_KEYS = tuple(option.name for option in LAYER_OPTIONS if option.group == "conv")
-CONV_DEFAULTS: dict[str, Any] = {"filters": 4, "kernel_size": 3, "strides": 1, "padding": "valid", "depth": 5,
-                                 "rows": 5, "cols": 5, "channels": 1}
+CONV_DEFAULTS: dict[str, Any] = {
+    "filters": 4,
+    "kernel_size": 3,
+    "strides": 1,
+    "padding": "valid",
+    "depth": 5,
+    "rows": 5,
+    "cols": 5,
+    "channels": 1,
+}
 
 DEFAULTS: dict[str, Any] = dict(OPTION_DEFAULTS)  # every layer option, declared in rules/options.py
 # Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
 INITIALIZERS = {
-    "zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
-    "he_uniform": "HeUniform", "he_normal": "HeNormal", "lecun_uniform": "LecunUniform",
-    "lecun_normal": "LecunNormal", "orthogonal": "Orthogonal", "random_normal": "RandomNormal",
-    "random_uniform": "RandomUniform", "truncated_normal": "TruncatedNormal", "identity": "Identity",
+    "zeros": "Zeros",
+    "ones": "Ones",
+    "glorot_uniform": "GlorotUniform",
+    "glorot_normal": "GlorotNormal",
+    "he_uniform": "HeUniform",
+    "he_normal": "HeNormal",
+    "lecun_uniform": "LecunUniform",
+    "lecun_normal": "LecunNormal",
+    "orthogonal": "Orthogonal",
+    "random_normal": "RandomNormal",
+    "random_uniform": "RandomUniform",
+    "truncated_normal": "TruncatedNormal",
+    "identity": "Identity",
     "variance_scaling": "VarianceScaling",
 }
 SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
 MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D weights (GRU's bias is 2-D)
-INIT_KEYS = {"kernel_init": "kernel_initializer", "recurrent_init": "recurrent_initializer",
-             "bias_init": "bias_initializer"}
+INIT_KEYS = {
+    "kernel_init": "kernel_initializer",
+    "recurrent_init": "recurrent_initializer",
+    "bias_init": "bias_initializer",
+}
 SIZE_KEYS = ("batch", "timesteps", "features")
 DEFAULT_ACTIVATION = {name: kind.activation for name, kind in KINDS.items()}
-DEFAULT_RECURRENT_ACTIVATION = {name: kind.recurrent_activation for name, kind in KINDS.items()
-                                if kind.recurrent_activation}  # SimpleRNN has none
+DEFAULT_RECURRENT_ACTIVATION = {
+    name: kind.recurrent_activation for name, kind in KINDS.items() if kind.recurrent_activation
+}  # SimpleRNN has none
 BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
 INITIAL_STATE_KINDS = ("zeros", "random")  # --initial-state values other than a .npy file
 # the true/false options that are never unset (reset_after and unit_forget_bias are resolved per layer)
@@ -106,8 +133,9 @@ SECONDS_PER_SHOWN_VALUE = 3e-6
 BYTES_PER_SHOWN_VALUE = 96
 
 
-def pass_seconds(layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1,
-                 compiled: bool = False) -> float:
+def pass_seconds(
+    layer: str, units: int, features: int, batch: int, timesteps: int, directions: int = 1, compiled: bool = False
+) -> float:
     """The estimated seconds of one pass of a recurrent layer over a sequence: eager (one Python
     step per timestep), or ``compiled`` (tracing once, then a graph's steps). Compiled, the two
     directions of a Bidirectional layer are two independent loops of one graph, which TensorFlow
@@ -163,8 +191,10 @@ def canonical_layer(name: Any) -> str:
         canonical = LAYER_ALIASES.get(name.strip().lower())
         if canonical:
             return canonical
-    raise SpecError("layer", f"{name!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, "
-                             "conv_lstm2d ... accepted)")
+    raise SpecError(
+        "layer",
+        f"{name!r} is not one of {', '.join(ALL_LAYERS)} (case-insensitive; simple_rnn, conv_lstm2d ... accepted)",
+    )
 
 
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras 3's backends rnnshape runs on (--backend)
@@ -278,8 +308,9 @@ class LayerSpec:
     def out_spatial(self) -> tuple[int, ...]:
         """ConvLSTM: the map of h and c, by Keras' convolution arithmetic on the input map
         (padding and strides of the input convolution; the recurrent one keeps the size)."""
-        return tuple(conv_output_size(n, k, s, self.padding)
-                     for n, k, s in zip(self.spatial, self.kernel_size, self.strides))
+        return tuple(
+            conv_output_size(n, k, s, self.padding) for n, k, s in zip(self.spatial, self.kernel_size, self.strides)
+        )
 
     @property
     def state_shape(self) -> tuple[int, ...]:
@@ -308,13 +339,21 @@ class LayerSpec:
             out.pop(key)
         cells = out.pop("cells")
         if self.layer == CELLS_LAYER:
-            out = {"layer": out.pop("layer"), "cells": ",".join(f"{kind}:{n}" for kind, n in cells),
-                   **{key: value for key, value in out.items() if key != "units"}}
+            out = {
+                "layer": out.pop("layer"),
+                "cells": ",".join(f"{kind}:{n}" for kind, n in cells),
+                **{key: value for key, value in out.items() if key != "units"},
+            }
         if self.conv:
             rest = {key: out.pop(key) for key in list(out) if list(out).index(key) > list(out).index("layer")}
-            conv = {"filters": self.units, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                    "padding": self.padding, **dict(zip(SPATIAL_AXES[self.layer], self.spatial)),
-                    "channels": self.features}
+            conv = {
+                "filters": self.units,
+                "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides),
+                "padding": self.padding,
+                **dict(zip(SPATIAL_AXES[self.layer], self.spatial)),
+                "channels": self.features,
+            }
             rest.pop("units")
             rest.pop("features")
             out.update(conv)
@@ -324,8 +363,9 @@ class LayerSpec:
     @property
     def constant_weights(self) -> bool:
         """Every weight from a constant: then every unit computes the same number."""
-        return all(isinstance(getattr(self, key), float) or getattr(self, key) in ("zeros", "ones")
-                   for key in INIT_KEYS)
+        return all(
+            isinstance(getattr(self, key), float) or getattr(self, key) in ("zeros", "ones") for key in INIT_KEYS
+        )
 
     def initializer_call(self, key: str) -> str | None:
         """The Python for one chosen initializer, as a user would paste it."""
@@ -344,8 +384,11 @@ class LayerSpec:
         if not self.return_state:
             return []
         if self.cells is not None:  # Keras returns cell i's states as a list, [h, c] (LSTM) or [h]: flattened
-            return [f"state_{i}_{s}" for i, (kind, _) in enumerate(self.cells)
-                    for s in (("h", "c") if kind == "lstm" else ("h",))]
+            return [
+                f"state_{i}_{s}"
+                for i, (kind, _) in enumerate(self.cells)
+                for s in (("h", "c") if kind == "lstm" else ("h",))
+            ]
         own = ["state_h", "state_c"] if self.has_cell_state else ["state_h"]
         if not self.bidirectional:
             return own
@@ -363,21 +406,40 @@ class LayerSpec:
         map_note = self._map_note()
         tensors: list[TensorSpec] = []
         if not self.bidirectional:
-            tensors.append(TensorSpec("output", (*lead, *state), (*lead_axes, *state_axes),
-                                      self._output_meaning() + map_note))
+            tensors.append(
+                TensorSpec("output", (*lead, *state), (*lead_axes, *state_axes), self._output_meaning() + map_note)
+            )
         elif self.merge_mode == "none":
             for direction in ("forward", "backward"):
-                tensors.append(TensorSpec(f"{direction}_output", (*lead, *state), (*lead_axes, *state_axes),
-                                          self._direction_output_meaning(direction) + map_note))
+                tensors.append(
+                    TensorSpec(
+                        f"{direction}_output",
+                        (*lead, *state),
+                        (*lead_axes, *state_axes),
+                        self._direction_output_meaning(direction) + map_note,
+                    )
+                )
         else:
             last = 2 * u if self.merge_mode == "concat" else u
             last_axis = f"2*{self.size_word}" if self.merge_mode == "concat" else self.size_word
-            tensors.append(TensorSpec("output", (*lead, *state[:-1], last), (*lead_axes, *state_axes[:-1], last_axis),
-                                      self._merged_output_meaning() + self._map_note(last)))
+            tensors.append(
+                TensorSpec(
+                    "output",
+                    (*lead, *state[:-1], last),
+                    (*lead_axes, *state_axes[:-1], last_axis),
+                    self._merged_output_meaning() + self._map_note(last),
+                )
+            )
         for name in self.state_names():
             if self.cells is not None:
-                tensors.append(TensorSpec(name, (b, self.cells[int(name.split("_")[1])][1]), ("batch", "units"),
-                                          self._cell_state_meaning(name)))
+                tensors.append(
+                    TensorSpec(
+                        name,
+                        (b, self.cells[int(name.split("_")[1])][1]),
+                        ("batch", "units"),
+                        self._cell_state_meaning(name),
+                    )
+                )
                 continue
             tensors.append(TensorSpec(name, (b, *state), ("batch", *state_axes), self._state_meaning(name) + map_note))
         return tensors
@@ -408,8 +470,11 @@ class LayerSpec:
         index, base = int(name.split("_")[1]), name[-1]
         kind, units = self.cells[index]
         what = "hidden state h" if base == "h" else "cell state c (memory; never an output of a step)"
-        where = "the last cell: its h is the layer's output" if index == len(self.cells) - 1 else \
-            f"its h is cell {index + 1}'s input at each step"
+        where = (
+            "the last cell: its h is the layer's output"
+            if index == len(self.cells) - 1
+            else f"its h is cell {index + 1}'s input at each step"
+        )
         if base == "c":
             return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}"
         return f"cell {index} ({CELL_CLASS[kind]}({units})): final {what}; {where}"
@@ -421,33 +486,45 @@ class LayerSpec:
             return f"; the last cell's h (cell {len(self.cells) - 1}, {CELL_CLASS[kind]}({units}))"
         if not self.conv:
             return ""
-        what = f"{self.units} filters" if channels in (None, self.units) else \
-            f"{channels} values ({self.units} filters per direction)"
-        return (f"; a feature map per sample: {what} at each of the "
-                f"{' x '.join(map(str, self.out_spatial))} output positions")
+        what = (
+            f"{self.units} filters"
+            if channels in (None, self.units)
+            else f"{channels} values ({self.units} filters per direction)"
+        )
+        return (
+            f"; a feature map per sample: {what} at each of the "
+            f"{' x '.join(map(str, self.out_spatial))} output positions"
+        )
 
     def conv_arithmetic(self) -> list[str]:
         """ConvLSTM: each output spatial size by Keras' convolution arithmetic, filled in."""
         if not self.conv:
             return []
         lines = []
-        for axis, n, k, s, out in zip(SPATIAL_AXES[self.layer], self.spatial, self.kernel_size, self.strides,
-                                      self.out_spatial):
+        for axis, n, k, s, out in zip(
+            SPATIAL_AXES[self.layer], self.spatial, self.kernel_size, self.strides, self.out_spatial
+        ):
             if self.padding == "same":
                 lines.append(f"{axis}' = ceil({axis} / strides) = ceil({n} / {s}) = {out} (padding same)")
             else:
-                lines.append(f"{axis}' = floor(({axis} - kernel) / strides) + 1 = floor(({n} - {k}) / {s}) + 1 = "
-                             f"{out} (padding valid)")
-        lines.append("the recurrent convolution over h_{t-1} always uses padding same and strides 1, so h and c "
-                     "keep this size at every step (rule of Keras: ConvLSTMCell.recurrent_conv)")
+                lines.append(
+                    f"{axis}' = floor(({axis} - kernel) / strides) + 1 = floor(({n} - {k}) / {s}) + 1 = "
+                    f"{out} (padding valid)"
+                )
+        lines.append(
+            "the recurrent convolution over h_{t-1} always uses padding same and strides 1, so h and c "
+            "keep this size at every step (rule of Keras: ConvLSTMCell.recurrent_conv)"
+        )
         return lines
 
     def _output_meaning(self) -> str:
         if self.return_sequences:
             if self.go_backwards:
-                return ("hidden state h at every step, in reading order: x is read from x_T back "
-                        "to x_1, so output[:, 0] is h_T (after reading x_T) and output[:, -1] is h_1, "
-                        "the final h (after reading x_1)")
+                return (
+                    "hidden state h at every step, in reading order: x is read from x_T back "
+                    "to x_1, so output[:, 0] is h_T (after reading x_T) and output[:, -1] is h_1, "
+                    "the final h (after reading x_1)"
+                )
             return "hidden state h at every timestep: output[:, t-1] = h_t for t = 1..T"
         if self.go_backwards:
             return f"final hidden state {self._backward_final('h')}; last step read only"
@@ -457,11 +534,17 @@ class LayerSpec:
 
     def _direction_output_meaning(self, direction: str) -> str:
         if direction == "forward":
-            return ("forward layer's h at every timestep" if self.return_sequences
-                    else f"forward layer's final h: {self._forward_final('h')}")
-        return ("backward layer's h at every timestep, flipped back to time order "
-                "(its final h, h_1, sits at the FIRST step)" if self.return_sequences
-                else f"backward layer's final h: {self._backward_final('h')}")
+            return (
+                "forward layer's h at every timestep"
+                if self.return_sequences
+                else f"forward layer's final h: {self._forward_final('h')}"
+            )
+        return (
+            "backward layer's h at every timestep, flipped back to time order "
+            "(its final h, h_1, sits at the FIRST step)"
+            if self.return_sequences
+            else f"backward layer's final h: {self._backward_final('h')}"
+        )
 
     def _merged_output_meaning(self) -> str:
         how = {
@@ -472,8 +555,11 @@ class LayerSpec:
         }[self.merge_mode or "concat"]
         if self.return_sequences:
             return f"forward h and backward h (flipped back to time order) at every timestep, {how}"
-        forward = ("forward h after each sample's last valid step (" + self._valid_steps() + ")"
-                   if self.lengths is not None else "forward final h_T")
+        forward = (
+            "forward h after each sample's last valid step (" + self._valid_steps() + ")"
+            if self.lengths is not None
+            else "forward final h_T"
+        )
         return f"{forward} and backward final h_1 (after reading x_T back to x_1), {how}"
 
     def _state_meaning(self, name: str) -> str:
@@ -502,12 +588,16 @@ class LayerSpec:
         The pure model refuses to answer for these (exit 2) instead of guessing."""
         if self.bidirectional and self.go_backwards:
             # keras/src/layers/rnn/bidirectional.py: the backward copy gets go_backwards=True too.
-            return ("Keras refuses it: Bidirectional builds its backward copy with go_backwards=True, "
-                    "so both directions would read backwards (ValueError; rule of Keras)")
+            return (
+                "Keras refuses it: Bidirectional builds its backward copy with go_backwards=True, "
+                "so both directions would read backwards (ValueError; rule of Keras)"
+            )
         if self.bidirectional and self.stateful and self.return_state:
             # Bidirectional.compute_mask multiplies a generator (state_mask * 2): a TypeError.
-            return ("Keras 3 fails on Bidirectional(stateful=True, return_state=True): "
-                    "Bidirectional.compute_mask raises TypeError")
+            return (
+                "Keras 3 fails on Bidirectional(stateful=True, return_state=True): "
+                "Bidirectional.compute_mask raises TypeError"
+            )
         return None
 
     # ---- h versus c (rules of Keras) ----------------------------------------------
@@ -517,7 +607,9 @@ class LayerSpec:
             return self._cells_h_vs_c()
         prefix = ["forward_", "backward_"] if self.bidirectional else [""]
         output_names = [t.name for t in self.outputs() if "state" not in t.name]
-        where_output = " and ".join(output_names) + (" (every timestep)" if self.return_sequences else " (last step only)")
+        where_output = " and ".join(output_names) + (
+            " (every timestep)" if self.return_sequences else " (last step only)"
+        )
         if self.return_state:
             h_states = ", ".join(f"{p}state_h" for p in prefix)
             h_where = f"{where_output}; {h_states} (final h)"
@@ -531,38 +623,54 @@ class LayerSpec:
         }.get(self.layer, f"h_t = o_t * {a}(c_t)")
         what = "hidden state: what the layer outputs at each step and passes to the next"
         if self.conv:
-            what = (f"hidden state: a feature map {shape_text(self.state_shape)} [{', '.join(self.state_axes)}], "
-                    "what the layer outputs at each step and passes to the next")
-        rows = [{
-            "state": "h",
-            "what": what + (
-                f" (Keras' {self.keras_class} docstring calls the returned h final_memory_state)"
-                if self.has_cell_state else f" (Keras' {self.keras_class} docstring calls the returned h final_state)"),
-            "equation": h_equation,
-            "returned_as": h_where,
-        }]
+            what = (
+                f"hidden state: a feature map {shape_text(self.state_shape)} [{', '.join(self.state_axes)}], "
+                "what the layer outputs at each step and passes to the next"
+            )
+        rows = [
+            {
+                "state": "h",
+                "what": what
+                + (
+                    f" (Keras' {self.keras_class} docstring calls the returned h final_memory_state)"
+                    if self.has_cell_state
+                    else f" (Keras' {self.keras_class} docstring calls the returned h final_state)"
+                ),
+                "equation": h_equation,
+                "returned_as": h_where,
+            }
+        ]
         if self.has_cell_state:
-            c_where = (", ".join(f"{p}state_c" for p in prefix) + " (final c)") if self.return_state \
+            c_where = (
+                (", ".join(f"{p}state_c" for p in prefix) + " (final c)")
+                if self.return_state
                 else "not returned (add --return-state to get state_c)"
-            rows.append({
-                "state": "c",
-                "what": (f"cell state: the ConvLSTM's internal (long-term) memory, a feature map of h's shape "
-                         f"{shape_text(self.state_shape)}; Keras calls it the carry state; never an output of a step"
-                         if self.conv else
-                         "cell state: the LSTM's internal (long-term) memory; Keras calls it the carry state "
-                         "(docstring: final_carry_state), while its 'memory state' is h; never an output of a step"),
-                "equation": "c_t = f_t * c_{t-1} + i_t * g_t",
-                "returned_as": c_where,
-            })
+            )
+            rows.append(
+                {
+                    "state": "c",
+                    "what": (
+                        f"cell state: the ConvLSTM's internal (long-term) memory, a feature map of h's shape "
+                        f"{shape_text(self.state_shape)}; Keras calls it the carry state; never an output of a step"
+                        if self.conv
+                        else "cell state: the LSTM's internal (long-term) memory; Keras calls it the carry state "
+                        "(docstring: final_carry_state), while its 'memory state' is h; never an output of a step"
+                    ),
+                    "equation": "c_t = f_t * c_{t-1} + i_t * g_t",
+                    "returned_as": c_where,
+                }
+            )
             if self.conv:
                 rows.append(self._conv_gates_row())
         else:
-            rows.append({
-                "state": "c",
-                "what": f"{self.keras_class} has no separate cell state: its only state is h",
-                "equation": "-",
-                "returned_as": "none (state_h is the whole state)",
-            })
+            rows.append(
+                {
+                    "state": "c",
+                    "what": f"{self.keras_class} has no separate cell state: its only state is h",
+                    "equation": "-",
+                    "returned_as": "none (state_h is the whole state)",
+                }
+            )
         if self.layer == "gru":
             rows.append(self._gru_candidate_row())
         return rows
@@ -579,15 +687,28 @@ class LayerSpec:
             if i == last:
                 seq = "output (every timestep)" if self.return_sequences else "output (last step only)"
                 h_where = f"{seq}; {returned}"
-            equation = {"lstm": f"h{i}_t = o_t * tanh(c{i}_t)", "gru": f"h{i}_t = z_t * h{i}_{{t-1}} + (1 - z_t) * h~_t",
-                        "simplernn": f"h{i}_t = tanh(W {source.split(' ')[0]} + U h{i}_{{t-1}} + b)"}[kind]
-            rows.append({"state": f"h{i}", "what": f"cell {i}, {CELL_CLASS[kind]}({units}): hidden state; reads "
-                                                   f"{source}", "equation": equation,
-                         "returned_as": h_where if i == last or not self.return_state else returned.split(", ")[0]})
+            equation = {
+                "lstm": f"h{i}_t = o_t * tanh(c{i}_t)",
+                "gru": f"h{i}_t = z_t * h{i}_{{t-1}} + (1 - z_t) * h~_t",
+                "simplernn": f"h{i}_t = tanh(W {source.split(' ')[0]} + U h{i}_{{t-1}} + b)",
+            }[kind]
+            rows.append(
+                {
+                    "state": f"h{i}",
+                    "what": f"cell {i}, {CELL_CLASS[kind]}({units}): hidden state; reads {source}",
+                    "equation": equation,
+                    "returned_as": h_where if i == last or not self.return_state else returned.split(", ")[0],
+                }
+            )
             if kind == "lstm":
-                rows.append({"state": f"c{i}", "what": f"cell {i}'s cell state: its memory; never an output",
-                             "equation": f"c{i}_t = f_t * c{i}_{{t-1}} + i_t * g_t",
-                             "returned_as": f"state_{i}_c" if self.return_state else "not returned"})
+                rows.append(
+                    {
+                        "state": f"c{i}",
+                        "what": f"cell {i}'s cell state: its memory; never an output",
+                        "equation": f"c{i}_t = f_t * c{i}_{{t-1}} + i_t * g_t",
+                        "returned_as": f"state_{i}_c" if self.return_state else "not returned",
+                    }
+                )
         return rows
 
     def _conv_gates_row(self) -> dict[str, str]:
@@ -595,10 +716,12 @@ class LayerSpec:
         r, b = self.recurrent_activation, (" + b_k" if self.use_bias else "")
         return {
             "state": "gates",
-            "what": (f"i, f, o = {r}(...), g = {self.activation}(...): each a feature map, computed with "
-                     f"convolutions (*): W over the input map (kernel {_tuple_text(self.kernel_size)}, padding "
-                     f"{self.padding}, strides {_tuple_text(self.strides)}), U over h_{{t-1}} (same kernel, "
-                     "padding same, strides 1, so h keeps its size)"),
+            "what": (
+                f"i, f, o = {r}(...), g = {self.activation}(...): each a feature map, computed with "
+                f"convolutions (*): W over the input map (kernel {_tuple_text(self.kernel_size)}, padding "
+                f"{self.padding}, strides {_tuple_text(self.strides)}), U over h_{{t-1}} (same kernel, "
+                "padding same, strides 1, so h keeps its size)"
+            ),
             "equation": f"k_t = act(W_k * x_t + U_k * h_{{t-1}}{b}), k in i, f, g, o",
             "returned_as": "not returned (intermediates of each step)",
         }
@@ -608,29 +731,39 @@ class LayerSpec:
         one_row = dataclasses.replace(self, reset_after=False).param_total()
         two_rows = dataclasses.replace(self, reset_after=True).param_total()
         if not self.use_bias:
-            mode = ("reset_after=True (Keras 3 default): reset applied AFTER U_h" if self.reset_after
-                    else "reset_after=False (TF1/Keras 2.2 default): reset applied BEFORE U_h")
+            mode = (
+                "reset_after=True (Keras 3 default): reset applied AFTER U_h"
+                if self.reset_after
+                else "reset_after=False (TF1/Keras 2.2 default): reset applied BEFORE U_h"
+            )
             return {
                 "state": "h~",
                 "what": f"GRU candidate, {mode}; use_bias=False: no bias rows, {two_rows} parameters in both modes",
-                "equation": (f"h~_t = {self.activation}(W_h x_t + r_t * (U_h h_{{t-1}}))" if self.reset_after
-                             else f"h~_t = {self.activation}(W_h x_t + U_h (r_t * h_{{t-1}}))"),
+                "equation": (
+                    f"h~_t = {self.activation}(W_h x_t + r_t * (U_h h_{{t-1}}))"
+                    if self.reset_after
+                    else f"h~_t = {self.activation}(W_h x_t + U_h (r_t * h_{{t-1}}))"
+                ),
                 "returned_as": "not returned (an intermediate of each step)",
             }
         if self.reset_after:
             return {
                 "state": "h~",
-                "what": ("GRU candidate, reset_after=True (Keras 3 default, the cuDNN/PyTorch form): reset "
-                         "applied AFTER U_h, so the recurrent part has its own bias row b'_h; bias (2, 3*units): "
-                         f"{two_rows} parameters here, {one_row} with reset_after=False (TF1/Keras 2.2 default)"),
+                "what": (
+                    "GRU candidate, reset_after=True (Keras 3 default, the cuDNN/PyTorch form): reset "
+                    "applied AFTER U_h, so the recurrent part has its own bias row b'_h; bias (2, 3*units): "
+                    f"{two_rows} parameters here, {one_row} with reset_after=False (TF1/Keras 2.2 default)"
+                ),
                 "equation": f"h~_t = {self.activation}(W_h x_t + b_h + r_t * (U_h h_{{t-1}} + b'_h))",
                 "returned_as": "not returned (an intermediate of each step)",
             }
         return {
             "state": "h~",
-            "what": ("GRU candidate, reset_after=False (the original GRU; TF1/Keras 2.2 default): reset applied "
-                     "BEFORE U_h, one bias row; bias (3*units,): "
-                     f"{one_row} parameters here, {two_rows} with reset_after=True (Keras 3 default)"),
+            "what": (
+                "GRU candidate, reset_after=False (the original GRU; TF1/Keras 2.2 default): reset applied "
+                "BEFORE U_h, one bias row; bias (3*units,): "
+                f"{one_row} parameters here, {two_rows} with reset_after=True (Keras 3 default)"
+            ),
             "equation": f"h~_t = {self.activation}(W_h x_t + U_h (r_t * h_{{t-1}}) + b_h)",
             "returned_as": "not returned (an intermediate of each step)",
         }
@@ -643,8 +776,11 @@ class LayerSpec:
         bias_shape = (2, g * u) if two_bias_rows else (g * u,)
         bias_role = "bias b"
         if self.layer == "gru":
-            bias_role += (" (row 0 input bias, row 1 recurrent bias: reset_after=True)" if two_bias_rows
-                          else " (one row: reset_after=False)")
+            bias_role += (
+                " (row 0 input bias, row 1 recurrent bias: reset_after=True)"
+                if two_bias_rows
+                else " (one row: reset_after=False)"
+            )
         own = [
             ("kernel", (f, g * u), "input weights W (features -> gates)"),
             ("recurrent_kernel", (u, g * u), "recurrent weights U (h_{t-1} -> gates)"),
@@ -653,8 +789,11 @@ class LayerSpec:
             k = tuple(self.kernel_size)
             own = [
                 ("kernel", (*k, f, g * u), "input kernel W: a convolution over the input map (channels -> gates)"),
-                ("recurrent_kernel", (*k, u, g * u), "recurrent kernel U: a convolution over h_{t-1} "
-                                                     "(filters -> gates)"),
+                (
+                    "recurrent_kernel",
+                    (*k, u, g * u),
+                    "recurrent kernel U: a convolution over h_{t-1} (filters -> gates)",
+                ),
             ]
         if self.use_bias:
             own.append(("bias", bias_shape, bias_role))
@@ -681,8 +820,13 @@ class LayerSpec:
             prefix = f"rnn/stacked_rnn_cells/{name}"
             weights.append(WeightSpec(f"{prefix}/kernel", (f, g * u), "input weights W (inputs -> gates)"))
             weights.append(WeightSpec(f"{prefix}/recurrent_kernel", (u, g * u), "recurrent weights U"))
-            weights.append(WeightSpec(f"{prefix}/bias", (2, g * u) if kind == "gru" else (g * u,),
-                                      "bias b" + (" (reset_after=True: two rows)" if kind == "gru" else "")))
+            weights.append(
+                WeightSpec(
+                    f"{prefix}/bias",
+                    (2, g * u) if kind == "gru" else (g * u,),
+                    "bias b" + (" (reset_after=True: two rows)" if kind == "gru" else ""),
+                )
+            )
         return weights
 
     def _cell_params(self) -> list[tuple[str, str, int]]:
@@ -698,8 +842,16 @@ class LayerSpec:
 
     def cell_params(self) -> list[dict[str, Any]]:
         """--layer rnn: the parameters of each cell, filled in."""
-        return [{"cell": i, "class": CELL_CLASS[kind], "units": self.cells[i][1], "formula": f"{filled} = {count}",
-                 "total": count} for i, (kind, filled, count) in enumerate(self._cell_params())]
+        return [
+            {
+                "cell": i,
+                "class": CELL_CLASS[kind],
+                "units": self.cells[i][1],
+                "formula": f"{filled} = {count}",
+                "total": count,
+            }
+            for i, (kind, filled, count) in enumerate(self._cell_params())
+        ]
 
     def _bias_terms(self) -> tuple[str, str, int]:
         """The bias part of one gate block's parameters: (symbolic, filled in, count)."""
@@ -722,8 +874,7 @@ class LayerSpec:
         """The formula with its numbers filled in, ending with the total."""
         if self.cells is not None:
             filled = " + ".join(f"[{text}]" for _, text, _ in self._cell_params())
-            return (f"sum over cells of gates * (units * (units + inputs) + bias) = {filled} = "
-                    f"{self.param_total()}")
+            return f"sum over cells of gates * (units * (units + inputs) + bias) = {filled} = {self.param_total()}"
         u, f, g = self.units, self.features, GATES[self.layer]
         bias_symbolic, bias_filled, _ = self._bias_terms()
         symbolic = f"units * (units + features){bias_symbolic}"
@@ -742,8 +893,11 @@ class LayerSpec:
     def keras_call(self) -> str:
         args = [str(self.units)]
         if self.cells is not None:  # the initializers are the cells' arguments
-            inits = "".join(f", {keyword}={self.initializer_call(key)}" for key, keyword in INIT_KEYS.items()
-                            if self.initializer_call(key) is not None)
+            inits = "".join(
+                f", {keyword}={self.initializer_call(key)}"
+                for key, keyword in INIT_KEYS.items()
+                if self.initializer_call(key) is not None
+            )
             args = ["[" + ", ".join(f"keras.layers.{CELL_CLASS[kind]}({n}{inits})" for kind, n in self.cells) + "]"]
         if self.conv:
             args.append(_tuple_text(self.kernel_size))
@@ -821,8 +975,11 @@ class LayerSpec:
             # (stateful: the chunks, the rerun, the fresh layer, the one pass and the model keep theirs)
             copies = 3 if not self.stateful else 24 if self.return_sequences else 6
             floats += directions * b * t * _product(self.state_shape) * copies
-            return (BYTES_PER_RUN + floats * BYTES_PER_FLOAT + directions * (t * COMPILED_BYTES_PER_STEP
-                                                                           + COMPILED_BYTES_PER_TRACE))
+            return (
+                BYTES_PER_RUN
+                + floats * BYTES_PER_FLOAT
+                + directions * (t * COMPILED_BYTES_PER_STEP + COMPILED_BYTES_PER_TRACE)
+            )
         floats += directions * b * t * _product(self.state_shape) * (g + 4) * 3  # gates, h, c, outputs; probes
         return BYTES_PER_RUN + floats * BYTES_PER_FLOAT  # BYTES_PER_RUN: once per command (see group_bytes)
 
@@ -842,10 +999,21 @@ class LayerSpec:
         directions = 2 if self.bidirectional else 1
         one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions, compiled)
         if self.conv:  # every output position does a dense cell's work, kernel_area times over
-            flops = (directions * self.batch * self.timesteps * _product(self.out_spatial) * 2 * GATES[self.layer]
-                     * self.kernel_area * self.units * (self.units + self.features))
-            one = (step_seconds(directions, self.timesteps, compiled, "lstm",
-                                self.batch * _product(self.state_shape)) + flops / FLOPS_PER_SECOND)
+            flops = (
+                directions
+                * self.batch
+                * self.timesteps
+                * _product(self.out_spatial)
+                * 2
+                * GATES[self.layer]
+                * self.kernel_area
+                * self.units
+                * (self.units + self.features)
+            )
+            one = (
+                step_seconds(directions, self.timesteps, compiled, "lstm", self.batch * _product(self.state_shape))
+                + flops / FLOPS_PER_SECOND
+            )
         return SECONDS_PER_CONFIGURATION + passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
 
     def probe_is_the_call(self) -> bool:
@@ -858,16 +1026,19 @@ class LayerSpec:
     def eager_only(self) -> str | None:
         """Why this configuration is run eagerly whatever its size, or None."""
         if self.training and (self.dropout or self.recurrent_dropout):
-            return ("dropout with training=True: Keras draws the dropout masks inside the call and keeps them on "
-                    "the cell, so the run stays eager, as a user's call would draw them")
+            return (
+                "dropout with training=True: Keras draws the dropout masks inside the call and keeps them on "
+                "the cell, so the run stays eager, as a user's call would draw them"
+            )
         if self.unroll:
             return "unroll=True: Keras writes out every step in Python, so tracing a graph costs as much as the run"
         return None
 
     def run_mode(self, passes: int) -> tuple[str, str]:
         """("eager" or "compiled", why): compiled when the estimate says tracing pays."""
-        return choose_mode(self.estimated_seconds(passes, "eager"), self.estimated_seconds(passes, "compiled"),
-                           self.eager_only())
+        return choose_mode(
+            self.estimated_seconds(passes, "eager"), self.estimated_seconds(passes, "compiled"), self.eager_only()
+        )
 
 
 def _product(values: Any) -> int:
@@ -891,8 +1062,7 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: str) -> int:
     return (size - kernel) // stride + 1
 
 
-def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | None = None,
-              **options: Any) -> LayerSpec:
+def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | None = None, **options: Any) -> LayerSpec:
     """Validate raw options (from the CLI or a check file) into a LayerSpec.
 
     ``input_file`` is the file named by ``input``, ``state_file`` the one named by
@@ -914,14 +1084,19 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     _resolve_cells(values, options)
     values["input_sha256"] = _resolve_input(values, {k: options.get(k) for k in SIZE_KEYS}, input_file)
     if pinned_sha256 is not None and pinned_sha256 != values["input_sha256"]:
-        raise SpecError("input_sha256", f"{pinned_sha256!r} does not match the input {values['input']!r} "
-                                        f"(sha256 {values['input_sha256']})")
+        raise SpecError(
+            "input_sha256",
+            f"{pinned_sha256!r} does not match the input {values['input']!r} (sha256 {values['input_sha256']})",
+        )
     for key in INIT_KEYS:
         values[key] = canonical_initializer(key, values[key])
     if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
-        raise SpecError("bias_init", f"{values['bias_init']} fills 2-D weights only, and the "
-                                     f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
-                                     "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...")
+        raise SpecError(
+            "bias_init",
+            f"{values['bias_init']} fills 2-D weights only, and the "
+            f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
+            "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...",
+        )
     for key, (low, high) in INT_LIMITS.items():
         value = values[key]
         if isinstance(value, bool) or not isinstance(value, int):
@@ -945,13 +1120,21 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     if spec.initial_state is not None:
         spec = _resolve_initial_state(spec, state_file)
         if pinned_state_sha256 is not None and pinned_state_sha256 != spec.initial_state_sha256:
-            raise SpecError("initial_state_sha256", f"{pinned_state_sha256!r} does not match the initial state "
-                                                    f"{spec.initial_state!r} (sha256 {spec.initial_state_sha256})")
+            raise SpecError(
+                "initial_state_sha256",
+                f"{pinned_state_sha256!r} does not match the initial state "
+                f"{spec.initial_state!r} (sha256 {spec.initial_state_sha256})",
+            )
     return spec
 
 
-CONV_INT_LIMITS = {"filters": (1, 1_000_000), "channels": (1, 1_000_000), "depth": (1, 1_000_000),
-                   "rows": (1, 1_000_000), "cols": (1, 1_000_000)}
+CONV_INT_LIMITS = {
+    "filters": (1, 1_000_000),
+    "channels": (1, 1_000_000),
+    "depth": (1, 1_000_000),
+    "rows": (1, 1_000_000),
+    "cols": (1, 1_000_000),
+}
 CONV_LAYER_WORDS = "--layer convlstm1d, convlstm2d or convlstm3d"
 
 
@@ -964,26 +1147,37 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
     if layer not in CONV_LAYERS:
         for key, value in chosen.items():
             if value is not None:
-                instead = {"filters": " (a recurrent layer counts --units)",
-                           "channels": " (a recurrent layer's inputs have --features)"}.get(key, "")
+                instead = {
+                    "filters": " (a recurrent layer counts --units)",
+                    "channels": " (a recurrent layer's inputs have --features)",
+                }.get(key, "")
                 raise SpecError(key, f"applies only with {CONV_LAYER_WORDS}, not {layer}{instead}")
         return
     cls = KERAS_CLASS[layer]
     for key, instead in (("units", "--filters"), ("features", "--channels")):
         if given.get(key) is not None:
-            raise SpecError(key, f"{cls} takes {instead}, not {option_name(key)} (its h and c are feature maps "
-                                 "with filters on the last axis; its input's last axis is channels)")
+            raise SpecError(
+                key,
+                f"{cls} takes {instead}, not {option_name(key)} (its h and c are feature maps "
+                "with filters on the last axis; its input's last axis is channels)",
+            )
     if values["lengths"] is not None:
         raise SpecError("lengths", f"masking is not explained for {cls} in rnnshape: drop --lengths")
     if input_file_name(values["input"]) is not None:
-        raise SpecError("input", f"{cls} runs on generated inputs only ({', '.join(INPUT_KINDS)}); a file input is "
-                                 "not supported for ConvLSTM layers")
+        raise SpecError(
+            "input",
+            f"{cls} runs on generated inputs only ({', '.join(INPUT_KINDS)}); a file input is "
+            "not supported for ConvLSTM layers",
+        )
     axes = SPATIAL_AXES[layer]
     for key in ("depth", "rows", "cols"):
         if key not in axes and chosen[key] is not None:
             owners = [name for name, names in SPATIAL_AXES.items() if key in names]
-            raise SpecError(key, f"applies only with --layer {' or '.join(owners)}: {cls}'s input is "
-                                 f"[batch, timesteps, {', '.join(axes)}, channels]")
+            raise SpecError(
+                key,
+                f"applies only with --layer {' or '.join(owners)}: {cls}'s input is "
+                f"[batch, timesteps, {', '.join(axes)}, channels]",
+            )
     resolved = {key: CONV_DEFAULTS[key] if value is None else value for key, value in chosen.items()}
     for key, (low, high) in CONV_INT_LIMITS.items():
         value = resolved[key]
@@ -1003,15 +1197,34 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
     spatial = tuple(resolved[axis] for axis in axes)
     for axis, size, k, stride in zip(axes, spatial, kernel, strides):
         if conv_output_size(size, k, stride, padding) < 1:
-            raise SpecError("kernel_size", f"{k} is larger than {axis} {size}: with padding valid the output "
-                                           f"would have no {axis} (Keras raises ValueError); use --padding same, "
-                                           f"a smaller --kernel-size or a larger --{axis}")
-    values.update(units=resolved["filters"], features=resolved["channels"], spatial=spatial, kernel_size=kernel,
-                  strides=strides, padding=padding)
+            raise SpecError(
+                "kernel_size",
+                f"{k} is larger than {axis} {size}: with padding valid the output "
+                f"would have no {axis} (Keras raises ValueError); use --padding same, "
+                f"a smaller --kernel-size or a larger --{axis}",
+            )
+    values.update(
+        units=resolved["filters"],
+        features=resolved["channels"],
+        spatial=spatial,
+        kernel_size=kernel,
+        strides=strides,
+        padding=padding,
+    )
 
 
-CELLS_REFUSED = ("stateful", "bidirectional", "reset_after", "activation", "recurrent_activation", "unit_forget_bias",
-                 "dropout", "recurrent_dropout", "initial_state", "lengths")
+CELLS_REFUSED = (
+    "stateful",
+    "bidirectional",
+    "reset_after",
+    "activation",
+    "recurrent_activation",
+    "unit_forget_bias",
+    "dropout",
+    "recurrent_dropout",
+    "initial_state",
+    "lengths",
+)
 _CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):([0-9]+)$")
 
 
@@ -1022,33 +1235,44 @@ def _resolve_cells(values: dict[str, Any], given: dict[str, Any]) -> None:
     cells = values.pop("cells")
     if values["layer"] != CELLS_LAYER:
         if cells is not None:
-            raise SpecError("cells", f"applies only with --layer rnn (keras.layers.RNN with a list of cells), not "
-                                     f"{values['layer']}")
+            raise SpecError(
+                "cells", f"applies only with --layer rnn (keras.layers.RNN with a list of cells), not {values['layer']}"
+            )
         return
     if given.get("units") is not None:
         raise SpecError("units", "--layer rnn takes its cells' units from --cells (e.g. lstm:4,gru:3), not --units")
     if cells is None:
-        raise SpecError("cells", "--layer rnn needs its cells: --cells KIND:UNITS[,KIND:UNITS...] with KIND lstm, gru "
-                                 "or simplernn, e.g. lstm:4,gru:3")
+        raise SpecError(
+            "cells",
+            "--layer rnn needs its cells: --cells KIND:UNITS[,KIND:UNITS...] with KIND lstm, gru "
+            "or simplernn, e.g. lstm:4,gru:3",
+        )
     words = cells.split(",") if isinstance(cells, str) else list(cells)
     parsed = []
     for word in words:
         match = _CELL.match(str(word).strip().lower()) if len(str(word)) < 100 else None
         if not match or not 1 <= int(match.group(2)) <= 1_000_000:
-            raise SpecError("cells", f"{str(word)[:60]!r} is not KIND:UNITS with KIND lstm, gru or simplernn and "
-                                     "UNITS in 1..1000000 (e.g. lstm:4,gru:3)")
+            raise SpecError(
+                "cells",
+                f"{str(word)[:60]!r} is not KIND:UNITS with KIND lstm, gru or simplernn and "
+                "UNITS in 1..1000000 (e.g. lstm:4,gru:3)",
+            )
         parsed.append((LAYER_ALIASES[match.group(1)], int(match.group(2))))
     if not 1 <= len(parsed) <= 16:
         raise SpecError("cells", f"gives {len(parsed)} cells: give 1 to 16")
     for key in CELLS_REFUSED:
         value = values.get(key)
         if value not in (None, False, 0.0) and not (key == "merge_mode"):
-            raise SpecError(key, "is not explained for --layer rnn (a list of cells) in rnnshape: drop it, or see "
-                                 "the option on one layer with --layer lstm|gru|simplernn")
+            raise SpecError(
+                key,
+                "is not explained for --layer rnn (a list of cells) in rnnshape: drop it, or see "
+                "the option on one layer with --layer lstm|gru|simplernn",
+            )
     if values["use_bias"] is False:
         raise SpecError("use_bias", "is not explained for --layer rnn (a list of cells) in rnnshape: drop it")
-    values.update(cells=tuple(parsed), units=parsed[-1][1], activation="tanh", recurrent_activation=None,
-                  unit_forget_bias=None)
+    values.update(
+        cells=tuple(parsed), units=parsed[-1][1], activation="tanh", recurrent_activation=None, unit_forget_bias=None
+    )
 
 
 def _conv_tuple(key: str, value: Any, rank: int) -> tuple[int, ...]:
@@ -1060,8 +1284,9 @@ def _conv_tuple(key: str, value: Any, rank: int) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise SpecError(key, f"{value!r} is not an integer or a list of {rank} integers")
     if len(value) not in (1, rank):
-        raise SpecError(key, f"{','.join(map(str, value))} gives {len(value)} sizes: give one, or one per spatial "
-                             f"axis ({rank})")
+        raise SpecError(
+            key, f"{','.join(map(str, value))} gives {len(value)} sizes: give one, or one per spatial axis ({rank})"
+        )
     if not all(1 <= v <= 10_000 for v in value):
         raise SpecError(key, f"{','.join(map(str, value))}: each size must be in 1..10000")
     return tuple(value) * rank if len(value) == 1 else tuple(value)
@@ -1078,20 +1303,28 @@ def _resolve_cell_options(values: dict[str, Any]) -> None:
     has no such option."""
     layer = values["layer"]
     cls = KERAS_CLASS[layer]
-    values["activation"] = (DEFAULT_ACTIVATION[layer] if values["activation"] is None
-                            else _canonical_activation("activation", values["activation"]))
+    values["activation"] = (
+        DEFAULT_ACTIVATION[layer]
+        if values["activation"] is None
+        else _canonical_activation("activation", values["activation"])
+    )
     if layer == "simplernn":
         if values["recurrent_activation"] is not None:
-            raise SpecError("recurrent_activation", "SimpleRNN has no gates, so no recurrent_activation: "
-                                                    "use --activation (only LSTM and GRU take it)")
+            raise SpecError(
+                "recurrent_activation",
+                "SimpleRNN has no gates, so no recurrent_activation: use --activation (only LSTM and GRU take it)",
+            )
     else:
         values["recurrent_activation"] = (
-            DEFAULT_RECURRENT_ACTIVATION[layer] if values["recurrent_activation"] is None
-            else _canonical_activation("recurrent_activation", values["recurrent_activation"]))
+            DEFAULT_RECURRENT_ACTIVATION[layer]
+            if values["recurrent_activation"] is None
+            else _canonical_activation("recurrent_activation", values["recurrent_activation"])
+        )
     if layer not in LSTM_FAMILY:
         if values["unit_forget_bias"] is not None:
-            raise SpecError("unit_forget_bias", f"applies only with --layer lstm or convlstm1d/2d/3d (the forget "
-                                                f"gate), not {layer}")
+            raise SpecError(
+                "unit_forget_bias", f"applies only with --layer lstm or convlstm1d/2d/3d (the forget gate), not {layer}"
+            )
     elif values["unit_forget_bias"] is None:
         values["unit_forget_bias"] = True
     elif not isinstance(values["unit_forget_bias"], bool):
@@ -1102,8 +1335,9 @@ def _resolve_cell_options(values: dict[str, Any]) -> None:
             try:
                 value = float(value)
             except ValueError:
-                raise SpecError(key, f"{values[key]!r} is not a number in 0..1 (a fraction of {cls}'s inputs "
-                                     "to drop)") from None
+                raise SpecError(
+                    key, f"{values[key]!r} is not a number in 0..1 (a fraction of {cls}'s inputs to drop)"
+                ) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
             raise SpecError(key, f"{values[key]!r} is not a number in the range 0 <= {key} < 1")
         values[key] = float(value)
@@ -1116,25 +1350,32 @@ def _resolve_initial_state(spec: LayerSpec, state_file: FileInput | None) -> Lay
     expected = spec.initial_state_shapes()
     wanted = "[" + ", ".join(f"{name} {shape_text(shape)}" for name, shape in expected) + "]"
     if spec.stateful:
-        raise SpecError("initial_state", "a stateful layer keeps its own states between batches (set them with "
-                                         "layer.reset_state() or by assigning layer.states): drop --initial-state "
-                                         "or --stateful")
+        raise SpecError(
+            "initial_state",
+            "a stateful layer keeps its own states between batches (set them with "
+            "layer.reset_state() or by assigning layer.states): drop --initial-state "
+            "or --stateful",
+        )
     if not isinstance(source, str) or not source.strip():
         raise SpecError("initial_state", f"{source!r} is not one of {', '.join(INITIAL_STATE_KINDS)} nor a .npy file")
     if source.strip().lower() in INITIAL_STATE_KINDS:
         return dataclasses.replace(spec, initial_state=source.strip().lower())
     if state_file is None or state_file.path != source:
-        raise UsageError(f"the initial state file {source!r} was not read: read it with "
-                         "rnnshape.files.file_state and pass it as state_file")
+        raise UsageError(
+            f"the initial state file {source!r} was not read: read it with "
+            "rnnshape.files.file_state and pass it as state_file"
+        )
     shape = tuple(state_file.shape)
     rank = len(expected[0][1])
     states = shape[0] if len(shape) == rank + 1 else 1 if len(shape) == rank else None
     if states != len(expected) or shape[-rank:] != expected[0][1]:
-        raise SpecError("initial_state", f"{source} holds an array of shape {shape_text(shape)}; "
-                                         f"{spec.keras_call()} takes {len(expected)} state(s) {wanted}: "
-                                         f"save an array of shape {shape_text((len(expected),) + expected[0][1])}"
-                                         + (" (or one of shape " + shape_text(expected[0][1]) + ")"
-                                            if len(expected) == 1 else ""))
+        raise SpecError(
+            "initial_state",
+            f"{source} holds an array of shape {shape_text(shape)}; "
+            f"{spec.keras_call()} takes {len(expected)} state(s) {wanted}: "
+            f"save an array of shape {shape_text((len(expected),) + expected[0][1])}"
+            + (" (or one of shape " + shape_text(expected[0][1]) + ")" if len(expected) == 1 else ""),
+        )
     return dataclasses.replace(spec, initial_state_sha256=state_file.sha256)
 
 
@@ -1167,8 +1408,9 @@ def canonical_initializer(key: str, value: Any) -> float | str | None:
         try:
             number = float(text)
         except ValueError:
-            raise SpecError(key, f"{value!r} is neither a number (a constant) nor one of "
-                                 f"{', '.join(INITIALIZERS)}") from None
+            raise SpecError(
+                key, f"{value!r} is neither a number (a constant) nor one of {', '.join(INITIALIZERS)}"
+            ) from None
     if number != number or number in (float("inf"), float("-inf")):
         raise SpecError(key, f"{value!r} is not a finite number")
     return number
@@ -1200,14 +1442,19 @@ def _resolve_input(values: dict[str, Any], explicit: dict[str, Any], input_file:
         values["input"] = source.strip().lower()
         return None
     if input_file is None or input_file.path != source:
-        raise UsageError(f"the input file {source!r} was not read: read it with rnnshape.files.load_input_file "
-                         "and pass it as input_file")
+        raise UsageError(
+            f"the input file {source!r} was not read: read it with rnnshape.files.load_input_file "
+            "and pass it as input_file"
+        )
     for key, size in zip(SIZE_KEYS, input_file.shape):
         given = explicit.get(key)
         if given is not None and given != size:
-            raise SpecError(key, f"{given} contradicts --input {source}, whose data has {key} {size} "
-                                 f"(shape {tuple(input_file.shape)} as [batch, timesteps, features]); "
-                                 f"drop {option_name(key)} or change the file")
+            raise SpecError(
+                key,
+                f"{given} contradicts --input {source}, whose data has {key} {size} "
+                f"(shape {tuple(input_file.shape)} as [batch, timesteps, features]); "
+                f"drop {option_name(key)} or change the file",
+            )
         values[key] = int(size)
     return input_file.sha256
 
@@ -1267,7 +1514,9 @@ class ShapeComparison:
         return self.actual is not None and tuple(self.actual) == tuple(self.expected)
 
 
-def compare_shapes(spec: LayerSpec, actual: dict[str, tuple[int, ...]], expected: list[Expectation]) -> list[ShapeComparison]:
+def compare_shapes(
+    spec: LayerSpec, actual: dict[str, tuple[int, ...]], expected: list[Expectation]
+) -> list[ShapeComparison]:
     """Each expectation against the actual shapes; a missing name gets a hint why."""
     results = []
     for exp in expected:
@@ -1295,4 +1544,3 @@ def missing_output_hint(spec: LayerSpec, name: str) -> str:
     else:
         why = "unknown output name"
     return f"{why}; this layer returns {', '.join(names)}"
-

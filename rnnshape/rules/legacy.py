@@ -16,12 +16,21 @@ HARD_SIGMOID_SCALE = 1.2
 RECURRENT = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 CUDNN = {"CuDNNLSTM": "LSTM", "CuDNNGRU": "GRU"}
 # Keras 1 argument names of the recurrent layers and Dense, and their Keras 2/3 names.
-KERAS1_NAMES = {"output_dim": "units", "init": "kernel_initializer", "inner_init": "recurrent_initializer",
-                "inner_activation": "recurrent_activation", "W_regularizer": "kernel_regularizer",
-                "U_regularizer": "recurrent_regularizer", "b_regularizer": "bias_regularizer",
-                "W_constraint": "kernel_constraint", "U_constraint": "recurrent_constraint",
-                "b_constraint": "bias_constraint", "dropout_W": "dropout", "dropout_U": "recurrent_dropout",
-                "bias": "use_bias"}
+KERAS1_NAMES = {
+    "output_dim": "units",
+    "init": "kernel_initializer",
+    "inner_init": "recurrent_initializer",
+    "inner_activation": "recurrent_activation",
+    "W_regularizer": "kernel_regularizer",
+    "U_regularizer": "recurrent_regularizer",
+    "b_regularizer": "bias_regularizer",
+    "W_constraint": "kernel_constraint",
+    "U_constraint": "recurrent_constraint",
+    "b_constraint": "bias_constraint",
+    "dropout_W": "dropout",
+    "dropout_U": "recurrent_dropout",
+    "bias": "use_bias",
+}
 KERAS1_DROPPED = ("consume_less", "input_length", "input_dim", "forget_bias_init")
 # Keys Keras 2 wrote that Keras 3's layers refuse, with the value that means "as in Keras 3".
 DROPPED_KEYS = {"time_major": False}
@@ -72,8 +81,14 @@ def _translate_object(obj: dict[str, Any], major: int, changes: list[dict[str, A
     if class_name in MODEL_CLASSES:
         if class_name == "Sequential" and isinstance(config, list):  # Keras 2.0-2.1: the layers alone
             obj["config"] = config = {"name": "sequential", "layers": config}
-            changes.append(_change("sequential", "config", "a Keras 2.0-2.1 Sequential config (a list of layers) "
-                                   "written as Keras 3's {name, layers}", "renamed"))
+            changes.append(
+                _change(
+                    "sequential",
+                    "config",
+                    "a Keras 2.0-2.1 Sequential config (a list of layers) written as Keras 3's {name, layers}",
+                    "renamed",
+                )
+            )
         layers = config.get("layers", []) if isinstance(config, dict) else []
         for layer in layers:
             if isinstance(layer, dict):
@@ -96,12 +111,25 @@ def _sequential_input(config: dict[str, Any], layers: list[Any], changes: list[d
             if shape is None and layer is first and layer.get("class_name") != "InputLayer":
                 shape = found
                 dtype = inner.get("dtype", "float32")
-                layers.insert(0, {"class_name": "InputLayer", "config": {
-                    "batch_shape": found, "dtype": dtype if isinstance(dtype, str) else "float32",
-                    "name": f"{inner.get('name', 'layer')}_input"}})
-                changes.append(_change(inner.get("name", "?"), "batch_input_shape",
-                                       f"batch_input_shape={found} written as an InputLayer of batch_shape {found}",
-                                       "renamed"))
+                layers.insert(
+                    0,
+                    {
+                        "class_name": "InputLayer",
+                        "config": {
+                            "batch_shape": found,
+                            "dtype": dtype if isinstance(dtype, str) else "float32",
+                            "name": f"{inner.get('name', 'layer')}_input",
+                        },
+                    },
+                )
+                changes.append(
+                    _change(
+                        inner.get("name", "?"),
+                        "batch_input_shape",
+                        f"batch_input_shape={found} written as an InputLayer of batch_shape {found}",
+                        "renamed",
+                    )
+                )
 
 
 def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, Any]]) -> None:
@@ -121,9 +149,16 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
         config.update({"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True})
         if target == "GRU":
             config["reset_after"] = True
-        changes.append(_change(name, "class", f"{class_name} rebuilt as {target}(activation='tanh', "
-                               f"recurrent_activation='sigmoid'{', reset_after=True' if target == 'GRU' else ''}) "
-                               "with its weights converted from the cuDNN layout as tf_keras converts them", "class"))
+        changes.append(
+            _change(
+                name,
+                "class",
+                f"{class_name} rebuilt as {target}(activation='tanh', "
+                f"recurrent_activation='sigmoid'{', reset_after=True' if target == 'GRU' else ''}) "
+                "with its weights converted from the cuDNN layout as tf_keras converts them",
+                "class",
+            )
+        )
         class_name = target
     if major == 1 and "input_dtype" in config:  # Keras 1: the dtype of the input it was built on
         value = config.pop("input_dtype")
@@ -131,8 +166,11 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
         changes.append(_change(name, "input_dtype", f"Keras 1's input_dtype={value!r} read as dtype", "renamed"))
     if major == 1 and (class_name in RECURRENT or class_name == "Dense"):
         if "batch_input_shape" not in config and config.get("input_dim") is not None:
-            config["batch_input_shape"] = ([None, config.get("input_length"), config["input_dim"]]
-                                           if class_name in RECURRENT else [None, config["input_dim"]])
+            config["batch_input_shape"] = (
+                [None, config.get("input_length"), config["input_dim"]]
+                if class_name in RECURRENT
+                else [None, config["input_dim"]]
+            )
         for old, new in KERAS1_NAMES.items():
             if old in config:
                 value = config.pop(old)
@@ -145,24 +183,46 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
                 value = config.pop(old)
                 if old == "forget_bias_init":
                     config["unit_forget_bias"] = value == "one"
-                changes.append(_change(name, old, f"Keras 1's {old}={value!r} dropped (Keras 3 has no such argument)",
-                                       "dropped"))
+                changes.append(
+                    _change(name, old, f"Keras 1's {old}={value!r} dropped (Keras 3 has no such argument)", "dropped")
+                )
     for key, neutral in DROPPED_KEYS.items():
         if key in config:
             value = config.pop(key)
             if value != neutral:
-                raise LegacyError(f"layer {name!r} has {key}={value}: Keras 3 has no {key} (inputs are always "
-                                  "(batch, timesteps, features)); it cannot be rebuilt")
-            changes.append(_change(name, key, f"{key}={value} dropped (Keras 3 has no {key}; its layers are "
-                                   "batch-major, as this one was)", "dropped"))
+                raise LegacyError(
+                    f"layer {name!r} has {key}={value}: Keras 3 has no {key} (inputs are always "
+                    "(batch, timesteps, features)); it cannot be rebuilt"
+                )
+            changes.append(
+                _change(
+                    name,
+                    key,
+                    f"{key}={value} dropped (Keras 3 has no {key}; its layers are batch-major, as this one was)",
+                    "dropped",
+                )
+            )
     if class_name == "GRU" and "reset_after" not in config:
         config["reset_after"] = False
-        changes.append(_change(name, "reset_after", "reset_after is not in the file: Keras 2's default False kept "
-                               "(Keras 3's default is True, with another bias shape and other numbers)", "default"))
+        changes.append(
+            _change(
+                name,
+                "reset_after",
+                "reset_after is not in the file: Keras 2's default False kept "
+                "(Keras 3's default is True, with another bias shape and other numbers)",
+                "default",
+            )
+        )
     if class_name in RECURRENT and config.get("implementation") == 0:  # Keras 2.0's CPU mode: same numbers
         config["implementation"] = 1
-        changes.append(_change(name, "implementation", "implementation=0 read as 1 (Keras 3 has modes 1 and 2, "
-                               "which group the same products differently)", "renamed"))
+        changes.append(
+            _change(
+                name,
+                "implementation",
+                "implementation=0 read as 1 (Keras 3 has modes 1 and 2, which group the same products differently)",
+                "renamed",
+            )
+        )
     for key in ("recurrent_activation", "activation"):
         if config.get(key) == "hard_sigmoid":
             changes.append(hard_sigmoid_change(name, class_name, key))
@@ -186,11 +246,19 @@ def foldable(class_name: str, key: str) -> bool:
 
 def hard_sigmoid_change(name: str, class_name: str, key: str) -> dict[str, Any]:
     restored = foldable(class_name, key)
-    how = ("restored: the weights feeding it are multiplied by 1.2 in the rebuilt model (Keras 3's "
-           "hard_sigmoid of 1.2 z is Keras 2's of z)" if restored else
-           "not restored: this argument is not a linear function of the weights, Keras 3's meaning is kept")
-    change = _change(name, key, f"{key}='hard_sigmoid' meant clip(0.2x+0.5, 0, 1) in Keras 2; Keras 3's is "
-                                f"relu6(x+3)/6 = clip(x/6+0.5, 0, 1); {how}", "meaning")
+    how = (
+        "restored: the weights feeding it are multiplied by 1.2 in the rebuilt model (Keras 3's "
+        "hard_sigmoid of 1.2 z is Keras 2's of z)"
+        if restored
+        else "not restored: this argument is not a linear function of the weights, Keras 3's meaning is kept"
+    )
+    change = _change(
+        name,
+        key,
+        f"{key}='hard_sigmoid' meant clip(0.2x+0.5, 0, 1) in Keras 2; Keras 3's is "
+        f"relu6(x+3)/6 = clip(x/6+0.5, 0, 1); {how}",
+        "meaning",
+    )
     change["restored"] = restored
     return change
 

@@ -15,8 +15,21 @@ from rnnshape.rules.layer import (
     LayerSpec,
 )
 
-__all__ = ["DEFAULT_MAX_MEMORY_MB", "DEFAULT_MAX_SECONDS", "SECONDS_PER_CASE", "SECONDS_PER_CHECK", "Limits", "case_seconds",
-           "check_seconds", "check_size", "check_time", "memory_guard", "run_passes", "check_model_run", "model_run_estimate"]
+__all__ = [
+    "DEFAULT_MAX_MEMORY_MB",
+    "DEFAULT_MAX_SECONDS",
+    "SECONDS_PER_CASE",
+    "SECONDS_PER_CHECK",
+    "Limits",
+    "case_seconds",
+    "check_seconds",
+    "check_size",
+    "check_time",
+    "memory_guard",
+    "run_passes",
+    "check_model_run",
+    "model_run_estimate",
+]
 
 # Unmasked reference runs are one call per distinct padded length; beyond this many lengths
 # the masking claims name the samples they measured.
@@ -35,13 +48,19 @@ SIZES = "--timesteps/--units/--batch"
 class Limits:
     """--max-memory MB and --max-seconds S of one call, and what a refusal suggests instead."""
 
-    def __init__(self, max_memory: int = DEFAULT_MAX_MEMORY_MB, max_seconds: int = DEFAULT_MAX_SECONDS,
-                 sizes: str = SIZES, static: bool = True):
+    def __init__(
+        self,
+        max_memory: int = DEFAULT_MAX_MEMORY_MB,
+        max_seconds: int = DEFAULT_MAX_SECONDS,
+        sizes: str = SIZES,
+        static: bool = True,
+    ):
         for key, value in (("max_memory", max_memory), ("max_seconds", max_seconds)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 unit = "MiB" if key == "max_memory" else "seconds"
-                raise UsageError(f"Invalid value for --{key.replace('_', '-')}: {value!r} is not a positive "
-                                 f"number of {unit}")
+                raise UsageError(
+                    f"Invalid value for --{key.replace('_', '-')}: {value!r} is not a positive number of {unit}"
+                )
         self.max_memory = max_memory
         self.max_seconds = max_seconds
         self.sizes = sizes
@@ -55,7 +74,8 @@ def check_time(seconds: float, what: str, limits: Limits) -> None:
         raise UsageError(
             f"{what} would take about {_duration(seconds)} (a rough estimate, made before running "
             f"anything), above the limit of {limits.max_seconds:,} s; use smaller {limits.sizes}{static} or raise "
-            "--max-seconds S")
+            "--max-seconds S"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -72,7 +92,12 @@ def run_passes(spec: LayerSpec) -> int:
     """The passes the runner makes over the sequence: the layer, its probe twin (unless it is the
     call itself), a forward reader for go_backwards, one per distinct partial length under --lengths."""
     partial = len({n for n in spec.lengths if n < spec.timesteps}) if spec.lengths else 0
-    return 2 - int(spec.probe_is_the_call()) + int(spec.go_backwards and not spec.lengths) + min(partial, MAX_UNMASKED_LENGTHS)
+    return (
+        2
+        - int(spec.probe_is_the_call())
+        + int(spec.go_backwards and not spec.lengths)
+        + min(partial, MAX_UNMASKED_LENGTHS)
+    )
 
 
 def case_seconds(spec: LayerSpec) -> float:
@@ -88,19 +113,28 @@ def check_seconds(specs: list[LayerSpec]) -> float:
 def memory_guard(needed: int, limits: Limits, what: str, detail: str = "", smaller: str = "sizes") -> None:
     """Refuse, before TensorFlow is imported, what would not fit in --max-memory."""
     if needed > limits.max_memory * 2**20:
-        raise UsageError(f"{what} needs about {needed / 2**20:,.0f} MiB{detail}, above the limit of "
-                         f"{limits.max_memory:,} MiB; use smaller {smaller} or raise --max-memory MB")
+        raise UsageError(
+            f"{what} needs about {needed / 2**20:,.0f} MiB{detail}, above the limit of "
+            f"{limits.max_memory:,} MiB; use smaller {smaller} or raise --max-memory MB"
+        )
 
 
 def check_size(spec: LayerSpec, limits: Limits, passes: int = 0, values: int = 0) -> None:
     """Refuse what would not fit in memory, or (for ``passes`` eager passes over the sequence;
     0 for --static) would take too long; ``values`` is how many numbers the output shows."""
-    memory_guard(spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE, limits,
-                 f"{spec.keras_call()} on input {spec.input_shape}", " (weights, activations, outputs)",
-                 "--units/--timesteps/--batch")
+    memory_guard(
+        spec.estimated_bytes() + values * BYTES_PER_SHOWN_VALUE,
+        limits,
+        f"{spec.keras_call()} on input {spec.input_shape}",
+        " (weights, activations, outputs)",
+        "--units/--timesteps/--batch",
+    )
     if passes:
-        check_time(spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
-                   f"{spec.keras_call()} on input {spec.input_shape}", limits)
+        check_time(
+            spec.estimated_seconds(passes) + values * SECONDS_PER_SHOWN_VALUE,
+            f"{spec.keras_call()} on input {spec.input_shape}",
+            limits,
+        )
 
 
 def model_run_estimate(rows: list[dict], batch: int, timesteps: int | None) -> tuple[int, float]:
@@ -122,7 +156,10 @@ def model_run_estimate(rows: list[dict], batch: int, timesteps: int | None) -> t
             steps = shape[1] if len(shape) > 1 and shape[1] is not None else int(timesteps or 1)
             directions = 2 if rec.get("bidirectional") else 1
             # the layer in the model and its probe copy: one eager step per timestep and direction
-            seconds += 2 * directions * int(steps) * SECONDS_PER_STEP + 2 * batch * int(row.get("params") or 0) * int(steps) * 2 / FLOPS_PER_SECOND
+            seconds += (
+                2 * directions * int(steps) * SECONDS_PER_STEP
+                + 2 * batch * int(row.get("params") or 0) * int(steps) * 2 / FLOPS_PER_SECOND
+            )
     return floats * BYTES_PER_FLOAT, seconds
 
 

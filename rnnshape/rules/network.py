@@ -52,20 +52,30 @@ def refused_objects(config: dict[str, Any], registered: frozenset[str] = frozens
             continue
         if class_name == "__lambda__" and name not in {n for _, n in seen}:
             seen.add(key)
-            reasons.append(f"layer {name!r} holds a Python lambda stored in the file, which safe mode never runs "
-                           "(rnnshape keeps safe mode on)")
+            reasons.append(
+                f"layer {name!r} holds a Python lambda stored in the file, which safe mode never runs "
+                "(rnnshape keeps safe mode on)"
+            )
         elif class_name in CODE_LAYERS:
             seen.add(key)
-            reasons.append(f"layer {name!r} is a {class_name} layer: its function is Python code stored in the file, "
-                           "which safe mode never runs (rnnshape keeps safe mode on; rebuild the layer as a "
-                           "registered class or remove it)")
-        elif (module is None or not is_keras_module(module)) and "class_name" in obj and (
-                registered_name not in registered and class_name not in registered) and _is_custom(obj):
+            reasons.append(
+                f"layer {name!r} is a {class_name} layer: its function is Python code stored in the file, "
+                "which safe mode never runs (rnnshape keeps safe mode on; rebuild the layer as a "
+                "registered class or remove it)"
+            )
+        elif (
+            (module is None or not is_keras_module(module))
+            and "class_name" in obj
+            and (registered_name not in registered and class_name not in registered)
+            and _is_custom(obj)
+        ):
             seen.add(key)
             label = registered_name or class_name
-            reasons.append(f"layer {name!r} uses the custom class {label!r}, which is not part of Keras and not "
-                           "registered here: its code is not in the file and rnnshape runs no unknown code "
-                           "(in Python, import the module that registers it, then call rnnshape.rules)")
+            reasons.append(
+                f"layer {name!r} uses the custom class {label!r}, which is not part of Keras and not "
+                "registered here: its code is not in the file and rnnshape runs no unknown code "
+                "(in Python, import the module that registers it, then call rnnshape.rules)"
+            )
     return reasons
 
 
@@ -111,59 +121,91 @@ def flag_words(config: dict[str, Any], merge_mode: str | None = None, bidirectio
     if config.get("return_state"):
         words.append("return_state=True: also returns the final states")
     if config.get("stateful"):
-        words.append("stateful=True: keeps the final states as the next batch's initial state; the batch size "
-                     "is fixed")
+        words.append("stateful=True: keeps the final states as the next batch's initial state; the batch size is fixed")
     if config.get("go_backwards"):
         words.append("go_backwards=True: reads x_T back to x_1")
     if bidirectional:
-        how = {"concat": "concatenated (width 2*units)", "sum": "summed (width units)",
-               "mul": "multiplied (width units)", "ave": "averaged (width units)",
-               None: "not merged: two separate outputs"}[merge_mode]
+        how = {
+            "concat": "concatenated (width 2*units)",
+            "sum": "summed (width units)",
+            "mul": "multiplied (width units)",
+            "ave": "averaged (width units)",
+            None: "not merged: two separate outputs",
+        }[merge_mode]
         words.append(f"Bidirectional, merge_mode={merge_mode!r}: forward and backward outputs {how}")
     if config.get("unroll"):
         words.append("unroll=True: the loop is unrolled (same numbers, more memory)")
     activation, recurrent = config.get("activation"), config.get("recurrent_activation")
     if activation is not None and activation != "tanh":
-        words.append(f"activation={activation!r}: the candidate and output use {activation}, not Keras' default "
-                     "tanh")
+        words.append(f"activation={activation!r}: the candidate and output use {activation}, not Keras' default tanh")
     if recurrent is not None and recurrent != "sigmoid":
         words.append(f"recurrent_activation={recurrent!r}: the gates use {recurrent}, not Keras' default sigmoid")
     return words
 
 
-def tensor_names(kind: str | None, config: dict[str, Any], bidirectional: bool = False,
-                 merge_mode: str | None = "concat", n_states: int = 0) -> list[tuple[str, str]]:
+def tensor_names(
+    kind: str | None,
+    config: dict[str, Any],
+    bidirectional: bool = False,
+    merge_mode: str | None = "concat",
+    n_states: int = 0,
+) -> list[tuple[str, str]]:
     """(name, meaning) of each returned tensor, in Keras order, as `rnnshape inspect` names them.
     Plain layers take inspect's own names and meanings (rules.layer.LayerSpec); ConvLSTM and a
     custom RNN cell name their states state_h, state_c / state_0, state_1, ..."""
     flags = {key: bool(config.get(key)) for key in ("return_sequences", "return_state", "stateful", "go_backwards")}
     if kind in ("lstm", "gru", "simplernn"):
-        spec = LayerSpec(layer=kind, units=int(config.get("units") or 1), bidirectional=bidirectional,
-                         merge_mode=("none" if merge_mode is None else merge_mode) if bidirectional else None, **flags)
+        spec = LayerSpec(
+            layer=kind,
+            units=int(config.get("units") or 1),
+            bidirectional=bidirectional,
+            merge_mode=("none" if merge_mode is None else merge_mode) if bidirectional else None,
+            **flags,
+        )
         return [(t.name, t.meaning) for t in spec.outputs()]
     seq = flags["return_sequences"]
     if kind == "convlstm":
-        own = [("state_h", "final hidden state h_T (a feature map)"), ("state_c", "final cell state c_T (a feature map)")]
-        main = "the hidden state h at every timestep (feature maps)" if seq else "final hidden state h_T (a feature map)"
+        own = [
+            ("state_h", "final hidden state h_T (a feature map)"),
+            ("state_c", "final cell state c_T (a feature map)"),
+        ]
+        main = (
+            "the hidden state h at every timestep (feature maps)" if seq else "final hidden state h_T (a feature map)"
+        )
     else:
         own = [(f"state_{i}", f"final state {i} of the cell") for i in range(n_states)]
         main = "the cell's output at every timestep" if seq else "the cell's output at the last timestep"
     states = own if flags["return_state"] else []
     if not bidirectional:
         return [("output", main), *states]
-    outputs = ([("forward_output", "forward " + main), ("backward_output", "backward " + main)] if merge_mode is None
-               else [("output", f"forward and backward {main}, merged ({merge_mode})")])
-    return outputs + [(f"{d}_{name}", f"{d} layer's {meaning}") for d in ("forward", "backward") for name, meaning in states]
+    outputs = (
+        [("forward_output", "forward " + main), ("backward_output", "backward " + main)]
+        if merge_mode is None
+        else [("output", f"forward and backward {main}, merged ({merge_mode})")]
+    )
+    return outputs + [
+        (f"{d}_{name}", f"{d} layer's {meaning}") for d in ("forward", "backward") for name, meaning in states
+    ]
 
 
 # ---- diagnoses: rules of Keras applied to the walked model (rows of the model data) -----------
 # Layers that keep the shape and pass what they receive on (a head behind them is still fed the
 # recurrent layer's output).
-PASS_THROUGH = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "Activation",
-                "LayerNormalization", "BatchNormalization", "Masking")
+PASS_THROUGH = (
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "Activation",
+    "LayerNormalization",
+    "BatchNormalization",
+    "Masking",
+)
 
 
-def diagnosis(kind: str, layer: str, severity: str, text: str, fix: str, basis: str = "rule of Keras") -> dict[str, Any]:
+def diagnosis(
+    kind: str, layer: str, severity: str, text: str, fix: str, basis: str = "rule of Keras"
+) -> dict[str, Any]:
     return {"kind": kind, "layer": layer, "severity": severity, "basis": basis, "text": text, "fix": fix}
 
 
@@ -178,8 +220,11 @@ def _by_name(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]
 def producers(rows: list[dict[str, Any]], row: dict[str, Any]) -> list[dict[str, Any]]:
     """The layers of the same model whose outputs this layer takes."""
     scope = _scope(row["path"])
-    return [other for other in rows if _scope(other["path"]) == scope
-            and any(row["name"] in names for names in other.get("consumers", []))]
+    return [
+        other
+        for other in rows
+        if _scope(other["path"]) == scope and any(row["name"] in names for names in other.get("consumers", []))
+    ]
 
 
 def feeding_recurrent(rows: list[dict[str, Any]], row: dict[str, Any]) -> dict[str, Any] | None:
@@ -231,16 +276,21 @@ def _time_axis_heads(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if source is None or source["recurrent"].get("initial_state"):
             continue  # a decoder started from an encoder's states predicts one step per timestep by design
         shape = tuple(row["output_shapes"][0])
-        found.append(diagnosis(
-            "time_axis_head", row["path"], "warning",
-            f"{source['path']} has return_sequences=True, so the Dense layer {row['path']} (Dense acts on the last "
-            f"axis only) predicts {_shape(shape)}: one prediction per timestep, the time axis kept. With targets "
-            f"of shape (batch, {shape[-1]}) a loss such as mse does not fail: it broadcasts the one target over "
-            "every timestep and the model trains on the wrong question without a word",
-            f"for one prediction per sequence set return_sequences=False on {source['path']}; for one per "
-            f"timestep keep it and give targets of shape (batch, {shape[1] if shape[1] is not None else 'timesteps'}, "
-            f"{shape[-1]}) (TimeDistributed(Dense) says so explicitly); rnnshape model FILE --x X --y Y checks your "
-            "targets"))
+        found.append(
+            diagnosis(
+                "time_axis_head",
+                row["path"],
+                "warning",
+                f"{source['path']} has return_sequences=True, so the Dense layer {row['path']} (Dense acts on the last "
+                f"axis only) predicts {_shape(shape)}: one prediction per timestep, the time axis kept. With targets "
+                f"of shape (batch, {shape[-1]}) a loss such as mse does not fail: it broadcasts the one target over "
+                "every timestep and the model trains on the wrong question without a word",
+                f"for one prediction per sequence set return_sequences=False on {source['path']}; for one per "
+                f"timestep keep it and give targets of shape (batch, {shape[1] if shape[1] is not None else 'timesteps'}, "
+                f"{shape[-1]}) (TimeDistributed(Dense) says so explicitly); rnnshape model FILE --x X --y Y checks your "
+                "targets",
+            )
+        )
     return found
 
 
@@ -258,19 +308,29 @@ def _stateful(rows: list[dict[str, Any]], batch: Any) -> list[dict[str, Any]]:
         shapes = row.get("input_shapes") or []
         fixed = shapes[0][0] if shapes and shapes[0] else None
         if fixed is None:
-            found.append(diagnosis(
-                "stateful_batch", row["path"], "problem",
-                f"{row['path']} is stateful but the model's batch size is not fixed: Keras keeps one state per "
-                "sample and needs the batch size to size it",
-                "start the model from keras.Input(batch_shape=(BATCH, timesteps, features))"))
+            found.append(
+                diagnosis(
+                    "stateful_batch",
+                    row["path"],
+                    "problem",
+                    f"{row['path']} is stateful but the model's batch size is not fixed: Keras keeps one state per "
+                    "sample and needs the batch size to size it",
+                    "start the model from keras.Input(batch_shape=(BATCH, timesteps, features))",
+                )
+            )
         else:
-            found.append(diagnosis(
-                "stateful_batch", row["path"], "note",
-                f"{row['path']} is stateful with the batch size fixed at {fixed}: every batch given to predict/fit "
-                f"must hold exactly {fixed} samples (a smaller last batch fails), sample i of a batch continues "
-                "sample i of the previous one, and the states carry over until model.reset_state()",
-                f"feed batches of {fixed} in sequence order with shuffle=False, and call model.reset_state() "
-                "between independent sequences"))
+            found.append(
+                diagnosis(
+                    "stateful_batch",
+                    row["path"],
+                    "note",
+                    f"{row['path']} is stateful with the batch size fixed at {fixed}: every batch given to predict/fit "
+                    f"must hold exactly {fixed} samples (a smaller last batch fails), sample i of a batch continues "
+                    "sample i of the previous one, and the states carry over until model.reset_state()",
+                    f"feed batches of {fixed} in sequence order with shuffle=False, and call model.reset_state() "
+                    "between independent sequences",
+                )
+            )
     return found
 
 
@@ -281,8 +341,11 @@ def _masks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         producing = (row["class"] == "Embedding" and row["config"].get("mask_zero")) or row["class"] == "Masking"
         if not producing or not row.get("mask_out"):
             continue
-        what = ("Embedding(mask_zero=True): token 0 is padding" if row["class"] == "Embedding"
-                else f"Masking(mask_value={row['config'].get('mask_value', 0.0)}): steps whose features all equal it")
+        what = (
+            "Embedding(mask_zero=True): token 0 is padding"
+            if row["class"] == "Embedding"
+            else f"Masking(mask_value={row['config'].get('mask_value', 0.0)}): steps whose features all equal it"
+        )
         users, stops = [], []
         todo, seen = [row], set()
         while todo:
@@ -305,14 +368,24 @@ def _masks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     if nxt.get("mask_out"):
                         todo.append(nxt)
                     else:
-                        stops.append(f"{nxt['path']} (takes the mask; its output carries none"
-                                     + (": return_sequences=False)" if nxt.get("recurrent") else ")"))
-        used = (f"recurrent layers that use it (they skip masked steps and keep their state there): "
-                f"{', '.join(users)}" if users else "no recurrent layer uses it")
-        text = (f"{row['path']} produces a mask ({what}); {used}; the mask stops at "
-                f"{'; '.join(dict.fromkeys(stops)) or 'no layer'}")
-        fix = ("nothing to fix if that is intended; layers after the mask stops see the padded steps as data"
-               if users else f"put {row['path']} right before the recurrent layer, or drop it: here it changes nothing")
+                        stops.append(
+                            f"{nxt['path']} (takes the mask; its output carries none"
+                            + (": return_sequences=False)" if nxt.get("recurrent") else ")")
+                        )
+        used = (
+            f"recurrent layers that use it (they skip masked steps and keep their state there): {', '.join(users)}"
+            if users
+            else "no recurrent layer uses it"
+        )
+        text = (
+            f"{row['path']} produces a mask ({what}); {used}; the mask stops at "
+            f"{'; '.join(dict.fromkeys(stops)) or 'no layer'}"
+        )
+        fix = (
+            "nothing to fix if that is intended; layers after the mask stops see the padded steps as data"
+            if users
+            else f"put {row['path']} right before the recurrent layer, or drop it: here it changes nothing"
+        )
         found.append(diagnosis("mask", row["path"], "note" if users else "warning", text, fix))
     return found
 
@@ -335,15 +408,19 @@ def _bidirectional_widths(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         mode = rec["merge_mode"]
         width = (row.get("output_shapes") or [[None]])[0][-1]
         if mode == "concat":
-            text = (f"{row['path']} concatenates its directions: the output width is {width} = 2 x {units} {word}, so "
-                    f"the next layer sees {width} {seen}, not {units}")
+            text = (
+                f"{row['path']} concatenates its directions: the output width is {width} = 2 x {units} {word}, so "
+                f"the next layer sees {width} {seen}, not {units}"
+            )
             fix = "size the next layer for 2 x units, or use merge_mode='sum'/'ave' to keep units"
         elif mode is None:
             text = f"{row['path']} has merge_mode=None: it returns forward_output and backward_output separately"
             fix = "take both tensors, or choose a merge_mode"
         else:
-            text = (f"{row['path']} merges its directions with {mode}: the width stays {units} {word}, and forward "
-                    "and backward can no longer be told apart")
+            text = (
+                f"{row['path']} merges its directions with {mode}: the width stays {units} {word}, and forward "
+                "and backward can no longer be told apart"
+            )
             fix = "use merge_mode='concat' to keep both directions side by side (width 2 x units)"
         found.append(diagnosis("bidirectional_merge", row["path"], "note", text, fix))
     return found
@@ -360,9 +437,14 @@ def _unused_states(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if rec.get("initial_state") and rec["config"].get("return_sequences"):
             continue  # a decoder started from an encoder's states keeps return_state=True for its inference loop
-        found.append(diagnosis(
-            "unused_states", row["path"], "warning",
-            f"{row['path']} returns its final states (return_state=True) but nothing in the model takes "
-            f"{', '.join(unused)}",
-            "drop return_state=True, or pass the states on (e.g. initial_state=[state_h, state_c] of a decoder)"))
+        found.append(
+            diagnosis(
+                "unused_states",
+                row["path"],
+                "warning",
+                f"{row['path']} returns its final states (return_state=True) but nothing in the model takes "
+                f"{', '.join(unused)}",
+                "drop return_state=True, or pass the states on (e.g. initial_state=[state_h, state_c] of a decoder)",
+            )
+        )
     return found

@@ -39,34 +39,56 @@ def refuse_unportable(spec: LayerSpec, num_layers: int, option: str = "--layer")
     if isinstance(num_layers, bool) or not isinstance(num_layers, int) or not 1 <= num_layers <= MAX_NUM_LAYERS:
         raise UsageError(f"Invalid value for --num-layers: {num_layers!r} is not in the range 1..{MAX_NUM_LAYERS}")
     if spec.layer not in PORTABLE:
-        raise UsageError(f"Invalid value for {option}: port maps LSTM, GRU and SimpleRNN to torch.nn (nn.LSTM, "
-                         f"nn.GRU, nn.RNN); {spec.keras_class} has no torch.nn counterpart")
+        raise UsageError(
+            f"Invalid value for {option}: port maps LSTM, GRU and SimpleRNN to torch.nn (nn.LSTM, "
+            f"nn.GRU, nn.RNN); {spec.keras_class} has no torch.nn counterpart"
+        )
     if spec.layer == "gru" and spec.reset_after is False:
-        raise UsageError("Invalid value for --no-reset-after: torch.nn.GRU applies the reset gate after the recurrent "
-                         "matmul, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), as Keras' reset_after=True does; "
-                         "reset_after=False (r * h before the matmul) has no torch.nn counterpart: use --reset-after")
+        raise UsageError(
+            "Invalid value for --no-reset-after: torch.nn.GRU applies the reset gate after the recurrent "
+            "matmul, n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), as Keras' reset_after=True does; "
+            "reset_after=False (r * h before the matmul) has no torch.nn counterpart: use --reset-after"
+        )
     if spec.layer == "simplernn":
         if spec.activation not in TORCH_NONLINEARITIES:
-            raise UsageError(f"Invalid value for --activation: torch.nn.RNN's nonlinearity is tanh or relu, not "
-                             f"{spec.activation}")
+            raise UsageError(
+                f"Invalid value for --activation: torch.nn.RNN's nonlinearity is tanh or relu, not {spec.activation}"
+            )
     else:
         if spec.activation != "tanh":
-            raise UsageError(f"Invalid value for --activation: torch.nn.{TORCH_CLASS[spec.layer]} computes its "
-                             f"candidate and h with tanh only, not {spec.activation}")
+            raise UsageError(
+                f"Invalid value for --activation: torch.nn.{TORCH_CLASS[spec.layer]} computes its "
+                f"candidate and h with tanh only, not {spec.activation}"
+            )
         if spec.recurrent_activation != "sigmoid":
-            raise UsageError(f"Invalid value for --recurrent-activation: torch.nn.{TORCH_CLASS[spec.layer]} computes "
-                             f"its gates with sigmoid only, not {spec.recurrent_activation}")
+            raise UsageError(
+                f"Invalid value for --recurrent-activation: torch.nn.{TORCH_CLASS[spec.layer]} computes "
+                f"its gates with sigmoid only, not {spec.recurrent_activation}"
+            )
     refusals = [
-        (spec.go_backwards and spec.bidirectional, "--go-backwards",
-         "a Bidirectional layer already reads both ways; torch.nn's bidirectional=True has no go_backwards"),
-        (spec.stateful, "--stateful", "a torch.nn module keeps no state between calls (pass h_n back as hx); "
-                                      "port the layer without --stateful"),
-        (spec.lengths is not None, "--lengths", "torch.nn reads padded batches through "
-                                                "nn.utils.rnn.pack_padded_sequence, not a mask; port without --lengths"),
+        (
+            spec.go_backwards and spec.bidirectional,
+            "--go-backwards",
+            "a Bidirectional layer already reads both ways; torch.nn's bidirectional=True has no go_backwards",
+        ),
+        (
+            spec.stateful,
+            "--stateful",
+            "a torch.nn module keeps no state between calls (pass h_n back as hx); port the layer without --stateful",
+        ),
+        (
+            spec.lengths is not None,
+            "--lengths",
+            "torch.nn reads padded batches through "
+            "nn.utils.rnn.pack_padded_sequence, not a mask; port without --lengths",
+        ),
         (spec.initial_state is not None, "--initial-state", "port runs both sides from zero states"),
-        (spec.training and bool(spec.dropout or spec.recurrent_dropout), "--training",
-         "Keras' dropout masks the gates' inputs, torch.nn's dropout= the outputs between stacked layers: they "
-         "are different computations; port at inference (drop --training)"),
+        (
+            spec.training and bool(spec.dropout or spec.recurrent_dropout),
+            "--training",
+            "Keras' dropout masks the gates' inputs, torch.nn's dropout= the outputs between stacked layers: they "
+            "are different computations; port at inference (drop --training)",
+        ),
         (spec.unroll, "--unroll", "torch.nn has no unroll; port without --unroll (it changes no number)"),
     ]
     for refused, name, reason in refusals:
@@ -133,8 +155,14 @@ class Port:
     def torch_constructor(self) -> dict[str, Any]:
         """The keyword arguments of the torch.nn module (for the runner)."""
         s = self.spec
-        kwargs: dict[str, Any] = {"input_size": s.features, "hidden_size": s.units, "num_layers": self.num_layers,
-                                  "bias": s.use_bias, "batch_first": True, "bidirectional": s.bidirectional}
+        kwargs: dict[str, Any] = {
+            "input_size": s.features,
+            "hidden_size": s.units,
+            "num_layers": self.num_layers,
+            "bias": s.use_bias,
+            "batch_first": True,
+            "bidirectional": s.bidirectional,
+        }
         if self.layer == "simplernn":
             kwargs["nonlinearity"] = s.activation
         return kwargs
@@ -147,8 +175,9 @@ class Port:
             last = k == self.num_layers - 1
             text = s.keras_call()
             if not last:
-                inner = dataclasses.replace(s, return_sequences=True, return_state=False,
-                                            merge_mode="concat" if s.bidirectional else None)
+                inner = dataclasses.replace(
+                    s, return_sequences=True, return_state=False, merge_mode="concat" if s.bidirectional else None
+                )
                 text = inner.keras_call()
             calls.append(text)
         return calls
@@ -156,17 +185,30 @@ class Port:
     def torch_outputs(self) -> list[dict[str, Any]]:
         """output, h_n (and c_n): torch.nn's returned tensors with batch_first=True."""
         s, d, n = self.spec, self.directions, self.num_layers
-        out = [{"name": "output", "shape": [s.batch, s.timesteps, d * s.units],
+        out = [
+            {
+                "name": "output",
+                "shape": [s.batch, s.timesteps, d * s.units],
                 "axes": ["batch", "timesteps", f"{d}*hidden" if d > 1 else "hidden"],
-                "meaning": "the last layer's h at every step" + (", forward then backward on the last axis"
-                                                                  if d > 1 else "")}]
+                "meaning": "the last layer's h at every step"
+                + (", forward then backward on the last axis" if d > 1 else ""),
+            }
+        ]
         states = [("h_n", "final h")] + ([("c_n", "final c")] if self.layer == "lstm" else [])
-        where = (f"layer k, direction d at [k*{d} + d]" if d > 1 else "layer k at [k]") if n > 1 else \
-            ("forward at [0], backward at [1]" if d > 1 else "at [0]")
+        where = (
+            (f"layer k, direction d at [k*{d} + d]" if d > 1 else "layer k at [k]")
+            if n > 1
+            else ("forward at [0], backward at [1]" if d > 1 else "at [0]")
+        )
         for name, what in states:
-            out.append({"name": name, "shape": [n * d, s.batch, s.units],
-                        "axes": ["layers*directions", "batch", "hidden"],
-                        "meaning": f"{what} of every layer and direction, {where}; not batch-first"})
+            out.append(
+                {
+                    "name": name,
+                    "shape": [n * d, s.batch, s.units],
+                    "axes": ["layers*directions", "batch", "hidden"],
+                    "meaning": f"{what} of every layer and direction, {where}; not batch-first",
+                }
+            )
         return out
 
     # ---- weights ------------------------------------------------------------------------
@@ -233,9 +275,16 @@ class Port:
             source = {"weight_ih": 0, "weight_hh": 1, "bias_ih": 2, "bias_hh": 2}[kind]
             keras_index = group * per_direction + source
             path, keras_shape = keras[keras_index]
-            rule: dict[str, Any] = {"torch": name, "torch_shape": list(shape), "keras": path,
-                                    "keras_shape": list(keras_shape), "keras_index": keras_index,
-                                    "transpose": kind.startswith("weight"), "row": None, "zeros": False}
+            rule: dict[str, Any] = {
+                "torch": name,
+                "torch_shape": list(shape),
+                "keras": path,
+                "keras_shape": list(keras_shape),
+                "keras_index": keras_index,
+                "transpose": kind.startswith("weight"),
+                "row": None,
+                "zeros": False,
+            }
             if kind.startswith("weight"):
                 how = "transposed" + (f", {gates}" if gates else "")
             elif self.layer == "gru":
@@ -266,8 +315,16 @@ class Port:
                 how = f"rows [{sources[0]}, {sources[1]}], {gates}"
             else:
                 how = f"{sources[0]} + {sources[1]}" + (f", {gates}" if gates else "")
-            rules.append({"keras": path, "keras_shape": list(shape), "torch": sources, "how": how,
-                          "transpose": kind != "bias", "stack_rows": kind == "bias" and self.layer == "gru"})
+            rules.append(
+                {
+                    "keras": path,
+                    "keras_shape": list(shape),
+                    "torch": sources,
+                    "how": how,
+                    "transpose": kind != "bias",
+                    "stack_rows": kind == "bias" and self.layer == "gru",
+                }
+            )
         return rules
 
     # ---- the returned tensors, read across ---------------------------------------------
@@ -305,14 +362,30 @@ class Port:
                 parts, combine = [{"tensor": "output"}], None
             else:
                 parts, combine = [out("forward"), out("backward")], s.merge_mode
-            rules.append({"keras": name, "keras_shape": list(tensor.shape), "parts": parts, "combine": combine,
-                          "torch": expression(parts, combine, u), "expect": "equal"})
+            rules.append(
+                {
+                    "keras": name,
+                    "keras_shape": list(tensor.shape),
+                    "parts": parts,
+                    "combine": combine,
+                    "torch": expression(parts, combine, u),
+                    "expect": "equal",
+                }
+            )
         if bi and not seq and s.merge_mode == "concat" and s.timesteps > 1:
             # the classic mistake: output[:, -1] holds the backward direction after ONE step
             parts = [{"tensor": "output", "last_step": True}]
-            rules.append({"keras": "output", "keras_shape": list(s.outputs()[0].shape), "parts": parts,
-                          "combine": None, "torch": expression(parts, None, u), "expect": "differ",
-                          "why": "its backward half has read x_T only"})
+            rules.append(
+                {
+                    "keras": "output",
+                    "keras_shape": list(s.outputs()[0].shape),
+                    "parts": parts,
+                    "combine": None,
+                    "torch": expression(parts, None, u),
+                    "expect": "differ",
+                    "why": "its backward half has read x_T only",
+                }
+            )
         return rules
 
 
@@ -335,8 +408,12 @@ def expression(parts: list[dict[str, Any]], combine: str | None, units: int) -> 
     if combine is None or combine == "none":
         return texts[0]
     a, b = texts
-    return {"concat": f"torch.cat([{a}, {b}], dim=-1)", "sum": f"{a} + {b}", "mul": f"{a} * {b}",
-            "ave": f"({a} + {b}) / 2"}[combine]
+    return {
+        "concat": f"torch.cat([{a}, {b}], dim=-1)",
+        "sum": f"{a} + {b}",
+        "mul": f"{a} * {b}",
+        "ave": f"({a} + {b}) / 2",
+    }[combine]
 
 
 # ---- a torch state_dict read back -------------------------------------------------------
@@ -348,19 +425,27 @@ def describe_state_dict(shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     pattern = re.compile(r"^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$")
     unknown = [key for key in shapes if not pattern.match(key)]
     if unknown or not shapes:
-        raise UsageError("Invalid value for --from: the file is not the state_dict of a torch.nn.LSTM, GRU or RNN "
-                         f"(keys such as weight_ih_l0, bias_hh_l0_reverse); it holds {_keys_text(list(shapes))}")
+        raise UsageError(
+            "Invalid value for --from: the file is not the state_dict of a torch.nn.LSTM, GRU or RNN "
+            f"(keys such as weight_ih_l0, bias_hh_l0_reverse); it holds {_keys_text(list(shapes))}"
+        )
     if any(key.startswith("weight_hr") for key in shapes):
-        raise UsageError("Invalid value for --from: the LSTM has proj_size > 0 (weight_hr_l*): Keras' LSTM has no "
-                         "projection")
+        raise UsageError(
+            "Invalid value for --from: the LSTM has proj_size > 0 (weight_hr_l*): Keras' LSTM has no projection"
+        )
     layers = 1 + max(int(pattern.match(key).group(2)) for key in shapes)
     first = shapes.get("weight_ih_l0")
     hh = shapes.get("weight_hh_l0")
     if first is None or hh is None or len(first) != 2 or len(hh) != 2:
         raise UsageError("Invalid value for --from: the state_dict has no 2-D weight_ih_l0 and weight_hh_l0")
-    return {"num_layers": layers, "bidirectional": any(key.endswith("_reverse") for key in shapes),
-            "bias": any(key.startswith("bias") for key in shapes), "gate_rows": int(first[0]),
-            "input_size": int(first[1]), "hidden_size": int(hh[1])}
+    return {
+        "num_layers": layers,
+        "bidirectional": any(key.endswith("_reverse") for key in shapes),
+        "bias": any(key.startswith("bias") for key in shapes),
+        "gate_rows": int(first[0]),
+        "input_size": int(first[1]),
+        "hidden_size": int(hh[1]),
+    }
 
 
 GATE_KINDS = {4: "lstm", 3: "gru", 1: "simplernn"}  # gate blocks in weight_ih_l0 -> the torch.nn module
@@ -371,8 +456,10 @@ def kind_of_state_dict(found: dict[str, Any], path: str) -> str:
     hidden = found["hidden_size"]
     kind = GATE_KINDS.get(found["gate_rows"] // hidden) if hidden and found["gate_rows"] % hidden == 0 else None
     if kind is None:
-        raise UsageError(f"Invalid value for --from: {path}: weight_ih_l0 has {found['gate_rows']} rows for "
-                         f"hidden_size {hidden}, neither 4 (LSTM), 3 (GRU) nor 1 (RNN) blocks of hidden_size")
+        raise UsageError(
+            f"Invalid value for --from: {path}: weight_ih_l0 has {found['gate_rows']} rows for "
+            f"hidden_size {hidden}, neither 4 (LSTM), 3 (GRU) nor 1 (RNN) blocks of hidden_size"
+        )
     return kind
 
 
@@ -380,18 +467,33 @@ def state_dict_options(found: dict[str, Any], name: str) -> dict[str, tuple[Any,
     """What a state_dict fixes: {key: (its value, the option's name for a given value, the words)}."""
     n = found["num_layers"]
     return {
-        "num_layers": (n, lambda given: "--num-layers",
-                       f"{n} layer{'s' if n > 1 else ''} (weight_ih_l0" + (f" .. weight_ih_l{n - 1})" if n > 1 else ")")),
-        "bidirectional": (found["bidirectional"],
-                          lambda given: "--bidirectional" if given else "--no-bidirectional",
-                          "both directions (the *_reverse tensors)" if found["bidirectional"]
-                          else "one direction (no *_reverse tensor)"),
-        "use_bias": (found["bias"], lambda given: "--use-bias" if given else "--no-use-bias",
-                     "biases (bias_ih_l0, bias_hh_l0)" if found["bias"] else "no bias tensor (bias=False)"),
-        "units": (found["hidden_size"], lambda given: "--units",
-                  f"hidden_size {found['hidden_size']} (weight_hh_l0 is {found['gate_rows']}x{found['hidden_size']})"),
-        "features": (found["input_size"], lambda given: "--features",
-                     f"input_size {found['input_size']} (weight_ih_l0 is {found['gate_rows']}x{found['input_size']})"),
+        "num_layers": (
+            n,
+            lambda given: "--num-layers",
+            f"{n} layer{'s' if n > 1 else ''} (weight_ih_l0" + (f" .. weight_ih_l{n - 1})" if n > 1 else ")"),
+        ),
+        "bidirectional": (
+            found["bidirectional"],
+            lambda given: "--bidirectional" if given else "--no-bidirectional",
+            "both directions (the *_reverse tensors)"
+            if found["bidirectional"]
+            else "one direction (no *_reverse tensor)",
+        ),
+        "use_bias": (
+            found["bias"],
+            lambda given: "--use-bias" if given else "--no-use-bias",
+            "biases (bias_ih_l0, bias_hh_l0)" if found["bias"] else "no bias tensor (bias=False)",
+        ),
+        "units": (
+            found["hidden_size"],
+            lambda given: "--units",
+            f"hidden_size {found['hidden_size']} (weight_hh_l0 is {found['gate_rows']}x{found['hidden_size']})",
+        ),
+        "features": (
+            found["input_size"],
+            lambda given: "--features",
+            f"input_size {found['input_size']} (weight_ih_l0 is {found['gate_rows']}x{found['input_size']})",
+        ),
     }
 
 
@@ -415,9 +517,11 @@ def check_state_dict(port: Port, shapes: dict[str, tuple[int, ...]]) -> None:
     expected = dict(port.torch_names())
     actual = {key: tuple(value) for key, value in shapes.items()}
     if expected != actual:
-        what = (f"{found['num_layers']} layer(s), {'bidirectional' if found['bidirectional'] else 'one direction'}, "
-                f"{'with' if found['bias'] else 'without'} bias, input_size {found['input_size']}, hidden_size "
-                f"{found['hidden_size']}")
+        what = (
+            f"{found['num_layers']} layer(s), {'bidirectional' if found['bidirectional'] else 'one direction'}, "
+            f"{'with' if found['bias'] else 'without'} bias, input_size {found['input_size']}, hidden_size "
+            f"{found['hidden_size']}"
+        )
         options = []
         if found["num_layers"] != port.num_layers:
             options.append(f"--num-layers {found['num_layers']}")
@@ -485,8 +589,14 @@ def conversion_code(port: Port, direction: str) -> str:
     ``from`` torch -> Keras, its defaults those of this port."""
     s = port.spec
     template = _TO_TORCH if direction == "to" else _TO_KERAS
-    return template.format(layer=s.layer, units=s.units, bidirectional=s.bidirectional, use_bias=s.use_bias,
-                           num_layers=port.num_layers, torch_class=port.torch_class)
+    return template.format(
+        layer=s.layer,
+        units=s.units,
+        bidirectional=s.bidirectional,
+        use_bias=s.use_bias,
+        num_layers=port.num_layers,
+        torch_class=port.torch_class,
+    )
 
 
 # ---- a layer of a user's saved model, read from its config -----------------------------------
@@ -518,10 +628,15 @@ class SavedLayer:
         """The layer's settings as make_spec takes them (every one that changes a number)."""
         c = self.config
         options: dict[str, Any] = {
-            "layer": self.kind, "units": int(c["units"]), "return_sequences": bool(c.get("return_sequences")),
-            "return_state": bool(c.get("return_state")), "go_backwards": bool(c.get("go_backwards")),
-            "bidirectional": self.bidirectional, "merge_mode": self.merge_mode,
-            "activation": _activation(c.get("activation", "tanh")), "use_bias": c.get("use_bias") is not False,
+            "layer": self.kind,
+            "units": int(c["units"]),
+            "return_sequences": bool(c.get("return_sequences")),
+            "return_state": bool(c.get("return_state")),
+            "go_backwards": bool(c.get("go_backwards")),
+            "bidirectional": self.bidirectional,
+            "merge_mode": self.merge_mode,
+            "activation": _activation(c.get("activation", "tanh")),
+            "use_bias": c.get("use_bias") is not False,
         }
         if self.bidirectional:
             options["go_backwards"] = False
@@ -570,8 +685,9 @@ def saved_layers(config: Any, prefix: str = "") -> list[tuple[str, dict[str, Any
 def find_saved_layer(config: Any, name: str) -> tuple[str, dict[str, Any]] | None:
     """The layer ``name`` (a path or a name used once) of a saved config, or None."""
     layers = saved_layers(config)
-    matches = [item for item in layers if item[0] == name] or \
-        [item for item in layers if item[0].rsplit("/", 1)[-1] == name]
+    matches = [item for item in layers if item[0] == name] or [
+        item for item in layers if item[0].rsplit("/", 1)[-1] == name
+    ]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -613,35 +729,45 @@ def _cell_problem(kind: str, config: dict[str, Any]) -> str | None:
     """Why torch.nn cannot compute this LSTM/GRU/SimpleRNN config (its own setting named), or None."""
     torch_class = f"torch.nn.{TORCH_CLASS[kind]}"
     if config.get("stateful"):
-        return (f"has stateful=True: {torch_class} keeps no state between calls (you pass h_n back as hx), so a "
-                "stateful layer's numbers depend on the batches before; save the layer with stateful=False (the "
-                "same weights) and port that")
+        return (
+            f"has stateful=True: {torch_class} keeps no state between calls (you pass h_n back as hx), so a "
+            "stateful layer's numbers depend on the batches before; save the layer with stateful=False (the "
+            "same weights) and port that"
+        )
     activation = _activation(config.get("activation", "tanh"))
     if kind == "simplernn":
         if activation not in TORCH_NONLINEARITIES:
-            return (f"has {_setting('activation', activation)}: {torch_class}'s nonlinearity is tanh or relu only")
+            return f"has {_setting('activation', activation)}: {torch_class}'s nonlinearity is tanh or relu only"
     else:
         if activation != "tanh":
             what = "its candidate and h = o * tanh(c)" if kind == "lstm" else "its candidate n"
             return f"has {_setting('activation', activation)}: {torch_class} has only tanh (for {what})"
         recurrent = _activation(config.get("recurrent_activation", "sigmoid"))
         if recurrent != "sigmoid":
-            return (f"has {_setting('recurrent_activation', recurrent)}: {torch_class} computes its gates with "
-                    "sigmoid only")
+            return (
+                f"has {_setting('recurrent_activation', recurrent)}: {torch_class} computes its gates with sigmoid only"
+            )
     if kind == "gru" and config.get("reset_after", True) is False:
-        return ("has reset_after=False: torch.nn.GRU applies the reset gate after the recurrent matmul, "
-                "n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), as Keras' reset_after=True does; reset_after=False "
-                "(r * h before the matmul, one bias) has no torch.nn counterpart")
+        return (
+            "has reset_after=False: torch.nn.GRU applies the reset gate after the recurrent matmul, "
+            "n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), as Keras' reset_after=True does; reset_after=False "
+            "(r * h before the matmul, one bias) has no torch.nn counterpart"
+        )
     dtype = _dtype_name(config.get("dtype"))
     if dtype in LOW_PRECISION:
-        return (f"computes in {dtype.replace('mixed_', '')} (dtype policy {dtype!r}): the port compares both "
-                "frameworks in float32 to 1e-5; port a float32 copy of the layer (the same weights)")
+        return (
+            f"computes in {dtype.replace('mixed_', '')} (dtype policy {dtype!r}): the port compares both "
+            "frameworks in float32 to 1e-5; port a float32 copy of the layer (the same weights)"
+        )
     return None
 
 
 def _flag_args(config: dict[str, Any]) -> list[str]:
-    return [f"{key}=True" for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
-            if config.get(key)]
+    return [
+        f"{key}=True"
+        for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+        if config.get(key)
+    ]
 
 
 def _cell_args(config: dict[str, Any], kind: str) -> list[str]:
@@ -685,11 +811,16 @@ def _unwrap_cell(class_name: Any, config: dict[str, Any], where: str) -> tuple[A
     cell = config.get("cell") if isinstance(config.get("cell"), dict) else {}
     cell_class = cell.get("class_name", "a custom cell")
     if cell_class not in CELL_CLASSES:
-        raise UsageError(f"{where} is keras.layers.RNN around {cell_class}: port maps the LSTM, GRU and SimpleRNN "
-                         "layers, and keras.layers.RNN around one LSTMCell, GRUCell or SimpleRNNCell, to torch.nn")
+        raise UsageError(
+            f"{where} is keras.layers.RNN around {cell_class}: port maps the LSTM, GRU and SimpleRNN "
+            "layers, and keras.layers.RNN around one LSTMCell, GRUCell or SimpleRNNCell, to torch.nn"
+        )
     cell_config = cell.get("config") if isinstance(cell.get("config"), dict) else {}
-    flags = {key: config[key] for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll",
-                                          "dtype") if key in config}
+    flags = {
+        key: config[key]
+        for key in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll", "dtype")
+        if key in config
+    }
     return CELL_CLASSES[cell_class], {**cell_config, **flags}, cell_class
 
 
@@ -710,9 +841,11 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         merge_mode = config.get("merge_mode", "concat")
         merge_mode = "none" if merge_mode is None else merge_mode
     if inner_class in CONV_CLASSES:
-        raise UsageError(f"{where} is a {'Bidirectional ' if bidirectional else ''}{inner_class}: its gates are "
-                         "convolutions over a feature map; torch.nn has no convolutional LSTM (nn.LSTM, nn.GRU and "
-                         "nn.RNN multiply vectors)")
+        raise UsageError(
+            f"{where} is a {'Bidirectional ' if bidirectional else ''}{inner_class}: its gates are "
+            "convolutions over a feature map; torch.nn has no convolutional LSTM (nn.LSTM, nn.GRU and "
+            "nn.RNN multiply vectors)"
+        )
     inner_class, inner, cell_class = _unwrap_cell(inner_class, inner, where)
     if "units" not in inner and "output_dim" in inner:  # Keras 1 names (a legacy file)
         inner = {**inner, "units": inner["output_dim"]}
@@ -722,9 +855,11 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         raise UsageError(f"{where} is a Bidirectional wrapper whose saved config holds no layer")
     if inner_class not in PORT_CLASSES:
         listed = ", ".join(recurrent) or "none"
-        raise UsageError(f"{where} is a {inner_class}, not a recurrent layer torch.nn has: port maps LSTM, GRU and "
-                         f"SimpleRNN layers (and their Bidirectional wrappers) to nn.LSTM, nn.GRU and nn.RNN (this "
-                         f"model's recurrent layers: {listed})")
+        raise UsageError(
+            f"{where} is a {inner_class}, not a recurrent layer torch.nn has: port maps LSTM, GRU and "
+            f"SimpleRNN layers (and their Bidirectional wrappers) to nn.LSTM, nn.GRU and nn.RNN (this "
+            f"model's recurrent layers: {listed})"
+        )
     kind = PORT_CLASSES[inner_class]
     problem = _cell_problem(kind, inner)
     if problem is None and bidirectional:
@@ -735,16 +870,25 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
         raise UsageError(f"{where} has no units in its saved config: not a Keras {inner_class} config")
     if bidirectional:
         if inner.get("go_backwards"):
-            raise UsageError(f"{where} wraps a {inner_class} with go_backwards=True: its forward direction reads "
-                             "backwards; torch.nn's bidirectional=True reads forward, then backward")
+            raise UsageError(
+                f"{where} wraps a {inner_class} with go_backwards=True: its forward direction reads "
+                "backwards; torch.nn's bidirectional=True reads forward, then backward"
+            )
         backward = config.get("backward_layer")
         if isinstance(backward, dict):
             b_class = backward.get("class_name")
             b_config = backward.get("config") if isinstance(backward.get("config"), dict) else {}
             b_class, b_config, _ = _unwrap_cell(b_class, b_config, f"{where} has a backward_layer that")
             differences = [] if b_class == inner_class else [f"class {b_class} (forward: {inner_class})"]
-            keys = ("units", "activation", "recurrent_activation", "use_bias", "reset_after", "return_sequences",
-                    "return_state")
+            keys = (
+                "units",
+                "activation",
+                "recurrent_activation",
+                "use_bias",
+                "reset_after",
+                "return_sequences",
+                "return_state",
+            )
             for key in keys:
                 if key in inner or key in b_config:
                     f_value, b_value = inner.get(key), b_config.get(key)
@@ -753,15 +897,17 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
                     if f_value != b_value:
                         differences.append(f"{key}={b_value!r} (forward: {f_value!r})")
             if differences:
-                raise UsageError(f"{where} has a backward_layer with {differences[0]}: torch.nn's "
-                                 "bidirectional=True runs the same settings both ways")
+                raise UsageError(
+                    f"{where} has a backward_layer with {differences[0]}: torch.nn's "
+                    "bidirectional=True runs the same settings both ways"
+                )
             b_problem = _cell_problem(kind, b_config)
             if b_problem is not None:
                 raise UsageError(f"{where} has a backward_layer that {b_problem}")
     call = _call_text(inner_class, inner, kind, cell_class)
     if bidirectional:
         extra = {"concat": "", "none": ", merge_mode=None"}.get(merge_mode, f', merge_mode="{merge_mode}"')
-        call = f"keras.layers.Bidirectional({call}{extra}, name=\"{name}\")"
+        call = f'keras.layers.Bidirectional({call}{extra}, name="{name}")'
     else:
         call = call[:-1] + f', name="{name}")'
     return SavedLayer(path, kind, dict(inner), bidirectional, merge_mode if bidirectional else None, call)

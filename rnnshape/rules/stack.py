@@ -42,12 +42,20 @@ from rnnshape.rules.layer import (
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")
-FLAGS = {"seq": "return_sequences=True", "bi": "Bidirectional (merge_mode concat)", "back": "go_backwards=True",
-         "noreset": "reset_after=False (GRU only)", "nobias": "use_bias=False", "unroll": "unroll=True",
-         "init": "initial_state: the previous recurrent token's final states"}
+FLAGS = {
+    "seq": "return_sequences=True",
+    "bi": "Bidirectional (merge_mode concat)",
+    "back": "go_backwards=True",
+    "noreset": "reset_after=False (GRU only)",
+    "nobias": "use_bias=False",
+    "unroll": "unroll=True",
+    "init": "initial_state: the previous recurrent token's final states",
+}
 VALUE_FLAGS = {"act": "activation", "ract": "recurrent_activation"}  # act-relu, ract-hard_sigmoid
-GRAMMAR = ("lstm|gru|simplernn:UNITS[:FLAG]... (seq, bi, back, nobias, unroll, init, act-NAME, ract-NAME, noreset), "
-           "dense:N, td:N, repeat:N")
+GRAMMAR = (
+    "lstm|gru|simplernn:UNITS[:FLAG]... (seq, bi, back, nobias, unroll, init, act-NAME, ract-NAME, noreset), "
+    "dense:N, td:N, repeat:N"
+)
 MAX_N = INT_LIMITS["units"][1]
 # Keras' default layer names, numbered here by token position so that Keras' own messages
 # ("... of layer 'lstm_2' ...") point at the token and stay the same run after run.
@@ -81,9 +89,18 @@ class Token:
 
     def layer_options(self) -> dict[str, Any]:
         """make_spec's options for this recurrent token (Keras' defaults left as None)."""
-        return {"layer": self.kind, "units": self.n, "return_sequences": self.seq, "go_backwards": self.back,
-                "bidirectional": self.bi, "reset_after": self.reset_after, "use_bias": not self.nobias,
-                "unroll": self.unroll, "activation": self.activation, "recurrent_activation": self.recurrent_activation}
+        return {
+            "layer": self.kind,
+            "units": self.n,
+            "return_sequences": self.seq,
+            "go_backwards": self.back,
+            "bidirectional": self.bi,
+            "reset_after": self.reset_after,
+            "use_bias": not self.nobias,
+            "unroll": self.unroll,
+            "activation": self.activation,
+            "recurrent_activation": self.recurrent_activation,
+        }
 
     @property
     def state_count(self) -> int:
@@ -152,12 +169,16 @@ def check_initial_states(tokens: list[Token]) -> None:
         provider = state_provider(tokens, token)
         where = f"Invalid value for SPEC: token {token.index} {token.text!r}"
         if provider is None:
-            raise UsageError(f"{where}: ':init' starts from the final states of a recurrent token before it, and "
-                             "there is none; put an encoder first, e.g. lstm:8 repeat:3 lstm:8:seq:init")
+            raise UsageError(
+                f"{where}: ':init' starts from the final states of a recurrent token before it, and "
+                "there is none; put an encoder first, e.g. lstm:8 repeat:3 lstm:8:seq:init"
+            )
         if provider.state_count != token.state_count or provider.n != token.n:
-            raise UsageError(f"{where}: takes {token.state_count} initial state(s) of shape (batch, {token.n}), but "
-                             f"token {provider.index} {provider.text!r} returns {provider.state_count} of shape "
-                             f"(batch, {provider.n}); give both the same layer, units and bi (rule of Keras)")
+            raise UsageError(
+                f"{where}: takes {token.state_count} initial state(s) of shape (batch, {token.n}), but "
+                f"token {provider.index} {provider.text!r} returns {provider.state_count} of shape "
+                f"(batch, {provider.n}); give both the same layer, units and bi (rule of Keras)"
+            )
 
 
 def parse_token(index: int, word: str) -> Token:
@@ -166,8 +187,10 @@ def parse_token(index: int, word: str) -> Token:
         return UsageError(f"Invalid value for SPEC: token {index} {shown!r}: {problem}; grammar: {GRAMMAR}")
 
     if LAYER_ALIASES.get(word.split(":")[0].strip().lower()) in CONV_LAYERS:
-        raise bad("ConvLSTM layers are not stack tokens (their inputs and states are feature maps); see one with "
-                  "rnnshape inspect --layer convlstm1d|convlstm2d|convlstm3d")
+        raise bad(
+            "ConvLSTM layers are not stack tokens (their inputs and states are feature maps); see one with "
+            "rnnshape inspect --layer convlstm1d|convlstm2d|convlstm3d"
+        )
     if not _TOKEN.match(word) or len(word) > 200:
         raise bad("a token is KIND:N[:flag...] with no other characters")
     kind_text, *rest = word.split(":")
@@ -209,12 +232,24 @@ def parse_token(index: int, word: str) -> Token:
             raise bad(f"flag {name!r} is given twice")
         seen[name] = True
     if seen.get("bi") and seen.get("back"):
-        raise bad("'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
-                  "go_backwards=True itself and refuses a layer that already reads backwards")
-    return Token(index, kind, n, seq=seen.get("seq", False), bi=seen.get("bi", False), back=seen.get("back", False),
-                 noreset=seen.get("noreset", False), nobias=seen.get("nobias", False),
-                 unroll=seen.get("unroll", False), init=seen.get("init", False),
-                 activation=seen.get("activation"), recurrent_activation=seen.get("recurrent_activation"))
+        raise bad(
+            "'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
+            "go_backwards=True itself and refuses a layer that already reads backwards"
+        )
+    return Token(
+        index,
+        kind,
+        n,
+        seq=seen.get("seq", False),
+        bi=seen.get("bi", False),
+        back=seen.get("back", False),
+        noreset=seen.get("noreset", False),
+        nobias=seen.get("nobias", False),
+        unroll=seen.get("unroll", False),
+        init=seen.get("init", False),
+        activation=seen.get("activation"),
+        recurrent_activation=seen.get("recurrent_activation"),
+    )
 
 
 def canonical_spec(tokens: list[Token]) -> str:
@@ -363,17 +398,23 @@ def plan_stack(tokens: list[Token], batch: int, timesteps: int, features: int) -
         problem = _check_rank(tokens, position, shape, axes)
         if problem is not None:
             layers.append(LayerShape(token, shape, axes, None, None, None, None, "incompatible"))
-            layers.extend(LayerShape(t, None, None, None, None, None, None, "not reached") for t in tokens[position + 1:])
+            layers.extend(
+                LayerShape(t, None, None, None, None, None, None, "not reached") for t in tokens[position + 1 :]
+            )
             break
         out_shape, out_axes, params, formula = _apply(token, shape, axes)
         if token.kind == "dense" and len(shape) == 3:
             hints.append(_dense_on_sequence_hint(tokens, position, shape, axes, out_shape))
         layers.append(LayerShape(token, shape, axes, out_shape, out_axes, params, formula))
         shape, axes = out_shape, out_axes
-    return StackPlan(tuple(tokens), batch, steps, features, input_shape, input_axes, tuple(layers), problem, tuple(hints))
+    return StackPlan(
+        tuple(tokens), batch, steps, features, input_shape, input_axes, tuple(layers), problem, tuple(hints)
+    )
 
 
-def _apply(token: Token, shape: tuple[int, ...], axes: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[str, ...], int, str]:
+def _apply(
+    token: Token, shape: tuple[int, ...], axes: tuple[str, ...]
+) -> tuple[tuple[int, ...], tuple[str, ...], int, str]:
     """Output shape, axes, parameter count and formula of a token on an input it accepts."""
     last = shape[-1]
     if token.recurrent:
@@ -420,32 +461,49 @@ def _shape_words(shape: tuple[int, ...], axes: tuple[str, ...]) -> str:
 
 
 def _between(tokens: list[Token], origin: Token, position: int) -> str:
-    middle = [t for t in tokens[origin.index:position]]
+    middle = [t for t in tokens[origin.index : position]]
     if not middle:
         return ""
     names = ", ".join(f"{t.index} {t.text!r}" for t in middle)
     return f" (token{'s' if len(middle) > 1 else ''} {names} keep{'' if len(middle) > 1 else 's'} the rank)"
 
 
-def _needs_sequence(tokens: list[Token], position: int, shape: tuple[int, ...], axes: tuple[str, ...], expected: str) -> Problem:
+def _needs_sequence(
+    tokens: list[Token], position: int, shape: tuple[int, ...], axes: tuple[str, ...], expected: str
+) -> Problem:
     token = tokens[position]
     what = token.keras_call()
-    need = ("a 3-D input [batch, timesteps, features]" if expected == "3"
-            else "an input with a timesteps axis, at least 3-D [batch, timesteps, features]")
+    need = (
+        "a 3-D input [batch, timesteps, features]"
+        if expected == "3"
+        else "an input with a timesteps axis, at least 3-D [batch, timesteps, features]"
+    )
     origin = _last_recurrent(tokens, position)
     found = f"rank {len(shape)} {_shape_words(shape, axes)}"
     if origin is None or origin.seq:  # cannot happen with this grammar; said plainly if it does
-        return Problem(token, expected, len(shape), shape, axes,
-                       f"token {token.index} {token.text!r} ({what}) needs {need} but receives {found}",
-                       "give this token a sequence: a recurrent layer with :seq before it", "", None)
-    why = (f"token {token.index} {token.text!r} ({what}) needs {need} but receives {found}, because token "
-           f"{origin.index} {origin.text!r} has return_sequences=False and returns only its last step"
-           f"{_between(tokens, origin, position)}")
+        return Problem(
+            token,
+            expected,
+            len(shape),
+            shape,
+            axes,
+            f"token {token.index} {token.text!r} ({what}) needs {need} but receives {found}",
+            "give this token a sequence: a recurrent layer with :seq before it",
+            "",
+            None,
+        )
+    why = (
+        f"token {token.index} {token.text!r} ({what}) needs {need} but receives {found}, because token "
+        f"{origin.index} {origin.text!r} has return_sequences=False and returns only its last step"
+        f"{_between(tokens, origin, position)}"
+    )
     fixed = replace(origin, seq=True)
     edit = f"add :seq to token {origin.index} -> {fixed.text}"
-    fix = (f"{edit}, i.e. return_sequences=True "
-           f"(or, for an encoder-decoder, insert repeat:N after token {origin.index} to feed its last "
-           f"step to every one of N steps)")
+    fix = (
+        f"{edit}, i.e. return_sequences=True "
+        f"(or, for an encoder-decoder, insert repeat:N after token {origin.index} to feed its last "
+        f"step to every one of N steps)"
+    )
     if token.kind == "td":
         fix += f"; or use dense:{token.n} for one output per sample"
     fixed_tokens = tuple(fixed if t.index == origin.index else t for t in tokens)
@@ -460,18 +518,32 @@ def _needs_vector(tokens: list[Token], position: int, shape: tuple[int, ...], ax
     head = f"token {token.index} {token.text!r} ({token.keras_call()}) needs {need} but receives {found}"
     if origin is not None and origin.seq:
         fixed = replace(origin, seq=False)
-        why = (f"{head}, because token {origin.index} {origin.text!r} has return_sequences=True and returns "
-               f"every step{_between(tokens, origin, position)}")
+        why = (
+            f"{head}, because token {origin.index} {origin.text!r} has return_sequences=True and returns "
+            f"every step{_between(tokens, origin, position)}"
+        )
         edit = f"remove :seq from token {origin.index} -> {fixed.text}"
         fix = f"{edit}, i.e. return_sequences=False, so that its last step is what gets repeated"
-        return Problem(token, "2", len(shape), shape, axes, why, fix, edit,
-                       tuple(fixed if t.index == origin.index else t for t in tokens))
+        return Problem(
+            token,
+            "2",
+            len(shape),
+            shape,
+            axes,
+            why,
+            fix,
+            edit,
+            tuple(fixed if t.index == origin.index else t for t in tokens),
+        )
     if origin is None:
-        source = ("the model input [batch, timesteps, features] is a sequence"
-                  + (f"{_between_input(tokens, position)}" if position else ""))
+        source = "the model input [batch, timesteps, features] is a sequence" + (
+            f"{_between_input(tokens, position)}" if position else ""
+        )
         why = f"{head}, because {source}"
-        fix = ("put an encoder before it, a recurrent layer without :seq (e.g. lstm:8), which returns one "
-               "vector per sample; or make repeat the first token, which takes the input as [batch, features]")
+        fix = (
+            "put an encoder before it, a recurrent layer without :seq (e.g. lstm:8), which returns one "
+            "vector per sample; or make repeat the first token, which takes the input as [batch, features]"
+        )
         return Problem(token, "2", len(shape), shape, axes, why, fix, "", None)
     return Problem(token, "2", len(shape), shape, axes, head, "give it one vector per sample", "", None)
 
@@ -481,13 +553,16 @@ def _between_input(tokens: list[Token], position: int) -> str:
     return f" and token{'s' if position > 1 else ''} {names} keep{'' if position > 1 else 's'} the rank"
 
 
-def _dense_on_sequence_hint(tokens: list[Token], position: int, shape: tuple[int, ...], axes: tuple[str, ...],
-                            out_shape: tuple[int, ...]) -> Hint:
+def _dense_on_sequence_hint(
+    tokens: list[Token], position: int, shape: tuple[int, ...], axes: tuple[str, ...], out_shape: tuple[int, ...]
+) -> Hint:
     token = tokens[position]
     origin = _last_recurrent(tokens, position)
-    text = (f"token {token.index} {token.text!r} receives a sequence {_shape_words(shape, axes)}; Keras' Dense "
-            f"acts on the last axis, so it returns {_shape_words(out_shape, axes[:-1] + ('units',))}: one "
-            f"output per timestep, as td:{token.n} would. If you meant one output per sample, ")
+    text = (
+        f"token {token.index} {token.text!r} receives a sequence {_shape_words(shape, axes)}; Keras' Dense "
+        f"acts on the last axis, so it returns {_shape_words(out_shape, axes[:-1] + ('units',))}: one "
+        f"output per timestep, as td:{token.n} would. If you meant one output per sample, "
+    )
     if origin is not None and origin.seq:
         text += f"remove :seq from token {origin.index} -> {replace(origin, seq=False).text}"
     else:
@@ -505,19 +580,40 @@ class Pattern:
 
 
 PATTERNS = (
-    Pattern("many-to-one", "a sequence in, one vector out: the last step's h feeds a Dense head "
-            "(classification, next-value regression)", "lstm:{units} dense:1"),
-    Pattern("many-to-many", "a sequence in, one output per timestep: return_sequences=True and a "
-            "TimeDistributed(Dense) head (tagging, per-step regression)", "lstm:{units}:seq td:1"),
-    Pattern("one-to-many", "one vector in, a sequence out: RepeatVector copies the input to every "
-            "timestep of the recurrent layer (generation from a code)", "repeat:{timesteps} lstm:{units}:seq td:1"),
-    Pattern("encoder-decoder", "an autoencoder: the encoder's final states start the decoder (initial_state) "
-            "and its last h, repeated, is what the decoder reads; the decoder rebuilds a sequence of the input's "
-            "shape", "lstm:{units} repeat:{timesteps} lstm:{units}:seq:init td:{features}"),
-    Pattern("encoder-decoder (RepeatVector only)", "the encoder's last h, repeated, is all the decoder gets: it "
-            "starts from zero states", "lstm:{units} repeat:{timesteps} lstm:{units}:seq td:{features}"),
-    Pattern("stacked", "recurrent layers on top of each other: every layer but the last returns "
-            "sequences", "lstm:{units}:seq lstm:{units} dense:1"),
+    Pattern(
+        "many-to-one",
+        "a sequence in, one vector out: the last step's h feeds a Dense head (classification, next-value regression)",
+        "lstm:{units} dense:1",
+    ),
+    Pattern(
+        "many-to-many",
+        "a sequence in, one output per timestep: return_sequences=True and a "
+        "TimeDistributed(Dense) head (tagging, per-step regression)",
+        "lstm:{units}:seq td:1",
+    ),
+    Pattern(
+        "one-to-many",
+        "one vector in, a sequence out: RepeatVector copies the input to every "
+        "timestep of the recurrent layer (generation from a code)",
+        "repeat:{timesteps} lstm:{units}:seq td:1",
+    ),
+    Pattern(
+        "encoder-decoder",
+        "an autoencoder: the encoder's final states start the decoder (initial_state) "
+        "and its last h, repeated, is what the decoder reads; the decoder rebuilds a sequence of the input's "
+        "shape",
+        "lstm:{units} repeat:{timesteps} lstm:{units}:seq:init td:{features}",
+    ),
+    Pattern(
+        "encoder-decoder (RepeatVector only)",
+        "the encoder's last h, repeated, is all the decoder gets: it starts from zero states",
+        "lstm:{units} repeat:{timesteps} lstm:{units}:seq td:{features}",
+    ),
+    Pattern(
+        "stacked",
+        "recurrent layers on top of each other: every layer but the last returns sequences",
+        "lstm:{units}:seq lstm:{units} dense:1",
+    ),
 )
 
 
@@ -550,12 +646,16 @@ def incompatible_error(data: dict[str, Any]) -> IncompatibleStack:
         text += f": Keras: {keras}"
     else:
         expected = diagnosis["expected_ndim"]
-        text += (f" (rule of Keras, not run: expected ndim{'' if expected.startswith('>') else '='}{expected}, "
-                 f"found ndim={diagnosis['found_ndim']})")
+        text += (
+            f" (rule of Keras, not run: expected ndim{'' if expected.startswith('>') else '='}{expected}, "
+            f"found ndim={diagnosis['found_ndim']})"
+        )
     error = IncompatibleStack(f"{text}; why: {diagnosis['why']}; fix: {diagnosis['fix']}")
     # The view on standard output holds the whole diagnosis: stderr's line only names it.
-    error.after_view = (f"token {diagnosis['index']} {diagnosis['spec']!r} is incompatible (the diagnosis on "
-                        "standard output says why and how to fix it)")
+    error.after_view = (
+        f"token {diagnosis['index']} {diagnosis['spec']!r} is incompatible (the diagnosis on "
+        "standard output says why and how to fix it)"
+    )
     return error
 
 
@@ -572,15 +672,24 @@ def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list
     return plans
 
 
-
-
 def stacks_mode(plans: list[StackPlan]) -> tuple[str, str, float]:
     """(mode, why, estimated seconds) of building and running these stacks (see layer.choose_mode)."""
     from rnnshape.rules.layer import choose_mode
 
     eager = sum(plan.estimated_seconds() for plan in plans)
     compiled = sum(plan.estimated_seconds(compiled=True) for plan in plans)
-    mode, why = choose_mode(eager, compiled, next((f"{t.text}: unroll=True: Keras writes out every step in Python, so "
-                                                   "tracing a graph costs as much as the run"
-                                                   for plan in plans for t in plan.tokens if t.unroll), None))
+    mode, why = choose_mode(
+        eager,
+        compiled,
+        next(
+            (
+                f"{t.text}: unroll=True: Keras writes out every step in Python, so "
+                "tracing a graph costs as much as the run"
+                for plan in plans
+                for t in plan.tokens
+                if t.unroll
+            ),
+            None,
+        ),
+    )
     return mode, why, compiled if mode == "compiled" else eager

@@ -28,10 +28,14 @@ RULES = [
     "compatibility alias, and a Model has no reset_states: call reset_state() on each stateful layer "
     "between independent sequences (e.g. at the start of every epoch).",
 ]
-GO_BACKWARDS_RULE = ("go_backwards=True reads every batch backwards within itself, so a stateful go_backwards "
-                     "layer carries its state from the FIRST step of one chunk into the LAST step of the next.")
-BIDIRECTIONAL_RULE = ("Bidirectional keeps the states of both of its layers; the backward layer is built "
-                      "with go_backwards=True, so it reads every chunk backwards within itself.")
+GO_BACKWARDS_RULE = (
+    "go_backwards=True reads every batch backwards within itself, so a stateful go_backwards "
+    "layer carries its state from the FIRST step of one chunk into the LAST step of the next."
+)
+BIDIRECTIONAL_RULE = (
+    "Bidirectional keeps the states of both of its layers; the backward layer is built "
+    "with go_backwards=True, so it reads every chunk backwards within itself."
+)
 
 
 # ---- the chunks -------------------------------------------------------------------------------
@@ -52,8 +56,11 @@ def parse_split(text: str | None, timesteps: int) -> tuple[int, ...]:
     if len(split) > MAX_CHUNKS:
         raise SpecError("split", f"{len(split)} chunks is more than the {MAX_CHUNKS} allowed")
     if sum(split) != timesteps:
-        raise SpecError("split", f"{text!r} adds up to {sum(split)}, but --timesteps is {timesteps}: "
-                                 "the chunk lengths must add up to the timesteps")
+        raise SpecError(
+            "split",
+            f"{text!r} adds up to {sum(split)}, but --timesteps is {timesteps}: "
+            "the chunk lengths must add up to the timesteps",
+        )
     return split
 
 
@@ -89,8 +96,10 @@ def directions(spec: LayerSpec) -> list[Direction]:
     name = KERAS_LAYER_NAME[spec.layer]
     if not spec.bidirectional:
         return [Direction("", name, spec.go_backwards, False)]
-    return [Direction("forward_", f"forward_{name}", spec.go_backwards, False),
-            Direction("backward_", f"backward_{name}", not spec.go_backwards, True)]
+    return [
+        Direction("forward_", f"forward_{name}", spec.go_backwards, False),
+        Direction("backward_", f"backward_{name}", not spec.go_backwards, True),
+    ]
 
 
 def state_names(spec: LayerSpec) -> list[str]:
@@ -128,13 +137,16 @@ def order_text(bounds: list[tuple[int, int]], reversed_: bool) -> str:
 
 def one_pass_names(spec: LayerSpec) -> list[str]:
     """Names of what the runner's one-pass reference returns."""
-    full = dataclasses.replace(spec, stateful=False, return_sequences=True, return_state=True,
-                               merge_mode="none" if spec.bidirectional else spec.merge_mode)
+    full = dataclasses.replace(
+        spec,
+        stateful=False,
+        return_sequences=True,
+        return_state=True,
+        merge_mode="none" if spec.bidirectional else spec.merge_mode,
+    )
     return full.output_names()
 
 
 def shuffle_rows(batch: int) -> list[int] | None:
     """The sample order of the shuffled demonstration: reversed rows (needs two samples)."""
     return list(range(batch - 1, -1, -1)) if batch >= 2 else None
-
-

@@ -19,12 +19,16 @@ WINDOWS_TIMESTEPS = 12  # the series length of --windows by default
 MAX_EPOCHS = 1000
 # fit on other backends, measured with Keras 3.15 (tests/test_stateful_loops.py re-measures both):
 FIT_BACKEND_REFUSALS = {
-    "torch": ("Keras on torch cannot train a stateful layer: model.fit raises RuntimeError (\"one of the variables "
-              "needed for gradient computation has been modified by an inplace operation\") at the first batch, "
-              "because the layer assigns its state variables inside the graph torch differentiates"),
-    "jax": ("Keras on jax keeps the layer's state variables at zeros through model.fit (read in a callback after "
-            "model.jax_state_sync()): its stateless train step returns the model's variables, and the RNN's state "
-            "variables are not among them, so the carried state cannot be measured"),
+    "torch": (
+        'Keras on torch cannot train a stateful layer: model.fit raises RuntimeError ("one of the variables '
+        'needed for gradient computation has been modified by an inplace operation") at the first batch, '
+        "because the layer assigns its state variables inside the graph torch differentiates"
+    ),
+    "jax": (
+        "Keras on jax keeps the layer's state variables at zeros through model.fit (read in a callback after "
+        "model.jax_state_sync()): its stateless train step returns the model's variables, and the RNN's state "
+        "variables are not among them, so the carried state cannot be measured"
+    ),
 }
 
 FIT_RULES = [
@@ -54,11 +58,16 @@ SAVE_RULES = [
 
 def chosen_loop(fit: int | None, windows: int | None, save_load: bool, shuffle: bool, no_reset: bool) -> str | None:
     """Which loop the options ask for (None: the chunked inference of plain `stateful`)."""
-    asked = [name for name, given in (("--fit", fit is not None), ("--windows", windows is not None),
-                                      ("--save-load", save_load)) if given]
+    asked = [
+        name
+        for name, given in (("--fit", fit is not None), ("--windows", windows is not None), ("--save-load", save_load))
+        if given
+    ]
     if len(asked) > 1:
-        raise UsageError(f"Invalid value for {asked[1]}: choose one of --fit, --windows and --save-load "
-                         f"({' and '.join(asked)} were given)")
+        raise UsageError(
+            f"Invalid value for {asked[1]}: choose one of --fit, --windows and --save-load "
+            f"({' and '.join(asked)} were given)"
+        )
     if fit is None:
         for flag, given in (("--shuffle", shuffle), ("--no-reset", no_reset)):
             if given:
@@ -83,10 +92,14 @@ def fit_chunk(timesteps: int, split: tuple[int, ...] | None) -> int:
     timesteps up to FIT_CHUNK."""
     if split is not None:
         if len(set(split)) != 1:
-            raise UsageError(f"Invalid value for --split: --fit feeds model.fit one array, so every chunk has the same "
-                             f"length (got {','.join(str(n) for n in split)})")
+            raise UsageError(
+                f"Invalid value for --split: --fit feeds model.fit one array, so every chunk has the same "
+                f"length (got {','.join(str(n) for n in split)})"
+            )
         if len(split) < 2:
-            raise UsageError("Invalid value for --split: --fit needs at least two chunks to carry a state across batches")
+            raise UsageError(
+                "Invalid value for --split: --fit needs at least two chunks to carry a state across batches"
+            )
         return split[0]
     if timesteps < 2:
         raise UsageError("Invalid value for --timesteps: --fit needs at least 2 steps (two chunks of one step)")
@@ -119,8 +132,10 @@ class FitPlan:
     def keras_loop(self) -> str:
         shuffle = "True" if self.shuffle else "False"
         reset = "layer.reset_state(); " if self.reset else ""
-        return (f"for epoch in range({self.epochs}): {reset}model.fit(X, y, epochs=1, batch_size={self.series}, "
-                f"shuffle={shuffle})")
+        return (
+            f"for epoch in range({self.epochs}): {reset}model.fit(X, y, epochs=1, batch_size={self.series}, "
+            f"shuffle={shuffle})"
+        )
 
 
 def history_text(pieces: list[tuple[int, int, int]]) -> str:
@@ -142,8 +157,9 @@ def history_text(pieces: list[tuple[int, int, int]]) -> str:
 
 def window_count(timesteps: int, look_back: int) -> int:
     if look_back > timesteps:
-        raise UsageError(f"Invalid value for --windows: look_back {look_back} is longer than the series "
-                         f"({timesteps} steps)")
+        raise UsageError(
+            f"Invalid value for --windows: look_back {look_back} is longer than the series ({timesteps} steps)"
+        )
     return timesteps - look_back + 1
 
 

@@ -40,8 +40,9 @@ def check_sample(sample: int, batch: int) -> None:
         raise SpecError("sample", f"{sample} is not in 0..{batch - 1} (samples are counted from 0; --batch is {batch})")
 
 
-def equations(layer: str, activation: str | None, recurrent_activation: str | None,
-              reset_after: bool | None) -> list[dict[str, str]]:
+def equations(
+    layer: str, activation: str | None, recurrent_activation: str | None, reset_after: bool | None
+) -> list[dict[str, str]]:
     """The cell's equations as Keras computes them, with the layer's activations filled in."""
     a, ra = activation or "linear", recurrent_activation or "linear"
     if layer == "lstm":
@@ -67,24 +68,35 @@ def equations(layer: str, activation: str | None, recurrent_activation: str | No
                 (f"r_t = {ra}(x_t W_r + h_(t-1) U_r + b_r)", "reset gate"),
                 (f"h~_t = {a}(x_t W_h + (r_t * h_(t-1)) U_h + b_h)", "candidate: reset BEFORE U_h"),
             ]
-        rows += [("h_t = z_t * h_(t-1) + (1 - z_t) * h~_t", "hidden state: the step's output"),
-                 ("h_0 = 0", "the initial state")]
+        rows += [
+            ("h_t = z_t * h_(t-1) + (1 - z_t) * h~_t", "hidden state: the step's output"),
+            ("h_0 = 0", "the initial state"),
+        ]
     else:
-        rows = [(f"h_t = {a}(x_t W + h_(t-1) U + b)", "hidden state: the step's output"),
-                ("h_0 = 0", "the initial state")]
+        rows = [
+            (f"h_t = {a}(x_t W + h_(t-1) U + b)", "hidden state: the step's output"),
+            ("h_0 = 0", "the initial state"),
+        ]
     return [{"equation": e, "what": w} for e, w in rows]
 
 
 def weights_layout(layer: str, reset_after: bool | None) -> str:
     """Where each gate's weights sit in Keras' fused kernels (rule of Keras)."""
     if layer == "lstm":
-        return ("kernel W (features, 4*units) and recurrent_kernel U (units, 4*units) hold the gates side by "
-                "side as [i | f | c | o]; bias (4*units,) the same")
+        return (
+            "kernel W (features, 4*units) and recurrent_kernel U (units, 4*units) hold the gates side by "
+            "side as [i | f | c | o]; bias (4*units,) the same"
+        )
     if layer == "gru":
-        bias = ("bias (2, 3*units): row 0 the input bias b, row 1 the recurrent bias b'" if reset_after
-                else "bias (3*units,): one row")
-        return ("kernel W (features, 3*units) and recurrent_kernel U (units, 3*units) hold the gates side by "
-                f"side as [z | r | h]; {bias}")
+        bias = (
+            "bias (2, 3*units): row 0 the input bias b, row 1 the recurrent bias b'"
+            if reset_after
+            else "bias (3*units,): one row"
+        )
+        return (
+            "kernel W (features, 3*units) and recurrent_kernel U (units, 3*units) hold the gates side by "
+            f"side as [z | r | h]; {bias}"
+        )
     return "kernel W (features, units), recurrent_kernel U (units, units), bias b (units,)"
 
 
@@ -93,9 +105,11 @@ def reading_text(direction: str, timesteps: int) -> str:
         return f"reads x_1 -> x_{timesteps} (time order)"
     if timesteps == 1:
         return "reads x_1 (reversed: go_backwards=True, one step)"
-    return (f"reads x_{timesteps} -> x_1 (reversed: go_backwards=True); h_t is h after reading x_t, so in "
-            f"the equations h_(t-1), the state before the step, is h_(t+1) here (zeros before x_{timesteps}), "
-            "and the final h is h_1")
+    return (
+        f"reads x_{timesteps} -> x_1 (reversed: go_backwards=True); h_t is h after reading x_t, so in "
+        f"the equations h_(t-1), the state before the step, is h_(t+1) here (zeros before x_{timesteps}), "
+        "and the final h is h_1"
+    )
 
 
 # ---- the data object ------------------------------------------------------------------------------
@@ -105,11 +119,11 @@ def shown_steps(timesteps: int, chosen: tuple[int, ...] | None) -> tuple[list[in
     if chosen is not None or timesteps <= MAX_STEPS_SHOWN:
         return None, None
     positions = list(range(SHOWN_EDGE)) + list(range(timesteps - SHOWN_EDGE, timesteps))
-    note = (f"showing {2 * SHOWN_EDGE} of {timesteps} steps (the first and last {SHOWN_EDGE} read); "
-            f"choose others with --steps, e.g. --steps 1-3,{timesteps}; --json has every step")
+    note = (
+        f"showing {2 * SHOWN_EDGE} of {timesteps} steps (the first and last {SHOWN_EDGE} read); "
+        f"choose others with --steps, e.g. --steps 1-3,{timesteps}; --json has every step"
+    )
     return positions, note
-
-
 
 
 # trace recomputes every step in float64 numpy (measure/trace.py), checks it (once more, read the
@@ -132,6 +146,9 @@ def recompute_cost(spec: Any) -> tuple[int, float]:
     steps = directions * spec.timesteps
     values = steps * spec.batch * spec.units
     flops = values * 2 * GATES[spec.layer] * (spec.units + spec.features)
-    seconds = (steps * RECOMPUTE_SECONDS_PER_STEP + flops / RECOMPUTE_FLOPS_PER_SECOND
-               + values * RECOMPUTE_SECONDS_PER_VALUE * (GATES[spec.layer] + 4) / 8)
+    seconds = (
+        steps * RECOMPUTE_SECONDS_PER_STEP
+        + flops / RECOMPUTE_FLOPS_PER_SECOND
+        + values * RECOMPUTE_SECONDS_PER_VALUE * (GATES[spec.layer] + 4) / 8
+    )
     return values * (GATES[spec.layer] + 4) * 8 * 2 + steps * RECOMPUTE_BYTES_PER_STEP, seconds

@@ -101,11 +101,17 @@ class Diagnosis:
 
     def to_dict(self) -> dict:
         return {
-            "kind": self.kind, "title": self.title, "checked": self.checked, "keras_message": self.message,
-            "wording": self.wording, "layer": self.layer,
-            "shapes": [{"role": s.role, "shape": list(s.shape), "axes": list(s.axes), "note": s.note}
-                       for s in self.shapes],
-            "readings": list(self.readings), "evidence": self.evidence,
+            "kind": self.kind,
+            "title": self.title,
+            "checked": self.checked,
+            "keras_message": self.message,
+            "wording": self.wording,
+            "layer": self.layer,
+            "shapes": [
+                {"role": s.role, "shape": list(s.shape), "axes": list(s.axes), "note": s.note} for s in self.shapes
+            ],
+            "readings": list(self.readings),
+            "evidence": self.evidence,
             "causes": [{"rank": i, "id": c.id, "cause": c.text} for i, c in enumerate(self.causes, start=1)],
         }
 
@@ -144,7 +150,7 @@ def first_error_line(text: str) -> str | None:
 
 
 def parse_shape(text: str) -> Dims:
-    """"(None, 10)", "[None, 10]", "(100, 9)", "(None,)", "[?,10]" -> (None, 10) ..."""
+    """ "(None, 10)", "[None, 10]", "(100, 9)", "(None,)", "[?,10]" -> (None, 10) ..."""
     inner = text.strip()[1:-1]
     dims: list[int | None] = []
     for part in inner.split(","):
@@ -209,7 +215,9 @@ def _f(assumed: list[str], features: int | None = None) -> int:
 
 
 # ---- readings of a 2-D input to a recurrent layer ------------------------------------------------
-def _two_readings(n: int, rows: str, cls: str, cause: int, first_units: int | None = None) -> tuple[list[str], list[Fix]]:
+def _two_readings(
+    n: int, rows: str, cls: str, cause: int, first_units: int | None = None
+) -> tuple[list[str], list[Fix]]:
     """A vector of n numbers per sample can be n timesteps of 1 feature or 1 timestep of n features."""
     assumed: list[str] = []
     units = _u(assumed, first_units)
@@ -220,19 +228,32 @@ def _two_readings(n: int, rows: str, cls: str, cause: int, first_units: int | No
         "a recurrent layer then sees a single step)",
     ]
     fixes = [
-        Fix(cause, f"reading A: add a features axis of 1 ({n} timesteps x 1 feature)",
+        Fix(
+            cause,
+            f"reading A: add a features axis of 1 ({n} timesteps x 1 feature)",
             f"X = X.reshape(({rows}, {n}, 1))\nkeras.Input(shape=({n}, 1))  # then {cls}({units}) as before",
-            f"{kind}:{units} dense:1", n, 1, assumed=tuple(assumed)),
-        Fix(cause, f"reading B: add a timesteps axis of 1 (1 timestep x {n} features)",
+            f"{kind}:{units} dense:1",
+            n,
+            1,
+            assumed=tuple(assumed),
+        ),
+        Fix(
+            cause,
+            f"reading B: add a timesteps axis of 1 (1 timestep x {n} features)",
             f"X = X.reshape(({rows}, 1, {n}))\nkeras.Input(shape=(1, {n}))  # then {cls}({units}) as before",
-            f"{kind}:{units} dense:1", 1, n, assumed=tuple(assumed)),
+            f"{kind}:{units} dense:1",
+            1,
+            n,
+            assumed=tuple(assumed),
+        ),
     ]
     return readings, fixes
 
 
 def _renumber(fix: Fix, cause: int) -> Fix:
-    return Fix(cause, fix.title, fix.code, fix.tokens, fix.timesteps, fix.features, fix.batch, fix.assumed, fix.note,
-               fix.layer)
+    return Fix(
+        cause, fix.title, fix.code, fix.tokens, fix.timesteps, fix.features, fix.batch, fix.assumed, fix.note, fix.layer
+    )
 
 
 def _dims(text: str) -> Dims:

@@ -53,14 +53,18 @@ class WindowSpec:
         n, k, h, s = self.length, self.look_back, self.horizon, self.stride
         if s == 1:
             return f"samples = length - look_back - horizon + 1 = {n} - {k} - {h} + 1 = {self.samples}"
-        return (f"samples = floor((length - look_back - horizon) / stride) + 1 = "
-                f"floor(({n} - {k} - {h}) / {s}) + 1 = {self.samples}")
+        return (
+            f"samples = floor((length - look_back - horizon) / stride) + 1 = "
+            f"floor(({n} - {k} - {h}) / {s}) + 1 = {self.samples}"
+        )
 
     def keras_call(self) -> str:
         """The Keras call that makes these windows from ``series`` [length, features]."""
-        return (f"keras.utils.timeseries_dataset_from_array(series[:-{self.horizon}], "
-                f"targets=series[{self.look_back + self.horizon - 1}:], sequence_length={self.look_back}, "
-                f"sequence_stride={self.stride}, shuffle=False, batch_size=128)")
+        return (
+            f"keras.utils.timeseries_dataset_from_array(series[:-{self.horizon}], "
+            f"targets=series[{self.look_back + self.horizon - 1}:], sequence_length={self.look_back}, "
+            f"sequence_stride={self.stride}, shuffle=False, batch_size=128)"
+        )
 
     def estimated_bytes(self, show: int = 5, static: bool = False) -> int:
         """What a run allocates beyond the interpreter and TensorFlow themselves, from the
@@ -72,11 +76,13 @@ class WindowSpec:
         shown = (min(show, self.samples) + (1 if show and self.samples > show else 0)) * (lb + 1) * f
         per_shown = 40 + 64 / f  # an int, its list slot, and a list per step (of f values)
         loop_windows = max(0, self.length - lb - 1)
-        measuring = (self.samples * lb * f * BYTES_PER_VALUE  # X
-                     + self.length * f * BYTES_PER_VALUE * (1 if static else 2)  # the series (and the runner's)
-                     + shown * per_shown
-                     + loop_windows * lb * (BYTES_PER_VALUE + 1)  # the loop's X and the comparison's booleans
-                     + loop_windows * LOOP_BYTES_PER_WINDOW)
+        measuring = (
+            self.samples * lb * f * BYTES_PER_VALUE  # X
+            + self.length * f * BYTES_PER_VALUE * (1 if static else 2)  # the series (and the runner's)
+            + shown * per_shown
+            + loop_windows * lb * (BYTES_PER_VALUE + 1)  # the loop's X and the comparison's booleans
+            + loop_windows * LOOP_BYTES_PER_WINDOW
+        )
         if not static:
             keras = sum(count for _, count, _ in segments(self)) * lb * f
             measuring += keras * BYTES_PER_VALUE * TF_COPIES + TF_BYTES
@@ -95,16 +101,20 @@ def make_window_spec(**options: Any) -> WindowSpec:
     for key, value in options.items():
         low, high = LIMITS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise UsageError(f"Invalid value for --{key.replace('_', '-')}: {value!r} is not in the range {low}..{high}")
+            raise UsageError(
+                f"Invalid value for --{key.replace('_', '-')}: {value!r} is not in the range {low}..{high}"
+            )
     spec = WindowSpec(**{k: v for k, v in options.items() if k != "show"})
     if spec.length < spec.look_back + spec.horizon:
         raise UsageError(
             f"Invalid value for --length: {spec.length} steps hold no window: a window needs --look-back + --horizon "
-            f"= {spec.look_back} + {spec.horizon} = {spec.look_back + spec.horizon} steps")
+            f"= {spec.look_back} + {spec.horizon} = {spec.look_back + spec.horizon} steps"
+        )
     if spec.stride >= spec.length - spec.horizon:
         raise UsageError(
             f"Invalid value for --stride: {spec.stride} must be below length - horizon = {spec.length - spec.horizon} "
-            "(Keras' timeseries_dataset_from_array requires sequence_stride < len(data))")
+            "(Keras' timeseries_dataset_from_array requires sequence_stride < len(data))"
+        )
     return spec
 
 
@@ -121,5 +131,3 @@ def segments(spec: WindowSpec) -> list[tuple[int, int, int]]:
 def segment_windows(spec: WindowSpec) -> int:
     """The windows of one segment Keras is run on: KERAS_SEGMENT, fewer for long windows."""
     return max(1, min(KERAS_SEGMENT, KERAS_SEGMENT_VALUES // (spec.look_back * spec.features)))
-
-

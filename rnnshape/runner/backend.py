@@ -19,8 +19,11 @@ from typing import Any
 from rnnshape.errors import BackendError
 
 BACKENDS = ("tensorflow", "jax", "torch")
-INSTALL = {"tensorflow": "pip install tensorflow", "jax": 'pip install "rnnshape[jax]"  (or: pip install jax)',
-           "torch": 'pip install "rnnshape[torch]"  (or: pip install torch)'}
+INSTALL = {
+    "tensorflow": "pip install tensorflow",
+    "jax": 'pip install "rnnshape[jax]"  (or: pip install jax)',
+    "torch": 'pip install "rnnshape[torch]"  (or: pip install torch)',
+}
 MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 CHILD_TIMEOUT = 600
 
@@ -45,8 +48,14 @@ def require(*backends: str) -> None:
 
 # The runner functions a child may run, as module.function under rnnshape.runner: each returns
 # plain arrays and dataclasses of them.
-CALLS = ("layer.run_many", "trace.trace_many", "stateful.run_stateful", "stateful_loops.run_windows_loop",
-         "stateful_loops.run_save_load", "generate.run_generate")
+CALLS = (
+    "layer.run_many",
+    "trace.trace_many",
+    "stateful.run_stateful",
+    "stateful_loops.run_windows_loop",
+    "stateful_loops.run_save_load",
+    "generate.run_generate",
+)
 
 
 def run_many(specs: list[Any], backend: str, weights: list[Any] | None = None) -> tuple[list[Any], dict[str, str]]:
@@ -63,8 +72,13 @@ def call(backend: str, name: str, *args: Any, **kwargs: Any) -> tuple[Any, dict[
         raise ValueError(f"{name} is not run on other backends")
     require(backend)
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-m", "rnnshape.runner.backend"], input=pickle.dumps((name, args, kwargs)),
-                          capture_output=True, env=env, timeout=CHILD_TIMEOUT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnshape.runner.backend"],
+        input=pickle.dumps((name, args, kwargs)),
+        capture_output=True,
+        env=env,
+        timeout=CHILD_TIMEOUT,
+    )
     if proc.returncode != 0 or not proc.stdout:
         lines = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
         last = lines[-1] if lines else f"exit code {proc.returncode}"
@@ -80,8 +94,13 @@ def _function(name: str) -> Any:
     """rnnshape.runner.<module>.<function> for a name of CALLS (imported here, in the child)."""
     from rnnshape.runner import generate, layer, stateful, stateful_loops, trace
 
-    modules = {"layer": layer, "trace": trace, "stateful": stateful, "stateful_loops": stateful_loops,
-               "generate": generate}
+    modules = {
+        "layer": layer,
+        "trace": trace,
+        "stateful": stateful,
+        "stateful_loops": stateful_loops,
+        "generate": generate,
+    }
     if name not in CALLS:
         raise ValueError(f"{name} is not run on other backends")
     module, function = name.split(".")
@@ -106,12 +125,16 @@ def _child() -> None:
         # torch: plain tensors, readable as numpy
         with module.no_grad() if backend == "torch" else contextlib.nullcontext():
             runs = _function(name)(*args, **kwargs)
-        answer = {"runs": runs, "backend": {"backend": backend, "version": module.__version__,
-                                            "keras": keras.__version__}}
+        answer = {
+            "runs": runs,
+            "backend": {"backend": backend, "version": module.__version__, "keras": keras.__version__},
+        }
     except Exception as exc:
         text = str(exc).strip()
-        answer = {"error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}",
-                  "import_error": isinstance(exc, ImportError)}
+        answer = {
+            "error": f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}",
+            "import_error": isinstance(exc, ImportError),
+        }
     out.write(pickle.dumps(answer))
     out.close()
 

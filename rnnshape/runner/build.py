@@ -34,8 +34,9 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
         "go_backwards": spec.go_backwards,
     }
     flags.update({k: v for k, v in overrides.items() if k in flags})
-    flags.update(cell_arguments(spec, **{k: overrides[k] for k in ("dropout", "recurrent_dropout", "unroll")
-                                         if k in overrides}))
+    flags.update(
+        cell_arguments(spec, **{k: overrides[k] for k in ("dropout", "recurrent_dropout", "unroll") if k in overrides})
+    )
     bidirectional = overrides.get("bidirectional", spec.bidirectional)
     merge_mode = overrides.get("merge_mode", spec.merge_mode)
     if spec.reset_after is not None:
@@ -49,10 +50,10 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     # minutes for thousands of units).
     placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
     if spec.conv:  # ConvLSTM: filters, kernel_size, strides, padding; channels_last only
-        flags.update(kernel_size=spec.kernel_size, strides=spec.strides, padding=spec.padding,
-                     data_format="channels_last")
-    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags,
-                **{**placeholders, **initializers(spec)})
+        flags.update(
+            kernel_size=spec.kernel_size, strides=spec.strides, padding=spec.padding, data_format="channels_last"
+        )
+    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer], **flags, **{**placeholders, **initializers(spec)})
     if bidirectional:
         layer = keras.layers.Bidirectional(
             layer, merge_mode=None if merge_mode == "none" else merge_mode, name="bidirectional"
@@ -66,10 +67,15 @@ def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> An
     from rnnshape.rules.layer import CELL_CLASS
 
     chosen = {**{keyword: "zeros" for keyword in INIT_KEYS.values()}, **initializers(spec)}
-    cells = [getattr(keras.layers, CELL_CLASS[kind])(units, name=name, **chosen)
-             for (kind, units), name in zip(spec.cells, spec.cell_names())]
-    arguments = {k: v for k, v in flags.items() if k in ("return_sequences", "return_state", "stateful",
-                                                         "go_backwards", "unroll")}
+    cells = [
+        getattr(keras.layers, CELL_CLASS[kind])(units, name=name, **chosen)
+        for (kind, units), name in zip(spec.cells, spec.cell_names())
+    ]
+    arguments = {
+        k: v
+        for k, v in flags.items()
+        if k in ("return_sequences", "return_state", "stateful", "go_backwards", "unroll")
+    }
     # RNN(cells) would wrap them in a StackedRNNCells numbered per process: named here, as Keras' first one
     layer = keras.layers.RNN(keras.layers.StackedRNNCells(cells, name="stacked_rnn_cells"), name="rnn", **arguments)
     layer.build(spec.input_shape)

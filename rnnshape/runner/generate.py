@@ -62,15 +62,18 @@ def run_generate(spec: LayerSpec, steps: int, head: bool) -> GenerateRun:
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                               f"{_first_line(exc)}") from exc
+            raise BackendError(
+                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
 
 
 def head_weights(spec: LayerSpec) -> list[np.ndarray]:
     """The head's seeded weights: kernel (units, features) and bias (features,), uniform in [-0.5, 0.5)."""
     rng = np.random.default_rng([spec.seed, 3])
-    return [rng.uniform(-0.5, 0.5, size=shape).astype(np.float32)
-            for shape in ((spec.units, spec.features), (spec.features,))]
+    return [
+        rng.uniform(-0.5, 0.5, size=shape).astype(np.float32)
+        for shape in ((spec.units, spec.features), (spec.features,))
+    ]
 
 
 def _head(keras: Any, spec: LayerSpec, weights: list[np.ndarray]) -> Any:
@@ -84,8 +87,9 @@ def _numpy(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
-def _loop(model: Any, layer: Any, x: np.ndarray, steps: int, *, reset_first: bool = True,
-          reset_between: bool = False) -> LoopRun:
+def _loop(
+    model: Any, layer: Any, x: np.ndarray, steps: int, *, reset_first: bool = True, reset_between: bool = False
+) -> LoopRun:
     if reset_first:
         layer.reset_state()
     initial = _read_states([layer])
@@ -99,8 +103,14 @@ def _loop(model: Any, layer: Any, x: np.ndarray, steps: int, *, reset_first: boo
         inputs.append(step)
         step = _numpy(call_layer(model, step))
         generated.append(step)
-    return LoopRun(initial, warm, warm_final, np.concatenate(inputs, axis=1), np.concatenate(generated, axis=1),
-                   _read_states([layer]))
+    return LoopRun(
+        initial,
+        warm,
+        warm_final,
+        np.concatenate(inputs, axis=1),
+        np.concatenate(generated, axis=1),
+        _read_states([layer]),
+    )
 
 
 def _run_generate(keras: Any, spec: LayerSpec, steps: int, head: bool) -> GenerateRun:
@@ -153,6 +163,17 @@ def _run_generate(keras: Any, spec: LayerSpec, steps: int, head: bool) -> Genera
     whole = _numpy(call_layer(plain_model, np.concatenate([x, loop.inputs], axis=1)))
     known = x.shape[1]
 
-    return GenerateRun(x, dense_weights, loop, after_reset, again, no_first_reset, reset_between,
-                       manual_warm, np.concatenate(manual, axis=1), manual_final, whole[:, :known],
-                       whole[:, known:])
+    return GenerateRun(
+        x,
+        dense_weights,
+        loop,
+        after_reset,
+        again,
+        no_first_reset,
+        reset_between,
+        manual_warm,
+        np.concatenate(manual, axis=1),
+        manual_final,
+        whole[:, :known],
+        whole[:, known:],
+    )

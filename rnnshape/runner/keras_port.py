@@ -31,23 +31,29 @@ def _layer_spec(spec: LayerSpec, k: int, num_layers: int, units_in: int) -> Laye
     concatenate both directions), as torch.nn's stacked layers pass their whole output on."""
     if k == num_layers - 1:
         return dataclasses.replace(spec, features=units_in)
-    return dataclasses.replace(spec, features=units_in, return_sequences=True, return_state=False,
-                               merge_mode="concat" if spec.bidirectional else None)
+    return dataclasses.replace(
+        spec,
+        features=units_in,
+        return_sequences=True,
+        return_state=False,
+        merge_mode="concat" if spec.bidirectional else None,
+    )
 
 
 def _build(keras: Any, spec: LayerSpec, k: int) -> Any:
     suffix = "" if k == 0 else f"_{k}"
-    flags = {"return_sequences": spec.return_sequences, "return_state": spec.return_state,
-             **cell_arguments(spec)}
+    flags = {"return_sequences": spec.return_sequences, "return_state": spec.return_state, **cell_arguments(spec)}
     if spec.reset_after is not None:
         flags["reset_after"] = spec.reset_after
     placeholders = {keyword: "zeros" for keyword in INIT_KEYS.values()}
     cls = getattr(keras.layers, spec.keras_class)
-    layer = cls(spec.units, name=KERAS_LAYER_NAME[spec.layer] + suffix, **flags,
-                **{**placeholders, **initializers(spec)})
+    layer = cls(
+        spec.units, name=KERAS_LAYER_NAME[spec.layer] + suffix, **flags, **{**placeholders, **initializers(spec)}
+    )
     if spec.bidirectional:
-        layer = keras.layers.Bidirectional(layer, merge_mode=None if spec.merge_mode == "none" else spec.merge_mode,
-                                           name="bidirectional" + suffix)
+        layer = keras.layers.Bidirectional(
+            layer, merge_mode=None if spec.merge_mode == "none" else spec.merge_mode, name="bidirectional" + suffix
+        )
     layer.build(spec.input_shape)
     return layer
 
@@ -81,19 +87,24 @@ def run_stack(spec: LayerSpec, num_layers: int, weights: list[np.ndarray] | None
                     _seeded(layer, layer_spec, k)
                 else:
                     count = len(layer.weights)
-                    layer.set_weights(weights[offset:offset + count])
+                    layer.set_weights(weights[offset : offset + count])
                     offset += count
                 value = call_layer(layer, value)
                 layers.append(layer)
                 inputs = spec.units * (2 if spec.bidirectional else 1)
-            return KerasPortRun(x, dict(zip(spec.output_names(), [np.asarray(t) for t in flatten(value)])),
-                                [(v.path, np.asarray(v.numpy())) for layer in layers for v in layer.weights],
-                                keras.__version__)
+            return KerasPortRun(
+                x,
+                dict(zip(spec.output_names(), [np.asarray(t) for t in flatten(value)])),
+                [(v.path, np.asarray(v.numpy())) for layer in layers for v in layer.weights],
+                keras.__version__,
+            )
         except RnnshapeError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+            raise BackendError(
+                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            ) from exc
 
 
 def run_layer(layer: Any, spec: LayerSpec) -> KerasPortRun:
@@ -103,13 +114,19 @@ def run_layer(layer: Any, spec: LayerSpec) -> KerasPortRun:
         try:
             x = deterministic_input(spec)
             raw = flatten(call_layer(layer, x))
-            return KerasPortRun(x, dict(zip(spec.output_names(), [np.asarray(t) for t in raw])),
-                                [(v.path, np.asarray(v.numpy())) for v in layer.weights], keras.__version__)
+            return KerasPortRun(
+                x,
+                dict(zip(spec.output_names(), [np.asarray(t) for t in raw])),
+                [(v.path, np.asarray(v.numpy())) for v in layer.weights],
+                keras.__version__,
+            )
         except RnnshapeError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running the layer {layer.name!r}: {type(exc).__name__}: "
-                               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+            raise BackendError(
+                f"Keras failed running the layer {layer.name!r}: {type(exc).__name__}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            ) from exc
 
 
 def weights_file(spec: LayerSpec, num_layers: int, weights: list[np.ndarray], path: str) -> None:

@@ -34,8 +34,9 @@ from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_n
 def draws_weights(spec: LayerSpec) -> bool:
     """Whether Keras draws some of this layer's weights (a seeded initializer the user named):
     each backend draws other numbers from the same seed."""
-    return any(isinstance(getattr(spec, key), str) and getattr(spec, key) not in SEEDLESS_INITIALIZERS
-               for key in INIT_KEYS)
+    return any(
+        isinstance(getattr(spec, key), str) and getattr(spec, key) not in SEEDLESS_INITIALIZERS for key in INIT_KEYS
+    )
 
 
 def drawn_weights(specs: list[LayerSpec]) -> list[list[np.ndarray]]:
@@ -79,16 +80,19 @@ def run_many(specs: list[LayerSpec], weights: list[list[np.ndarray]] | None = No
             except BackendError:
                 raise
             except Exception as exc:
-                raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                                   f"{_first_line(exc)}{_failure_hint(spec, exc)}") from exc
+                raise BackendError(
+                    f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
+                    f"{_first_line(exc)}{_failure_hint(spec, exc)}"
+                ) from exc
     return results
 
 
 def _failure_hint(spec: LayerSpec, exc: BaseException) -> str:
     """A known Keras failure, explained after Keras' own message."""
     if spec.bidirectional and spec.stateful and spec.return_state and isinstance(exc, TypeError):
-        return (" (Keras' Bidirectional.compute_mask fails when stateful=True and return_state=True: "
-                "drop --return-state)")
+        return (
+            " (Keras' Bidirectional.compute_mask fails when stateful=True and return_state=True: drop --return-state)"
+        )
     return ""
 
 
@@ -133,8 +137,10 @@ def _run_prepared(spec: LayerSpec, prepared: Prepared) -> RunResult:
     raw = flatten(call_layer(layer, x, **prepared.call_arguments(spec)))
     names = spec.output_names()
     if len(raw) != len(names):
-        raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
-                           f"({', '.join(names)}) for {spec.keras_call()}")
+        raise BackendError(
+            f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
+            f"({', '.join(names)}) for {spec.keras_call()}"
+        )
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
     symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
     symbolic_shapes = {name: tuple(int(d) for d in s) for name, s in zip(names, symbolic)}
@@ -161,13 +167,15 @@ def keras_shapes(specs: list[LayerSpec]) -> list[dict[str, Any]]:
             x = np.zeros(spec.input_shape, np.float32)
             raw = flatten(layer(x))
             symbolic = _flat_shapes(layer.compute_output_shape(spec.input_shape))
-            answers.append({
-                "shapes": [tuple(int(d) for d in t.shape) for t in raw],
-                "dtypes": [str(np.asarray(t).dtype) for t in raw],
-                "symbolic": [tuple(int(d) for d in s) for s in symbolic],
-                "count_params": int(layer.count_params()),
-                "weights": [(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
-            })
+            answers.append(
+                {
+                    "shapes": [tuple(int(d) for d in t.shape) for t in raw],
+                    "dtypes": [str(np.asarray(t).dtype) for t in raw],
+                    "symbolic": [tuple(int(d) for d in s) for s in symbolic],
+                    "count_params": int(layer.count_params()),
+                    "weights": [(w.path, tuple(int(d) for d in w.shape)) for w in layer.weights],
+                }
+            )
     return answers
 
 

@@ -46,18 +46,29 @@ def rebuild(config: dict[str, Any], legacy: Any, major: int, restore: bool = Tru
     from keras.legacy.saving import deserialize_keras_object
 
     objects = dict(vars(keras.layers))
-    objects.update({"InputLayer": keras.layers.InputLayer, "Functional": keras.Model, "Model": keras.Model,
-                    "Sequential": keras.Sequential})
+    objects.update(
+        {
+            "InputLayer": keras.layers.InputLayer,
+            "Functional": keras.Model,
+            "Model": keras.Model,
+            "Sequential": keras.Sequential,
+        }
+    )
     # Keras' layer classes only: never a function, never TFSMLayer (it would load a SavedModel from a
     # path written in the file)
-    objects = {k: v for k, v in objects.items()
-               if isinstance(v, type) and issubclass(v, keras.layers.Layer) and k not in FILE_READING_LAYERS}
+    objects = {
+        k: v
+        for k, v in objects.items()
+        if isinstance(v, type) and issubclass(v, keras.layers.Layer) and k not in FILE_READING_LAYERS
+    }
     with quiet_native_stderr():
         try:
             model = deserialize_keras_object(config, module_objects=objects, printable_module_name="layer")
         except Exception as exc:
-            raise UsageError(f"Keras 3 cannot build this old model even after translating its config "
-                             f"({type(exc).__name__}: {_short(keras_message(exc))})") from exc
+            raise UsageError(
+                f"Keras 3 cannot build this old model even after translating its config "
+                f"({type(exc).__name__}: {_short(keras_message(exc))})"
+            ) from exc
     rebuilt = Rebuilt(model, [], [])
     by_name = {layer.name: layer for layer in model.layers}
     for name in legacy.layer_names:
@@ -71,12 +82,15 @@ def rebuild(config: dict[str, Any], legacy: Any, major: int, restore: bool = Tru
             arrays = _convert(keras, layer, arrays, major, restore, rebuilt)
             targets = list(layer.trainable_weights) + list(layer.non_trainable_weights)
             if len(targets) != len(arrays):
-                raise LegacyError(f"layer {name!r}: the file holds {len(arrays)} weight arrays, Keras 3's layer has "
-                                  f"{len(targets)}")
+                raise LegacyError(
+                    f"layer {name!r}: the file holds {len(arrays)} weight arrays, Keras 3's layer has {len(targets)}"
+                )
             for variable, value in zip(targets, arrays):
                 if tuple(variable.shape) != tuple(value.shape):
-                    raise LegacyError(f"layer {name!r}: the weight {variable.path} has shape {tuple(variable.shape)} "
-                                      f"in Keras 3, {tuple(value.shape)} in the file")
+                    raise LegacyError(
+                        f"layer {name!r}: the weight {variable.path} has shape {tuple(variable.shape)} "
+                        f"in Keras 3, {tuple(value.shape)} in the file"
+                    )
                 variable.assign(value.astype(variable.dtype))
         except LegacyError as exc:
             raise UsageError(f"cannot rebuild the old model: {exc}") from None
@@ -88,20 +102,22 @@ def _kind(layer: Any) -> str:
     return "ConvLSTM" if name.startswith("ConvLSTM") else name
 
 
-def _convert(keras: Any, layer: Any, arrays: list[np.ndarray], major: int, restore: bool,
-             rebuilt: Rebuilt) -> list[np.ndarray]:
+def _convert(
+    keras: Any, layer: Any, arrays: list[np.ndarray], major: int, restore: bool, rebuilt: Rebuilt
+) -> list[np.ndarray]:
     """One layer's arrays from the file's layout to Keras 3's (tf_keras' preprocess_weights_for_loading
     and _convert_rnn_weights, tf_keras/src/saving/legacy/hdf5_format.py, ported)."""
     name = type(layer).__name__
     if name == "Bidirectional":
         half = len(arrays) // 2
-        return (_convert(keras, layer.forward_layer, arrays[:half], major, restore, rebuilt)
-                + _convert(keras, layer.backward_layer, arrays[half:], major, restore, rebuilt))
+        return _convert(keras, layer.forward_layer, arrays[:half], major, restore, rebuilt) + _convert(
+            keras, layer.backward_layer, arrays[half:], major, restore, rebuilt
+        )
     if name == "TimeDistributed":
         return _convert(keras, layer.layer, arrays, major, restore, rebuilt)
     if isinstance(layer, keras.Model):
-        trainable = arrays[:len(layer.trainable_weights)]
-        frozen = arrays[len(layer.trainable_weights):]
+        trainable = arrays[: len(layer.trainable_weights)]
+        frozen = arrays[len(layer.trainable_weights) :]
         new_trainable: list[np.ndarray] = []
         new_frozen: list[np.ndarray] = []
         for sub in layer.layers:
@@ -153,7 +169,7 @@ def _scale(array: np.ndarray, blocks: int, which: tuple[int, ...]) -> np.ndarray
     out = np.array(array, dtype=np.float64)
     width = out.shape[-1] // blocks
     for block in which:
-        out[..., block * width:(block + 1) * width] *= HARD_SIGMOID_SCALE
+        out[..., block * width : (block + 1) * width] *= HARD_SIGMOID_SCALE
     return out.astype(array.dtype)
 
 
@@ -167,8 +183,11 @@ def probe_inputs(model: Any) -> list[np.ndarray]:
         shape = list(tensor.shape)
         shape = [(2 if i == 0 else 8) if d is None else int(d) for i, d in enumerate(shape)]
         dtype = np.dtype(getattr(tensor.dtype, "name", None) or str(tensor.dtype))
-        xs.append(rng.randint(0, 2, size=shape).astype(dtype) if dtype.kind in "iu"
-                  else rng.standard_normal(shape).astype(dtype))
+        xs.append(
+            rng.randint(0, 2, size=shape).astype(dtype)
+            if dtype.kind in "iu"
+            else rng.standard_normal(shape).astype(dtype)
+        )
     return xs
 
 

@@ -38,9 +38,14 @@ def model_summary(model: Any) -> LoadedModel:
     for layer in model.layers:
         config = layer.get_config()
         inner = config.get("layer", {}).get("config", {}) if isinstance(config.get("layer"), dict) else {}
-        layers.append({"class": type(layer).__name__, "name": layer.name,
-                       "units": config.get("units", inner.get("units")),
-                       "return_sequences": bool(config.get("return_sequences", inner.get("return_sequences", False)))})
+        layers.append(
+            {
+                "class": type(layer).__name__,
+                "name": layer.name,
+                "units": config.get("units", inner.get("units")),
+                "return_sequences": bool(config.get("return_sequences", inner.get("return_sequences", False))),
+            }
+        )
 
     def shape(value: Any) -> tuple:
         value = value[0] if isinstance(value, list) else value
@@ -61,13 +66,14 @@ def load_model_file(path: str) -> Any:
         try:
             return keras.saving.load_model(path, safe_mode=True, compile=False)
         except Exception as exc:
-            raise UsageError(f"{path}: Keras cannot load this model ({type(exc).__name__}: "
-                             f"{_short(keras_message(exc))})") from exc
+            raise UsageError(
+                f"{path}: Keras cannot load this model ({type(exc).__name__}: {_short(keras_message(exc))})"
+            ) from exc
 
 
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def registered_classes() -> frozenset[str]:
@@ -109,9 +115,24 @@ class ModelWalk:
     layers: list[LayerRow]
 
 
-_CONFIG_KEYS = ("units", "filters", "return_sequences", "return_state", "stateful", "go_backwards", "unroll",
-                "merge_mode", "mask_zero", "mask_value", "activation", "recurrent_activation", "reset_after",
-                "use_bias", "input_dim", "output_dim")
+_CONFIG_KEYS = (
+    "units",
+    "filters",
+    "return_sequences",
+    "return_state",
+    "stateful",
+    "go_backwards",
+    "unroll",
+    "merge_mode",
+    "mask_zero",
+    "mask_value",
+    "activation",
+    "recurrent_activation",
+    "reset_after",
+    "use_bias",
+    "input_dim",
+    "output_dim",
+)
 
 
 # a ConvLSTM's geometry, kept for model --layer (the inspect view of that layer)
@@ -158,8 +179,10 @@ def walk_model(model: Any) -> ModelWalk:
     from rnnshape.errors import UsageError
 
     if not getattr(model, "built", False) or not getattr(model, "inputs", None):
-        raise UsageError(f"the model {model.name!r} has no input shape (it was saved or given before it was built): "
-                         "build it with an Input, e.g. keras.Input(shape=(timesteps, features))")
+        raise UsageError(
+            f"the model {model.name!r} has no input shape (it was saved or given before it was built): "
+            "build it with an Input, e.g. keras.Input(shape=(timesteps, features))"
+        )
     rows: list[LayerRow] = []
     with quiet_native_stderr():
         _walk(keras, model, "", 0, rows)
@@ -184,9 +207,19 @@ def _walk(keras: Any, model: Any, prefix: str, depth: int, rows: list[LayerRow])
         nodes = _nodes_in(graph, layer)
         node = nodes[0] if nodes else None
         config, inner_class = _layer_config(layer)
-        row = LayerRow(path=prefix + layer.name, name=layer.name, class_name=type(layer).__name__, depth=depth,
-                       container=isinstance(layer, keras.Model), input_shapes=[], output_shapes=[],
-                       params=int(layer.count_params()), config=config, inner_class=inner_class, calls=len(nodes))
+        row = LayerRow(
+            path=prefix + layer.name,
+            name=layer.name,
+            class_name=type(layer).__name__,
+            depth=depth,
+            container=isinstance(layer, keras.Model),
+            input_shapes=[],
+            output_shapes=[],
+            params=int(layer.count_params()),
+            config=config,
+            inner_class=inner_class,
+            calls=len(nodes),
+        )
         if node is not None:
             args = [t for t in keras.tree.flatten(node.arguments.args) if hasattr(t, "shape")]
             row.input_shapes = [_dims(t.shape) for t in args]
@@ -195,8 +228,9 @@ def _walk(keras: Any, model: Any, prefix: str, depth: int, rows: list[LayerRow])
             row.mask_in = any(hasattr(t, "shape") for t in keras.tree.flatten(kwargs.get("mask")))
             row.initial_state = kwargs.get("initial_state") is not None
             row.mask_out = any(getattr(t, "_keras_mask", None) is not None for t in node.output_tensors)
-            row.consumers = [[name for name in consumers.get(id(t), []) if name != layer.name]
-                             for t in node.output_tensors]
+            row.consumers = [
+                [name for name in consumers.get(id(t), []) if name != layer.name] for t in node.output_tensors
+            ]
             row.outputs_used = [bool(c) for c in row.consumers]
         cell = getattr(getattr(layer, "forward_layer", layer), "cell", None)
         if cell is not None:
@@ -302,8 +336,9 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
                     with contextlib.suppress(AttributeError):
                         object.__delattr__(layer, "call")
                     if path in before:  # a stateful layer: its states as they were before this run
-                        target = ([layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer")
-                                  else [layer])
+                        target = (
+                            [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+                        )
                         for variable, value in zip([v for t in target for v in t.states], before[path]):
                             variable.assign(value)
             captures = []
@@ -326,13 +361,16 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
                 probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
                 probe.set_weights(layer.get_weights())
                 captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
-                captures.append(Capture(path, x, mask, None if initial is None else list(initial),
-                                        _numpy(_as_list(out)), captured))
+                captures.append(
+                    Capture(path, x, mask, None if initial is None else list(initial), _numpy(_as_list(out)), captured)
+                )
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running the model {model.name!r} on the data: {type(exc).__name__}: "
-                               f"{_short(keras_message(exc))}") from exc
+            raise BackendError(
+                f"Keras failed running the model {model.name!r} on the data: {type(exc).__name__}: "
+                f"{_short(keras_message(exc))}"
+            ) from exc
     return ModelRun(predictions, captures)
 
 
@@ -351,8 +389,10 @@ def run_model_layer(spec: LayerSpec, layer: Any, x: np.ndarray | None, mask: np.
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running {spec.keras_call()} with the model's weights: "
-                               f"{type(exc).__name__}: {_first_line(exc)}") from exc
+            raise BackendError(
+                f"Keras failed running {spec.keras_call()} with the model's weights: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
 
 
 def compiled_loss(model: Any) -> Any:
@@ -367,8 +407,9 @@ def compiled_loss(model: Any) -> Any:
     return loss
 
 
-def loss_probe(identifier: Any, y: np.ndarray, prediction: np.ndarray,
-               reshaped: tuple[int, ...] | None) -> dict[str, Any]:
+def loss_probe(
+    identifier: Any, y: np.ndarray, prediction: np.ndarray, reshaped: tuple[int, ...] | None
+) -> dict[str, Any]:
     """Keras' own loss (resolved as fit resolves it: keras' compile_utils.get_loss, so that
     "crossentropy" picks binary/sparse/categorical from y and the prediction) computed on y as
     given and, when ``reshaped`` is a shape, on y reshaped to it. The per-element loss shape
@@ -376,10 +417,19 @@ def loss_probe(identifier: Any, y: np.ndarray, prediction: np.ndarray,
     from keras.src.trainers.compile_utils import get_loss
 
     keras = load_keras()
-    out: dict[str, Any] = {"name": None, "given": None, "elements": None, "paired": None, "reshaped": None,
-                           "error": None}
-    if isinstance(identifier, dict) and identifier.get("class_name") == "function" \
-            and isinstance(identifier.get("config"), str):
+    out: dict[str, Any] = {
+        "name": None,
+        "given": None,
+        "elements": None,
+        "paired": None,
+        "reshaped": None,
+        "error": None,
+    }
+    if (
+        isinstance(identifier, dict)
+        and identifier.get("class_name") == "function"
+        and isinstance(identifier.get("config"), str)
+    ):
         identifier = identifier["config"]  # a loss function saved by name in a compile config
     with quiet_native_stderr():
         y32 = np.asarray(y, np.float32)
@@ -416,11 +466,15 @@ def as_model(obj: Any, xs: list[np.ndarray]) -> tuple[Any, str]:
     if isinstance(obj, keras.Model):
         return obj, "model"
     if not isinstance(obj, keras.layers.Layer):
-        raise UsageError(f"rnnshape.explain takes a keras.Model or a recurrent keras layer, not a {type(obj).__name__} "
-                         "(for a saved file use rnnshape.model(path))")
+        raise UsageError(
+            f"rnnshape.explain takes a keras.Model or a recurrent keras layer, not a {type(obj).__name__} "
+            "(for a saved file use rnnshape.model(path))"
+        )
     if not isinstance(obj, (keras.layers.RNN, keras.layers.Bidirectional)):
-        raise UsageError(f"rnnshape.explain takes a keras.Model or a recurrent layer (LSTM, GRU, SimpleRNN, "
-                         f"Bidirectional, ConvLSTM, RNN), not a {type(obj).__name__}")
+        raise UsageError(
+            f"rnnshape.explain takes a keras.Model or a recurrent layer (LSTM, GRU, SimpleRNN, "
+            f"Bidirectional, ConvLSTM, RNN), not a {type(obj).__name__}"
+        )
     shape = None
     nodes = getattr(obj, "_inbound_nodes", [])
     if nodes:
@@ -429,8 +483,10 @@ def as_model(obj: Any, xs: list[np.ndarray]) -> tuple[Any, str]:
     if shape is None and xs:
         shape = (None, *xs[0].shape[1:])
     if shape is None:
-        raise UsageError(f"the layer {obj.name!r} has no input shape yet (never called): give x, an array of shape "
-                         "(batch, timesteps, features)")
+        raise UsageError(
+            f"the layer {obj.name!r} has no input shape yet (never called): give x, an array of shape "
+            "(batch, timesteps, features)"
+        )
     with quiet_native_stderr():
         inputs = keras.Input(batch_shape=shape, name="x")
         wrapped = keras.Model(inputs, obj(inputs), name=f"{obj.name}_alone")

@@ -1,5 +1,4 @@
-"""Deterministic numbers: weights, inputs and masks from the seed, the same in every process.
-"""
+"""Deterministic numbers: weights, inputs and masks from the seed, the same in every process."""
 
 from __future__ import annotations
 

@@ -103,8 +103,12 @@ def load_keras() -> Any:
 # TensorFlow's C++ log reads these when it is imported. Its lines are written to fd 2 at any
 # time (a tensor freed after a run logs __LOG_MEMORY__ under TF_CPP_MAX_VLOG_LEVEL=3), not only
 # while quiet_native_stderr holds it, so the user's own settings are overridden before the import.
-QUIET_TF_ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_CPP_MAX_VLOG_LEVEL": "0", "TF_CPP_VMODULE": "",
-                        "GRPC_VERBOSITY": "ERROR"}
+QUIET_TF_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_CPP_MAX_VLOG_LEVEL": "0",
+    "TF_CPP_VMODULE": "",
+    "GRPC_VERBOSITY": "ERROR",
+}
 
 
 def quiet_tensorflow_logging(keep_user_settings: bool = False) -> None:
@@ -168,7 +172,9 @@ def call_layer(layer: Any, x: Any, **kwargs: Any) -> Any:
     """``layer(x, **kwargs)`` eagerly, or through tf.function in compiled mode (traced once per
     layer and input signature; a stateful layer's state variables are assigned inside the
     graph, as eagerly). Results are tensors either way."""
-    progress.layer_pass(f"{_mode} {getattr(layer, 'name', 'layer')} on {tuple(int(d) for d in getattr(x, 'shape', ()))}")
+    progress.layer_pass(
+        f"{_mode} {getattr(layer, 'name', 'layer')} on {tuple(int(d) for d in getattr(x, 'shape', ()))}"
+    )
     if _mode != "compiled":
         return layer(x, **kwargs)
     import tensorflow as tf

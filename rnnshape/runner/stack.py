@@ -1,5 +1,4 @@
-"""Stacks of layers (rnnshape stack, rnnshape patterns) built and run in Keras.
-"""
+"""Stacks of layers (rnnshape stack, rnnshape patterns) built and run in Keras."""
 
 from __future__ import annotations
 
@@ -52,21 +51,36 @@ def stack_layer(keras: Any, token: Any, return_state: bool = False) -> Any:
     # Every weight is overwritten by _run_stack: zeros instead of Keras' (costly) default initializers.
     if token.recurrent:
         cls = getattr(layers, KINDS[token.kind].keras_class)
-        options = {key: value for key, value in (("reset_after", token.reset_after), ("activation", token.activation),
-                                                 ("recurrent_activation", token.recurrent_activation))
-                   if value is not None}
+        options = {
+            key: value
+            for key, value in (
+                ("reset_after", token.reset_after),
+                ("activation", token.activation),
+                ("recurrent_activation", token.recurrent_activation),
+            )
+            if value is not None
+        }
         if token.nobias:
             options["use_bias"] = False
         if token.unroll:
             options["unroll"] = True
-        layer = cls(token.n, return_sequences=token.seq, go_backwards=token.back, name=token.keras_name,
-                    kernel_initializer="zeros", recurrent_initializer="zeros", return_state=return_state, **options)
+        layer = cls(
+            token.n,
+            return_sequences=token.seq,
+            go_backwards=token.back,
+            name=token.keras_name,
+            kernel_initializer="zeros",
+            recurrent_initializer="zeros",
+            return_state=return_state,
+            **options,
+        )
         return layers.Bidirectional(layer, name=f"bidirectional_{token.index}") if token.bi else layer
     if token.kind == "dense":
         return layers.Dense(token.n, name=token.keras_name, kernel_initializer="zeros")
     if token.kind == "td":
-        return layers.TimeDistributed(layers.Dense(token.n, name=f"dense_{token.index}", kernel_initializer="zeros"),
-                                      name=token.keras_name)
+        return layers.TimeDistributed(
+            layers.Dense(token.n, name=f"dense_{token.index}", kernel_initializer="zeros"), name=token.keras_name
+        )
     return layers.RepeatVector(token.n, name=token.keras_name)
 
 
@@ -86,8 +100,9 @@ def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
             except BackendError:
                 raise
             except Exception as exc:
-                raise BackendError(f"Keras failed running the stack {plan.command()}: {type(exc).__name__}: "
-                                   f"{_first_line(exc)}") from exc
+                raise BackendError(
+                    f"Keras failed running the stack {plan.command()}: {type(exc).__name__}: {_first_line(exc)}"
+                ) from exc
             results.append(result)
     return results
 
@@ -130,8 +145,10 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
             twin.build(seen.shape)
             twin.set_weights(layer.get_weights())
             init_twins.append((token.index, values[position], np.asarray(call_layer(twin, seen))))
-    layers = [StackLayerRun(tuple(int(d) for d in t.shape), tuple(v.shape), int(layer.count_params()))
-              for t, v, layer in zip(outputs, values, built)]
+    layers = [
+        StackLayerRun(tuple(int(d) for d in t.shape), tuple(v.shape), int(layer.count_params()))
+        for t, v, layer in zip(outputs, values, built)
+    ]
     twins = []
     for position, (token, layer) in enumerate(zip(plan.tokens, built)):
         if token.kind == "dense" and values[position].ndim == 3:
@@ -140,5 +157,12 @@ def _run_stack(plan: Any, seed: int) -> StackRun:
             twin.build(seen.shape)
             twin.set_weights(layer.get_weights())
             twins.append((token.index, values[position], np.asarray(call_layer(twin, seen))))
-    return StackRun(layers, int(sum(layer.params for layer in layers)), failed_index, message, input=x,
-                    dense_twins=twins, init_twins=init_twins)
+    return StackRun(
+        layers,
+        int(sum(layer.params for layer in layers)),
+        failed_index,
+        message,
+        input=x,
+        dense_twins=twins,
+        init_twins=init_twins,
+    )

@@ -71,9 +71,13 @@ def _call(layer: Any, targets: list[Any], x: np.ndarray) -> ChunkCall:
     return ChunkCall(initial, _read_states(targets), outputs)
 
 
-def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: list[np.ndarray] | None = None,
-                 shuffle_rows: np.ndarray | None = None,
-                 model_batch_shape: tuple[int | None, ...] | None = None) -> StatefulRun:
+def run_stateful(
+    spec: LayerSpec,
+    bounds: list[tuple[int, int]],
+    read_orders: list[np.ndarray] | None = None,
+    shuffle_rows: np.ndarray | None = None,
+    model_batch_shape: tuple[int | None, ...] | None = None,
+) -> StatefulRun:
     """Feed the chunks ``bounds`` ([start, stop) along time) of the run's input as consecutive
     batches to one stateful layer, then reset it, and run the references that share its weights.
 
@@ -93,13 +97,20 @@ def run_stateful(spec: LayerSpec, bounds: list[tuple[int, int]], read_orders: li
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                               f"{_first_line(exc)}{_failure_hint(spec, exc)}") from exc
+            raise BackendError(
+                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
+                f"{_first_line(exc)}{_failure_hint(spec, exc)}"
+            ) from exc
 
 
-def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
-                  read_orders: list[np.ndarray] | None, shuffle_rows: np.ndarray | None,
-                  model_batch_shape: tuple[int | None, ...] | None = None) -> StatefulRun:
+def _run_stateful(
+    keras: Any,
+    spec: LayerSpec,
+    bounds: list[tuple[int, int]],
+    read_orders: list[np.ndarray] | None,
+    shuffle_rows: np.ndarray | None,
+    model_batch_shape: tuple[int | None, ...] | None = None,
+) -> StatefulRun:
     prepared = prepare(spec)
     layer, weights, x = prepared.layer, prepared.weights, prepared.x
     targets = _state_targets(spec, layer)
@@ -112,26 +123,32 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
     fresh = build_layer(spec, stateful=False, return_state=True)
     fresh.set_weights(weights)
     fresh_last = [np.asarray(t) for t in _as_list(call_layer(fresh, x[:, last_start:last_stop]))]
-    whole = build_layer(spec, stateful=False, return_sequences=True, return_state=True,
-                        merge_mode="none" if spec.bidirectional else spec.merge_mode)
+    whole = build_layer(
+        spec,
+        stateful=False,
+        return_sequences=True,
+        return_state=True,
+        merge_mode="none" if spec.bidirectional else spec.merge_mode,
+    )
     whole.set_weights(weights)
     one_pass = [np.asarray(t) for t in _as_list(call_layer(whole, x))]
 
     as_read = None
     if read_orders is not None:
-        direction_weights = ([target.get_weights() for target in targets] if spec.bidirectional else [weights])
+        direction_weights = [target.get_weights() for target in targets] if spec.bidirectional else [weights]
         as_read = []
         for order, own in zip(read_orders, direction_weights):
-            reader = build_layer(spec, bidirectional=False, go_backwards=False, stateful=False,
-                                 return_sequences=True, return_state=True)
+            reader = build_layer(
+                spec, bidirectional=False, go_backwards=False, stateful=False, return_sequences=True, return_state=True
+            )
             reader.set_weights(own)
             as_read.append([np.asarray(t) for t in _as_list(call_layer(reader, x[:, np.asarray(order)]))])
 
     shuffled = None
     if shuffle_rows is not None and len(bounds) >= 2:
         layer.reset_state()
-        call_layer(layer, x[:, bounds[0][0]:bounds[0][1]])
-        shuffled = _call(layer, targets, x[np.asarray(shuffle_rows), bounds[1][0]:bounds[1][1]])
+        call_layer(layer, x[:, bounds[0][0] : bounds[0][1]])
+        shuffled = _call(layer, targets, x[np.asarray(shuffle_rows), bounds[1][0] : bounds[1][1]])
 
     # The batch size is fixed: try one sample more and keep Keras' own message.
     batch_error = None
@@ -151,12 +168,17 @@ def _run_stateful(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
         "keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
     }
     model = None if model_batch_shape is None else _run_model(keras, spec, bounds, x, weights, model_batch_shape)
-    return StatefulRun(x, chunks, after_reset, rerun, fresh_last, one_pass, as_read, shuffled, batch_error, api,
-                       model)
+    return StatefulRun(x, chunks, after_reset, rerun, fresh_last, one_pass, as_read, shuffled, batch_error, api, model)
 
 
-def _run_model(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], x: np.ndarray,
-               weights: list[np.ndarray], batch_shape: tuple[int | None, ...]) -> StatefulModelRun:
+def _run_model(
+    keras: Any,
+    spec: LayerSpec,
+    bounds: list[tuple[int, int]],
+    x: np.ndarray,
+    weights: list[np.ndarray],
+    batch_shape: tuple[int | None, ...],
+) -> StatefulModelRun:
     """The model a user would write: keras.Input(batch_shape=...) into the stateful layer, the
     run's weights, every chunk fed in order to the model (not to the layer)."""
     layer = build_layer(spec)

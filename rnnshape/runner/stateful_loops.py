@@ -32,8 +32,9 @@ def _guarded(spec: LayerSpec, work: Any, *args: Any) -> Any:
         except BackendError:
             raise
         except Exception as exc:
-            raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                               f"{_first_line(exc)}") from exc
+            raise BackendError(
+                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
 
 
 def short_message(exc: BaseException) -> str:
@@ -56,7 +57,9 @@ class FitBatch:
     entering: list[np.ndarray]  # the state variables in on_train_batch_begin
     leaving: list[np.ndarray]  # ... in on_train_batch_end
     loss: float
-    candidates: np.ndarray | None = None  # (rows, samples): max |leaving[row] - forward pass of sample from entering[row]|
+    candidates: np.ndarray | None = (
+        None  # (rows, samples): max |leaving[row] - forward pass of sample from entering[row]|
+    )
 
 
 @dataclass
@@ -85,7 +88,7 @@ class FitRun:
 
 def arrange(x: np.ndarray, plan: FitPlan) -> tuple[np.ndarray, np.ndarray]:
     """X[k*B + i] = chunk k of series i; y = the mean of the chunk's steps."""
-    X = np.stack([x[i, k * plan.chunk:(k + 1) * plan.chunk] for k in range(plan.chunks) for i in range(plan.series)])
+    X = np.stack([x[i, k * plan.chunk : (k + 1) * plan.chunk] for k in range(plan.chunks) for i in range(plan.series)])
     return X.astype(np.float32), X.mean(axis=1).astype(np.float32)
 
 
@@ -119,8 +122,9 @@ def _recorder(keras: Any, layer: Any, epoch: list[int], out: list[FitBatch], wei
     return Recorder()
 
 
-def _candidates(reference: Any, weights: list[np.ndarray], entering: list[np.ndarray], X: np.ndarray,
-                leaving: list[np.ndarray]) -> np.ndarray:
+def _candidates(
+    reference: Any, weights: list[np.ndarray], entering: list[np.ndarray], X: np.ndarray, leaving: list[np.ndarray]
+) -> np.ndarray:
     """max |leaving[row] - the final state of sample j read from entering[row]| for every row and sample."""
     rows, samples = entering[0].shape[0], X.shape[0]
     reference.set_weights(weights)
@@ -144,21 +148,25 @@ def _run_fit(keras: Any, spec: LayerSpec, plan: FitPlan) -> FitRun:
         epoch[0] = e
         if plan.reset:
             layer.reset_state()
-        history = model.fit(X, y, epochs=1, batch_size=plan.series, shuffle=plan.shuffle, verbose=0,
-                            callbacks=[recorder])
+        history = model.fit(
+            X, y, epochs=1, batch_size=plan.series, shuffle=plan.shuffle, verbose=0, callbacks=[recorder]
+        )
         losses.append(float(history.history["loss"][-1]))
     reference = build_layer(spec, stateful=False, return_sequences=False, return_state=True)
     for record, w in zip(batches, weights):
         record.candidates = _candidates(reference, w, record.entering, X, record.leaving)
     partial = _partial_fit(model, layer, plan, X, y, reference)
-    api = {"keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
-           "keras.Model.reset_state": hasattr(keras.Model, "reset_state"),
-           "layer.reset_state": hasattr(layer, "reset_state")}
+    api = {
+        "keras.Model.reset_states": hasattr(keras.Model, "reset_states"),
+        "keras.Model.reset_state": hasattr(keras.Model, "reset_state"),
+        "layer.reset_state": hasattr(layer, "reset_state"),
+    }
     return FitRun(x, X, y, batches, losses, partial, api)
 
 
-def _partial_fit(model: Any, layer: Any, plan: FitPlan, X: np.ndarray, y: np.ndarray,
-                 reference: Any) -> PartialFit | None:
+def _partial_fit(
+    model: Any, layer: Any, plan: FitPlan, X: np.ndarray, y: np.ndarray, reference: Any
+) -> PartialFit | None:
     """The trained model, its state reset, fitted one more epoch on all samples but the last:
     the last batch is one sample short of batch_size (needs two rows)."""
     if plan.series < 2:
@@ -171,8 +179,9 @@ def _partial_fit(model: Any, layer: Any, plan: FitPlan, X: np.ndarray, y: np.nda
     recorder = _recorder(keras, layer, [0], seen, weights)
     error = None
     try:
-        model.fit(X[:count], y[:count], epochs=1, batch_size=plan.series, shuffle=False, verbose=0,
-                  callbacks=[recorder])
+        model.fit(
+            X[:count], y[:count], epochs=1, batch_size=plan.series, shuffle=False, verbose=0, callbacks=[recorder]
+        )
     except Exception as exc:  # what Keras raises is what is shown
         error = (type(exc).__name__, short_message(exc))
     last = None
@@ -216,14 +225,14 @@ def _run_windows_loop(keras: Any, spec: LayerSpec, look_back: int) -> WindowsRun
     prepared = prepare(spec, return_sequences=False, return_state=False)
     layer, x = prepared.layer, prepared.x
     steps = x.shape[1]
-    windows = _stateful_feed(layer, [x[:, k:k + look_back] for k in range(steps - look_back + 1)])
+    windows = _stateful_feed(layer, [x[:, k : k + look_back] for k in range(steps - look_back + 1)])
     whole = build_layer(spec, stateful=False, return_sequences=True, return_state=True)
     whole.set_weights(prepared.weights)
     one_pass = [np.asarray(t) for t in _as_list(call_layer(whole, x))]
     order = [t for k in range(steps - look_back + 1) for t in range(k, k + look_back)]
     as_read = [np.asarray(t) for t in _as_list(call_layer(whole, x[:, order]))]
     layer.reset_state()
-    chunks = _stateful_feed(layer, [x[:, s:s + look_back] for s in range(0, steps, look_back)])
+    chunks = _stateful_feed(layer, [x[:, s : s + look_back] for s in range(0, steps, look_back)])
     layer.reset_state()
     return WindowsRun(x, windows, one_pass, as_read, chunks)
 
@@ -251,8 +260,9 @@ def run_save_load(spec: LayerSpec, bounds: list[tuple[int, int]], batch_shape: t
     return _guarded(spec, _run_save_load, bounds, batch_shape)
 
 
-def _run_save_load(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
-                   batch_shape: tuple[int | None, ...]) -> SaveLoadRun:
+def _run_save_load(
+    keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]], batch_shape: tuple[int | None, ...]
+) -> SaveLoadRun:
     prepared = prepare(spec, return_state=False)
     layer, x = prepared.layer, prepared.x
     inputs = keras.Input(batch_shape=batch_shape)
@@ -262,7 +272,7 @@ def _run_save_load(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
     for start, stop in bounds[:-1]:
         call_layer(model, x[:, start:stop])
     before = _read_states([layer])
-    last = x[:, bounds[-1][0]:bounds[-1][1]]
+    last = x[:, bounds[-1][0] : bounds[-1][1]]
     with tempfile.TemporaryDirectory(prefix="rnnshape-") as folder:
         path = os.path.join(folder, "stateful.keras")
         model.save(path)
@@ -270,8 +280,13 @@ def _run_save_load(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
         loaded = keras.saving.load_model(path)
     loaded_layer = loaded.get_layer(layer.name)
     after = _read_states([loaded_layer])
-    weights_diff = max((float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in
-                        zip(loaded_layer.get_weights(), layer.get_weights())), default=0.0)
+    weights_diff = max(
+        (
+            float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+            for a, b in zip(loaded_layer.get_weights(), layer.get_weights())
+        ),
+        default=0.0,
+    )
     saved_paths = [v.path for v in model.variables]
     state_paths = [v.path for v in layer.states]
     continued = np.asarray(_as_list(call_layer(model, last))[0])
@@ -279,11 +294,25 @@ def _run_save_load(keras: Any, spec: LayerSpec, bounds: list[tuple[int, int]],
     layer.reset_state()
     fresh = np.asarray(_as_list(call_layer(model, last))[0])
     other = spec.batch + 1
-    wrong = np.concatenate([x[:, bounds[0][0]:bounds[0][1]], x[:1, bounds[0][0]:bounds[0][1]]], axis=0)
+    wrong = np.concatenate([x[:, bounds[0][0] : bounds[0][1]], x[:1, bounds[0][0] : bounds[0][1]]], axis=0)
     predict_error, predict_rows = None, None
     try:
         predict_rows = int(np.asarray(loaded.predict(wrong, batch_size=other, verbose=0)).shape[0])
     except Exception as exc:  # Keras' own refusal is what is shown
         predict_error = (type(exc).__name__, short_message(exc))
-    return SaveLoadRun(x, tuple(batch_shape), before, after, saved_paths, state_paths, weights_diff, continued,
-                       loaded_continued, fresh, other, predict_error, predict_rows, size)
+    return SaveLoadRun(
+        x,
+        tuple(batch_shape),
+        before,
+        after,
+        saved_paths,
+        state_paths,
+        weights_diff,
+        continued,
+        loaded_continued,
+        fresh,
+        other,
+        predict_error,
+        predict_rows,
+        size,
+    )

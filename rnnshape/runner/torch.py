@@ -25,8 +25,10 @@ def load_torch() -> Any:
     try:
         import torch
     except Exception as exc:  # ImportError, or a broken install raising anything
-        raise BackendError(f"PyTorch is not installed or failed to import ({type(exc).__name__}: "
-                           f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}): {INSTALL}") from exc
+        raise BackendError(
+            f"PyTorch is not installed or failed to import ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}): {INSTALL}"
+        ) from exc
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     _torch = torch
     return torch
@@ -46,8 +48,9 @@ def run(layer: str, constructor: dict[str, Any], state: dict[str, np.ndarray], x
     torch = load_torch()
     try:
         module = getattr(torch.nn, MODULES[layer])(**constructor)
-        module.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v, np.float32)) for k, v in state.items()},
-                               strict=True)
+        module.load_state_dict(
+            {k: torch.from_numpy(np.ascontiguousarray(v, np.float32)) for k, v in state.items()}, strict=True
+        )
         module.eval()
         with torch.no_grad():
             output, hidden = module(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
@@ -58,8 +61,10 @@ def run(layer: str, constructor: dict[str, Any], state: dict[str, np.ndarray], x
             outputs["h_n"] = hidden.numpy()
         return TorchRun(outputs, torch.__version__)
     except Exception as exc:
-        raise BackendError(f"PyTorch failed running torch.nn.{MODULES[layer]}: {type(exc).__name__}: "
-                           f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+        raise BackendError(
+            f"PyTorch failed running torch.nn.{MODULES[layer]}: {type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        ) from exc
 
 
 def state_dict_bytes(state: dict[str, np.ndarray]) -> bytes:
@@ -88,14 +93,20 @@ def read_state_dict(raw: bytes, name: str) -> dict[str, np.ndarray]:
             loaded = torch.load(io.BytesIO(raw), weights_only=True, map_location="cpu")
     except Exception as exc:
         if not raw.startswith(b"PK") and not raw.startswith(LEGACY_TORCH_MAGIC):
-            raise UsageError(f"Invalid value for --from: {name} is not a torch.save file (a raw pickle?): "
-                             "torch.load(weights_only=True) refuses it and rnnshape never unpickles code; save it "
-                             "with torch.save(module.state_dict(), PATH)") from exc
-        raise UsageError(f"Invalid value for --from: {name}: torch.load(weights_only=True) refuses it "
-                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+            raise UsageError(
+                f"Invalid value for --from: {name} is not a torch.save file (a raw pickle?): "
+                "torch.load(weights_only=True) refuses it and rnnshape never unpickles code; save it "
+                "with torch.save(module.state_dict(), PATH)"
+            ) from exc
+        raise UsageError(
+            f"Invalid value for --from: {name}: torch.load(weights_only=True) refuses it "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        ) from exc
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise UsageError(f"Invalid value for --from: {name} does not hold a state_dict (a mapping of names to "
-                         "tensors), as module.state_dict() saved with torch.save gives")
+        raise UsageError(
+            f"Invalid value for --from: {name} does not hold a state_dict (a mapping of names to "
+            "tensors), as module.state_dict() saved with torch.save gives"
+        )
     return {str(k): _tensor_values(torch, v, name, str(k)) for k, v in loaded.items()}
 
 
@@ -104,29 +115,38 @@ def _tensor_values(torch: Any, tensor: Any, name: str, key: str) -> np.ndarray:
     from rnnshape.files import FLOAT32_MAX
 
     def refuse(problem: str) -> UsageError:
-        return UsageError(f"Invalid value for --from: {name}: the tensor {key!r} is {problem}; a state_dict of "
-                          "dense real tensors is needed, as module.state_dict() of torch.nn.LSTM/GRU/RNN gives")
+        return UsageError(
+            f"Invalid value for --from: {name}: the tensor {key!r} is {problem}; a state_dict of "
+            "dense real tensors is needed, as module.state_dict() of torch.nn.LSTM/GRU/RNN gives"
+        )
 
     if tensor.layout != torch.strided:
-        raise refuse(f"sparse (layout {str(tensor.layout).removeprefix('torch.')}): call .to_dense() on it before "
-                     "torch.save")
+        raise refuse(
+            f"sparse (layout {str(tensor.layout).removeprefix('torch.')}): call .to_dense() on it before torch.save"
+        )
     if tensor.is_meta or tensor.device.type == "meta":
         raise refuse("a meta tensor: a shape without values (the module was built on the meta device)")
     if tensor.is_quantized:
         raise refuse(f"quantized ({tensor.dtype}): save the float module's state_dict")
     if tensor.is_complex():
-        raise refuse(f"complex ({str(tensor.dtype).removeprefix('torch.')}): Keras' weights are real numbers, and "
-                     "dropping the imaginary part would port other weights")
+        raise refuse(
+            f"complex ({str(tensor.dtype).removeprefix('torch.')}): Keras' weights are real numbers, and "
+            "dropping the imaginary part would port other weights"
+        )
     values = tensor.detach().to(torch.float64).numpy()
     bad = ~np.isfinite(values)
     if bad.any():
         nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         words = " and ".join(w for w in (f"{nan} NaN" if nan else "", f"{inf} infinite" if inf else "") if w)
-        raise UsageError(f"Invalid value for --from: {name}: the tensor {key!r} holds {words} value(s) (the first at "
-                         f"index {first}); the port needs finite weights (a training run that diverged?)")
+        raise UsageError(
+            f"Invalid value for --from: {name}: the tensor {key!r} holds {words} value(s) (the first at "
+            f"index {first}); the port needs finite weights (a training run that diverged?)"
+        )
     largest = float(np.abs(values).max()) if values.size else 0.0
     if largest > FLOAT32_MAX:
-        raise UsageError(f"Invalid value for --from: {name}: the tensor {key!r} holds {largest:.6g}, beyond the "
-                         "largest float32 value 3.4028235e+38 (it would become infinite in the float32 Keras runs)")
+        raise UsageError(
+            f"Invalid value for --from: {name}: the tensor {key!r} holds {largest:.6g}, beyond the "
+            "largest float32 value 3.4028235e+38 (it would become infinite in the float32 Keras runs)"
+        )
     return values.astype(np.float32)

@@ -1,5 +1,4 @@
-"""trace: the weights of each direction and Keras' own numbers to check the recomputation against.
-"""
+"""trace: the weights of each direction and Keras' own numbers to check the recomputation against."""
 
 from __future__ import annotations
 
@@ -62,8 +61,9 @@ def trace_many(specs: list[LayerSpec], options: list[dict[str, Any]] | None = No
             except BackendError:
                 raise
             except Exception as exc:
-                raise BackendError(f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                                   f"{_first_line(exc)}") from exc
+                raise BackendError(
+                    f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
+                ) from exc
     return results
 
 
@@ -74,31 +74,42 @@ def _trace_one(spec: LayerSpec, options: dict[str, Any]) -> TraceRun:
     raw = _as_list(call_layer(layer, x, **kwargs))
     names = spec.output_names()
     if len(raw) != len(names):
-        raise BackendError(f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
-                           f"({', '.join(names)}) for {spec.keras_call()}")
+        raise BackendError(
+            f"Keras returned {len(raw)} tensors where rnnshape expects {len(names)} "
+            f"({', '.join(names)}) for {spec.keras_call()}"
+        )
     outputs = {name: np.asarray(t) for name, t in zip(names, raw)}
     sublayers = [layer.forward_layer, layer.backward_layer] if spec.bidirectional else [layer]
     directions = []
     for sub in sublayers:
         cell = sub.cell
         config = cell.get_config()
-        twin = build_layer(spec, bidirectional=False, go_backwards=bool(sub.go_backwards), return_sequences=True,
-                           return_state=True, stateful=False, **options)
+        twin = build_layer(
+            spec,
+            bidirectional=False,
+            go_backwards=bool(sub.go_backwards),
+            return_sequences=True,
+            return_state=True,
+            stateful=False,
+            **options,
+        )
         twin.set_weights(sub.get_weights())
         seq, *states = _as_list(call_layer(twin, x, **kwargs))
-        directions.append(DirectionRun(
-            keras_name=sub.name,
-            go_backwards=bool(sub.go_backwards),
-            kernel=np.asarray(cell.kernel.numpy()),
-            recurrent_kernel=np.asarray(cell.recurrent_kernel.numpy()),
-            bias=np.asarray(cell.bias.numpy()) if cell.bias is not None else None,
-            activation=_activation_name(config.get("activation")),
-            recurrent_activation=_activation_name(config.get("recurrent_activation")),
-            reset_after=config.get("reset_after"),
-            seq=np.asarray(seq),
-            h=np.asarray(states[0]),
-            c=np.asarray(states[1]) if spec.has_cell_state else None,
-        ))
+        directions.append(
+            DirectionRun(
+                keras_name=sub.name,
+                go_backwards=bool(sub.go_backwards),
+                kernel=np.asarray(cell.kernel.numpy()),
+                recurrent_kernel=np.asarray(cell.recurrent_kernel.numpy()),
+                bias=np.asarray(cell.bias.numpy()) if cell.bias is not None else None,
+                activation=_activation_name(config.get("activation")),
+                recurrent_activation=_activation_name(config.get("recurrent_activation")),
+                reset_after=config.get("reset_after"),
+                seq=np.asarray(seq),
+                h=np.asarray(states[0]),
+                c=np.asarray(states[1]) if spec.has_cell_state else None,
+            )
+        )
     return TraceRun(spec, x, mask, outputs, directions, options)
 
 

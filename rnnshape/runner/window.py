@@ -1,5 +1,4 @@
-"""Windows of a series (rnnshape window) made by Keras' own timeseries_dataset_from_array.
-"""
+"""Windows of a series (rnnshape window) made by Keras' own timeseries_dataset_from_array."""
 
 from __future__ import annotations
 
@@ -13,16 +12,23 @@ from rnnshape.runner.session import _first_line, load_keras, quiet_native_stderr
 
 
 # ---- windows of a series (rnnshape window) ----------------------------------------------
-def _window_dataset(keras: Any, series: np.ndarray, look_back: int, horizon: int, stride: int,
-                    batch_size: int | None) -> Any:
+def _window_dataset(
+    keras: Any, series: np.ndarray, look_back: int, horizon: int, stride: int, batch_size: int | None
+) -> Any:
     """Keras' utility, called as window.WindowSpec.keras_call shows."""
     return keras.utils.timeseries_dataset_from_array(
-        series[:-horizon], targets=series[look_back + horizon - 1:], sequence_length=look_back,
-        sequence_stride=stride, shuffle=False, batch_size=batch_size)
+        series[:-horizon],
+        targets=series[look_back + horizon - 1 :],
+        sequence_length=look_back,
+        sequence_stride=stride,
+        shuffle=False,
+        batch_size=batch_size,
+    )
 
 
-def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
-                  batch_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+def keras_windows(
+    series: np.ndarray, look_back: int, horizon: int, stride: int, batch_size: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
     """X and y from keras.utils.timeseries_dataset_from_array, called as window.WindowSpec.keras_call
     shows: data series[:-horizon], targets series[look_back + horizon - 1:]."""
     keras = load_keras()
@@ -41,11 +47,12 @@ def keras_windows(series: np.ndarray, look_back: int, horizon: int, stride: int,
                     ys = np.concatenate([ys[:filled], y])
                     count = filled = len(xs)
                     continue
-                xs[filled:filled + len(x)], ys[filled:filled + len(y)] = x, y
+                xs[filled : filled + len(x)], ys[filled : filled + len(y)] = x, y
                 filled += len(x)
         except Exception as exc:
-            raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
-                               f"{_first_line(exc)}") from exc
+            raise BackendError(
+                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
     return xs[:filled], ys[:filled]
 
 
@@ -58,8 +65,9 @@ def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride:
             dataset = _window_dataset(keras, series, look_back, horizon, stride, None)
             count = int(dataset.cardinality().numpy())
         except Exception as exc:
-            raise BackendError(f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: "
-                               f"{_first_line(exc)}") from exc
+            raise BackendError(
+                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {_first_line(exc)}"
+            ) from exc
     if count < 0:  # tf.data's UNKNOWN (-2) or INFINITE (-1): count by iterating
         with quiet_native_stderr():
             count = sum(1 for _ in dataset)

@@ -38,10 +38,24 @@ from rnnshape.views.explore import PANES, change_line, panes
 # flag -> its key (shown in the footer and on its checkbox) and its name, from the option table
 FLAG_KEYS = {flag: key for flag, (key, _) in EXPLORE_FLAGS.items()}
 FLAG_NAMES = {flag: label for flag, (_, label) in EXPLORE_FLAGS.items()}
-TEXT_OPTIONS = ("units", "timesteps", "features", "batch", "lengths", "kernel_init", "recurrent_init", "bias_init",
-                "input")
-PLACEHOLDERS = {"lengths": "L1,L2,...", "kernel_init": "default", "recurrent_init": "default",
-                "bias_init": "default", "input": "random"}
+TEXT_OPTIONS = (
+    "units",
+    "timesteps",
+    "features",
+    "batch",
+    "lengths",
+    "kernel_init",
+    "recurrent_init",
+    "bias_init",
+    "input",
+)
+PLACEHOLDERS = {
+    "lengths": "L1,L2,...",
+    "kernel_init": "default",
+    "recurrent_init": "default",
+    "bias_init": "default",
+    "input": "random",
+}
 
 
 class Flag(Checkbox):
@@ -63,8 +77,12 @@ class AppKeysFirst(BindingsTable):
         key_style = self.get_component_rich_style("bindings-table--key")
         description_style = self.get_component_rich_style("bindings-table--description")
         divider_transparent = self.get_component_styles("bindings-table--divider").color.a == 0
-        table = Table(padding=(0, 0), show_header=False, box=box.SIMPLE if divider_transparent else box.HORIZONTALS,
-                      border_style=self.get_component_rich_style("bindings-table--divider"))
+        table = Table(
+            padding=(0, 0),
+            show_header=False,
+            box=box.SIMPLE if divider_transparent else box.HORIZONTALS,
+            border_style=self.get_component_rich_style("bindings-table--divider"),
+        )
         table.add_column("", justify="right")
         for _, group in groupby(bindings, key=lambda active: active[0]):
             by_action: dict[str, list[Binding]] = {}
@@ -159,18 +177,29 @@ class ExploreApp(App[int]):
             with VerticalScroll(id="controls"):
                 with Horizontal(classes="row"):
                     yield Label("layer (l)")
-                    yield Select([(name, name) for name in self.layers], value=self.explorer.get("layer") or "lstm",
-                                 allow_blank=False, compact=True, id="opt-layer")
+                    yield Select(
+                        [(name, name) for name in self.layers],
+                        value=self.explorer.get("layer") or "lstm",
+                        allow_blank=False,
+                        compact=True,
+                        id="opt-layer",
+                    )
                 for key in TEXT_OPTIONS[:5]:
                     yield from self._input_row(key)
                 for flag in FLAGS[:5]:
                     yield Flag(f"{FLAG_KEYS[flag]} {flag}", self.explorer.flag(flag), id=f"opt-{flag}")
                 with Horizontal(classes="row"):
                     yield Label("merge (m)")
-                    yield Select([(mode, mode) for mode in MERGE_MODES], value=self.explorer.get("merge_mode") or "concat",
-                                 allow_blank=False, compact=True, id="opt-merge_mode")
-                yield Flag(f"{FLAG_KEYS['reset_after']} reset_after", self.explorer.flag("reset_after"),
-                           id="opt-reset_after")
+                    yield Select(
+                        [(mode, mode) for mode in MERGE_MODES],
+                        value=self.explorer.get("merge_mode") or "concat",
+                        allow_blank=False,
+                        compact=True,
+                        id="opt-merge_mode",
+                    )
+                yield Flag(
+                    f"{FLAG_KEYS['reset_after']} reset_after", self.explorer.flag("reset_after"), id="opt-reset_after"
+                )
                 for key in TEXT_OPTIONS[5:]:
                     yield from self._input_row(key)
             with VerticalScroll(id="panes"):
@@ -204,8 +233,9 @@ class ExploreApp(App[int]):
         """A key whose option does not apply to the layer changes nothing and says so."""
         reason = self.explorer.not_applicable(key)
         if reason is not None:
-            self.query_one("#change", Static).update(Text(f"what changed: nothing: {pressed} ({key}) does nothing "
-                                                          f"here: {reason}", style="bold yellow"))
+            self.query_one("#change", Static).update(
+                Text(f"what changed: nothing: {pressed} ({key}) does nothing here: {reason}", style="bold yellow")
+            )
         return reason is not None
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -279,8 +309,9 @@ class ExploreApp(App[int]):
             self._show(result, measured=False)
         if not self.static_only:
             generation, explorer = self.generation, self.explorer.copy()
-            start = lambda: self.run_worker(self._measure(generation, explorer), group="measure", exclusive=True,
-                                            exit_on_error=False)
+            start = lambda: self.run_worker(
+                self._measure(generation, explorer), group="measure", exclusive=True, exit_on_error=False
+            )
             if self.warm:
                 start()
             else:  # the first screen is drawn before TensorFlow's import competes for the interpreter
@@ -326,8 +357,10 @@ class ExploreApp(App[int]):
         if measured or self.static_only:  # the answer these changes wait for
             self.pending, self.pending_before = [], None
         if measured:
-            status = (f"measured in this run: Keras {result.data['versions']['keras']}, "
-                      f"{1000 * self.ran:.0f} ms after the change")
+            status = (
+                f"measured in this run: Keras {result.data['versions']['keras']}, "
+                f"{1000 * self.ran:.0f} ms after the change"
+            )
         elif self.static_only:
             status = "static answer (--static): nothing is run"
         else:
@@ -342,8 +375,12 @@ class ExploreApp(App[int]):
     def _show_error(self, message: str, static: bool = False) -> None:
         self.error = message
         line = Text(f"rnnshape explore: error: {' '.join(message.split())}", style="bold red")
-        line.append("\n(the panes show the static answer: nothing was run)" if static else
-                    "\n(the panes show the last configuration that could be shown)", style="italic")
+        line.append(
+            "\n(the panes show the static answer: nothing was run)"
+            if static
+            else "\n(the panes show the last configuration that could be shown)",
+            style="italic",
+        )
         self.query_one("#status", Static).update(line)
         self._show_command()
 
@@ -363,7 +400,9 @@ class ExploreApp(App[int]):
         layer = self.explorer.get("layer") or "lstm"
         for flag in FLAGS:
             self.query_one(f"#opt-{flag}", Checkbox).value = self._shown_flag(flag)
-            if not applies(flag, "lstm") or not applies(flag, layer):  # a layer-only flag: greyed where it does not apply
+            if not applies(flag, "lstm") or not applies(
+                flag, layer
+            ):  # a layer-only flag: greyed where it does not apply
                 self.query_one(f"#opt-{flag}", Checkbox).disabled = not applies(flag, layer)
         self.query_one("#opt-merge_mode", Select).disabled = not self.explorer.get("bidirectional")
         self.query_one("#opt-layer", Select).value = self.explorer.get("layer")

@@ -26,10 +26,8 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield (f"JUnit report: {data['junit']}")
 
 
-
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
-
 
 
 def check_table(cases: list[dict[str, Any]]) -> Table:

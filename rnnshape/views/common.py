@@ -51,6 +51,8 @@ def boxed(table: Table, ascii: bool = False) -> Table:
     if ascii and table.box is not None:
         table.box = ASCII_TABLE_BOX
     return table
+
+
 # A line's end as rich renders it: the padding of tables and panels to the width (spaces), with
 # the style codes around them on a terminal. Removed: no line of rnnshape's output ends in a space.
 _STYLE_CODE = re.compile(r"\x1b\[[0-9;]*m")
@@ -91,8 +93,9 @@ class _Console(Console):
         raise BrokenPipeError(errno.EPIPE, "stdout was closed")
 
 
-def make_console(file: TextIO | None = None, width: int | None = None, color: bool | None = None,
-                 record: bool = False) -> Console:
+def make_console(
+    file: TextIO | None = None, width: int | None = None, color: bool | None = None, record: bool = False
+) -> Console:
     """One Console per run. Colour only on a terminal and never under NO_COLOR. With ``record``
     the console keeps what it printed, styles included, for save_exports."""
     file = file or sys.stdout
@@ -143,7 +146,9 @@ def checks_table(checks: list[dict[str, Any]]) -> Table:
 
 def render_values(data: dict[str, Any], width: int) -> Iterator[Any]:
     """The tensors, elided in the middle when long (JSON has them in full)."""
-    if data["config"].get("kernel_init") is not None and any("constant initializers" in n for n in data["input"].get("notes", [])):
+    if data["config"].get("kernel_init") is not None and any(
+        "constant initializers" in n for n in data["input"].get("notes", [])
+    ):
         yield ("note: every unit has identical weights, so the columns below repeat the same number")
     import numpy as np  # only when values are shown
 
@@ -155,5 +160,3 @@ def render_values(data: dict[str, Any], width: int) -> Iterator[Any]:
             if "values" in out:
                 yield (Text(f"{out['name']} {shape_text(out['shape'])}", style="bold cyan"))
                 yield (Text(str(np.asarray(out["values"], dtype=np.float32))))
-
-

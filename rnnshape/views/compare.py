@@ -41,8 +41,10 @@ def render(result: Any, width: int) -> Iterator[Any]:
             inputs[key].append(row["config"]["layer"])
     for (shape, axes), owners in inputs.items():
         which = "the same in every row" if len(inputs) == 1 else f"in the {', '.join(owners)} rows"
-        yield (f"input x: {shape_text(shape)} = {axes_text(list(axes))}, {first['input']['dtype']}, "
-               f"seed {first['config']['seed']}, {which}")
+        yield (
+            f"input x: {shape_text(shape)} = {axes_text(list(axes))}, {first['input']['dtype']}, "
+            f"seed {first['config']['seed']}, {which}"
+        )
     fixed = [f"{key}={value}" for key, value in grid["fixed"].items() if value not in (None, False)]
     if fixed:
         yield ("fixed in every row: " + ", ".join(fixed))
@@ -52,12 +54,15 @@ def render(result: Any, width: int) -> Iterator[Any]:
     yield (boxed(compare_table(rows), ascii))
     skipped = grid.get("skipped", [])
     if skipped:
-        yield (f"left out: {len(skipped)} combinations, e.g. {_short_call(skipped[0]['keras_call'])}: "
-                      f"{skipped[0]['reason']}")
+        yield (
+            f"left out: {len(skipped)} combinations, e.g. {_short_call(skipped[0]['keras_call'])}: "
+            f"{skipped[0]['reason']}"
+        )
         yield ""
     if data["changes"]:
-        yield (boxed(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")),
-                                          width=width), ascii))
+        yield (
+            boxed(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")), width=width), ascii)
+        )
     if not data.get("static"):
         held, total = check_totals(rows)
         line = f"measured in this run: {held} of {total} checks hold across the {len(rows)} rows"
@@ -66,12 +71,19 @@ def render(result: Any, width: int) -> Iterator[Any]:
         for index, row in enumerate(rows):
             for check in row["checks"]:
                 if not check["holds"]:
-                    yield (Text(f"  row {index}: does NOT hold: {check['claim']} "
-                                       f"(max |diff| {check['max_abs_diff']:.3g})", style="bold red"))
+                    yield (
+                        Text(
+                            f"  row {index}: does NOT hold: {check['claim']} (max |diff| {check['max_abs_diff']:.3g})",
+                            style="bold red",
+                        )
+                    )
     if data.get("backends"):
         yield ""
-        yield ("backends: " + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"]) +
-               f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)")
+        yield (
+            "backends: "
+            + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"])
+            + f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)"
+        )
         yield boxed(backends_table(data), ascii)
     if diagram:
         if not data.get("static"):
@@ -112,8 +124,11 @@ def backends_table(data: dict[str, Any]) -> Table:
 def compare_table(rows: list[dict[str, Any]]) -> Table:
     """One row per configuration; what differs from the layer's first row is spelled out in
     words (and coloured on a terminal)."""
-    table = Table(title="One row per configuration (layer calls without the keras.layers. prefix)",
-                  title_justify="left", box=TABLE_BOX)
+    table = Table(
+        title="One row per configuration (layer calls without the keras.layers. prefix)",
+        title_justify="left",
+        box=TABLE_BOX,
+    )
     table.add_column("#", justify="right")
     table.add_column("Keras call", overflow="fold", min_width=24)
     table.add_column("outputs: name shape", no_wrap=True)
@@ -129,8 +144,10 @@ def compare_table(rows: list[dict[str, Any]]) -> Table:
             changed = reference.get(out["name"]) != out["shape"]
             outputs.append(out["name"], style=CHANGE_STYLE if changed else "cyan")
             outputs.append(" " + shape_text(out["shape"]), style=CHANGE_STYLE if changed else "")
-        note = Text(f"reference for {row['config']['layer']}" if change == "reference" else f"vs row {ref}: {change}",
-                    style="dim" if change == "reference" else "")
+        note = Text(
+            f"reference for {row['config']['layer']}" if change == "reference" else f"vs row {ref}: {change}",
+            style="dim" if change == "reference" else "",
+        )
         table.add_row(str(index), _short_call(row["keras_call"]), outputs, str(row["params"]["total"]), note)
     return table
 
@@ -147,8 +164,12 @@ def changes_table(changes: list[dict[str, Any]], layers: list[str], *, static: b
     """Each flag (and each layer after the first) alone; a flag whose effect depends on the
     layer gets one line per group of layers, named in brackets."""
     source = "rnnshape's static model" if static else "the shapes Keras returned"
-    table = Table(title=f"What each change does alone (pairs of rows that differ only there; {source})",
-                  title_justify="left", box=TABLE_BOX, expand=True)
+    table = Table(
+        title=f"What each change does alone (pairs of rows that differ only there; {source})",
+        title_justify="left",
+        box=TABLE_BOX,
+        expand=True,
+    )
     # Fixed widths for the label and the row pairs leave the rest to the effect; at 100 columns
     # every label and pair list of a grid fits on one line.
     table.add_column("change", overflow="fold", width=min(30, width * 3 // 10))
@@ -160,5 +181,3 @@ def changes_table(changes: list[dict[str, Any]], layers: list[str], *, static: b
             label += f" ({', '.join(entry['layers'])})"
         table.add_row(Text(label, style="bold"), Text(entry["effect"], style=CHANGE_STYLE), _rows_text(entry["rows"]))
     return table
-
-

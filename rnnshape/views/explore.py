@@ -37,7 +37,9 @@ def panes(result: Any, width: int = 80) -> dict[str, Any]:
     if data.get("static"):
         facts: Any = Text("static answer: nothing measured yet (the run fills this in)", style="italic")
     elif data.get("checks"):
-        facts = Group(*[checks_table(data["checks"])] + ([masking_table(data["masking"])] if data.get("masking") else []))
+        facts = Group(
+            *[checks_table(data["checks"])] + ([masking_table(data["masking"])] if data.get("masking") else [])
+        )
     else:
         facts = Text("no measured claim for this configuration")
     try:

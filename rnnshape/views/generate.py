@@ -17,8 +17,9 @@ MAX_ROWS = 16  # table rows shown before the middle is elided (JSON has every st
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
-    yield from render_generate(result.data, result.rows, width, diagram=result.view.diagram,
-                               ascii=result.view.ascii, values=result.view.values)
+    yield from render_generate(
+        result.data, result.rows, width, diagram=result.view.diagram, ascii=result.view.ascii, values=result.view.values
+    )
 
 
 def _vector(values: list[float]) -> str:
@@ -39,7 +40,7 @@ def _shown(rows: list[Any]) -> list[Any | None]:
     if len(rows) <= MAX_ROWS:
         return list(rows)
     head = MAX_ROWS // 2
-    return [*rows[:head], None, *rows[-(MAX_ROWS - head - 1):]]
+    return [*rows[:head], None, *rows[-(MAX_ROWS - head - 1) :]]
 
 
 def _layer_name(data: dict[str, Any]) -> str:
@@ -57,8 +58,13 @@ def picture(data: dict[str, Any], ascii: bool) -> Text:
     xs = "x_1" if known == 1 else f"x_1..x_{known}"
     ys = f"y_{known}" if known == 1 else f"y_1..y_{known}"
     arrow = f" {g['h'] * 2}{g['right']} "
-    lines: list[tuple[str, str]] = [(f"reset_state(){' ' * 6}{g['wall']} state = zeros (measured: max |state| "
-                                     f"{diff_text(measured['initial_state_max_abs'])})", "dim")]
+    lines: list[tuple[str, str]] = [
+        (
+            f"reset_state(){' ' * 6}{g['wall']} state = zeros (measured: max |state| "
+            f"{diff_text(measured['initial_state_max_abs'])})",
+            "dim",
+        )
+    ]
     lines.append((f"call 1 (warm-up)   {xs}{arrow}[ {box} ]{arrow}{ys}", ""))
     indent = " " * 19
     shown = list(range(1, steps + 1))
@@ -69,23 +75,52 @@ def picture(data: dict[str, Any], ascii: bool) -> Text:
         if index is None:
             lines.append((f"{indent}{g['gap'].strip()}  ({steps - 5} more calls, each the same)", "dim"))
             continue
-        lines.append((f"{indent}{g['v']} state kept (stateful=True); {previous if index == 1 or shown[shown.index(index) - 1] is not None else f'g_{index - 1}'} fed back", "dim"))
+        lines.append(
+            (
+                f"{indent}{g['v']} state kept (stateful=True); {previous if index == 1 or shown[shown.index(index) - 1] is not None else f'g_{index - 1}'} fed back",
+                "dim",
+            )
+        )
         name = f"g_{index}"
         source = f"y_{known}" if index == 1 else f"g_{index - 1}"
         lines.append((f"call {index + 1:<13} {source}{arrow}[ {box} ]{arrow}{name}", ""))
         previous = name
-    lines.append((f"reset_state(){' ' * 6}{g['wall']} state = zeros again (measured: max |state| "
-                  f"{diff_text(measured['after_reset_max_abs'])})", "dim"))
+    lines.append(
+        (
+            f"reset_state(){' ' * 6}{g['wall']} state = zeros again (measured: max |state| "
+            f"{diff_text(measured['after_reset_max_abs'])})",
+            "dim",
+        )
+    )
     lines.append(("", ""))
-    lines.append((f"g = the initial_state loop's (max |diff| "
-                  f"{diff_text(measured['initial_state_loop']['max_abs_diff'])})", "bold"))
-    lines.append((f"g = a non-stateful model on the whole sequence (max |diff| "
-                  f"{diff_text(measured['whole_sequence']['max_abs_diff'])})", "bold"))
-    lines.append((f"a reset between call 1 and call 2 changes g by up to "
-                  f"{diff_text(measured['reset_between']['max_abs_diff'])}", "bold"))
+    lines.append(
+        (
+            f"g = the initial_state loop's (max |diff| {diff_text(measured['initial_state_loop']['max_abs_diff'])})",
+            "bold",
+        )
+    )
+    lines.append(
+        (
+            f"g = a non-stateful model on the whole sequence (max |diff| "
+            f"{diff_text(measured['whole_sequence']['max_abs_diff'])})",
+            "bold",
+        )
+    )
+    lines.append(
+        (
+            f"a reset between call 1 and call 2 changes g by up to "
+            f"{diff_text(measured['reset_between']['max_abs_diff'])}",
+            "bold",
+        )
+    )
     forgot = measured["no_first_reset"]
-    lines.append((f"the first reset forgotten changes y by up to {diff_text(forgot['warm_up_max_abs_diff'])}, "
-                  f"g by up to {diff_text(max(forgot['per_step']))}", "bold"))
+    lines.append(
+        (
+            f"the first reset forgotten changes y by up to {diff_text(forgot['warm_up_max_abs_diff'])}, "
+            f"g by up to {diff_text(max(forgot['per_step']))}",
+            "bold",
+        )
+    )
     text = Text()
     for i, (line, style) in enumerate(lines):
         if i:
@@ -94,21 +129,32 @@ def picture(data: dict[str, Any], ascii: bool) -> Text:
     return text
 
 
-def render_generate(data: dict[str, Any], rows: list[dict[str, Any]], width: int, *, diagram: bool = False,
-                    ascii: bool = False, values: bool = False) -> Iterator[Any]:
+def render_generate(
+    data: dict[str, Any],
+    rows: list[dict[str, Any]],
+    width: int,
+    *,
+    diagram: bool = False,
+    ascii: bool = False,
+    values: bool = False,
+) -> Iterator[Any]:
     config = data["config"]
     known = data["known"]
     steps = data["steps"]
     yield from header_line(data["keras_call"], data, width)
-    where = (f"the file {config['input']}" if known["source"] == "file"
-             else f"{known['source']}, seed {config['seed']} (the same x and weights as rnnshape inspect)")
-    yield (f"known part x: {shape_text(known['shape'])} = {axes_text(known['axes'])}, {known['dtype']}, "
-           f"from {where}")
+    where = (
+        f"the file {config['input']}"
+        if known["source"] == "file"
+        else f"{known['source']}, seed {config['seed']} (the same x and weights as rnnshape inspect)"
+    )
+    yield (f"known part x: {shape_text(known['shape'])} = {axes_text(known['axes'])}, {known['dtype']}, from {where}")
     head = f" -> {data['head']['keras_call']}" if data["head"] else ""
     yield f"in a model: {data['keras_input']} -> {_layer_name(data)}{head}"
-    yield (f"generates {steps} step{'s' if steps > 1 else ''}, one call each, each call fed the previous call's "
-           f"last output: generated {shape_text(data['generated']['shape'])} = "
-           f"{axes_text(data['generated']['axes'])}")
+    yield (
+        f"generates {steps} step{'s' if steps > 1 else ''}, one call each, each call fed the previous call's "
+        f"last output: generated {shape_text(data['generated']['shape'])} = "
+        f"{axes_text(data['generated']['axes'])}"
+    )
     yield ""
     if diagram:
         yield picture(data, ascii)
@@ -120,10 +166,21 @@ def render_generate(data: dict[str, Any], rows: list[dict[str, Any]], width: int
     measured = data["measured"]
     between = measured["reset_between"]["per_step"]
     forgot = measured["no_first_reset"]["per_step"]
-    table = Table(title="Sample 1, call by call; the last two columns: max |diff| over every sample from a loop "
-                        "with a reset between, and one without the first reset", title_justify="left", box=TABLE_BOX)
-    columns = (("call", "right", True), ("in", "left", True), ("input", "left", False), ("out", "left", True),
-               ("output", "left", False), ("reset between", "right", True), ("no 1st reset", "right", True))
+    table = Table(
+        title="Sample 1, call by call; the last two columns: max |diff| over every sample from a loop "
+        "with a reset between, and one without the first reset",
+        title_justify="left",
+        box=TABLE_BOX,
+    )
+    columns = (
+        ("call", "right", True),
+        ("in", "left", True),
+        ("input", "left", False),
+        ("out", "left", True),
+        ("output", "left", False),
+        ("reset between", "right", True),
+        ("no 1st reset", "right", True),
+    )
     for name, justify, no_wrap in columns:
         table.add_column(name, justify=justify, no_wrap=no_wrap, overflow="fold")
     known_steps = data["known"]["shape"][1]
@@ -136,22 +193,37 @@ def render_generate(data: dict[str, Any], rows: list[dict[str, Any]], width: int
             table.add_row("1", f"x_{i}", _vector(row["input"]), f"y_{i}", _vector(row["output"]), "", "")
         else:
             source = f"y_{known_steps}" if i == 1 else f"g_{i - 1}"
-            table.add_row(str(i + 1), source, _vector(row["input"]), f"g_{i}", _vector(row["output"]),
-                          diff_text(between[i - 1]), diff_text(forgot[i - 1]))
+            table.add_row(
+                str(i + 1),
+                source,
+                _vector(row["input"]),
+                f"g_{i}",
+                _vector(row["output"]),
+                diff_text(between[i - 1]),
+                diff_text(forgot[i - 1]),
+            )
     yield boxed(table, ascii)
     yield ""
     manual, whole = measured["initial_state_loop"], measured["whole_sequence"]
-    yield (f"stateful loop versus the initial_state loop: {'equal' if manual['equal'] else 'NOT equal'} (measured: "
-           f"max |diff| {diff_text(manual['max_abs_diff'])})")
-    yield (f"stateful loop versus a non-stateful model on the whole sequence: {'equal' if whole['equal'] else 'NOT equal'} "
-           f"(measured: max |diff| {diff_text(whole['max_abs_diff'])})")
+    yield (
+        f"stateful loop versus the initial_state loop: {'equal' if manual['equal'] else 'NOT equal'} (measured: "
+        f"max |diff| {diff_text(manual['max_abs_diff'])})"
+    )
+    yield (
+        f"stateful loop versus a non-stateful model on the whole sequence: {'equal' if whole['equal'] else 'NOT equal'} "
+        f"(measured: max |diff| {diff_text(whole['max_abs_diff'])})"
+    )
     reset, forgot_all = measured["reset_between"], measured["no_first_reset"]
-    yield (f"a reset between warm-up and forecast changes the forecast by up to {diff_text(reset['max_abs_diff'])} "
-           f"(first step {diff_text(reset['per_step'][0])}, last {diff_text(reset['per_step'][-1])})")
-    yield (f"forgetting the first reset changes the warm-up output by up to "
-           f"{diff_text(forgot_all['warm_up_max_abs_diff'])} and the generated steps by up to "
-           f"{diff_text(max(forgot_all['per_step']))} (it started from a state up to "
-           f"{diff_text(forgot_all['started_from_max_abs'])} in size)")
+    yield (
+        f"a reset between warm-up and forecast changes the forecast by up to {diff_text(reset['max_abs_diff'])} "
+        f"(first step {diff_text(reset['per_step'][0])}, last {diff_text(reset['per_step'][-1])})"
+    )
+    yield (
+        f"forgetting the first reset changes the warm-up output by up to "
+        f"{diff_text(forgot_all['warm_up_max_abs_diff'])} and the generated steps by up to "
+        f"{diff_text(max(forgot_all['per_step']))} (it started from a state up to "
+        f"{diff_text(forgot_all['started_from_max_abs'])} in size)"
+    )
     yield ""
     if values:
         yield Text(f"generated {shape_text(data['generated']['shape'])}", style="bold cyan")

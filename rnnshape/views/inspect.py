@@ -25,8 +25,7 @@ from rnnshape.views.pictures.unrolled import diagram_for
 def render(result: Any, width: int) -> Iterator[Any]:
     """An InspectResult: the layer view, then the expected shapes (--expect)."""
     view = result.view
-    yield from render_layer(result.data, result.spec, width, values=view.values, diagram=view.diagram,
-                            ascii=view.ascii)
+    yield from render_layer(result.data, result.spec, width, values=view.values, diagram=view.diagram, ascii=view.ascii)
     if "expectations" in result.data:
         table = expectations_table(result.data["expectations"])
         if view.ascii:
@@ -34,8 +33,9 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield table
 
 
-def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = False, diagram: bool = False,
-                 ascii: bool = False) -> Iterator[Any]:
+def render_layer(
+    data: dict[str, Any], spec: Any, width: int, *, values: bool = False, diagram: bool = False, ascii: bool = False
+) -> Iterator[Any]:
     """The whole inspect view of one configuration; ``diagram`` adds the unrolled picture
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
@@ -44,11 +44,13 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
         yield f"called as: {data['call']}"
     if data.get("initial_state"):
         state = data["initial_state"]
-        yield ("initial_state: " + ", ".join(f"{name} {shape_text(shape)}" for name, shape in
-                                            zip(state["names"], state["shapes"])) + f" from {state['source']}")
+        yield (
+            "initial_state: "
+            + ", ".join(f"{name} {shape_text(shape)}" for name, shape in zip(state["names"], state["shapes"]))
+            + f" from {state['source']}"
+        )
     inp = data["input"]
-    line = (f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, "
-            f"seed {config['seed']}")
+    line = f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed {config['seed']}"
     if config.get("lengths"):
         line += f", valid lengths {','.join(str(n) for n in config['lengths'])} (the rest is masked zero padding)"
     if inp.get("source", "random") != "random":
@@ -59,14 +61,21 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
     if config.get("stateful"):
         yield (f"stateful: the batch size is fixed, as Keras requires: {data['keras_input']}")
     if data.get("static"):
-        yield ("static: shapes and parameters from rnnshape's model of Keras' rules; "
-                      "nothing was run (drop --static for values and measured checks)")
+        yield (
+            "static: shapes and parameters from rnnshape's model of Keras' rules; "
+            "nothing was run (drop --static for values and measured checks)"
+        )
     yield ""
     if diagram:
         yield diagram_for(spec, data, ascii=ascii)
         yield ""
-    tables = [outputs_table(data["outputs"]), params_table(data["params"]), params_line(data["params"]), Text(),
-              h_vs_c_table(data["h_vs_c"], config["layer"])]
+    tables = [
+        outputs_table(data["outputs"]),
+        params_table(data["params"]),
+        params_line(data["params"]),
+        Text(),
+        h_vs_c_table(data["h_vs_c"], config["layer"]),
+    ]
     if data.get("checks"):
         tables.append(checks_table(data["checks"]))
     if data.get("masking"):
@@ -83,7 +92,6 @@ def render_layer(data: dict[str, Any], spec: Any, width: int, *, values: bool = 
         yield from render_values(data, width)
 
 
-
 def outputs_table(outputs: list[dict[str, Any]]) -> Table:
     table = Table(title="Outputs, in the order Keras returns them", title_justify="left", box=TABLE_BOX)
     table.add_column("#")
@@ -92,10 +100,14 @@ def outputs_table(outputs: list[dict[str, Any]]) -> Table:
     table.add_column("dtype")
     table.add_column("meaning", overflow="fold")
     for index, out in enumerate(outputs):
-        table.add_row(str(index), Text(out["name"], style="bold cyan"),
-                      f"{shape_text(out['shape'])}\n{axes_text(out['axes'])}", out["dtype"], out["meaning"])
+        table.add_row(
+            str(index),
+            Text(out["name"], style="bold cyan"),
+            f"{shape_text(out['shape'])}\n{axes_text(out['axes'])}",
+            out["dtype"],
+            out["meaning"],
+        )
     return table
-
 
 
 def params_table(params: dict[str, Any]) -> Table:
@@ -108,13 +120,11 @@ def params_table(params: dict[str, Any]) -> Table:
     return table
 
 
-
 def params_line(params: dict[str, Any]) -> Text:
     line = f"parameters: {params['total']} = {params['formula'].rsplit(' = ', 1)[0]}"
     if "keras_count_params" in params:
         line += f"; Keras count_params() = {params['keras_count_params']}"
     return Text(line)
-
 
 
 def h_vs_c_table(rows: list[dict[str, str]], layer: str) -> Table:
@@ -124,7 +134,6 @@ def h_vs_c_table(rows: list[dict[str, str]], layer: str) -> Table:
     for row in rows:
         table.add_row(Text(row["state"], style="bold"), row["what"], row["equation"], row["returned_as"])
     return table
-
 
 
 def masking_table(rows: list[dict[str, Any]]) -> Table:
@@ -140,10 +149,10 @@ def masking_table(rows: list[dict[str, Any]]) -> Table:
         span = str(steps[0]) if len(steps) == 1 else f"{steps[0]}:{steps[-1] + 1}"
         mark = "" if row["holds"] else " (NO)"
         where = "\n".join(f"{name}[{row['sample']}, {span}]" for name in row["outputs"])
-        table.add_row(str(row["sample"]), str(row["length"]), where,
-                      row["output_there"] + mark, diff_text(row["max_abs_diff"]))
+        table.add_row(
+            str(row["sample"]), str(row["length"]), where, row["output_there"] + mark, diff_text(row["max_abs_diff"])
+        )
     return table
-
 
 
 def expectations_table(rows: list[dict[str, Any]]) -> Table:

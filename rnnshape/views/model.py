@@ -41,8 +41,10 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield from data_blocks(data, ascii)
     if "inspect" in data:
         yield ""
-        yield Text(f"Layer {data['inspect']['layer_path']}: the inspect view with the model's own weights",
-                   style="bold underline")
+        yield Text(
+            f"Layer {data['inspect']['layer_path']}: the inspect view with the model's own weights",
+            style="bold underline",
+        )
         yield from render_layer(data["inspect"], result.layer_spec, width, ascii=ascii)
 
 
@@ -50,8 +52,10 @@ def header(data: dict[str, Any]) -> Iterator[Any]:
     model, source = data["model"], data["source"]
     if source["kind"] == "file":
         how = "rebuilt in Keras 3 by rnnshape" if source.get("legacy") else "loaded by Keras in safe mode"
-        where = (f"from {source['path']} ({'legacy HDF5 .h5' if source['format'] == 'h5' else '.keras'}, "
-                 f"{source['bytes']:,} bytes), {how}, uncompiled")
+        where = (
+            f"from {source['path']} ({'legacy HDF5 .h5' if source['format'] == 'h5' else '.keras'}, "
+            f"{source['bytes']:,} bytes), {how}, uncompiled"
+        )
     else:
         where = f"({source['kind']} given to rnnshape.explain)"
     yield Text(f"Model {model['name']!r} ({model['class']}) {where}{run_text(data)}", style="bold")
@@ -66,9 +70,12 @@ def header(data: dict[str, Any]) -> Iterator[Any]:
 
 def legacy_lines(legacy: dict[str, Any]) -> Iterator[Any]:
     """An old HDF5 model: who saved it, what the rebuild changed, what was measured."""
-    yield Text(f"rebuilt from a Keras {legacy['keras_major']} file: saved by {legacy['saved_by']}; rnnshape read "
-               "its model_config and weights with h5py and built each layer in Keras 3 with the file's own weights "
-               "(not with Keras 3's own .h5 loader)", style="bold")
+    yield Text(
+        f"rebuilt from a Keras {legacy['keras_major']} file: saved by {legacy['saved_by']}; rnnshape read "
+        "its model_config and weights with h5py and built each layer in Keras 3 with the file's own weights "
+        "(not with Keras 3's own .h5 loader)",
+        style="bold",
+    )
     grouped: dict[str, list[str]] = {}
     for change in legacy["changes"]:
         grouped.setdefault(change["change"], []).append(change["layer"])
@@ -83,8 +90,12 @@ def legacy_lines(legacy: dict[str, Any]) -> Iterator[Any]:
 
 
 def layers_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="Layers, in order (shapes from Keras' own symbolic tensors)", title_justify="left",
-                  box=TABLE_BOX, pad_edge=False)
+    table = Table(
+        title="Layers, in order (shapes from Keras' own symbolic tensors)",
+        title_justify="left",
+        box=TABLE_BOX,
+        pad_edge=False,
+    )
     table.add_column("#", justify="right")
     table.add_column("layer", no_wrap=True)
     table.add_column("class", overflow="fold")
@@ -98,8 +109,14 @@ def layers_table(rows: list[dict[str, Any]]) -> Table:
             cls += " (nested model; its layers follow)"
         inputs = "\n".join(dims_text(s) for s in row["input_shapes"]) or "-"
         outputs = "\n".join(dims_text(s) for s in row["output_shapes"]) or "-"
-        table.add_row(str(row["index"]), Text(name, style="bold cyan" if row["recurrent"] else ""), cls, inputs,
-                      outputs, f"{row['params']:,}")
+        table.add_row(
+            str(row["index"]),
+            Text(name, style="bold cyan" if row["recurrent"] else ""),
+            cls,
+            inputs,
+            outputs,
+            f"{row['params']:,}",
+        )
     return table
 
 
@@ -107,16 +124,24 @@ def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
     rec = row["recurrent"]
     yield ""
     size, word = recurrent_size(rec["config"])
-    yield Text(f"{row['path']}: {row['class']}" + (f"({row['inner_class']}" if row.get("inner_class") else "")
-               + (f"({size} {word})" if not row.get("inner_class") else f", {size} {word})"), style="bold")
+    yield Text(
+        f"{row['path']}: {row['class']}"
+        + (f"({row['inner_class']}" if row.get("inner_class") else "")
+        + (f"({size} {word})" if not row.get("inner_class") else f", {size} {word})"),
+        style="bold",
+    )
     for flag in rec["flags"]:
         yield f"  - {flag}"
     if rec["initial_state"]:
         yield "  - called with initial_state=: it starts from the states it is given, not from zeros"
     if row["mask_in"]:
         yield "  - receives a mask: masked steps are skipped and the states kept there (rule of Keras)"
-    table = Table(title=f"Returned by {row['path']}, in the order Keras returns them", title_justify="left",
-                  box=TABLE_BOX, pad_edge=False)
+    table = Table(
+        title=f"Returned by {row['path']}, in the order Keras returns them",
+        title_justify="left",
+        box=TABLE_BOX,
+        pad_edge=False,
+    )
     table.add_column("#", justify="right")
     table.add_column("name", no_wrap=True)
     table.add_column("shape", no_wrap=True)
@@ -124,14 +149,19 @@ def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
     table.add_column("taken by", overflow="fold")
     for position, out in enumerate(rec["returns"]):
         taken = ", ".join(out["taken_by"]) if out["taken_by"] else Text("nothing (unused)", style="yellow")
-        table.add_row(str(position), Text(out["name"], style="bold cyan"), dims_text(out["shape"]), out["meaning"],
-                      taken)
+        table.add_row(
+            str(position), Text(out["name"], style="bold cyan"), dims_text(out["shape"]), out["meaning"], taken
+        )
     yield boxed(table, ascii)
 
 
 def diagnoses_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="Diagnoses (each a rule of Keras or measured in this run, with its fix)", title_justify="left",
-                  box=TABLE_BOX, pad_edge=False)
+    table = Table(
+        title="Diagnoses (each a rule of Keras or measured in this run, with its fix)",
+        title_justify="left",
+        box=TABLE_BOX,
+        pad_edge=False,
+    )
     table.add_column("", no_wrap=True)
     table.add_column("layer", overflow="fold")
     table.add_column("what", overflow="fold", ratio=3)
@@ -152,16 +182,28 @@ def data_blocks(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
     if "y" in run:
         y = run["y"]
         loss = f"{y['loss']}, {y['loss_source']}"
-        verdict = {"agree": ("agree" if y["y_shape"] == y["expected_y_shape"] else
-                             f"agree (same loss as y reshaped to {shape_text(y['reshaped_to'])}: nothing is broadcast)"),
-                   "broadcast": "DIFFER: Keras accepts them silently and broadcasts",
-                   "refused": "DIFFER: Keras refuses them",
-                   "labels": "DIFFER: the labels are encoded for another loss"}[y["verdict"]]
-        yield Text(f"--y {y['file']} {shape_text(y['y_shape'])} against predictions {shape_text(y['prediction_shape'])}: "
-                   f"{verdict} (loss: {loss})", style="" if y["agree"] else "bold red")
-    table = Table(title="Recurrent layers on your data (outputs inside the model; final states from a probe copy "
-                        "with return_state=True and the same weights)", title_justify="left", box=TABLE_BOX,
-                  pad_edge=False)
+        verdict = {
+            "agree": (
+                "agree"
+                if y["y_shape"] == y["expected_y_shape"]
+                else f"agree (same loss as y reshaped to {shape_text(y['reshaped_to'])}: nothing is broadcast)"
+            ),
+            "broadcast": "DIFFER: Keras accepts them silently and broadcasts",
+            "refused": "DIFFER: Keras refuses them",
+            "labels": "DIFFER: the labels are encoded for another loss",
+        }[y["verdict"]]
+        yield Text(
+            f"--y {y['file']} {shape_text(y['y_shape'])} against predictions {shape_text(y['prediction_shape'])}: "
+            f"{verdict} (loss: {loss})",
+            style="" if y["agree"] else "bold red",
+        )
+    table = Table(
+        title="Recurrent layers on your data (outputs inside the model; final states from a probe copy "
+        "with return_state=True and the same weights)",
+        title_justify="left",
+        box=TABLE_BOX,
+        pad_edge=False,
+    )
     table.add_column("layer", no_wrap=True)
     table.add_column("input", no_wrap=True)
     table.add_column("returned", overflow="fold")
@@ -170,8 +212,11 @@ def data_blocks(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
     for cap in run["captured"]:
         returned = "\n".join(f"{o['name']} {shape_text(o['shape'])}" for o in cap["outputs"])
         states = "\n".join(f"{o['name']} {shape_text(o['shape'])}" for o in cap["final_states"])
-        mask = (f"{cap['mask']['masked_steps']} masked steps in {cap['mask']['samples_with_masked_steps']} samples"
-                if "mask" in cap else "-")
+        mask = (
+            f"{cap['mask']['masked_steps']} masked steps in {cap['mask']['samples_with_masked_steps']} samples"
+            if "mask" in cap
+            else "-"
+        )
         if cap["initial_state"]:
             mask += "\n(starts from initial_state)"
         table.add_row(cap["path"], shape_text(cap["input_shape"]), returned, states, mask)

@@ -13,12 +13,18 @@ from rnnshape.views.common import TABLE_BOX, run_text, shape_text
 def render(result: Any, width: int) -> Iterator[Any]:
     data = result.data
     config = data["config"]
-    head = (f"units {config['units']}, timesteps {config['timesteps']}, features {config['features']}, "
-            f"batch {config['batch']}")
+    head = (
+        f"units {config['units']}, timesteps {config['timesteps']}, features {config['features']}, "
+        f"batch {config['batch']}"
+    )
     if data["static"]:
         yield (Text(f"Canonical patterns for {head}, from rnnshape's model of Keras' rules (not run)"))
     else:
-        yield (Text(f"Canonical patterns, each built and run as a keras.Model: {head}, seed {config['seed']}{run_text(data)}"))
+        yield (
+            Text(
+                f"Canonical patterns, each built and run as a keras.Model: {head}, seed {config['seed']}{run_text(data)}"
+            )
+        )
     table = Table(box=TABLE_BOX)
     table.add_column("pattern", overflow="fold", ratio=3)
     table.add_column("shapes through the stack", no_wrap=True)
@@ -41,5 +47,9 @@ def render(result: Any, width: int) -> Iterator[Any]:
     failed = [c for p in data["patterns"] for c in p["checks"] if not c["holds"]]
     if not data["static"]:
         total = sum(len(p["checks"]) for p in data["patterns"])
-        yield (Text(f"measured: {total - len(failed)} of {total} checks hold (shapes of every layer, "
-                           "eager run = Keras' symbolic shape = rnnshape's rule)"))
+        yield (
+            Text(
+                f"measured: {total - len(failed)} of {total} checks hold (shapes of every layer, "
+                "eager run = Keras' symbolic shape = rnnshape's rule)"
+            )
+        )

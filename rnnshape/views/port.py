@@ -17,19 +17,25 @@ def render(result: Any, width: int) -> Iterator[Any]:
     calls = data["keras"]["calls"]
     source = data["source"]
     if source["kind"] == "torch_file":
-        yield Text(f"torch state_dict {source['path']} ({source['bytes']} bytes, loaded with weights_only=True)",
-                   style="bold")
+        yield Text(
+            f"torch state_dict {source['path']} ({source['bytes']} bytes, loaded with weights_only=True)", style="bold"
+        )
     yield Text("Keras: " + calls[0], style="bold")
     for call in calls[1:]:
         yield Text("       " + call, style="bold")
     yield Text("torch: " + data["torch"]["call"], style="bold")
     reads = data["torch"].get("input", "x")
     if reads != "x":
-        yield Text(f"       run as module({reads}): torch.nn has no go_backwards; Keras' layer reads x_T first and "
-                   "returns its steps in that order", style="bold")
+        yield Text(
+            f"       run as module({reads}): torch.nn has no go_backwards; Keras' layer reads x_T first and "
+            "returns its steps in that order",
+            style="bold",
+        )
     inp = data["keras"]["input"]
-    yield (f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], the same float32 numbers on both "
-           f"sides ({inp['source']}, seed {inp['seed']})")
+    yield (
+        f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], the same float32 numbers on both "
+        f"sides ({inp['source']}, seed {inp['seed']})"
+    )
     yield ""
     yield outputs_table(data)
     yield torch_table(data)
@@ -52,10 +58,19 @@ def outputs_table(data: dict[str, Any]) -> Table:
     for row in data["outputs"]:
         torch_text = row["torch"]
         if row["expect"] == "differ":
-            torch_text = Text(f"NOT {row['torch']}: {row['why']}" if row["holds"] else
-                              f"{row['torch']} (equal here by chance; in general {row['why']})", style="yellow")
-        table.add_row(row["keras"], shape_text(row["keras_shape"]), torch_text, shape_text(row["torch_shape"]),
-                      diff_text(row["max_abs_diff"]))
+            torch_text = Text(
+                f"NOT {row['torch']}: {row['why']}"
+                if row["holds"]
+                else f"{row['torch']} (equal here by chance; in general {row['why']})",
+                style="yellow",
+            )
+        table.add_row(
+            row["keras"],
+            shape_text(row["keras_shape"]),
+            torch_text,
+            shape_text(row["torch_shape"]),
+            diff_text(row["max_abs_diff"]),
+        )
     return table
 
 
@@ -74,16 +89,25 @@ def torch_table(data: dict[str, Any]) -> Table:
 
 def weights_table(data: dict[str, Any], to_torch: bool) -> Table:
     if to_torch:
-        table = Table(title="The weights, tensor by tensor (Keras -> torch state_dict)", title_justify="left",
-                      box=TABLE_BOX)
+        table = Table(
+            title="The weights, tensor by tensor (Keras -> torch state_dict)", title_justify="left", box=TABLE_BOX
+        )
         for title in ("torch", "shape", "from Keras", "shape ", "how"):
             table.add_column(title, overflow="fold")
         for rule in data["weights"]:
-            table.add_row(rule["torch"], shape_text(rule["torch_shape"]), rule["keras"],
-                          shape_text(rule["keras_shape"]), rule["how"])
+            table.add_row(
+                rule["torch"],
+                shape_text(rule["torch_shape"]),
+                rule["keras"],
+                shape_text(rule["keras_shape"]),
+                rule["how"],
+            )
         return table
-    table = Table(title="The weights, tensor by tensor (torch state_dict -> Keras set_weights order)",
-                  title_justify="left", box=TABLE_BOX)
+    table = Table(
+        title="The weights, tensor by tensor (torch state_dict -> Keras set_weights order)",
+        title_justify="left",
+        box=TABLE_BOX,
+    )
     for title in ("Keras", "shape", "from torch", "how"):
         table.add_column(title, overflow="fold")
     for rule in data["weights"]:

@@ -38,8 +38,13 @@ class ProgressDisplay:
         if event == "configuration":
             self.label = details["label"]
             self.passes = 0
-            self.progress.update(self.task, completed=details["index"], total=details["total"],
-                                 what=self._what(details["index"], details["total"]), step="building")
+            self.progress.update(
+                self.task,
+                completed=details["index"],
+                total=details["total"],
+                what=self._what(details["index"], details["total"]),
+                step="building",
+            )
         elif event == "pass":
             self.passes += 1
             self.progress.update(self.task, step=f"pass {self.passes}: {details['label']}")
@@ -63,9 +68,16 @@ class ProgressDisplay:
         self.total = max(1, int(details["total"]))
         self.progress = Progress(
             TextColumn(f"rnnshape {self.command} ({details['mode']}, about {details['seconds']:,.0f} s):"),
-            TextColumn("{task.fields[what]}"), BarColumn(bar_width=20), MofNCompleteColumn(),
-            TextColumn("{task.fields[step]}"), TimeElapsedColumn(),
-            console=console, transient=True, redirect_stdout=False, redirect_stderr=False, refresh_per_second=4,
+            TextColumn("{task.fields[what]}"),
+            BarColumn(bar_width=20),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[step]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            refresh_per_second=4,
         )
         self.progress.start()
         self.task = self.progress.add_task("run", total=self.total, what=details["what"], step="starting")

@@ -23,13 +23,17 @@ def _shape_cell(shape: Any, axes: Any) -> str:
 
 
 def ndim_text(expected: str) -> str:
-    """"3" -> "ndim=3", ">=3" -> "ndim>=3"."""
+    """ "3" -> "ndim=3", ">=3" -> "ndim>=3"."""
     return f"ndim{expected}" if expected.startswith(">") else f"ndim={expected}"
 
 
 def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None) -> Table:
-    table = Table(title="Layers, in order (Keras calls without their keras.layers. prefix)", title_justify="left",
-                  box=TABLE_BOX, pad_edge=False)
+    table = Table(
+        title="Layers, in order (Keras calls without their keras.layers. prefix)",
+        title_justify="left",
+        box=TABLE_BOX,
+        pad_edge=False,
+    )
     table.add_column("#", justify="right")
     table.add_column("token", no_wrap=True)
     table.add_column("keras call", overflow="fold", min_width=25)
@@ -38,8 +42,10 @@ def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None)
     table.add_column("params", justify="right")
     for layer in layers:
         if layer["status"] == "incompatible" and diagnosis is not None:
-            output = Text(f"refused: expected\n{ndim_text(diagnosis['expected_ndim'])}, found {diagnosis['found_ndim']}",
-                          style="bold red")
+            output = Text(
+                f"refused: expected\n{ndim_text(diagnosis['expected_ndim'])}, found {diagnosis['found_ndim']}",
+                style="bold red",
+            )
         elif layer["status"] == "not reached":
             output = Text("not reached", style="dim")
         else:
@@ -50,13 +56,20 @@ def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None)
             call += f"\ncalled with initial_state = token {layer['initial_state_from']}'s final states"
         if layer.get("states_to"):
             call += "\nits final states start token " + ", ".join(str(i) for i in layer["states_to"])
-        table.add_row(str(layer["index"]), Text(layer["spec"], style="bold cyan"), call,
-                      shape_text(layer["input_shape"]), output, params)
+        table.add_row(
+            str(layer["index"]),
+            Text(layer["spec"], style="bold cyan"),
+            call,
+            shape_text(layer["input_shape"]),
+            output,
+            params,
+        )
     return table
 
 
-def render_stack(data: dict[str, Any], tokens: list[Any], *, diagram: bool = False,
-                 ascii: bool = False) -> Iterator[Any]:
+def render_stack(
+    data: dict[str, Any], tokens: list[Any], *, diagram: bool = False, ascii: bool = False
+) -> Iterator[Any]:
     """The stack view; ``diagram`` draws the stack top to bottom before the table, ``ascii``
     draws picture and tables with ASCII characters only."""
     inp = data["input"]
@@ -66,8 +79,10 @@ def render_stack(data: dict[str, Any], tokens: list[Any], *, diagram: bool = Fal
         line += f", seed {data['config']['seed']}"
     yield (Text(line))
     if data["static"]:
-        yield ("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run "
-                      "(drop --static to build the model in Keras)")
+        yield (
+            "static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run "
+            "(drop --static to build the model in Keras)"
+        )
     for note in data.get("notes", []):
         yield (Text(f"note: {note}"))
     yield ""
@@ -112,8 +127,11 @@ def render_diagnosis(diagnosis: dict[str, Any], *, static: bool) -> Iterator[Any
     if diagnosis.get("keras_message"):
         grid.add_row("Keras says", diagnosis["keras_message"])
     elif static:
-        grid.add_row("rule of Keras", f"expected {ndim_text(diagnosis['expected_ndim'])}, found ndim="
-                                      f"{diagnosis['found_ndim']} (not run: --static)")
+        grid.add_row(
+            "rule of Keras",
+            f"expected {ndim_text(diagnosis['expected_ndim'])}, found ndim="
+            f"{diagnosis['found_ndim']} (not run: --static)",
+        )
     grid.add_row("why", diagnosis["why"])
     grid.add_row("fix", diagnosis["fix"])
     if diagnosis.get("fixed_command"):
@@ -125,5 +143,3 @@ def render_diagnosis(diagnosis: dict[str, Any], *, static: bool) -> Iterator[Any
             after = ""
         grid.add_row("try", diagnosis["fixed_command"] + after)
     yield (grid)
-
-

@@ -19,8 +19,9 @@ def render(result: Any, width: int) -> Iterator[Any]:
 
         yield from render_loop(result.data, width, result.view.diagram, result.view.ascii)
         return
-    yield from render_stateful(result.data, result.spec, result.picture_facts, width, diagram=result.view.diagram,
-                               ascii=result.view.ascii)
+    yield from render_stateful(
+        result.data, result.spec, result.picture_facts, width, diagram=result.view.diagram, ascii=result.view.ascii
+    )
 
 
 def _array_text(values: Any, width: int) -> str:
@@ -40,8 +41,11 @@ def _chunk_table(title: str, chunk: dict[str, Any], names: list[str], width: int
     table.add_column("final (after the call)", no_wrap=True)
     cell = max(30, (width - 20) // 2)
     for name in names:
-        table.add_row(Text(name, style="bold cyan"), _array_text(chunk["initial_state"][name], cell),
-                      _array_text(chunk["final_state"][name], cell))
+        table.add_row(
+            Text(name, style="bold cyan"),
+            _array_text(chunk["initial_state"][name], cell),
+            _array_text(chunk["final_state"][name], cell),
+        )
     return table
 
 
@@ -53,21 +57,26 @@ def _print_output(chunk: dict[str, Any], width: int) -> Iterator[Any]:
         yield (Text(_array_text(values, width - 4)))
 
 
-def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], width: int, *, diagram: bool = False,
-                    ascii: bool = False) -> Iterator[Any]:
+def render_stateful(
+    data: dict[str, Any], spec: Any, facts: dict[str, Any], width: int, *, diagram: bool = False, ascii: bool = False
+) -> Iterator[Any]:
     """The stateful view; ``diagram`` draws the batches and the state crossing between them
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
     config = data["config"]
     names = data["state_names"]
     yield from header_line(data["keras_call"], data, width)
     inp = data["input"]
-    yield (f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed "
-                  f"{config['seed']} (the same x and weights as rnnshape inspect with these options)")
+    yield (
+        f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed "
+        f"{config['seed']} (the same x and weights as rnnshape inspect with these options)"
+    )
     yield (f"in a model: {data['keras_input']}")
     chunks = data["chunks"]
     parts = ", ".join(f"chunk {c['index']} = steps {_steps(c['steps'])}" for c in chunks)
-    yield (f"split {','.join(str(n) for n in data['split'])} ({data['split_source']}): {parts}; "
-                  "fed to the one layer as consecutive batches")
+    yield (
+        f"split {','.join(str(n) for n in data['split'])} ({data['split_source']}): {parts}; "
+        "fed to the one layer as consecutive batches"
+    )
     for reading in data["reading"]:
         order = reading["order"]
         how = "each chunk backwards (go_backwards=True)" if reading["go_backwards"] else "each chunk forwards"
@@ -76,7 +85,7 @@ def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], widt
             pieces, position = [], 0
             for chunk in chunks:
                 size = len(chunk["steps"])
-                pieces.append(" ".join(str(t + 1) for t in order[position:position + size]))
+                pieces.append(" ".join(str(t + 1) for t in order[position : position + size]))
                 position += size
             shown = ": steps " + " | ".join(pieces)
         yield (f"{reading['layer']} reads {how}{shown}")
@@ -86,8 +95,17 @@ def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], widt
         yield ""
     for chunk in chunks:
         start, stop = chunk["steps"][0], chunk["steps"][-1] + 1
-        yield (boxed(_chunk_table(f"Chunk {chunk['index']}: steps {_steps(chunk['steps'])}, "
-                                         f"layer(x[:, {start}:{stop}])", chunk, names, width), ascii))
+        yield (
+            boxed(
+                _chunk_table(
+                    f"Chunk {chunk['index']}: steps {_steps(chunk['steps'])}, layer(x[:, {start}:{stop}])",
+                    chunk,
+                    names,
+                    width,
+                ),
+                ascii,
+            )
+        )
         yield from _print_output(chunk, width)
         yield ""
     yield (Text("After layer.reset_state()", style="bold"))
@@ -99,21 +117,31 @@ def render_stateful(data: dict[str, Any], spec: Any, facts: dict[str, Any], widt
     yield (boxed(reset, ascii))
     rerun = data["after_reset_rerun"]
     start, stop = rerun["steps"][0], rerun["steps"][-1] + 1
-    yield (boxed(_chunk_table(f"Chunk {rerun['index']} fed again after the reset, layer(x[:, {start}:{stop}])",
-                                     rerun, names, width), ascii))
+    yield (
+        boxed(
+            _chunk_table(
+                f"Chunk {rerun['index']} fed again after the reset, layer(x[:, {start}:{stop}])", rerun, names, width
+            ),
+            ascii,
+        )
+    )
     yield from _print_output(rerun, width)
     yield ""
     single = data["single_pass"]
     verdict = "equal" if single["equal"] else "NOT equal"
-    yield (f"chunked versus one pass over the whole sequence: {verdict} (measured: output max |diff| "
-                  f"{diff_text(single['output_max_abs_diff'])}, final state max |diff| "
-                  f"{diff_text(single['final_state_max_abs_diff'])})")
+    yield (
+        f"chunked versus one pass over the whole sequence: {verdict} (measured: output max |diff| "
+        f"{diff_text(single['output_max_abs_diff'])}, final state max |diff| "
+        f"{diff_text(single['final_state_max_abs_diff'])})"
+    )
     if single.get("as_read"):
         read = single["as_read"]
         verdict = "equal" if read["equal"] else "NOT equal"
-        yield (f"chunked versus one pass over x in the order the layer reads it: {verdict} (measured: "
-                      f"output max |diff| {diff_text(read['output_max_abs_diff'])}, final state max |diff| "
-                      f"{diff_text(read['final_state_max_abs_diff'])})")
+        yield (
+            f"chunked versus one pass over x in the order the layer reads it: {verdict} (measured: "
+            f"output max |diff| {diff_text(read['output_max_abs_diff'])}, final state max |diff| "
+            f"{diff_text(read['final_state_max_abs_diff'])})"
+        )
     yield ""
     yield (boxed(checks_table(data["checks"]), ascii))
     error = data["batch_size_error"]

@@ -45,10 +45,14 @@ def _shown(batches: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
 def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
     fit = data["fit"]
     inp = data["input"]
-    yield (f"series x: {shape_text(inp['shape'])} = [series, timesteps, features], float32, seed "
-           f"{data['config']['seed']} (the input of rnnshape inspect with these options)")
-    yield (f"arranged for stateful training: {fit['arrangement']}: X {shape_text(fit['X_shape'])}, "
-           f"{fit['chunks']} batches of {fit['batch_size']} per epoch; {fit['target']}")
+    yield (
+        f"series x: {shape_text(inp['shape'])} = [series, timesteps, features], float32, seed "
+        f"{data['config']['seed']} (the input of rnnshape inspect with these options)"
+    )
+    yield (
+        f"arranged for stateful training: {fit['arrangement']}: X {shape_text(fit['X_shape'])}, "
+        f"{fit['chunks']} batches of {fit['batch_size']} per epoch; {fit['target']}"
+    )
     yield f"model: {data['keras_input']} -> the layer -> Dense({inp['shape'][2]}), {fit['optimizer']}"
     yield f"the loop: {data['keras_loop']}"
     yield ""
@@ -60,8 +64,11 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
         by_epoch.setdefault(batch["epoch"], []).append(batch)
     for epoch, batches in by_epoch.items():
         loss = fit["epoch_losses"][epoch]
-        table = Table(title=f"Epoch {epoch + 1} (fit's loss {loss:.4g}): what each row read, and what its state "
-                            "had read before", title_justify="left", box=TABLE_BOX)
+        table = Table(
+            title=f"Epoch {epoch + 1} (fit's loss {loss:.4g}): what each row read, and what its state had read before",
+            title_justify="left",
+            box=TABLE_BOX,
+        )
         table.add_column("batch", justify="right", no_wrap=True)
         table.add_column("row", justify="right", no_wrap=True)
         table.add_column("reads", no_wrap=True)
@@ -73,27 +80,38 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
                 continue
             for entry in batch["rows"][:rows]:
                 verdict = Text("yes") if entry["continues"] else Text("NO: wrong history", style="bold red")
-                table.add_row(str(batch["batch"] + 1) if entry["row"] == 0 else "", str(entry["row"] + 1),
-                              f"series {entry['series'] + 1} steps {_steps(entry['steps'])}", entry["state_had_read"],
-                              verdict)
+                table.add_row(
+                    str(batch["batch"] + 1) if entry["row"] == 0 else "",
+                    str(entry["row"] + 1),
+                    f"series {entry['series'] + 1} steps {_steps(entry['steps'])}",
+                    entry["state_had_read"],
+                    verdict,
+                )
         yield boxed(table, ascii)
     if fit["series"] > rows:
         yield f"(rows {rows + 1}..{fit['series']} are in --json)"
     if fit["shuffle"]:
-        yield Text(f"shuffle=True: {data['wrong_history_rows']} rows read a sample that does not continue their "
-                   "previous one (measured: the sample is the one whose forward pass from the row's entering state "
-                   "gives its leaving state)", style="bold")
+        yield Text(
+            f"shuffle=True: {data['wrong_history_rows']} rows read a sample that does not continue their "
+            "previous one (measured: the sample is the one whose forward pass from the row's entering state "
+            "gives its leaving state)",
+            style="bold",
+        )
     partial = data.get("partial_batch")
     if partial:
         yield ""
         yield Text("Measured: a batch_size that does not divide the samples", style="bold")
-        what = (f"after the epochs, layer.reset_state(); model.fit(X[:{partial['samples']}], y[:{partial['samples']}], batch_size={partial['batch_size']}, "
-                f"shuffle=False): the last batch holds {partial['last_batch_samples']} sample(s)")
+        what = (
+            f"after the epochs, layer.reset_state(); model.fit(X[:{partial['samples']}], y[:{partial['samples']}], batch_size={partial['batch_size']}, "
+            f"shuffle=False): the last batch holds {partial['last_batch_samples']} sample(s)"
+        )
         if partial["raised"]:
             yield f"{what}; Keras raised {partial['type']}: {partial['message']}"
         else:
-            yield (f"{what}; Keras raised no error: it read the sample from each of the {partial['batch_size']} rows' "
-                   f"states (max |diff| {diff_text(partial['forward_pass_max_abs_diff'] or 0.0)})")
+            yield (
+                f"{what}; Keras raised no error: it read the sample from each of the {partial['batch_size']} rows' "
+                f"states (max |diff| {diff_text(partial['forward_pass_max_abs_diff'] or 0.0)})"
+            )
         if partial["predict_rows"] is not None:
             yield (f"model.predict on those {partial['samples']} samples returned {partial['predict_rows']} rows")
         elif partial["predict_type"]:
@@ -109,9 +127,12 @@ def _fit_diagram(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
     cross = "x" if ascii else "✗"
     count = min(8, data["fit"]["chunks"])
     epochs = sorted({b["epoch"] for b in data["batches"]})[:2]
-    yield Text(f"The batches of epoch{'s' if len(epochs) > 1 else ''} "
-               f"{' and '.join(str(e + 1) for e in epochs)}, row by row (s = series, c = chunk; {cross} = wrong history; "
-               f"{arrow} = the state carried)", style="bold")
+    yield Text(
+        f"The batches of epoch{'s' if len(epochs) > 1 else ''} "
+        f"{' and '.join(str(e + 1) for e in epochs)}, row by row (s = series, c = chunk; {cross} = wrong history; "
+        f"{arrow} = the state carried)",
+        style="bold",
+    )
     for epoch in epochs:
         batches = [b for b in data["batches"] if b["epoch"] == epoch][:count]
         start = "0" if data["fit"]["reset"] or epoch == 0 else "..."
@@ -129,23 +150,30 @@ def _fit_diagram(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
 def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
     inp = data["input"]
     look_back = data["look_back"]
-    yield (f"series x: {shape_text(inp['shape'])} = [series, timesteps, features], float32, seed "
-           f"{data['config']['seed']}")
-    yield (f"windows: {data['windows_recipe']}: {len(data['windows'])} windows, fed in order to one stateful layer "
-           f"(batch {inp['shape'][0]}): it reads {data['steps_read']} steps of a {data['series_steps']}-step series")
+    yield (
+        f"series x: {shape_text(inp['shape'])} = [series, timesteps, features], float32, seed {data['config']['seed']}"
+    )
+    yield (
+        f"windows: {data['windows_recipe']}: {len(data['windows'])} windows, fed in order to one stateful layer "
+        f"(batch {inp['shape'][0]}): it reads {data['steps_read']} steps of a {data['series_steps']}-step series"
+    )
     yield ""
     if diagram:
         arrow = "->" if ascii else "→"
-        yield Text("The windows as the stateful layer reads them (the state carried from each into the next)",
-                   style="bold")
+        yield Text(
+            "The windows as the stateful layer reads them (the state carried from each into the next)", style="bold"
+        )
         for entry in data["windows"][:8]:
             steps = range(entry["steps"][0] + 1, entry["steps"][1] + 1)
             yield f"  {arrow} [{' '.join(str(t) for t in steps)}]"
         if len(data["windows"]) > 8:
             yield f"  {arrow} ..."
         yield ""
-    table = Table(title="Overlapping windows fed statefully (max |diff| measured against one pass over the series)",
-                  title_justify="left", box=TABLE_BOX)
+    table = Table(
+        title="Overlapping windows fed statefully (max |diff| measured against one pass over the series)",
+        title_justify="left",
+        box=TABLE_BOX,
+    )
     table.add_column("window", justify="right", no_wrap=True)
     table.add_column("steps", no_wrap=True)
     table.add_column("the state entering it had read", overflow="fold")
@@ -156,16 +184,27 @@ def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> It
         if entry is None:
             table.add_row(*["..."] * 6)
             continue
-        table.add_row(str(entry["index"] + 1), _steps(entry["steps"]), entry["state_had_read"],
-                      str(entry["steps_read_again"]), diff_text(entry["entering_h_vs_one_pass_max_abs_diff"]),
-                      diff_text(entry["output_vs_one_pass_max_abs_diff"]))
+        table.add_row(
+            str(entry["index"] + 1),
+            _steps(entry["steps"]),
+            entry["state_had_read"],
+            str(entry["steps_read_again"]),
+            diff_text(entry["entering_h_vs_one_pass_max_abs_diff"]),
+            diff_text(entry["output_vs_one_pass_max_abs_diff"]),
+        )
     yield boxed(table, ascii)
-    yield (f"re-read: steps of the window its state has already read (window k+1 starts at step k+1, the state "
-           f"has read up to step k+{look_back - 1}); 'state after step k' is one pass over steps 1..k, where the "
-           "window should start from")
+    yield (
+        f"re-read: steps of the window its state has already read (window k+1 starts at step k+1, the state "
+        f"has read up to step k+{look_back - 1}); 'state after step k' is one pass over steps 1..k, where the "
+        "window should start from"
+    )
     yield ""
-    chunks = Table(title=f"The right arrangement: non-overlapping consecutive chunks of {look_back} steps, fed to the "
-                         "same layer after reset_state()", title_justify="left", box=TABLE_BOX)
+    chunks = Table(
+        title=f"The right arrangement: non-overlapping consecutive chunks of {look_back} steps, fed to the "
+        "same layer after reset_state()",
+        title_justify="left",
+        box=TABLE_BOX,
+    )
     chunks.add_column("chunk", justify="right")
     chunks.add_column("steps")
     chunks.add_column("output vs one pass at its last step", justify="right")
@@ -173,8 +212,9 @@ def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> It
         if entry is None:
             chunks.add_row("...", "...", "...")
             continue
-        chunks.add_row(str(entry["index"] + 1), _steps(entry["steps"]),
-                       diff_text(entry["output_vs_one_pass_max_abs_diff"]))
+        chunks.add_row(
+            str(entry["index"] + 1), _steps(entry["steps"]), diff_text(entry["output_vs_one_pass_max_abs_diff"])
+        )
     yield boxed(chunks, ascii)
 
 
@@ -187,8 +227,10 @@ def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> 
     inp = data["input"]
     fed = ", ".join(_steps(pair) for pair in data["fed_before_save"])
     yield f"input x: {shape_text(inp['shape'])} = [batch, timesteps, features], float32, seed {data['config']['seed']}"
-    yield (f"model: {data['keras_input']} -> the layer; fed steps {fed}, then model.save('stateful.keras') and "
-           "keras.saving.load_model; both then fed steps " + _steps(data["last_chunk"]))
+    yield (
+        f"model: {data['keras_input']} -> the layer; fed steps {fed}, then model.save('stateful.keras') and "
+        "keras.saving.load_model; both then fed steps " + _steps(data["last_chunk"])
+    )
     yield f"model.save wrote the variables: {', '.join(data['saved_variables'])}"
     yield f"the layer's state variables: {', '.join(data['state_variables'])}"
     yield ""
@@ -197,8 +239,9 @@ def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> 
     table.add_column("at model.save", no_wrap=True)
     table.add_column("after load_model", no_wrap=True)
     for name in data["state_names"]:
-        table.add_row(Text(name, style="bold cyan"), _array_text(data["before_save"][name]),
-                      _array_text(data["after_load"][name]))
+        table.add_row(
+            Text(name, style="bold cyan"), _array_text(data["before_save"][name]), _array_text(data["after_load"][name])
+        )
     yield boxed(table, ascii)
     kept = "came back" if data["state_restored"] else "did NOT come back: the loaded model starts from zeros"
     yield Text(f"Measured: the state {kept}", style="bold")
@@ -208,5 +251,7 @@ def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> 
     if other["raised"]:
         yield f"loaded.predict(x with {other['batch']} samples, batch_size={other['batch']}) raised {other['type']}: {other['message']}"
     else:
-        yield (f"loaded.predict(x with {other['batch']} samples, batch_size={other['batch']}) raised no error and "
-               f"returned {other['rows']} rows")
+        yield (
+            f"loaded.predict(x with {other['batch']} samples, batch_size={other['batch']}) raised no error and "
+            f"returned {other['rows']} rows"
+        )

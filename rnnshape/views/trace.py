@@ -39,8 +39,10 @@ def render(result: Any, width: int) -> Iterator[Any]:
     config = data["config"]
     yield from header_line(data["keras_call"], data, width)
     inp = data["input"]
-    yield (f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], {inp['dtype']}, "
-                  f"seed {config['seed']}; sample {config['sample']} shown")
+    yield (
+        f"input x: {shape_text(inp['shape'])} = [{', '.join(inp['axes'])}], {inp['dtype']}, "
+        f"seed {config['seed']}; sample {config['sample']} shown"
+    )
     yield ""
     yield (equations_table(data))
     yield (Text("weights: " + data["weights_layout"] + " (rule of Keras)"))
@@ -65,14 +67,23 @@ def render(result: Any, width: int) -> Iterator[Any]:
     yield (checks_table(data["checks"]))
     verdict = "agrees" if data["agrees"] else "DOES NOT agree"
     relative = " relative to values above 1" if data["agrees"] and data["max_abs_diff"] > data["tolerance"] else ""
-    yield (Text(f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} (limit {data['tolerance']:.0e}{relative}): "
-                       f"the recomputation {verdict} with Keras",
-                       style="bold" if data["agrees"] else "bold red"))
+    yield (
+        Text(
+            f"max |numpy - Keras| = {diff_text(data['max_abs_diff'])} (limit {data['tolerance']:.0e}{relative}): "
+            f"the recomputation {verdict} with Keras",
+            style="bold" if data["agrees"] else "bold red",
+        )
+    )
 
 
 def equations_table(data: dict[str, Any]) -> Table:
-    table = Table(title="The cell, as Keras computes it (rule of Keras; checked below)", title_justify="left",
-                  box=None, show_header=False, padding=(0, 2, 0, 2))
+    table = Table(
+        title="The cell, as Keras computes it (rule of Keras; checked below)",
+        title_justify="left",
+        box=None,
+        show_header=False,
+        padding=(0, 2, 0, 2),
+    )
     table.add_column("equation", no_wrap=True)
     table.add_column("what", overflow="fold")
     for row in data["equations"]:
@@ -80,8 +91,13 @@ def equations_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def steps_table(data: dict[str, Any], direction: dict[str, Any], steps: list[dict[str, Any]],
-                units: list[int | None], features: list[int | None]) -> Table:
+def steps_table(
+    data: dict[str, Any],
+    direction: dict[str, Any],
+    steps: list[dict[str, Any]],
+    units: list[int | None],
+    features: list[int | None],
+) -> Table:
     config = data["config"]
     layer = config["layer"]
     backward = direction["direction"] == "backward"

@@ -64,8 +64,10 @@ def _built_text(built: dict[str, Any]) -> Text:
     lines = [f"input {_shape(built['input_shape'])} {axes_text(built['input_axes'])}"]
     for layer in built["layers"]:
         shape = layer["output_shape"]
-        lines.append(f"{layer['spec']} -> {_shape(shape)}" + (f" {axes_text(layer['output_axes'])}"
-                                                              if layer["output_axes"] else ""))
+        lines.append(
+            f"{layer['spec']} -> {_shape(shape)}"
+            + (f" {axes_text(layer['output_axes'])}" if layer["output_axes"] else "")
+        )
     verdict = f"exit {built['exit_code']}" + ("" if built["exit_code"] else ", builds")
     if built.get("not_run"):
         verdict += " (by the rules: too large to run here)"

@@ -94,8 +94,10 @@ def paired(cmd: list[str], base: list[str], runs: int, cwd: str) -> dict[str, fl
         bw, bm = measure(base, cwd)
         walls.append(w), mems.append(m), base_walls.append(bw), base_mems.append(bm)
     return {
-        "wall": statistics.median(walls), "base_wall": statistics.median(base_walls),
-        "mem": statistics.median(mems), "base_mem": statistics.median(base_mems),
+        "wall": statistics.median(walls),
+        "base_wall": statistics.median(base_walls),
+        "mem": statistics.median(mems),
+        "base_mem": statistics.median(base_mems),
     }
 
 
@@ -105,9 +107,16 @@ def write_check_file(path: Path, cases: int) -> None:
         layer = layers[i % 3]
         seq, state = bool(i & 1), bool(i & 2)
         units = 2 + i % 5
-        lines += ["[[case]]", f'name = "case {i}"', f'layer = "{layer}"', f"units = {units}",
-                  f"return_sequences = {str(seq).lower()}", f"return_state = {str(state).lower()}", "[case.expect]",
-                  f"output = [1, 3, {units}]" if seq else f"output = [1, {units}]"]
+        lines += [
+            "[[case]]",
+            f'name = "case {i}"',
+            f'layer = "{layer}"',
+            f"units = {units}",
+            f"return_sequences = {str(seq).lower()}",
+            f"return_state = {str(state).lower()}",
+            "[case.expect]",
+            f"output = [1, 3, {units}]" if seq else f"output = [1, {units}]",
+        ]
         if state:
             lines.append(f"state_h = [1, {units}]")
             if layer == "lstm":
@@ -121,7 +130,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per pair (median taken)")
     parser.add_argument("--quick", action="store_true", help="skip the large-layer scale run")
     parser.add_argument("--only", action="append", help="only the rows whose label contains this (repeatable)")
-    parser.add_argument("--large-runs", type=int, default=3, help="alternating runs for the large layers (at most --runs)")
+    parser.add_argument(
+        "--large-runs", type=int, default=3, help="alternating runs for the large layers (at most --runs)"
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="rnnshape-bench-")
@@ -153,76 +164,187 @@ def main() -> int:
     add("rnnshape --help", rnnshape_cmd("--help"), FLOOR, floor, [("wall", 4.0)])
     add("rnnshape --version", rnnshape_cmd("--version"), FLOOR, floor, [("wall", 4.0)])
     add("usage error (inspect --units 0)", rnnshape_cmd("inspect", "--units", "0"), FLOOR, floor, [("wall", 4.0)])
-    add("inspect --static", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state", "--static"),
-        FLOOR, floor, [("wall", 5.0)])
-    add("inspect lstm 6 --return-state", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state"),
-        base_keras, "bare Keras script", [("wall", 1.05), ("mem", 1.05)])
+    add(
+        "inspect --static",
+        rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state", "--static"),
+        FLOOR,
+        floor,
+        [("wall", 5.0)],
+    )
+    add(
+        "inspect lstm 6 --return-state",
+        rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state"),
+        base_keras,
+        "bare Keras script",
+        [("wall", 1.05), ("mem", 1.05)],
+    )
     big = ("--return-sequences", "--return-state")
-    add("inspect lstm 64 (32, 5000, 8) seq+st", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "64", "--batch",
-                                                             "32", "--timesteps", "5000", "--features", "8", *big),
-        bare_script(workdir, 64, (32, 5000, 8), "return_sequences=True, return_state=True"), "bare Keras, same",
-        [("wall", 0.35)], runs=min(args.runs, args.large_runs))
-    add("inspect lstm 256 (32, 500, 8) seq+st", rnnshape_cmd("inspect", "--layer", "lstm", "--units", "256", "--batch",
-                                                             "32", "--timesteps", "500", "--features", "8", *big),
-        bare_script(workdir, 256, (32, 500, 8), "return_sequences=True, return_state=True"), "bare Keras, same",
-        [("wall", 0.8)], runs=min(args.runs, args.large_runs))
+    add(
+        "inspect lstm 64 (32, 5000, 8) seq+st",
+        rnnshape_cmd(
+            "inspect",
+            "--layer",
+            "lstm",
+            "--units",
+            "64",
+            "--batch",
+            "32",
+            "--timesteps",
+            "5000",
+            "--features",
+            "8",
+            *big,
+        ),
+        bare_script(workdir, 64, (32, 5000, 8), "return_sequences=True, return_state=True"),
+        "bare Keras, same",
+        [("wall", 0.35)],
+        runs=min(args.runs, args.large_runs),
+    )
+    add(
+        "inspect lstm 256 (32, 500, 8) seq+st",
+        rnnshape_cmd(
+            "inspect",
+            "--layer",
+            "lstm",
+            "--units",
+            "256",
+            "--batch",
+            "32",
+            "--timesteps",
+            "500",
+            "--features",
+            "8",
+            *big,
+        ),
+        bare_script(workdir, 256, (32, 500, 8), "return_sequences=True, return_state=True"),
+        "bare Keras, same",
+        [("wall", 0.8)],
+        runs=min(args.runs, args.large_runs),
+    )
     if "compare" in commands:
-        add("compare 3 layers x 8 (24 rows)", rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer",
-                                                          "simplernn", "--vary", "stateful"),
-            base_keras, "bare Keras script", [("wall", 1.3)])
+        add(
+            "compare 3 layers x 8 (24 rows)",
+            rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn", "--vary", "stateful"),
+            base_keras,
+            "bare Keras script",
+            [("wall", 1.3)],
+        )
     if "generate" in commands:
         bare_generate = Path(workdir) / "bare_generate.py"
         bare_generate.write_text(BARE_GENERATE.format(steps=5))
-        add("generate (default: 3 known, 5 steps)", rnnshape_cmd("generate"), [sys.executable, str(bare_generate)],
-            "bare Keras loop", [("wall", 1.5), ("mem", 1.1)])
+        add(
+            "generate (default: 3 known, 5 steps)",
+            rnnshape_cmd("generate"),
+            [sys.executable, str(bare_generate)],
+            "bare Keras loop",
+            [("wall", 1.5), ("mem", 1.1)],
+        )
     if "check" in commands:
         add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
 
     # why on a recognised error, each fix built with Keras (the default): the answer within 3 s
     corpus = Path(__file__).resolve().parent.parent / "fixtures" / "why"
-    add_absolute("why, Keras 3 message, fixes built", rnnshape_cmd(
-        "why", "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
-        "ndim=2. Full shape received: (None, 10)"), 3.0)
+    add_absolute(
+        "why, Keras 3 message, fixes built",
+        rnnshape_cmd(
+            "why",
+            "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
+            "ndim=2. Full shape received: (None, 10)",
+        ),
+        3.0,
+    )
     floors = []  # not a budget: what any answer built with Keras costs here, printed under the table
     if not args.only or any("why" in text for text in args.only):
         measure([sys.executable, "-c", "import keras"], workdir)
-        floors.append(("python -c 'import keras' (any fix built with Keras pays it)", statistics.median(
-            measure([sys.executable, "-c", "import keras"], workdir)[0] for _ in range(args.runs))))
-    add_absolute("why --static (rules, no TensorFlow)", rnnshape_cmd(
-        "why", "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
-        "ndim=2. Full shape received: (None, 10)", "--static"), 3.0)
-    add_absolute("why --file, Incompatible shapes", rnnshape_cmd(
-        "why", "--file", str(corpus / "22_keras2_incompatible_fit_default_batch.txt")), 3.0)
-    add_absolute("why --file, Keras 2 state_spec", rnnshape_cmd(
-        "why", "--file", str(corpus / "29_keras2_state_spec_sequence.txt")), 3.0)
-    add_absolute("why, ConvLSTM2D (inspect fixes)", rnnshape_cmd(
-        "why", "Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected ndim=5, "
-        "found ndim=4. Full shape received: (None, 10, 32, 32)"), 3.0)
+        floors.append(
+            (
+                "python -c 'import keras' (any fix built with Keras pays it)",
+                statistics.median(
+                    measure([sys.executable, "-c", "import keras"], workdir)[0] for _ in range(args.runs)
+                ),
+            )
+        )
+    add_absolute(
+        "why --static (rules, no TensorFlow)",
+        rnnshape_cmd(
+            "why",
+            "Input 0 with name 'None' of layer 'lstm' is incompatible with the layer: expected ndim=3, found "
+            "ndim=2. Full shape received: (None, 10)",
+            "--static",
+        ),
+        3.0,
+    )
+    add_absolute(
+        "why --file, Incompatible shapes",
+        rnnshape_cmd("why", "--file", str(corpus / "22_keras2_incompatible_fit_default_batch.txt")),
+        3.0,
+    )
+    add_absolute(
+        "why --file, Keras 2 state_spec",
+        rnnshape_cmd("why", "--file", str(corpus / "29_keras2_state_spec_sequence.txt")),
+        3.0,
+    )
+    add_absolute(
+        "why, ConvLSTM2D (inspect fixes)",
+        rnnshape_cmd(
+            "why",
+            "Input 0 with name 'None' of layer 'conv_lstm2d' is incompatible with the layer: expected ndim=5, "
+            "found ndim=4. Full shape received: (None, 10, 32, 32)",
+        ),
+        3.0,
+    )
 
     if "stateful" in commands and (not args.only or any(text in "stateful --fit 3 (defaults)" for text in args.only)):
         fit_script = Path(workdir) / "bare_fit.py"
         fit_script.write_text(BARE_FIT)
-        add("stateful --fit 3 (defaults)", rnnshape_cmd("stateful", "--fit", "3"), [sys.executable, str(fit_script)],
-            "bare Keras fit loop", [("wall", 2.5)])
+        add(
+            "stateful --fit 3 (defaults)",
+            rnnshape_cmd("stateful", "--fit", "3"),
+            [sys.executable, str(fit_script)],
+            "bare Keras fit loop",
+            [("wall", 2.5)],
+        )
         wall, _mem = measure(rnnshape_cmd("stateful", "--fit", "3"), workdir, expect_ok=True)
-        print(f"stateful --fit 3 (defaults): {wall:.1f} s wall, target under {FIT_SECONDS:.0f} s: "
-              f"{'yes' if wall < FIT_SECONDS else 'MISSED'}")
+        print(
+            f"stateful --fit 3 (defaults): {wall:.1f} s wall, target under {FIT_SECONDS:.0f} s: "
+            f"{'yes' if wall < FIT_SECONDS else 'MISSED'}"
+        )
 
     scale = []
     if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
         for label, cmd in (
-                ("inspect lstm units 1024, timesteps 1000, batch 32, features 8",
-                 rnnshape_cmd("inspect", "--layer", "lstm", "--units", "1024", "--timesteps", "1000", "--batch", "32",
-                              "--features", "8", "--return-sequences", "--return-state")),
-                ("inspect --timesteps 100000 (default limits 60 s, 4,096 MiB)",
-                 rnnshape_cmd("inspect", "--timesteps", "100000"))):
+            (
+                "inspect lstm units 1024, timesteps 1000, batch 32, features 8",
+                rnnshape_cmd(
+                    "inspect",
+                    "--layer",
+                    "lstm",
+                    "--units",
+                    "1024",
+                    "--timesteps",
+                    "1000",
+                    "--batch",
+                    "32",
+                    "--features",
+                    "8",
+                    "--return-sequences",
+                    "--return-state",
+                ),
+            ),
+            (
+                "inspect --timesteps 100000 (default limits 60 s, 4,096 MiB)",
+                rnnshape_cmd("inspect", "--timesteps", "100000"),
+            ),
+        ):
             wall, mem = measure(cmd, workdir, expect_ok=True)
             scale.append((label, wall, mem))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs "
-          f"({min(args.runs, args.large_runs)} for the large layers); load average at the start "
-          f"{' '.join(f'{v:.2f}' for v in load_before)}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs "
+        f"({min(args.runs, args.large_runs)} for the large layers); load average at the start "
+        f"{' '.join(f'{v:.2f}' for v in load_before)}, at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
     header = f"{'what':36} {'against':18} {'metric':6} {'measured':>10} {'baseline':>10} {'ratio':>7} {'budget':>7}  ok"
     print(header)
     print("-" * len(header))
@@ -232,8 +354,10 @@ def main() -> int:
         fmt = (lambda v, unit=unit: f"{v:.3f}{unit}") if metric == "wall" else (lambda v, unit=unit: f"{v:.0f}{unit}")
         ok = ratio <= budget
         missed += not ok
-        print(f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
-              f"{'yes' if ok else 'MISSED'}")
+        print(
+            f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
+            f"{'yes' if ok else 'MISSED'}"
+        )
     for label, wall in floors:
         print(f"floor: {label}: {wall:.3f}s wall (median of {args.runs})")
     for label, wall, mem in scale:

@@ -114,8 +114,13 @@ SIZES = {
 
 
 def measure(command: str, options: dict) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, command, json.dumps(options)], capture_output=True,
-                          text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, command, json.dumps(options)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        timeout=600,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"{command} {options} failed:\n{proc.stderr[-2000:]}")
@@ -145,9 +150,12 @@ def main() -> int:
             bad = not (0.5 <= t_ratio <= 2.0 and 0.5 <= m_ratio <= 2.0)
             off += bad
             total += 1
-            print(f"{command:9} {r['mode']:9} {r['seconds']:>10.2f}s /{r['wall']:>9.2f}s {t_ratio:>6.2f}  "
-                  f"{r['bytes'] / 2**20:>9.1f}M /{r['grown'] / 2**20:>9.1f}M {m_ratio:>6.2f}  {describe(options)}"
-                  f"{'  OFF BY MORE THAN 2x' if bad else ''}", flush=True)
+            print(
+                f"{command:9} {r['mode']:9} {r['seconds']:>10.2f}s /{r['wall']:>9.2f}s {t_ratio:>6.2f}  "
+                f"{r['bytes'] / 2**20:>9.1f}M /{r['grown'] / 2**20:>9.1f}M {m_ratio:>6.2f}  {describe(options)}"
+                f"{'  OFF BY MORE THAN 2x' if bad else ''}",
+                flush=True,
+            )
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"{total - off} of {total} estimates within 2x of measured (time and memory)")
     return 1 if off else 0

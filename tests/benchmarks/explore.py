@@ -91,10 +91,14 @@ def main() -> None:
     print(f"first screen (static answer), real terminal 80x24: {shown * 1000:.0f} ms")
     print(f"measured answer on the screen (Keras imported):    {measured * 1000:.0f} ms")
     inside, pressed = toggles(options.toggles)
-    for name, seconds in (("key handled -> measured panes refreshed (the app's own clock)", inside),
-                          ("pilot.press -> measured panes (with textual's key simulation)", pressed)):
-        print(f"toggle latency, {name}, median of {len(seconds)}: {statistics.median(seconds) * 1000:.0f} ms "
-              f"(min {min(seconds) * 1000:.0f}, max {max(seconds) * 1000:.0f})")
+    for name, seconds in (
+        ("key handled -> measured panes refreshed (the app's own clock)", inside),
+        ("pilot.press -> measured panes (with textual's key simulation)", pressed),
+    ):
+        print(
+            f"toggle latency, {name}, median of {len(seconds)}: {statistics.median(seconds) * 1000:.0f} ms "
+            f"(min {min(seconds) * 1000:.0f}, max {max(seconds) * 1000:.0f})"
+        )
 
 
 if __name__ == "__main__":

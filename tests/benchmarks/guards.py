@@ -67,8 +67,7 @@ def check_rows(sizes: list[int], workdir: str) -> list[tuple[str, float, float]]
     from rnnshape.rules.limits import check_seconds
 
     # Medians of 3 where the TensorFlow import (~5 s, noisy on a shared machine) dominates.
-    base = statistics.median(run([sys.executable, str(Path(workdir) / "bare_keras.py")], workdir)[0]
-                             for _ in range(3))
+    base = statistics.median(run([sys.executable, str(Path(workdir) / "bare_keras.py")], workdir)[0] for _ in range(3))
     rows = []
     for n in sizes:
         path = Path(workdir) / f"cases{n}.toml"
@@ -96,8 +95,20 @@ def window_rows(sizes: list[tuple[int, int, int, int, bool]], workdir: str) -> l
     for length, look_back, features, show, static in sizes:
         spec = make_window_spec(length=length, look_back=look_back, features=features, horizon=1, stride=1, show=show)
         estimate = spec.estimated_bytes(show=show, static=static) / 2**20
-        args = ["window", "--length", str(length), "--look-back", str(look_back), "--features", str(features),
-                "--show", str(show), "--json", "--max-memory", "100000"] + (["--static"] if static else [])
+        args = [
+            "window",
+            "--length",
+            str(length),
+            "--look-back",
+            str(look_back),
+            "--features",
+            str(features),
+            "--show",
+            str(show),
+            "--json",
+            "--max-memory",
+            "100000",
+        ] + (["--static"] if static else [])
         _, peak, code = run(rnnshape_cmd(*args), workdir)
         if code != 0:
             raise SystemExit(f"{' '.join(args)} exited {code}")
@@ -116,7 +127,9 @@ def table(title: str, unit: str, rows: list[tuple[str, float, float]], low: floa
         ratio = estimate / measured
         ok = low <= ratio <= high
         missed += not ok
-        print(f"{what:44} {estimate:>9.1f}{unit:>2} {measured:>9.1f}{unit:>2} {ratio:>8.2f}x  {'yes' if ok else 'MISSED'}")
+        print(
+            f"{what:44} {estimate:>9.1f}{unit:>2} {measured:>9.1f}{unit:>2} {ratio:>8.2f}x  {'yes' if ok else 'MISSED'}"
+        )
     return missed
 
 
@@ -133,8 +146,13 @@ def main() -> int:
         missed += table("check: the time guard (seconds; measured = wall - a bare Keras script)", "s", rows, 0.5, 2.0)
     if args.only in (None, "window"):
         rows = window_rows(QUICK["window"] if args.quick else WINDOW_SIZES, workdir)
-        missed += table("window --json: the memory guard (MiB; measured = peak RSS - that of a 10-step series)",
-                        "M", rows, 1 / 1.5, 1.5)
+        missed += table(
+            "window --json: the memory guard (MiB; measured = peak RSS - that of a 10-step series)",
+            "M",
+            rows,
+            1 / 1.5,
+            1.5,
+        )
     print(f"\n{missed} outside the goal" if missed else "\nevery estimate within its goal")
     return 1 if missed else 0
 

@@ -11,17 +11,57 @@ from typing import Any
 from rich.text import Text
 
 UNICODE = {
-    "h": "─", "v": "│", "tl": "┌", "tr": "┐", "bl": "└", "br": "┘", "up_t": "┴", "down_t": "┬",
-    "left_t": "├", "right_t": "┤", "right": "▶", "left": "◀", "up": "▲", "gap": " ⋯ ", "to": "→", "kept": "═",
+    "h": "─",
+    "v": "│",
+    "tl": "┌",
+    "tr": "┐",
+    "bl": "└",
+    "br": "┘",
+    "up_t": "┴",
+    "down_t": "┬",
+    "left_t": "├",
+    "right_t": "┤",
+    "right": "▶",
+    "left": "◀",
+    "up": "▲",
+    "gap": " ⋯ ",
+    "to": "→",
+    "kept": "═",
     # stack and stateful pictures: a sequence edge, a refused edge, dotted boxes, the reset wall
-    "down": "▼", "seq": "║", "seq_t": "╥", "refused": "✗", "dot_h": "┄", "dot_v": "┆", "wall": "┃",
+    "down": "▼",
+    "seq": "║",
+    "seq_t": "╥",
+    "refused": "✗",
+    "dot_h": "┄",
+    "dot_v": "┆",
+    "wall": "┃",
 }
 
 
 ASCII = {
-    "h": "-", "v": "|", "tl": "+", "tr": "+", "bl": "+", "br": "+", "up_t": "+", "down_t": "+",
-    "left_t": "+", "right_t": "+", "right": ">", "left": "<", "up": "^", "gap": " ... ", "to": "->", "kept": "=",
-    "down": "v", "seq": "||", "seq_t": "||", "refused": "X", "dot_h": ".", "dot_v": ":", "wall": "#",
+    "h": "-",
+    "v": "|",
+    "tl": "+",
+    "tr": "+",
+    "bl": "+",
+    "br": "+",
+    "up_t": "+",
+    "down_t": "+",
+    "left_t": "+",
+    "right_t": "+",
+    "right": ">",
+    "left": "<",
+    "up": "^",
+    "gap": " ... ",
+    "to": "->",
+    "kept": "=",
+    "down": "v",
+    "seq": "||",
+    "seq_t": "||",
+    "refused": "X",
+    "dot_h": ".",
+    "dot_v": ":",
+    "wall": "#",
 }
 
 

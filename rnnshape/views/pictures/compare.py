@@ -1,5 +1,4 @@
-"""compare --diagram: one unrolled picture per distinct output structure.
-"""
+"""compare --diagram: one unrolled picture per distinct output structure."""
 
 from __future__ import annotations
 
@@ -52,9 +51,11 @@ class ComparePictures:
         groups = structure_groups(self.rows, self.specs)
         count, rows = len(groups), len(self.rows)
         timesteps = self.rows[0]["config"]["timesteps"]
-        head = (f"Unrolled over {timesteps} timestep{'s' if timesteps != 1 else ''} (rules of Keras; shapes as in "
-                f"the table): one picture per distinct output structure, {count} for {rows} "
-                f"row{'s' if rows != 1 else ''}")
+        head = (
+            f"Unrolled over {timesteps} timestep{'s' if timesteps != 1 else ''} (rules of Keras; shapes as in "
+            f"the table): one picture per distinct output structure, {count} for {rows} "
+            f"row{'s' if rows != 1 else ''}"
+        )
         if count < rows:
             head += "; rows whose pictures would differ only in the layer's name share one"
         lines = _wrapped(head, width, "bold")

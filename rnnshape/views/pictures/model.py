@@ -56,16 +56,22 @@ class ModelDiagram:
     def render_lines(self, width: int) -> list[Text]:
         g, data = self.g, self.data
         rows = data["layers"]
-        lines = [Text(f"Model {data['model']['name']!r}, top to bottom", style="bold"),
-                 *_wrapped("shapes from Keras' own tensors; the words on the edges are rules of Keras", width), Text("")]
+        lines = [
+            Text(f"Model {data['model']['name']!r}, top to bottom", style="bold"),
+            *_wrapped("shapes from Keras' own tensors; the words on the edges are rules of Keras", width),
+            Text(""),
+        ]
         canvas = Canvas(max(width, 1))
         inputs = ", ".join(f"{i['name']} {_dims(i['shape'])}" for i in data["model"]["inputs"])
         canvas.put(0, self.INDENT, f"input {inputs}", STYLE_INPUT)
         row = 1
         first = data["model"]["inputs"][0]["shape"] if data["model"]["inputs"] else [None, None]
         row = self._edge(canvas, row, first, "", None)
-        texts = [f"{r['index']}  {'  ' * r['depth']}{r['path']}  {r['class']}"
-                 + (f"({r['inner_class']})" if r.get("inner_class") else "") for r in rows]
+        texts = [
+            f"{r['index']}  {'  ' * r['depth']}{r['path']}  {r['class']}"
+            + (f"({r['inner_class']})" if r.get("inner_class") else "")
+            for r in rows
+        ]
         inner = max(len(t) for t in texts) + 2 if texts else 10
         for position, (layer, text) in enumerate(zip(rows, texts)):
             row = self._box(canvas, row, text, inner, bool(layer["recurrent"]))
@@ -75,8 +81,12 @@ class ModelDiagram:
                 continue
             takers = [n for names in layer["consumers"] for n in names if n != "(model output)"]
             note = None
-            if nxt is not None and nxt["name"] not in takers and not layer["container"] and not (
-                    nxt["depth"] > layer["depth"]):
+            if (
+                nxt is not None
+                and nxt["name"] not in takers
+                and not layer["container"]
+                and not (nxt["depth"] > layer["depth"])
+            ):
                 note = f"taken by {', '.join(dict.fromkeys(takers)) or 'nothing'}, not by the layer below"
             if layer["container"]:
                 note = "its layers below"
@@ -86,8 +96,10 @@ class ModelDiagram:
         outputs = ", ".join(_dims(s) for s in data["model"]["output_shapes"])
         canvas.put(row, self.INDENT, f"output {outputs}", STYLE_OUTPUT)
         lines += canvas.lines()
-        legend = (f"{g['seq']} a sequence [batch, timesteps, ...] (ndim >= 3); {g['v']} one vector per sample "
-                  "[batch, ...] (ndim=2)")
+        legend = (
+            f"{g['seq']} a sequence [batch, timesteps, ...] (ndim >= 3); {g['v']} one vector per sample "
+            "[batch, ...] (ndim=2)"
+        )
         return lines + _wrapped(legend, width)
 
     def _edge(self, canvas: Canvas, row: int, shape: Any, words: str, note: str | None) -> int:

@@ -1,5 +1,4 @@
-"""The stack picture (stack --diagram): the layers top to bottom, the tensor shape on every edge.
-"""
+"""The stack picture (stack --diagram): the layers top to bottom, the tensor shape on every edge."""
 
 from __future__ import annotations
 
@@ -70,10 +69,13 @@ class StackDiagram:
     def render_lines(self, width: int) -> list[Text]:
         data, g = self.data, self.g
         layers = data["layers"]
-        tokens = self.tokens[:len(layers)]
+        tokens = self.tokens[: len(layers)]
         title = Text(f"Stack {data['config']['spec']}, top to bottom", style="bold")
-        how = ("shapes by rnnshape's rules of Keras, nothing run (--static)" if data["static"]
-               else "shapes measured in this run (a real keras.Model)")
+        how = (
+            "shapes by rnnshape's rules of Keras, nothing run (--static)"
+            if data["static"]
+            else "shapes measured in this run (a real keras.Model)"
+        )
         lines = [title, *_wrapped(f"{how}; the words on the edges are rules of Keras", width), Text("")]
 
         token_width = max(len(layer["spec"]) for layer in layers)
@@ -88,8 +90,9 @@ class StackDiagram:
         row = 1
         diagnosis = data.get("diagnosis")
         first = layers[0]
-        row = self._edge(canvas, row, inp["shape"], "", refused=first["status"] == "incompatible",
-                         diagnosis=diagnosis, dotted=False)
+        row = self._edge(
+            canvas, row, inp["shape"], "", refused=first["status"] == "incompatible", diagnosis=diagnosis, dotted=False
+        )
         for position, (layer, token, text) in enumerate(zip(layers, tokens, texts)):
             status = layer["status"]
             nxt = layers[position + 1] if position + 1 < len(layers) else None
@@ -98,22 +101,47 @@ class StackDiagram:
             row = self._box(canvas, row, text, inner, status, below, static=data["static"])
             words = edge_words(token, len(layer["input_shape"]) if layer["input_shape"] else None)
             if nxt is not None:
-                row = self._edge(canvas, row, out_shape if status == "built" else None,
-                                 words, refused=nxt["status"] == "incompatible", diagnosis=diagnosis,
-                                 dotted=status != "built", axes=layer["output_axes"])
+                row = self._edge(
+                    canvas,
+                    row,
+                    out_shape if status == "built" else None,
+                    words,
+                    refused=nxt["status"] == "incompatible",
+                    diagnosis=diagnosis,
+                    dotted=status != "built",
+                    axes=layer["output_axes"],
+                )
             elif status == "built":
-                row = self._edge(canvas, row, out_shape, words, refused=False, diagnosis=None, dotted=False,
-                                 axes=layer["output_axes"])
-                canvas.put(row, self.INDENT, f"output {shape_text(out_shape)} {_axes(layer['output_axes'])}",
-                           STYLE_OUTPUT)
+                row = self._edge(
+                    canvas,
+                    row,
+                    out_shape,
+                    words,
+                    refused=False,
+                    diagnosis=None,
+                    dotted=False,
+                    axes=layer["output_axes"],
+                )
+                canvas.put(
+                    row, self.INDENT, f"output {shape_text(out_shape)} {_axes(layer['output_axes'])}", STYLE_OUTPUT
+                )
         lines += canvas.lines()
         seq, vec = g["seq"], g["v"]
-        legend = (f"{seq} a sequence [batch, timesteps, ...] (ndim=3); {vec} one vector per sample "
-                  "[batch, ...] (ndim=2)")
+        legend = f"{seq} a sequence [batch, timesteps, ...] (ndim=3); {vec} one vector per sample [batch, ...] (ndim=2)"
         return lines + _wrapped(legend, width)
 
-    def _edge(self, canvas: Canvas, row: int, shape: Any, words: str, *, refused: bool, diagnosis: Any,
-              dotted: bool, axes: Any = None) -> int:
+    def _edge(
+        self,
+        canvas: Canvas,
+        row: int,
+        shape: Any,
+        words: str,
+        *,
+        refused: bool,
+        diagnosis: Any,
+        dotted: bool,
+        axes: Any = None,
+    ) -> int:
         """Two rows: the line with the tensor's shape (and words), then the arrow head, or the
         refusal mark. Returns the next free row."""
         g, col = self.g, self.EDGE
@@ -129,14 +157,19 @@ class StackDiagram:
         if refused and diagnosis is not None:
             call = self.data["layers"][diagnosis["index"] - 1]["keras_call"].replace("keras.layers.", "")
             canvas.put(row + 1, col, g["refused"], "bold red")
-            canvas.put(row + 1, col + 3, f"{call} needs {_needs_words(diagnosis['expected_ndim'])} but receives "
-                                         f"ndim={diagnosis['found_ndim']}", "bold red")
+            canvas.put(
+                row + 1,
+                col + 3,
+                f"{call} needs {_needs_words(diagnosis['expected_ndim'])} but receives ndim={diagnosis['found_ndim']}",
+                "bold red",
+            )
         else:
             canvas.put(row + 1, col, g["down"], style)
         return row + 2
 
-    def _box(self, canvas: Canvas, row: int, text: str, inner: int, status: str, below: str | None,
-             static: bool) -> int:
+    def _box(
+        self, canvas: Canvas, row: int, text: str, inner: int, status: str, below: str | None, static: bool
+    ) -> int:
         g, col = self.g, self.INDENT
         if status == "not reached":
             h, v, style, note = g["dot_h"], g["dot_v"], STYLE_DIM, "not reached"
@@ -147,7 +180,7 @@ class StackDiagram:
         bottom = g["bl"] + h * inner + g["br"]
         if below is not None:
             at = self.EDGE - col
-            bottom = bottom[:at] + below + bottom[at + len(below):]
+            bottom = bottom[:at] + below + bottom[at + len(below) :]
         canvas.put(row, col, g["tl"] + h * inner + g["tr"], style)
         canvas.put(row + 1, col, v + " " + text.ljust(inner - 1) + v, style)
         canvas.put(row + 2, col, bottom, style)

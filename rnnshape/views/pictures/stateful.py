@@ -135,11 +135,14 @@ class StatefulDiagram:
 
         def box(col: int, texts: list[str], label: list[str], chunk: dict[str, Any]) -> None:
             inner, mid = box_width - 2, box_width // 2
-            canvas.put(top, col, g["tl"] + g["h"] * (mid - 1) + g["up_t"] + g["h"] * (inner - mid) + g["tr"], STYLE_CELL)
+            canvas.put(
+                top, col, g["tl"] + g["h"] * (mid - 1) + g["up_t"] + g["h"] * (inner - mid) + g["tr"], STYLE_CELL
+            )
             for r, text in enumerate(texts):
                 canvas.put(top + 1 + r, col, g["v"] + text.center(inner) + g["v"], STYLE_CELL)
-            canvas.put(bottom, col, g["bl"] + g["h"] * (mid - 1) + g["down_t"] + g["h"] * (inner - mid) + g["br"],
-                       STYLE_CELL)
+            canvas.put(
+                bottom, col, g["bl"] + g["h"] * (mid - 1) + g["down_t"] + g["h"] * (inner - mid) + g["br"], STYLE_CELL
+            )
             for r, text in enumerate(label):
                 canvas.put(top - 1 - len(label) + r, col + mid - len(text) // 2, text, STYLE_OUTPUT)
             canvas.put(top - 1, col + mid, g["up"], STYLE_OUTPUT)
@@ -176,11 +179,19 @@ class StatefulDiagram:
         count = len(chunks)
         split = ",".join(str(n) for n in data["split"])
         fed = f"fed as {count} consecutive batches along time" if count > 1 else "fed as one batch"
-        head = [*_wrapped(f"{data['keras_call'].replace('keras.layers.', '')}: x {shape_text(x_shape)} {fed} "
-                          f"(split {split})", width, "bold"),
-                *_wrapped(f"state variables, measured in this run: {sizes}" + (
-                    "; each call also returns them (return_state=True)" if spec.return_state else ""), width),
-                Text("")]
+        head = [
+            *_wrapped(
+                f"{data['keras_call'].replace('keras.layers.', '')}: x {shape_text(x_shape)} {fed} (split {split})",
+                width,
+                "bold",
+            ),
+            *_wrapped(
+                f"state variables, measured in this run: {sizes}"
+                + ("; each call also returns them (return_state=True)" if spec.return_state else ""),
+                width,
+            ),
+            Text(""),
+        ]
         return head + canvas.lines() + self._footer(visible, width)
 
     def _state_shape(self, name: str) -> tuple[int, ...]:
@@ -196,31 +207,44 @@ class StatefulDiagram:
             first, last = visible[gap - 1] + 2, visible[gap + 1]  # type: ignore[operator]
             what = f"batch {first}" if first == last else f"batches {first} .. {last}"
             notes.append(f"{g['gap'].strip()} {what} not drawn (the same layer, fed the next chunk)")
-        notes.append(f"0 {g['h'] * 2}{g['right']} batch 1 starts from zeros, a freshly built stateful layer "
-                     f"(measured: max |state| {diff_words(self.facts['first_initial'])})")
+        notes.append(
+            f"0 {g['h'] * 2}{g['right']} batch 1 starts from zeros, a freshly built stateful layer "
+            f"(measured: max |state| {diff_words(self.facts['first_initial'])})"
+        )
         if count > 1:
             carried = max(self._carried(k) for k in range(1, count))
             verdict = "starts" if carried <= self.facts["tolerance"] else "does NOT start"
-            notes.append(f"{g['kept'] * 2}{g['right']} kept: each batch {verdict} from the previous batch's final "
-                         f"state, row i from row i: sample i continues sample i (measured: max |diff| "
-                         f"{diff_words(carried)})")
+            notes.append(
+                f"{g['kept'] * 2}{g['right']} kept: each batch {verdict} from the previous batch's final "
+                f"state, row i from row i: sample i continues sample i (measured: max |diff| "
+                f"{diff_words(carried)})"
+            )
         same = self.facts["rerun_vs_chain"]
-        notes.append(f"{g['wall']} layer.reset_state() sets every state variable to zeros (measured: max |state| "
-                     f"{diff_words(self.facts['after_reset'])}); batch {rerun['index']} fed again starts over"
-                     + (f": its output differs from its output in the chain by max |diff| {diff_words(same)}"
-                        if count > 1 else ""))
+        notes.append(
+            f"{g['wall']} layer.reset_state() sets every state variable to zeros (measured: max |state| "
+            f"{diff_words(self.facts['after_reset'])}); batch {rerun['index']} fed again starts over"
+            + (
+                f": its output differs from its output in the chain by max |diff| {diff_words(same)}"
+                if count > 1
+                else ""
+            )
+        )
         for reading in data["reading"]:
             if reading["go_backwards"] and count > 1:
                 order, pieces, position = reading["order"], [], 0
                 for chunk in chunks:
-                    pieces.append(order[position:position + len(chunk["steps"])])
+                    pieces.append(order[position : position + len(chunk["steps"])])
                     position += len(chunk["steps"])
-                note = (f"{reading['layer']} reads each batch backwards within itself (go_backwards=True): its "
-                        f"state leaves batch 1 after reading x_{pieces[0][-1] + 1} and enters batch 2 at x_{pieces[1][0] + 1} "
-                        "(rule of Keras")
+                note = (
+                    f"{reading['layer']} reads each batch backwards within itself (go_backwards=True): its "
+                    f"state leaves batch 1 after reading x_{pieces[0][-1] + 1} and enters batch 2 at x_{pieces[1][0] + 1} "
+                    "(rule of Keras"
+                )
                 as_read = data["single_pass"].get("as_read")
                 if as_read is not None:
-                    note += ("; measured: the batches equal one pass over x in that reading order, max |diff| "
-                             f"{diff_words(max(as_read['output_max_abs_diff'], as_read['final_state_max_abs_diff']))}")
+                    note += (
+                        "; measured: the batches equal one pass over x in that reading order, max |diff| "
+                        f"{diff_words(max(as_read['output_max_abs_diff'], as_read['final_state_max_abs_diff']))}"
+                    )
                 notes.append(note + ")")
         return [line for note in notes for line in _wrapped(note, width)]

@@ -73,9 +73,13 @@ class UnrolledDiagram:
     def render_lines(self, width: int) -> list[Text]:
         spec = self.spec
         if spec.bidirectional and spec.go_backwards:
-            return [self._title()[0], Text(
-                "no picture: Keras refuses Bidirectional around a layer with go_backwards=True (its "
-                "backward copy would also read backwards), so there is nothing to draw")]
+            return [
+                self._title()[0],
+                Text(
+                    "no picture: Keras refuses Bidirectional around a layer with go_backwards=True (its "
+                    "backward copy would also read backwards), so there is nothing to draw"
+                ),
+            ]
         canvas, visible = self._draw(width)
         return [*self._title(), Text(""), *canvas.lines(), *self._footer(visible, width)]
 
@@ -133,8 +137,10 @@ class UnrolledDiagram:
             shape = shape_text(self.shapes["output"])
             if seq:
                 if spec.go_backwards:
-                    header = (f"output {shape} = {listing('h_{}', list(reversed(visible)))}: "
-                              "h at every step, in reading order")
+                    header = (
+                        f"output {shape} = {listing('h_{}', list(reversed(visible)))}: "
+                        "h at every step, in reading order"
+                    )
                 else:
                     header = f"output {shape} = {listing('h_{}', visible)}: h at every step"
                 return [header], {c: f"h_{c}" for c in shown}
@@ -143,17 +149,20 @@ class UnrolledDiagram:
         if seq:
             if spec.merge_mode == "none":
                 fwd, bwd = (shape_text(self.shapes[n]) for n in ("forward_output", "backward_output"))
-                return [f"forward_output {fwd} = {listing('h_{}', visible)} of the forward lane",
-                        f"backward_output {bwd} = {listing('h_{}', visible)} of the backward lane, in time order"], \
-                    {c: f"h_{c}" for c in shown}
+                return [
+                    f"forward_output {fwd} = {listing('h_{}', visible)} of the forward lane",
+                    f"backward_output {bwd} = {listing('h_{}', visible)} of the backward lane, in time order",
+                ], {c: f"h_{c}" for c in shown}
             how = MERGE_TEXT[spec.merge_mode or "concat"].format(a="h_t", b="h_t")
             shape = shape_text(self.shapes["output"])
             return [f"output {shape} = {listing('y_{}', visible)}, y_t = {how}"], {c: f"y_{c}" for c in shown}
         labels = {t: f"fwd h_{t}", 1: "bwd h_1"} if t > 1 else {1: "h_1"}
         if spec.merge_mode == "none":
             fwd, bwd = (shape_text(self.shapes[n]) for n in ("forward_output", "backward_output"))
-            return [f"forward_output {fwd} = forward h_{t}; backward_output {bwd} = backward h_1",
-                    "each direction's final h"], labels
+            return [
+                f"forward_output {fwd} = forward h_{t}; backward_output {bwd} = backward h_1",
+                "each direction's final h",
+            ], labels
         how = MERGE_TEXT[spec.merge_mode or "concat"].format(a=f"h_{t}", b="h_1")
         shape = shape_text(self.shapes["output"])
         return [f"output {shape} = {how}: each direction's final h"], labels
@@ -242,10 +251,10 @@ class UnrolledDiagram:
             mid = cell // 2
             top_edge = g["tl"] + inner + g["tr"]
             if item in labels:
-                top_edge = top_edge[:mid] + g["up_t"] + top_edge[mid + 1:]
+                top_edge = top_edge[:mid] + g["up_t"] + top_edge[mid + 1 :]
             canvas.put(top, col, top_edge, STYLE_CELL)
             bottom_edge = g["bl"] + inner + g["br"]
-            canvas.put(bottom, col, bottom_edge[:mid] + g["down_t"] + bottom_edge[mid + 1:], STYLE_CELL)
+            canvas.put(bottom, col, bottom_edge[:mid] + g["down_t"] + bottom_edge[mid + 1 :], STYLE_CELL)
             for r in range(top + 1, bottom):
                 canvas.put(r, col, g["v"] + " " * (cell - 2) + g["v"], STYLE_CELL)
             for index, lane in enumerate(lanes):
@@ -256,7 +265,9 @@ class UnrolledDiagram:
                 canvas.put(first, col + (cell - len(name)) // 2, name, STYLE_CELL)
 
         # the states passing from cell to cell, entering and leaving
-        for (lane, state, r), (left_text, left_style), (right_text, right_style) in zip(lane_rows, left_labels, right_labels):
+        for (lane, state, r), (left_text, left_style), (right_text, right_style) in zip(
+            lane_rows, left_labels, right_labels
+        ):
             for (a, col_a), (b, _col_b) in zip(positions, positions[1:]):
                 start = col_a + (cell if a is not None else len(g["gap"]))
                 if lane.left_to_right:
@@ -307,7 +318,7 @@ class UnrolledDiagram:
         return lines
 
     def _returns(self, width: int) -> list[Text]:
-        """"returns:" and the tensors, wrapped between tensors (never inside a shape)."""
+        """ "returns:" and the tensors, wrapped between tensors (never inside a shape)."""
         spec = self.spec
         lines, line = [], Text("returns: ")
         names = spec.output_names()
@@ -338,20 +349,28 @@ class UnrolledDiagram:
             leftwards = not spec.bidirectional and spec.go_backwards
             mark = g["left"] + g["kept"] * 2 if leftwards else g["kept"] * 2 + g["right"]
             they = "they leave" if len(self.states) > 1 else "it leaves"
-            notes.append(f"{mark} kept: stateful=True keeps the final {states} in the layer; {they} this "
-                         "batch as the next batch's initial state (zeros after reset_states())")
+            notes.append(
+                f"{mark} kept: stateful=True keeps the final {states} in the layer; {they} this "
+                "batch as the next batch's initial state (zeros after reset_states())"
+            )
         else:
-            notes.append(f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)")
+            notes.append(
+                f"0: {states} {'start' if len(self.states) > 1 else 'starts'} as zeros (no initial_state given)"
+            )
         if spec.go_backwards or spec.bidirectional:
             suffixed = " and ".join(f"{s}_t" for s in self.states)
             finals = " and ".join(f"{s}_1" for s in self.states)
             if spec.bidirectional:
-                notes.append(f"{suffixed}: the state right after reading x_t; the backward lane reads backwards, so "
-                             f"its last step read is x_1 and its final state is {finals} (the forward lane's is "
-                             f"{' and '.join(f'{s}_T' for s in self.states)})")
+                notes.append(
+                    f"{suffixed}: the state right after reading x_t; the backward lane reads backwards, so "
+                    f"its last step read is x_1 and its final state is {finals} (the forward lane's is "
+                    f"{' and '.join(f'{s}_T' for s in self.states)})"
+                )
             else:
-                notes.append(f"{suffixed}: the state right after reading x_t; reading backwards, the last step read "
-                             f"is x_1, so the final state is {finals}")
+                notes.append(
+                    f"{suffixed}: the state right after reading x_t; reading backwards, the last step read "
+                    f"is x_1, so the final state is {finals}"
+                )
         if spec.lengths is not None:
             notes.append(f"--lengths: at a masked step {states} pass through unchanged")
         return notes
