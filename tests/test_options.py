@@ -83,3 +83,13 @@ def test_explore_has_a_checkbox_key_for_each_flag_the_table_gives_one():
     assert FLAGS == tuple(option.name for option in LAYER_OPTIONS if option.explore_key)
     keys = [option.explore_key for option in LAYER_OPTIONS if option.explore_key]
     assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize("command", rnnshape.COMMANDS)
+def test_every_public_function_documents_every_parameter_with_its_default(command):
+    function = getattr(rnnshape, command)
+    doc = inspect.getdoc(function)
+    assert function.__module__ == f"rnnshape.api.{command}", "rnnshape.<command> is the command's own function"
+    for name, parameter in inspect.signature(function).parameters.items():
+        default = "" if parameter.default is parameter.empty else f" (default {parameter.default!r})"
+        assert f"\n    {name}{default}: " in doc, f"rnnshape.{command}(): {name} is not documented"

@@ -85,3 +85,44 @@ def on_backend(
     progress.start(what, len(items), seconds, "eager")
     result, ran = backends.call(backend, function, *args, **kwargs)
     return result, ran, {"mode": "eager", "reason": f"Keras on {backend} ran in a child process, eagerly"}
+
+
+# ---- the parameters' documentation: every public function lists every parameter and its default
+COMMON_PARAMETERS = {
+    "values": "also return the tensors' values in the data (elided in the terminal view)",
+    "static": "answer from the pure model (names, shapes, parameters) without TensorFlow",
+    "expect": "shapes to assert, as {'output': (1, 6)} or ['output=1,6']; a mismatch is in result.errors and "
+    "makes result.ok False",
+    "max_memory": "refuse work estimated to need more memory than this, in MiB (UsageError)",
+    "max_seconds": "refuse work estimated to take longer than this, in seconds (UsageError)",
+    "diagram": "add the command's picture to the rendered result",
+    "ascii": "draw the picture with plain ASCII characters",
+    "backend": "Keras' backend: 'tensorflow', 'jax' or 'torch' (jax and torch in a child process, with the same "
+    "weights and input); data['backend'] names it and its version",
+}
+
+
+def documented(**own: str) -> Any:
+    """Append to a public function's docstring one line per parameter, with its default: the
+    layer options' help from the option table (rules/options.py), the shared ones from
+    COMMON_PARAMETERS, the function's own from ``own``. A parameter with no description is a
+    TypeError at import, so the docstrings cannot fall behind the signatures."""
+    import inspect as introspect
+
+    from rnnshape.rules.options import OPTIONS
+
+    def decorate(function: Any) -> Any:
+        lines = []
+        for name, parameter in introspect.signature(function).parameters.items():
+            text = own.get(name) or COMMON_PARAMETERS.get(name) or (OPTIONS[name].help if name in OPTIONS else None)
+            if text is None:
+                raise TypeError(f"{function.__name__}(): the parameter {name!r} has no description")
+            default = "" if parameter.default is parameter.empty else f" (default {parameter.default!r})"
+            lines.append(f"    {name}{default}: {text}")
+        doc = (function.__doc__ or "").rstrip()
+        body = [line for line in doc.splitlines()[1:] if line.strip()]
+        indent = min((len(line) - len(line.lstrip()) for line in body), default=0) * " "
+        function.__doc__ = doc + f"\n\n{indent}Parameters:\n" + "\n".join(indent + line for line in lines) + "\n"
+        return function
+
+    return decorate

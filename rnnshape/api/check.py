@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.results import CheckResult
 from rnnshape.rules import contract
@@ -11,6 +11,10 @@ from rnnshape.rules.limits import Limits, check_seconds, check_size, check_time,
 from rnnshape.versions import versions
 
 
+@documented(
+    file="the contract file (TOML) of cases and expected shapes",
+    junit="also write a JUnit XML report to this path (one testcase per case)",
+)
 def check(
     file: str,
     *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.results import CompareResult, ViewOptions
 from rnnshape.rules.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
@@ -13,6 +13,12 @@ from rnnshape.rules.limits import Limits, check_size, check_time, run_passes
 from rnnshape.rules.options import FIXABLE
 
 
+@documented(
+    layers="the layers to compare, one row group each ('lstm', or several: ['lstm', 'gru'])",
+    vary="flags added to the grid (return_state x return_sequences by default): return_sequences, return_state, stateful, go_backwards, bidirectional, reset_after (GRU rows), use_bias, unit_forget_bias (LSTM rows), unroll, training",
+    fixed="flags held at the value given here in every row (None: each flag given as True, and each optional flag given)",
+    backend="Keras backends to run every row on ('tensorflow', 'jax', 'torch'); with two or more, each output's max |difference| from the first backend is measured (above 1e-5: an ExpectationFailed in result.errors)",
+)
 def compare(
     layers: str | Iterable[str] = ("lstm",),
     *,

@@ -6,12 +6,19 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from rnnshape.api._common import documented
 from rnnshape.errors import UsageError
 from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits
 
 
+@documented(
+    obj="a live keras.Model or a recurrent layer",
+    x="data (a numpy array, or a list of them, one per model input)",
+    y="targets, judged with the model's compiled loss",
+    layer="a recurrent layer's name or path, shown with inspect's full view",
+)
 def explain(
     obj: Any,
     x: Any = None,

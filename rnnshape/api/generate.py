@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, spec_options, tensorflow_backend
+from rnnshape.api._common import documented, make_layer_spec, on_backend, spec_options, tensorflow_backend
 from rnnshape.results import GenerateResult, ViewOptions
 from rnnshape.rules import generate as rules
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_backend
@@ -15,6 +15,10 @@ from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.versions import versions
 
 
+@documented(
+    steps="steps generated one call at a time, each call fed the previous call's output",
+    head="add keras.layers.Dense(features) after the layer (units may then differ from features)",
+)
 def generate(
     layer: str = "lstm",
     units: int | None = None,

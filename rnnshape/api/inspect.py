@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
+from rnnshape.api._common import documented, make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.results import InspectResult, ViewOptions
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
@@ -12,6 +12,7 @@ from rnnshape.rules.limits import Limits, check_size, run_passes
 from rnnshape.rules.words import shape_text
 
 
+@documented()
 def inspect(
     layer: str = "lstm",
     units: int | None = None,

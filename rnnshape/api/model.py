@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from rnnshape.api._common import documented
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.files import DEFAULT_MAX_FILE_BYTES
 from rnnshape.results import ModelResult, ViewOptions
@@ -19,6 +20,14 @@ INSPECTABLE = ("lstm", "gru", "simplernn", "convlstm")
 SPATIAL_NAMES = {1: ("rows",), 2: ("rows", "cols"), 3: ("depth", "rows", "cols")}  # a ConvLSTM's input axes
 
 
+@documented(
+    path="the model file (.keras, or .h5 of any Keras version)",
+    x="data run through the model (a .npy/.csv path, or a list of them, one per model input)",
+    y="targets judged with the model's own loss (a .npy/.csv path): a broadcast, a refusal or a wrong label encoding is in result.errors",
+    layer="a recurrent layer's name or path, shown with inspect's full view and the model's weights",
+    max_file_size="refuse a model file larger than this, in bytes",
+    save="write the model as a Keras 3 .keras file (an old .h5 converted; never over an input)",
+)
 def model(
     path: str,
     *,

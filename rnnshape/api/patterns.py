@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import check_seed, stack_run_mode
+from rnnshape.api._common import check_seed, documented, stack_run_mode
 from rnnshape.errors import BackendError, ExpectationFailed, RnnshapeError
 from rnnshape.results import PatternsResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
@@ -13,6 +13,7 @@ from rnnshape.rules.stack import pattern_plans
 from rnnshape.versions import versions
 
 
+@documented()
 def patterns(
     units: int = 4,
     timesteps: int = 3,

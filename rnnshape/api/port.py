@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, run_modes
+from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
 from rnnshape.results import PortResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
@@ -40,6 +40,15 @@ def keras_mode(mode: str):
     return session_runner.mode(mode)
 
 
+@documented(
+    to="port the Keras layer to this framework: 'torch' (None: torch, unless from_torch)",
+    from_torch="a torch state_dict file (.pt) to port to Keras instead",
+    num_layers="a stack of this many layers of the same kind (torch.nn's num_layers; None: 1, or the file's)",
+    model="port the layer named layer of this saved Keras model (read in safe mode)",
+    save="write the converted weights: a .pt state_dict (to torch) or a .weights.h5 file (from torch)",
+    code="also give the conversion as a short Python function",
+    layer="the layer kind to build ('lstm', 'gru', 'simplernn'), or with model the name of the model's layer (None: lstm, or the state_dict's kind)",
+)
 def port(
     layer: str | None = None,
     units: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from rnnshape.api._common import check_seed, stack_run_mode
+from rnnshape.api._common import check_seed, documented, stack_run_mode
 from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.results import StackResult, ViewOptions
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
@@ -13,6 +13,9 @@ from rnnshape.rules.stack import incompatible_error, parse_tokens, plan_stack, r
 from rnnshape.versions import versions
 
 
+@documented(
+    tokens="the stack as tokens ('lstm:8:seq lstm:4 dense:1') or a list of them",
+)
 def stack(
     tokens: str | Iterable[str],
     *,

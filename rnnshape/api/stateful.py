@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
+from rnnshape.api._common import documented, make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.rules import stateful as chunking
@@ -15,6 +15,14 @@ from rnnshape.versions import versions
 STATEFUL_PASSES = 5  # the chunks, the last chunk again and fresh, one whole pass, readers, a shuffled batch
 
 
+@documented(
+    split="chunk lengths along time, adding up to timesteps, e.g. '2,4' (None: two halves)",
+    fit="train for this many model.fit epochs on consecutive chunks, reading the states at every batch (None: no training)",
+    shuffle="with fit: model.fit(shuffle=True), to show rows continuing the wrong sample",
+    reset="with fit: reset_state() at each epoch's start",
+    windows="feed create_dataset's overlapping windows of this look_back to the stateful layer in order (None: not)",
+    save_load="save a stateful model after the first chunks, load it, and measure what came back",
+)
 def stateful(
     layer: str = "lstm",
     units: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.api._common import make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
+from rnnshape.api._common import documented, make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
 from rnnshape.errors import UsageError
 from rnnshape.results import TraceResult
 from rnnshape.rules import trace as tracing
@@ -17,6 +17,10 @@ from rnnshape.versions import versions
 TRACE_PASSES = 2
 
 
+@documented(
+    sample="which sample of the batch to show (from 0)",
+    steps="timesteps to show, counted from 1, e.g. '1-3,10' (None: all up to 12, else the first and last 5)",
+)
 def trace(
     layer: str = "lstm",
     units: int | None = None,

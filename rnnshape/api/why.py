@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rnnshape.api._common import documented
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.results import WhyResult
 from rnnshape.rules.kinds import KINDS
@@ -17,6 +18,13 @@ from rnnshape.versions import versions
 RECURRENT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
 
 
+@documented(
+    text="the pasted error text (or a whole log)",
+    file="read the error from this file instead",
+    model="a saved model file whose targets y are judged (with y)",
+    y="the targets file (.npy) the model is trained on (with model)",
+    static="build each fix with rnnshape's rules instead of Keras (no TensorFlow)",
+)
 def why(
     text: str | None = None,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rnnshape.api._common import documented
 from rnnshape.errors import ExpectationFailed, RnnshapeError
 from rnnshape.results import WindowResult
 from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB
@@ -10,6 +11,13 @@ from rnnshape.rules.window import make_window_spec
 from rnnshape.versions import versions
 
 
+@documented(
+    length="steps in the series",
+    look_back="steps per window (the model's timesteps)",
+    horizon="the target is the value this many steps after a window's last step",
+    stride="steps between the starts of two windows",
+    show="windows to list (then the last one)",
+)
 def window(
     length: int = 100,
     look_back: int = 3,

@@ -26,8 +26,8 @@ from rnnshape.files import DEFAULT_MAX_FILE_BYTES
     "y",
     default=None,
     metavar="FILE.npy|FILE.csv",
-    help="targets compared with the model's output (needs --x); a shape Keras' mse would broadcast "
-    "silently, or refuse, is exit 1",
+    help="targets judged with the model's own loss (recorded in the file, else assumed and named; needs --x): "
+    "a broadcast, a refusal or a wrong label encoding is exit 1",
 )
 @click.option(
     "--layer",
@@ -62,8 +62,9 @@ def model(
     Every layer in order with its shapes and parameters (nested models flattened with their
     path), each recurrent layer's flags in words and returned tensors named as inspect names
     them, and diagnoses (rules of Keras, or measured) with their fix. --x runs your data and
-    measures each recurrent layer's outputs and final states; --y checks your targets against
-    the model's output (exit 1 when Keras' mse would broadcast them silently). A file with a
+    measures each recurrent layer's outputs and final states; --y judges your targets with the
+    model's own loss (exit 1 when it would broadcast them silently, refuse them, or read labels
+    in the wrong encoding). A file with a
     Lambda layer or an unregistered custom class is refused (exit 2) before anything runs.
     A full model saved in HDF5 by Keras 1/2 or tf.keras is rebuilt in Keras 3 with its own
     weights (each changed meaning measured); --save writes it as a .keras file.
