@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from rnnshape.errors import RnnshapeError, SpecError, UsageError
-from rnnshape.rules.layer import INPUT_KINDS, FileInput
+from rnnshape.rules.catalogue import INPUT_KINDS
+from rnnshape.rules.spec import FileInput
 
 if TYPE_CHECKING:
     import numpy as np

@@ -12,7 +12,7 @@ import pytest
 
 import rnnshape
 from rnnshape.measure.backends import agreement
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

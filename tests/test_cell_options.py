@@ -11,7 +11,7 @@ import pytest
 from conftest import run_process
 
 import rnnshape
-from rnnshape.rules.layer import ACTIVATIONS
+from rnnshape.rules.options import ACTIVATIONS
 from rnnshape.runner.session import load_keras
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

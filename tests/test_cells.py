@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from rnnshape.measure import cells
 from rnnshape.measure import trace as tracing
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import session as session_runner
 from rnnshape.runner import trace as trace_runner
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import _command
 from test_diagram import draw
 
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")
 pytestmark = pytest.mark.slow

@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnshape
-from rnnshape.rules.layer import CONV_LAYERS, MERGE_MODES, SPATIAL_AXES, make_spec
+from rnnshape.rules.catalogue import CONV_LAYERS, SPATIAL_AXES
+from rnnshape.rules.options import MERGE_MODES
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.session import load_keras
 

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
+from rnnshape.rules.catalogue import LAYERS
+from rnnshape.rules.options import MERGE_MODES
+from rnnshape.rules.spec import make_spec
 from rnnshape.rules.words import shape_text
 from rnnshape.views.pictures.unrolled import diagram_for as picture_of
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rnnshape.measure.inspect import layer_data
 from rnnshape.measure.stack import plan_data
 from rnnshape.measure.stateful import picture_facts
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.rules.stack import parse_tokens, plan_stack
 from rnnshape.views.pictures import compare as compare_pictures
 from rnnshape.views.pictures import stack as stack_pictures

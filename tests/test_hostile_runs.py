@@ -125,7 +125,7 @@ def test_keras_backend_in_the_environment_is_said_not_to_be_used():
 
 # ---- --initial-state random --------------------------------------------------------------------
 def test_initial_state_random_is_drawn_from_its_own_stream():
-    from rnnshape.rules.layer import make_spec
+    from rnnshape.rules.spec import make_spec
     from rnnshape.runner.build import initial_states
     from rnnshape.runner.numbers import deterministic_input
 
@@ -147,7 +147,7 @@ def test_initial_state_random_is_drawn_from_its_own_stream():
 def test_two_backends_with_a_named_initializer_compare_the_computation():
     pytest.importorskip("jax")
     from rnnshape.measure.backends import agreement
-    from rnnshape.rules.layer import make_spec
+    from rnnshape.rules.spec import make_spec
     from rnnshape.runner import backend, keras
 
     spec = make_spec(layer="lstm", units=3, kernel_init="glorot_uniform")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from conftest import measured
 
-from rnnshape.rules.layer import LAYERS, make_spec
+from rnnshape.rules.catalogue import LAYERS
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

@@ -5,7 +5,7 @@ import pytest
 from conftest import measured
 
 from rnnshape.measure.inspect import masked_steps, measure
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.layer import Probe, UnmaskedRun
 

@@ -14,7 +14,7 @@ from test_diagram import draw
 
 from rnnshape.cli import cli
 from rnnshape.rules import stateful as chunking
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.rules.trace import reading_text
 from rnnshape.rules.window import LIMITS
 

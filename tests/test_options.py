@@ -10,7 +10,8 @@ import pytest
 
 import rnnshape
 from rnnshape.cli import cli
-from rnnshape.rules import layer as layer_rules
+from rnnshape.rules import catalogue as catalogue_rules
+from rnnshape.rules import spec as spec_rules
 from rnnshape.rules.grid import GRID_FLAGS
 from rnnshape.rules.options import LAYER_OPTIONS, OPTIONS
 
@@ -62,19 +63,19 @@ def test_the_public_function_takes_every_option_with_the_command_lines_default(c
 
 
 def test_the_spec_defaults_the_grid_and_the_layer_only_rule_come_from_the_table():
-    assert layer_rules.DEFAULTS == {option.name: option.default for option in LAYER_OPTIONS}
+    assert catalogue_rules.DEFAULTS == {option.name: option.default for option in LAYER_OPTIONS}
     assert GRID_FLAGS == tuple(option.name for option in LAYER_OPTIONS if option.grid)
     vary = next(p for p in cli.get_command(None, "compare").params if p.name == "vary")
     assert vary.type.convert("reset-after", None, None) == "reset_after"
     assert OPTIONS["reset_after"].applies_to("gru") and not OPTIONS["reset_after"].applies_to("lstm")
     # the rule is the one make_spec enforces
     with pytest.raises(rnnshape.SpecError, match="applies only with --layer gru"):
-        layer_rules.make_spec(layer="lstm", reset_after=False)
+        spec_rules.make_spec(layer="lstm", reset_after=False)
     for name, option in OPTIONS.items():
         if option.layers is not None and option.group == "layer" and option.kind == "flag":
-            outsider = next(kind for kind in layer_rules.LAYERS if kind not in option.layers)
+            outsider = next(kind for kind in catalogue_rules.LAYERS if kind not in option.layers)
             with pytest.raises(rnnshape.SpecError):
-                layer_rules.make_spec(layer=outsider, **{name: True})
+                spec_rules.make_spec(layer=outsider, **{name: True})
 
 
 def test_explore_has_a_checkbox_key_for_each_flag_the_table_gives_one():

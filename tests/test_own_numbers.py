@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import measured
 
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import session as session_runner
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.layer import make_spec
 from rnnshape.rules.port import Port, check_state_dict, describe_state_dict, refuse_unportable
+from rnnshape.rules.spec import make_spec
 
 
 def test_gru_rows_take_keras_r_then_z_then_h_and_lstm_keeps_its_order():

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnshape
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import build as build_runner
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.session import load_keras

@@ -3,7 +3,9 @@
 import pytest
 
 from rnnshape.errors import SpecError, UsageError
-from rnnshape.rules.layer import canonical_layer, make_spec, parse_expect, parse_int_list
+from rnnshape.rules.catalogue import canonical_layer
+from rnnshape.rules.expectations import parse_expect
+from rnnshape.rules.spec import make_spec, parse_int_list
 
 
 @pytest.mark.parametrize(

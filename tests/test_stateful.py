@@ -10,7 +10,7 @@ from conftest import run_process
 
 from rnnshape.measure import stateful as measured_stateful
 from rnnshape.rules import stateful as chunking
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stateful as stateful_runner
 

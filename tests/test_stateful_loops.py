@@ -10,7 +10,7 @@ import pytest
 from conftest import run_process
 
 import rnnshape
-from rnnshape.rules.layer import make_spec
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import numbers as numbers_runner
 from rnnshape.runner import session as session_runner

@@ -5,7 +5,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rnnshape.rules.layer import LAYERS, MERGE_MODES, make_spec
+from rnnshape.rules.catalogue import LAYERS
+from rnnshape.rules.options import MERGE_MODES
+from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner import stack as stack_runner
 

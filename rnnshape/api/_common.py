@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.layer import INITIAL_STATE_KINDS, INT_LIMITS, LayerSpec, input_file_name, make_spec
+from rnnshape.rules.catalogue import INITIAL_STATE_KINDS, INT_LIMITS
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.spec import input_file_name, make_spec
 
 
 def make_layer_spec(**options: Any) -> LayerSpec:
@@ -28,7 +30,7 @@ def make_layer_spec(**options: Any) -> LayerSpec:
 def spec_options(arguments: dict[str, Any], **fixed: Any) -> dict[str, Any]:
     """The layer options among a command function's arguments (its ``locals()`` on entry): the
     LayerSpec keys it takes, with ``fixed`` ones (e.g. stateful=True) over them."""
-    from rnnshape.rules.layer import DEFAULTS
+    from rnnshape.rules.catalogue import DEFAULTS
 
     options = {key: arguments[key] for key in DEFAULTS if key in arguments}
     options.update(fixed)
@@ -45,7 +47,7 @@ def run_modes(items: list[tuple[LayerSpec, int]], what: str) -> tuple[str, dict[
     """The mode of a run of these (spec, passes), announced to the progress display:
     (mode, the ``run`` entry of the command's data)."""
     from rnnshape.rules import progress
-    from rnnshape.rules.layer import group_mode
+    from rnnshape.rules.cost import group_mode
 
     mode, reason, seconds = group_mode(items)
     progress.start(what, len(items), seconds, mode)

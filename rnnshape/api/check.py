@@ -6,7 +6,7 @@ from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.results import CheckResult
 from rnnshape.rules import contract
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_seconds, check_size, check_time, run_passes
 from rnnshape.versions import versions
 

@@ -7,8 +7,8 @@ from typing import Any, Iterable
 from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import UsageError
 from rnnshape.results import CompareResult, ViewOptions
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
 from rnnshape.rules.grid import canonical_flag, changes, drop_refused, grid_flags, grid_options
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, SECONDS_PER_SHOWN_VALUE
 from rnnshape.rules.limits import Limits, check_size, check_time, run_passes
 from rnnshape.rules.options import FIXABLE
 
@@ -96,7 +96,7 @@ def compare(
     vary = [canonical_flag(flag) for flag in vary]
     if static and values:
         raise UsageError("Invalid value for --values: values need a real run; drop --static")
-    from rnnshape.rules.layer import canonical_backend
+    from rnnshape.rules.catalogue import canonical_backend
 
     backends = list(
         dict.fromkeys(canonical_backend(b) for b in ((backend,) if isinstance(backend, str) else tuple(backend or ())))

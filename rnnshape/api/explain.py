@@ -9,7 +9,7 @@ from typing import Any
 from rnnshape.api._common import documented
 from rnnshape.errors import UsageError
 from rnnshape.results import ModelResult, ViewOptions
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from rnnshape.api.inspect import inspect
 from rnnshape.results import InspectResult
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.options import EXPLORE_FLAGS, applies
 
 # The options the screen has a control for, in the order the controls are laid out.

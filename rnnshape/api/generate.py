@@ -10,7 +10,8 @@ from typing import Any
 from rnnshape.api._common import documented, make_layer_spec, on_backend, spec_options, tensorflow_backend
 from rnnshape.results import GenerateResult, ViewOptions
 from rnnshape.rules import generate as rules
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_backend
+from rnnshape.rules.catalogue import canonical_backend
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.versions import versions
 

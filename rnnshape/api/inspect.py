@@ -7,7 +7,8 @@ from typing import Any
 from rnnshape.api._common import documented, make_layer_spec, on_backend, run_modes, spec_options, tensorflow_backend
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.results import InspectResult, ViewOptions
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, compare_shapes, parse_expect
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.expectations import compare_shapes, parse_expect
 from rnnshape.rules.limits import Limits, check_size, run_passes
 from rnnshape.rules.words import shape_text
 
@@ -74,7 +75,7 @@ def inspect(
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
     spec = make_layer_spec(**spec_options(arguments))
     expectations = [parse_expect(text) for text in _expect_texts(expect)]
-    from rnnshape.rules.layer import canonical_backend
+    from rnnshape.rules.catalogue import canonical_backend
 
     backend = canonical_backend(backend)
     if static and backend is not None:

@@ -11,9 +11,11 @@ from rnnshape.api._common import documented
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
 from rnnshape.files import DEFAULT_MAX_FILE_BYTES
 from rnnshape.results import ModelResult, ViewOptions
-from rnnshape.rules.layer import ACTIVATIONS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, make_spec
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_model_run
 from rnnshape.rules.network import refused_objects
+from rnnshape.rules.options import ACTIVATIONS
+from rnnshape.rules.spec import make_spec
 from rnnshape.versions import versions
 
 INSPECTABLE = ("lstm", "gru", "simplernn", "convlstm")

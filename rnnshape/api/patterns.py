@@ -7,7 +7,7 @@ from typing import Any
 from rnnshape.api._common import check_seed, documented, stack_run_mode
 from rnnshape.errors import BackendError, ExpectationFailed, RnnshapeError
 from rnnshape.results import PatternsResult
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.rules.stack import pattern_plans
 from rnnshape.versions import versions

@@ -9,7 +9,8 @@ from typing import Any
 from rnnshape.api._common import documented, make_layer_spec, run_modes
 from rnnshape.errors import BackendError, RnnshapeError, UsageError
 from rnnshape.results import PortResult
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
+from rnnshape.rules.catalogue import canonical_layer
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_size
 from rnnshape.rules.port import (
     DIRECTIONS_TO,
@@ -394,7 +395,7 @@ def _refuse_options(layer: SavedLayer, options: dict[str, Any], path: str) -> No
 
 def _input_file(options: dict[str, Any]) -> Any:
     """The --input file (read now, before Keras), or None for a generated input."""
-    from rnnshape.rules.layer import input_file_name
+    from rnnshape.rules.spec import input_file_name
 
     name = input_file_name(options.get("input"))
     if name is None:

@@ -7,7 +7,7 @@ from typing import Iterable
 from rnnshape.api._common import check_seed, documented, stack_run_mode
 from rnnshape.errors import BackendError, RnnshapeError
 from rnnshape.results import StackResult, ViewOptions
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_time, memory_guard
 from rnnshape.rules.stack import incompatible_error, parse_tokens, plan_stack, repair
 from rnnshape.versions import versions

@@ -8,7 +8,8 @@ from rnnshape.api._common import documented, make_layer_spec, on_backend, run_mo
 from rnnshape.errors import UsageError
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.rules import stateful as chunking
-from rnnshape.rules.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.catalogue import CONV_LAYERS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_size
 from rnnshape.versions import versions
 
@@ -73,7 +74,7 @@ def stateful(
     ``reset=False`` show what goes wrong); ``windows=LOOK_BACK`` feeds the overlapping windows of
     create_dataset to the stateful layer; ``save_load=True`` saves and loads a stateful model."""
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
-    from rnnshape.rules.layer import canonical_backend
+    from rnnshape.rules.catalogue import canonical_backend
     from rnnshape.rules.stateful_loops import chosen_loop
 
     backend = canonical_backend(backend)

@@ -8,8 +8,8 @@ from rnnshape.errors import UsageError
 from rnnshape.results import StatefulResult, ViewOptions
 from rnnshape.rules import stateful as chunking
 from rnnshape.rules import stateful_loops as loops
-from rnnshape.rules.layer import input_file_name
 from rnnshape.rules.limits import Limits, check_size
+from rnnshape.rules.spec import input_file_name
 from rnnshape.versions import versions
 
 FIT_DEFAULT_BATCH = 2  # two series: a row can continue the wrong one

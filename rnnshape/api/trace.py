@@ -8,7 +8,8 @@ from rnnshape.api._common import documented, make_layer_spec, on_backend, run_mo
 from rnnshape.errors import UsageError
 from rnnshape.results import TraceResult
 from rnnshape.rules import trace as tracing
-from rnnshape.rules.layer import CONV_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.catalogue import CONV_LAYERS, KERAS_CLASS, canonical_layer
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_size, check_time, memory_guard
 from rnnshape.versions import versions
 
@@ -62,7 +63,7 @@ def trace(
     ``backend``: "tensorflow", "jax" or "torch": the Keras backend whose run is recomputed and
     checked (jax and torch in a child process, same weights and input); ``data["backend"]``."""
     arguments = dict(locals())  # the options as given (spec_options picks the layer's)
-    from rnnshape.rules.layer import canonical_backend
+    from rnnshape.rules.catalogue import canonical_backend
 
     backend = canonical_backend(backend)
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rnnshape.api._common import documented
 from rnnshape.errors import ExpectationFailed, RnnshapeError
 from rnnshape.results import WindowResult
-from rnnshape.rules.layer import DEFAULT_MAX_MEMORY_MB
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB
 from rnnshape.rules.limits import Limits, memory_guard
 from rnnshape.rules.window import make_window_spec
 from rnnshape.versions import versions

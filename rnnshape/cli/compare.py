@@ -17,8 +17,8 @@ from rnnshape.cli.options import (
     without_view_options,
 )
 from rnnshape.errors import RnnshapeError
+from rnnshape.rules.catalogue import BACKENDS
 from rnnshape.rules.grid import GRID_FLAGS, canonical_flag
-from rnnshape.rules.layer import BACKENDS
 
 
 class VaryFlag(click.ParamType):

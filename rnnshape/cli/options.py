@@ -8,7 +8,8 @@ from typing import Any, Callable
 import click
 
 from rnnshape.errors import RnnshapeError
-from rnnshape.rules.layer import ALL_LAYERS, DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS, canonical_layer
+from rnnshape.rules.catalogue import ALL_LAYERS, canonical_layer
+from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.options import ACTIVATIONS, LAYER_OPTIONS, LayerOption
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -26,7 +27,7 @@ def static_option(
 
 def backend_option(what: str = "the run") -> Callable[[Callable], Callable]:
     """--backend tensorflow|jax|torch (inspect, trace, stateful; compare has a repeatable one)."""
-    from rnnshape.rules.layer import BACKENDS
+    from rnnshape.rules.catalogue import BACKENDS
 
     return click.option(
         "--backend",

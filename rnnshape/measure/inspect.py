@@ -14,7 +14,9 @@ from rnnshape.measure.checks import EQUAL_TOLERANCE, RECOMPUTE_TOLERANCE, Check,
 from rnnshape.measure.checks import differ as _differ
 from rnnshape.measure.checks import equal as _equal
 from rnnshape.measure.checks import flat as _flat
-from rnnshape.rules.layer import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS, LayerSpec, ShapeComparison
+from rnnshape.rules.catalogue import BOUNDED_GATE_ACTIVATIONS, INPUT_KINDS
+from rnnshape.rules.expectations import ShapeComparison
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.versions import versions
 
 if TYPE_CHECKING:

@@ -16,7 +16,10 @@ from pathlib import PurePath
 from typing import Any, Callable
 
 from rnnshape.errors import SpecError, UsageError
-from rnnshape.rules.layer import DEFAULTS, Expectation, LayerSpec, ShapeComparison, compare_shapes, make_spec
+from rnnshape.rules.catalogue import DEFAULTS
+from rnnshape.rules.expectations import Expectation, ShapeComparison, compare_shapes
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.spec import make_spec
 from rnnshape.rules.words import shape_text as shape_label
 
 LAYER_KEYS = tuple(DEFAULTS)

@@ -11,16 +11,15 @@ from __future__ import annotations
 import dataclasses
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.layer import (
+from rnnshape.rules.catalogue import KERAS_CLASS, canonical_layer
+from rnnshape.rules.cost import (
     BYTES_PER_SHOWN_VALUE,
-    KERAS_CLASS,
     SECONDS_PER_RUN,
     SECONDS_PER_SHOWN_VALUE,
     SECONDS_PER_WEIGHT,
-    LayerSpec,
-    canonical_layer,
     pass_seconds,
 )
+from rnnshape.rules.layer import LayerSpec
 
 DEFAULT_STEPS = 5
 MAX_STEPS = 100_000  # the time guard is the real limit

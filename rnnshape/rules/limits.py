@@ -4,16 +4,16 @@ or would take longer than --max-seconds. Pure arithmetic on the estimates of the
 from __future__ import annotations
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.layer import (
-    BYTES_PER_FLOAT,
+from rnnshape.rules.catalogue import BYTES_PER_FLOAT
+from rnnshape.rules.cost import (
     BYTES_PER_SHOWN_VALUE,
     DEFAULT_MAX_MEMORY_MB,
     DEFAULT_MAX_SECONDS,
     FLOPS_PER_SECOND,
     SECONDS_PER_SHOWN_VALUE,
     SECONDS_PER_STEP,
-    LayerSpec,
 )
+from rnnshape.rules.layer import LayerSpec
 
 __all__ = [
     "DEFAULT_MAX_MEMORY_MB",

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnshape.errors import UsageError
+from rnnshape.rules.catalogue import KERAS_CELL_NAME, KERAS_LAYER_NAME
 from rnnshape.rules.kinds import KINDS
-from rnnshape.rules.layer import KERAS_CELL_NAME, KERAS_LAYER_NAME, LayerSpec
+from rnnshape.rules.layer import LayerSpec
 
 PORTABLE = ("lstm", "gru", "simplernn")
 DIRECTIONS_TO = ("torch",)  # --to

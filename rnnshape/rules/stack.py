@@ -26,19 +26,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnshape.errors import ExpectationFailed, UsageError
-from rnnshape.rules.layer import (
-    ACTIVATIONS,
-    BYTES_PER_FLOAT,
-    CONV_LAYERS,
-    FLOPS_PER_SECOND,
-    GATES,
-    INT_LIMITS,
-    KERAS_LAYER_NAME,
-    LAYER_ALIASES,
-    SECONDS_PER_WEIGHT,
-    make_spec,
-    pass_seconds,
-)
+from rnnshape.rules.catalogue import BYTES_PER_FLOAT, CONV_LAYERS, GATES, INT_LIMITS, KERAS_LAYER_NAME, LAYER_ALIASES
+from rnnshape.rules.cost import FLOPS_PER_SECOND, SECONDS_PER_WEIGHT, pass_seconds
+from rnnshape.rules.options import ACTIVATIONS
+from rnnshape.rules.spec import make_spec
 
 RECURRENT = ("lstm", "gru", "simplernn")
 KINDS = RECURRENT + ("dense", "td", "repeat")
@@ -674,7 +665,7 @@ def pattern_plans(units: int, timesteps: int, features: int, batch: int) -> list
 
 def stacks_mode(plans: list[StackPlan]) -> tuple[str, str, float]:
     """(mode, why, estimated seconds) of building and running these stacks (see layer.choose_mode)."""
-    from rnnshape.rules.layer import choose_mode
+    from rnnshape.rules.cost import choose_mode
 
     eager = sum(plan.estimated_seconds() for plan in plans)
     compiled = sum(plan.estimated_seconds(compiled=True) for plan in plans)

@@ -11,7 +11,9 @@ import itertools
 from dataclasses import dataclass
 
 from rnnshape.errors import SpecError
-from rnnshape.rules.layer import KERAS_LAYER_NAME, LayerSpec, parse_int_list
+from rnnshape.rules.catalogue import KERAS_LAYER_NAME
+from rnnshape.rules.layer import LayerSpec
+from rnnshape.rules.spec import parse_int_list
 
 MAX_CHUNKS = 100
 

@@ -140,7 +140,7 @@ RECOMPUTE_BYTES_PER_STEP = 2048
 
 def recompute_cost(spec: Any) -> tuple[int, float]:
     """(bytes, seconds) of trace's numpy recomputation of ``spec``, beyond the Keras run."""
-    from rnnshape.rules.layer import GATES
+    from rnnshape.rules.catalogue import GATES
 
     directions = 2 if spec.bidirectional else 1
     steps = directions * spec.timesteps

@@ -8,13 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.rules.layer import (
-    INIT_KEYS,
-    INITIALIZERS,
-    KERAS_LAYER_NAME,
-    SEEDLESS_INITIALIZERS,
-    LayerSpec,
-)
+from rnnshape.rules.catalogue import INIT_KEYS, INITIALIZERS, KERAS_LAYER_NAME, SEEDLESS_INITIALIZERS
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.numbers import deterministic_weights
 from rnnshape.runner.session import load_keras
 
@@ -64,7 +59,7 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
 
 def _build_cells_layer(keras: Any, spec: LayerSpec, flags: dict[str, Any]) -> Any:
     """keras.layers.RNN with a list of cells (Keras wraps them in StackedRNNCells), named in order."""
-    from rnnshape.rules.layer import CELL_CLASS
+    from rnnshape.rules.catalogue import CELL_CLASS
 
     chosen = {**{keyword: "zeros" for keyword in INIT_KEYS.values()}, **initializers(spec)}
     cells = [

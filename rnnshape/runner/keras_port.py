@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError, RnnshapeError
-from rnnshape.rules.layer import INIT_KEYS, KERAS_LAYER_NAME, LayerSpec
+from rnnshape.rules.catalogue import INIT_KEYS, KERAS_LAYER_NAME
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _WEIGHT_INIT_KEY, cell_arguments, flatten, initializers
 from rnnshape.runner.numbers import deterministic_input
 from rnnshape.runner.session import call_layer, load_keras, quiet_native_stderr

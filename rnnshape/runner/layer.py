@@ -12,12 +12,9 @@ import numpy as np
 
 from rnnshape.errors import BackendError
 from rnnshape.rules import progress
+from rnnshape.rules.catalogue import INIT_KEYS, SEEDLESS_INITIALIZERS
 from rnnshape.rules.kinds import KINDS
-from rnnshape.rules.layer import (
-    INIT_KEYS,
-    SEEDLESS_INITIALIZERS,
-    LayerSpec,
-)
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.rules.limits import MAX_UNMASKED_LENGTHS
 from rnnshape.runner.build import (
     _as_list,

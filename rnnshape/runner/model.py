@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.rules.layer import (
-    LayerSpec,
-)
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.rules.network import CONV_RECURRENT
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import Prepared, RunResult, _run_prepared

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnshape.rules.layer import (
-    INPUT_KINDS,
-    LayerSpec,
-)
+from rnnshape.rules.catalogue import INPUT_KINDS
+from rnnshape.rules.layer import LayerSpec
 
 
 # ---- deterministic numbers ---------------------------------------------------------------

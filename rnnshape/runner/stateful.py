@@ -11,9 +11,7 @@ import numpy as np
 
 from rnnshape.errors import BackendError
 from rnnshape.rules import progress
-from rnnshape.rules.layer import (
-    LayerSpec,
-)
+from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import _failure_hint, prepare
 from rnnshape.runner.session import _first_line, call_layer, keras_message, load_keras, quiet_native_stderr

@@ -31,7 +31,7 @@ from textual.widgets._key_panel import BindingsTable
 from rnnshape import files
 from rnnshape.api.explore import FLAGS, Explorer
 from rnnshape.errors import RnnshapeError
-from rnnshape.rules.layer import LAYERS
+from rnnshape.rules.catalogue import LAYERS
 from rnnshape.rules.options import EXPLORE_FLAGS, MERGE_MODES, applies
 from rnnshape.views.explore import PANES, change_line, panes
 

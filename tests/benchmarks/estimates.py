@@ -24,7 +24,7 @@ session_runner.load_keras()
 command, options = sys.argv[1], json.loads(sys.argv[2])
 import rnnshape
 from rnnshape.api._common import make_layer_spec
-from rnnshape.rules.layer import group_bytes, group_mode
+from rnnshape.rules.cost import group_bytes, group_mode
 from rnnshape.rules.limits import run_passes
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 start = time.perf_counter()
