@@ -13,9 +13,7 @@ from rnnshape.rules.stack import incompatible_error, parse_tokens, plan_stack, r
 from rnnshape.versions import versions
 
 
-@documented(
-    tokens="the stack as tokens ('lstm:8:seq lstm:4 dense:1') or a list of them",
-)
+@documented(tokens="the stack as tokens ('lstm:8:seq lstm:4 dense:1') or a list of them")
 def stack(
     tokens: str | Iterable[str],
     *,

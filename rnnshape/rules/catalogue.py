@@ -19,15 +19,11 @@ from rnnshape.rules.options import DEFAULTS as OPTION_DEFAULTS
 LAYERS = RECURRENT  # LSTM, GRU, SimpleRNN
 CONV_LAYERS = CONV
 
-
 CELLS_LAYER = CELLS
-
 
 ALL_LAYERS = LAYERS + CONV_LAYERS + (CELLS_LAYER,)
 
-
 CELL_CLASS = {name: kind.cell_class for name, kind in KINDS.items() if kind.cell_class}
-
 
 # Accepted spellings of --layer, compared after lower-casing.
 LAYER_ALIASES = {
@@ -40,30 +36,23 @@ LAYER_ALIASES = {
     "rnn": "rnn",
 }
 
-
 # The catalogue of layer kinds (rules/kinds.py), as the maps the rest of this module reads.
 KERAS_CLASS = {name: kind.keras_class for name, kind in KINDS.items()}
-
 
 # The names Keras gives these layers and their cells by default; the runner uses them
 # explicitly so that weight paths are the same run after run.
 KERAS_LAYER_NAME = {name: kind.layer_name for name, kind in KINDS.items()}
 
-
 KERAS_CELL_NAME = {name: kind.cell_name for name, kind in KINDS.items()}
-
 
 # Number of fused gate blocks in the kernels: LSTM i,f,c,o; GRU z,r,h; SimpleRNN one.
 GATES = {name: len(kind.gates) for name, kind in KINDS.items()}
 
-
 # ConvLSTM: the spatial axes of the map of each step, in Keras' channels_last order.
 SPATIAL_AXES = {name: kind.spatial_axes for name, kind in KINDS.items() if kind.spatial_axes}
 
-
 # The options only ConvLSTM layers take (docs/cli.md).
 CONV_KEYS = tuple(option.name for option in LAYER_OPTIONS if option.group == "conv")
-
 
 CONV_DEFAULTS: dict[str, Any] = {
     "filters": 4,
@@ -76,9 +65,7 @@ CONV_DEFAULTS: dict[str, Any] = {
     "channels": 1,
 }
 
-
 DEFAULTS: dict[str, Any] = dict(OPTION_DEFAULTS)  # every layer option, declared in rules/options.py
-
 
 # Keras initializers a user may name (--kernel-init glorot_uniform); a number means Constant.
 INITIALIZERS = {
@@ -98,12 +85,9 @@ INITIALIZERS = {
     "variance_scaling": "VarianceScaling",
 }
 
-
 SEEDLESS_INITIALIZERS = ("zeros", "ones", "identity")
 
-
 MATRIX_INITIALIZERS = ("identity", "orthogonal")  # Keras refuses them for 1-D weights (GRU's bias is 2-D)
-
 
 INIT_KEYS = {
     "kernel_init": "kernel_initializer",
@@ -111,30 +95,22 @@ INIT_KEYS = {
     "bias_init": "bias_initializer",
 }
 
-
 SIZE_KEYS = ("batch", "timesteps", "features")
 
-
 DEFAULT_ACTIVATION = {name: kind.activation for name, kind in KINDS.items()}
-
 
 DEFAULT_RECURRENT_ACTIVATION = {
     name: kind.recurrent_activation for name, kind in KINDS.items() if kind.recurrent_activation
 }  # SimpleRNN has none
 
-
 BOUNDED_GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")  # gates in [0, 1]: the facts that need it hold
 
-
 INITIAL_STATE_KINDS = ("zeros", "random")  # --initial-state values other than a .npy file
-
 
 # the true/false options that are never unset (reset_after and unit_forget_bias are resolved per layer)
 FLAG_KEYS = tuple(option.name for option in LAYER_OPTIONS if option.kind == "flag" and option.default is not None)
 
-
 INPUT_KINDS = ("random", "arange", "ones", "zeros")  # --input values other than a file
-
 
 INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd values early,
     "units": (1, 1_000_000),  # the memory estimate is the real guard.
@@ -144,9 +120,7 @@ INT_LIMITS = {  # key -> (minimum, maximum); the maximum only stops absurd value
     "seed": (0, 2**32 - 1),
 }
 
-
 DTYPE = "float32"
-
 
 BYTES_PER_FLOAT = 4
 

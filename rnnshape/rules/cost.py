@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnshape.rules.catalogue import GATES
+from rnnshape.rules.catalogue import BYTES_PER_FLOAT, GATES, _product
 
 DEFAULT_MAX_MEMORY_MB = 4096
-
 
 # A rough cost of Keras' work, only to refuse in advance runs that would take minutes: eager
 # Keras reads a sequence one step at a time at ~1.4 ms per step and direction whatever the
@@ -20,9 +19,7 @@ DEFAULT_MAX_MEMORY_MB = 4096
 # 4e10 keeps the estimate a little above the real run.
 SECONDS_PER_STEP = 0.0015
 
-
 FLOPS_PER_SECOND = 4e10
-
 
 SECONDS_PER_WEIGHT = 2.5e-8  # drawing and setting a weight (was 4e-8 before builds skipped the initializers)
 
@@ -34,15 +31,11 @@ SECONDS_PER_WEIGHT = 2.5e-8  # drawing and setting a weight (was 4e-8 before bui
 # for timesteps 3-200,000, units 1-1,024, batch 1-256) on the machine of docs/performance.md.
 COMPILED_SECONDS_PER_STEP = {"lstm": 2.2e-5, "gru": 2.8e-5, "simplernn": 1.2e-5}
 
-
 COMPILED_SECONDS_PER_VALUE = 2e-8
-
 
 TRACE_SECONDS = 0.08
 
-
 SECONDS_PER_RUN = 0.2  # once per command: the first layer built and called in the process
-
 
 SECONDS_PER_CONFIGURATION = 0.03
 
@@ -51,22 +44,17 @@ SECONDS_PER_CONFIGURATION = 0.03
 # what a compiled loop keeps per step and direction (two passes).
 BYTES_PER_RUN = 16 * 2**20
 
-
 COMPILED_BYTES_PER_STEP = 384
-
 
 COMPILED_BYTES_PER_TRACE = 4 * 2**20  # the traced graphs of one configuration (two passes)
 
-
 RUN_MODES = ("eager", "compiled")
-
 
 DEFAULT_MAX_SECONDS = 60
 
 
 # Numbers shown (--values, stateful's states) become Python floats in lists and JSON text.
 SECONDS_PER_SHOWN_VALUE = 3e-6
-
 
 BYTES_PER_SHOWN_VALUE = 96
 
@@ -121,3 +109,84 @@ def group_bytes(specs: list[Any]) -> int:
 
 def _seconds_text(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:,.0f} s"
+
+
+class LayerCost:
+    """LayerSpec's cost (a mixin: LayerSpec holds the fields)."""
+
+    # ---- size -----------------------------------------------------------------------
+    def estimated_bytes(self) -> int:
+        """A generous estimate of the memory a run needs: weights, input, every step's
+        gate activations and outputs (twice for Bidirectional and for the probe runs)."""
+        b, t, g = self.batch, self.timesteps, GATES[self.layer]
+        directions = 2 if self.bidirectional else 1
+        floats = self.param_total() * 6  # drawn in float64, a float32 copy, the layer's and its twin's variables
+        floats += _product(self.input_shape) * 2  # input and its reversed copy
+        if self.run_mode(2)[0] == "compiled":  # the graph keeps the sequences only: loop, twin, numpy copies
+            # (stateful: the chunks, the rerun, the fresh layer, the one pass and the model keep theirs)
+            copies = 3 if not self.stateful else 24 if self.return_sequences else 6
+            floats += directions * b * t * _product(self.state_shape) * copies
+            return (
+                BYTES_PER_RUN
+                + floats * BYTES_PER_FLOAT
+                + directions * (t * COMPILED_BYTES_PER_STEP + COMPILED_BYTES_PER_TRACE)
+            )
+        floats += directions * b * t * _product(self.state_shape) * (g + 4) * 3  # gates, h, c, outputs; probes
+        return BYTES_PER_RUN + floats * BYTES_PER_FLOAT  # BYTES_PER_RUN: once per command (see group_bytes)
+
+    def value_count(self) -> int:
+        """The numbers --values shows: the input and every returned tensor."""
+        count = _product(self.input_shape)
+        for tensor in self.outputs():
+            count += _product(tensor.shape)
+        return count
+
+    def estimated_seconds(self, passes: int, mode: str | None = None) -> float:
+        """A rough estimate of ``passes`` passes over the sequence, each building the layer and
+        setting its weights, in ``mode`` ("eager", "compiled"; None: the one run_mode chooses)."""
+        if mode is None:
+            mode = self.run_mode(passes)[0]
+        compiled = mode == "compiled"
+        directions = 2 if self.bidirectional else 1
+        one = pass_seconds(self.layer, self.units, self.features, self.batch, self.timesteps, directions, compiled)
+        if self.conv:  # every output position does a dense cell's work, kernel_area times over
+            flops = (
+                directions
+                * self.batch
+                * self.timesteps
+                * _product(self.out_spatial)
+                * 2
+                * GATES[self.layer]
+                * self.kernel_area
+                * self.units
+                * (self.units + self.features)
+            )
+            one = (
+                step_seconds(directions, self.timesteps, compiled, "lstm", self.batch * _product(self.state_shape))
+                + flops / FLOPS_PER_SECOND
+            )
+        return SECONDS_PER_CONFIGURATION + passes * (one + self.param_total() * SECONDS_PER_WEIGHT)
+
+    def probe_is_the_call(self) -> bool:
+        """The probe twin (return_sequences=True, return_state=True, not stateful, same weights
+        and call) would be this very configuration: the runner takes the call's own tensors as
+        the probe's instead of running it again. No fact then compares the twin with the call:
+        each reads the call's own tensors (no Keras slicing stands in for a claim under test)."""
+        return self.return_sequences and self.return_state and not self.stateful and not self.bidirectional
+
+    def eager_only(self) -> str | None:
+        """Why this configuration is run eagerly whatever its size, or None."""
+        if self.training and (self.dropout or self.recurrent_dropout):
+            return (
+                "dropout with training=True: Keras draws the dropout masks inside the call and keeps them on "
+                "the cell, so the run stays eager, as a user's call would draw them"
+            )
+        if self.unroll:
+            return "unroll=True: Keras writes out every step in Python, so tracing a graph costs as much as the run"
+        return None
+
+    def run_mode(self, passes: int) -> tuple[str, str]:
+        """("eager" or "compiled", why): compiled when the estimate says tracing pays."""
+        return choose_mode(
+            self.estimated_seconds(passes, "eager"), self.estimated_seconds(passes, "compiled"), self.eager_only()
+        )

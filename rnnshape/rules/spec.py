@@ -112,7 +112,6 @@ CONV_INT_LIMITS = {
     "cols": (1, 1_000_000),
 }
 
-
 CONV_LAYER_WORDS = "--layer convlstm1d, convlstm2d or convlstm3d"
 
 
@@ -203,7 +202,6 @@ CELLS_REFUSED = (
     "initial_state",
     "lengths",
 )
-
 
 _CELL = re.compile(r"^(lstm|gru|simplernn|simple_rnn):([0-9]+)$")
 

@@ -44,25 +44,21 @@ _INPUT_SPEC_K3 = (
     r"(?P<shape>" + SHAPE + ")"
 )
 
-
 _INPUT_SPEC_TF2 = (
     r"Input (?P<index>\d+) of layer [\"']?(?P<layer>[\w./-]+)[\"']? is incompatible with the layer: "
     r":? ?expected ndim=(?P<expected>\d+), found ndim=(?P<found>\d+)\.?(?: Full shape received: "
     r"(?P<shape>" + SHAPE + "))?"
 )
 
-
 _INPUT_SPEC_K2 = (
     r"Input (?P<index>\d+) is incompatible with layer (?P<layer>[\w./-]+): expected ndim=(?P<expected>\d+), "
     r"found ndim=(?P<found>\d+)(?P<shape>)"
 )
 
-
 _INPUT_SPEC_BARE = (
     r"(?P<layer>)(?P<index>)expected ndim=(?P<expected>\d+), found ndim=(?P<found>\d+)\.?(?: Full shape "
     r"received: (?P<shape>" + SHAPE + "))?"
 )
-
 
 SHAPE_KINDS = (
     "no_timesteps_axis",
@@ -71,7 +67,6 @@ SHAPE_KINDS = (
     "repeat_vector_on_sequence",
     "convlstm_input_rank",
 )
-
 
 KINDS: tuple[Kind, ...] = (
     Kind(
@@ -337,7 +332,6 @@ KINDS: tuple[Kind, ...] = (
     ),
 )
 
-
 # Every kind a diagnosis can name, with the first words of its title (docs, tests).
 DIAGNOSIS_KINDS = (
     "no_timesteps_axis",
@@ -373,13 +367,11 @@ _COMPILED: list[tuple[Kind, list[tuple[re.Pattern, str]]]] = [
     (kind, [(re.compile(_loose(pattern)), wording) for pattern, wording in kind.patterns]) for kind in KINDS
 ]
 
-
 _KERAS3_TRACE = re.compile(
     r"keras/src/|keras\\src\\|keras\.src\.|\bKeras 3\b|TensorFlow version:? ?2\.(?:1[6-9]|2\d)|"
     r"\btf 2\.(?:1[6-9]|2\d)\b|\bTF 2\.(?:1[6-9]|2\d)\b|\b2\.(?:1[6-9]|2\d)\.\d+\b|"
     r"Exception encountered when calling|When using `stateful=True` in a RNN"
 )
-
 
 _TFKERAS2_TRACE = re.compile(
     r"tensorflow/python/keras|tensorflow\\python\\keras|keras/engine/|keras\\engine\\|"

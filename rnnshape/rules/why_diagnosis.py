@@ -14,12 +14,9 @@ from rnnshape.rules.words import axes_text, shape_text
 
 DEFAULT_UNITS = 8  # the units of a layer the message does not name
 
-
 DEFAULT_TIMESTEPS = 10
 
-
 DEFAULT_FEATURES = 1
-
 
 MAX_TEXT_CHARS = 5_000_000  # a whole training log is fine; more is refused (files.read_log)
 
@@ -129,9 +126,7 @@ class Kind:
 # ---- text and shapes ---------------------------------------------------------------------------
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception)\b\s*:.*|^\s*(?:Error|Exception)\b.*", re.M)
-
 
 SHAPE = r"[\(\[][^\(\)\[\]]*[\)\]]"
 
@@ -175,7 +170,6 @@ def _rnn_token(layer: str | None) -> str:
 
 
 _KERAS_CLASS = {name: LAYER_KINDS[name].keras_class for name in ("lstm", "gru", "simplernn")}
-
 
 _DEFAULT_NAME = re.compile(r"^(lstm|gru|simple_rnn|bidirectional)(_\d+)?$")
 

@@ -189,7 +189,6 @@ _TIMESTEPS_REMOVER = re.compile(
     r"global_max_pooling1d|global_average_pooling1d|Flatten)\b"
 )
 
-
 _REMOVER_CLASS = {"global_max_pooling1d": "GlobalMaxPooling1D", "global_average_pooling1d": "GlobalAveragePooling1D"}
 
 

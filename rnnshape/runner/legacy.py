@@ -28,7 +28,6 @@ GATE_BLOCKS = {
     ("Dense", "activation"): (1, (0,)),
 }
 
-
 FILE_READING_LAYERS = ("TFSMLayer",)
 
 

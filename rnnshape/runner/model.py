@@ -132,7 +132,6 @@ _CONFIG_KEYS = (
     "output_dim",
 )
 
-
 # a ConvLSTM's geometry, kept for model --layer (the inspect view of that layer)
 _CONV_CONFIG_KEYS = ("kernel_size", "strides", "padding", "dilation_rate", "data_format")
 

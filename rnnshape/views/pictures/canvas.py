@@ -37,7 +37,6 @@ UNICODE = {
     "wall": "┃",
 }
 
-
 ASCII = {
     "h": "-",
     "v": "|",
@@ -64,18 +63,13 @@ ASCII = {
     "wall": "#",
 }
 
-
 STYLE_OUTPUT = "bold green"
-
 
 STYLE_STATE = {"h": "bold cyan", "c": "bold yellow"}
 
-
 STYLE_INPUT = "magenta"
 
-
 STYLE_CELL = "bold"
-
 
 STYLE_DIM = "dim"
 
