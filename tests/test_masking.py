@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import measured
 
-from rnnshape.measure.inspect import masked_steps, measure
+from rnnshape.measure.inspect import measure
+from rnnshape.measure.masking import masked_steps
 from rnnshape.rules.spec import make_spec
 from rnnshape.runner import layer as layer_runner
 from rnnshape.runner.layer import Probe, UnmaskedRun

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.port import Port, check_state_dict, describe_state_dict, refuse_unportable
+from rnnshape.rules.port import Port, refuse_unportable
+from rnnshape.rules.port_sources import check_state_dict, describe_state_dict
 from rnnshape.rules.spec import make_spec
 
 
@@ -160,14 +161,14 @@ def _saved(class_name, **config):
     ],
 )
 def test_a_saved_layer_torch_nn_cannot_compute_is_refused_naming_its_setting(obj, words):
-    from rnnshape.rules.port import saved_layer
+    from rnnshape.rules.port_sources import saved_layer
 
     with pytest.raises(UsageError, match=re.escape(words)):
         saved_layer("x", obj, [])
 
 
 def test_a_saved_layer_is_found_by_path_and_read_whole():
-    from rnnshape.rules.port import find_saved_layer, saved_layer
+    from rnnshape.rules.port_sources import find_saved_layer, saved_layer
 
     inner = {
         "class_name": "Functional",
@@ -202,7 +203,7 @@ def test_a_saved_layer_is_found_by_path_and_read_whole():
 
 
 def test_what_a_state_dict_holds():
-    from rnnshape.rules.port import kind_of_state_dict, state_dict_options
+    from rnnshape.rules.port_sources import kind_of_state_dict, state_dict_options
 
     found = describe_state_dict(
         {
@@ -224,7 +225,7 @@ def test_what_a_state_dict_holds():
 
 
 def test_an_rnn_around_one_cell_is_read_as_its_layer():
-    from rnnshape.rules.port import saved_layer
+    from rnnshape.rules.port_sources import saved_layer
 
     obj = {
         "class_name": "RNN",

@@ -12,19 +12,14 @@ from rnnshape.results import PortResult
 from rnnshape.rules.catalogue import canonical_layer
 from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_size
-from rnnshape.rules.port import (
-    DIRECTIONS_TO,
-    PORTABLE,
-    TORCH_CLASS,
-    Port,
+from rnnshape.rules.port import DIRECTIONS_TO, PORTABLE, TORCH_CLASS, Port, conversion_code, refuse_unportable
+from rnnshape.rules.port_sources import (
     SavedLayer,
     check_state_dict,
-    conversion_code,
     describe_state_dict,
     find_saved_layer,
     kind_of_state_dict,
     recurrent_paths,
-    refuse_unportable,
     saved_layer,
     saved_layers,
     state_dict_options,

@@ -20,14 +20,8 @@ from __future__ import annotations
 import re
 
 from rnnshape.rules.why_diagnosis import SHAPE, Diagnosis, Kind, NoShapeError, first_error_line, normalise
-from rnnshape.rules.why_inputs import (
-    _bidirectional,
-    _fit_input,
-    _input_spec,
-    _keras2_input_rank,
-    _reshape,
-    _time_distributed,
-)
+from rnnshape.rules.why_fit import _bidirectional, _fit_input, _keras2_input_rank, _reshape, _time_distributed
+from rnnshape.rules.why_inputs import _input_spec
 from rnnshape.rules.why_runtime import _concatenate, _incompatible
 from rnnshape.rules.why_states import (
     _initial_state_count,
