@@ -19,7 +19,7 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnshape import files
+from rnnshape import files, model_files
 from rnnshape.errors import RnnshapeError, SpecError, UsageError
 from rnnshape.rules.network import refused_objects
 
@@ -133,8 +133,8 @@ def test_a_deeply_nested_config_is_bad_input_naming_the_file(tmp_path, suffix):
     assert str(path) in str(caught.value)
     # past the parser's own limit too (json.loads raises RecursionError there)
     with pytest.raises(UsageError, match="nested more than"):
-        files.parse_config_json("[" * 100_000 + "]" * 100_000, "x.keras")
-    assert files.parse_config_json(json.dumps(CONFIG).encode(), "x.keras") == CONFIG
+        model_files.parse_config_json("[" * 100_000 + "]" * 100_000, "x.keras")
+    assert model_files.parse_config_json(json.dumps(CONFIG).encode(), "x.keras") == CONFIG
     if suffix == ".keras":
         _refused(_cli("model", str(path)), str(path), "nested more than 100 levels")
 
@@ -151,7 +151,7 @@ def test_a_config_bomb_is_refused_from_its_declared_size_without_inflating(tmp_p
     path = tmp_path / "bomb.keras"
     _forged_zip(path, [("config.json", data, size, crc)])
     assert os.path.getsize(path) < 100_000
-    peak, outcome = _peak_bytes(files.read_model_file, str(path))
+    peak, outcome = _peak_bytes(model_files.read_model_file, str(path))
     assert isinstance(outcome, UsageError) and "declares 68,157,440 bytes" in str(outcome), outcome
     assert peak < 2**20, peak  # nothing was inflated
     _refused(_cli("model", str(path)), "bomb.keras", "config.json", "64")
@@ -162,13 +162,13 @@ def test_a_member_inflating_beyond_what_it_declares_is_refused_or_stops_at_the_d
     data = _deflate([b"{}"] + [bytes(range(256)) * 4096] * 20)  # 20 MiB after the two bytes declared
     path = tmp_path / "liar.keras"
     _forged_zip(path, [("config.json", data, 2, zlib.crc32(b"{}"))])
-    peak, outcome = _peak_bytes(files.read_model_file, str(path))
+    peak, outcome = _peak_bytes(model_files.read_model_file, str(path))
     assert isinstance(outcome, UsageError) and "inflates to more than it declares" in str(outcome), outcome
     assert peak < 2**20, peak
     # a stream of zeros small enough to pass that test: reading stops at the declared size
     data = _deflate([b"{}"] + [bytes(2**20)] * 20)  # 20 MiB of zeros in about 20 KB
     _forged_zip(path, [("config.json", data, 20_000, zlib.crc32(b"{}" + bytes(19_998)))])
-    peak, outcome = _peak_bytes(files.read_model_file, str(path))
+    peak, outcome = _peak_bytes(model_files.read_model_file, str(path))
     assert isinstance(outcome, UsageError) and "not UTF-8" not in str(outcome) and "config.json" in str(outcome)
     assert peak < 2**20, peak
 
@@ -184,7 +184,7 @@ def test_a_zip64_member_declaring_200_gb_is_refused_before_anything_is_inflated(
             ("model.weights.h5", zeros, 200 * 10**9, 0),
         ],
     )
-    peak, outcome = _peak_bytes(files.read_model_file, str(path))
+    peak, outcome = _peak_bytes(model_files.read_model_file, str(path))
     assert isinstance(outcome, UsageError), outcome
     assert "'model.weights.h5' declares 200,000,000,000 bytes" in str(outcome) and "--max-file-size" in str(outcome)
     assert peak < 2**20, peak
@@ -196,9 +196,9 @@ def test_a_zip64_member_declaring_200_gb_is_refused_before_anything_is_inflated(
         + [(f"w{i}.h5", zeros, 2**30, 0) for i in range(3)],
     )
     with pytest.raises(UsageError, match="its members declare 3,221,225,[0-9]+ bytes"):
-        files.read_model_file(str(path2))
+        model_files.read_model_file(str(path2))
     # the same file with a limit raised on purpose (--max-file-size) is read: only config.json inflated
-    peak, outcome = _peak_bytes(files.read_model_file, str(path2), 4 * 2**30)
+    peak, outcome = _peak_bytes(model_files.read_model_file, str(path2), 4 * 2**30)
     assert not isinstance(outcome, Exception) and outcome.config == CONFIG and peak < 2**20
     proc = _cli("model", str(path), "--json")
     document = json.loads(proc.stdout)
@@ -254,13 +254,13 @@ def test_content_must_be_what_the_name_says(tmp_path):
     cases["weights.bin"] = "rename it to weights.h5"
     for name, words in cases.items():
         with pytest.raises(UsageError) as caught:
-            files.read_model_file(str(tmp_path / name))
+            model_files.read_model_file(str(tmp_path / name))
         assert words in str(caught.value), (name, str(caught.value))
-    assert files.read_model_file(str(tmp_path / "benign.keras")).config == CONFIG
+    assert model_files.read_model_file(str(tmp_path / "benign.keras")).config == CONFIG
     # named .keras, Keras reads its zip (zipfile finds the end record) and so does the check: the
     # HDF5 bytes behind it are data to both (as an HDF5 weights file stored in a real .keras zip)
-    assert files.read_model_file(str(tmp_path / "userblock.keras")).config == CONFIG
-    assert files.read_model_file(str(tmp_path / "evil.h5")).format == "h5"  # refused later for its Lambda
+    assert model_files.read_model_file(str(tmp_path / "userblock.keras")).config == CONFIG
+    assert model_files.read_model_file(str(tmp_path / "evil.h5")).format == "h5"  # refused later for its Lambda
     line = _refused(_cli("model", str(tmp_path / "model.keras")), "rename it to model.h5")
     assert "File not found" not in line
 

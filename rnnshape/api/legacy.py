@@ -17,12 +17,12 @@ def load_model(path: str, saved: Any, xs: list[Any] | None = None, check: bool =
     """The Keras 3 model of a checked model file and, for an old HDF5 file, what its rebuild
     measured (the ``source.legacy`` object of --json); ``(model, None)`` for a Keras 3 file,
     loaded by Keras in safe mode. ``check=False`` skips the measurements (why, port)."""
-    from rnnshape import files
+    from rnnshape import model_files
     from rnnshape.runner import model as model_runner
 
     if saved.format != "h5":
         return model_runner.load_model_file(path), None
-    version, backend = files.h5_versions(path)
+    version, backend = model_files.h5_versions(path)
     if not rules.needs_rebuild(version):
         return model_runner.load_model_file(path), None
     from rnnshape.runner import legacy as rebuilder
@@ -33,7 +33,7 @@ def load_model(path: str, saved: Any, xs: list[Any] | None = None, check: bool =
         config, changes = rules.translate(saved.config, version)
     except rules.LegacyError as exc:
         raise UsageError(f"{path}: saved by {who}: {exc}") from None
-    stored = files.read_legacy_h5(path)
+    stored = model_files.read_legacy_h5(path)
     try:
         rebuilt = rebuilder.rebuild(config, stored, major)
     except UsageError as exc:

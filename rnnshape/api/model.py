@@ -9,7 +9,7 @@ from typing import Any
 
 from rnnshape.api._common import documented
 from rnnshape.errors import ExpectationFailed, RnnshapeError, UsageError
-from rnnshape.files import DEFAULT_MAX_FILE_BYTES
+from rnnshape.model_files import DEFAULT_MAX_FILE_BYTES
 from rnnshape.results import ModelResult, ViewOptions
 from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_model_run
@@ -120,9 +120,9 @@ def _paths(value: Any) -> list[str]:
 def read_model_config(path: str, max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> Any:
     """A model file's saved config, read without Keras, refused (UsageError) when it holds a
     Lambda or a custom class: the first half of every command that loads a user's model."""
-    from rnnshape import files
+    from rnnshape import model_files
 
-    saved = files.read_model_file(path, max_file_size)
+    saved = model_files.read_model_file(path, max_file_size)
     _refuse(path, refused_objects(saved.config))
     return saved
 

@@ -8,7 +8,7 @@ import click
 
 from rnnshape.cli.app import execute
 from rnnshape.cli.options import CONTEXT_SETTINGS, export_options, json_option, limit_options, without_view_options
-from rnnshape.files import DEFAULT_MAX_FILE_BYTES
+from rnnshape.model_files import DEFAULT_MAX_FILE_BYTES
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
