@@ -318,3 +318,28 @@ def test_every_console_block_is_a_runnable_transcript():
             if line.startswith("$ ") and line != "$ echo $?":
                 words = shlex.split(line[2:])
                 assert words[0] == "rnnshape" and not {"|", ";", "&&", ">", "cd"} & set(words), transcript.id
+
+
+def test_ci_runs_exactly_the_readmes_test_command_with_the_pinned_versions():
+    """.ci/run is the README's test command; the install is bounded by constraints.txt, which pins
+    every package the test extras bring (a new dependency is pinned on purpose, by .ci/drift)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.splitlines() if line.startswith('pip install -e ".[test]"'))
+    assert command.rstrip().endswith("&& python -m pytest") and "-c constraints.txt" in command
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci.splitlines(), ".ci/run must run exactly the README's test command"
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line
+    }
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        if "python_version" in requirement:
+            continue  # tomli: Python 3.10 only
+        assert name in pinned, f"{name} (pyproject.toml) is not pinned in constraints.txt"
