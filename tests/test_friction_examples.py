@@ -58,6 +58,7 @@ def _files(folder: Path) -> None:
     import numpy as np
 
     shutil.copytree(ROOT / "examples", folder / "examples")
+    shutil.copy(ROOT / "examples" / "old_forecast.h5", folder / "old_model.h5")  # a tf.keras 2 file (model --save)
     inputs = keras.Input(shape=(5, 3))
     hidden = keras.layers.LSTM(4, return_sequences=True, name="encoder")(inputs)
     outputs = keras.layers.Dense(1, name="head")(hidden)

@@ -254,7 +254,7 @@ def test_unrecognised_text_exits_1_in_a_real_process():
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_the_first_fix_of_every_real_world_message_builds_by_the_rules(path):
     _, body = _fixture(path)
-    result = rnnshape.why(body, static=True)
+    result = rnnshape.why(body)
     assert result.exit_code == 0, result.errors
     first = result.fixes[0]["built"]
     assert first["exit_code"] == 0 and first["compatible"] and first["output_shape"], first

@@ -184,8 +184,14 @@ def test_at_least_twelve_current_kinds(keras_messages):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_first_fix_of_each_kind_builds_with_keras(keras_messages, kind, invoke):
-    result = invoke(["why", keras_messages[kind][0], "--json"])
+    result = invoke(["why", keras_messages[kind][0], "--keras", "--json"])
     document = json.loads(result.stdout)
+    # the default builds every fix by rnnshape's rules: the same shapes, without TensorFlow's import
+    by_rules = json.loads(invoke(["why", keras_messages[kind][0], "--json"]).stdout)["data"]
+    assert by_rules["static"] is True and document["data"]["static"] is False
+    assert [fix["built"].get("output_shape") for fix in by_rules["fixes"]] == [
+        fix["built"].get("output_shape") for fix in document["data"]["fixes"]
+    ]
     assert result.exit_code == 0, document["errors"]
     first = document["data"]["fixes"][0]
     assert document["data"]["kind"] == kind
@@ -363,13 +369,13 @@ def test_errors_provoked_in_keras_3_get_the_right_top_cause(provoked):
 
 def test_a_provoked_runtime_error_and_a_convlstm_fix_build_with_keras(provoked, invoke):
     for what, message, _kind, _ in (provoked[0], provoked[-1]):
-        result = invoke(["why", message, "--json"])
+        result = invoke(["why", message, "--keras", "--json"])
         document = json.loads(result.stdout)
         assert result.exit_code == 0, document["errors"]
         first = document["data"]["fixes"][0]
         assert first["built"]["exit_code"] == 0 and first["built"]["static"] is False, what
         assert document["data"]["causes"][0]["id"] == document["data"]["causes"][0]["id"].strip() != ""
-    convlstm = json.loads(invoke(["why", provoked[-1][1], "--json"]).stdout)["data"]
+    convlstm = json.loads(invoke(["why", provoked[-1][1], "--keras", "--json"]).stdout)["data"]
     # the first fix reads (10, 64, 2) as one frame of 10 x 64 with 2 channels: Keras builds it
     assert convlstm["fixes"][0]["built"]["input_shape"] == [1, 1, 10, 64, 2]
     assert convlstm["fixes"][0]["built"]["output_shape"] == [1, 8, 62, 8]

@@ -22,18 +22,30 @@ from rnnshape.cli.options import CONTEXT_SETTINGS, json_option, static_option
     help="a saved model to check against --y (the silent broadcast of a sequence output)",
 )
 @click.option("--y", "y", default=None, metavar="Y.npy", help="the targets the model is trained on (with --model)")
-@static_option("build each fix with rnnshape's rules instead of Keras (no TensorFlow)")
+@click.option(
+    "--keras",
+    is_flag=True,
+    help="build each fix with Keras (imports TensorFlow: seconds) instead of rnnshape's rules, which agree with "
+    "Keras on every stack the tests build",
+)
+@static_option("build each fix with rnnshape's rules, without TensorFlow (the default; kept for scripts)")
 @json_option()
 def why(
-    text: tuple[str, ...], file: str | None, model: str | None, y: str | None, static: bool, json_mode: bool
+    text: tuple[str, ...],
+    file: str | None,
+    model: str | None,
+    y: str | None,
+    keras: bool,
+    static: bool,
+    json_mode: bool,
 ) -> int:
     """Read a Keras shape error, say what Keras checked and why it failed, and build each fix.
 
     The error comes from TEXT, from standard input (when no TEXT is given and the input is not
     a terminal, or TEXT is -), or from --file LOG; a whole traceback is fine. rnnshape finds the
     Keras message, names its shapes in axis words ((None, 10) = [batch, 10]: no timesteps
-    axis), ranks the likely causes, and gives each a fix as code and as an `rnnshape stack` line
-    that it builds for real (--static: by its own rules) to show the shapes that result. An
+    axis), ranks the likely causes, and gives each a fix as code and as an `rnnshape stack` line,
+    built by rnnshape's rules to show the shapes that result (--keras: built with Keras). An
     ambiguous message shows each reading. --model FILE.keras --y Y.npy reports the error Keras
     does not raise: a sequence output trained against a 2-D target (broadcast). Text with no
     Keras shape error exits 1 with the first error line seen.
@@ -42,18 +54,22 @@ def why(
     Examples:
       rnnshape why "expected ndim=3, found ndim=2. Full shape received: (None, 10)"
       python train.py 2>&1 | rnnshape why
-      rnnshape why --file train.log --static --json
+      rnnshape why --file train.log --json
+      rnnshape why --keras "expected ndim=3, found ndim=2. Full shape received: (None, 10)"
       rnnshape why --model model.keras --y y.npy
     """
     from rnnshape.api.why import why as run
+    from rnnshape.errors import UsageError
 
     def work():
+        if keras and static:
+            raise UsageError("Invalid value for --keras: --static builds by the rules, --keras with Keras; give one")
         words = list(text)
         if words == ["-"] or (not words and file is None and model is None and not _stdin_is_tty()):
             from rnnshape import files
 
             words = [files.read_stream(_stdin_bytes())]
-        return run(" ".join(words) if words else None, file=file, model=model, y=y, static=static)
+        return run(" ".join(words) if words else None, file=file, model=model, y=y, keras=keras)
 
     return execute("why", json_mode, work)
 
