@@ -41,7 +41,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
     if not data["fixes"]:  # a diagnosis whose fix is not a stack (the targets of why --model): said in its causes
         return
     yield ""
-    how = "by rnnshape's rules, nothing run (--static)" if data["static"] else "built with Keras"
+    how = "built by rnnshape's rules (--keras: with Keras)" if data["static"] else "built with Keras"
     table = Table(title=f"Fixes, each a stack {how}", title_justify="left", box=TABLE_BOX, pad_edge=False)
     table.add_column("cause", justify="right")
     table.add_column("fix", overflow="fold", ratio=3)
