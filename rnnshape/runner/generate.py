@@ -10,12 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError
 from rnnshape.rules import progress
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import prepare
-from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, load_keras, quiet_native_stderr
 from rnnshape.runner.stateful import _read_states
 
 
@@ -56,15 +55,8 @@ def run_generate(spec: LayerSpec, steps: int, head: bool) -> GenerateRun:
         raise ValueError("run_generate needs a spec with stateful=True and return_sequences=True")
     keras = load_keras()
     progress.configuration(0, 1, spec.keras_call())
-    with quiet_native_stderr():
-        try:
-            return _run_generate(keras, spec, steps, head)
-        except BackendError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(spec.keras_call()):
+        return _run_generate(keras, spec, steps, head)
 
 
 def head_weights(spec: LayerSpec) -> list[np.ndarray]:

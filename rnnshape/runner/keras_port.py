@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError, RnnshapeError
+from rnnshape.errors import RnnshapeError
 from rnnshape.rules.catalogue import INIT_KEYS, KERAS_LAYER_NAME
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _WEIGHT_INIT_KEY, cell_arguments, flatten, initializers
 from rnnshape.runner.numbers import deterministic_input
-from rnnshape.runner.session import call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, load_keras, quiet_native_stderr
 
 
 @dataclass
@@ -74,60 +74,49 @@ def run_stack(spec: LayerSpec, num_layers: int, weights: list[np.ndarray] | None
     """``num_layers`` Keras layers of spec's kind, called one after the other on spec's input;
     ``weights``: every layer's set_weights() arrays concatenated (else rnnshape's seeded ones)."""
     keras = load_keras()
-    with quiet_native_stderr():
-        try:
-            x = deterministic_input(spec)
-            value: Any = x
-            layers = []
-            inputs = spec.features
-            offset = 0
-            for k in range(num_layers):
-                layer_spec = _layer_spec(spec, k, num_layers, inputs)
-                layer = _build(keras, layer_spec, k)
-                if weights is None:
-                    _seeded(layer, layer_spec, k)
-                else:
-                    count = len(layer.weights)
-                    layer.set_weights(weights[offset : offset + count])
-                    offset += count
-                value = call_layer(layer, value)
-                layers.append(layer)
-                inputs = spec.units * (2 if spec.bidirectional else 1)
-            return KerasPortRun(
-                x,
-                dict(zip(spec.output_names(), [np.asarray(t) for t in flatten(value)])),
-                [(v.path, np.asarray(v.numpy())) for layer in layers for v in layer.weights],
-                keras.__version__,
-            )
-        except RnnshapeError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(spec.keras_call(), _first_line_or_nothing, (RnnshapeError,)):
+        x = deterministic_input(spec)
+        value: Any = x
+        layers = []
+        inputs = spec.features
+        offset = 0
+        for k in range(num_layers):
+            layer_spec = _layer_spec(spec, k, num_layers, inputs)
+            layer = _build(keras, layer_spec, k)
+            if weights is None:
+                _seeded(layer, layer_spec, k)
+            else:
+                count = len(layer.weights)
+                layer.set_weights(weights[offset : offset + count])
+                offset += count
+            value = call_layer(layer, value)
+            layers.append(layer)
+            inputs = spec.units * (2 if spec.bidirectional else 1)
+        return KerasPortRun(
+            x,
+            dict(zip(spec.output_names(), [np.asarray(t) for t in flatten(value)])),
+            [(v.path, np.asarray(v.numpy())) for layer in layers for v in layer.weights],
+            keras.__version__,
+        )
+
+
+def _first_line_or_nothing(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def run_layer(layer: Any, spec: LayerSpec) -> KerasPortRun:
     """A layer of the user's model, called as it is (its own flags and weights) on spec's input."""
     keras = load_keras()
-    with quiet_native_stderr():
-        try:
-            x = deterministic_input(spec)
-            raw = flatten(call_layer(layer, x))
-            return KerasPortRun(
-                x,
-                dict(zip(spec.output_names(), [np.asarray(t) for t in raw])),
-                [(v.path, np.asarray(v.numpy())) for v in layer.weights],
-                keras.__version__,
-            )
-        except RnnshapeError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running the layer {layer.name!r}: {type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(f"the layer {layer.name!r}", _first_line_or_nothing, (RnnshapeError,)):
+        x = deterministic_input(spec)
+        raw = flatten(call_layer(layer, x))
+        return KerasPortRun(
+            x,
+            dict(zip(spec.output_names(), [np.asarray(t) for t in raw])),
+            [(v.path, np.asarray(v.numpy())) for v in layer.weights],
+            keras.__version__,
+        )
 
 
 def weights_file(spec: LayerSpec, num_layers: int, weights: list[np.ndarray], path: str) -> None:

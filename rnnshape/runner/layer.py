@@ -25,7 +25,7 @@ from rnnshape.runner.build import (
     set_deterministic_weights,
 )
 from rnnshape.runner.numbers import deterministic_input, input_mask
-from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.session import _first_line, call_layer, keras_failures, load_keras, quiet_native_stderr
 
 
 def draws_weights(spec: LayerSpec) -> bool:
@@ -72,25 +72,19 @@ def run_many(specs: list[LayerSpec], weights: list[list[np.ndarray]] | None = No
     with quiet_native_stderr():
         for index, spec in enumerate(specs):
             progress.configuration(index, len(specs), spec.keras_call())
-            try:
+            with keras_failures(spec.keras_call(), lambda exc, spec=spec: _failure_words(spec, exc)):
                 results.append(_run_prepared(spec, prepare(spec, weights=None if weights is None else weights[index])))
-            except BackendError:
-                raise
-            except Exception as exc:
-                raise BackendError(
-                    f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                    f"{_first_line(exc)}{_failure_hint(spec, exc)}"
-                ) from exc
     return results
 
 
-def _failure_hint(spec: LayerSpec, exc: BaseException) -> str:
-    """A known Keras failure, explained after Keras' own message."""
+def _failure_words(spec: LayerSpec, exc: BaseException) -> str:
+    """Keras' failure in words: its type and first line, and a known failure explained after it."""
+    words = f"{type(exc).__name__}: {_first_line(exc)}"
     if spec.bidirectional and spec.stateful and spec.return_state and isinstance(exc, TypeError):
-        return (
+        words += (
             " (Keras' Bidirectional.compute_mask fails when stateful=True and return_state=True: drop --return-state)"
         )
-    return ""
+    return words
 
 
 @dataclass

@@ -10,13 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.rules.network import CONV_RECURRENT
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import Prepared, RunResult, _run_prepared
 from rnnshape.runner.numbers import deterministic_input
-from rnnshape.runner.session import _first_line, call_layer, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, keras_message, load_keras, quiet_native_stderr
 
 
 # ---- a saved model, for `rnnshape why --model` --------------------------------------------------
@@ -311,63 +310,58 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
     layers = {path: find_layer(model, path) for path in paths}
     records: dict[str, list[tuple[tuple, dict, Any]]] = {path: [] for path in paths}
     before: dict[str, list[np.ndarray]] = {}
-    with quiet_native_stderr():
+    with (
+        quiet_native_stderr(),
+        keras_failures(
+            f"the model {model.name!r} on the data", lambda exc: f"{type(exc).__name__}: {_short(keras_message(exc))}"
+        ),
+    ):
+        for path, layer in layers.items():
+            original = layer.call
+            if getattr(layer, "stateful", False):
+                target = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+                before[path] = [np.asarray(v.numpy()) for t in target for v in t.states]
+
+            def recorder(*args: Any, _original: Any = original, _store: list = records[path], **kwargs: Any) -> Any:
+                out = _original(*args, **kwargs)
+                _store.append((args, kwargs, out))
+                return out
+
+            object.__setattr__(layer, "call", recorder)
         try:
+            # eager on purpose: the recorders read each layer's input as Keras passes it (data.run says so)
+            predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
+        finally:
             for path, layer in layers.items():
-                original = layer.call
-                if getattr(layer, "stateful", False):
+                with contextlib.suppress(AttributeError):
+                    object.__delattr__(layer, "call")
+                if path in before:  # a stateful layer: its states as they were before this run
                     target = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-                    before[path] = [np.asarray(v.numpy()) for t in target for v in t.states]
-
-                def recorder(*args: Any, _original: Any = original, _store: list = records[path], **kwargs: Any) -> Any:
-                    out = _original(*args, **kwargs)
-                    _store.append((args, kwargs, out))
-                    return out
-
-                object.__setattr__(layer, "call", recorder)
-            try:
-                # eager on purpose: the recorders read each layer's input as Keras passes it (data.run says so)
-                predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
-            finally:
-                for path, layer in layers.items():
-                    with contextlib.suppress(AttributeError):
-                        object.__delattr__(layer, "call")
-                    if path in before:  # a stateful layer: its states as they were before this run
-                        target = (
-                            [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-                        )
-                        for variable, value in zip([v for t in target for v in t.states], before[path]):
-                            variable.assign(value)
-            captures = []
-            for path, layer in layers.items():
-                if not records[path]:
-                    continue
-                args, kwargs, out = records[path][0]
-                x = np.asarray(args[0] if args else kwargs.get("sequences", kwargs.get("inputs")))
-                mask = kwargs.get("mask")
-                mask = None if mask is None else np.asarray(_as_list(mask)[0])
-                initial = _numpy(kwargs.get("initial_state"))
-                if initial is None and path in before:
-                    initial = before[path]
-                probe = _probe_copy(keras, layer)
-                call_kwargs: dict[str, Any] = {}
-                if mask is not None:
-                    call_kwargs["mask"] = mask
-                if initial is not None:
-                    call_kwargs["initial_state"] = [np.asarray(s) for s in initial]
-                probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
-                probe.set_weights(layer.get_weights())
-                captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
-                captures.append(
-                    Capture(path, x, mask, None if initial is None else list(initial), _numpy(_as_list(out)), captured)
-                )
-        except BackendError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running the model {model.name!r} on the data: {type(exc).__name__}: "
-                f"{_short(keras_message(exc))}"
-            ) from exc
+                    for variable, value in zip([v for t in target for v in t.states], before[path]):
+                        variable.assign(value)
+        captures = []
+        for path, layer in layers.items():
+            if not records[path]:
+                continue
+            args, kwargs, out = records[path][0]
+            x = np.asarray(args[0] if args else kwargs.get("sequences", kwargs.get("inputs")))
+            mask = kwargs.get("mask")
+            mask = None if mask is None else np.asarray(_as_list(mask)[0])
+            initial = _numpy(kwargs.get("initial_state"))
+            if initial is None and path in before:
+                initial = before[path]
+            probe = _probe_copy(keras, layer)
+            call_kwargs: dict[str, Any] = {}
+            if mask is not None:
+                call_kwargs["mask"] = mask
+            if initial is not None:
+                call_kwargs["initial_state"] = [np.asarray(s) for s in initial]
+            probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
+            probe.set_weights(layer.get_weights())
+            captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
+            captures.append(
+                Capture(path, x, mask, None if initial is None else list(initial), _numpy(_as_list(out)), captured)
+            )
     return ModelRun(predictions, captures)
 
 
@@ -376,20 +370,12 @@ def run_model_layer(spec: LayerSpec, layer: Any, x: np.ndarray | None, mask: np.
     it (``spec``), with the model's own weights and cell options; ``x`` is the input the layer
     received from the user's data, or None for inspect's deterministic input."""
     load_keras()
-    with quiet_native_stderr():
-        try:
-            built = build_layer(spec)  # the spec carries the layer's cell options (activation, reset_after, ...)
-            weights = layer.get_weights()
-            built.set_weights(weights)
-            data = deterministic_input(spec) if x is None else np.asarray(x, np.float32)
-            return _run_prepared(spec, Prepared(built, weights, data, mask))
-        except BackendError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running {spec.keras_call()} with the model's weights: "
-                f"{type(exc).__name__}: {_first_line(exc)}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(f"{spec.keras_call()} with the model's weights"):
+        built = build_layer(spec)  # the spec carries the layer's cell options (activation, reset_after, ...)
+        weights = layer.get_weights()
+        built.set_weights(weights)
+        data = deterministic_input(spec) if x is None else np.asarray(x, np.float32)
+        return _run_prepared(spec, Prepared(built, weights, data, mask))
 
 
 def compiled_loss(model: Any) -> Any:

@@ -12,7 +12,7 @@ import re
 import sys
 import tempfile
 import warnings
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -198,3 +198,19 @@ def keras_message(exc: BaseException) -> str:
             continue
         keep.append(stripped)
     return " ".join(keep) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def keras_failures(
+    what: str, detail: Callable[[BaseException], str] | None = None, passes: tuple[type, ...] = (BackendError,)
+) -> Iterator[None]:
+    """Whatever Keras raises inside the block, as one BackendError: "Keras failed running WHAT:
+    Type: its first line" (``detail`` words the exception otherwise; ``passes``, rnnshape's own
+    errors, pass as they are). The one wrapper of every runner call into Keras."""
+    try:
+        yield
+    except passes:
+        raise
+    except Exception as exc:
+        words = detail(exc) if detail is not None else f"{type(exc).__name__}: {_first_line(exc)}"
+        raise BackendError(f"Keras failed running {what}: {words}") from exc

@@ -8,12 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError
 from rnnshape.rules import progress
 from rnnshape.rules.kinds import KINDS
 from rnnshape.runner.build import _as_list
 from rnnshape.runner.numbers import deterministic_stack_input, deterministic_weights
-from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, load_keras, quiet_native_stderr
 
 
 # ---- stacks of layers (rnnshape stack, rnnshape patterns) -----------------------------------
@@ -91,18 +90,12 @@ def run_stacks(jobs: list[tuple[Any, Any]], seed: int = 0) -> list[StackRun]:
     with quiet_native_stderr():
         for index, (plan, repaired) in enumerate(jobs):
             progress.configuration(index, len(jobs), plan.command())
-            try:
+            with keras_failures(f"the stack {plan.command()}"):
                 result = _run_stack(plan, seed)
                 if repaired is not None and result.failed_index is not None:
                     fixed = _run_stack(repaired, seed)
                     if fixed.failed_index is None and fixed.layers:
                         result.fixed_output_shape = fixed.layers[-1].output_shape
-            except BackendError:
-                raise
-            except Exception as exc:
-                raise BackendError(
-                    f"Keras failed running the stack {plan.command()}: {type(exc).__name__}: {_first_line(exc)}"
-                ) from exc
             results.append(result)
     return results
 

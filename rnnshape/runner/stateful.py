@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError
 from rnnshape.rules import progress
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _as_list, build_layer
-from rnnshape.runner.layer import _failure_hint, prepare
-from rnnshape.runner.session import _first_line, call_layer, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.layer import _failure_words, prepare
+from rnnshape.runner.session import call_layer, keras_failures, keras_message, load_keras, quiet_native_stderr
 
 
 # ---- stateful: one sequence cut into consecutive batches ----------------------------------
@@ -89,16 +88,8 @@ def run_stateful(
         raise ValueError("run_stateful needs a spec with stateful=True")
     keras = load_keras()
     progress.configuration(0, 1, spec.keras_call())
-    with quiet_native_stderr():
-        try:
-            return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows, model_batch_shape)
-        except BackendError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: "
-                f"{_first_line(exc)}{_failure_hint(spec, exc)}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(spec.keras_call(), lambda exc: _failure_words(spec, exc)):
+        return _run_stateful(keras, spec, bounds, read_orders, shuffle_rows, model_batch_shape)
 
 
 def _run_stateful(

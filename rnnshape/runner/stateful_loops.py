@@ -12,29 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from rnnshape.errors import BackendError
 from rnnshape.rules import progress
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.rules.stateful_loops import FitPlan
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import prepare
 from rnnshape.runner.numbers import deterministic_weights
-from rnnshape.runner.session import _first_line, call_layer, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, keras_message, load_keras, quiet_native_stderr
 from rnnshape.runner.stateful import _read_states
 
 
 def _guarded(spec: LayerSpec, work: Any, *args: Any) -> Any:
     keras = load_keras()
     progress.configuration(0, 1, spec.keras_call())
-    with quiet_native_stderr():
-        try:
-            return work(keras, spec, *args)
-        except BackendError:
-            raise
-        except Exception as exc:
-            raise BackendError(
-                f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
-            ) from exc
+    with quiet_native_stderr(), keras_failures(spec.keras_call()):
+        return work(keras, spec, *args)
 
 
 def short_message(exc: BaseException) -> str:

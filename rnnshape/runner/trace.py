@@ -12,7 +12,7 @@ from rnnshape.rules import progress
 from rnnshape.rules.layer import LayerSpec
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import prepare
-from rnnshape.runner.session import _first_line, call_layer, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, keras_failures, load_keras, quiet_native_stderr
 
 
 # ---- trace: the weights of each direction and Keras' own numbers to check against ------------
@@ -54,14 +54,8 @@ def trace_many(specs: list[LayerSpec], options: list[dict[str, Any]] | None = No
     with quiet_native_stderr():
         for index, (spec, opts) in enumerate(zip(specs, options)):
             progress.configuration(index, len(specs), spec.keras_call())
-            try:
+            with keras_failures(spec.keras_call()):
                 results.append(_trace_one(spec, dict(opts)))
-            except BackendError:
-                raise
-            except Exception as exc:
-                raise BackendError(
-                    f"Keras failed running {spec.keras_call()}: {type(exc).__name__}: {_first_line(exc)}"
-                ) from exc
     return results
 
 
