@@ -46,11 +46,12 @@ def random_spec(rng: random.Random):
 
 
 def test_50_random_configurations_agree_on_tensorflow_and_jax_within_1e_5():
-    from rnnshape.runner import backend, keras
+    from rnnshape.runner import backend
+    from rnnshape.runner import layer as layer_runner
 
     rng = random.Random(19)
     specs = [random_spec(rng) for _ in range(50)]
-    on_tf = keras.run_many(specs)
+    on_tf = layer_runner.run_many(specs)
     on_jax, ran = backend.run_many(specs, "jax")
     assert ran["backend"] == "jax" and ran["version"]
     worst = 0.0
@@ -155,10 +156,11 @@ def test_trace_on_another_backend_recomputes_its_own_run_and_matches_tensorflow(
     TensorFlow's within 1e-5 (measured: no backend differs)."""
     pytest.importorskip(name)
     from rnnshape.measure import trace as measured
-    from rnnshape.runner import backend, keras
+    from rnnshape.runner import backend
+    from rnnshape.runner import trace as trace_runner
 
     specs = [make_spec(**options) for options in TRACED]
-    on_tf = keras.trace_many(specs)
+    on_tf = trace_runner.trace_many(specs)
     there, ran = backend.call(name, "trace.trace_many", specs)
     assert ran["backend"] == name
     for spec, a, b in zip(specs, on_tf, there):

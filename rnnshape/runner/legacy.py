@@ -40,7 +40,7 @@ class Rebuilt:
 
 def rebuild(config: dict[str, Any], legacy: Any, major: int, restore: bool = True) -> Rebuilt:
     """The Keras 3 model of a translated legacy config, with the file's weights (``legacy``: a
-    files.LegacyFile). ``restore=False`` keeps Keras 3's hard_sigmoid (to measure the change)."""
+    model_files.LegacyFile). ``restore=False`` keeps Keras 3's hard_sigmoid (to measure the change)."""
     keras = load_keras()
     from keras.legacy.saving import deserialize_keras_object
 
