@@ -202,7 +202,13 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
             return ("bidirectional", "go_backwards")
         if self.bidirectional and self.stateful and self.return_state:
             return ("bidirectional", "stateful", "return_state")
+        if self._one_lstm_cell_unrolled():
+            return ("unroll",)
         return ()
+
+    def _one_lstm_cell_unrolled(self) -> bool:
+        one_lstm_cell = self.cells is not None and [kind for kind, _ in self.cells] == ["lstm"]
+        return bool(self.unroll) and one_lstm_cell and self.timesteps > 1
 
     def keras_refusal(self) -> str | None:
         """Why Keras (the installed version) cannot build or run this configuration, or None.
@@ -218,6 +224,13 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
             return (
                 "Keras 3 fails on Bidirectional(stateful=True, return_state=True): "
                 "Bidirectional.compute_mask raises TypeError"
+            )
+        if self._one_lstm_cell_unrolled():
+            # measured on Keras 3.15: StackedRNNCells([LSTMCell]) unrolled hands the cell one state, not two
+            return (
+                "Keras 3 fails to unroll keras.layers.RNN of a list holding one LSTMCell: LSTMCell.call "
+                "raises IndexError from the second step on (measured; two cells, or the cell alone, unroll fine): "
+                "drop --unroll"
             )
         return None
 
