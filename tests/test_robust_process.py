@@ -298,7 +298,9 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
     (fake / "keras").mkdir()
     (fake / "keras" / "__init__.py").write_text("import tensorflow\n")
     lines = {name: first_example(name) for name in sorted(COMMANDS)}
-    static = sorted(name for name in COMMANDS if "static" in option_names(name))
+    rules_only = lines["why"]  # why answers by its rules by default: no TensorFlow needed
+    lines["why"] = lines["why"] + ["--keras"]
+    static = sorted(name for name in COMMANDS if "static" in option_names(name) and name != "why")
     proc = python(
         f"""
         import json
@@ -314,6 +316,7 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
                             "human_exit": human.exit_code, "help": helped.exit_code}}
             if name in {static!r}:
                 report[name]["static"] = runner.invoke(cli, argv + ["--static"]).exit_code
+        report["why"]["rules"] = runner.invoke(cli, {rules_only!r}).exit_code
         print(json.dumps(report))
     """,
         env={"PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"},
@@ -329,3 +332,4 @@ def test_without_tensorflow_every_command_exits_3_with_the_install_command_and_s
         assert seen["help"] == 0, name
         if name in static:
             assert seen["static"] in (0, 1), (name, seen["static"])  # 1: stack's diagnosed mistake
+    assert report["why"]["rules"] == 0

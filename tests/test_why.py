@@ -173,11 +173,10 @@ def test_the_error_is_found_inside_a_whole_log():
     ]
 
 
-def test_the_api_static_builds_every_fix_by_the_rules():
+def test_the_api_builds_every_fix_by_the_rules_by_default():
     result = rnnshape.why(
         "Input 0 with name 'None' of layer 'gru_2' is incompatible with the layer: expected "
         "ndim=3, found ndim=2. Full shape received: (None, 16)",
-        static=True,
     )
     assert result.kind == "stacked_without_return_sequences" and result.exit_code == 0
     first = result.fixes[0]
@@ -206,7 +205,9 @@ def test_cli_json_envelope(invoke):
     }
     assert [c["rank"] for c in data["causes"]] == [1, 2, 3]
     assert all(fix["built"]["exit_code"] == 0 for fix in data["fixes"])
-    assert data["fixes"][0]["command"].endswith("--static")
+    # the stack line runs as shown and builds with Keras (by the rules with --static)
+    assert data["fixes"][0]["command"].startswith("rnnshape stack ") and "--static" not in data["fixes"][0]["command"]
+    assert data["static"] is True and all(fix["built"]["static"] for fix in data["fixes"])
 
 
 def test_cli_reads_stdin_and_files(invoke, tmp_path):

@@ -39,7 +39,8 @@ class LayerOption:
     ``cli_default`` is what the option holds when not given (None: not given). ``layers``: the
     layer kinds that take it (None: every kind); ``group``: "layer", "conv" (ConvLSTM's map and
     convolution) or "cells" (--layer rnn), the last two only where a command takes those layers.
-    ``grid``: compare --vary can vary it; ``fixable``: compare keeps it in every row when given.
+    ``grid``: compare --vary can vary it, and its place in the grid's rows (the first changes
+    slowest; 0: not varied); ``fixable``: compare keeps it in every row when given.
     ``explore_key``/``explore_label``: explore's checkbox for a flag. ``shapes``: the option can
     change the shapes a layer returns (a layer-only option that cannot changes numbers, not the
     picture).
@@ -55,7 +56,7 @@ class LayerOption:
     choices: tuple[str, ...] | None = None
     layers: tuple[str, ...] | None = None
     group: str = "layer"
-    grid: bool = False
+    grid: int = 0
     fixable: bool = False
     explore_key: str | None = None
     explore_label: str | None = None
@@ -97,7 +98,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         False,
         "return h at every timestep",
         cli_default=False,
-        grid=True,
+        grid=1,
         fixable=True,
         explore_key="s",
         explore_label="Return sequences",
@@ -108,7 +109,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         False,
         "also return the final states",
         cli_default=False,
-        grid=True,
+        grid=2,
         fixable=True,
         explore_key="r",
         explore_label="Return state",
@@ -119,7 +120,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         False,
         "keep the final state for the next batch",
         cli_default=False,
-        grid=True,
+        grid=3,
         fixable=True,
         explore_key="t",
         explore_label="Stateful",
@@ -130,7 +131,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         False,
         "read the input from x_T back to x_1",
         cli_default=False,
-        grid=True,
+        grid=4,
         fixable=True,
         explore_key="g",
         explore_label="Go backwards",
@@ -141,7 +142,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         False,
         "wrap in keras.layers.Bidirectional",
         cli_default=False,
-        grid=True,
+        grid=5,
         fixable=True,
         explore_key="b",
         explore_label="Bidirectional",
@@ -161,7 +162,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         "GRU only: Keras' reset_after; --no-reset-after is the original GRU (TF1/Keras 2.2 default: reset "
         "before U_h, bias (3*units,)) [default: --reset-after, as Keras 3: bias (2, 3*units)]",
         layers=("gru",),
-        grid=True,
+        grid=6,
         fixable=True,
         explore_key="a",
         explore_label="Reset after",
@@ -181,14 +182,14 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         choices=ACTIVATIONS,
         layers=GATED,
     ),
-    LayerOption("use_bias", "flag", True, "give the cell a bias [default: on]", grid=True, fixable=True),
+    LayerOption("use_bias", "flag", True, "give the cell a bias [default: on]", grid=7, fixable=True),
     LayerOption(
         "unit_forget_bias",
         "flag",
         None,
         "LSTM only: start the forget gate's bias at 1 (seen with --bias-init) [default: on]",
         layers=LSTM_FAMILY,
-        grid=True,
+        grid=8,
         fixable=True,
     ),
     LayerOption(
@@ -206,15 +207,15 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         metavar="F",
     ),
     LayerOption(
-        "unroll", "flag", False, "unroll the loop (Keras: for short sequences) [default: off]", grid=True, fixable=True
-    ),
-    LayerOption(
         "training",
         "flag",
         False,
         "call the layer with training=True, as model.fit does: dropout acts [default: off]",
-        grid=True,
+        grid=10,
         fixable=True,
+    ),
+    LayerOption(
+        "unroll", "flag", False, "unroll the loop (Keras: for short sequences) [default: off]", grid=9, fixable=True
     ),
     LayerOption(
         "initial_state",
@@ -341,7 +342,7 @@ OPTIONS: dict[str, LayerOption] = {option.name: option for option in LAYER_OPTIO
 # The spec's defaults, in the table's order.
 DEFAULTS: dict[str, Any] = {option.name: option.default for option in LAYER_OPTIONS}
 # The options compare's grid can vary, in the order rows are laid out (the first changes slowest).
-GRID_FLAGS = tuple(option.name for option in LAYER_OPTIONS if option.grid)
+GRID_FLAGS = tuple(option.name for option in sorted(LAYER_OPTIONS, key=lambda option: option.grid) if option.grid)
 # The options compare holds fixed in every row when they are given.
 FIXABLE = tuple(option.name for option in LAYER_OPTIONS if option.fixable)
 # The true/false options.
