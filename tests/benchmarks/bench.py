@@ -45,6 +45,29 @@ for epoch in range(3):
 """
 FIT_SECONDS = 10.0  # the brief: --fit at its defaults under 10 s on the 2-core machine
 FLOOR = [sys.executable, "-c", "import click, rich.console, rich.table"]
+
+# model --x on a long sequence (issue 26: at or below a bare model.predict): the model, its data,
+# and the bare script that loads the file and predicts, made in the work folder
+MAKE_LONG_MODEL = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+import keras
+keras.utils.set_random_seed(0)
+inputs = keras.Input((3200, 1))
+hidden = keras.layers.LSTM(32, return_sequences=True)(inputs)
+outputs = keras.layers.Dense(1)(keras.layers.LSTM(16)(hidden))
+keras.Model(inputs, outputs).save("long.keras")
+np.save("long_x.npy", np.random.default_rng(0).standard_normal((8, 3200, 1)).astype("float32"))
+"""
+BARE_PREDICT = """\
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+import keras
+model = keras.saving.load_model("long.keras")
+print(model.predict(np.load("long_x.npy"), verbose=0).shape)
+"""
 # The answer's generation loop once, as a user writes it (rnnshape generate runs it and its references).
 BARE_GENERATE = """\
 import numpy as np
@@ -293,6 +316,17 @@ def main() -> int:
         ),
         3.0,
     )
+
+    if "model" in commands and (not args.only or any(text in "model --x, 3,200 steps" for text in args.only)):
+        subprocess.run([sys.executable, "-c", MAKE_LONG_MODEL], cwd=workdir, check=True, capture_output=True)
+        (Path(workdir) / "bare_predict.py").write_text(BARE_PREDICT)
+        add(
+            "model --x, 3,200 steps",
+            rnnshape_cmd("model", "long.keras", "--x", "long_x.npy"),
+            [sys.executable, "bare_predict.py"],
+            "bare model.predict",
+            [("wall", 1.0)],
+        )
 
     if "stateful" in commands and (not args.only or any(text in "stateful --fit 3 (defaults)" for text in args.only)):
         fit_script = Path(workdir) / "bare_fit.py"
