@@ -8,14 +8,12 @@ from typing import Any
 from rnnshape.api._common import documented
 from rnnshape.errors import RnnshapeError, UsageError
 from rnnshape.results import WhyResult
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.kinds import PLAIN_BY_KERAS_CLASS
 from rnnshape.rules.why import recognise
 from rnnshape.rules.why_diagnosis import Diagnosis, Fix
 from rnnshape.rules.why_targets import sequence_target
 from rnnshape.rules.words import shape_text
 from rnnshape.versions import versions
-
-RECURRENT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
 
 
 @documented(
@@ -129,9 +127,9 @@ def _model_diagnosis(model: str, y: str) -> Diagnosis:
             f"{shape_text(y_shape)}; {measured}"
         )
     recurrent = [
-        (RECURRENT_CLASSES[layer["class"]], int(layer["units"]), layer["return_sequences"])
+        (PLAIN_BY_KERAS_CLASS[layer["class"]], int(layer["units"]), layer["return_sequences"])
         for layer in loaded.layers
-        if layer["class"] in RECURRENT_CLASSES and layer["units"]
+        if layer["class"] in PLAIN_BY_KERAS_CLASS and layer["units"]
     ]
     head = next((layer["units"] for layer in reversed(loaded.layers) if layer["class"] == "Dense"), None)
     found = (

@@ -85,3 +85,6 @@ KINDS: dict[str, LayerKind] = {
 
 # Keras' class name -> the kind (a saved model's "LSTM" is --layer lstm).
 BY_KERAS_CLASS: dict[str, str] = {kind.keras_class: kind.name for kind in KINDS.values()}
+# The plain recurrent layers (one cell, no convolution): LSTM, GRU, SimpleRNN, by Keras' class name.
+PLAIN = ("lstm", "gru", "simplernn")
+PLAIN_BY_KERAS_CLASS: dict[str, str] = {KINDS[name].keras_class: name for name in PLAIN}

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.kinds import PLAIN_BY_KERAS_CLASS
 from rnnshape.rules.layer import LayerSpec
 
 # The recurrent classes rnnshape explains, by Keras class name.
-PLAIN_RECURRENT = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
+PLAIN_RECURRENT = PLAIN_BY_KERAS_CLASS
 CONV_RECURRENT = ("ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 RECURRENT_CLASSES = (*PLAIN_RECURRENT, *CONV_RECURRENT, "RNN", "Bidirectional")
 MASK_PRODUCERS = ("Embedding", "Masking")

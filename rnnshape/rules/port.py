@@ -16,7 +16,7 @@ from typing import Any
 
 from rnnshape.errors import UsageError
 from rnnshape.rules.catalogue import KERAS_CELL_NAME, KERAS_LAYER_NAME
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.kinds import KINDS, PLAIN
 from rnnshape.rules.layer import LayerSpec
 
 PORTABLE = ("lstm", "gru", "simplernn")
@@ -28,7 +28,7 @@ DIRECTIONS_TO = ("torch",)  # --to
 DIRECTIONS_FROM = ("torch",)  # --from
 
 
-TORCH_CLASS = {name: KINDS[name].torch_class for name in ("lstm", "gru", "simplernn")}
+TORCH_CLASS = {name: KINDS[name].torch_class for name in PLAIN}
 
 
 KERAS_GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h"), "simplernn": ("h",)}

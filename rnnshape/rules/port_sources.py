@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnshape.errors import UsageError
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.kinds import PLAIN_BY_KERAS_CLASS
 from rnnshape.rules.port import TORCH_CLASS, TORCH_GATES, TORCH_NONLINEARITIES, Port
 
 
@@ -134,7 +134,7 @@ def check_state_dict(port: Port, shapes: dict[str, tuple[int, ...]]) -> None:
 # Everything here reads the config Keras saved (config.json of a .keras file, the model_config of
 # a legacy .h5 file, or a live layer serialized the same way): whether torch.nn can compute the
 # layer is decided before TensorFlow is imported, and the refusal names the layer's own setting.
-PORT_CLASSES = {KINDS[name].keras_class: name for name in ("lstm", "gru", "simplernn")}
+PORT_CLASSES = PLAIN_BY_KERAS_CLASS  # the layers torch.nn has a module for
 
 
 CELL_CLASSES = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}

@@ -10,6 +10,7 @@ from typing import Callable
 
 from rnnshape.errors import ExpectationFailed
 from rnnshape.rules.kinds import KINDS as LAYER_KINDS
+from rnnshape.rules.kinds import PLAIN
 from rnnshape.rules.words import axes_text, shape_text
 
 DEFAULT_UNITS = 8  # the units of a layer the message does not name
@@ -169,7 +170,7 @@ def _rnn_token(layer: str | None) -> str:
     return "lstm"
 
 
-_KERAS_CLASS = {name: LAYER_KINDS[name].keras_class for name in ("lstm", "gru", "simplernn")}
+_KERAS_CLASS = {name: LAYER_KINDS[name].keras_class for name in PLAIN}
 
 _DEFAULT_NAME = re.compile(r"^(lstm|gru|simple_rnn|bidirectional)(_\d+)?$")
 

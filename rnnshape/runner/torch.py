@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError, UsageError
-from rnnshape.rules.kinds import KINDS
+from rnnshape.rules.port import TORCH_CLASS
 
 INSTALL = 'pip install "rnnshape[torch]"  (or: pip install torch)'
 _torch: Any = None
@@ -40,14 +40,11 @@ class TorchRun:
     version: str
 
 
-MODULES = {name: KINDS[name].torch_class for name in ("lstm", "gru", "simplernn")}
-
-
 def run(layer: str, constructor: dict[str, Any], state: dict[str, np.ndarray], x: np.ndarray) -> TorchRun:
     """torch.nn.<LSTM|GRU|RNN>(**constructor) with ``state`` loaded (strict), run on ``x`` in float32."""
     torch = load_torch()
     try:
-        module = getattr(torch.nn, MODULES[layer])(**constructor)
+        module = getattr(torch.nn, TORCH_CLASS[layer])(**constructor)
         module.load_state_dict(
             {k: torch.from_numpy(np.ascontiguousarray(v, np.float32)) for k, v in state.items()}, strict=True
         )
@@ -62,7 +59,7 @@ def run(layer: str, constructor: dict[str, Any], state: dict[str, np.ndarray], x
         return TorchRun(outputs, torch.__version__)
     except Exception as exc:
         raise BackendError(
-            f"PyTorch failed running torch.nn.{MODULES[layer]}: {type(exc).__name__}: "
+            f"PyTorch failed running torch.nn.{TORCH_CLASS[layer]}: {type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         ) from exc
 

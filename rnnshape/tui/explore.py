@@ -399,11 +399,9 @@ class ExploreApp(App[int]):
         """The flags and selects as the session has them (after a key, or a refused value)."""
         layer = self.explorer.get("layer") or "lstm"
         for flag in FLAGS:
-            self.query_one(f"#opt-{flag}", Checkbox).value = self._shown_flag(flag)
-            if not applies(flag, "lstm") or not applies(
-                flag, layer
-            ):  # a layer-only flag: greyed where it does not apply
-                self.query_one(f"#opt-{flag}", Checkbox).disabled = not applies(flag, layer)
+            box = self.query_one(f"#opt-{flag}", Checkbox)
+            box.value = self._shown_flag(flag)
+            box.disabled = not applies(flag, layer)  # a layer-only flag (reset_after) greyed where it does not apply
         self.query_one("#opt-merge_mode", Select).disabled = not self.explorer.get("bidirectional")
         self.query_one("#opt-layer", Select).value = self.explorer.get("layer")
         self.query_one("#opt-merge_mode", Select).value = self.explorer.get("merge_mode") or "concat"
