@@ -76,6 +76,11 @@ def test_layers_and_captures_agree_with_keras(zoo, name):
     assert paths
     run = model_runner.run_model(model, xs, paths)
     assert [c.path for c in run.captures] == paths
+    # a graph, as model.predict runs it, with the eager call's numbers
+    assert run.mode == "compiled"
+    eager = _as_list(model(xs if len(xs) > 1 else xs[0], training=False))
+    for own, reference in zip(run.predictions, eager):
+        assert np.max(np.abs(own - np.asarray(reference))) <= TOLERANCE
     for capture in run.captures:
         scope, layer = _scope_and_layer(model, capture.path)
         scope_x = xs if scope is model else [keras.Model(model.inputs, _scope_input(model, scope))(xs[0])]

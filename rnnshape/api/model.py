@@ -249,8 +249,11 @@ def explain_model(
         paths = [row["path"] for row in rows if row["recurrent"]]
         run = model_runner.run_model(keras_model, xs, paths)
         data["run"] = {
-            "mode": "eager",
-            "reason": "the model is called eagerly so that each recurrent layer's input is recorded as Keras passes it",
+            "mode": run.mode,
+            "reason": "the model runs as a graph, as model.predict runs it, each recurrent layer's input recorded "
+            "inside it as Keras passes it"
+            if run.mode == "compiled"
+            else "a model of another Keras backend runs eagerly",
         }
         captured, checks = run_data(rows, run, xs)
         data["data"] = {

@@ -7,11 +7,12 @@ from rnnshape.errors import UsageError
 from rnnshape.rules.catalogue import BYTES_PER_FLOAT
 from rnnshape.rules.cost import (
     BYTES_PER_SHOWN_VALUE,
+    COMPILED_SECONDS_PER_STEP,
     DEFAULT_MAX_MEMORY_MB,
     DEFAULT_MAX_SECONDS,
     FLOPS_PER_SECOND,
     SECONDS_PER_SHOWN_VALUE,
-    SECONDS_PER_STEP,
+    TRACE_SECONDS,
 )
 from rnnshape.rules.layer import LayerSpec
 
@@ -140,7 +141,7 @@ def check_size(spec: LayerSpec, limits: Limits, passes: int = 0, values: int = 0
 def model_run_estimate(rows: list[dict], batch: int, timesteps: int | None) -> tuple[int, float]:
     """(bytes, seconds) of running a user's model on a batch of ``batch`` samples and every
     recurrent layer's probe copy: every layer's output (an unknown dimension taken as
-    ``timesteps``) three times over, the weights, and the eager steps of the recurrent layers."""
+    ``timesteps``) three times over, the weights, and the compiled steps of the recurrent layers."""
     floats = 0
     seconds = 0.0
     for row in rows:
@@ -155,9 +156,10 @@ def model_run_estimate(rows: list[dict], batch: int, timesteps: int | None) -> t
             shape = row["input_shapes"][0]
             steps = shape[1] if len(shape) > 1 and shape[1] is not None else int(timesteps or 1)
             directions = 2 if rec.get("bidirectional") else 1
-            # the layer in the model and its probe copy: one eager step per timestep and direction
+            # the layer in the model and its probe copy, both graphs: one compiled step per timestep
+            # and direction, and the arithmetic
             seconds += (
-                2 * directions * int(steps) * SECONDS_PER_STEP
+                2 * directions * (TRACE_SECONDS + int(steps) * COMPILED_SECONDS_PER_STEP["lstm"])
                 + 2 * batch * int(row.get("params") or 0) * int(steps) * 2 / FLOPS_PER_SECOND
             )
     return floats * BYTES_PER_FLOAT, seconds

@@ -16,6 +16,7 @@ from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import Prepared, RunResult, _run_prepared
 from rnnshape.runner.numbers import deterministic_input
 from rnnshape.runner.session import call_layer, keras_failures, keras_message, load_keras, quiet_native_stderr
+from rnnshape.runner.session import mode as session_mode
 
 
 # ---- a saved model, for `rnnshape why --model` --------------------------------------------------
@@ -279,6 +280,7 @@ class Capture:
 class ModelRun:
     predictions: list[np.ndarray]
     captures: list[Capture]
+    mode: str = "compiled"  # "eager" for a live model of another Keras backend (rnnshape.explain)
 
 
 def _numpy(value: Any) -> Any:
@@ -305,11 +307,15 @@ def _probe_copy(keras: Any, layer: Any) -> Any:
 
 def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
     """Run the model on ``xs`` (one array per input), recording the call of every recurrent
-    layer in ``paths``; then run each one's probe copy on what it received."""
+    layer in ``paths``; then run each one's probe copy on what it received. Both runs are
+    graphs (tf.function, as model.predict runs): the recorders keep each layer's input, mask
+    and outputs as Keras passes them inside the graph, and the graph returns them; a stateful
+    layer's states are put back as they were before the run."""
     keras = load_keras()
     layers = {path: find_layer(model, path) for path in paths}
     records: dict[str, list[tuple[tuple, dict, Any]]] = {path: [] for path in paths}
     before: dict[str, list[np.ndarray]] = {}
+    graph = keras.backend.backend() == "tensorflow"  # a live model of another backend runs eagerly
     with (
         quiet_native_stderr(),
         keras_failures(
@@ -319,8 +325,7 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
         for path, layer in layers.items():
             original = layer.call
             if getattr(layer, "stateful", False):
-                target = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-                before[path] = [np.asarray(v.numpy()) for t in target for v in t.states]
+                before[path] = [np.asarray(v.numpy()) for v in _state_variables(layer)]
 
             def recorder(*args: Any, _original: Any = original, _store: list = records[path], **kwargs: Any) -> Any:
                 out = _original(*args, **kwargs)
@@ -329,25 +334,19 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
 
             object.__setattr__(layer, "call", recorder)
         try:
-            # eager on purpose: the recorders read each layer's input as Keras passes it (data.run says so)
-            predictions = _numpy(_as_list(model(xs if len(xs) > 1 else xs[0], training=False)))
+            predictions, received = _forward(model, xs, records, graph)
         finally:
             for path, layer in layers.items():
                 with contextlib.suppress(AttributeError):
                     object.__delattr__(layer, "call")
                 if path in before:  # a stateful layer: its states as they were before this run
-                    target = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-                    for variable, value in zip([v for t in target for v in t.states], before[path]):
+                    for variable, value in zip(_state_variables(layer), before[path]):
                         variable.assign(value)
         captures = []
         for path, layer in layers.items():
-            if not records[path]:
+            if path not in received:
                 continue
-            args, kwargs, out = records[path][0]
-            x = np.asarray(args[0] if args else kwargs.get("sequences", kwargs.get("inputs")))
-            mask = kwargs.get("mask")
-            mask = None if mask is None else np.asarray(_as_list(mask)[0])
-            initial = _numpy(kwargs.get("initial_state"))
+            x, mask, initial, out = received[path]
             if initial is None and path in before:
                 initial = before[path]
             probe = _probe_copy(keras, layer)
@@ -358,11 +357,54 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
                 call_kwargs["initial_state"] = [np.asarray(s) for s in initial]
             probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
             probe.set_weights(layer.get_weights())
-            captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
-            captures.append(
-                Capture(path, x, mask, None if initial is None else list(initial), _numpy(_as_list(out)), captured)
-            )
-    return ModelRun(predictions, captures)
+            with session_mode("compiled" if graph else "eager"):
+                captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
+            captures.append(Capture(path, x, mask, None if initial is None else list(initial), out, captured))
+    return ModelRun(predictions, captures, "compiled" if graph else "eager")
+
+
+def _state_variables(layer: Any) -> list[Any]:
+    """A stateful recurrent layer's state variables (both directions of a Bidirectional)."""
+    target = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+    return [v for t in target for v in t.states]
+
+
+def _forward(
+    model: Any, xs: list[np.ndarray], records: dict[str, list[tuple[tuple, dict, Any]]], graph: bool
+) -> tuple[list[np.ndarray], dict[str, tuple[np.ndarray, Any, Any, list[np.ndarray]]]]:
+    """The model's predictions on ``xs`` and, per recorded layer, its first call's (input, mask,
+    initial_state, outputs) as numpy, from one run (a tf.function traced once when ``graph``)."""
+
+    def run(inputs: Any) -> tuple[Any, dict[str, Any]]:
+        for store in records.values():
+            store.clear()
+        predictions = model(inputs, training=False)
+        received = {}
+        for path, store in records.items():
+            if not store:
+                continue
+            args, kwargs, out = store[0]
+            x = args[0] if args else kwargs.get("sequences", kwargs.get("inputs"))
+            mask = kwargs.get("mask")
+            received[path] = {
+                "x": x,
+                "mask": None if mask is None else _as_list(mask)[0],
+                "initial": kwargs.get("initial_state"),
+                "out": _as_list(out),
+            }
+        return predictions, received
+
+    inputs = xs if len(xs) > 1 else xs[0]
+    if graph:
+        import tensorflow as tf
+
+        run = tf.function(run, autograph=False)
+        inputs = [tf.convert_to_tensor(x) for x in xs] if len(xs) > 1 else tf.convert_to_tensor(xs[0])
+    predictions, received = run(inputs)
+    return _numpy(_as_list(predictions)), {
+        path: (np.asarray(r["x"]), _numpy(r["mask"]), _numpy(r["initial"]), _numpy(r["out"]))
+        for path, r in received.items()
+    }
 
 
 def run_model_layer(spec: LayerSpec, layer: Any, x: np.ndarray | None, mask: np.ndarray | None) -> RunResult:
