@@ -29,7 +29,7 @@ class ViewOptions:
 
     values: bool = False
     diagram: bool = False
-    ascii: bool = False
+    ascii_only: bool = False
 
 
 @dataclass(eq=False)

@@ -22,14 +22,14 @@ GOLDEN = Path(__file__).parent / "golden"
 WIDTH = 100
 
 
-def diagram_for(spec_or_data, ascii=False):
+def diagram_for(spec_or_data, ascii_only=False):
     """The picture of a LayerSpec (shapes from the rules) or of an inspect data object."""
     if isinstance(spec_or_data, dict):
-        return picture_of(make_spec(**spec_or_data["config"]), spec_or_data, ascii=ascii)
-    return picture_of(spec_or_data, None, ascii=ascii)
+        return picture_of(make_spec(**spec_or_data["config"]), spec_or_data, ascii_only=ascii_only)
+    return picture_of(spec_or_data, None, ascii_only=ascii_only)
 
 
-def draw(spec_or_data, ascii=False, width=WIDTH) -> str:
+def draw(spec_or_data, ascii_only=False, width=WIDTH) -> str:
     """The picture as plain text, as printed when piped (no colour)."""
     console = Console(
         file=io.StringIO(),
@@ -41,7 +41,7 @@ def draw(spec_or_data, ascii=False, width=WIDTH) -> str:
         markup=False,
         emoji=False,
     )
-    console.print(diagram_for(spec_or_data, ascii=ascii))
+    console.print(diagram_for(spec_or_data, ascii_only=ascii_only))
     return console.file.getvalue()
 
 
@@ -67,7 +67,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden_diagram(name):
-    text = draw(make_spec(**CASES[name]), ascii=name.endswith("_ascii"))
+    text = draw(make_spec(**CASES[name]), ascii_only=name.endswith("_ascii"))
     golden = GOLDEN / f"diagram_{name}.txt"
     # Regenerate on purpose with: RNNSHAPE_UPDATE_GOLDEN=1 pytest tests/test_diagram.py
     if os.environ.get("RNNSHAPE_UPDATE_GOLDEN"):
@@ -93,10 +93,10 @@ def _grid():
             )
 
 
-@pytest.mark.parametrize("ascii", [False, True])
-def test_every_returned_tensor_is_named_with_its_shape_and_nothing_else(ascii):
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_every_returned_tensor_is_named_with_its_shape_and_nothing_else(ascii_only):
     for spec in _grid():
-        text = draw(spec, ascii=ascii)
+        text = draw(spec, ascii_only=ascii_only)
         picture = text.split("returns:")[0]
         for tensor in spec.outputs():
             assert f"{tensor.name} {shape_text(tensor.shape)}" in picture, (spec, tensor.name)
@@ -109,7 +109,7 @@ def test_every_returned_tensor_is_named_with_its_shape_and_nothing_else(ascii):
         if not spec.has_cell_state:
             assert "c_1" not in text
         assert max(len(line) for line in text.splitlines()) <= WIDTH
-        if ascii:
+        if ascii_only:
             assert text.isascii(), spec
 
 

@@ -55,9 +55,11 @@ def golden(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
-def stack_diagram(data: dict, ascii=False):
+def stack_diagram(data: dict, ascii_only=False):
     """The stack picture of a data object (its tokens parsed again here, as the API keeps them)."""
-    return stack_pictures.stack_diagram(data, parse_tokens([layer["spec"] for layer in data["layers"]]), ascii=ascii)
+    return stack_pictures.stack_diagram(
+        data, parse_tokens([layer["spec"] for layer in data["layers"]]), ascii_only=ascii_only
+    )
 
 
 def compare_diagrams(rows: list):
@@ -68,9 +70,11 @@ def structure_groups(rows: list):
     return compare_pictures.structure_groups(rows, [make_spec(**row["config"]) for row in rows])
 
 
-def stateful_diagram(data: dict, ascii=False):
+def stateful_diagram(data: dict, ascii_only=False):
     """The stateful picture of a data object, with the differences measured from that data."""
-    return stateful_pictures.stateful_diagram(make_spec(**data["config"]), data, picture_facts(data), ascii=ascii)
+    return stateful_pictures.stateful_diagram(
+        make_spec(**data["config"]), data, picture_facts(data), ascii_only=ascii_only
+    )
 
 
 def stack_data(words: str, timesteps=5, features=2, batch=1) -> dict:
@@ -87,8 +91,8 @@ STACKS = {
 
 @pytest.mark.parametrize("name", sorted(STACKS))
 def test_stack_golden(name):
-    words, ascii = STACKS[name]
-    golden(f"diagram_{name}.txt", draw(stack_diagram(stack_data(words), ascii=ascii)))
+    words, ascii_only = STACKS[name]
+    golden(f"diagram_{name}.txt", draw(stack_diagram(stack_data(words), ascii_only=ascii_only)))
 
 
 @pytest.mark.parametrize(
@@ -240,7 +244,7 @@ def stateful_runs():
 
 @pytest.mark.parametrize("name", sorted(STATEFUL))
 def test_stateful_golden(name, stateful_runs):
-    golden(f"diagram_{name}.txt", draw(stateful_diagram(stateful_runs[name], ascii=name.endswith("_ascii"))))
+    golden(f"diagram_{name}.txt", draw(stateful_diagram(stateful_runs[name], ascii_only=name.endswith("_ascii"))))
 
 
 def test_stateful_picture_follows_the_measured_chunks(stateful_runs):

@@ -165,7 +165,7 @@ def test_two_backends_with_a_named_initializer_compare_the_computation():
 
 # ---- a fact on all-zero numbers ----------------------------------------------------------------
 def test_a_differs_fact_on_all_zero_numbers_says_why_it_cannot_hold():
-    result = rnnshape.inspect("lstm", units=2, input="zeros", bias_init="zeros", return_state=True)
+    result = rnnshape.inspect("lstm", units=2, input_data="zeros", bias_init="zeros", return_state=True)
     checks = {c["claim"]: c for c in result.data["checks"]}
     degenerate = [c for claim, c in checks.items() if claim.startswith("state_c differs from state_h")]
     assert len(degenerate) == 1 and not degenerate[0]["holds"]

@@ -27,7 +27,7 @@ def _meanings(spec):
 def test_go_backwards_table_and_diagram_name_the_final_state_alike(layer):
     spec = make_spec(layer=layer, units=2, timesteps=4, go_backwards=True, return_state=True)
     meanings = _meanings(spec)
-    picture = draw(spec, ascii=True)
+    picture = draw(spec, ascii_only=True)
     # The diagram: the output above x_1's cell and the arrow leaving for state_h carry h_1 ...
     assert re.search(r"output \(1, 2\) = h_1: the last step read only", picture)
     assert re.search(r"state_h \(1, 2\) <-h_1-", picture)

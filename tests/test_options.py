@@ -40,7 +40,7 @@ def table(command: str) -> list:
 def test_the_command_line_is_the_table(command):
     params = {param.name: param for param in cli.get_command(None, command).params if isinstance(param, click.Option)}
     for option in table(command):
-        param = params.get(option.name)
+        param = params.get(option.api_name)
         assert param is not None, f"{command} has no {option.flag}"
         assert option.flag in param.opts
         if option.kind == "flag":
@@ -56,7 +56,7 @@ def test_the_command_line_is_the_table(command):
 def test_the_public_function_takes_every_option_with_the_command_lines_default(command):
     parameters = inspect.signature(getattr(rnnshape, command)).parameters
     for option in table(command):
-        name = "layers" if command == "compare" and option.name == "layer" else option.name
+        name = "layers" if command == "compare" and option.name == "layer" else option.api_name
         assert name in parameters, f"rnnshape.{command}() has no {name}="
         if name != "layers":
             assert parameters[name].default == option.cli_default, (command, name)
@@ -94,3 +94,23 @@ def test_every_public_function_documents_every_parameter_with_its_default(comman
     for name, parameter in inspect.signature(function).parameters.items():
         default = "" if parameter.default is parameter.empty else f" (default {parameter.default!r})"
         assert f"\n    {name}{default}: " in doc, f"rnnshape.{command}(): {name} is not documented"
+
+
+def test_no_public_parameter_shadows_a_builtin_and_the_old_keywords_still_work():
+    import builtins
+    import warnings
+
+    for name in rnnshape.__all__:
+        function = getattr(rnnshape, name)
+        if inspect.isfunction(function):
+            shadowing = set(inspect.signature(function).parameters) & set(dir(builtins))
+            assert not shadowing, f"rnnshape.{name}() takes {shadowing}"
+    new = rnnshape.inspect("lstm", units=2, input_data="arange", static=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = rnnshape.inspect("lstm", units=2, input="arange", static=True)
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert "input_data=" in str(caught[0].message)
+    assert old.data == new.data and old.data["config"]["input"] == "arange"
+    with pytest.raises(TypeError, match="give input_data= only"):
+        rnnshape.inspect("lstm", input="arange", input_data="ones", static=True)

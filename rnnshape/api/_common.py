@@ -30,9 +30,9 @@ def make_layer_spec(**options: Any) -> LayerSpec:
 def spec_options(arguments: dict[str, Any], **fixed: Any) -> dict[str, Any]:
     """The layer options among a command function's arguments (its ``locals()`` on entry): the
     LayerSpec keys it takes, with ``fixed`` ones (e.g. stateful=True) over them."""
-    from rnnshape.rules.catalogue import DEFAULTS
+    from rnnshape.rules.options import LAYER_OPTIONS
 
-    options = {key: arguments[key] for key in DEFAULTS if key in arguments}
+    options = {o.name: arguments[o.api_name] for o in LAYER_OPTIONS if o.api_name in arguments}
     options.update(fixed)
     return options
 
@@ -98,7 +98,7 @@ COMMON_PARAMETERS = {
     "max_memory": "refuse work estimated to need more memory than this, in MiB (UsageError)",
     "max_seconds": "refuse work estimated to take longer than this, in seconds (UsageError)",
     "diagram": "add the command's picture to the rendered result",
-    "ascii": "draw the picture with plain ASCII characters",
+    "ascii_only": "draw the picture with plain ASCII characters (the command line's --ascii)",
     "backend": "Keras' backend: 'tensorflow', 'jax' or 'torch' (jax and torch in a child process, with the same "
     "weights and input); data['backend'] names it and its version",
 }
@@ -111,12 +111,14 @@ def documented(**own: str) -> Any:
     TypeError at import, so the docstrings cannot fall behind the signatures."""
     import inspect as introspect
 
-    from rnnshape.rules.options import OPTIONS
+    from rnnshape.rules.options import BY_KEYWORD
 
     def decorate(function: Any) -> Any:
         lines = []
         for name, parameter in introspect.signature(function).parameters.items():
-            text = own.get(name) or COMMON_PARAMETERS.get(name) or (OPTIONS[name].help if name in OPTIONS else None)
+            text = (
+                own.get(name) or COMMON_PARAMETERS.get(name) or (BY_KEYWORD[name].help if name in BY_KEYWORD else None)
+            )
             if text is None:
                 raise TypeError(f"{function.__name__}(): the parameter {name!r} has no description")
             default = "" if parameter.default is parameter.empty else f" (default {parameter.default!r})"
@@ -125,6 +127,36 @@ def documented(**own: str) -> Any:
         body = [line for line in doc.splitlines()[1:] if line.strip()]
         indent = min((len(line) - len(line.lstrip()) for line in body), default=0) * " "
         function.__doc__ = doc + f"\n\n{indent}Parameters:\n" + "\n".join(indent + line for line in lines) + "\n"
-        return function
+        return _renamed_keywords(function)
 
     return decorate
+
+
+# Keywords renamed so that no parameter shadows a builtin: the old ones still work, with a warning.
+RENAMED_KEYWORDS = {"input": "input_data", "ascii": "ascii_only"}
+
+
+def _renamed_keywords(function: Any) -> Any:
+    """``function`` taking its renamed keywords (``input=``, ``ascii=``) under their old names too,
+    with a DeprecationWarning; its signature and docstring are the new ones."""
+    import functools
+    import inspect as introspect
+    import warnings
+
+    taken = {old: new for old, new in RENAMED_KEYWORDS.items() if new in introspect.signature(function).parameters}
+    if not taken:
+        return function
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for old, new in taken.items():
+            if old in kwargs:
+                if new in kwargs:
+                    raise TypeError(f"{function.__name__}() got both {old}= and {new}=: give {new}= only")
+                warnings.warn(
+                    f"rnnshape.{function.__name__}({old}=...) is now {new}=...", DeprecationWarning, stacklevel=2
+                )
+                kwargs[new] = kwargs.pop(old)
+        return function(*args, **kwargs)
+
+    return wrapper

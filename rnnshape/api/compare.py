@@ -49,7 +49,7 @@ def compare(
     kernel_init: Any = None,
     recurrent_init: Any = None,
     bias_init: Any = None,
-    input: Any = "random",
+    input_data: Any = "random",
     filters: int | None = None,
     kernel_size: Any = None,
     strides: Any = None,
@@ -64,7 +64,7 @@ def compare(
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     backend: Any = (),
 ) -> CompareResult:
     """Every layer of ``layers`` times the grid of flags: return_sequences x return_state, plus
@@ -121,7 +121,7 @@ def compare(
         kernel_init=kernel_init,
         recurrent_init=recurrent_init,
         bias_init=bias_init,
-        input=input,
+        input=input_data,
         filters=filters,
         kernel_size=kernel_size,
         strides=strides,
@@ -177,7 +177,7 @@ def compare(
         data["run"] = run
     if backends and not static:
         errors = _backend_facts(data, backends, ran, runs)
-    return CompareResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), specs=specs)
+    return CompareResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii_only=ascii_only), specs=specs)
 
 
 def _run_on(backends: list[str], specs: list[Any]) -> tuple[list[list[Any]], list[dict[str, str]]]:

@@ -28,7 +28,7 @@ def explain(
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
 ) -> ModelResult:
     """Explain ``obj``, a keras.Model or a recurrent layer (not a file: see rnnshape.rules).
 
@@ -55,7 +55,7 @@ def explain(
         y_names[0] if ys else None,
         layer,
         limits,
-        ViewOptions(diagram=diagram, ascii=ascii),
+        ViewOptions(diagram=diagram, ascii_only=ascii_only),
         loss=(model_runner.compiled_loss(keras_model), "compiled on the live model"),
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 from rnnshape.api.inspect import inspect
 from rnnshape.results import InspectResult
 from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
-from rnnshape.rules.options import EXPLORE_FLAGS, applies
+from rnnshape.rules.options import BY_KEYWORD, EXPLORE_FLAGS, OPTIONS, applies
 
 # The options the screen has a control for, in the order the controls are laid out.
 CONTROLLED = (
@@ -45,7 +45,7 @@ COMMAND_DEFAULTS: dict[str, Any] = {
     "max_seconds": DEFAULT_MAX_SECONDS,
 }
 # Options that are not inspect's own options but how the screen draws (--ascii).
-VIEW_KEYS = ("ascii",)
+VIEW_KEYS = ("ascii_only",)
 INT_KEYS = ("units", "timesteps", "features", "batch")  # typed as text: digits become integers
 
 
@@ -56,12 +56,14 @@ class Explorer:
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         options = dict(options or {})
-        self.ascii = bool(options.pop("ascii", False))
-        self.options: dict[str, Any] = {"layer": "lstm", **options}
+        self.ascii_only = bool(options.pop("ascii_only", False))
+        # kept by the options' own names (the spec's and the flags': input, not input_data)
+        named = {BY_KEYWORD[key].name if key in BY_KEYWORD else key: value for key, value in options.items()}
+        self.options: dict[str, Any] = {"layer": "lstm", **named}
 
     def copy(self) -> "Explorer":
         """These options, frozen (for a run in another thread while the controls go on)."""
-        return Explorer(dict(self.options, ascii=self.ascii))
+        return Explorer(dict(self.options, ascii_only=self.ascii_only))
 
     def get(self, key: str) -> Any:
         return self.options.get(key)
@@ -132,7 +134,8 @@ class Explorer:
 
     def result(self, static: bool = False) -> InspectResult:
         """rnnshape.inspect for these options, with the unrolled picture (static: without TensorFlow)."""
-        return inspect(**self.effective(), static=static, diagram=True, ascii=self.ascii)
+        keywords = {OPTIONS[key].api_name if key in OPTIONS else key: v for key, v in self.effective().items()}
+        return inspect(**keywords, static=static, diagram=True, ascii_only=self.ascii_only)
 
     def command_line(self) -> str:
         """The equivalent ``rnnshape inspect ...`` command line (with --diagram, as the screen draws)."""
@@ -149,7 +152,7 @@ class Explorer:
                 words.append("--no-" + key.replace("_", "-"))
             else:
                 words += [option, str(value)]
-        return shlex.join(words + ["--diagram"] + (["--ascii"] if self.ascii else []))
+        return shlex.join(words + ["--diagram"] + (["--ascii"] if self.ascii_only else []))
 
 
 def _word(value: Any, key: str) -> str:
@@ -160,7 +163,7 @@ def _word(value: Any, key: str) -> str:
 
 def explore(**options: Any) -> Explorer:
     """The session of ``rnnshape explore`` for these starting options (those of rnnshape.inspect,
-    plus ``ascii``): they are validated first, by the static answer, so a bad value is refused
+    plus ``ascii_only``): they are validated first, by the static answer, so a bad value is refused
     with one line before any screen opens."""
     explorer = Explorer(options)
     explorer.result(static=True)

@@ -50,12 +50,12 @@ def generate(
     kernel_init: Any = None,
     recurrent_init: Any = None,
     bias_init: Any = None,
-    input: Any = "random",
+    input_data: Any = "random",
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     values: bool = False,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     backend: str | None = None,
 ) -> GenerateResult:
     """Generation by a stateful loop (``rnnshape generate``), measured.
@@ -92,7 +92,7 @@ def generate(
         lengths: refused (no mask in generation).
         kernel_init, recurrent_init, bias_init: a number (Constant) or a Keras initializer name,
             as in inspect [default: rnnshape's seeded weights].
-        input: the known part: "random", "arange", "ones", "zeros", or a .npy/.csv file of shape
+        input_data: the known part: "random", "arange", "ones", "zeros", or a .npy/.csv file of shape
             (batch, K, features) (it fixes batch, timesteps and features).
         max_memory: refuse a run estimated to need more MiB than this.
         max_seconds: refuse a run estimated to take longer than this.
@@ -155,5 +155,9 @@ def generate(
     if ran is not None:
         data["backend"] = ran
     return GenerateResult(
-        data, [], ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec, rows=measured.step_rows(run)
+        data,
+        [],
+        ViewOptions(values=values, diagram=diagram, ascii_only=ascii_only),
+        spec=spec,
+        rows=measured.step_rows(run),
     )

@@ -42,7 +42,7 @@ def inspect(
     kernel_init: Any = None,
     recurrent_init: Any = None,
     bias_init: Any = None,
-    input: Any = "random",
+    input_data: Any = "random",
     filters: int | None = None,
     kernel_size: Any = None,
     strides: Any = None,
@@ -58,7 +58,7 @@ def inspect(
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     backend: str | None = None,
 ) -> InspectResult:
     """Build one recurrent layer, run a deterministic input through it, and explain every output.
@@ -125,7 +125,7 @@ def inspect(
             if not c.holds:
                 got = shape_text(c.actual) if c.actual is not None else f"no such output ({c.hint})"
                 errors.append(ExpectationFailed(f"expected {c.name} {shape_text(c.expected)}, got {got}"))
-    return InspectResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii=ascii), spec=spec)
+    return InspectResult(data, errors, ViewOptions(values=values, diagram=diagram, ascii_only=ascii_only), spec=spec)
 
 
 def _expect_texts(expect: Any) -> list[str]:

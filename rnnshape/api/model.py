@@ -40,7 +40,7 @@ def model(
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     save: str | None = None,
 ) -> ModelResult:
     """Explain the model saved in ``path`` (.keras, or legacy .h5), loaded by Keras in safe mode.
@@ -88,7 +88,7 @@ def model(
         os.path.basename(ys[0].path) if ys else None,
         layer,
         limits,
-        ViewOptions(diagram=diagram, ascii=ascii),
+        ViewOptions(diagram=diagram, ascii_only=ascii_only),
         loss=loss,
     )
     if rebuilt is not None and not rebuilt.get("tf_keras", {}).get("holds", True):

@@ -25,7 +25,7 @@ def stack(
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
 ) -> StackResult:
     """A stack of tokens ("lstm:32:seq lstm:16 dense:1", or a list of them), each layer's shapes
     and parameters; an incompatible stack is diagnosed, its error in ``result.errors``."""
@@ -77,4 +77,4 @@ def stack(
     if not static:
         data["run"] = mode_data
     errors: list[RnnshapeError] = [] if plan.compatible else [incompatible_error(data)]
-    return StackResult(data, errors, ViewOptions(diagram=diagram, ascii=ascii), tokens=list(plan.tokens))
+    return StackResult(data, errors, ViewOptions(diagram=diagram, ascii_only=ascii_only), tokens=list(plan.tokens))

@@ -52,11 +52,11 @@ def stateful(
     kernel_init: Any = None,
     recurrent_init: Any = None,
     bias_init: Any = None,
-    input: Any = "random",
+    input_data: Any = "random",
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     backend: str | None = None,
     fit: int | None = None,
     shuffle: bool = False,
@@ -100,7 +100,7 @@ def stateful(
             max_memory=max_memory,
             max_seconds=max_seconds,
             diagram=diagram,
-            ascii=ascii,
+            ascii_only=ascii_only,
             backend=backend,
         )
     if canonical_layer(layer) in (*CONV_LAYERS, "rnn"):
@@ -153,7 +153,7 @@ def stateful(
     return StatefulResult(
         data,
         [],
-        ViewOptions(diagram=diagram, ascii=ascii),
+        ViewOptions(diagram=diagram, ascii_only=ascii_only),
         spec=spec,
         picture_facts=measured.picture_facts(data) if diagram else {},
     )

@@ -60,7 +60,7 @@ def run_loop(
     max_memory: int,
     max_seconds: int,
     diagram: bool,
-    ascii: bool,
+    ascii_only: bool,
     backend: str | None,
 ) -> StatefulResult:
     from rnnshape.api._common import make_layer_spec, on_backend, run_modes, tensorflow_backend
@@ -136,4 +136,4 @@ def run_loop(
     if ran is not None:
         data["backend"] = ran
     data["versions"] = versions()
-    return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii=ascii), spec=spec)
+    return StatefulResult(data, [], ViewOptions(diagram=diagram, ascii_only=ascii_only), spec=spec)

@@ -40,7 +40,7 @@ def trace(
     kernel_init: Any = None,
     recurrent_init: Any = None,
     bias_init: Any = None,
-    input: Any = "random",
+    input_data: Any = "random",
     reset_after: bool | None = None,
     activation: str | None = None,
     recurrent_activation: str | None = None,

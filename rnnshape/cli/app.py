@@ -271,7 +271,7 @@ def _refuse_outputs_over_inputs(**outputs: str | None) -> None:
 
     ctx = click.get_current_context(silent=True)
     params = ctx.params if ctx is not None else {}
-    given = params.get("input")
+    given = params.get("input_data")
     inputs = {"--input": given if isinstance(given, str) and given.lower().endswith(files.FILE_SUFFIXES) else None}
     model, source = params.get("model"), params.get("from_")
     inputs["--model"] = model if isinstance(model, str) else None
@@ -295,14 +295,14 @@ def _drawable(result: Any, command: str) -> Any:
         return result
 
     tolerate_unencodable()
-    if result.view.diagram and not result.view.ascii:
+    if result.view.diagram and not result.view.ascii_only:
         encoding = getattr(sys.stdout, "encoding", None) or "?"
         click.echo(
             f"rnnshape {command}: note: standard output cannot encode box-drawing characters "
             f"(encoding {encoding}): drawn as with --ascii",
             err=True,
         )
-    result.view = dataclasses.replace(result.view, ascii=True)
+    result.view = dataclasses.replace(result.view, ascii_only=True)
     return result
 
 

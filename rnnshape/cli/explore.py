@@ -16,7 +16,7 @@ from rnnshape.errors import BackendError, RnnshapeError, UsageError
 @click.command(context_settings=CONTEXT_SETTINGS)
 @layer_options()
 @static_option(help="never run Keras: the panes show the pure model's names, shapes and parameters")
-@click.option("--ascii", "ascii", is_flag=True, help="draw the picture with plain ASCII characters")
+@click.option("--ascii", "ascii_only", is_flag=True, help="draw the picture with plain ASCII characters")
 @click.option(
     "--export-dir",
     default=".",
@@ -25,7 +25,7 @@ from rnnshape.errors import BackendError, RnnshapeError, UsageError
     help="where the e key saves the screen as rnnshape-explore-N.svg",
 )
 @json_option(help="do not open the screen: print the starting configuration's JSON (as inspect --json)")
-def explore(json_mode: bool, static: bool, ascii: bool, export_dir: str, **options: Any) -> int:
+def explore(json_mode: bool, static: bool, ascii_only: bool, export_dir: str, **options: Any) -> int:
     """Flip a recurrent layer's options live and watch its outputs, picture and facts change.
 
     A full-screen terminal app (textual): the options are controls, the panes show what
@@ -49,11 +49,13 @@ def explore(json_mode: bool, static: bool, ascii: bool, export_dir: str, **optio
         return execute(
             "explore",
             json_mode,
-            lambda: run_inspect(**without_view_options(options), static=static, diagram=not json_mode, ascii=ascii),
+            lambda: run_inspect(
+                **without_view_options(options), static=static, diagram=not json_mode, ascii_only=ascii_only
+            ),
         )
     from rnnshape.api.explore import explore as start
 
-    return execute_screen(lambda: start(**without_view_options(options), ascii=ascii), static, export_dir)
+    return execute_screen(lambda: start(**without_view_options(options), ascii_only=ascii_only), static, export_dir)
 
 
 def execute_screen(start: Any, static: bool, export_dir: str) -> int:

@@ -70,7 +70,7 @@ def export_options(
     options = [
         click.option("--diagram", is_flag=True, help=diagram_help),
         click.option(
-            "--ascii", "ascii", is_flag=True, help="draw with plain ASCII characters (no box-drawing characters)"
+            "--ascii", "ascii_only", is_flag=True, help="draw with plain ASCII characters (no box-drawing characters)"
         ),
         click.option(
             "--svg",
@@ -167,13 +167,13 @@ def _click_option(option: LayerOption, multiple_layers: bool = False) -> Callabl
         )
     if option.kind == "flag":
         declaration = f"{option.flag}/--no-{option.flag[2:]}"
-        return click.option(declaration, option.name, default=option.cli_default, help=option.help)
+        return click.option(declaration, option.api_name, default=option.cli_default, help=option.help)
     kind = {"int": int, "fraction": FRACTION, "text": None}.get(option.kind)
     if option.kind == "choice":
         kind = ACTIVATION if option.choices == ACTIVATIONS else click.Choice(option.choices, case_sensitive=False)
     return click.option(
         option.flag,
-        option.name,
+        option.api_name,
         type=kind,
         default=option.cli_default,
         show_default=option.show_default,

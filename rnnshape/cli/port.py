@@ -94,7 +94,7 @@ from rnnshape.rules.port import DIRECTIONS_FROM, DIRECTIONS_TO, MAX_NUM_LAYERS
 @click.option("--seed", type=int, default=0, show_default=True, help="seed of the deterministic weights and input")
 @click.option(
     "--input",
-    "input",
+    "input_data",
     default="random",
     show_default=True,
     metavar="random|arange|ones|zeros|FILE",

@@ -61,6 +61,13 @@ class LayerOption:
     explore_key: str | None = None
     explore_label: str | None = None
     shapes: bool = False
+    keyword: str | None = None  # the Python keyword, when the name would shadow a builtin (input -> input_data)
+
+    @property
+    def api_name(self) -> str:
+        """The keyword of the public functions (and the click destination): ``input_data`` for
+        ``--input``, the name itself otherwise."""
+        return self.keyword or self.name
 
     @property
     def flag(self) -> str:
@@ -255,6 +262,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         cli_default="random",
         show_default=True,
         metavar="random|arange|ones|zeros|FILE",
+        keyword="input_data",
     ),
     LayerOption(
         "filters",
@@ -339,6 +347,8 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
 )
 
 OPTIONS: dict[str, LayerOption] = {option.name: option for option in LAYER_OPTIONS}
+# the public functions' keywords: the option of each (input_data -> the input option)
+BY_KEYWORD: dict[str, LayerOption] = {option.api_name: option for option in LAYER_OPTIONS}
 # The spec's defaults, in the table's order.
 DEFAULTS: dict[str, Any] = {option.name: option.default for option in LAYER_OPTIONS}
 # The options compare's grid can vary, in the order rows are laid out (the first changes slowest).

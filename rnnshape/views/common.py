@@ -46,9 +46,9 @@ def header_line(text: str, data: dict[str, Any], width: int) -> Iterator[Text]:
         yield Text(f"backend: {ran['backend']} {ran['version']} (Keras {ran['keras']})")
 
 
-def boxed(table: Table, ascii: bool = False) -> Table:
+def boxed(table: Table, ascii_only: bool = False) -> Table:
     """The table, drawn with ASCII_TABLE_BOX under --ascii (tables without a box stay so)."""
-    if ascii and table.box is not None:
+    if ascii_only and table.box is not None:
         table.box = ASCII_TABLE_BOX
     return table
 

@@ -28,7 +28,7 @@ def _flag_text(flags: list[str]) -> str:
 def render(result: Any, width: int) -> Iterator[Any]:
     """The compare view; ``diagram`` adds the unrolled pictures after the tables (one per
     distinct output structure), ``ascii`` draws pictures and tables with ASCII characters only."""
-    data, values, diagram, ascii = result.data, result.view.values, result.view.diagram, result.view.ascii
+    data, values, diagram, ascii_only = result.data, result.view.values, result.view.diagram, result.view.ascii_only
     rows, grid = data["rows"], data["grid"]
     first = rows[0]
     layers = ", ".join(grid["layers"])
@@ -51,7 +51,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
     if data.get("static"):
         yield ("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run")
     yield ""
-    yield (boxed(compare_table(rows), ascii))
+    yield (boxed(compare_table(rows), ascii_only))
     skipped = grid.get("skipped", [])
     if skipped:
         yield (
@@ -61,7 +61,9 @@ def render(result: Any, width: int) -> Iterator[Any]:
         yield ""
     if data["changes"]:
         yield (
-            boxed(changes_table(data["changes"], grid["layers"], static=bool(data.get("static")), width=width), ascii)
+            boxed(
+                changes_table(data["changes"], grid["layers"], static=bool(data.get("static")), width=width), ascii_only
+            )
         )
     if not data.get("static"):
         held, total = check_totals(rows)
@@ -84,11 +86,11 @@ def render(result: Any, width: int) -> Iterator[Any]:
             + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"])
             + f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)"
         )
-        yield boxed(backends_table(data), ascii)
+        yield boxed(backends_table(data), ascii_only)
     if diagram:
         if not data.get("static"):
             yield ""  # after the measured line (a table already ends with a blank line)
-        yield compare_diagrams(rows, result.specs, ascii=ascii)
+        yield compare_diagrams(rows, result.specs, ascii_only=ascii_only)
     if values:
         for index, row in enumerate(rows):
             yield ""

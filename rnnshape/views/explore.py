@@ -28,7 +28,7 @@ def render(result: Any, width: int) -> Iterator[Any]:
 
 def panes(result: Any, width: int = 80) -> dict[str, Any]:
     """An InspectResult as the renderables of the screen's panes, by name (PANES)."""
-    data, ascii = result.data, result.view.ascii
+    data, ascii_only = result.data, result.view.ascii_only
     header = []
     for item in render_layer(data, result.spec, width):  # inspect's lines before its tables
         if item == "":
@@ -43,7 +43,7 @@ def panes(result: Any, width: int = 80) -> dict[str, Any]:
     else:
         facts = Text("no measured claim for this configuration")
     try:
-        picture: Any = diagram_for(result.spec, data, ascii=ascii)
+        picture: Any = diagram_for(result.spec, data, ascii_only=ascii_only)
     except Exception as exc:  # a configuration the picture does not draw (e.g. a list of cells)
         picture = Text(f"no picture: {exc}")
     return {

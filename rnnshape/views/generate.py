@@ -18,7 +18,12 @@ MAX_ROWS = 16  # table rows shown before the middle is elided (JSON has every st
 
 def render(result: Any, width: int) -> Iterator[Any]:
     yield from render_generate(
-        result.data, result.rows, width, diagram=result.view.diagram, ascii=result.view.ascii, values=result.view.values
+        result.data,
+        result.rows,
+        width,
+        diagram=result.view.diagram,
+        ascii_only=result.view.ascii_only,
+        values=result.view.values,
     )
 
 
@@ -47,10 +52,10 @@ def _layer_name(data: dict[str, Any]) -> str:
     return data["keras_call"].removeprefix("keras.layers.").split("(")[0]
 
 
-def picture(data: dict[str, Any], ascii: bool) -> Text:
+def picture(data: dict[str, Any], ascii_only: bool) -> Text:
     """The calls top to bottom: the known part read in one call, each generated step fed back
     as the next call's input, the state carried from call to call, the resets."""
-    g = ASCII if ascii else UNICODE
+    g = ASCII if ascii_only else UNICODE
     known = data["known"]["shape"][1]
     steps = data["steps"]
     box = f"{_layer_name(data)}{' + Dense' if data['head'] else ''}"
@@ -135,7 +140,7 @@ def render_generate(
     width: int,
     *,
     diagram: bool = False,
-    ascii: bool = False,
+    ascii_only: bool = False,
     values: bool = False,
 ) -> Iterator[Any]:
     config = data["config"]
@@ -157,7 +162,7 @@ def render_generate(
     )
     yield ""
     if diagram:
-        yield picture(data, ascii)
+        yield picture(data, ascii_only)
         yield ""
     yield Text("The loop (Python, as the tool runs it)", style="bold")
     for line in data["code"]:
@@ -202,7 +207,7 @@ def render_generate(
                 diff_text(between[i - 1]),
                 diff_text(forgot[i - 1]),
             )
-    yield boxed(table, ascii)
+    yield boxed(table, ascii_only)
     yield ""
     manual, whole = measured["initial_state_loop"], measured["whole_sequence"]
     yield (
@@ -229,7 +234,7 @@ def render_generate(
         yield Text(f"generated {shape_text(data['generated']['shape'])}", style="bold cyan")
         yield Text(_array_text(data["generated"]["values"], width - 4))
         yield ""
-    yield boxed(checks_table(data["checks"]), ascii)
+    yield boxed(checks_table(data["checks"]), ascii_only)
     yield Text("Rules of Keras (from its documentation and source; not measured here)", style="bold")
     rules = Table.grid(padding=(0, 1))
     rules.add_column(no_wrap=True)

@@ -25,16 +25,24 @@ from rnnshape.views.pictures.unrolled import diagram_for
 def render(result: Any, width: int) -> Iterator[Any]:
     """An InspectResult: the layer view, then the expected shapes (--expect)."""
     view = result.view
-    yield from render_layer(result.data, result.spec, width, values=view.values, diagram=view.diagram, ascii=view.ascii)
+    yield from render_layer(
+        result.data, result.spec, width, values=view.values, diagram=view.diagram, ascii_only=view.ascii_only
+    )
     if "expectations" in result.data:
         table = expectations_table(result.data["expectations"])
-        if view.ascii:
+        if view.ascii_only:
             table.box = ASCII_TABLE_BOX
         yield table
 
 
 def render_layer(
-    data: dict[str, Any], spec: Any, width: int, *, values: bool = False, diagram: bool = False, ascii: bool = False
+    data: dict[str, Any],
+    spec: Any,
+    width: int,
+    *,
+    values: bool = False,
+    diagram: bool = False,
+    ascii_only: bool = False,
 ) -> Iterator[Any]:
     """The whole inspect view of one configuration; ``diagram`` adds the unrolled picture
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
@@ -67,7 +75,7 @@ def render_layer(
         )
     yield ""
     if diagram:
-        yield diagram_for(spec, data, ascii=ascii)
+        yield diagram_for(spec, data, ascii_only=ascii_only)
         yield ""
     tables = [
         outputs_table(data["outputs"]),
@@ -81,7 +89,7 @@ def render_layer(
     if data.get("masking"):
         tables.append(masking_table(data["masking"]))
     for table in tables:
-        if ascii and isinstance(table, Table):
+        if ascii_only and isinstance(table, Table):
             table.box = ASCII_TABLE_BOX
         yield (table)
     for fact in data.get("voided_facts", []):

@@ -23,29 +23,29 @@ def dims_text(shape: Any) -> str:
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
-    data, ascii = result.data, result.view.ascii
+    data, ascii_only = result.data, result.view.ascii_only
     yield from header(data)
     yield ""
     if result.view.diagram:
-        yield model_diagram(data, ascii=ascii)
+        yield model_diagram(data, ascii_only=ascii_only)
         yield ""
-    yield boxed(layers_table(data["layers"]), ascii)
+    yield boxed(layers_table(data["layers"]), ascii_only)
     for row in data["layers"]:
         if row["recurrent"]:
-            yield from recurrent_block(row, ascii)
+            yield from recurrent_block(row, ascii_only)
     if data["diagnoses"]:
-        yield boxed(diagnoses_table(data["diagnoses"]), ascii)
+        yield boxed(diagnoses_table(data["diagnoses"]), ascii_only)
     else:
         yield Text("Diagnoses: none (no rule rnnshape checks applies to this model)")
     if "data" in data:
-        yield from data_blocks(data, ascii)
+        yield from data_blocks(data, ascii_only)
     if "inspect" in data:
         yield ""
         yield Text(
             f"Layer {data['inspect']['layer_path']}: the inspect view with the model's own weights",
             style="bold underline",
         )
-        yield from render_layer(data["inspect"], result.layer_spec, width, ascii=ascii)
+        yield from render_layer(data["inspect"], result.layer_spec, width, ascii_only=ascii_only)
 
 
 def header(data: dict[str, Any]) -> Iterator[Any]:
@@ -120,7 +120,7 @@ def layers_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
+def recurrent_block(row: dict[str, Any], ascii_only: bool) -> Iterator[Any]:
     rec = row["recurrent"]
     yield ""
     size, word = recurrent_size(rec["config"])
@@ -152,7 +152,7 @@ def recurrent_block(row: dict[str, Any], ascii: bool) -> Iterator[Any]:
         table.add_row(
             str(position), Text(out["name"], style="bold cyan"), dims_text(out["shape"]), out["meaning"], taken
         )
-    yield boxed(table, ascii)
+    yield boxed(table, ascii_only)
 
 
 def diagnoses_table(rows: list[dict[str, Any]]) -> Table:
@@ -173,7 +173,7 @@ def diagnoses_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def data_blocks(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
+def data_blocks(data: dict[str, Any], ascii_only: bool) -> Iterator[Any]:
     run = data["data"]
     yield ""
     xs = ", ".join(f"{x['file']} {shape_text(x['shape'])} {x['dtype']}" for x in run["x"])
@@ -220,6 +220,6 @@ def data_blocks(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
         if cap["initial_state"]:
             mask += "\n(starts from initial_state)"
         table.add_row(cap["path"], shape_text(cap["input_shape"]), returned, states, mask)
-    yield boxed(table, ascii)
+    yield boxed(table, ascii_only)
     if data["checks"]:
-        yield boxed(checks_table(data["checks"]), ascii)
+        yield boxed(checks_table(data["checks"]), ascii_only)

@@ -13,7 +13,7 @@ from rnnshape.views.pictures.stack import stack_diagram
 
 
 def render(result: Any, width: int) -> Iterator[Any]:
-    yield from render_stack(result.data, result.tokens, diagram=result.view.diagram, ascii=result.view.ascii)
+    yield from render_stack(result.data, result.tokens, diagram=result.view.diagram, ascii_only=result.view.ascii_only)
 
 
 def _shape_cell(shape: Any, axes: Any) -> str:
@@ -68,7 +68,7 @@ def layers_table(layers: list[dict[str, Any]], diagnosis: dict[str, Any] | None)
 
 
 def render_stack(
-    data: dict[str, Any], tokens: list[Any], *, diagram: bool = False, ascii: bool = False
+    data: dict[str, Any], tokens: list[Any], *, diagram: bool = False, ascii_only: bool = False
 ) -> Iterator[Any]:
     """The stack view; ``diagram`` draws the stack top to bottom before the table, ``ascii``
     draws picture and tables with ASCII characters only."""
@@ -87,9 +87,9 @@ def render_stack(
         yield (Text(f"note: {note}"))
     yield ""
     if diagram:
-        yield stack_diagram(data, tokens, ascii=ascii)
+        yield stack_diagram(data, tokens, ascii_only=ascii_only)
         yield ""
-    yield (boxed(layers_table(data["layers"], data["diagnosis"]), ascii))
+    yield (boxed(layers_table(data["layers"], data["diagnosis"]), ascii_only))
     # rich tables end with a blank line; text lines need one before the next block
     after_text = False
     if data["compatible"]:
@@ -111,7 +111,7 @@ def render_stack(
     if data["checks"]:
         if after_text:
             yield ""
-        yield (boxed(checks_table(data["checks"]), ascii))
+        yield (boxed(checks_table(data["checks"]), ascii_only))
         after_text = False
     if data["diagnosis"] is not None:
         if after_text:

@@ -17,10 +17,15 @@ def render(result: Any, width: int) -> Iterator[Any]:
     if result.data.get("loop"):  # --fit, --windows, --save-load
         from rnnshape.views.stateful_loops import render_loop
 
-        yield from render_loop(result.data, width, result.view.diagram, result.view.ascii)
+        yield from render_loop(result.data, width, result.view.diagram, result.view.ascii_only)
         return
     yield from render_stateful(
-        result.data, result.spec, result.picture_facts, width, diagram=result.view.diagram, ascii=result.view.ascii
+        result.data,
+        result.spec,
+        result.picture_facts,
+        width,
+        diagram=result.view.diagram,
+        ascii_only=result.view.ascii_only,
     )
 
 
@@ -58,7 +63,13 @@ def _print_output(chunk: dict[str, Any], width: int) -> Iterator[Any]:
 
 
 def render_stateful(
-    data: dict[str, Any], spec: Any, facts: dict[str, Any], width: int, *, diagram: bool = False, ascii: bool = False
+    data: dict[str, Any],
+    spec: Any,
+    facts: dict[str, Any],
+    width: int,
+    *,
+    diagram: bool = False,
+    ascii_only: bool = False,
 ) -> Iterator[Any]:
     """The stateful view; ``diagram`` draws the batches and the state crossing between them
     before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
@@ -91,7 +102,7 @@ def render_stateful(
         yield (f"{reading['layer']} reads {how}{shown}")
     yield ""
     if diagram:
-        yield stateful_diagram(spec, data, facts, ascii=ascii)
+        yield stateful_diagram(spec, data, facts, ascii_only=ascii_only)
         yield ""
     for chunk in chunks:
         start, stop = chunk["steps"][0], chunk["steps"][-1] + 1
@@ -103,7 +114,7 @@ def render_stateful(
                     names,
                     width,
                 ),
-                ascii,
+                ascii_only,
             )
         )
         yield from _print_output(chunk, width)
@@ -114,7 +125,7 @@ def render_stateful(
     reset.add_column("value", no_wrap=True)
     for name in names:
         reset.add_row(Text(name, style="bold cyan"), _array_text(data["after_reset"][name], width - 20))
-    yield (boxed(reset, ascii))
+    yield (boxed(reset, ascii_only))
     rerun = data["after_reset_rerun"]
     start, stop = rerun["steps"][0], rerun["steps"][-1] + 1
     yield (
@@ -122,7 +133,7 @@ def render_stateful(
             _chunk_table(
                 f"Chunk {rerun['index']} fed again after the reset, layer(x[:, {start}:{stop}])", rerun, names, width
             ),
-            ascii,
+            ascii_only,
         )
     )
     yield from _print_output(rerun, width)
@@ -143,7 +154,7 @@ def render_stateful(
             f"{diff_text(read['final_state_max_abs_diff'])})"
         )
     yield ""
-    yield (boxed(checks_table(data["checks"]), ascii))
+    yield (boxed(checks_table(data["checks"]), ascii_only))
     error = data["batch_size_error"]
     yield (Text("Measured: the batch size is fixed", style="bold"))
     if error["raised"]:
@@ -157,7 +168,7 @@ def render_stateful(
     api.add_column("exists")
     for name, present in data["api"].items():
         api.add_row(f"{name}()", "yes" if present else Text("no", style="bold"))
-    yield (boxed(api, ascii))
+    yield (boxed(api, ascii_only))
     yield (Text("Rules of Keras (from its documentation and source; not measured here)", style="bold"))
     rules = Table.grid(padding=(0, 1))
     rules.add_column(no_wrap=True)

@@ -16,11 +16,13 @@ MAX_ROWS_SHOWN = 3  # rows (series) per batch in the table; JSON has them all
 BATCHES_SHOWN = (6, 2)  # first and last batches of an epoch when it has more than their sum + 2
 
 
-def render_loop(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
+def render_loop(data: dict[str, Any], width: int, diagram: bool, ascii_only: bool) -> Iterator[Any]:
     yield from header_line(data["keras_call"], data, width)
-    yield from {"fit": _fit, "windows": _windows, "save_load": _save_load}[data["loop"]](data, width, diagram, ascii)
+    yield from {"fit": _fit, "windows": _windows, "save_load": _save_load}[data["loop"]](
+        data, width, diagram, ascii_only
+    )
     yield ""
-    yield boxed(checks_table(data["checks"]), ascii)
+    yield boxed(checks_table(data["checks"]), ascii_only)
     yield Text("Rules of Keras (from its documentation and source; not measured here)", style="bold")
     rules = Table.grid(padding=(0, 1))
     rules.add_column(no_wrap=True)
@@ -42,7 +44,7 @@ def _shown(batches: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
     return [*batches[:first], None, *batches[-last:]]
 
 
-def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
+def _fit(data: dict[str, Any], width: int, diagram: bool, ascii_only: bool) -> Iterator[Any]:
     fit = data["fit"]
     inp = data["input"]
     yield (
@@ -57,7 +59,7 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
     yield f"the loop: {data['keras_loop']}"
     yield ""
     if diagram:
-        yield from _fit_diagram(data, ascii)
+        yield from _fit_diagram(data, ascii_only)
     rows = min(MAX_ROWS_SHOWN, fit["series"])
     by_epoch: dict[int, list[dict[str, Any]]] = {}
     for batch in data["batches"]:
@@ -87,7 +89,7 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
                     entry["state_had_read"],
                     verdict,
                 )
-        yield boxed(table, ascii)
+        yield boxed(table, ascii_only)
     if fit["series"] > rows:
         yield f"(rows {rows + 1}..{fit['series']} are in --json)"
     if fit["shuffle"]:
@@ -121,10 +123,10 @@ def _fit(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterat
     yield ", ".join(f"{name}(): {'yes' if present else 'no'}" for name, present in data["api"].items())
 
 
-def _fit_diagram(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
+def _fit_diagram(data: dict[str, Any], ascii_only: bool) -> Iterator[Any]:
     """Epoch 1 (and 2) as rows of chunks, the state crossing right from each batch into the next."""
-    arrow = "->" if ascii else "→"
-    cross = "x" if ascii else "✗"
+    arrow = "->" if ascii_only else "→"
+    cross = "x" if ascii_only else "✗"
     count = min(8, data["fit"]["chunks"])
     epochs = sorted({b["epoch"] for b in data["batches"]})[:2]
     yield Text(
@@ -147,7 +149,7 @@ def _fit_diagram(data: dict[str, Any], ascii: bool) -> Iterator[Any]:
     yield ""
 
 
-def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
+def _windows(data: dict[str, Any], width: int, diagram: bool, ascii_only: bool) -> Iterator[Any]:
     inp = data["input"]
     look_back = data["look_back"]
     yield (
@@ -159,7 +161,7 @@ def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> It
     )
     yield ""
     if diagram:
-        arrow = "->" if ascii else "→"
+        arrow = "->" if ascii_only else "→"
         yield Text(
             "The windows as the stateful layer reads them (the state carried from each into the next)", style="bold"
         )
@@ -192,7 +194,7 @@ def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> It
             diff_text(entry["entering_h_vs_one_pass_max_abs_diff"]),
             diff_text(entry["output_vs_one_pass_max_abs_diff"]),
         )
-    yield boxed(table, ascii)
+    yield boxed(table, ascii_only)
     yield (
         f"re-read: steps of the window its state has already read (window k+1 starts at step k+1, the state "
         f"has read up to step k+{look_back - 1}); 'state after step k' is one pass over steps 1..k, where the "
@@ -215,7 +217,7 @@ def _windows(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> It
         chunks.add_row(
             str(entry["index"] + 1), _steps(entry["steps"]), diff_text(entry["output_vs_one_pass_max_abs_diff"])
         )
-    yield boxed(chunks, ascii)
+    yield boxed(chunks, ascii_only)
 
 
 def _array_text(values: Any) -> str:
@@ -223,7 +225,7 @@ def _array_text(values: Any) -> str:
         return str(np.asarray(values, dtype=np.float32))
 
 
-def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> Iterator[Any]:
+def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii_only: bool) -> Iterator[Any]:
     inp = data["input"]
     fed = ", ".join(_steps(pair) for pair in data["fed_before_save"])
     yield f"input x: {shape_text(inp['shape'])} = [batch, timesteps, features], float32, seed {data['config']['seed']}"
@@ -242,7 +244,7 @@ def _save_load(data: dict[str, Any], width: int, diagram: bool, ascii: bool) -> 
         table.add_row(
             Text(name, style="bold cyan"), _array_text(data["before_save"][name]), _array_text(data["after_load"][name])
         )
-    yield boxed(table, ascii)
+    yield boxed(table, ascii_only)
     kept = "came back" if data["state_restored"] else "did NOT come back: the loaded model starts from zeros"
     yield Text(f"Measured: the state {kept}", style="bold")
     other = data["other_batch_predict"]

@@ -13,10 +13,10 @@ from rnnshape.views.pictures.unrolled import diagram_for
 
 
 # ==== compare: one unrolled picture per distinct output structure ==============================
-def compare_diagrams(rows: list[dict[str, Any]], specs: list[Any], ascii: bool = False) -> "ComparePictures":
+def compare_diagrams(rows: list[dict[str, Any]], specs: list[Any], ascii_only: bool = False) -> "ComparePictures":
     """The rows of ``rnnshape compare`` (with their specs) drawn unrolled, one picture per
     distinct structure."""
-    return ComparePictures(rows, specs, ascii)
+    return ComparePictures(rows, specs, ascii_only)
 
 
 # The layer and the options only some layers have that change numbers, not shapes (null for the others).
@@ -39,10 +39,10 @@ def structure_groups(rows: list[dict[str, Any]], specs: list[Any]) -> list[list[
 class ComparePictures:
     """Rich renderable: a heading naming the rows, then the unrolled picture, per group."""
 
-    def __init__(self, rows: list[dict[str, Any]], specs: list[Any], ascii: bool = False):
+    def __init__(self, rows: list[dict[str, Any]], specs: list[Any], ascii_only: bool = False):
         self.rows = rows
         self.specs = specs
-        self.ascii = ascii
+        self.ascii_only = ascii_only
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         yield from self.render_lines(options.max_width)
@@ -66,9 +66,9 @@ class ComparePictures:
             lines += [Text(""), *_wrapped(f"{which}: {calls}", width, "bold cyan")]
             spec = self.specs[group[0]]
             if spec.bidirectional and spec.go_backwards:  # never a row: compare leaves it out
-                lines += diagram_for(spec, self.rows[group[0]], self.ascii).render_lines(width)[1:]
+                lines += diagram_for(spec, self.rows[group[0]], self.ascii_only).render_lines(width)[1:]
                 continue
-            drawn, own = diagram_for(spec, self.rows[group[0]], self.ascii).compact_lines(width)
+            drawn, own = diagram_for(spec, self.rows[group[0]], self.ascii_only).compact_lines(width)
             lines += drawn
             notes.update(dict.fromkeys(own))
         if notes:

@@ -14,8 +14,8 @@ from rnnshape.rules.words import shape_text
 from rnnshape.views.pictures.canvas import ASCII, STYLE_CELL, STYLE_INPUT, STYLE_OUTPUT, UNICODE, Canvas, _wrapped
 
 
-def model_diagram(data: dict[str, Any], ascii: bool = False) -> "ModelDiagram":
-    return ModelDiagram(data, ascii)
+def model_diagram(data: dict[str, Any], ascii_only: bool = False) -> "ModelDiagram":
+    return ModelDiagram(data, ascii_only)
 
 
 def _dims(shape: Any) -> str:
@@ -46,9 +46,9 @@ class ModelDiagram:
     INDENT = 2
     EDGE = 5
 
-    def __init__(self, data: dict[str, Any], ascii: bool = False):
+    def __init__(self, data: dict[str, Any], ascii_only: bool = False):
         self.data = data
-        self.g = ASCII if ascii else UNICODE
+        self.g = ASCII if ascii_only else UNICODE
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         yield from self.render_lines(options.max_width)

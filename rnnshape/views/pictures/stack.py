@@ -22,9 +22,9 @@ from rnnshape.views.pictures.canvas import (
 
 
 # ==== stack: the layers top to bottom, the tensor shape on every edge ==========================
-def stack_diagram(data: dict[str, Any], tokens: list[Any], ascii: bool = False) -> "StackDiagram":
+def stack_diagram(data: dict[str, Any], tokens: list[Any], ascii_only: bool = False) -> "StackDiagram":
     """The stack of ``rnnshape stack`` (its data object, static or run) drawn top to bottom."""
-    return StackDiagram(data, tokens, ascii)
+    return StackDiagram(data, tokens, ascii_only)
 
 
 def edge_words(token: Any, input_rank: int | None) -> str:
@@ -58,10 +58,10 @@ class StackDiagram:
     INDENT = 2
     EDGE = 5  # column of the edges
 
-    def __init__(self, data: dict[str, Any], tokens: list[Any], ascii: bool = False):
+    def __init__(self, data: dict[str, Any], tokens: list[Any], ascii_only: bool = False):
         self.data = data
         self.tokens = tokens
-        self.g = ASCII if ascii else UNICODE
+        self.g = ASCII if ascii_only else UNICODE
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
         yield from self.render_lines(options.max_width)

@@ -25,10 +25,12 @@ from rnnshape.views.pictures.canvas import (
 
 
 # ==== stateful: the chunks as consecutive batches, the state crossing from one into the next ====
-def stateful_diagram(spec: Any, data: dict[str, Any], facts: dict[str, Any], ascii: bool = False) -> "StatefulDiagram":
+def stateful_diagram(
+    spec: Any, data: dict[str, Any], facts: dict[str, Any], ascii_only: bool = False
+) -> "StatefulDiagram":
     """The batches of ``rnnshape stateful`` (its data object: measured chunks) side by side;
     ``facts`` are the differences measure.stateful.picture_facts measured for the picture."""
-    return StatefulDiagram(spec, data, facts, ascii)
+    return StatefulDiagram(spec, data, facts, ascii_only)
 
 
 class StatefulDiagram:
@@ -37,10 +39,10 @@ class StatefulDiagram:
     the next one (a double line where this run measured the next batch starting from them).
     A wall marks layer.reset_state(), after which the last chunk is fed again from zeros."""
 
-    def __init__(self, spec: Any, data: dict[str, Any], facts: dict[str, Any], ascii: bool = False):
+    def __init__(self, spec: Any, data: dict[str, Any], facts: dict[str, Any], ascii_only: bool = False):
         self.data = data
         self.facts = facts
-        self.g = ASCII if ascii else UNICODE
+        self.g = ASCII if ascii_only else UNICODE
         self.spec = spec
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:

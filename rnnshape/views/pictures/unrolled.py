@@ -39,7 +39,7 @@ MERGE_TEXT = {
 }
 
 
-def diagram_for(spec: Any, data: dict[str, Any] | None = None, ascii: bool = False) -> "UnrolledDiagram":
+def diagram_for(spec: Any, data: dict[str, Any] | None = None, ascii_only: bool = False) -> "UnrolledDiagram":
     """The unrolled picture of one layer configuration (a LayerSpec), as a rich renderable.
 
     The shapes are those of ``data`` (an inspect object: measured in the run) when given, else
@@ -48,7 +48,7 @@ def diagram_for(spec: Any, data: dict[str, Any] | None = None, ascii: bool = Fal
         shapes = {out["name"]: tuple(out["shape"]) for out in data["outputs"]}
     else:
         shapes = {t.name: tuple(t.shape) for t in spec.outputs()}
-    return UnrolledDiagram(spec, shapes, ascii)
+    return UnrolledDiagram(spec, shapes, ascii_only)
 
 
 def layer_text(spec: Any) -> str:
@@ -60,11 +60,11 @@ def layer_text(spec: Any) -> str:
 class UnrolledDiagram:
     """Rich renderable; the layout is computed at render time for the available width."""
 
-    def __init__(self, spec: Any, shapes: dict[str, tuple[int, ...]], ascii: bool = False):
+    def __init__(self, spec: Any, shapes: dict[str, tuple[int, ...]], ascii_only: bool = False):
         self.spec = spec
         self.shapes = shapes
-        self.g = ASCII if ascii else UNICODE
-        self.ascii = ascii
+        self.g = ASCII if ascii_only else UNICODE
+        self.ascii_only = ascii_only
 
     # ---- rich protocol --------------------------------------------------------------------
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
