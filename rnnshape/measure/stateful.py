@@ -114,64 +114,51 @@ class Analysis:
     single_pass: dict[str, Any]
 
 
-def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysis:
-    """Every claim about ``run`` (the runner's StatefulRun), each measured."""
-    dirs = directions(spec)
-    names = state_names(spec)
-    count = len(bounds)
-    out_names = spec.output_names()
-    main = [n for n in out_names if "state" not in n]
-    returned = [n for n in out_names if "state" in n]
+def _main_outputs(out_names: list[str], call: Any) -> dict[str, np.ndarray]:
+    """The outputs of one call by name, the returned states left out."""
+    return {n: v for n, v in zip(out_names, call.outputs) if "state" not in n}
 
-    def main_outputs(call: Any) -> dict[str, np.ndarray]:
-        return {n: v for n, v in zip(out_names, call.outputs) if n in main}
 
-    actual = [main_outputs(call) for call in run.chunks]
-    any_reversed = count > 1 and any(d.reversed for d in dirs)
-    checks: list[Check] = [
+def _carry_checks(chunks: list[Any], count: int) -> list[Check]:
+    """Chunk 1 starts from zeros; each later chunk starts from the previous chunk's final state,
+    row by row; chunk 2 does not start from zeros."""
+    checks = [
         _equal(
             "chunk 1 starts from zeros (a freshly built stateful layer)",
-            run.chunks[0].initial,
-            _zeros(run.chunks[0].initial),
+            chunks[0].initial,
+            _zeros(chunks[0].initial),
         )
     ]
-
-    # 1. The state is carried from chunk to chunk, row by row.
     for k in range(1, count):
         checks.append(
             _equal(
                 f"chunk {k + 1} starts from chunk {k}'s final state: its initial state "
                 f"variables equal chunk {k}'s final ones, row i from row i "
                 "(sample i continues sample i)",
-                run.chunks[k].initial,
-                run.chunks[k - 1].final,
+                chunks[k].initial,
+                chunks[k - 1].final,
             )
         )
     if count > 1:
         checks.append(
             _differ(
                 "chunk 2's initial state is not the zero state chunk 1 started from",
-                run.chunks[1].initial,
-                _zeros(run.chunks[1].initial),
+                chunks[1].initial,
+                _zeros(chunks[1].initial),
             )
         )
+    return checks
 
-    # 1b. The model the command recommends accepts every chunk and returns what the layer returned.
-    if run.model is not None:
-        checks.append(model_check(spec, run))
 
-    # 2. Against one non-stateful pass over the whole sequence.
-    one = dict(zip(one_pass_names(spec), run.one_pass))
+def _one_pass_h(spec: LayerSpec, dirs: list[Direction], one: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Per direction, the h sequence of the one non-stateful pass, in time order."""
     if spec.bidirectional:
-        one_h = [_time_ordered(one[d.prefix + "output"], d) for d in dirs]
-    else:
-        one_h = [_time_ordered(one["output"], dirs[0])]
-    expected_one = [expected_chunk_outputs(spec, one_h, start, stop) for start, stop in bounds]
-    out_diff = max_abs_diff(
-        flat([v for o in actual for v in _values(o)]), flat([v for o in expected_one for v in _values(o)])
-    )
-    last_final = dict(zip(names, run.chunks[-1].final))
-    state_diff = max_abs_diff(flat(list(last_final.values())), flat([one[n] for n in names]))
+        return [_time_ordered(one[d.prefix + "output"], d) for d in dirs]
+    return [_time_ordered(one["output"], dirs[0])]
+
+
+def _one_pass_texts(spec: LayerSpec, dirs: list[Direction], bounds: list[tuple[int, int]]) -> tuple[str, str]:
+    """The claim against the one non-stateful pass, and what that comparison compared."""
     if spec.return_sequences:
         one_claim = (
             "the chunk outputs, concatenated along time, equal one non-stateful pass over the "
@@ -181,124 +168,141 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
             "the chunk outputs concatenated along time against one non-stateful pass over the whole "
             "sequence; final state against that pass's final state"
         )
+        return one_claim, compared
+    if any(d.reversed for d in dirs):
+        where = "the step each direction read last"
     else:
-        if any(d.reversed for d in dirs):
-            where = "the step each direction read last"
-        else:
-            where = ("step " if count == 1 else "steps ") + ", ".join(str(stop) for _start, stop in bounds)
-        one_claim = (
-            f"each chunk's output (its last step only, return_sequences=False) equals the output of "
-            f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
-            "probe with return_sequences=True, same weights)"
+        where = ("step " if len(bounds) == 1 else "steps ") + ", ".join(str(stop) for _start, stop in bounds)
+    one_claim = (
+        f"each chunk's output (its last step only, return_sequences=False) equals the output of "
+        f"one non-stateful pass over the whole sequence at that chunk's last step ({where}; "
+        "probe with return_sequences=True, same weights)"
+    )
+    compared = (
+        "each chunk's output (its last step) against one non-stateful pass over the whole sequence "
+        "at the step each direction read last; final state against that pass's final state"
+    )
+    return one_claim, compared
+
+
+def _direction_final_check(
+    d: Direction, names: list[str], last_final: dict[str, np.ndarray], one: dict[str, np.ndarray]
+) -> Check:
+    """Bidirectional: one direction's final state after the last chunk against its final state in
+    one pass (equal for the forward layer, different for the backward one)."""
+    own = [n for n in names if n.startswith(d.prefix)]
+    a, b = [last_final[n] for n in own], [one[n] for n in own]
+    if d.reversed:
+        return _differ(
+            f"the {d.prefix[:-1]} layer's final state after the last chunk differs "
+            "from its final state in one Bidirectional pass",
+            a,
+            b,
         )
-        compared = (
-            "each chunk's output (its last step) against one non-stateful pass over the whole sequence "
-            "at the step each direction read last; final state against that pass's final state"
-        )
+    return _equal(
+        f"the {d.prefix[:-1]} layer's final state after the last chunk equals "
+        "its final state in one Bidirectional pass",
+        a,
+        b,
+    )
+
+
+def _one_pass_checks(
+    spec: LayerSpec,
+    dirs: list[Direction],
+    any_reversed: bool,
+    one_claim: str,
+    out_diff: float,
+    names: list[str],
+    last_final: dict[str, np.ndarray],
+    one: dict[str, np.ndarray],
+) -> list[Check]:
+    """The chunk outputs and the last final state against one non-stateful pass: equal, unless a
+    direction reads each of several chunks backwards within itself."""
+    final, one_final = list(last_final.values()), [one[n] for n in names]
     if not any_reversed:
-        checks.append(Check(one_claim, out_diff <= EQUAL_TOLERANCE, out_diff, "equal"))
-        checks.append(
+        return [
+            Check(one_claim, out_diff <= EQUAL_TOLERANCE, out_diff, "equal"),
             _equal(
                 f"the last chunk's final state equals the final state of that one pass ({', '.join(names)})",
-                list(last_final.values()),
-                [one[n] for n in names],
-            )
-        )
-    elif not spec.bidirectional:
-        checks.append(
+                final,
+                one_final,
+            ),
+        ]
+    if not spec.bidirectional:
+        return [
             Check(
                 "go_backwards: the chunk outputs DIFFER from one go_backwards pass over the whole "
                 "sequence, because each chunk is read backwards within itself",
                 out_diff > EQUAL_TOLERANCE,
                 out_diff,
                 "differ",
-            )
-        )
-        checks.append(
+            ),
             _differ(
                 "go_backwards: the last chunk's final state differs from that of one "
                 "go_backwards pass over the whole sequence",
-                list(last_final.values()),
-                [one[n] for n in names],
-            )
-        )
-    else:
-        checks.append(
-            Check(
-                "Bidirectional: the chunk outputs DIFFER from one Bidirectional pass over the "
-                "whole sequence, because the backward layer reads each chunk backwards within itself",
-                out_diff > EQUAL_TOLERANCE,
-                out_diff,
-                "differ",
-            )
-        )
-        for d in dirs:
-            own = [n for n in names if n.startswith(d.prefix)]
-            a, b = [last_final[n] for n in own], [one[n] for n in own]
-            if d.reversed:
-                checks.append(
-                    _differ(
-                        f"the {d.prefix[:-1]} layer's final state after the last chunk differs "
-                        "from its final state in one Bidirectional pass",
-                        a,
-                        b,
-                    )
-                )
-            else:
-                checks.append(
-                    _equal(
-                        f"the {d.prefix[:-1]} layer's final state after the last chunk equals "
-                        "its final state in one Bidirectional pass",
-                        a,
-                        b,
-                    )
-                )
-    single_pass: dict[str, Any] = {
-        "equal": bool(out_diff <= EQUAL_TOLERANCE and state_diff <= EQUAL_TOLERANCE),
-        "output_max_abs_diff": out_diff,
-        "final_state_max_abs_diff": state_diff,
-        "compared": compared,
-        "as_read": None,
-    }
-
-    # 3. What the layer does equal when a direction reads backwards: one pass over x as read.
-    model_h = one_h
-    if run.as_read is not None:
-        read_h = []
-        for d, (seq, *_states) in zip(dirs, run.as_read):
-            h = np.empty_like(seq)
-            h[:, read_order(bounds, d.reversed)] = seq
-            read_h.append(h)
-        read_finals = [s for _seq, *states in run.as_read for s in states]
-        expected_read = [expected_chunk_outputs(spec, read_h, start, stop) for start, stop in bounds]
-        orders = "; ".join(f"{d.layer_name} reads steps {order_text(bounds, d.reversed)}" for d in dirs)
-        read_out = _equal(
-            f"as read: the chunk outputs equal one pass of go_backwards=False layers with the "
-            f"same weights over the input in the order the stateful layer reads it ({orders})",
-            [v for o in actual for v in _values(o)],
-            [v for o in expected_read for v in _values(o)],
-        )
-        read_state = _equal(
-            "as read: the last chunk's final state equals the final state of that pass",
-            list(last_final.values()),
-            read_finals,
-        )
-        checks += [read_out, read_state]
-        single_pass["as_read"] = {
-            "equal": read_out.holds and read_state.holds,
-            "output_max_abs_diff": read_out.max_abs_diff,
-            "final_state_max_abs_diff": read_state.max_abs_diff,
-            "compared": read_out.claim,
-        }
-        model_h = read_h
-
-    # 4. reset_state(): zeros, and the next chunk starts over.
-    checks.append(
-        _equal("after layer.reset_state() every state variable is zeros", run.after_reset, _zeros(run.after_reset))
+                final,
+                one_final,
+            ),
+        ]
+    differ = Check(
+        "Bidirectional: the chunk outputs DIFFER from one Bidirectional pass over the "
+        "whole sequence, because the backward layer reads each chunk backwards within itself",
+        out_diff > EQUAL_TOLERANCE,
+        out_diff,
+        "differ",
     )
+    return [differ] + [_direction_final_check(d, names, last_final, one) for d in dirs]
+
+
+def _as_read(
+    spec: LayerSpec,
+    dirs: list[Direction],
+    bounds: list[tuple[int, int]],
+    run: Any,
+    actual: list[dict[str, np.ndarray]],
+    last_final: dict[str, np.ndarray],
+) -> tuple[list[Check], dict[str, Any], list[np.ndarray]]:
+    """What the layer does equal when a direction reads backwards: one pass over x as read. The
+    two checks, the single_pass "as_read" object, and h per direction in time order."""
+    read_h = []
+    for d, (seq, *_states) in zip(dirs, run.as_read):
+        h = np.empty_like(seq)
+        h[:, read_order(bounds, d.reversed)] = seq
+        read_h.append(h)
+    read_finals = [s for _seq, *states in run.as_read for s in states]
+    expected_read = [expected_chunk_outputs(spec, read_h, start, stop) for start, stop in bounds]
+    orders = "; ".join(f"{d.layer_name} reads steps {order_text(bounds, d.reversed)}" for d in dirs)
+    read_out = _equal(
+        f"as read: the chunk outputs equal one pass of go_backwards=False layers with the "
+        f"same weights over the input in the order the stateful layer reads it ({orders})",
+        [v for o in actual for v in _values(o)],
+        [v for o in expected_read for v in _values(o)],
+    )
+    read_state = _equal(
+        "as read: the last chunk's final state equals the final state of that pass",
+        list(last_final.values()),
+        read_finals,
+    )
+    as_read = {
+        "equal": read_out.holds and read_state.holds,
+        "output_max_abs_diff": read_out.max_abs_diff,
+        "final_state_max_abs_diff": read_state.max_abs_diff,
+        "compared": read_out.claim,
+    }
+    return [read_out, read_state], as_read, read_h
+
+
+def _reset_checks(
+    spec: LayerSpec, names: list[str], count: int, run: Any, out_names: list[str], actual: list[dict[str, np.ndarray]]
+) -> list[Check]:
+    """reset_state(): zeros, and the last chunk fed again starts over."""
+    checks = [
+        _equal("after layer.reset_state() every state variable is zeros", run.after_reset, _zeros(run.after_reset))
+    ]
     with_state = dataclasses.replace(spec, return_state=True).output_names()
     fresh = dict(zip(with_state, run.fresh_last))
-    rerun = main_outputs(run.rerun)
+    rerun = _main_outputs(out_names, run.rerun)
     last = f"chunk {count}"
     checks.append(
         _equal(
@@ -316,6 +320,71 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
                 _values(actual[-1]),
             )
         )
+    return checks
+
+
+def _shuffle_check(
+    spec: LayerSpec, bounds: list[tuple[int, int]], run: Any, out_names: list[str], model_h: list[np.ndarray]
+) -> Check:
+    """Shuffled batches break the continuation: chunk 2 with its rows reordered differs from each
+    sample's true continuation."""
+    rows = shuffle_rows(spec.batch)
+    start, stop = bounds[1]
+    true_continuation = expected_chunk_outputs(spec, [h[rows] for h in model_h], start, stop)
+    order = ", ".join(str(i) for i in rows) if spec.batch <= 8 else f"{spec.batch - 1} .. 0"
+    return _differ(
+        f"shuffled: chunk 2 fed with its samples in another order ({order}) continues "
+        "each row from the state of the sample that row held in chunk 1; its output "
+        "differs from each sample's true continuation",
+        _values(_main_outputs(out_names, run.shuffled)),
+        _values(true_continuation),
+    )
+
+
+def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysis:
+    """Every claim about ``run`` (the runner's StatefulRun), each measured."""
+    dirs = directions(spec)
+    names = state_names(spec)
+    count = len(bounds)
+    out_names = spec.output_names()
+    returned = [n for n in out_names if "state" in n]
+    actual = [_main_outputs(out_names, call) for call in run.chunks]
+
+    # 1. The state is carried from chunk to chunk, row by row.
+    checks = _carry_checks(run.chunks, count)
+
+    # 1b. The model the command recommends accepts every chunk and returns what the layer returned.
+    if run.model is not None:
+        checks.append(model_check(spec, run))
+
+    # 2. Against one non-stateful pass over the whole sequence.
+    one = dict(zip(one_pass_names(spec), run.one_pass))
+    one_h = _one_pass_h(spec, dirs, one)
+    expected_one = [expected_chunk_outputs(spec, one_h, start, stop) for start, stop in bounds]
+    out_diff = max_abs_diff(
+        flat([v for o in actual for v in _values(o)]), flat([v for o in expected_one for v in _values(o)])
+    )
+    last_final = dict(zip(names, run.chunks[-1].final))
+    state_diff = max_abs_diff(flat(list(last_final.values())), flat([one[n] for n in names]))
+    one_claim, compared = _one_pass_texts(spec, dirs, bounds)
+    any_reversed = count > 1 and any(d.reversed for d in dirs)
+    checks += _one_pass_checks(spec, dirs, any_reversed, one_claim, out_diff, names, last_final, one)
+    single_pass: dict[str, Any] = {
+        "equal": bool(out_diff <= EQUAL_TOLERANCE and state_diff <= EQUAL_TOLERANCE),
+        "output_max_abs_diff": out_diff,
+        "final_state_max_abs_diff": state_diff,
+        "compared": compared,
+        "as_read": None,
+    }
+
+    # 3. What the layer does equal when a direction reads backwards: one pass over x as read.
+    model_h = one_h
+    if run.as_read is not None:
+        read_checks, single_pass["as_read"], model_h = _as_read(spec, dirs, bounds, run, actual, last_final)
+        checks += read_checks
+
+    # 4. reset_state(): zeros, and the next chunk starts over.
+    checks += _reset_checks(spec, names, count, run, out_names, actual)
 
     # 5. The returned states are the state variables.
     if returned:
@@ -329,19 +398,7 @@ def analyze(spec: LayerSpec, bounds: list[tuple[int, int]], run: Any) -> Analysi
 
     # 6. Shuffled batches break the continuation.
     if run.shuffled is not None:
-        rows = shuffle_rows(spec.batch)
-        start, stop = bounds[1]
-        true_continuation = expected_chunk_outputs(spec, [h[rows] for h in model_h], start, stop)
-        order = ", ".join(str(i) for i in rows) if spec.batch <= 8 else f"{spec.batch - 1} .. 0"
-        checks.append(
-            _differ(
-                f"shuffled: chunk 2 fed with its samples in another order ({order}) continues "
-                "each row from the state of the sample that row held in chunk 1; its output "
-                "differs from each sample's true continuation",
-                _values(main_outputs(run.shuffled)),
-                _values(true_continuation),
-            )
-        )
+        checks.append(_shuffle_check(spec, bounds, run, out_names, model_h))
     return Analysis(checks, single_pass)
 
 

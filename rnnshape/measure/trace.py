@@ -172,45 +172,45 @@ def worst_difference(checks: list[Check]) -> float:
 
 
 # ---- where the returned tensors come from ------------------------------------------------------
+def _merged_position(spec: LayerSpec, direction: str, index: str) -> str:
+    """Where Bidirectional puts ``direction``'s h at ``index`` ("sample" or "sample, time") of its
+    output, by merge mode: its half of the concatenation, its own output, or merged into output."""
+    mode = spec.merge_mode
+    if mode == "concat":
+        half = f":{spec.units}" if direction == "forward" else f"{spec.units}:"
+        return f"output[{index}, {half}]"
+    if mode == "none":
+        return f"{direction}_output[{index}]"
+    return f"output[{index}] ({mode})"
+
+
+def _output_positions(
+    spec: LayerSpec, direction: str, k: int, t: int, s: int, masked: bool
+) -> tuple[list[str], list[str]]:
+    """The outputs (not the states) that hold this step's h, and those that hold zeros instead."""
+    last = k == spec.timesteps - 1
+    if not spec.bidirectional:
+        if spec.return_sequences:
+            return [f"output[{s}, {k}]"], []  # in reading order, also under go_backwards
+        return ([f"output[{s}]"] if last else []), []
+    if spec.return_sequences:
+        position = _merged_position(spec, direction, f"{s}, {t}")
+        # Bidirectional puts zeros at masked steps of the sequence instead of h.
+        return ([], [position]) if masked else ([position], [])
+    return ([_merged_position(spec, direction, f"{s}")] if last else []), []
+
+
 def returned_as(spec: LayerSpec, direction: str, k: int, t: int, sample: int, masked: bool) -> dict[str, list[str]]:
     """Which returned tensors hold this step's h (and c): reading step k (0-based) of
     ``direction``, which read x at time index t (0-based), for one sample."""
-    s, u, last = sample, spec.units, k == spec.timesteps - 1
-    h: list[str] = []
+    s, last = sample, k == spec.timesteps - 1
+    h, zero = _output_positions(spec, direction, k, t, s, masked)
     c: list[str] = []
-    zero: list[str] = []
-    if not spec.bidirectional:
-        if spec.return_sequences:
-            h.append(f"output[{s}, {k}]")  # in reading order, also under go_backwards
-        elif last:
-            h.append(f"output[{s}]")
-        if spec.return_state and last:
-            h.append(f"state_h[{s}]")
-            if spec.has_cell_state:
-                c.append(f"state_c[{s}]")
-    else:
-        half = f":{u}" if direction == "forward" else f"{u}:"
-        mode = spec.merge_mode
-        if spec.return_sequences:
-            if mode == "concat":
-                position = f"output[{s}, {t}, {half}]"
-            elif mode == "none":
-                position = f"{direction}_output[{s}, {t}]"
-            else:
-                position = f"output[{s}, {t}] ({mode})"
-            # Bidirectional puts zeros at masked steps of the sequence instead of h.
-            (zero if masked else h).append(position)
-        elif not spec.return_sequences and last:
-            if mode == "concat":
-                h.append(f"output[{s}, {half}]")
-            elif mode == "none":
-                h.append(f"{direction}_output[{s}]")
-            else:
-                h.append(f"output[{s}] ({mode})")
-        if spec.return_state and last:
-            h.append(f"{direction}_state_h[{s}]")
-            if spec.has_cell_state:
-                c.append(f"{direction}_state_c[{s}]")
+    if spec.return_state and last:
+        prefix = f"{direction}_" if spec.bidirectional else ""
+        h.append(f"{prefix}state_h[{s}]")
+        if spec.has_cell_state:
+            c.append(f"{prefix}state_c[{s}]")
     out = {"h": h}
     if spec.has_cell_state:
         out["c"] = c

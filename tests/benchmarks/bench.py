@@ -148,7 +148,7 @@ def write_check_file(path: Path, cases: int) -> None:
     path.write_text("\n".join(lines))
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per pair (median taken)")
     parser.add_argument("--quick", action="store_true", help="skip the large-layer scale run")
@@ -156,45 +156,61 @@ def main() -> int:
     parser.add_argument(
         "--large-runs", type=int, default=3, help="alternating runs for the large layers (at most --runs)"
     )
-    args = parser.parse_args()
-    load_before = os.getloadavg()
-    workdir = tempfile.mkdtemp(prefix="rnnshape-bench-")
-    base_keras = bare_script(workdir, 6, (1, 3, 2), "return_state=True")
-    check_file = Path(workdir) / "twenty.toml"
-    write_check_file(check_file, 20)
-    commands = set(subprocess.run(rnnshape_cmd("--help"), capture_output=True, text=True).stdout.split())
+    return parser.parse_args()
 
-    rows = []  # (what, against, metric, measured, budget)
 
-    def add(what, cmd, base, against, budgets, runs=None):
-        if args.only and not any(text in what for text in args.only):
+class Bench:
+    """The rows measured so far (what, against, metric, measured, baseline, ratio, budget) and the
+    floors printed under the table, measured in ``workdir`` as ``args`` asks."""
+
+    def __init__(self, args: argparse.Namespace, workdir: str) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.rows: list[tuple[str, str, str, float, float, float, float]] = []
+        self.floors: list[tuple[str, float]] = []  # not a budget: printed under the table
+
+    def wanted(self, what: str) -> bool:
+        """Whether the row labelled ``what`` is measured (--only)."""
+        return not self.args.only or any(text in what for text in self.args.only)
+
+    def add(self, what, cmd, base, against, budgets, runs=None) -> None:
+        """A budget as a ratio to a baseline run alternately with the command."""
+        if not self.wanted(what):
             return
-        result = paired(cmd, base, runs or args.runs, workdir)
+        result = paired(cmd, base, runs or self.args.runs, self.workdir)
         for metric, budget in budgets:
             ratio = result[metric] / result["base_" + metric]
-            rows.append((what, against, metric, result[metric], result["base_" + metric], ratio, budget))
+            self.rows.append((what, against, metric, result[metric], result["base_" + metric], ratio, budget))
 
-    def add_absolute(what, cmd, seconds, runs=None):
+    def add_absolute(self, what, cmd, seconds, runs=None) -> None:
         """A budget in seconds on this machine (no baseline): the row prints the time and its ratio to it."""
-        if args.only and not any(text in what for text in args.only):
+        if not self.wanted(what):
             return
-        measure(cmd, workdir)  # warm the file cache
-        walls, mems = zip(*(measure(cmd, workdir, expect_ok=True) for _ in range(runs or args.runs)))
+        measure(cmd, self.workdir)  # warm the file cache
+        walls, mems = zip(*(measure(cmd, self.workdir, expect_ok=True) for _ in range(runs or self.args.runs)))
         wall = statistics.median(walls)
-        rows.append((what, f"{seconds:g} s budget", "wall", wall, float(seconds), wall / seconds, 1.0))
+        self.rows.append((what, f"{seconds:g} s budget", "wall", wall, float(seconds), wall / seconds, 1.0))
 
+
+def startup_rows(bench: Bench) -> None:
+    """What answers without TensorFlow, against importing click and rich."""
     floor = "import click, rich"
-    add("rnnshape --help", rnnshape_cmd("--help"), FLOOR, floor, [("wall", 4.0)])
-    add("rnnshape --version", rnnshape_cmd("--version"), FLOOR, floor, [("wall", 4.0)])
-    add("usage error (inspect --units 0)", rnnshape_cmd("inspect", "--units", "0"), FLOOR, floor, [("wall", 4.0)])
-    add(
+    bench.add("rnnshape --help", rnnshape_cmd("--help"), FLOOR, floor, [("wall", 4.0)])
+    bench.add("rnnshape --version", rnnshape_cmd("--version"), FLOOR, floor, [("wall", 4.0)])
+    bench.add("usage error (inspect --units 0)", rnnshape_cmd("inspect", "--units", "0"), FLOOR, floor, [("wall", 4.0)])
+    bench.add(
         "inspect --static",
         rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state", "--static"),
         FLOOR,
         floor,
         [("wall", 5.0)],
     )
-    add(
+
+
+def inspect_rows(bench: Bench, base_keras: list[str]) -> None:
+    """inspect against a bare Keras script that builds and calls the same layer, small and large."""
+    args, workdir = bench.args, bench.workdir
+    bench.add(
         "inspect lstm 6 --return-state",
         rnnshape_cmd("inspect", "--layer", "lstm", "--units", "6", "--return-state"),
         base_keras,
@@ -202,7 +218,7 @@ def main() -> int:
         [("wall", 1.05), ("mem", 1.05)],
     )
     big = ("--return-sequences", "--return-state")
-    add(
+    bench.add(
         "inspect lstm 64 (32, 5000, 8) seq+st",
         rnnshape_cmd(
             "inspect",
@@ -223,7 +239,7 @@ def main() -> int:
         [("wall", 0.35)],
         runs=min(args.runs, args.large_runs),
     )
-    add(
+    bench.add(
         "inspect lstm 256 (32, 500, 8) seq+st",
         rnnshape_cmd(
             "inspect",
@@ -244,8 +260,12 @@ def main() -> int:
         [("wall", 0.8)],
         runs=min(args.runs, args.large_runs),
     )
+
+
+def command_rows(bench: Bench, commands: set[str], base_keras: list[str], check_file: Path) -> None:
+    """compare, generate and check, each where this rnnshape has the command."""
     if "compare" in commands:
-        add(
+        bench.add(
             "compare 3 layers x 8 (24 rows)",
             rnnshape_cmd("compare", "--layer", "lstm", "--layer", "gru", "--layer", "simplernn", "--vary", "stateful"),
             base_keras,
@@ -253,9 +273,9 @@ def main() -> int:
             [("wall", 1.3)],
         )
     if "generate" in commands:
-        bare_generate = Path(workdir) / "bare_generate.py"
+        bare_generate = Path(bench.workdir) / "bare_generate.py"
         bare_generate.write_text(BARE_GENERATE.format(steps=5))
-        add(
+        bench.add(
             "generate (default: 3 known, 5 steps)",
             rnnshape_cmd("generate"),
             [sys.executable, str(bare_generate)],
@@ -263,11 +283,17 @@ def main() -> int:
             [("wall", 1.5), ("mem", 1.1)],
         )
     if "check" in commands:
-        add("check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)])
+        bench.add(
+            "check, 20 cases", rnnshape_cmd("check", str(check_file)), base_keras, "bare Keras script", [("wall", 1.6)]
+        )
 
-    # why on a recognised error, each fix built with Keras (the default): the answer within 3 s
+
+def why_rows(bench: Bench) -> None:
+    """why on a recognised error, each fix built with Keras (the default): the answer within 3 s;
+    and the floor any answer built with Keras pays here."""
+    args, workdir = bench.args, bench.workdir
     corpus = Path(__file__).resolve().parent.parent / "fixtures" / "why"
-    add_absolute(
+    bench.add_absolute(
         "why, Keras 3 message, fixes built",
         rnnshape_cmd(
             "why",
@@ -276,10 +302,9 @@ def main() -> int:
         ),
         3.0,
     )
-    floors = []  # not a budget: what any answer built with Keras costs here, printed under the table
     if not args.only or any("why" in text for text in args.only):
         measure([sys.executable, "-c", "import keras"], workdir)
-        floors.append(
+        bench.floors.append(
             (
                 "python -c 'import keras' (any fix built with Keras pays it)",
                 statistics.median(
@@ -287,7 +312,7 @@ def main() -> int:
                 ),
             )
         )
-    add_absolute(
+    bench.add_absolute(
         "why --static (rules, no TensorFlow)",
         rnnshape_cmd(
             "why",
@@ -297,17 +322,17 @@ def main() -> int:
         ),
         3.0,
     )
-    add_absolute(
+    bench.add_absolute(
         "why --file, Incompatible shapes",
         rnnshape_cmd("why", "--file", str(corpus / "22_keras2_incompatible_fit_default_batch.txt")),
         3.0,
     )
-    add_absolute(
+    bench.add_absolute(
         "why --file, Keras 2 state_spec",
         rnnshape_cmd("why", "--file", str(corpus / "29_keras2_state_spec_sequence.txt")),
         3.0,
     )
-    add_absolute(
+    bench.add_absolute(
         "why, ConvLSTM2D (inspect fixes)",
         rnnshape_cmd(
             "why",
@@ -317,33 +342,45 @@ def main() -> int:
         3.0,
     )
 
-    if "model" in commands and (not args.only or any(text in "model --x, 3,200 steps" for text in args.only)):
-        subprocess.run([sys.executable, "-c", MAKE_LONG_MODEL], cwd=workdir, check=True, capture_output=True)
-        (Path(workdir) / "bare_predict.py").write_text(BARE_PREDICT)
-        add(
-            "model --x, 3,200 steps",
-            rnnshape_cmd("model", "long.keras", "--x", "long_x.npy"),
-            [sys.executable, "bare_predict.py"],
-            "bare model.predict",
-            [("wall", 1.0)],
-        )
 
-    if "stateful" in commands and (not args.only or any(text in "stateful --fit 3 (defaults)" for text in args.only)):
-        fit_script = Path(workdir) / "bare_fit.py"
-        fit_script.write_text(BARE_FIT)
-        add(
-            "stateful --fit 3 (defaults)",
-            rnnshape_cmd("stateful", "--fit", "3"),
-            [sys.executable, str(fit_script)],
-            "bare Keras fit loop",
-            [("wall", 2.5)],
-        )
-        wall, _mem = measure(rnnshape_cmd("stateful", "--fit", "3"), workdir, expect_ok=True)
-        print(
-            f"stateful --fit 3 (defaults): {wall:.1f} s wall, target under {FIT_SECONDS:.0f} s: "
-            f"{'yes' if wall < FIT_SECONDS else 'MISSED'}"
-        )
+def model_rows(bench: Bench, commands: set[str]) -> None:
+    """model --x on a long sequence against a bare model.predict (the model made first, only if measured)."""
+    if "model" not in commands or not bench.wanted("model --x, 3,200 steps"):
+        return
+    workdir = bench.workdir
+    subprocess.run([sys.executable, "-c", MAKE_LONG_MODEL], cwd=workdir, check=True, capture_output=True)
+    (Path(workdir) / "bare_predict.py").write_text(BARE_PREDICT)
+    bench.add(
+        "model --x, 3,200 steps",
+        rnnshape_cmd("model", "long.keras", "--x", "long_x.npy"),
+        [sys.executable, "bare_predict.py"],
+        "bare model.predict",
+        [("wall", 1.0)],
+    )
 
+
+def stateful_rows(bench: Bench, commands: set[str]) -> None:
+    """stateful --fit 3 against the bare fit loop, then its own wall time against FIT_SECONDS (printed)."""
+    if "stateful" not in commands or not bench.wanted("stateful --fit 3 (defaults)"):
+        return
+    fit_script = Path(bench.workdir) / "bare_fit.py"
+    fit_script.write_text(BARE_FIT)
+    bench.add(
+        "stateful --fit 3 (defaults)",
+        rnnshape_cmd("stateful", "--fit", "3"),
+        [sys.executable, str(fit_script)],
+        "bare Keras fit loop",
+        [("wall", 2.5)],
+    )
+    wall, _mem = measure(rnnshape_cmd("stateful", "--fit", "3"), bench.workdir, expect_ok=True)
+    print(
+        f"stateful --fit 3 (defaults): {wall:.1f} s wall, target under {FIT_SECONDS:.0f} s: "
+        f"{'yes' if wall < FIT_SECONDS else 'MISSED'}"
+    )
+
+
+def scale_runs(args: argparse.Namespace, workdir: str) -> list[tuple[str, float, float]]:
+    """The large-layer scale runs (label, wall, peak MiB); none under --quick or --only."""
     scale = []
     if not args.quick and not args.only:  # refused by a guard would be a failure (expect_ok)
         for label, cmd in (
@@ -372,7 +409,25 @@ def main() -> int:
         ):
             wall, mem = measure(cmd, workdir, expect_ok=True)
             scale.append((label, wall, mem))
+    return scale
 
+
+def print_row(what: str, against: str, metric: str, value: float, base: float, ratio: float, budget: float) -> bool:
+    """One line of the table; whether the row is within its budget."""
+    unit = "s" if metric == "wall" else "MiB"
+    fmt = (lambda v, unit=unit: f"{v:.3f}{unit}") if metric == "wall" else (lambda v, unit=unit: f"{v:.0f}{unit}")
+    ok = ratio <= budget
+    print(
+        f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
+        f"{'yes' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def report(
+    args: argparse.Namespace, bench: Bench, scale: list[tuple[str, float, float]], load_before: tuple[float, ...]
+) -> int:
+    """The machine line, the table, the floors and scale runs, the summary; the number of rows missed."""
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; medians of {args.runs} alternating runs "
@@ -382,22 +437,33 @@ def main() -> int:
     header = f"{'what':36} {'against':18} {'metric':6} {'measured':>10} {'baseline':>10} {'ratio':>7} {'budget':>7}  ok"
     print(header)
     print("-" * len(header))
-    missed = 0
-    for what, against, metric, value, base, ratio, budget in rows:
-        unit = "s" if metric == "wall" else "MiB"
-        fmt = (lambda v, unit=unit: f"{v:.3f}{unit}") if metric == "wall" else (lambda v, unit=unit: f"{v:.0f}{unit}")
-        ok = ratio <= budget
-        missed += not ok
-        print(
-            f"{what:36} {against:18} {metric:6} {fmt(value):>10} {fmt(base):>10} {ratio:>6.2f}x {budget:>6.2f}x  "
-            f"{'yes' if ok else 'MISSED'}"
-        )
-    for label, wall in floors:
+    missed = sum(not print_row(*row) for row in bench.rows)
+    for label, wall in bench.floors:
         print(f"floor: {label}: {wall:.3f}s wall (median of {args.runs})")
     for label, wall, mem in scale:
         print(f"scale: {label}: {wall:.1f}s wall, {mem:.0f} MiB peak")
-    print(f"{len(rows) - missed} within budget, {missed} missed")
-    return 1 if missed else 0
+    print(f"{len(bench.rows) - missed} within budget, {missed} missed")
+    return missed
+
+
+def main() -> int:
+    args = parse_args()
+    load_before = os.getloadavg()
+    workdir = tempfile.mkdtemp(prefix="rnnshape-bench-")
+    base_keras = bare_script(workdir, 6, (1, 3, 2), "return_state=True")
+    check_file = Path(workdir) / "twenty.toml"
+    write_check_file(check_file, 20)
+    commands = set(subprocess.run(rnnshape_cmd("--help"), capture_output=True, text=True).stdout.split())
+
+    bench = Bench(args, workdir)
+    startup_rows(bench)
+    inspect_rows(bench, base_keras)
+    command_rows(bench, commands, base_keras, check_file)
+    why_rows(bench)
+    model_rows(bench, commands)
+    stateful_rows(bench, commands)
+    scale = scale_runs(args, workdir)
+    return 1 if report(args, bench, scale, load_before) else 0
 
 
 if __name__ == "__main__":
