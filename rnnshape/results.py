@@ -21,6 +21,17 @@ from rich.segment import Segment
 from rich.text import Text
 
 from rnnshape.errors import ExitCode, RnnshapeError
+from rnnshape.records import (
+    Check,
+    CheckCase,
+    CheckSummary,
+    ModelDiagnosis,
+    ModelLayer,
+    OutputTensor,
+    Params,
+    StackLayer,
+    WhyFix,
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,12 @@ class Result(JupyterMixin):
         return max((int(error.exit_code) for error in self.errors), default=int(ExitCode.OK))
 
     @property
-    def checks(self) -> list[dict[str, Any]]:
+    def checks(self) -> list[Check]:
         """The measured claims, each {claim, holds, max_abs_diff, kind}."""
         return list(self.data.get("checks") or [])
 
     @property
-    def failed_checks(self) -> list[dict[str, Any]]:
+    def failed_checks(self) -> list[Check]:
         return [check for check in self.checks if not check["holds"]]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
@@ -78,7 +89,7 @@ class InspectResult(Result):
     spec: Any = None  # the validated rnnshape.rules.layer.LayerSpec
 
     @property
-    def outputs(self) -> list[dict[str, Any]]:
+    def outputs(self) -> list[OutputTensor]:
         """Each returned tensor in Keras order: {name, shape, axes, dtype, meaning[, values]}."""
         return self.data["outputs"]
 
@@ -88,11 +99,13 @@ class InspectResult(Result):
         return {out["name"]: tuple(out["shape"]) for out in self.data["outputs"]}
 
     @property
-    def params(self) -> dict[str, Any]:
+    def params(self) -> Params:
+        """The parameter count: {total, formula, weights[, keras_count_params]}."""
         return self.data["params"]
 
     @property
     def config(self) -> dict[str, Any]:
+        """The resolved layer options, by the option table's names (layer, units, ...)."""
         return self.data["config"]
 
 
@@ -107,7 +120,7 @@ class CompareResult(Result):
         return self.data["rows"]
 
     @property
-    def checks(self) -> list[dict[str, Any]]:
+    def checks(self) -> list[Check]:
         return [check for row in self.data["rows"] for check in row.get("checks", [])]
 
 
@@ -116,11 +129,11 @@ class CheckResult(Result):
     command: ClassVar[str] = "check"
 
     @property
-    def cases(self) -> list[dict[str, Any]]:
+    def cases(self) -> list[CheckCase]:
         return self.data["cases"]
 
     @property
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> CheckSummary:
         return self.data["summary"]
 
 
@@ -163,7 +176,7 @@ class StackResult(Result):
     tokens: list[Any] = field(default_factory=list)  # the parsed tokens, in order
 
     @property
-    def layers(self) -> list[dict[str, Any]]:
+    def layers(self) -> list[StackLayer]:
         return self.data["layers"]
 
 
@@ -172,7 +185,7 @@ class PatternsResult(Result):
     command: ClassVar[str] = "patterns"
 
     @property
-    def checks(self) -> list[dict[str, Any]]:
+    def checks(self) -> list[Check]:
         return [check for pattern in self.data["patterns"] for check in pattern["checks"]]
 
 
@@ -196,7 +209,7 @@ class WhyResult(Result):
         return [cause["cause"] for cause in self.data["causes"]]
 
     @property
-    def fixes(self) -> list[dict[str, Any]]:
+    def fixes(self) -> list[WhyFix]:
         """Each fix: {cause, title, code, tokens, command, built: {exit_code, output_shape, layers, ...}}."""
         return self.data["fixes"]
 
@@ -209,16 +222,16 @@ class ModelResult(Result):
     layer_spec: Any = None  # with layer=...: the LayerSpec of the inspect view
 
     @property
-    def layers(self) -> list[dict[str, Any]]:
+    def layers(self) -> list[ModelLayer]:
         """Every layer in order: path, class, input/output shapes, params, recurrent details."""
         return self.data["layers"]
 
     @property
-    def recurrent(self) -> list[dict[str, Any]]:
+    def recurrent(self) -> list[ModelLayer]:
         return [layer for layer in self.data["layers"] if layer["recurrent"]]
 
     @property
-    def diagnoses(self) -> list[dict[str, Any]]:
+    def diagnoses(self) -> list[ModelDiagnosis]:
         return self.data["diagnoses"]
 
 
