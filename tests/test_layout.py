@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).parent.parent / "rnnshape"
 # tui (rnnshape explore's textual screen) calls the API as the command line does, and only the CLI starts it.
 LAYERS = [
     "errors",
+    "records",
     "rules",
     "versions",
     "files",
