@@ -236,23 +236,49 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
 
     # ---- the Python a user would write ----------------------------------------------
     def keras_call(self) -> str:
-        args = [str(self.units)]
-        if self.cells is not None:  # the initializers are the cells' arguments
-            inits = "".join(
-                f", {keyword}={self.initializer_call(key)}"
-                for key, keyword in INIT_KEYS.items()
-                if self.initializer_call(key) is not None
-            )
-            args = ["[" + ", ".join(f"keras.layers.{CELL_CLASS[kind]}({n}{inits})" for kind, n in self.cells) + "]"]
-        if self.conv:
-            args.append(_tuple_text(self.kernel_size))
-            if set(self.strides) != {1}:
-                args.append(f"strides={_tuple_text(self.strides)}")
-            if self.padding != "valid":
-                args.append(f'padding="{self.padding}"')
-        for key in ("return_sequences", "return_state", "stateful", "go_backwards"):
-            if getattr(self, key):
-                args.append(f"{key}=True")
+        """keras.layers.LSTM(4, return_sequences=True, ...): the layer's constructor call, with the
+        arguments that differ from Keras' defaults, in a fixed order (wrapped in Bidirectional)."""
+        args = [
+            *self._units_args(),
+            *self._conv_args(),
+            *self._setting_args(),
+            *self._initializer_args(),
+            *self._dropout_args(),
+        ]
+        call = f"keras.layers.{self.keras_class}({', '.join(args)})"
+        if self.bidirectional:
+            call = f"keras.layers.Bidirectional({call}{self._merge_mode_arg()})"
+        return call
+
+    def _units_args(self) -> list[str]:
+        """The first argument: units, or for --cells the list of cells (the initializers are the cells')."""
+        if self.cells is None:
+            return [str(self.units)]
+        inits = "".join(
+            f", {keyword}={self.initializer_call(key)}"
+            for key, keyword in INIT_KEYS.items()
+            if self.initializer_call(key) is not None
+        )
+        return ["[" + ", ".join(f"keras.layers.{CELL_CLASS[kind]}({n}{inits})" for kind, n in self.cells) + "]"]
+
+    def _conv_args(self) -> list[str]:
+        """ConvLSTM: the kernel size, then strides and padding when not Keras' defaults."""
+        if not self.conv:
+            return []
+        args = [_tuple_text(self.kernel_size)]
+        if set(self.strides) != {1}:
+            args.append(f"strides={_tuple_text(self.strides)}")
+        if self.padding != "valid":
+            args.append(f'padding="{self.padding}"')
+        return args
+
+    def _setting_args(self) -> list[str]:
+        """The flags, activations and bias settings that differ from Keras' defaults."""
+        args = [
+            f"{key}=True"
+            for key in ("return_sequences", "return_state", "stateful", "go_backwards")
+            if getattr(self, key)
+        ]
         if self.reset_after is False:
             args.append("reset_after=False")
         if self.activation != DEFAULT_ACTIVATION[self.layer]:
@@ -263,26 +289,31 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
             args.append("use_bias=False")
         if self.unit_forget_bias is False:
             args.append("unit_forget_bias=False")
-        for key, keyword in INIT_KEYS.items():
-            init = self.initializer_call(key)
-            if init is not None and self.cells is None:
-                args.append(f"{keyword}={init}")
-        for key in ("dropout", "recurrent_dropout"):
-            if getattr(self, key):
-                args.append(f"{key}={getattr(self, key)!r}")
+        return args
+
+    def _initializer_args(self) -> list[str]:
+        """The layer's initializers (none here with --cells: they are the cells' arguments)."""
+        if self.cells is not None:
+            return []
+        calls = ((keyword, self.initializer_call(key)) for key, keyword in INIT_KEYS.items())
+        return [f"{keyword}={init}" for keyword, init in calls if init is not None]
+
+    def _dropout_args(self) -> list[str]:
+        """dropout and recurrent_dropout when given, with the masks' seed, then unroll."""
+        args = [f"{key}={getattr(self, key)!r}" for key in ("dropout", "recurrent_dropout") if getattr(self, key)]
         if self.dropout or self.recurrent_dropout:
             args.append(f"seed={self.seed}")  # the dropout masks' seed: the same masks run after run
         if self.unroll:
             args.append("unroll=True")
-        call = f"keras.layers.{self.keras_class}({', '.join(args)})"
-        if self.bidirectional:
-            extra = ""
-            if self.merge_mode == "none":
-                extra = ", merge_mode=None"
-            elif self.merge_mode != "concat":
-                extra = f', merge_mode="{self.merge_mode}"'
-            call = f"keras.layers.Bidirectional({call}{extra})"
-        return call
+        return args
+
+    def _merge_mode_arg(self) -> str:
+        """Bidirectional's merge_mode argument ("" for Keras' default, concat)."""
+        if self.merge_mode == "none":
+            return ", merge_mode=None"
+        if self.merge_mode != "concat":
+            return f', merge_mode="{self.merge_mode}"'
+        return ""
 
     def call_text(self) -> str:
         """How the layer is called: layer(x), plus the mask, initial_state and training given."""

@@ -133,6 +133,8 @@ def _sequential_input(config: dict[str, Any], layers: list[Any], changes: list[d
 
 
 def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, Any]]) -> None:
+    """One saved layer translated in place for Keras 3 (a nested model as a whole; the layers a
+    Bidirectional, TimeDistributed or RNN wraps in turn), each change appended to ``changes``."""
     class_name = layer.get("class_name")
     config = layer.get("config")
     if not isinstance(config, dict):
@@ -144,48 +146,77 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
     if class_name == "InputLayer" and "batch_input_shape" in config:
         config["batch_shape"] = config.pop("batch_input_shape")
     if class_name in CUDNN:
-        target = CUDNN[class_name]
-        layer["class_name"] = target
-        config.update({"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True})
-        if target == "GRU":
-            config["reset_after"] = True
-        changes.append(
-            _change(
-                name,
-                "class",
-                f"{class_name} rebuilt as {target}(activation='tanh', "
-                f"recurrent_activation='sigmoid'{', reset_after=True' if target == 'GRU' else ''}) "
-                "with its weights converted from the cuDNN layout as tf_keras converts them",
-                "class",
-            )
+        class_name = _cudnn_layer(layer, name, changes)
+    if major == 1:
+        _keras1_layer(class_name, config, name, changes)
+    _drop_keys(config, name, changes)
+    _keras2_meanings(class_name, config, name, changes)
+    for key in ("layer", "backward_layer"):  # Bidirectional, TimeDistributed
+        inner = config.get(key)
+        if isinstance(inner, dict):
+            _translate_layer(inner, major, changes)
+    if class_name == "RNN" and isinstance(config.get("cell"), dict):
+        _translate_layer(config["cell"], major, changes)
+
+
+def _cudnn_layer(layer: dict[str, Any], name: str, changes: list[dict[str, Any]]) -> str:
+    """CuDNNLSTM/CuDNNGRU rebuilt as the LSTM/GRU that computes the same (cuDNN's fixed settings
+    written out); returns the new class name."""
+    class_name, config = layer["class_name"], layer["config"]
+    target = CUDNN[class_name]
+    layer["class_name"] = target
+    config.update({"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True})
+    if target == "GRU":
+        config["reset_after"] = True
+    changes.append(
+        _change(
+            name,
+            "class",
+            f"{class_name} rebuilt as {target}(activation='tanh', "
+            f"recurrent_activation='sigmoid'{', reset_after=True' if target == 'GRU' else ''}) "
+            "with its weights converted from the cuDNN layout as tf_keras converts them",
+            "class",
         )
-        class_name = target
-    if major == 1 and "input_dtype" in config:  # Keras 1: the dtype of the input it was built on
+    )
+    return target
+
+
+def _keras1_layer(class_name: Any, config: dict[str, Any], name: str, changes: list[dict[str, Any]]) -> None:
+    """Keras 1: input_dtype read as dtype; for the recurrent layers and Dense, the input shape
+    from input_dim (and input_length), the arguments renamed (KERAS1_NAMES) and dropped
+    (KERAS1_DROPPED)."""
+    if "input_dtype" in config:  # Keras 1: the dtype of the input it was built on
         value = config.pop("input_dtype")
         config.setdefault("dtype", value)
         changes.append(_change(name, "input_dtype", f"Keras 1's input_dtype={value!r} read as dtype", "renamed"))
-    if major == 1 and (class_name in RECURRENT or class_name == "Dense"):
-        if "batch_input_shape" not in config and config.get("input_dim") is not None:
-            config["batch_input_shape"] = (
-                [None, config.get("input_length"), config["input_dim"]]
-                if class_name in RECURRENT
-                else [None, config["input_dim"]]
+    if not (class_name in RECURRENT or class_name == "Dense"):
+        return
+    if "batch_input_shape" not in config and config.get("input_dim") is not None:
+        config["batch_input_shape"] = (
+            [None, config.get("input_length"), config["input_dim"]]
+            if class_name in RECURRENT
+            else [None, config["input_dim"]]
+        )
+    for old, new in KERAS1_NAMES.items():
+        if old in config:
+            value = config.pop(old)
+            if old == "bias":
+                value = bool(value)
+            config[new] = value
+            changes.append(_change(name, old, f"Keras 1's {old} read as {new}", "renamed"))
+    for old in KERAS1_DROPPED:
+        if old in config:
+            value = config.pop(old)
+            if old == "forget_bias_init":
+                config["unit_forget_bias"] = value == "one"
+            changes.append(
+                _change(name, old, f"Keras 1's {old}={value!r} dropped (Keras 3 has no such argument)", "dropped")
             )
-        for old, new in KERAS1_NAMES.items():
-            if old in config:
-                value = config.pop(old)
-                if old == "bias":
-                    value = bool(value)
-                config[new] = value
-                changes.append(_change(name, old, f"Keras 1's {old} read as {new}", "renamed"))
-        for old in KERAS1_DROPPED:
-            if old in config:
-                value = config.pop(old)
-                if old == "forget_bias_init":
-                    config["unit_forget_bias"] = value == "one"
-                changes.append(
-                    _change(name, old, f"Keras 1's {old}={value!r} dropped (Keras 3 has no such argument)", "dropped")
-                )
+
+
+def _drop_keys(config: dict[str, Any], name: str, changes: list[dict[str, Any]]) -> None:
+    """The keys Keras 3 refuses (DROPPED_KEYS) dropped where they hold the neutral value; any
+    other value cannot be rebuilt (LegacyError)."""
     for key, neutral in DROPPED_KEYS.items():
         if key in config:
             value = config.pop(key)
@@ -202,6 +233,12 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
                     "dropped",
                 )
             )
+
+
+def _keras2_meanings(class_name: Any, config: dict[str, Any], name: str, changes: list[dict[str, Any]]) -> None:
+    """Settings whose Keras 2 meaning Keras 3 reads otherwise: a GRU's missing reset_after (Keras
+    2's default False kept), implementation 0 (read as 1), hard_sigmoid (named, see
+    hard_sigmoid_change)."""
     if class_name == "GRU" and "reset_after" not in config:
         config["reset_after"] = False
         changes.append(
@@ -226,12 +263,6 @@ def _translate_layer(layer: dict[str, Any], major: int, changes: list[dict[str, 
     for key in ("recurrent_activation", "activation"):
         if config.get(key) == "hard_sigmoid":
             changes.append(hard_sigmoid_change(name, class_name, key))
-    for key in ("layer", "backward_layer"):  # Bidirectional, TimeDistributed
-        inner = config.get(key)
-        if isinstance(inner, dict):
-            _translate_layer(inner, major, changes)
-    if class_name == "RNN" and isinstance(config.get("cell"), dict):
-        _translate_layer(config["cell"], major, changes)
 
 
 def foldable(class_name: str, key: str) -> bool:

@@ -369,16 +369,9 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
     name = path.rsplit("/", 1)[-1]
     where = f"Invalid value for --layer: layer {path!r}"
     class_name = obj.get("class_name")
-    config = obj.get("config") if isinstance(obj.get("config"), dict) else {}
+    config = _sub_dict(obj, "config")
     bidirectional = class_name == "Bidirectional"
-    merge_mode = None
-    inner_class, inner = class_name, config
-    if bidirectional:
-        wrapped = config.get("layer") if isinstance(config.get("layer"), dict) else {}
-        inner_class = wrapped.get("class_name")
-        inner = wrapped.get("config") if isinstance(wrapped.get("config"), dict) else {}
-        merge_mode = config.get("merge_mode", "concat")
-        merge_mode = "none" if merge_mode is None else merge_mode
+    inner_class, inner, merge_mode = _wrapped_layer(class_name, config)
     if inner_class in CONV_CLASSES:
         raise UsageError(
             f"{where} is a {'Bidirectional ' if bidirectional else ''}{inner_class}: its gates are "
@@ -386,10 +379,53 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
             "nn.RNN multiply vectors)"
         )
     inner_class, inner, cell_class = _unwrap_cell(inner_class, inner, where)
-    if "units" not in inner and "output_dim" in inner:  # Keras 1 names (a legacy file)
+    inner = _keras1_names(inner)
+    kind = _port_kind(where, inner_class, bidirectional, recurrent)
+    problem = _cell_problem(kind, inner)
+    if problem is None and bidirectional:
+        problem = _cell_problem(kind, {"dtype": config.get("dtype")})
+    if problem is not None:
+        raise UsageError(f"{where} {problem}")
+    if "units" not in inner:
+        raise UsageError(f"{where} has no units in its saved config: not a Keras {inner_class} config")
+    if bidirectional:
+        _check_backward(where, kind, inner_class, inner, config)
+    call = _call_text(inner_class, inner, kind, cell_class)
+    if bidirectional:
+        extra = {"concat": "", "none": ", merge_mode=None"}.get(merge_mode, f', merge_mode="{merge_mode}"')
+        call = f'keras.layers.Bidirectional({call}{extra}, name="{name}")'
+    else:
+        call = call[:-1] + f', name="{name}")'
+    return SavedLayer(path, kind, dict(inner), bidirectional, merge_mode if bidirectional else None, call)
+
+
+def _sub_dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """obj[key] when it is a dict, else an empty dict (a saved config missing or malformed there)."""
+    return obj.get(key) if isinstance(obj.get(key), dict) else {}
+
+
+def _wrapped_layer(class_name: Any, config: dict[str, Any]) -> tuple[Any, dict[str, Any], str | None]:
+    """(class, config, merge_mode) of the layer a Bidirectional wraps (merge_mode "none" for None);
+    any other layer is returned as it is, with merge_mode None."""
+    if class_name != "Bidirectional":
+        return class_name, config, None
+    wrapped = _sub_dict(config, "layer")
+    merge_mode = config.get("merge_mode", "concat")
+    return wrapped.get("class_name"), _sub_dict(wrapped, "config"), "none" if merge_mode is None else merge_mode
+
+
+def _keras1_names(inner: dict[str, Any]) -> dict[str, Any]:
+    """A legacy file's Keras 1 names (output_dim, inner_activation) read as units and
+    recurrent_activation, unless those are there too; a new dict when changed."""
+    if "units" not in inner and "output_dim" in inner:
         inner = {**inner, "units": inner["output_dim"]}
     if "recurrent_activation" not in inner and "inner_activation" in inner:
         inner = {**inner, "recurrent_activation": inner["inner_activation"]}
+    return inner
+
+
+def _port_kind(where: str, inner_class: Any, bidirectional: bool, recurrent: list[str]) -> str:
+    """lstm, gru or simplernn for a class torch.nn has; a UsageError for any other (or none)."""
     if bidirectional and not isinstance(inner_class, str):
         raise UsageError(f"{where} is a Bidirectional wrapper whose saved config holds no layer")
     if inner_class not in PORT_CLASSES:
@@ -399,54 +435,56 @@ def saved_layer(path: str, obj: dict[str, Any], recurrent: list[str]) -> SavedLa
             f"SimpleRNN layers (and their Bidirectional wrappers) to nn.LSTM, nn.GRU and nn.RNN (this "
             f"model's recurrent layers: {listed})"
         )
-    kind = PORT_CLASSES[inner_class]
-    problem = _cell_problem(kind, inner)
-    if problem is None and bidirectional:
-        problem = _cell_problem(kind, {"dtype": config.get("dtype")})
-    if problem is not None:
-        raise UsageError(f"{where} {problem}")
-    if "units" not in inner:
-        raise UsageError(f"{where} has no units in its saved config: not a Keras {inner_class} config")
-    if bidirectional:
-        if inner.get("go_backwards"):
-            raise UsageError(
-                f"{where} wraps a {inner_class} with go_backwards=True: its forward direction reads "
-                "backwards; torch.nn's bidirectional=True reads forward, then backward"
-            )
-        backward = config.get("backward_layer")
-        if isinstance(backward, dict):
-            b_class = backward.get("class_name")
-            b_config = backward.get("config") if isinstance(backward.get("config"), dict) else {}
-            b_class, b_config, _ = _unwrap_cell(b_class, b_config, f"{where} has a backward_layer that")
-            differences = [] if b_class == inner_class else [f"class {b_class} (forward: {inner_class})"]
-            keys = (
-                "units",
-                "activation",
-                "recurrent_activation",
-                "use_bias",
-                "reset_after",
-                "return_sequences",
-                "return_state",
-            )
-            for key in keys:
-                if key in inner or key in b_config:
-                    f_value, b_value = inner.get(key), b_config.get(key)
-                    if key.endswith("activation"):
-                        f_value, b_value = _activation(f_value), _activation(b_value)
-                    if f_value != b_value:
-                        differences.append(f"{key}={b_value!r} (forward: {f_value!r})")
-            if differences:
-                raise UsageError(
-                    f"{where} has a backward_layer with {differences[0]}: torch.nn's "
-                    "bidirectional=True runs the same settings both ways"
-                )
-            b_problem = _cell_problem(kind, b_config)
-            if b_problem is not None:
-                raise UsageError(f"{where} has a backward_layer that {b_problem}")
-    call = _call_text(inner_class, inner, kind, cell_class)
-    if bidirectional:
-        extra = {"concat": "", "none": ", merge_mode=None"}.get(merge_mode, f', merge_mode="{merge_mode}"')
-        call = f'keras.layers.Bidirectional({call}{extra}, name="{name}")'
-    else:
-        call = call[:-1] + f', name="{name}")'
-    return SavedLayer(path, kind, dict(inner), bidirectional, merge_mode if bidirectional else None, call)
+    return PORT_CLASSES[inner_class]
+
+
+# The settings a Bidirectional's backward_layer must share with its forward layer for torch.nn.
+BACKWARD_KEYS = (
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "reset_after",
+    "return_sequences",
+    "return_state",
+)
+
+
+def _check_backward(where: str, kind: str, inner_class: Any, inner: dict[str, Any], config: dict[str, Any]) -> None:
+    """A Bidirectional's forward layer must read forward, and its backward_layer (when saved)
+    must have the forward one's class and settings, and none torch.nn cannot compute."""
+    if inner.get("go_backwards"):
+        raise UsageError(
+            f"{where} wraps a {inner_class} with go_backwards=True: its forward direction reads "
+            "backwards; torch.nn's bidirectional=True reads forward, then backward"
+        )
+    backward = config.get("backward_layer")
+    if not isinstance(backward, dict):
+        return
+    b_class, b_config, _ = _unwrap_cell(
+        backward.get("class_name"), _sub_dict(backward, "config"), f"{where} has a backward_layer that"
+    )
+    differences = [] if b_class == inner_class else [f"class {b_class} (forward: {inner_class})"]
+    differences += _backward_differences(inner, b_config)
+    if differences:
+        raise UsageError(
+            f"{where} has a backward_layer with {differences[0]}: torch.nn's "
+            "bidirectional=True runs the same settings both ways"
+        )
+    b_problem = _cell_problem(kind, b_config)
+    if b_problem is not None:
+        raise UsageError(f"{where} has a backward_layer that {b_problem}")
+
+
+def _backward_differences(inner: dict[str, Any], b_config: dict[str, Any]) -> list[str]:
+    """The BACKWARD_KEYS settings in which the backward layer differs from the forward one
+    ("key=backward (forward: forward)"), activations compared by name."""
+    differences = []
+    for key in BACKWARD_KEYS:
+        if key in inner or key in b_config:
+            f_value, b_value = inner.get(key), b_config.get(key)
+            if key.endswith("activation"):
+                f_value, b_value = _activation(f_value), _activation(b_value)
+            if f_value != b_value:
+                differences.append(f"{key}={b_value!r} (forward: {f_value!r})")
+    return differences

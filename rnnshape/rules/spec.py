@@ -46,15 +46,10 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
 
     Unknown keys, wrong types and values out of range raise SpecError naming the key.
     """
-    values = dict(DEFAULTS)
     options = dict(options)
     pinned_sha256 = options.pop("input_sha256", None)  # derived; given back (config, check file): verified
     pinned_state_sha256 = options.pop("initial_state_sha256", None)
-    for key, value in options.items():
-        if key not in DEFAULTS:
-            raise UsageError(f"unknown option {key!r}: allowed are {', '.join(DEFAULTS)}")
-        if value is not None or key == "merge_mode":
-            values[key] = value
+    values = _given_values(options)
     values["layer"] = canonical_layer(values["layer"])
     _resolve_conv(values, options)
     _resolve_cells(values, options)
@@ -64,30 +59,13 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
             "input_sha256",
             f"{pinned_sha256!r} does not match the input {values['input']!r} (sha256 {values['input_sha256']})",
         )
-    for key in INIT_KEYS:
-        values[key] = canonical_initializer(key, values[key])
-    if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
-        raise SpecError(
-            "bias_init",
-            f"{values['bias_init']} fills 2-D weights only, and the "
-            f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
-            "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...",
-        )
+    _resolve_initializers(values)
     for key, (low, high) in INT_LIMITS.items():
-        value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(key, f"{value!r} is not an integer")
-        if not low <= value <= high:
-            raise SpecError(key, f"{value} is not in the range {low}..{high}")
+        _check_int(key, values[key], low, high)
     for key in FLAG_KEYS:
         if not isinstance(values[key], bool):
             raise SpecError(key, f"{values[key]!r} is not true or false")
-    if values["merge_mode"] is not None:
-        if not values["bidirectional"]:
-            raise SpecError("merge_mode", "applies only with --bidirectional (bidirectional = true)")
-        values["merge_mode"] = canonical_merge_mode(values["merge_mode"])
-    elif values["bidirectional"]:
-        values["merge_mode"] = "concat"
+    values["merge_mode"] = _resolve_merge_mode(values["merge_mode"], values["bidirectional"])
     values["reset_after"] = resolve_reset_after(values["layer"], values["reset_after"])
     if values["layer"] != CELLS_LAYER:
         _resolve_cell_options(values)
@@ -104,6 +82,48 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     return spec
 
 
+def _given_values(options: dict[str, Any]) -> dict[str, Any]:
+    """DEFAULTS with the given options in place (None keeps the default, except merge_mode's);
+    an unknown key is refused naming the allowed ones."""
+    values = dict(DEFAULTS)
+    for key, value in options.items():
+        if key not in DEFAULTS:
+            raise UsageError(f"unknown option {key!r}: allowed are {', '.join(DEFAULTS)}")
+        if value is not None or key == "merge_mode":
+            values[key] = value
+    return values
+
+
+def _resolve_initializers(values: dict[str, Any]) -> None:
+    """The initializer options made canonical; a 2-D-only initializer refused for a 1-D bias."""
+    for key in INIT_KEYS:
+        values[key] = canonical_initializer(key, values[key])
+    if values["bias_init"] in MATRIX_INITIALIZERS and values["layer"] != "gru":
+        raise SpecError(
+            "bias_init",
+            f"{values['bias_init']} fills 2-D weights only, and the "
+            f"{KERAS_CLASS[values['layer']]} bias is 1-D (Keras raises ValueError; rule of "
+            "Keras): use it for the kernels, or give a number or zeros, ones, random_normal, ...",
+        )
+
+
+def _check_int(key: str, value: Any, low: int, high: int) -> None:
+    """Refuse ``value`` unless it is an integer (not a bool) in low..high."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(key, f"{value!r} is not an integer")
+    if not low <= value <= high:
+        raise SpecError(key, f"{value} is not in the range {low}..{high}")
+
+
+def _resolve_merge_mode(merge_mode: Any, bidirectional: bool) -> str | None:
+    """--merge-mode only with --bidirectional, made canonical; concat when bidirectional and not given."""
+    if merge_mode is not None:
+        if not bidirectional:
+            raise SpecError("merge_mode", "applies only with --bidirectional (bidirectional = true)")
+        return canonical_merge_mode(merge_mode)
+    return "concat" if bidirectional else None
+
+
 CONV_INT_LIMITS = {
     "filters": (1, 1_000_000),
     "channels": (1, 1_000_000),
@@ -113,6 +133,12 @@ CONV_INT_LIMITS = {
 }
 
 CONV_LAYER_WORDS = "--layer convlstm1d, convlstm2d or convlstm3d"
+# What a recurrent layer takes instead of a ConvLSTM option (in the refusal of that option).
+CONV_INSTEAD = {
+    "filters": " (a recurrent layer counts --units)",
+    "channels": " (a recurrent layer's inputs have --features)",
+}
+MAP_AXES = ("depth", "rows", "cols")
 
 
 def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
@@ -122,15 +148,42 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
     layer = values["layer"]
     chosen = {key: values.pop(key) for key in CONV_KEYS}
     if layer not in CONV_LAYERS:
-        for key, value in chosen.items():
-            if value is not None:
-                instead = {
-                    "filters": " (a recurrent layer counts --units)",
-                    "channels": " (a recurrent layer's inputs have --features)",
-                }.get(key, "")
-                raise SpecError(key, f"applies only with {CONV_LAYER_WORDS}, not {layer}{instead}")
+        _refuse_conv_options(layer, chosen)
         return
     cls = KERAS_CLASS[layer]
+    _refuse_for_conv(cls, values, given)
+    axes = SPATIAL_AXES[layer]
+    _refuse_other_axes(cls, axes, chosen)
+    resolved = {key: CONV_DEFAULTS[key] if value is None else value for key, value in chosen.items()}
+    for key, (low, high) in CONV_INT_LIMITS.items():
+        if key in MAP_AXES and key not in axes:
+            continue
+        _check_int(key, resolved[key], low, high)
+    rank = len(axes)
+    kernel = _conv_tuple("kernel_size", resolved["kernel_size"], rank)
+    strides = _conv_tuple("strides", resolved["strides"], rank)
+    padding = _conv_padding(resolved["padding"])
+    spatial = tuple(resolved[axis] for axis in axes)
+    _check_kernel_fits(axes, spatial, kernel, strides, padding)
+    values.update(
+        units=resolved["filters"],
+        features=resolved["channels"],
+        spatial=spatial,
+        kernel_size=kernel,
+        strides=strides,
+        padding=padding,
+    )
+
+
+def _refuse_conv_options(layer: str, chosen: dict[str, Any]) -> None:
+    """A ConvLSTM option given with another layer is refused (the first given, in CONV_KEYS' order)."""
+    for key, value in chosen.items():
+        if value is not None:
+            raise SpecError(key, f"applies only with {CONV_LAYER_WORDS}, not {layer}{CONV_INSTEAD.get(key, '')}")
+
+
+def _refuse_for_conv(cls: str, values: dict[str, Any], given: dict[str, Any]) -> None:
+    """--units, --features, --lengths and a file input are refused for ConvLSTM."""
     for key, instead in (("units", "--filters"), ("features", "--channels")):
         if given.get(key) is not None:
             raise SpecError(
@@ -146,8 +199,11 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
             f"{cls} runs on generated inputs only ({', '.join(INPUT_KINDS)}); a file input is "
             "not supported for ConvLSTM layers",
         )
-    axes = SPATIAL_AXES[layer]
-    for key in ("depth", "rows", "cols"):
+
+
+def _refuse_other_axes(cls: str, axes: tuple[str, ...], chosen: dict[str, Any]) -> None:
+    """--depth, --rows or --cols given for a ConvLSTM whose map has no such axis is refused."""
+    for key in MAP_AXES:
         if key not in axes and chosen[key] is not None:
             owners = [name for name, names in SPATIAL_AXES.items() if key in names]
             raise SpecError(
@@ -155,23 +211,19 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
                 f"applies only with --layer {' or '.join(owners)}: {cls}'s input is "
                 f"[batch, timesteps, {', '.join(axes)}, channels]",
             )
-    resolved = {key: CONV_DEFAULTS[key] if value is None else value for key, value in chosen.items()}
-    for key, (low, high) in CONV_INT_LIMITS.items():
-        value = resolved[key]
-        if key in ("depth", "rows", "cols") and key not in axes:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(key, f"{value!r} is not an integer")
-        if not low <= value <= high:
-            raise SpecError(key, f"{value} is not in the range {low}..{high}")
-    rank = len(axes)
-    kernel = _conv_tuple("kernel_size", resolved["kernel_size"], rank)
-    strides = _conv_tuple("strides", resolved["strides"], rank)
-    padding = resolved["padding"]
+
+
+def _conv_padding(padding: Any) -> str:
+    """--padding made canonical (valid or same)."""
     if not isinstance(padding, str) or padding.strip().lower() not in PADDINGS:
         raise SpecError("padding", f"{padding!r} is not one of {', '.join(PADDINGS)}")
-    padding = padding.strip().lower()
-    spatial = tuple(resolved[axis] for axis in axes)
+    return padding.strip().lower()
+
+
+def _check_kernel_fits(
+    axes: tuple[str, ...], spatial: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...], padding: str
+) -> None:
+    """Refuse a kernel that leaves no output along an axis (padding valid)."""
     for axis, size, k, stride in zip(axes, spatial, kernel, strides):
         if conv_output_size(size, k, stride, padding) < 1:
             raise SpecError(
@@ -180,14 +232,6 @@ def _resolve_conv(values: dict[str, Any], given: dict[str, Any]) -> None:
                 f"would have no {axis} (Keras raises ValueError); use --padding same, "
                 f"a smaller --kernel-size or a larger --{axis}",
             )
-    values.update(
-        units=resolved["filters"],
-        features=resolved["channels"],
-        spatial=spatial,
-        kernel_size=kernel,
-        strides=strides,
-        padding=padding,
-    )
 
 
 CELLS_REFUSED = (

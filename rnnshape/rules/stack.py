@@ -22,6 +22,7 @@ why, and the change that fixes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -173,10 +174,34 @@ def check_initial_states(tokens: list[Token]) -> None:
 
 
 def parse_token(index: int, word: str) -> Token:
+    """One word of the stack language -> a Token (``index`` counts from 1). A bad word raises
+    UsageError naming the token, its first problem (kind, then N, then each flag in turn) and the
+    grammar."""
+
     def bad(problem: str) -> UsageError:
         shown = word if len(word) <= 40 else word[:37] + "..."
         return UsageError(f"Invalid value for SPEC: token {index} {shown!r}: {problem}; grammar: {GRAMMAR}")
 
+    kind, rest = _read_kind(word, bad)
+    n = _read_n(kind, rest, bad)
+    seen = _read_flags(kind, rest[1:], bad)
+    if seen.get("bi") and seen.get("back"):
+        raise bad(
+            "'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
+            "go_backwards=True itself and refuses a layer that already reads backwards"
+        )
+    return Token(
+        index,
+        kind,
+        n,
+        **{name: seen.get(name, False) for name in FLAGS},
+        **{key: seen.get(key) for key in VALUE_FLAGS.values()},
+    )
+
+
+def _read_kind(word: str, bad: Callable[[str], UsageError]) -> tuple[str, list[str]]:
+    """The token's kind (aliases resolved) and the words after it; ConvLSTM layers, stray
+    characters and unknown kinds refused."""
     if LAYER_ALIASES.get(word.split(":")[0].strip().lower()) in CONV_LAYERS:
         raise bad(
             "ConvLSTM layers are not stack tokens (their inputs and states are feature maps); see one with "
@@ -189,58 +214,66 @@ def parse_token(index: int, word: str) -> Token:
     kind = LAYER_ALIASES.get(kind, kind)
     if kind not in KINDS:
         raise bad(f"unknown layer {kind_text!r} (one of {', '.join(KINDS)})")
+    return kind, rest
+
+
+def _read_n(kind: str, rest: list[str], bad: Callable[[str], UsageError]) -> int:
+    """The token's N (units, or repeats for repeat), the first word after its kind."""
     what = "UNITS" if kind in RECURRENT or kind in ("dense", "td") else "N (repeats)"
     if not rest or rest[0] == "":
         raise bad(f"{kind} needs {what}, e.g. {kind}:4")
-    number, flags = rest[0], rest[1:]
+    number = rest[0]
     if not (number.isascii() and number.isdigit()):  # ASCII digits only, as every number option
         raise bad(f"{what} {number!r} is not a positive integer")
     n = int(number)
     if not 1 <= n <= MAX_N:
         raise bad(f"{what} {n} is not in the range 1..{MAX_N}")
+    return n
+
+
+def _read_flags(kind: str, flags: list[str], bad: Callable[[str], UsageError]) -> dict[str, Any]:
+    """The token's flags: {flag name: True} for FLAGS, {activation or recurrent_activation: NAME}
+    for act-NAME and ract-NAME; the first bad flag refused."""
     seen: dict[str, Any] = {}
     for flag in flags:
         name = flag.lower()
         prefix, _, value = name.partition("-")
         if prefix in VALUE_FLAGS and value:
-            if kind not in RECURRENT:
-                raise bad(f"flag {name!r} applies only to lstm, gru, simplernn")
-            if value not in ACTIVATIONS:
-                raise bad(f"{prefix}-{value}: {value!r} is not one of {', '.join(ACTIVATIONS)}")
-            if prefix == "ract" and kind == "simplernn":
-                raise bad("'ract-...' (recurrent_activation) applies only to lstm and gru: SimpleRNN has no gates")
-            if VALUE_FLAGS[prefix] in seen:
-                raise bad(f"flag {prefix!r} is given twice")
-            seen[VALUE_FLAGS[prefix]] = value
-            continue
-        if name not in FLAGS:
-            raise bad(f"unknown flag {flag!r} (flags: {', '.join(FLAGS)}, act-NAME, ract-NAME)")
-        if kind not in RECURRENT:
-            raise bad(f"flag {name!r} applies only to lstm, gru, simplernn")
-        if name == "noreset" and kind != "gru":
-            raise bad("flag 'noreset' (reset_after=False) applies only to gru")
-        if name in seen:
-            raise bad(f"flag {name!r} is given twice")
-        seen[name] = True
-    if seen.get("bi") and seen.get("back"):
-        raise bad(
-            "'bi' and 'back' cannot be combined: Keras' Bidirectional makes the backward copy with "
-            "go_backwards=True itself and refuses a layer that already reads backwards"
-        )
-    return Token(
-        index,
-        kind,
-        n,
-        seq=seen.get("seq", False),
-        bi=seen.get("bi", False),
-        back=seen.get("back", False),
-        noreset=seen.get("noreset", False),
-        nobias=seen.get("nobias", False),
-        unroll=seen.get("unroll", False),
-        init=seen.get("init", False),
-        activation=seen.get("activation"),
-        recurrent_activation=seen.get("recurrent_activation"),
-    )
+            problem, key, setting = _value_flag_problem(kind, name, seen), VALUE_FLAGS[prefix], value
+        else:
+            problem, key, setting = _flag_problem(kind, flag, seen), name, True
+        if problem is not None:
+            raise bad(problem)
+        seen[key] = setting
+    return seen
+
+
+def _value_flag_problem(kind: str, name: str, seen: dict[str, Any]) -> str | None:
+    """What is wrong with act-NAME or ract-NAME (``name``, lower case) on a ``kind`` token, or None."""
+    prefix, _, value = name.partition("-")
+    if kind not in RECURRENT:
+        return f"flag {name!r} applies only to lstm, gru, simplernn"
+    if value not in ACTIVATIONS:
+        return f"{prefix}-{value}: {value!r} is not one of {', '.join(ACTIVATIONS)}"
+    if prefix == "ract" and kind == "simplernn":
+        return "'ract-...' (recurrent_activation) applies only to lstm and gru: SimpleRNN has no gates"
+    if VALUE_FLAGS[prefix] in seen:
+        return f"flag {prefix!r} is given twice"
+    return None
+
+
+def _flag_problem(kind: str, flag: str, seen: dict[str, Any]) -> str | None:
+    """What is wrong with the plain flag ``flag`` (as written) on a ``kind`` token, or None."""
+    name = flag.lower()
+    if name not in FLAGS:
+        return f"unknown flag {flag!r} (flags: {', '.join(FLAGS)}, act-NAME, ract-NAME)"
+    if kind not in RECURRENT:
+        return f"flag {name!r} applies only to lstm, gru, simplernn"
+    if name == "noreset" and kind != "gru":
+        return "flag 'noreset' (reset_after=False) applies only to gru"
+    if name in seen:
+        return f"flag {name!r} is given twice"
+    return None
 
 
 def canonical_spec(tokens: list[Token]) -> str:
