@@ -27,13 +27,40 @@ def _flag_text(flags: list[str]) -> str:
 
 def render(result: Any, width: int) -> Iterator[Any]:
     """The compare view; ``diagram`` adds the unrolled pictures after the tables (one per
-    distinct output structure), ``ascii`` draws pictures and tables with ASCII characters only."""
+    distinct output structure), ``ascii_only`` draws pictures and tables with ASCII characters only."""
     data, values, diagram, ascii_only = result.data, result.view.values, result.view.diagram, result.view.ascii_only
     rows, grid = data["rows"], data["grid"]
-    first = rows[0]
+    static = bool(data.get("static"))
     layers = ", ".join(grid["layers"])
     yield from header_line(f"{len(rows)} configurations: {layers} x grid {_flag_text(grid['vary'])}", data, width)
-    inputs: dict[tuple, list[str]] = {}  # ConvLSTM rows read a map per step: one line per input shape
+    yield from _input_lines(rows)
+    fixed = [f"{key}={value}" for key, value in grid["fixed"].items() if value not in (None, False)]
+    if fixed:
+        yield ("fixed in every row: " + ", ".join(fixed))
+    if static:
+        yield ("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run")
+    yield ""
+    yield (boxed(compare_table(rows), ascii_only))
+    yield from _skipped_lines(grid.get("skipped", []))
+    if data["changes"]:
+        yield (boxed(changes_table(data["changes"], grid["layers"], static=static, width=width), ascii_only))
+    if not static:
+        yield from _measured_lines(rows)
+    if data.get("backends"):
+        yield from _backend_lines(data, ascii_only)
+    if diagram:
+        if not static:
+            yield ""  # after the measured line (a table already ends with a blank line)
+        yield compare_diagrams(rows, result.specs, ascii_only=ascii_only)
+    if values:
+        yield from _values_lines(rows, width)
+
+
+def _input_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
+    """The input x: one line per input shape (ConvLSTM rows read a map per step), naming the
+    layers of its rows unless every row reads the same."""
+    first = rows[0]
+    inputs: dict[tuple, list[str]] = {}
     for row in rows:
         key = (tuple(row["input"]["shape"]), tuple(row["input"]["axes"]))
         inputs.setdefault(key, [])
@@ -45,57 +72,52 @@ def render(result: Any, width: int) -> Iterator[Any]:
             f"input x: {shape_text(shape)} = {axes_text(list(axes))}, {first['input']['dtype']}, "
             f"seed {first['config']['seed']}, {which}"
         )
-    fixed = [f"{key}={value}" for key, value in grid["fixed"].items() if value not in (None, False)]
-    if fixed:
-        yield ("fixed in every row: " + ", ".join(fixed))
-    if data.get("static"):
-        yield ("static: shapes and parameters from rnnshape's model of Keras' rules; nothing was run")
-    yield ""
-    yield (boxed(compare_table(rows), ascii_only))
-    skipped = grid.get("skipped", [])
+
+
+def _skipped_lines(skipped: list[dict[str, Any]]) -> Iterator[str]:
+    """The combinations of the grid left out: how many, and the first with its reason."""
     if skipped:
         yield (
             f"left out: {len(skipped)} combinations, e.g. {_short_call(skipped[0]['keras_call'])}: "
             f"{skipped[0]['reason']}"
         )
         yield ""
-    if data["changes"]:
-        yield (
-            boxed(
-                changes_table(data["changes"], grid["layers"], static=bool(data.get("static")), width=width), ascii_only
-            )
-        )
-    if not data.get("static"):
-        held, total = check_totals(rows)
-        line = f"measured in this run: {held} of {total} checks hold across the {len(rows)} rows"
-        line += " (each row's checks are in --json, or run rnnshape inspect with the row's flags)"
-        yield (Text(line, style="green" if held == total else "bold red"))
-        for index, row in enumerate(rows):
-            for check in row["checks"]:
-                if not check["holds"]:
-                    yield (
-                        Text(
-                            f"  row {index}: does NOT hold: {check['claim']} (max |diff| {check['max_abs_diff']:.3g})",
-                            style="bold red",
-                        )
+
+
+def _measured_lines(rows: list[dict[str, Any]]) -> Iterator[Text]:
+    """How many of the measured checks hold across the rows, and each one that does not."""
+    held, total = check_totals(rows)
+    line = f"measured in this run: {held} of {total} checks hold across the {len(rows)} rows"
+    line += " (each row's checks are in --json, or run rnnshape inspect with the row's flags)"
+    yield (Text(line, style="green" if held == total else "bold red"))
+    for index, row in enumerate(rows):
+        for check in row["checks"]:
+            if not check["holds"]:
+                yield (
+                    Text(
+                        f"  row {index}: does NOT hold: {check['claim']} (max |diff| {check['max_abs_diff']:.3g})",
+                        style="bold red",
                     )
-    if data.get("backends"):
+                )
+
+
+def _backend_lines(data: dict[str, Any], ascii_only: bool) -> Iterator[Any]:
+    """compare --backend: the backends that ran and the table of differences."""
+    yield ""
+    yield (
+        "backends: "
+        + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"])
+        + f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)"
+    )
+    yield boxed(backends_table(data), ascii_only)
+
+
+def _values_lines(rows: list[dict[str, Any]], width: int) -> Iterator[Any]:
+    """--values: each row's Keras call and its values."""
+    for index, row in enumerate(rows):
         yield ""
-        yield (
-            "backends: "
-            + ", ".join(f"{b['backend']} {b['version']}" for b in data["backends"])
-            + f" (Keras {data['backends'][0]['keras']}; jax and torch ran in a child process each)"
-        )
-        yield boxed(backends_table(data), ascii_only)
-    if diagram:
-        if not data.get("static"):
-            yield ""  # after the measured line (a table already ends with a blank line)
-        yield compare_diagrams(rows, result.specs, ascii_only=ascii_only)
-    if values:
-        for index, row in enumerate(rows):
-            yield ""
-            yield (Text(f"row {index}: {row['keras_call']}", style="bold"))
-            yield from render_values(row, width)
+        yield (Text(f"row {index}: {row['keras_call']}", style="bold"))
+        yield from render_values(row, width)
 
 
 def backends_table(data: dict[str, Any]) -> Table:

@@ -45,50 +45,14 @@ def render_layer(
     ascii_only: bool = False,
 ) -> Iterator[Any]:
     """The whole inspect view of one configuration; ``diagram`` adds the unrolled picture
-    before the tables, ``ascii`` draws picture and tables with ASCII characters only."""
-    config = data["config"]
+    before the tables, ``ascii_only`` draws picture and tables with ASCII characters only."""
     yield from header_line(data["keras_call"], data, width)
-    if data.get("call", "layer(x)") != "layer(x)":
-        yield f"called as: {data['call']}"
-    if data.get("initial_state"):
-        state = data["initial_state"]
-        yield (
-            "initial_state: "
-            + ", ".join(f"{name} {shape_text(shape)}" for name, shape in zip(state["names"], state["shapes"]))
-            + f" from {state['source']}"
-        )
-    inp = data["input"]
-    line = f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed {config['seed']}"
-    if config.get("lengths"):
-        line += f", valid lengths {','.join(str(n) for n in config['lengths'])} (the rest is masked zero padding)"
-    if inp.get("source", "random") != "random":
-        line += f", input {inp['source']}"
-    yield (line)
-    for note in inp.get("notes", []):
-        yield (f"note: {note}")
-    if config.get("stateful"):
-        yield (f"stateful: the batch size is fixed, as Keras requires: {data['keras_input']}")
-    if data.get("static"):
-        yield (
-            "static: shapes and parameters from rnnshape's model of Keras' rules; "
-            "nothing was run (drop --static for values and measured checks)"
-        )
+    yield from _intro_lines(data)
     yield ""
     if diagram:
         yield diagram_for(spec, data, ascii_only=ascii_only)
         yield ""
-    tables = [
-        outputs_table(data["outputs"]),
-        params_table(data["params"]),
-        params_line(data["params"]),
-        Text(),
-        h_vs_c_table(data["h_vs_c"], config["layer"]),
-    ]
-    if data.get("checks"):
-        tables.append(checks_table(data["checks"]))
-    if data.get("masking"):
-        tables.append(masking_table(data["masking"]))
-    for table in tables:
+    for table in _tables(data):
         if ascii_only and isinstance(table, Table):
             table.box = ASCII_TABLE_BOX
         yield (table)
@@ -98,6 +62,59 @@ def render_layer(
         yield f"note: {note}"
     if values:
         yield from render_values(data, width)
+
+
+def _intro_lines(data: dict[str, Any]) -> Iterator[str]:
+    """The lines under the header: how the layer was called, its initial state, the input x
+    and its notes, the fixed batch of a stateful layer, and whether anything was run."""
+    config = data["config"]
+    if data.get("call", "layer(x)") != "layer(x)":
+        yield f"called as: {data['call']}"
+    if data.get("initial_state"):
+        state = data["initial_state"]
+        yield (
+            "initial_state: "
+            + ", ".join(f"{name} {shape_text(shape)}" for name, shape in zip(state["names"], state["shapes"]))
+            + f" from {state['source']}"
+        )
+    yield _input_line(data["input"], config)
+    for note in data["input"].get("notes", []):
+        yield (f"note: {note}")
+    if config.get("stateful"):
+        yield (f"stateful: the batch size is fixed, as Keras requires: {data['keras_input']}")
+    if data.get("static"):
+        yield (
+            "static: shapes and parameters from rnnshape's model of Keras' rules; "
+            "nothing was run (drop --static for values and measured checks)"
+        )
+
+
+def _input_line(inp: dict[str, Any], config: dict[str, Any]) -> str:
+    """input x: its shape, axes, dtype and seed, the valid lengths (--lengths) and where it
+    came from when it is not random."""
+    line = f"input x: {shape_text(inp['shape'])} = {axes_text(inp['axes'])}, {inp['dtype']}, seed {config['seed']}"
+    if config.get("lengths"):
+        line += f", valid lengths {','.join(str(n) for n in config['lengths'])} (the rest is masked zero padding)"
+    if inp.get("source", "random") != "random":
+        line += f", input {inp['source']}"
+    return line
+
+
+def _tables(data: dict[str, Any]) -> list[Any]:
+    """The outputs, the parameters, h versus c, and the measured checks and masked steps when
+    there are any."""
+    tables = [
+        outputs_table(data["outputs"]),
+        params_table(data["params"]),
+        params_line(data["params"]),
+        Text(),
+        h_vs_c_table(data["h_vs_c"], data["config"]["layer"]),
+    ]
+    if data.get("checks"):
+        tables.append(checks_table(data["checks"]))
+    if data.get("masking"):
+        tables.append(masking_table(data["masking"]))
+    return tables
 
 
 def outputs_table(outputs: list[dict[str, Any]]) -> Table:

@@ -12,6 +12,7 @@ Keras (the measured facts are in the inspect tables). The other commands' pictur
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from rich.console import Console, ConsoleOptions
@@ -180,124 +181,175 @@ class UnrolledDiagram:
         return list(range(1, keep + 1)) + [None] + list(range(t - keep + 1, t + 1))
 
     def _draw(self, width: int) -> tuple[Canvas, list[int | None]]:
-        g, spec, t = self.g, self.spec, self.spec.timesteps
-        lanes, states = self.lanes(), self.states
-        cell = max(7, max(len(f"{lane.tag}t={t}") for lane in lanes) + 2)
-        cell += 1 - cell % 2  # odd, so that the arrows sit in the middle
-        link = max(len(f"{s}_{t}") for s in states) + 3
+        """The picture on a canvas of the given width, and the timesteps drawn (None marks the
+        elided middle). Drawn top to bottom: the outputs, the cells, the states passing between
+        them (with their entry and exit labels), the inputs."""
+        layout = self._layout(width)
+        headers, labels = self._outputs(layout.visible)
+        canvas = Canvas(max(width, 1))
+        row = self._draw_headers(canvas, layout, headers, sorted(labels))
+        top = self._draw_output_labels(canvas, layout, labels, row)
+        lane_rows, bottom = self._lane_rows(layout.lanes, top)
+        self._draw_cells(canvas, layout, labels, lane_rows, top, bottom)
+        self._draw_states(canvas, layout, lane_rows)
+        self._draw_inputs(canvas, layout, bottom)
+        return canvas, layout.visible
+
+    # ---- the parts of the picture -------------------------------------------------------------
+    def _cell_width(self, lanes: list[Lane]) -> int:
+        """Wide enough for the longest cell name (fwd t=12); odd, so that the arrows sit in the
+        middle."""
+        cell = max(7, max(len(f"{lane.tag}t={self.spec.timesteps}") for lane in lanes) + 2)
+        return cell + 1 - cell % 2
+
+    def _end_labels(self, lanes: list[Lane]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The (text, style) left and right of each state row, lane by lane: a lane's initial
+        state enters where it starts reading and its final state leaves where it stops."""
         left_labels, right_labels = [], []
         for lane in lanes:
-            for state in states:
+            for state in self.states:
                 entry, exit_ = (self._entry_label(), STYLE_DIM), self._exit_label(lane, state)
                 left, right = (entry, exit_) if lane.left_to_right else (exit_, entry)
                 left_labels.append(left)
                 right_labels.append(right)
+        return left_labels, right_labels
+
+    def _layout(self, width: int) -> _Layout:
+        """The columns: the cell and link widths, the timesteps that fit, and the x of each."""
+        lanes = self.lanes()
+        cell = self._cell_width(lanes)
+        link = max(len(f"{s}_{self.spec.timesteps}") for s in self.states) + 3
+        left_labels, right_labels = self._end_labels(lanes)
         margin_left = max(len(text) for text, _ in left_labels) + 1 + link
         margin_right = link + 1 + max(len(text) for text, _ in right_labels)
         visible = self._visible(width, margin_left + margin_right, cell, link)
-        headers, labels = self._outputs(visible)
-
-        # x position of every drawn item (a cell, or the elision mark)
-        positions: list[tuple[int | None, int]] = []
+        positions: list[tuple[int | None, int]] = []  # x of every drawn item (a cell, or the elision mark)
         x = margin_left
         for item in visible:
             positions.append((item, x))
-            x += (cell if item is not None else len(g["gap"])) + link
-        right_edge = x - link
-        canvas = Canvas(max(width, 1))
+            x += (cell if item is not None else len(self.g["gap"])) + link
         centre = {item: col + cell // 2 for item, col in positions if item is not None}
+        return _Layout(lanes, cell, link, left_labels, right_labels, visible, positions, x - link, centre)
 
-        # the outputs above: header lines, a bracket over the feeding columns, labels, arrows
-        feeding = sorted(labels)
-        lo, hi = centre[feeding[0]], centre[feeding[-1]]
-        row = 0
+    def _draw_headers(self, canvas: Canvas, layout: _Layout, headers: list[str], feeding: list[int]) -> int:
+        """The header lines naming the output(s), centred over the feeding columns, and a bracket
+        over those columns; returns the next row."""
+        g = self.g
+        lo, hi = layout.centre[feeding[0]], layout.centre[feeding[-1]]
         longest = max(len(header) for header in headers)
         start = max(0, min((lo + hi) // 2 - longest // 2, canvas.width - longest))
-        for header in headers:
+        for row, header in enumerate(headers):
             canvas.put(row, start, header, STYLE_OUTPUT)
-            row += 1
+        row = len(headers)
         if lo == hi:
             canvas.put(row, lo, g["v"], STYLE_OUTPUT)
         else:
             canvas.put(row, lo, g["tl"] + g["h"] * (hi - lo - 1) + g["tr"], STYLE_OUTPUT)
             for item in feeding[1:-1]:
-                canvas.put(row, centre[item], g["down_t"], STYLE_OUTPUT)
-        row += 1
-        for item, label in labels.items():
-            start = max(0, min(centre[item] - len(label) // 2, canvas.width - len(label)))
-            canvas.put(row, start, label, STYLE_OUTPUT)
-            canvas.put(row + 1, centre[item], g["up"], STYLE_OUTPUT)
-        if spec.return_sequences:
-            for item, col in positions:
-                if item is None:
-                    canvas.put(row, col, g["gap"], STYLE_OUTPUT)
-        row += 2
+                canvas.put(row, layout.centre[item], g["down_t"], STYLE_OUTPUT)
+        return row + 1
 
-        # the cells: top border, one row per state per lane (a divider between lanes), bottom
-        top = row
+    def _draw_output_labels(self, canvas: Canvas, layout: _Layout, labels: dict[int, str], row: int) -> int:
+        """The label above each feeding column (and the elision mark among them when every step
+        is returned), an arrow under each label; returns the next row."""
+        for item, label in labels.items():
+            start = max(0, min(layout.centre[item] - len(label) // 2, canvas.width - len(label)))
+            canvas.put(row, start, label, STYLE_OUTPUT)
+            canvas.put(row + 1, layout.centre[item], self.g["up"], STYLE_OUTPUT)
+        if self.spec.return_sequences:
+            for col in layout.gap_columns():
+                canvas.put(row, col, self.g["gap"], STYLE_OUTPUT)
+        return row + 2
+
+    def _lane_rows(self, lanes: list[Lane], top: int) -> tuple[list[tuple[Lane, str, int]], int]:
+        """The row of each state of each lane inside cells whose top border is at ``top`` (one
+        divider row between lanes), and the row of the bottom border."""
         lane_rows: list[tuple[Lane, str, int]] = []
-        row += 1
+        row = top + 1
         for index, lane in enumerate(lanes):
             if index:
                 row += 1  # divider
-            for state in states:
+            for state in self.states:
                 lane_rows.append((lane, state, row))
                 row += 1
-        bottom = row
-        for item, col in positions:
-            if item is None:
-                continue
-            inner = g["h"] * (cell - 2)
-            mid = cell // 2
+        return lane_rows, row
+
+    def _draw_cells(
+        self,
+        canvas: Canvas,
+        layout: _Layout,
+        labels: dict[int, str],
+        lane_rows: list[tuple[Lane, str, int]],
+        top: int,
+        bottom: int,
+    ) -> None:
+        """One box per drawn timestep: a tee where an output leaves at the top and where the
+        input enters at the bottom, a divider between lanes, the lane's tag and step inside."""
+        g, cell = self.g, layout.cell
+        inner = g["h"] * (cell - 2)
+        mid = cell // 2
+        for item, col in layout.cells():
             top_edge = g["tl"] + inner + g["tr"]
             if item in labels:
-                top_edge = top_edge[:mid] + g["up_t"] + top_edge[mid + 1 :]
+                top_edge = _tee(top_edge, mid, g["up_t"])
             canvas.put(top, col, top_edge, STYLE_CELL)
-            bottom_edge = g["bl"] + inner + g["br"]
-            canvas.put(bottom, col, bottom_edge[:mid] + g["down_t"] + bottom_edge[mid + 1 :], STYLE_CELL)
+            canvas.put(bottom, col, _tee(g["bl"] + inner + g["br"], mid, g["down_t"]), STYLE_CELL)
             for r in range(top + 1, bottom):
                 canvas.put(r, col, g["v"] + " " * (cell - 2) + g["v"], STYLE_CELL)
-            for index, lane in enumerate(lanes):
+            for index, lane in enumerate(layout.lanes):
                 first = [r for ln, _, r in lane_rows if ln is lane][0]
                 if index:
                     canvas.put(first - 1, col, g["left_t"] + inner + g["right_t"], STYLE_CELL)
                 name = f"{lane.tag}t={item}"
                 canvas.put(first, col + (cell - len(name)) // 2, name, STYLE_CELL)
 
-        # the states passing from cell to cell, entering and leaving
-        for (lane, state, r), (left_text, left_style), (right_text, right_style) in zip(
-            lane_rows, left_labels, right_labels
-        ):
-            for (a, col_a), (b, _col_b) in zip(positions, positions[1:]):
-                start = col_a + (cell if a is not None else len(g["gap"]))
-                if lane.left_to_right:
-                    step = a if a is not None else b - 1  # type: ignore[operator]
-                else:
-                    step = b if b is not None else a + 1  # type: ignore[operator]
-                canvas.put(r, start, self._link(f"{state}_{step}", link, lane.left_to_right))
-            for item, col in positions:
-                if item is None:
-                    canvas.put(r, col, g["gap"])
-            first_col, last_col = positions[0][1], right_edge
-            kept = spec.stateful  # the states cross into the next batch: drawn with a double line
-            if lane.left_to_right:
-                canvas.put(r, first_col - link, self._link("", link, True, kept), left_style)
-                canvas.put(r, last_col, self._link(f"{state}_{t}", link, True, kept), right_style)
-            else:
-                canvas.put(r, first_col - link, self._link(f"{state}_1", link, False, kept), left_style)
-                canvas.put(r, last_col, self._link("", link, False, kept), right_style)
-            canvas.put(r, first_col - link - 1 - len(left_text), left_text, left_style)
-            canvas.put(r, last_col + link + 1, right_text, right_style)
+    def _draw_states(self, canvas: Canvas, layout: _Layout, lane_rows: list[tuple[Lane, str, int]]) -> None:
+        """Each state of each lane: the links from cell to cell, then where it enters and leaves."""
+        for (lane, state, row), left, right in zip(lane_rows, layout.left_labels, layout.right_labels):
+            self._draw_links(canvas, layout, lane, state, row)
+            self._draw_state_ends(canvas, layout, lane, state, row, left, right)
 
-        # the inputs below
-        for item, col in positions:
+    def _draw_links(self, canvas: Canvas, layout: _Layout, lane: Lane, state: str, row: int) -> None:
+        """The arrows between neighbouring columns, each named by the state it carries, and the
+        elision mark in the row."""
+        for (a, col_a), (b, _col_b) in zip(layout.positions, layout.positions[1:]):
+            start = col_a + (layout.cell if a is not None else len(self.g["gap"]))
+            step = _link_step(a, b, lane.left_to_right)
+            canvas.put(row, start, self._link(f"{state}_{step}", layout.link, lane.left_to_right))
+        for col in layout.gap_columns():
+            canvas.put(row, col, self.g["gap"])
+
+    def _draw_state_ends(
+        self,
+        canvas: Canvas,
+        layout: _Layout,
+        lane: Lane,
+        state: str,
+        row: int,
+        left: tuple[str, str],
+        right: tuple[str, str],
+    ) -> None:
+        """The arrows into the first column and out of the last, and their labels: the initial
+        state enters where the lane starts reading, the final state leaves where it stops."""
+        (left_text, left_style), (right_text, right_style) = left, right
+        link, rightwards = layout.link, lane.left_to_right
+        first_col, last_col = layout.positions[0][1], layout.right_edge
+        kept = self.spec.stateful  # the states cross into the next batch: drawn with a double line
+        left_name, right_name = ("", f"{state}_{self.spec.timesteps}") if rightwards else (f"{state}_1", "")
+        canvas.put(row, first_col - link, self._link(left_name, link, rightwards, kept), left_style)
+        canvas.put(row, last_col, self._link(right_name, link, rightwards, kept), right_style)
+        canvas.put(row, first_col - link - 1 - len(left_text), left_text, left_style)
+        canvas.put(row, last_col + link + 1, right_text, right_style)
+
+    def _draw_inputs(self, canvas: Canvas, layout: _Layout, bottom: int) -> None:
+        """x_t under each cell, with an arrow up into it; the elision mark among them."""
+        for item, col in layout.positions:
             if item is None:
-                canvas.put(bottom + 2, col, g["gap"], STYLE_INPUT)
+                canvas.put(bottom + 2, col, self.g["gap"], STYLE_INPUT)
                 continue
-            canvas.put(bottom + 1, centre[item], g["up"], STYLE_INPUT)
+            canvas.put(bottom + 1, layout.centre[item], self.g["up"], STYLE_INPUT)
             name = f"x_{item}"
-            canvas.put(bottom + 2, centre[item] - len(name) // 2, name, STYLE_INPUT)
-        return canvas, visible
+            canvas.put(bottom + 2, layout.centre[item] - len(name) // 2, name, STYLE_INPUT)
 
     def _link(self, label: str, width: int, rightwards: bool, kept: bool = False) -> str:
         return arrow(self.g, label, width, rightwards, kept)
@@ -374,3 +426,41 @@ class UnrolledDiagram:
         if spec.lengths is not None:
             notes.append(f"--lengths: at a masked step {states} pass through unchanged")
         return notes
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the columns of one picture are: the lanes, the widths of a cell and of a link, the
+    labels where the states enter and leave, the timesteps drawn (None marks the elided middle),
+    the x of each drawn item, the x where the last item ends and the x of each cell's centre."""
+
+    lanes: list[Lane]
+    cell: int
+    link: int
+    left_labels: list[tuple[str, str]]
+    right_labels: list[tuple[str, str]]
+    visible: list[int | None]
+    positions: list[tuple[int | None, int]]
+    right_edge: int
+    centre: dict[int, int]
+
+    def cells(self) -> list[tuple[int, int]]:
+        """(timestep, x) of each drawn cell."""
+        return [(item, col) for item, col in self.positions if item is not None]
+
+    def gap_columns(self) -> list[int]:
+        """The x of the elision mark (none when every step is drawn)."""
+        return [col for item, col in self.positions if item is None]
+
+
+def _tee(edge: str, mid: int, tee: str) -> str:
+    """A box edge with its middle character replaced by a tee (where an arrow meets it)."""
+    return edge[:mid] + tee + edge[mid + 1 :]
+
+
+def _link_step(a: int | None, b: int | None, left_to_right: bool) -> int:
+    """The step whose state the link between the items a and b carries (None is the elision
+    mark): the step read just before the link in the lane's reading direction."""
+    if left_to_right:
+        return a if a is not None else b - 1  # type: ignore[operator]
+    return b if b is not None else a + 1  # type: ignore[operator]
