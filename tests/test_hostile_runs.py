@@ -172,3 +172,25 @@ def test_a_differs_fact_on_all_zero_numbers_says_why_it_cannot_hold():
     assert "cannot hold in this run: both are all zeros" in degenerate[0]["claim"]
     normal = rnnshape.inspect("lstm", units=2, return_state=True)
     assert all("cannot hold" not in c["claim"] for c in normal.data["checks"])
+
+
+def test_a_keras_failure_says_keras_reason_not_its_wrapper():
+    """Keras wraps an error raised inside call() in "Exception encountered when calling
+    GRU.call()."; the one line exit 3 prints is Keras' reason (measured on a real GRU that demands
+    cuDNN on a machine without it)."""
+    import numpy as np
+
+    from rnnshape.errors import BackendError
+    from rnnshape.runner.session import keras_failures, load_keras
+
+    keras = load_keras()
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU with cuDNN runs the layer: no failure to word")
+    with pytest.raises(BackendError) as caught, keras_failures("keras.layers.GRU(4, use_cudnn=True)"):
+        keras.layers.GRU(4, use_cudnn=True)(np.ones((1, 3, 2), np.float32))
+    message = str(caught.value)
+    assert message.startswith("Keras failed running keras.layers.GRU(4, use_cudnn=True): ValueError: ")
+    assert "use_cudnn=True was specified" in message and "Exception encountered" not in message
+    assert "\n" not in message and "\x1b" not in message

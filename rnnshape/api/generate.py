@@ -99,7 +99,7 @@ def generate(
         values: also put every value in ``data`` (known part, warm-up output, every generated
             step and its input, the states, the mistaken loops' steps).
         diagram: draw the calls, the known part and each generated step fed back.
-        ascii: draw with ASCII characters only.
+        ascii_only: draw with ASCII characters only.
         backend: "tensorflow", "jax" or "torch": the Keras backend measured (jax and torch in a
             child process, same weights and input); ``data["backend"]`` names it.
 

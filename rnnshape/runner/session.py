@@ -200,6 +200,17 @@ def keras_message(exc: BaseException) -> str:
     return " ".join(keep) or type(exc).__name__
 
 
+def _first_keras_line(exc: BaseException) -> str:
+    """The first line of Keras' own message, past its "Exception encountered when calling
+    GRU.call()." wrapper (which says where, not what) and without its colour codes."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("Exception encountered when calling", "•", "Arguments received by")):
+            return stripped
+    return _first_line(exc)
+
+
 @contextlib.contextmanager
 def keras_failures(
     what: str, detail: Callable[[BaseException], str] | None = None, passes: tuple[type, ...] = (BackendError,)
@@ -212,5 +223,5 @@ def keras_failures(
     except passes:
         raise
     except Exception as exc:
-        words = detail(exc) if detail is not None else f"{type(exc).__name__}: {_first_line(exc)}"
+        words = detail(exc) if detail is not None else f"{type(exc).__name__}: {_first_keras_line(exc)}"
         raise BackendError(f"Keras failed running {what}: {words}") from exc
