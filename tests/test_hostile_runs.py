@@ -194,3 +194,21 @@ def test_a_keras_failure_says_keras_reason_not_its_wrapper():
     assert message.startswith("Keras failed running keras.layers.GRU(4, use_cudnn=True): ValueError: ")
     assert "use_cudnn=True was specified" in message and "Exception encountered" not in message
     assert "\n" not in message and "\x1b" not in message
+
+
+def test_a_failed_layer_run_is_worded_with_keras_reason():
+    """The same in inspect's own wording of a failed run (runner/layer.py _failure_words)."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU with cuDNN runs the layer: no failure to word")
+    from rnnshape.rules.spec import make_spec
+    from rnnshape.runner.layer import _failure_words
+    from rnnshape.runner.session import load_keras
+
+    keras = load_keras()
+    try:
+        keras.layers.LSTM(2, use_cudnn=True)(np.ones((1, 3, 2), np.float32))
+    except ValueError as exc:
+        words = _failure_words(make_spec(layer="lstm"), exc)
+    assert words.startswith("ValueError: use_cudnn=True was specified"), words

@@ -25,7 +25,7 @@ from rnnshape.runner.build import (
     set_deterministic_weights,
 )
 from rnnshape.runner.numbers import deterministic_input, input_mask
-from rnnshape.runner.session import _first_line, call_layer, keras_failures, load_keras, quiet_native_stderr
+from rnnshape.runner.session import call_layer, first_keras_line, keras_failures, load_keras, quiet_native_stderr
 
 
 def draws_weights(spec: LayerSpec) -> bool:
@@ -79,7 +79,7 @@ def run_many(specs: list[LayerSpec], weights: list[list[np.ndarray]] | None = No
 
 def _failure_words(spec: LayerSpec, exc: BaseException) -> str:
     """Keras' failure in words: its type and first line, and a known failure explained after it."""
-    words = f"{type(exc).__name__}: {_first_line(exc)}"
+    words = f"{type(exc).__name__}: {first_keras_line(exc)}"
     if spec.bidirectional and spec.stateful and spec.return_state and isinstance(exc, TypeError):
         words += (
             " (Keras' Bidirectional.compute_mask fails when stateful=True and return_state=True: drop --return-state)"

@@ -200,7 +200,7 @@ def keras_message(exc: BaseException) -> str:
     return " ".join(keep) or type(exc).__name__
 
 
-def _first_keras_line(exc: BaseException) -> str:
+def first_keras_line(exc: BaseException) -> str:
     """The first line of Keras' own message, past its "Exception encountered when calling
     GRU.call()." wrapper (which says where, not what) and without its colour codes."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
@@ -223,5 +223,5 @@ def keras_failures(
     except passes:
         raise
     except Exception as exc:
-        words = detail(exc) if detail is not None else f"{type(exc).__name__}: {_first_keras_line(exc)}"
+        words = detail(exc) if detail is not None else f"{type(exc).__name__}: {first_keras_line(exc)}"
         raise BackendError(f"Keras failed running {what}: {words}") from exc

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from rnnshape.errors import BackendError
-from rnnshape.runner.session import _first_line, load_keras, quiet_native_stderr
+from rnnshape.runner.session import first_keras_line, load_keras, quiet_native_stderr
 
 
 # ---- windows of a series (rnnshape window) ----------------------------------------------
@@ -51,7 +51,7 @@ def keras_windows(
                 filled += len(x)
         except Exception as exc:
             raise BackendError(
-                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {_first_line(exc)}"
+                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {first_keras_line(exc)}"
             ) from exc
     return xs[:filled], ys[:filled]
 
@@ -66,7 +66,7 @@ def keras_window_count(series: np.ndarray, look_back: int, horizon: int, stride:
             count = int(dataset.cardinality().numpy())
         except Exception as exc:
             raise BackendError(
-                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {_first_line(exc)}"
+                f"keras.utils.timeseries_dataset_from_array failed: {type(exc).__name__}: {first_keras_line(exc)}"
             ) from exc
     if count < 0:  # tf.data's UNKNOWN (-2) or INFINITE (-1): count by iterating
         with quiet_native_stderr():
