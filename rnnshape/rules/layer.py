@@ -244,11 +244,24 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
             *self._setting_args(),
             *self._initializer_args(),
             *self._dropout_args(),
+            *(f"{name}={_python(value)}" for name, value in self.plain_arguments().items()),
         ]
         call = f"keras.layers.{self.keras_class}({', '.join(args)})"
         if self.bidirectional:
             call = f"keras.layers.Bidirectional({call}{self._merge_mode_arg()})"
         return call
+
+    def plain_arguments(self) -> dict[str, Any]:
+        """The option table's plain constructor arguments (rules/options.PLAIN) that differ from
+        Keras' defaults, as Keras takes them ("true" -> True)."""
+        from rnnshape.rules.options import PLAIN
+
+        values = {option.name: getattr(self, option.name) for option in PLAIN}
+        return {
+            name: {"true": True, "false": False}.get(value, value)
+            for (name, value), option in zip(values.items(), PLAIN)
+            if value is not None and value != option.keras_default
+        }
 
     def _units_args(self) -> list[str]:
         """The first argument: units, or for --cells the list of cells (the initializers are the cells')."""
@@ -338,3 +351,8 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
         if self.stateful:
             return f"keras.Input(batch_shape={shape_text(self.input_shape)})"
         return f"keras.Input(shape={shape_text(self.input_shape[1:])})"
+
+
+def _python(value: Any) -> str:
+    """A constructor argument as Python source: True, 0.5, "text"."""
+    return f'"{value}"' if isinstance(value, str) else repr(value)

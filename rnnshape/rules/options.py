@@ -9,7 +9,10 @@ keys, and the layer-only options of the pictures. tests/test_options.py checks t
 line and the public signatures agree with it.
 
 Adding an option: a record here, its effect in the runner (runner/build.py) and its measured
-facts (measure/). Pure: no click, no Keras.
+facts (measure/); the spec's field and the public functions' keywords (tests/test_options.py names
+every function that lacks it). A plain constructor argument of the Keras layer (``keras_default``
+set) needs no runner code: it is validated, shown in the Keras call and passed to the constructor
+from the table. Pure: no click, no Keras.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ class LayerOption:
     explore_label: str | None = None
     shapes: bool = False
     keyword: str | None = None  # the Python keyword, when the name would shadow a builtin (input -> input_data)
+    # a plain constructor argument of the Keras layer, under its own name, with Keras' default:
+    # validated (its layers, its choices), shown in the Keras call when it differs and passed to
+    # the constructor with no code of its own (None: the option has its own code)
+    keras_default: Any = None
 
     @property
     def api_name(self) -> str:
@@ -347,6 +354,8 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
 )
 
 OPTIONS: dict[str, LayerOption] = {option.name: option for option in LAYER_OPTIONS}
+# the plain constructor arguments (see LayerOption.keras_default)
+PLAIN: tuple[LayerOption, ...] = tuple(option for option in LAYER_OPTIONS if option.keras_default is not None)
 # the public functions' keywords: the option of each (input_data -> the input option)
 BY_KEYWORD: dict[str, LayerOption] = {option.api_name: option for option in LAYER_OPTIONS}
 # The spec's defaults, in the table's order.

@@ -70,6 +70,7 @@ def make_spec(*, input_file: FileInput | None = None, state_file: FileInput | No
     if values["layer"] != CELLS_LAYER:
         _resolve_cell_options(values)
     values["lengths"] = _check_lengths(values["lengths"], values["batch"], values["timesteps"])
+    _resolve_plain(values)
     spec = LayerSpec(**values)
     if spec.initial_state is not None:
         spec = _resolve_initial_state(spec, state_file)
@@ -505,3 +506,23 @@ def parse_int_list(key: str, text: str) -> tuple[int, ...]:
     if not _INT_LIST.match(text or "") or len(text) > 10_000:
         raise SpecError(key, f"{text!r} is not a comma-separated list of non-negative integers, e.g. 3,5")
     return tuple(int(part) for part in text.split(","))
+
+
+def _resolve_plain(values: dict[str, Any]) -> None:
+    """The table's plain constructor arguments (rules/options.PLAIN): refused for the layers that
+    do not take them, resolved to Keras' default when not given, a choice among its choices."""
+    from rnnshape.rules.options import PLAIN
+
+    layer = values["layer"]
+    for option in PLAIN:
+        value = values[option.name]
+        if not option.applies_to(layer):
+            if value is not None:
+                raise SpecError(option.name, f"applies only with --layer {' or '.join(option.layers)}, not {layer}")
+            continue
+        value = option.keras_default if value is None else value
+        if option.choices is not None:
+            value = str(value).lower()
+            if value not in option.choices:
+                raise SpecError(option.name, f"{values[option.name]!r} is not one of {', '.join(option.choices)}")
+        values[option.name] = value

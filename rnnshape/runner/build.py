@@ -37,6 +37,7 @@ def build_layer(spec: LayerSpec, **overrides: Any) -> Any:
     if spec.reset_after is not None:
         flags["reset_after"] = spec.reset_after
     flags.update({k: overrides[k] for k in CELL_OPTIONS if overrides.get(k) is not None})
+    flags.update(spec.plain_arguments())  # the option table's plain constructor arguments
     if spec.cells is not None:  # keras.layers.RNN([cells...]): the cells take the initializers
         return _build_cells_layer(keras, spec, flags)
     cls = getattr(keras.layers, spec.keras_class)
