@@ -251,6 +251,8 @@ def test_unroll_with_a_mask_under_bidirectional_shows_keras_own_difference(keras
         (["--recurrent-dropout", "-0.1"], "--recurrent-dropout"),
         (["--initial-state", "ones"], "--initial-state"),
         (["--stateful", "--initial-state", "random"], "--initial-state"),
+        (["--layer", "simplernn", "--use-cudnn", "false"], "--use-cudnn"),
+        (["--use-cudnn", "maybe"], "--use-cudnn"),
     ],
 )
 def test_bad_values_name_the_option(invoke, args, option):
@@ -386,3 +388,25 @@ def test_stack_tokens_with_options_and_initial_state_build_as_keras_does(keras, 
 def test_bad_option_tokens_are_refused_with_the_reason(invoke, tokens, words):
     result = invoke(["stack", *tokens.split()])
     assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
+def test_use_cudnn_reaches_keras_and_is_not_saved(keras, invoke):
+    """--use-cudnn (a plain constructor argument of the option table): Keras gets it, the call
+    shows it, false computes what auto computes on this CPU, true fails as Keras fails without
+    cuDNN, and Keras' get_config() leaves it out (the note says so)."""
+    auto = rnnshape.inspect("gru", units=3, return_state=True, values=True)
+    off = rnnshape.inspect("gru", units=3, return_state=True, values=True, use_cudnn="false")
+    assert off.data["keras_call"] == "keras.layers.GRU(3, return_state=True, use_cudnn=False)"
+    assert auto.data["config"]["use_cudnn"] == "auto" and "use_cudnn" not in auto.data["keras_call"]
+    for a, b in zip(auto.outputs, off.outputs):
+        assert np.array_equal(np.asarray(a["values"]), np.asarray(b["values"]))
+    layer = keras.layers.GRU(3, use_cudnn=False)
+    assert layer.use_cudnn is False and "use_cudnn" not in layer.get_config()
+    assert any("is not saved" in note for note in off.data["notes"])
+    assert rnnshape.inspect("simplernn", static=True).data["config"]["use_cudnn"] is None
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        demanded = invoke(["inspect", "--layer", "lstm", "--use-cudnn", "true"])
+        assert demanded.exit_code == 3
+        assert "use_cudnn=True was specified" in demanded.stderr and "Traceback" not in demanded.stderr

@@ -51,6 +51,7 @@ def generate(
     recurrent_init: Any = None,
     bias_init: Any = None,
     input_data: Any = "random",
+    use_cudnn: str | None = None,
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     values: bool = False,

@@ -43,6 +43,7 @@ def inspect(
     recurrent_init: Any = None,
     bias_init: Any = None,
     input_data: Any = "random",
+    use_cudnn: str | None = None,
     filters: int | None = None,
     kernel_size: Any = None,
     strides: Any = None,

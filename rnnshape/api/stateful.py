@@ -53,6 +53,7 @@ def stateful(
     recurrent_init: Any = None,
     bias_init: Any = None,
     input_data: Any = "random",
+    use_cudnn: str | None = None,
     max_memory: int = DEFAULT_MAX_MEMORY_MB,
     max_seconds: int = DEFAULT_MAX_SECONDS,
     diagram: bool = False,

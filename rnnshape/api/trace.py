@@ -41,6 +41,7 @@ def trace(
     recurrent_init: Any = None,
     bias_init: Any = None,
     input_data: Any = "random",
+    use_cudnn: str | None = None,
     reset_after: bool | None = None,
     activation: str | None = None,
     recurrent_activation: str | None = None,

@@ -363,6 +363,11 @@ def option_notes(spec: LayerSpec) -> list[str]:
             "unroll=True builds one copy of the step per timestep: faster for short sequences, memory "
             "grows with timesteps (Keras: suitable for short sequences only)"
         )
+    if spec.use_cudnn not in (None, "auto"):
+        notes.append(
+            f"use_cudnn={spec.use_cudnn.title()} is not saved: Keras leaves it out of get_config(), so a saved "
+            "model loads with use_cudnn='auto' (rule of Keras, measured in tests/test_cell_options.py)"
+        )
     if spec.bidirectional and spec.unroll and spec.lengths is not None and spec.return_sequences:
         notes.append(
             "Keras 3's unrolled loop zeroes the masked steps of the backward direction at the wrong "

@@ -65,6 +65,7 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
     bias_init: float | str | None = None
     input: str = "random"  # random, arange, ones, zeros, or a .npy/.csv path
     input_sha256: str | None = None
+    use_cudnn: str | None = None  # LSTM and GRU: auto, true or false (resolved: auto)
     # ConvLSTM only (None otherwise): there ``units`` holds the filters and ``features`` the channels.
     spatial: tuple[int, ...] | None = None  # the map of each step: (rows,), (rows, cols), (depth, rows, cols)
     kernel_size: tuple[int, ...] | None = None

@@ -272,6 +272,16 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         keyword="input_data",
     ),
     LayerOption(
+        "use_cudnn",
+        "choice",
+        None,
+        "LSTM and GRU only: Keras' cuDNN kernel: auto uses it where a GPU and the configuration allow, "
+        "true demands it (Keras raises without it), false never; not saved in get_config() [default: auto]",
+        choices=("auto", "true", "false"),
+        layers=("lstm", "gru"),
+        keras_default="auto",
+    ),
+    LayerOption(
         "filters",
         "int",
         None,
