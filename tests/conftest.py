@@ -13,6 +13,11 @@ from click.testing import CliRunner
 
 from rnnshape.cli import cli
 
+# pytest-xdist's workers export COLUMNS=80 and LINES=24; a user's piped run has neither (the views
+# then draw 100 columns). Every test sees the user's environment; a test that wants a width says so.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 def _command() -> list[str]:
     """The installed console script when present (the user's view), else python -m rnnshape."""

@@ -56,6 +56,7 @@ CONFIG_KEYS = {
     "bias_init",
     "input",
     "input_sha256",
+    "use_cudnn",
 }
 
 

@@ -325,7 +325,7 @@ def test_ci_runs_exactly_the_readmes_test_command_with_the_pinned_versions():
     every package the test extras bring (a new dependency is pinned on purpose, by .ci/drift)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     command = next(line for line in readme.splitlines() if line.startswith('pip install -e ".[test]"'))
-    assert command.rstrip().endswith("&& python -m pytest") and "-c constraints.txt" in command
+    assert command.rstrip().endswith("&& python -m pytest -n auto") and "-c constraints.txt" in command
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert command in ci.splitlines(), ".ci/run must run exactly the README's test command"
     pinned = {

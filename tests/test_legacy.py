@@ -135,7 +135,7 @@ def test_the_users_view_save_and_refusals(corpus, tmp_path):
     folder, _ = corpus
     old, x = folder / "stock_lstm.h5", folder / "stock_lstm_x.npy"
     new = tmp_path / "converted" / "stock.keras"
-    proc = run_process(["model", str(old), "--x", str(x), "--save", str(new)], env={"COLUMNS": "100"}, timeout=300)
+    proc = run_process(["model", str(old), "--x", str(x), "--save", str(new)], env={"COLUMNS": "300"}, timeout=300)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert "rebuilt from a Keras 2 file: saved by Keras 2." in proc.stdout
     assert "measured: Keras 3's hard_sigmoid would change the model's outputs by up to" in proc.stdout

@@ -58,7 +58,7 @@ def test_masked_final_states_equal_an_unmasked_run_on_the_valid_steps():
         make_spec(layer=layer, units=3, timesteps=5, batch=2, lengths=(2, 5), return_state=True) for layer in LAYERS
     ]
     for spec, result in zip(specs, layer_runner.run_many(specs)):
-        # Independently of facts.py: the same layer, no mask, on sample 0's two valid steps only.
+        # Independently of measure/masking.py: the same layer, no mask, on sample 0's two valid steps only.
         prepared = layer_runner.prepare(spec)
         short = [np.asarray(t) for t in prepared.layer(prepared.x[:1, :2])]
         for name, value in zip(spec.output_names(), short):
