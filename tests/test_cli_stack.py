@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnshape.rules.stack import PATTERNS, parse_tokens, plan_stack
+from rnnshape.rules.patterns import PATTERNS
+from rnnshape.rules.stack import parse_tokens, plan_stack
 from rnnshape.runner import stack as stack_runner
 
 # every test here runs Keras: the slow tier (the fast tier is pytest -m "not slow")

@@ -158,3 +158,13 @@ def test_ruff_finds_nothing():
         text=True,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_no_module_is_over_700_lines():
+    """Modules by command and concern: a module past 700 lines holds two concerns (split it)."""
+    long = {
+        str(path.relative_to(PACKAGE.parent)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 700
+    }
+    assert not long, long

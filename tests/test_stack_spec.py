@@ -5,7 +5,8 @@ import pytest
 
 from rnnshape.errors import UsageError
 from rnnshape.measure.stack import plan_data
-from rnnshape.rules.stack import GRAMMAR, PATTERNS, parse_tokens, plan_stack, repair
+from rnnshape.rules.patterns import PATTERNS
+from rnnshape.rules.stack import GRAMMAR, parse_tokens, plan_stack, repair
 
 
 def plan(spec, timesteps=5, features=2, batch=1):

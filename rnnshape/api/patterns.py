@@ -9,7 +9,7 @@ from rnnshape.errors import BackendError, ExpectationFailed, RnnshapeError
 from rnnshape.results import PatternsResult
 from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
 from rnnshape.rules.limits import Limits, check_time, memory_guard
-from rnnshape.rules.stack import pattern_plans
+from rnnshape.rules.patterns import pattern_plans
 from rnnshape.versions import versions
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from rnnshape.measure.checks import Check, differ, equal
-from rnnshape.rules.stack import Pattern, StackPlan, canonical_spec, repair, state_provider
+from rnnshape.rules.patterns import Pattern
+from rnnshape.rules.stack import StackPlan, canonical_spec, repair, state_provider
 
 
 def stack_checks(plan: StackPlan, run: Any, seed: int) -> list[Check]:
