@@ -86,6 +86,20 @@ def test_explore_has_a_checkbox_key_for_each_flag_the_table_gives_one():
     assert len(keys) == len(set(keys))
 
 
+def test_explores_controls_are_the_tables():
+    """The screen's text boxes (with their placeholders) and its command line's order come from
+    the table: a record with explore_text gets its box, in the table's order."""
+    pytest.importorskip("textual")
+    from rnnshape.api.explore import CONTROLLED, Explorer
+    from rnnshape.tui import explore as screen
+
+    assert screen.TEXT_OPTIONS == tuple(o.name for o in LAYER_OPTIONS if o.explore_text is not None)
+    assert screen.PLACEHOLDERS["lengths"] == "L1,L2,..." and "units" not in screen.PLACEHOLDERS
+    assert CONTROLLED[:2] == ("layer", "units") and "merge_mode" in CONTROLLED and "use_cudnn" not in CONTROLLED
+    explorer = Explorer({"layer": "gru", "units": 3, "input_data": "arange", "return_state": True})
+    assert explorer.command_line().startswith("rnnshape inspect --layer gru --units 3 --return-state --input arange")
+
+
 @pytest.mark.parametrize("command", rnnshape.COMMANDS)
 def test_every_public_function_documents_every_parameter_with_its_default(command):
     function = getattr(rnnshape, command)

@@ -14,28 +14,10 @@ from typing import Any
 from rnnshape.api.inspect import inspect
 from rnnshape.results import InspectResult
 from rnnshape.rules.cost import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_SECONDS
-from rnnshape.rules.options import BY_KEYWORD, EXPLORE_FLAGS, OPTIONS, applies
+from rnnshape.rules.options import BY_KEYWORD, EXPLORE_CONTROLLED, EXPLORE_FLAGS, OPTIONS, applies
 
-# The options the screen has a control for, in the order the controls are laid out.
-CONTROLLED = (
-    "layer",
-    "units",
-    "timesteps",
-    "features",
-    "batch",
-    "return_sequences",
-    "return_state",
-    "stateful",
-    "go_backwards",
-    "bidirectional",
-    "merge_mode",
-    "reset_after",
-    "lengths",
-    "kernel_init",
-    "recurrent_init",
-    "bias_init",
-    "input",
-)
+# The options the screen has a control for, in the order the controls are laid out (the table's).
+CONTROLLED = EXPLORE_CONTROLLED
 FLAGS = tuple(EXPLORE_FLAGS)  # the flags with a checkbox (rules/options.py)
 # Values the command line leaves out, as its options' defaults (cli/options.py).
 COMMAND_DEFAULTS: dict[str, Any] = {

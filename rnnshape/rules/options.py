@@ -44,7 +44,8 @@ class LayerOption:
     convolution) or "cells" (--layer rnn), the last two only where a command takes those layers.
     ``grid``: compare --vary can vary it, and its place in the grid's rows (the first changes
     slowest; 0: not varied); ``fixable``: compare keeps it in every row when given.
-    ``explore_key``/``explore_label``: explore's checkbox for a flag. ``shapes``: the option can
+    ``explore_key``/``explore_label``: explore's checkbox for a flag; ``explore_text``, its text box
+    (the placeholder), ``explore_select``, its drop-down list. ``shapes``: the option can
     change the shapes a layer returns (a layer-only option that cannot changes numbers, not the
     picture).
     """
@@ -64,6 +65,8 @@ class LayerOption:
     explore_key: str | None = None
     explore_label: str | None = None
     shapes: bool = False
+    explore_text: str | None = None  # explore's text box for it: its placeholder ("": none)
+    explore_select: bool = False  # explore's drop-down list (the layer, the merge mode)
     keyword: str | None = None  # the Python keyword, when the name would shadow a builtin (input -> input_data)
     # a plain constructor argument of the Keras layer, under its own name, with Keras' default:
     # validated (its layers, its choices), shown in the Keras call when it differs and passed to
@@ -94,9 +97,12 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         "recurrent layer (case-insensitive; simple_rnn accepted)",
         cli_default="lstm",
         show_default=True,
+        explore_select=True,
     ),
-    LayerOption("units", "int", 4, "units (size of h and c) [default: 4]", layers=RECURRENT, shapes=True),
-    LayerOption("timesteps", "int", 3, "timesteps T of the input [default: 3, or from --input FILE]"),
+    LayerOption(
+        "units", "int", 4, "units (size of h and c) [default: 4]", layers=RECURRENT, shapes=True, explore_text=""
+    ),
+    LayerOption("timesteps", "int", 3, "timesteps T of the input [default: 3, or from --input FILE]", explore_text=""),
     LayerOption(
         "features",
         "int",
@@ -104,8 +110,9 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         "features per timestep [default: 2, or from --input FILE]",
         layers=RECURRENT + (CELLS,),
         shapes=True,
+        explore_text="",
     ),
-    LayerOption("batch", "int", 1, "samples in the batch [default: 1, or from --input FILE]"),
+    LayerOption("batch", "int", 1, "samples in the batch [default: 1, or from --input FILE]", explore_text=""),
     LayerOption(
         "return_sequences",
         "flag",
@@ -168,6 +175,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         "how Bidirectional merges the directions [default: concat]",
         choices=MERGE_MODES,
         fixable=True,
+        explore_select=True,
     ),
     LayerOption(
         "reset_after",
@@ -246,6 +254,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         None,
         "valid length of each sample; the rest is zero padding under a mask",
         metavar="L1,L2,...",
+        explore_text="L1,L2,...",
     ),
     LayerOption(
         "kernel_init",
@@ -255,11 +264,19 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         "(glorot_uniform, orthogonal, zeros, ones, he_normal, ...) seeded by --seed [default: rnnshape's own "
         "seeded weights]",
         metavar="NUMBER|NAME",
+        explore_text="default",
     ),
     LayerOption(
-        "recurrent_init", "text", None, "recurrent kernel initializer (as --kernel-init)", metavar="NUMBER|NAME"
+        "recurrent_init",
+        "text",
+        None,
+        "recurrent kernel initializer (as --kernel-init)",
+        metavar="NUMBER|NAME",
+        explore_text="default",
     ),
-    LayerOption("bias_init", "text", None, "bias initializer (as --kernel-init)", metavar="NUMBER|NAME"),
+    LayerOption(
+        "bias_init", "text", None, "bias initializer (as --kernel-init)", metavar="NUMBER|NAME", explore_text="default"
+    ),
     LayerOption(
         "input",
         "text",
@@ -270,6 +287,7 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
         show_default=True,
         metavar="random|arange|ones|zeros|FILE",
         keyword="input_data",
+        explore_text="random",
     ),
     LayerOption(
         "use_cudnn",
@@ -366,6 +384,13 @@ LAYER_OPTIONS: tuple[LayerOption, ...] = (
 OPTIONS: dict[str, LayerOption] = {option.name: option for option in LAYER_OPTIONS}
 # the plain constructor arguments (see LayerOption.keras_default)
 PLAIN: tuple[LayerOption, ...] = tuple(option for option in LAYER_OPTIONS if option.keras_default is not None)
+# explore's controls, in the order they are laid out: drop-down lists, checkboxes, text boxes
+EXPLORE_CONTROLLED = tuple(
+    option.name
+    for option in LAYER_OPTIONS
+    if option.explore_select or option.explore_key or option.explore_text is not None
+)
+EXPLORE_TEXT = {option.name: option.explore_text for option in LAYER_OPTIONS if option.explore_text is not None}
 # the public functions' keywords: the option of each (input_data -> the input option)
 BY_KEYWORD: dict[str, LayerOption] = {option.api_name: option for option in LAYER_OPTIONS}
 # The spec's defaults, in the table's order.

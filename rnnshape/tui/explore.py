@@ -32,30 +32,15 @@ from rnnshape import files
 from rnnshape.api.explore import FLAGS, Explorer
 from rnnshape.errors import RnnshapeError
 from rnnshape.rules.catalogue import LAYERS
-from rnnshape.rules.options import EXPLORE_FLAGS, MERGE_MODES, applies
+from rnnshape.rules.options import EXPLORE_FLAGS, EXPLORE_TEXT, MERGE_MODES, applies
 from rnnshape.views.explore import PANES, change_line, panes
 
 # flag -> its key (shown in the footer and on its checkbox) and its name, from the option table
 FLAG_KEYS = {flag: key for flag, (key, _) in EXPLORE_FLAGS.items()}
 FLAG_NAMES = {flag: label for flag, (_, label) in EXPLORE_FLAGS.items()}
-TEXT_OPTIONS = (
-    "units",
-    "timesteps",
-    "features",
-    "batch",
-    "lengths",
-    "kernel_init",
-    "recurrent_init",
-    "bias_init",
-    "input",
-)
-PLACEHOLDERS = {
-    "lengths": "L1,L2,...",
-    "kernel_init": "default",
-    "recurrent_init": "default",
-    "bias_init": "default",
-    "input": "random",
-}
+# the text boxes and their placeholders, from the option table
+TEXT_OPTIONS = tuple(EXPLORE_TEXT)
+PLACEHOLDERS = {name: placeholder for name, placeholder in EXPLORE_TEXT.items() if placeholder}
 
 
 class Flag(Checkbox):
