@@ -15,8 +15,7 @@ from rnnshape.rules.network import CONV_RECURRENT
 from rnnshape.runner.build import _as_list, build_layer
 from rnnshape.runner.layer import Prepared, RunResult, _run_prepared
 from rnnshape.runner.numbers import deterministic_input
-from rnnshape.runner.session import call_layer, keras_failures, keras_message, load_keras, quiet_native_stderr
-from rnnshape.runner.session import mode as session_mode
+from rnnshape.runner.session import keras_failures, keras_message, load_keras, quiet_native_stderr
 
 
 # ---- a saved model, for `rnnshape why --model` --------------------------------------------------
@@ -307,10 +306,10 @@ def _probe_copy(keras: Any, layer: Any) -> Any:
 
 def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
     """Run the model on ``xs`` (one array per input), recording the call of every recurrent
-    layer in ``paths``; then run each one's probe copy on what it received. Both runs are
-    graphs (tf.function, as model.predict runs): the recorders keep each layer's input, mask
-    and outputs as Keras passes them inside the graph, and the graph returns them; a stateful
-    layer's states are put back as they were before the run."""
+    layer in ``paths``, and each one's probe copy on what that layer received. One graph
+    (tf.function, as model.predict runs) holds the model and the probes: the recorders keep each
+    layer's input, mask and outputs as Keras passes them inside it, and each probe runs on them
+    there. A stateful layer's states are put back as they were before the run."""
     keras = load_keras()
     layers = {path: find_layer(model, path) for path in paths}
     records: dict[str, list[tuple[tuple, dict, Any]]] = {path: [] for path in paths}
@@ -322,10 +321,12 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
             f"the model {model.name!r} on the data", lambda exc: f"{type(exc).__name__}: {_short(keras_message(exc))}"
         ),
     ):
+        probes = {}
         for path, layer in layers.items():
             original = layer.call
             if getattr(layer, "stateful", False):
                 before[path] = [np.asarray(v.numpy()) for v in _state_variables(layer)]
+            probes[path] = _built_probe(keras, layer)
 
             def recorder(*args: Any, _original: Any = original, _store: list = records[path], **kwargs: Any) -> Any:
                 out = _original(*args, **kwargs)
@@ -334,7 +335,7 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
 
             object.__setattr__(layer, "call", recorder)
         try:
-            predictions, received = _forward(model, xs, records, graph)
+            predictions, received = _forward(model, xs, records, probes, before, graph)
         finally:
             for path, layer in layers.items():
                 with contextlib.suppress(AttributeError):
@@ -342,25 +343,23 @@ def run_model(model: Any, xs: list[np.ndarray], paths: list[str]) -> ModelRun:
                 if path in before:  # a stateful layer: its states as they were before this run
                     for variable, value in zip(_state_variables(layer), before[path]):
                         variable.assign(value)
-        captures = []
-        for path, layer in layers.items():
-            if path not in received:
-                continue
-            x, mask, initial, out = received[path]
-            if initial is None and path in before:
-                initial = before[path]
-            probe = _probe_copy(keras, layer)
-            call_kwargs: dict[str, Any] = {}
-            if mask is not None:
-                call_kwargs["mask"] = mask
-            if initial is not None:
-                call_kwargs["initial_state"] = [np.asarray(s) for s in initial]
-            probe.build(x.shape)  # builds the copy (no call: its only run is the one below)
-            probe.set_weights(layer.get_weights())
-            with session_mode("compiled" if graph else "eager"):
-                captured = _numpy(_as_list(call_layer(probe, x, **call_kwargs)))
-            captures.append(Capture(path, x, mask, None if initial is None else list(initial), out, captured))
+        captures = [
+            Capture(path, x, mask, None if initial is None else list(initial), out, probe)
+            for path, (x, mask, initial, out, probe) in received.items()
+        ]
     return ModelRun(predictions, captures, "compiled" if graph else "eager")
+
+
+def _built_probe(keras: Any, layer: Any) -> Any:
+    """The layer's probe copy (_probe_copy), built for the input the layer takes in its model and
+    given its weights."""
+    probe = _probe_copy(keras, layer)
+    node = layer._inbound_nodes[0] if layer._inbound_nodes else None
+    args = [t for t in keras.tree.flatten(node.arguments.args) if hasattr(t, "shape")] if node else []
+    shape = tuple(args[0].shape) if args else layer.input_shape
+    probe.build(shape)
+    probe.set_weights(layer.get_weights())
+    return probe
 
 
 def _state_variables(layer: Any) -> list[Any]:
@@ -370,10 +369,16 @@ def _state_variables(layer: Any) -> list[Any]:
 
 
 def _forward(
-    model: Any, xs: list[np.ndarray], records: dict[str, list[tuple[tuple, dict, Any]]], graph: bool
-) -> tuple[list[np.ndarray], dict[str, tuple[np.ndarray, Any, Any, list[np.ndarray]]]]:
+    model: Any,
+    xs: list[np.ndarray],
+    records: dict[str, list[tuple[tuple, dict, Any]]],
+    probes: dict[str, Any],
+    before: dict[str, list[np.ndarray]],
+    graph: bool,
+) -> tuple[list[np.ndarray], dict[str, tuple[Any, ...]]]:
     """The model's predictions on ``xs`` and, per recorded layer, its first call's (input, mask,
-    initial_state, outputs) as numpy, from one run (a tf.function traced once when ``graph``)."""
+    initial_state, outputs) and its probe's outputs on them, as numpy, from one run (a tf.function
+    traced once when ``graph``). A stateful layer's probe starts from the states ``before``."""
 
     def run(inputs: Any) -> tuple[Any, dict[str, Any]]:
         for store in records.values():
@@ -386,11 +391,18 @@ def _forward(
             args, kwargs, out = store[0]
             x = args[0] if args else kwargs.get("sequences", kwargs.get("inputs"))
             mask = kwargs.get("mask")
+            mask = None if mask is None else _as_list(mask)[0]
+            initial = kwargs.get("initial_state")
+            arguments: dict[str, Any] = {} if mask is None else {"mask": mask}
+            start = initial if initial is not None else before.get(path)
+            if start is not None:
+                arguments["initial_state"] = list(start)
             received[path] = {
                 "x": x,
-                "mask": None if mask is None else _as_list(mask)[0],
-                "initial": kwargs.get("initial_state"),
+                "mask": mask,
+                "initial": initial,
                 "out": _as_list(out),
+                "probe": _as_list(probes[path](x, **arguments)),
             }
         return predictions, received
 
@@ -402,7 +414,13 @@ def _forward(
         inputs = [tf.convert_to_tensor(x) for x in xs] if len(xs) > 1 else tf.convert_to_tensor(xs[0])
     predictions, received = run(inputs)
     return _numpy(_as_list(predictions)), {
-        path: (np.asarray(r["x"]), _numpy(r["mask"]), _numpy(r["initial"]), _numpy(r["out"]))
+        path: (
+            np.asarray(r["x"]),
+            _numpy(r["mask"]),
+            _numpy(r["initial"]) if r["initial"] is not None else before.get(path),
+            _numpy(r["out"]),
+            _numpy(r["probe"]),
+        )
         for path, r in received.items()
     }
 
