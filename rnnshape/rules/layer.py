@@ -257,11 +257,10 @@ class LayerSpec(LayerMeanings, LayerParameters, LayerCost):
         Keras' defaults, as Keras takes them ("true" -> True)."""
         from rnnshape.rules.options import PLAIN
 
-        values = {option.name: getattr(self, option.name) for option in PLAIN}
         return {
-            name: {"true": True, "false": False}.get(value, value)
-            for (name, value), option in zip(values.items(), PLAIN)
-            if value is not None and value != option.keras_default
+            option.name: {"true": True, "false": False}.get(value, value)
+            for option in PLAIN
+            if (value := getattr(self, option.name)) is not None and value != option.keras_default
         }
 
     def _units_args(self) -> list[str]:

@@ -186,29 +186,24 @@ def call_layer(layer: Any, x: Any, **kwargs: Any) -> Any:
     return entry[1](_tensor(tf, x), **{k: _tensor(tf, v) for k, v in kwargs.items()})
 
 
-def keras_message(exc: BaseException) -> str:
-    """Keras' own message without its colour codes and the 'Arguments received' listing."""
+def _keras_lines(exc: BaseException) -> list[str]:
+    """Keras' own message, line by line: without its colour codes, its "Exception encountered
+    when calling GRU.call()." wrapper (which says where, not what) and its 'Arguments received'
+    listing."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    keep = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith(("Exception encountered when calling", "•")):
-            continue
-        if stripped.startswith("Arguments received by"):
-            continue
-        keep.append(stripped)
-    return " ".join(keep) or type(exc).__name__
+    skipped = ("Exception encountered when calling", "•", "Arguments received by")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(skipped)]
+
+
+def keras_message(exc: BaseException) -> str:
+    """Keras' own message on one line (_keras_lines joined)."""
+    return " ".join(_keras_lines(exc)) or type(exc).__name__
 
 
 def first_keras_line(exc: BaseException) -> str:
-    """The first line of Keras' own message, past its "Exception encountered when calling
-    GRU.call()." wrapper (which says where, not what) and without its colour codes."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith(("Exception encountered when calling", "•", "Arguments received by")):
-            return stripped
-    return _first_line(exc)
+    """The first line of Keras' own message (_keras_lines)."""
+    lines = _keras_lines(exc)
+    return lines[0] if lines else _first_line(exc)
 
 
 @contextlib.contextmanager
